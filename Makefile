@@ -1,0 +1,29 @@
+# Thin driver around CMake; ctest stays the test runner.
+BUILD ?= build
+JOBS  ?= 2
+CMAKE_FLAGS ?= -DCRMSYNC_WERROR=ON
+
+.PHONY: all setup build demo test bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: setup $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/crmsync run scenarios/ci/0001-baseline.json
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

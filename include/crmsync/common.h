@@ -1,0 +1,29 @@
+/* common.h -- small shared helpers: clocks, id formatting, error strings. */
+#ifndef CRMSYNC_COMMON_H
+#define CRMSYNC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRMSYNC_VERSION "0.1.0"
+
+/* Identifier buffers: "A-000001", "e-00000001", "contact/C-000001". */
+#define CRMSYNC_ID_MAX  24
+#define CRMSYNC_KEY_MAX 48
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t crmsync_wall_ms(void);
+/* Monotonic milliseconds (CLOCK_MONOTONIC); only differences are meaningful. */
+int64_t crmsync_mono_ms(void);
+/* Monotonic microseconds. */
+int64_t crmsync_mono_us(void);
+
+/* printf into errstr (may be NULL or size 0); always returns -1 so callers
+ * can write `return crmsync_err(errstr, errstr_size, "...")`. */
+int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Environment variable as a string, or def when unset or empty. Borrowed. */
+const char *crmsync_env(const char *name, const char *def);
+
+#endif

@@ -1,0 +1,87 @@
+/* sink.h -- the fake profile store (fakes/sink).
+ *
+ * Records are kept per key "<type>/<id>" ("contact/C-000001") with the
+ * owning account id, version, deleted flag (tombstones are kept so that
+ * conditional writes stay correct) and fields. An account's profile is the
+ * set of live records whose account_id is that account. HTTP API:
+ * docs/sink-api.md. Runs on the caller's event_base; call from that thread. */
+#ifndef CRMSYNC_SINK_H
+#define CRMSYNC_SINK_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "crmsync/common.h"
+
+enum sink_outage {
+        SINK_OUTAGE_NONE,
+        SINK_OUTAGE_503,    /* 503 + Retry-After */
+        SINK_OUTAGE_HANG,   /* accept, never answer until the outage ends */
+        SINK_OUTAGE_REFUSE, /* listener closed: connection refused */
+};
+
+struct sink_config {
+        const char *bind_host;      /* default 127.0.0.1 */
+        int         port;           /* 0 = pick a free port */
+        int         blind_writes;   /* 1 = ignore if_newer (last write wins) */
+        size_t      max_body_bytes; /* default 8 MiB; larger = 413 */
+};
+
+struct sink_record {
+        char     key[CRMSYNC_KEY_MAX];
+        char     account_id[CRMSYNC_ID_MAX];
+        uint32_t version;
+        int      deleted;
+        json_t  *fields; /* owned by the sink */
+        char     last_event_id[CRMSYNC_ID_MAX];
+        int64_t  applied_wall_ms;
+};
+
+/* One accepted write, in apply order. result: "applied" or "stale". */
+struct sink_apply {
+        char     event_id[CRMSYNC_ID_MAX];
+        char     key[CRMSYNC_KEY_MAX];
+        uint32_t version;
+        int      is_delete;
+        int      applied; /* 0 = rejected as stale (409) */
+        int64_t  wall_ms;
+};
+
+typedef struct sink_server sink_server_t;
+
+sink_server_t *crmsync_sink_server_new(struct event_base *base,
+                                       const struct sink_config *cfg,
+                                       char *errstr, size_t errstr_size);
+void crmsync_sink_server_destroy(sink_server_t *s); /* accepts NULL */
+int  crmsync_sink_server_port(const sink_server_t *s);
+
+/* Visit every record (tombstones included). Pointers are borrowed for the
+ * duration of the callback. */
+void crmsync_sink_foreach(const sink_server_t *s,
+                          void (*cb)(void *opaque, const struct sink_record *),
+                          void *opaque);
+/* The apply log; borrowed, valid until the next write. */
+size_t crmsync_sink_applies(const sink_server_t *s,
+                            const struct sink_apply **out);
+/* Visit side effects: event id, kind, and how often it was requested. */
+void crmsync_sink_foreach_side_effect(
+        const sink_server_t *s,
+        void (*cb)(void *opaque, const char *event_id, const char *kind,
+                   uint32_t count),
+        void *opaque);
+
+/* Modes, switched on and off by the scenario engine (or /_admin/mode). */
+int  crmsync_sink_set_outage(sink_server_t *s, enum sink_outage mode,
+                             char *errstr, size_t errstr_size);
+void crmsync_sink_set_latency(sink_server_t *s, uint32_t latency_ms);
+void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio);
+
+/* Harness self-test: overwrite one field of a live record so that the
+ * checker must report it divergent. Returns 0, or -1 if no such record. */
+int crmsync_sink_corrupt(sink_server_t *s, const char *key);
+
+/* Remove every record (replay into an empty store). */
+void crmsync_sink_clear(sink_server_t *s);
+
+#endif
