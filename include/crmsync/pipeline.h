@@ -29,6 +29,10 @@ struct connector_config {
         uint32_t            lookback_ms;   /* POLL mode overlap (2000) */
         const char         *webhook_secret;
         uint32_t            bugs; /* CRMSYNC_BUG_* bits */
+        /* WEBHOOK mode: port of the receiver on 127.0.0.1 (0 = any free
+         * port; the chosen one is printed as "webhook_url=..." on
+         * stdout). Added by the connector engineer. */
+        int                 webhook_port;
 };
 
 struct profiler_config {

@@ -26,6 +26,9 @@ struct sink_config {
         int         port;           /* 0 = pick a free port */
         int         blind_writes;   /* 1 = ignore if_newer (last write wins) */
         size_t      max_body_bytes; /* default 8 MiB; larger = 413 */
+        size_t      max_log_entries; /* cap of the apply log, side-effect
+                                      * log and record map; 0 = 4 Mi.
+                                      * Beyond it: 507 log_full. */
 };
 
 struct sink_record {

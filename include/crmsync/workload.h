@@ -72,6 +72,9 @@ struct crm_event {
         int  merged_cnt;
         /* Merge: set on each loser's DELETE (Salesforce MasterRecordId). */
         char merged_into[CRMSYNC_ID_MAX];
+        /* Merge: set on each child's UPDATE that moves it to the winner
+         * (the owner before the move; HubSpot's associationChange). */
+        char previous_account_id[CRMSYNC_ID_MAX];
         /* Changed fields (create/undelete: all fields; delete: none).
          * Owned by the workload. */
         json_t *fields;
@@ -112,6 +115,11 @@ const struct crm_record *crmsync_workload_find(const crm_workload_t *w,
 int64_t crmsync_workload_duration_ms(const crm_workload_t *w);
 /* Lowercase hex SHA-256 of the canonical commit log. */
 void crmsync_workload_sha256(const crm_workload_t *w, char out_hex[65]);
+
+/* The effective configuration (defaults applied); borrowed, valid until
+ * destroy. */
+const struct crm_workload_config *
+crmsync_workload_config(const crm_workload_t *w);
 
 /* The wire form of an event (docs/crm-api.md) with commit_ts_ms =
  * start_wall_ms + commit_ms. New reference for the caller. */

@@ -1,0 +1,594 @@
+/* crm_feed.c -- the mock CRM's paged change feed (GET /v1/changes) and the
+ * feed faults: duplicates, late visibility, gaps, retention, drops. */
+#include "crm_int.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/crm_query.h"
+
+enum { SALT_DUP = 1, SALT_LATE = 2, SALT_GAP = 3, SALT_DUP_DELAY = 4,
+       SALT_CURSOR = 5, SALT_DRIFT = 6 };
+
+static uint64_t mix64(uint64_t z)
+{
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt)
+{
+        uint64_t z = mix64(s->seed ^ mix64(a * 0x9e3779b97f4a7c15ULL + salt));
+        return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursors: "c1.<position hex>.<check hex>" */
+
+static uint32_t cursor_check(const crm_server_t *s, uint64_t pos)
+{
+        return (uint32_t)mix64(s->seed ^ mix64(pos + SALT_CURSOR));
+}
+
+static void cursor_format(const crm_server_t *s, uint64_t pos, char *out,
+                          size_t size)
+{
+        snprintf(out, size, "c1.%" PRIx64 ".%08" PRIx32, pos,
+                 cursor_check(s, pos));
+}
+
+/* Returns 0 and *pos, or -1 for a malformed or tampered cursor. */
+static int cursor_parse(const crm_server_t *s, const char *c, uint64_t *pos)
+{
+        uint64_t p = 0, chk = 0;
+        size_t   i, n;
+
+        if (strncmp(c, "c1.", 3))
+                return -1;
+        c += 3;
+        for (n = 0; c[n] && c[n] != '.'; n++) {
+                int h = (c[n] >= '0' && c[n] <= '9')   ? c[n] - '0'
+                        : (c[n] >= 'a' && c[n] <= 'f') ? c[n] - 'a' + 10
+                                                       : -1;
+                if (h < 0 || n >= 16)
+                        return -1;
+                p = (p << 4) | (uint64_t)h;
+        }
+        if (n == 0 || c[n] != '.')
+                return -1;
+        c += n + 1;
+        for (i = 0; c[i]; i++) {
+                int h = (c[i] >= '0' && c[i] <= '9')   ? c[i] - '0'
+                        : (c[i] >= 'a' && c[i] <= 'f') ? c[i] - 'a' + 10
+                                                       : -1;
+                if (h < 0 || i >= 8)
+                        return -1;
+                chk = (chk << 4) | (uint64_t)h;
+        }
+        if (i != 8 || chk != cursor_check(s, p))
+                return -1;
+        *pos = p;
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Delivery log and delayed entries */
+
+/* The wire JSON of event ev altered as form says (malloc'ed), or NULL. */
+static char *form_json(crm_server_t *s, uint32_t ev, int form)
+{
+        struct crm_event g = *crmsync_workload_event(s->w, ev);
+        json_t          *j, *f;
+        char            *out;
+
+        if (form == CRM_FORM_GAP)
+                g.change = CRM_CHANGE_GAP;
+        j = crmsync_event_to_json(&g, s->start_wall_ms);
+        f = json_object_get(j, "fields");
+        switch (form) {
+        case CRM_FORM_NEW_FIELD:
+                json_object_set_new(f, "x_loyalty_tier",
+                                    json_string("introduced-by-drift"));
+                break;
+        case CRM_FORM_CHANGED_TYPE: {
+                const char *k = NULL;
+                json_t     *v;
+                void       *it = json_object_iter(f);
+                if (it) {
+                        k = json_object_iter_key(it);
+                        v = json_object_iter_value(it);
+                        char *t = json_dumps(v, JSON_ENCODE_ANY);
+                        json_object_set_new(f, k, json_string(t ? t : ""));
+                        free(t);
+                } else {
+                        json_object_set_new(j, "version",
+                                            json_sprintf("%u", g.version));
+                }
+                break;
+        }
+        case CRM_FORM_MISSING:
+                json_object_del(j, "record_id");
+                break;
+        default:
+                break;
+        }
+        out = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        return out;
+}
+
+/* Append entry e's JSON to out. */
+static void add_entry(crm_server_t *s, struct evbuffer *out,
+                      const struct feed_entry *e)
+{
+        if (e->form == CRM_FORM_NORMAL) {
+                evbuffer_add(out, s->wire + s->wire_off[e->ev],
+                             s->wire_off[e->ev + 1] - s->wire_off[e->ev]);
+                return;
+        }
+        char *b = form_json(s, e->ev, e->form);
+        if (b)
+                evbuffer_add(out, b, strlen(b));
+        free(b);
+}
+
+
+
+static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
+                      int64_t at_ms)
+{
+        if (s->log_cnt == s->log_cap) {
+                size_t ncap = s->log_cap ? s->log_cap * 2 : 4096;
+                void  *n    = realloc(s->log, ncap * sizeof(*s->log));
+                if (!n)
+                        return -1;
+                s->log     = n;
+                s->log_cap = ncap;
+        }
+        struct feed_entry *e = &s->log[s->log_cnt++];
+        e->ev       = ev;
+        e->form     = (uint8_t)form;
+        e->dup      = (uint8_t)dup;
+        e->added_ms = at_ms;
+
+        /* Newly visible: hand the first appearance to the webhooks too. */
+        if (!dup && s->webhook) {
+                const char *id = crmsync_workload_event(s->w, ev)->event_id;
+                if (form == CRM_FORM_NORMAL) {
+                        crmsync_webhook_enqueue(
+                                s->webhook, s->wire + s->wire_off[ev],
+                                s->wire_off[ev + 1] - s->wire_off[ev], id);
+                } else {
+                        char *b = form_json(s, ev, form);
+                        if (b)
+                                crmsync_webhook_enqueue(s->webhook, b,
+                                                        strlen(b), id);
+                        free(b);
+                }
+        }
+        return 0;
+}
+
+static int heap_less(const struct pending *a, const struct pending *b)
+{
+        return a->release_ms < b->release_ms ||
+               (a->release_ms == b->release_ms && a->order < b->order);
+}
+
+static int heap_push(crm_server_t *s, int64_t release_ms, uint32_t ev, int dup)
+{
+        if (s->heap_cnt == s->heap_cap) {
+                size_t ncap = s->heap_cap ? s->heap_cap * 2 : 256;
+                void  *n    = realloc(s->heap, ncap * sizeof(*s->heap));
+                if (!n)
+                        return -1;
+                s->heap     = n;
+                s->heap_cap = ncap;
+        }
+        size_t i    = s->heap_cnt++;
+        s->heap[i]  = (struct pending){release_ms, s->heap_order++, ev,
+                                       (uint8_t)dup};
+        while (i > 0) {
+                size_t p = (i - 1) / 2;
+                if (!heap_less(&s->heap[i], &s->heap[p]))
+                        break;
+                struct pending t = s->heap[p];
+                s->heap[p]       = s->heap[i];
+                s->heap[i]       = t;
+                i                = p;
+        }
+        return 0;
+}
+
+static struct pending heap_pop(crm_server_t *s)
+{
+        struct pending top = s->heap[0];
+        size_t         i   = 0;
+        s->heap[0]         = s->heap[--s->heap_cnt];
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                if (l < s->heap_cnt && heap_less(&s->heap[l], &s->heap[m]))
+                        m = l;
+                if (r < s->heap_cnt && heap_less(&s->heap[r], &s->heap[m]))
+                        m = r;
+                if (m == i)
+                        break;
+                struct pending t = s->heap[m];
+                s->heap[m]       = s->heap[i];
+                s->heap[i]       = t;
+                i                = m;
+        }
+        return top;
+}
+
+/* Event ev is committed at t_ms: update state and decide how it is served. */
+static void commit_one(crm_server_t *s, uint32_t ev, int64_t t_ms)
+{
+        const struct crm_event *x = crmsync_workload_event(s->w, ev);
+
+        crm_objects_apply(s, ev);
+        if (s->drop[ev])
+                return; /* committed, never served */
+        if (s->late_ratio > 0 &&
+            crm_draw(s, x->seq, SALT_LATE) < s->late_ratio) {
+                heap_push(s, t_ms + s->late_delay_ms, ev, 0);
+                return;
+        }
+        int form = CRM_FORM_NORMAL;
+        if (s->gap_ratio > 0 && crm_draw(s, x->seq, SALT_GAP) < s->gap_ratio)
+                form = CRM_FORM_GAP;
+        else if (s->drift_ratio > 0 &&
+                 crm_draw(s, x->seq, SALT_DRIFT) < s->drift_ratio)
+                form = s->drift_form;
+        log_append(s, ev, form, 0, t_ms);
+        if (s->dup_ratio > 0 && crm_draw(s, x->seq, SALT_DUP) < s->dup_ratio) {
+                /* Served again 0.1..1 s later, so in a later page. */
+                int64_t d = 100 + (int64_t)(crm_draw(s, x->seq,
+                                                     SALT_DUP_DELAY) *
+                                            900);
+                heap_push(s, t_ms + d, ev, 1);
+        }
+}
+
+void crm_feed_advance(crm_server_t *s, int64_t now_ms)
+{
+        for (;;) {
+                int64_t tc = INT64_MAX, th = INT64_MAX;
+                if (s->applied < s->ev_cnt)
+                        tc = s->start_wall_ms +
+                             crmsync_workload_event(s->w, s->applied)
+                                     ->commit_ms;
+                if (s->heap_cnt)
+                        th = s->heap[0].release_ms;
+                if (tc <= th && tc <= now_ms) {
+                        commit_one(s, (uint32_t)s->applied++, tc);
+                } else if (th < tc && th <= now_ms) {
+                        struct pending p = heap_pop(s);
+                        log_append(s, p.ev, 0, p.dup, p.release_ms);
+                } else {
+                        break;
+                }
+        }
+}
+
+/* ------------------------------------------------------------------ */
+/* GET /v1/changes */
+
+static size_t oldest_position(const crm_server_t *s, int64_t now_ms)
+{
+        size_t lo = s->retention_floor, hi = s->log_cnt;
+        if (s->cfg.retention_ms <= 0)
+                return lo;
+        int64_t limit = now_ms - s->cfg.retention_ms;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->log[mid].added_ms < limit)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
+                             const char *query)
+{
+        char     cur[CRM_CURSOR_MAX], next[CRM_CURSOR_MAX];
+        uint64_t limit = CRM_DEFAULT_PAGE, pos = 0;
+        int64_t  now   = crmsync_wall_ms();
+        int      rc;
+
+        crm_feed_advance(s, now);
+        rc = crmsync_query_u64_range(query, "limit", 1, s->cfg.max_page,
+                                     &limit);
+        if (rc < 0) {
+                crm_reply_error(s, req, 400, "bad_limit",
+                                "limit must be an integer in 1..%" PRIu32,
+                                s->cfg.max_page);
+                return;
+        }
+        size_t oldest = oldest_position(s, now);
+        rc            = crmsync_query_get(query, "cursor", cur, sizeof(cur));
+        if (rc < 0 || (rc == 0 && cursor_parse(s, cur, &pos) < 0)) {
+                crm_reply_error(s, req, 400, "bad_cursor",
+                                "cursor is malformed or was not issued by "
+                                "this CRM");
+                return;
+        }
+        if (rc == 1) {
+                pos = oldest; /* no cursor: earliest retained change */
+        } else if (pos > s->log_cnt) {
+                crm_reply_error(s, req, 400, "bad_cursor",
+                                "cursor points past the end of the feed");
+                return;
+        } else if (pos < oldest) {
+                struct evbuffer *b = evbuffer_new();
+                cursor_format(s, oldest, next, sizeof(next));
+                evbuffer_add_printf(
+                        b,
+                        "{\"error\":\"cursor_expired\",\"message\":\"the "
+                        "cursor is older than the retention window; resync "
+                        "from /v1/objects and continue at oldest_cursor\","
+                        "\"oldest_cursor\":\"%s\"}",
+                        next);
+                crm_reply_json(s, req, 410, b);
+                evbuffer_free(b);
+                return;
+        }
+
+        size_t           end = pos + limit < s->log_cnt ? pos + limit
+                                                        : s->log_cnt;
+        struct evbuffer *b   = evbuffer_new();
+        evbuffer_add(b, "{\"events\":[", 11);
+        for (size_t i = pos; i < end; i++) {
+                const struct feed_entry *e = &s->log[i];
+                if (i > pos)
+                        evbuffer_add(b, ",", 1);
+                add_entry(s, b, e);
+        }
+        cursor_format(s, end, next, sizeof(next));
+        evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"has_more\":%s}",
+                            next, end < s->log_cnt ? "true" : "false");
+        crm_reply_json(s, req, 200, b);
+        evbuffer_free(b);
+
+        if (s->observer)
+                for (size_t i = pos; i < end; i++)
+                        s->observer(s->observer_opaque,
+                                    crmsync_workload_event(s->w, s->log[i].ev),
+                                    "feed", now);
+        crm_count_served(s, "feed", end - pos);
+}
+
+/* ------------------------------------------------------------------ */
+/* Faults */
+
+static int get_ratio(const json_t *params, const char *key, double def,
+                     double *out, char *errstr, size_t errstr_size)
+{
+        json_t *v = params ? json_object_get(params, key) : NULL;
+        if (!v) {
+                *out = def;
+                return 0;
+        }
+        if (!json_is_number(v) || json_number_value(v) < 0 ||
+            json_number_value(v) > 1)
+                return crmsync_err(errstr, errstr_size,
+                                   "%s must be a number in 0..1", key);
+        *out = json_number_value(v);
+        return 0;
+}
+
+static int get_num(const json_t *params, const char *key, double def,
+                   double min, double max, double *out, char *errstr,
+                   size_t errstr_size)
+{
+        json_t *v = params ? json_object_get(params, key) : NULL;
+        if (!v) {
+                *out = def;
+                return 0;
+        }
+        if (!json_is_number(v) || json_number_value(v) < min ||
+            json_number_value(v) > max)
+                return crmsync_err(errstr, errstr_size,
+                                   "%s must be a number in %g..%g", key, min,
+                                   max);
+        *out = json_number_value(v);
+        return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+static int mark_drop(crm_server_t *s, size_t ev)
+{
+        if (s->drop[ev])
+                return 0;
+        void *n = realloc(s->dropped, (s->dropped_cnt + 1) * sizeof(uint64_t));
+        if (!n)
+                return -1;
+        s->dropped                   = n;
+        s->drop[ev]                  = 1;
+        s->dropped[s->dropped_cnt++] = ev + 1;
+        return 0;
+}
+
+static int fault_drop(crm_server_t *s, const json_t *params, char *errstr,
+                      size_t errstr_size)
+{
+        json_t *seq = params ? json_object_get(params, "seq") : NULL;
+        double  cnt;
+
+        if (seq) {
+                json_int_t q = json_integer_value(seq);
+                if (!json_is_integer(seq) || q < 1 ||
+                    (uint64_t)q > s->ev_cnt)
+                        return crmsync_err(errstr, errstr_size,
+                                           "drop_event: seq must be an "
+                                           "integer in 1..%zu",
+                                           s->ev_cnt);
+                if ((size_t)q <= s->applied)
+                        return crmsync_err(errstr, errstr_size,
+                                           "drop_event: seq %" JSON_INTEGER_FORMAT
+                                           " is already committed",
+                                           q);
+                if (mark_drop(s, (size_t)q - 1))
+                        return crmsync_err(errstr, errstr_size,
+                                           "out of memory");
+                qsort(s->dropped, s->dropped_cnt, sizeof(uint64_t), cmp_u64);
+                return 0;
+        }
+        if (get_num(params, "count", 1, 1, 100000, &cnt, errstr, errstr_size))
+                return -1;
+        /* Spread over the events not committed yet. */
+        size_t left = s->ev_cnt - s->applied, n = (size_t)cnt;
+        if (n > left)
+                return crmsync_err(errstr, errstr_size,
+                                   "drop_event: count %zu exceeds the %zu "
+                                   "events not yet committed",
+                                   n, left);
+        size_t stride = left / (n + 1);
+        for (size_t i = 0; i < n; i++) {
+                size_t ev = s->applied + (stride ? stride * (i + 1) : i);
+                if (mark_drop(s, ev))
+                        return crmsync_err(errstr, errstr_size,
+                                           "out of memory");
+        }
+        qsort(s->dropped, s->dropped_cnt, sizeof(uint64_t), cmp_u64);
+        return 0;
+}
+
+int crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
+                   int on, char *errstr, size_t errstr_size)
+{
+        double v, d;
+
+        crm_feed_advance(s, crmsync_wall_ms());
+        if (!strcmp(type, "duplicate_delivery")) {
+                if (get_ratio(params, "ratio", 0.1, &v, errstr, errstr_size))
+                        return -1;
+                s->dup_ratio = on ? v : 0;
+                return 0;
+        }
+        if (!strcmp(type, "gap_events")) {
+                if (get_ratio(params, "ratio", 0.1, &v, errstr, errstr_size))
+                        return -1;
+                s->gap_ratio = on ? v : 0;
+                return 0;
+        }
+        if (!strcmp(type, "late_events")) {
+                if (get_ratio(params, "ratio", 0.1, &v, errstr, errstr_size) ||
+                    get_num(params, "delay_s", 5, 0, 86400, &d, errstr,
+                            errstr_size))
+                        return -1;
+                s->late_ratio = on ? v : 0;
+                if (on)
+                        s->late_delay_ms = (int64_t)(d * 1000);
+                return 0;
+        }
+        if (!strcmp(type, "retention_cut")) {
+                if (get_num(params, "keep_s", 0, 0, 1e7, &d, errstr,
+                            errstr_size))
+                        return -1;
+                if (!on)
+                        return 0; /* what is cut stays cut */
+                /* Keep entries that became servable in the last keep_s. */
+                int64_t limit = crmsync_wall_ms() - (int64_t)(d * 1000);
+                size_t  p     = s->retention_floor;
+                while (p < s->log_cnt && s->log[p].added_ms < limit)
+                        p++;
+                s->retention_floor = p;
+                return 0;
+        }
+        if (!strcmp(type, "schema_drift")) {
+                json_t     *k    = params ? json_object_get(params, "kind")
+                                          : NULL;
+                const char *kind = k ? json_string_value(k) : "new_field";
+                if (get_ratio(params, "ratio", 1.0, &v, errstr, errstr_size))
+                        return -1;
+                if (!kind)
+                        return crmsync_err(errstr, errstr_size,
+                                           "schema_drift: kind must be a "
+                                           "string");
+                if (!strcmp(kind, "new_field"))
+                        s->drift_form = CRM_FORM_NEW_FIELD;
+                else if (!strcmp(kind, "changed_type"))
+                        s->drift_form = CRM_FORM_CHANGED_TYPE;
+                else if (!strcmp(kind, "missing_required"))
+                        s->drift_form = CRM_FORM_MISSING;
+                else
+                        return crmsync_err(errstr, errstr_size,
+                                           "schema_drift: kind must be "
+                                           "new_field|changed_type|"
+                                           "missing_required");
+                s->drift_ratio = on ? v : 0;
+                return 0;
+        }
+        if (!strcmp(type, "drop_event"))
+                return on ? fault_drop(s, params, errstr, errstr_size) : 0;
+        return crmsync_err(errstr, errstr_size, "unknown CRM fault '%s'",
+                           type);
+}
+
+/* ------------------------------------------------------------------ */
+
+int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
+{
+        size_t total = 0, cap = 1 << 20;
+
+        s->wire_off = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
+        s->drop     = calloc(s->ev_cnt + 1, 1);
+        s->wire     = malloc(cap);
+        if (!s->wire_off || !s->drop || !s->wire)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        for (size_t i = 0; i < s->ev_cnt; i++) {
+                /* Serialize without deep-copying the fields: borrow them
+                 * (the json_t is freed right after, nothing mutates). */
+                const struct crm_event *x = crmsync_workload_event(s->w, i);
+                struct crm_event        shallow = *x;
+                shallow.fields                  = NULL;
+                json_t *j = crmsync_event_to_json(&shallow, s->start_wall_ms);
+                if (x->fields && x->change != CRM_CHANGE_DELETE)
+                        json_object_set(j, "fields", x->fields);
+                char *b = json_dumps(j, JSON_COMPACT);
+                json_decref(j);
+                if (!b)
+                        return crmsync_err(errstr, errstr_size,
+                                           "cannot serialize event %zu", i);
+                size_t n = strlen(b);
+                if (total + n > cap) {
+                        while (total + n > cap)
+                                cap *= 2;
+                        char *nw = realloc(s->wire, cap);
+                        if (!nw) {
+                                free(b);
+                                return crmsync_err(errstr, errstr_size,
+                                                   "out of memory");
+                        }
+                        s->wire = nw;
+                }
+                memcpy(s->wire + total, b, n);
+                free(b);
+                s->wire_off[i] = total;
+                total += n;
+        }
+        s->wire_off[s->ev_cnt] = total;
+        return 0;
+}
+
+void crm_feed_destroy(crm_server_t *s)
+{
+        free(s->wire);
+        free(s->wire_off);
+        free(s->drop);
+        free(s->dropped);
+        free(s->log);
+        free(s->heap);
+}

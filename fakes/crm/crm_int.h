@@ -1,0 +1,135 @@
+/* crm_int.h -- internals of the mock CRM server shared by crm_server.c
+ * (HTTP, faults), crm_feed.c (change feed) and crm_objects.c (objects). */
+#ifndef CRMSYNC_CRM_INT_H
+#define CRMSYNC_CRM_INT_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmsync/crm.h"
+#include "crmsync/crm_metrics.h"
+#include "crmsync/crm_throttle.h"
+#include "crmsync/crm_webhook.h"
+
+#define CRM_DEFAULT_PAGE    100
+#define CRM_DEFAULT_MAX     1000
+#define CRM_POLL_CAP        10000 /* results per timestamp query */
+#define CRM_BODY_MAX        65536 /* request bodies we accept */
+#define CRM_CURSOR_MAX      64
+
+/* How a feed entry is serialized: as committed, or altered by a fault. */
+enum crm_form {
+        CRM_FORM_NORMAL = 0,
+        CRM_FORM_GAP,          /* change_type gap, fields null */
+        CRM_FORM_NEW_FIELD,    /* schema_drift: an unknown extra field */
+        CRM_FORM_CHANGED_TYPE, /* schema_drift: a value of another type */
+        CRM_FORM_MISSING,      /* schema_drift: record_id missing */
+};
+
+/* One position of the delivery log: what GET /v1/changes serves, in order.
+ * An event may appear twice (duplicate fault), late (behind newer ones),
+ * as a gap, or never (drop fault). */
+struct feed_entry {
+        uint32_t ev;       /* event index */
+        uint8_t  form;     /* enum crm_form: how it is served */
+        uint8_t  dup;      /* a repeat of an earlier entry */
+        int64_t  added_ms; /* wall time it became servable */
+};
+
+/* A delayed entry (late or duplicate), in a min-heap by release time. */
+struct pending {
+        int64_t  release_ms;
+        uint64_t order; /* FIFO among equal release times */
+        uint32_t ev;
+        uint8_t  dup;
+};
+
+/* Live state of one record as of the events applied so far. */
+struct live_rec {
+        int      exists;
+        int      deleted;
+        uint32_t version;
+        uint32_t last_ev; /* index of the last applied event */
+        int64_t  last_modified_ms;
+        json_t  *fields; /* owned; NULL before create */
+};
+
+struct crm_server {
+        struct event_base        *base;
+        struct evhttp            *http;
+        int                       port;
+        struct crm_server_config  cfg;
+        crm_workload_t           *w;
+        int64_t                   start_wall_ms;
+        uint64_t                  seed;
+        size_t                    ev_cnt;
+
+        /* Wire JSON of every event, serialized once at start. */
+        char    *wire;
+        size_t  *wire_off; /* ev_cnt + 1 offsets */
+        uint32_t *ev_rec;  /* event index -> record index */
+
+        /* Change feed. */
+        size_t             applied; /* events applied to live state */
+        struct feed_entry *log;
+        size_t             log_cnt, log_cap;
+        struct pending    *heap;
+        size_t             heap_cnt, heap_cap;
+        uint64_t           heap_order;
+        size_t             retention_floor; /* retention_cut */
+        uint8_t           *drop; /* by event: never served */
+        uint64_t          *dropped;
+        size_t             dropped_cnt;
+
+        /* Faults. */
+        double  dup_ratio, late_ratio, gap_ratio, drift_ratio;
+        int     drift_form; /* enum crm_form of schema_drift */
+        int64_t late_delay_ms;
+        int64_t slow_ms;
+
+        /* Objects. */
+        struct live_rec *live; /* by record index */
+        uint32_t        *by_entity[CRM_ENTITY_CNT]; /* record indexes */
+        size_t           by_entity_cnt[CRM_ENTITY_CNT];
+
+        crm_serve_cb *observer;
+        void         *observer_opaque;
+
+        crm_metrics_t  *metrics;
+        crm_throttle_t *throttle;
+        crm_webhook_t  *webhook;
+        struct event   *tick;
+};
+
+/* crm_server.c */
+void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
+                    struct evbuffer *body);
+void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
+                     const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+void crm_count_served(crm_server_t *s, const char *via, uint64_t n);
+
+/* crm_feed.c */
+int  crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size);
+void crm_feed_destroy(crm_server_t *s);
+/* Apply every event committed by now_ms and release due delayed entries. */
+void crm_feed_advance(crm_server_t *s, int64_t now_ms);
+void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
+                             const char *query);
+int  crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
+                    int on, char *errstr, size_t errstr_size);
+/* A deterministic draw in [0, 1) for (event, purpose). */
+double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt);
+
+/* crm_objects.c */
+int  crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size);
+void crm_objects_destroy(crm_server_t *s);
+void crm_objects_apply(crm_server_t *s, uint32_t ev);
+/* GET /v1/objects/{type}/{id} and /v1/objects/{type}?modified_since= */
+void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
+                        const char *rest, const char *query);
+
+#endif

@@ -1,0 +1,816 @@
+/* sink_http.c -- the fake sink's HTTP API (evhttp on the caller's
+ * event_base) and its fault modes: outage (503, hang, refuse), latency and
+ * partial bulk failure. The API is described in docs/sink-api.md. */
+#include "sink_int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "crmsync/common.h"
+
+#define APPLIES_PAGE_DEFAULT 10000
+#define APPLIES_PAGE_MAX     100000
+#define PRNG_SEED            0x5eed5eed12345678ull
+
+enum pending_kind {
+        PENDING_DELAYED, /* latency timer, then handled */
+        PENDING_HELD,    /* hang outage: dropped when it ends */
+        PENDING_DROP,    /* refuse outage on a kept-alive connection */
+};
+
+struct pending {
+        struct pending         *next, *prev;
+        sink_server_t          *s;
+        struct evhttp_request  *req;
+        struct event           *ev;
+        enum pending_kind       kind;
+};
+
+static void handle(sink_server_t *s, struct evhttp_request *req,
+                   int after_delay);
+
+/* ---- replies and metrics ---------------------------------------------- */
+
+static const char *reason(int status)
+{
+        switch (status) {
+        case 200: return "OK";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 413: return "Payload Too Large";
+        case 415: return "Unsupported Media Type";
+        case 500: return "Internal Server Error";
+        case 503: return "Service Unavailable";
+        case 507: return "Insufficient Storage";
+        default: return "Status";
+        }
+}
+
+static void count_request(sink_server_t *s, const char *endpoint, int status)
+{
+        for (size_t i = 0; i < s->nreqs; i++) {
+                if (s->reqs[i].status == status &&
+                    !strcmp(s->reqs[i].endpoint, endpoint)) {
+                        s->reqs[i].count++;
+                        return;
+                }
+        }
+        if (s->nreqs < SINK_MAX_REQ_STATS) {
+                s->reqs[s->nreqs].endpoint = endpoint; /* static string */
+                s->reqs[s->nreqs].status   = status;
+                s->reqs[s->nreqs].count    = 1;
+                s->nreqs++;
+        }
+}
+
+/* Send status + body (stolen; NULL = empty object). */
+static void reply(sink_server_t *s, struct evhttp_request *req,
+                  const char *endpoint, int status, json_t *body)
+{
+        struct evbuffer *buf = evbuffer_new();
+        char            *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        if (buf) {
+                evbuffer_add_printf(buf, "%s\n", txt ? txt : "{}");
+        }
+        free(txt);
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "application/json");
+        evhttp_send_reply(req, status, reason(status), buf);
+        if (buf)
+                evbuffer_free(buf);
+        count_request(s, endpoint, status);
+}
+
+static void reply_error(sink_server_t *s, struct evhttp_request *req,
+                        const char *endpoint, int status, const char *code,
+                        const char *msg)
+{
+        json_t *b = json_pack("{s:s}", "error", code);
+        if (b && msg)
+                json_object_set_new(b, "message", json_string(msg));
+        reply(s, req, endpoint, status, b);
+}
+
+/* ---- pending requests (latency, hang, refuse) ------------------------- */
+
+static void pending_unlink(struct pending *p)
+{
+        if (p->prev)
+                p->prev->next = p->next;
+        else
+                p->s->pending = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        if (p->ev)
+                event_free(p->ev);
+        free(p);
+}
+
+/* Close the request's connection without an answer. */
+static void drop_request(struct evhttp_request *req)
+{
+        struct evhttp_connection *conn = evhttp_request_get_connection(req);
+        if (conn)
+                evhttp_connection_free(conn); /* frees req too */
+        else
+                evhttp_request_free(req); /* client already gone */
+}
+
+static void pending_fire(evutil_socket_t fd, short what, void *arg)
+{
+        struct pending        *p   = arg;
+        sink_server_t         *s   = p->s;
+        struct evhttp_request *req = p->req;
+        enum pending_kind      k   = p->kind;
+        (void)fd;
+        (void)what;
+        pending_unlink(p);
+        if (k == PENDING_DROP)
+                drop_request(req);
+        else
+                handle(s, req, 1);
+}
+
+static int pending_add(sink_server_t *s, struct evhttp_request *req,
+                       enum pending_kind kind, uint32_t delay_ms)
+{
+        struct pending *p = calloc(1, sizeof(*p));
+        if (!p)
+                return -1;
+        p->s    = s;
+        p->req  = req;
+        p->kind = kind;
+        if (kind != PENDING_HELD) {
+                struct timeval tv = {delay_ms / 1000,
+                                     (delay_ms % 1000) * 1000};
+                p->ev = evtimer_new(s->base, pending_fire, p);
+                if (!p->ev || evtimer_add(p->ev, &tv)) {
+                        if (p->ev)
+                                event_free(p->ev);
+                        free(p);
+                        return -1;
+                }
+        }
+        p->next = s->pending;
+        if (s->pending)
+                s->pending->prev = p;
+        s->pending = p;
+        return 0;
+}
+
+static void drop_held(sink_server_t *s)
+{
+        struct pending *p = s->pending, *next;
+        for (; p; p = next) {
+                next = p->next;
+                if (p->kind != PENDING_HELD)
+                        continue;
+                struct evhttp_request *req = p->req;
+                pending_unlink(p);
+                drop_request(req);
+        }
+}
+
+/* ---- endpoints -------------------------------------------------------- */
+
+static int content_type_ok(struct evhttp_request *req)
+{
+        const char *ct = evhttp_find_header(
+                evhttp_request_get_input_headers(req), "Content-Type");
+        if (!ct)
+                return 0;
+        while (*ct == ' ')
+                ct++;
+        size_t n = strcspn(ct, "; ");
+        return (n == 16 && !strncasecmp(ct, "application/json", n)) ||
+               (n == 20 && !strncasecmp(ct, "application/x-ndjson", n));
+}
+
+/* Parse a JSON array or NDJSON body into an array of ops (new ref), or
+ * NULL with msg filled. */
+static json_t *parse_ops(const char *data, size_t len, char *msg,
+                         size_t msgsize)
+{
+        json_error_t err;
+        size_t       i = 0;
+        while (i < len && isspace((unsigned char)data[i]))
+                i++;
+        if (i == len) {
+                snprintf(msg, msgsize, "empty body");
+                return NULL;
+        }
+        if (data[i] == '[') {
+                json_t *arr = json_loadb(data, len, 0, &err);
+                if (!arr) {
+                        snprintf(msg, msgsize, "line %d column %d: %s",
+                                 err.line, err.column, err.text);
+                        return NULL;
+                }
+                if (!json_is_array(arr)) {
+                        json_decref(arr);
+                        snprintf(msg, msgsize, "body is not an array");
+                        return NULL;
+                }
+                return arr;
+        }
+        json_t *arr  = json_array();
+        int     line = 0;
+        while (i < len) {
+                const char *start = data + i;
+                const char *nl    = memchr(start, '\n', len - i);
+                size_t      n     = nl ? (size_t)(nl - start) : len - i;
+                i += n + (nl ? 1 : 0);
+                line++;
+                size_t k = 0;
+                while (k < n && isspace((unsigned char)start[k]))
+                        k++;
+                if (k == n)
+                        continue;
+                json_t *op = json_loadb(start, n, JSON_DECODE_ANY, &err);
+                if (!op) {
+                        snprintf(msg, msgsize, "NDJSON line %d column %d: %s",
+                                 line, err.column, err.text);
+                        json_decref(arr);
+                        return NULL;
+                }
+                json_array_append_new(arr, op);
+        }
+        return arr;
+}
+
+static double prng_next(sink_server_t *s)
+{
+        uint64_t z = (s->prng += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void do_bulk(sink_server_t *s, struct evhttp_request *req)
+{
+        const char      *ep  = "bulk";
+        struct evbuffer *in  = evhttp_request_get_input_buffer(req);
+        size_t           len = evbuffer_get_length(in);
+        char             msg[256];
+
+        if (!content_type_ok(req)) {
+                reply_error(s, req, ep, 415, "unsupported_media_type",
+                            "Content-Type must be application/json or "
+                            "application/x-ndjson");
+                return;
+        }
+        if (len > s->max_body_bytes) {
+                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu",
+                         len, s->max_body_bytes);
+                reply_error(s, req, ep, 413, "too_large", msg);
+                return;
+        }
+        const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
+        json_t     *ops  = parse_ops(data, len, msg, sizeof(msg));
+        if (!ops) {
+                reply_error(s, req, ep, 400, "bad_json", msg);
+                return;
+        }
+        size_t n = json_array_size(ops);
+        if (!sink_store_log_has_room(&s->store, n)) {
+                json_decref(ops);
+                reply_error(s, req, ep, 507, "log_full",
+                            "apply log reached max_log_entries");
+                return;
+        }
+        json_t *results = json_array();
+        int     errors  = 0;
+        for (size_t i = 0; i < n; i++) {
+                int fail = s->partial_failure > 0 &&
+                           prng_next(s) < s->partial_failure;
+                json_t *r = sink_store_apply_op(&s->store,
+                                                json_array_get(ops, i),
+                                                s->blind_writes, fail);
+                if (json_integer_value(json_object_get(r, "status")) != 200)
+                        errors = 1;
+                json_array_append_new(results, r);
+        }
+        json_decref(ops);
+        reply(s, req, ep, 200,
+              json_pack("{s:b,s:o}", "errors", errors, "results", results));
+}
+
+static void do_dump(sink_server_t *s, struct evhttp_request *req)
+{
+        json_t *arr = json_array();
+        for (size_t i = 0; i < s->store.nrecs; i++)
+                json_array_append_new(arr,
+                                      sink_store_record_json(s->store.recs[i]));
+        reply(s, req, "dump", 200, json_pack("{s:o}", "records", arr));
+}
+
+static long long query_ll(struct evhttp_request *req, const char *name,
+                          long long def, int *bad)
+{
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+        const char              *q   = evhttp_uri_get_query(uri);
+        struct evkeyvalq         kv;
+        long long                v = def;
+        if (!q)
+                return def;
+        /* evhttp_parse_query_str initialises kv. */
+        if (evhttp_parse_query_str(q, &kv) == 0) {
+                const char *val = evhttp_find_header(&kv, name);
+                if (val) {
+                        char *end;
+                        errno = 0;
+                        v     = strtoll(val, &end, 10);
+                        if (errno || *end || end == val || v < 0)
+                                *bad = 1;
+                }
+        }
+        evhttp_clear_headers(&kv);
+        return v;
+}
+
+static void do_applies(sink_server_t *s, struct evhttp_request *req)
+{
+        int       bad   = 0;
+        long long since = query_ll(req, "since", 0, &bad);
+        long long limit = query_ll(req, "limit", APPLIES_PAGE_DEFAULT, &bad);
+        if (bad) {
+                reply_error(s, req, "applies", 400, "bad_query",
+                            "since and limit must be non-negative integers");
+                return;
+        }
+        if (limit > APPLIES_PAGE_MAX)
+                limit = APPLIES_PAGE_MAX;
+        size_t total = s->store.napplies;
+        size_t from  = (size_t)since < total ? (size_t)since : total;
+        size_t to    = from + (size_t)limit < total ? from + (size_t)limit
+                                                    : total;
+        json_t *arr = json_array();
+        for (size_t i = from; i < to; i++)
+                json_array_append_new(
+                        arr, sink_store_apply_json(&s->store.applies[i], i));
+        reply(s, req, "applies", 200,
+              json_pack("{s:o,s:I,s:I}", "applies", arr, "next",
+                        (json_int_t)to, "total", (json_int_t)total));
+}
+
+static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
+{
+        const char      *ep  = "side_effects";
+        struct evbuffer *in  = evhttp_request_get_input_buffer(req);
+        size_t           len = evbuffer_get_length(in);
+        json_error_t     err;
+        if (len > s->max_body_bytes) {
+                reply_error(s, req, ep, 413, "too_large", NULL);
+                return;
+        }
+        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
+                                   : "",
+                               len, 0, &err);
+        if (!b) {
+                reply_error(s, req, ep, 400, "bad_json", err.text);
+                return;
+        }
+        const char *eid  = json_string_value(json_object_get(b, "event_id"));
+        const char *kind = json_string_value(json_object_get(b, "kind"));
+        const char *key  = json_string_value(json_object_get(b, "key"));
+        if (!eid || !*eid || !kind || !*kind) {
+                json_decref(b);
+                reply_error(s, req, ep, 400, "bad_request",
+                            "event_id and kind must be non-empty strings");
+                return;
+        }
+        int64_t n = sink_store_side_effect(&s->store, eid, kind,
+                                           key ? key : "");
+        json_decref(b);
+        if (n < 0)
+                reply_error(s, req, ep, 400, "bad_request",
+                            "event_id, kind or key too long");
+        else if (n == 0)
+                reply_error(s, req, ep, 507, "log_full",
+                            "side-effect log reached max_log_entries");
+        else
+                reply(s, req, ep, 200, json_pack("{s:I}", "count",
+                                                 (json_int_t)n));
+}
+
+static void do_side_effect_get(sink_server_t *s, struct evhttp_request *req)
+{
+        json_t *arr = json_array();
+        for (size_t i = 0; i < s->store.nsefs; i++) {
+                const struct side_effect *e = s->store.sefs[i];
+                json_array_append_new(
+                        arr, json_pack("{s:s,s:s,s:s,s:I}", "event_id",
+                                       e->event_id, "kind", e->kind, "key",
+                                       e->key, "count", (json_int_t)e->count));
+        }
+        reply(s, req, "side_effects_list", 200,
+              json_pack("{s:o}", "side_effects", arr));
+}
+
+static const char *outage_name(enum sink_outage m)
+{
+        switch (m) {
+        case SINK_OUTAGE_503: return "503";
+        case SINK_OUTAGE_HANG: return "hang";
+        case SINK_OUTAGE_REFUSE: return "refuse";
+        default: return "none";
+        }
+}
+
+static void do_metrics(sink_server_t *s, struct evhttp_request *req)
+{
+        struct evbuffer            *b = evbuffer_new();
+        const struct sink_counters *c = &s->store.c;
+        if (!b)
+                return;
+        evbuffer_add_printf(b, "# TYPE crmsync_sink_requests_total counter\n");
+        for (size_t i = 0; i < s->nreqs; i++)
+                evbuffer_add_printf(b,
+                                    "crmsync_sink_requests_total{endpoint=\"%s\","
+                                    "status=\"%d\"} %llu\n",
+                                    s->reqs[i].endpoint, s->reqs[i].status,
+                                    (unsigned long long)s->reqs[i].count);
+        evbuffer_add_printf(
+                b,
+                "# TYPE crmsync_sink_ops_total counter\n"
+                "crmsync_sink_ops_total{result=\"applied\"} %llu\n"
+                "crmsync_sink_ops_total{result=\"stale\"} %llu\n"
+                "crmsync_sink_ops_total{result=\"failed\"} %llu\n"
+                "crmsync_sink_ops_total{result=\"bad_op\"} %llu\n"
+                "crmsync_sink_ops_total{result=\"store_full\"} %llu\n"
+                "# TYPE crmsync_sink_side_effects_total counter\n"
+                "crmsync_sink_side_effects_total %llu\n"
+                "# TYPE crmsync_sink_side_effect_duplicates_total counter\n"
+                "crmsync_sink_side_effect_duplicates_total %llu\n"
+                "# TYPE crmsync_sink_records gauge\n"
+                "crmsync_sink_records %zu\n"
+                "# TYPE crmsync_sink_applies gauge\n"
+                "crmsync_sink_applies %zu\n"
+                "# TYPE crmsync_sink_outage gauge\n"
+                "crmsync_sink_outage{mode=\"%s\"} 1\n"
+                "# TYPE crmsync_sink_latency_ms gauge\n"
+                "crmsync_sink_latency_ms %u\n"
+                "# TYPE crmsync_sink_partial_failure_ratio gauge\n"
+                "crmsync_sink_partial_failure_ratio %g\n",
+                (unsigned long long)c->ops_applied,
+                (unsigned long long)c->ops_stale,
+                (unsigned long long)c->ops_failed,
+                (unsigned long long)c->ops_bad,
+                (unsigned long long)c->ops_full,
+                (unsigned long long)c->side_effects,
+                (unsigned long long)c->side_effect_duplicates,
+                s->store.nrecs, s->store.napplies, outage_name(s->outage),
+                s->latency_ms, s->partial_failure);
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "text/plain; version=0.0.4");
+        evhttp_send_reply(req, 200, "OK", b);
+        evbuffer_free(b);
+        count_request(s, "metrics", 200);
+}
+
+static json_t *mode_json(const sink_server_t *s)
+{
+        return json_pack("{s:s,s:i,s:f}", "outage", outage_name(s->outage),
+                         "latency_ms", (int)s->latency_ms, "partial_failure",
+                         s->partial_failure);
+}
+
+static void outage_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+        sink_server_t *s = arg;
+        char           err[128];
+        (void)fd;
+        (void)what;
+        /* Re-binding can fail only if another process took the port. */
+        crmsync_sink_set_outage(s, SINK_OUTAGE_NONE, err, sizeof(err));
+}
+
+static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
+{
+        const char      *ep = "admin";
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t           len = evbuffer_get_length(in);
+        json_error_t     jerr;
+        char             err[256];
+
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+                reply(s, req, ep, 200, mode_json(s));
+                return;
+        }
+        if (len > 65536) {
+                reply_error(s, req, ep, 413, "too_large", NULL);
+                return;
+        }
+        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
+                                   : "",
+                               len, 0, &jerr);
+        if (!json_is_object(b)) {
+                json_decref(b);
+                reply_error(s, req, ep, 400, "bad_json",
+                            b ? "body must be an object" : jerr.text);
+                return;
+        }
+        const json_t *o  = json_object_get(b, "outage");
+        const json_t *l  = json_object_get(b, "latency_ms");
+        const json_t *pf = json_object_get(b, "partial_failure");
+        const json_t *d  = json_object_get(b, "duration_ms");
+        enum sink_outage mode = s->outage;
+        const char      *bad  = NULL;
+        if (o) {
+                const char *v = json_string_value(o);
+                if (!v)
+                        bad = "outage must be a string";
+                else if (!strcmp(v, "503"))
+                        mode = SINK_OUTAGE_503;
+                else if (!strcmp(v, "hang"))
+                        mode = SINK_OUTAGE_HANG;
+                else if (!strcmp(v, "refuse"))
+                        mode = SINK_OUTAGE_REFUSE;
+                else if (!strcmp(v, "none"))
+                        mode = SINK_OUTAGE_NONE;
+                else
+                        bad = "outage must be 503, hang, refuse or none";
+        }
+        if (l && (!json_is_integer(l) || json_integer_value(l) < 0 ||
+                  json_integer_value(l) > 600000))
+                bad = "latency_ms must be an integer 0..600000";
+        if (pf && (!json_is_number(pf) || json_number_value(pf) < 0 ||
+                   json_number_value(pf) > 1))
+                bad = "partial_failure must be a number 0..1";
+        if (d && (!json_is_integer(d) || json_integer_value(d) <= 0 ||
+                  json_integer_value(d) > 86400000))
+                bad = "duration_ms must be a positive integer";
+        if (bad) {
+                json_decref(b);
+                reply_error(s, req, ep, 400, "bad_request", bad);
+                return;
+        }
+        if (l)
+                crmsync_sink_set_latency(s, (uint32_t)json_integer_value(l));
+        if (pf)
+                crmsync_sink_set_partial_failure(s, json_number_value(pf));
+        if (o && crmsync_sink_set_outage(s, mode, err, sizeof(err))) {
+                json_decref(b);
+                reply_error(s, req, ep, 500, "mode_failed", err);
+                return;
+        }
+        if (d && s->outage != SINK_OUTAGE_NONE) {
+                int64_t        ms = json_integer_value(d);
+                struct timeval tv = {(time_t)(ms / 1000),
+                                     (suseconds_t)((ms % 1000) * 1000)};
+                if (!s->outage_timer)
+                        s->outage_timer = evtimer_new(s->base,
+                                                      outage_timer_cb, s);
+                if (s->outage_timer)
+                        evtimer_add(s->outage_timer, &tv);
+        }
+        json_decref(b);
+        /* In refuse mode this connection is answered, then closed. */
+        if (s->outage == SINK_OUTAGE_REFUSE)
+                evhttp_add_header(evhttp_request_get_output_headers(req),
+                                  "Connection", "close");
+        reply(s, req, ep, 200, mode_json(s));
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static void dispatch(sink_server_t *s, struct evhttp_request *req,
+                     const char *path)
+{
+        enum evhttp_cmd_type cmd  = evhttp_request_get_command(req);
+        int                  get  = cmd == EVHTTP_REQ_GET;
+        int                  post = cmd == EVHTTP_REQ_POST;
+        const char          *pre  = "/v1/profiles/";
+
+        if (!strcmp(path, "/v1/profiles/_bulk")) {
+                if (post)
+                        do_bulk(s, req);
+                else
+                        goto not_allowed;
+        } else if (!strcmp(path, "/v1/profiles/_dump")) {
+                if (get)
+                        do_dump(s, req);
+                else
+                        goto not_allowed;
+        } else if (!strncmp(path, pre, strlen(pre)) &&
+                   path[strlen(pre)] && !strchr(path + strlen(pre), '/')) {
+                if (!get)
+                        goto not_allowed;
+                char *acc = evhttp_uridecode(path + strlen(pre), 0, NULL);
+                reply(s, req, "profile", 200,
+                      sink_store_profile_json(&s->store,
+                                              acc ? acc : path + strlen(pre)));
+                free(acc);
+        } else if (!strcmp(path, "/v1/applies")) {
+                if (get)
+                        do_applies(s, req);
+                else
+                        goto not_allowed;
+        } else if (!strcmp(path, "/v1/side-effects")) {
+                if (post)
+                        do_side_effect_post(s, req);
+                else if (get)
+                        do_side_effect_get(s, req);
+                else
+                        goto not_allowed;
+        } else if (!strcmp(path, "/metrics")) {
+                if (get)
+                        do_metrics(s, req);
+                else
+                        goto not_allowed;
+        } else if (!strcmp(path, "/_admin/mode")) {
+                if (get || post)
+                        do_admin_mode(s, req);
+                else
+                        goto not_allowed;
+        } else {
+                reply_error(s, req, "other", 404, "not_found", path);
+        }
+        return;
+not_allowed:
+        reply_error(s, req, "other", 405, "method_not_allowed", path);
+}
+
+/* Apply the fault modes, then dispatch. Control and metrics endpoints
+ * bypass the faults so that a standalone sink can be steered. */
+static void handle(sink_server_t *s, struct evhttp_request *req,
+                   int after_delay)
+{
+        const char *path =
+                evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+        if (!path || !*path)
+                path = "/";
+        int control = !strcmp(path, "/metrics") ||
+                      !strncmp(path, "/_admin/", 8);
+        if (!control) {
+                switch (s->outage) {
+                case SINK_OUTAGE_503:
+                        evhttp_add_header(
+                                evhttp_request_get_output_headers(req),
+                                "Retry-After", "1");
+                        reply_error(s, req, "outage", 503, "unavailable",
+                                    "sink outage (injected)");
+                        return;
+                case SINK_OUTAGE_HANG:
+                        if (pending_add(s, req, PENDING_HELD, 0))
+                                drop_request(req);
+                        return;
+                case SINK_OUTAGE_REFUSE:
+                        if (pending_add(s, req, PENDING_DROP, 0))
+                                drop_request(req);
+                        return;
+                case SINK_OUTAGE_NONE:
+                        break;
+                }
+                if (!after_delay && s->latency_ms > 0) {
+                        if (pending_add(s, req, PENDING_DELAYED,
+                                        s->latency_ms) == 0)
+                                return;
+                }
+        }
+        dispatch(s, req, path);
+}
+
+static void gencb(struct evhttp_request *req, void *arg)
+{
+        handle(arg, req, 0);
+}
+
+/* ---- lifecycle and modes ---------------------------------------------- */
+
+static int bind_listener(sink_server_t *s, int port, char *errstr,
+                         size_t errstr_size)
+{
+        s->bound = evhttp_bind_socket_with_handle(s->http, s->host,
+                                                  (ev_uint16_t)port);
+        if (!s->bound)
+                return crmsync_err(errstr, errstr_size,
+                                   "sink: cannot bind %s:%d: %s", s->host,
+                                   port, strerror(errno));
+        struct sockaddr_storage ss;
+        socklen_t               sl = sizeof(ss);
+        evutil_socket_t         fd = evhttp_bound_socket_get_fd(s->bound);
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+                return crmsync_err(errstr, errstr_size,
+                                   "sink: getsockname: %s", strerror(errno));
+        if (ss.ss_family == AF_INET)
+                s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else
+                s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        return 0;
+}
+
+/* Creates the sink on base (caller keeps base; destroy the sink first). */
+sink_server_t *crmsync_sink_server_new(struct event_base *base,
+                                       const struct sink_config *cfg,
+                                       char *errstr, size_t errstr_size)
+{
+        sink_server_t *s = calloc(1, sizeof(*s));
+        if (!s) {
+                crmsync_err(errstr, errstr_size, "sink: out of memory");
+                return NULL;
+        }
+        s->base = base;
+        snprintf(s->host, sizeof(s->host), "%s",
+                 cfg && cfg->bind_host ? cfg->bind_host : "127.0.0.1");
+        s->blind_writes   = cfg ? cfg->blind_writes : 0;
+        s->max_body_bytes = cfg && cfg->max_body_bytes ? cfg->max_body_bytes
+                                                       : SINK_DEFAULT_MAX_BODY;
+        s->prng           = PRNG_SEED;
+        sink_store_init(&s->store, cfg ? cfg->max_log_entries : 0);
+        s->http = evhttp_new(base);
+        if (!s->http) {
+                crmsync_err(errstr, errstr_size, "sink: evhttp_new failed");
+                goto out_free;
+        }
+        /* Bodies between max_body_bytes and twice it get our JSON 413;
+         * evhttp cuts off anything larger itself. */
+        evhttp_set_max_body_size(s->http,
+                                 (ev_ssize_t)(s->max_body_bytes * 2 + 65536));
+        evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                                    EVHTTP_REQ_PUT |
+                                                    EVHTTP_REQ_DELETE |
+                                                    EVHTTP_REQ_HEAD);
+        evhttp_set_gencb(s->http, gencb, s);
+        if (bind_listener(s, cfg ? cfg->port : 0, errstr, errstr_size))
+                goto out_free;
+        return s;
+out_free:
+        crmsync_sink_server_destroy(s);
+        return NULL;
+}
+
+void crmsync_sink_server_destroy(sink_server_t *s)
+{
+        if (!s)
+                return;
+        while (s->pending) {
+                struct evhttp_request *req = s->pending->req;
+                pending_unlink(s->pending);
+                /* Connected requests are freed with their connection by
+                 * evhttp_free; orphaned ones (client gone) here. */
+                if (!evhttp_request_get_connection(req))
+                        evhttp_request_free(req);
+        }
+        if (s->outage_timer)
+                event_free(s->outage_timer);
+        if (s->http)
+                evhttp_free(s->http);
+        sink_store_fini(&s->store);
+        free(s);
+}
+
+int crmsync_sink_server_port(const sink_server_t *s)
+{
+        return s->port;
+}
+
+/* Switch the outage mode. Leaving hang drops every held request by
+ * closing its connection; leaving refuse re-binds the same port. */
+int crmsync_sink_set_outage(sink_server_t *s, enum sink_outage mode,
+                            char *errstr, size_t errstr_size)
+{
+        enum sink_outage old = s->outage;
+        if (mode == old)
+                return 0;
+        if (old == SINK_OUTAGE_REFUSE && !s->bound) {
+                if (bind_listener(s, s->port, errstr, errstr_size))
+                        return -1; /* still refusing */
+        }
+        if (s->outage_timer && mode == SINK_OUTAGE_NONE)
+                evtimer_del(s->outage_timer);
+        s->outage = mode;
+        if (old == SINK_OUTAGE_HANG)
+                drop_held(s);
+        if (mode == SINK_OUTAGE_REFUSE && s->bound) {
+                evhttp_del_accept_socket(s->http, s->bound);
+                s->bound = NULL;
+        }
+        return 0;
+}
+
+void crmsync_sink_set_latency(sink_server_t *s, uint32_t latency_ms)
+{
+        s->latency_ms = latency_ms;
+}
+
+/* ratio of valid ops answered 500 and not applied; the draw sequence
+ * restarts from a fixed seed at each call, so runs are reproducible. */
+void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio)
+{
+        s->partial_failure = ratio < 0 ? 0 : ratio > 1 ? 1 : ratio;
+        s->prng            = PRNG_SEED;
+}

@@ -1,0 +1,123 @@
+/* sink_int.h -- internals shared by the fake sink's store (sink_store.c)
+ * and its HTTP front end (sink_http.c). Not part of the public API.
+ * Everything here is owned by the thread that runs the sink's event_base. */
+#ifndef CRMSYNC_SINK_INT_H
+#define CRMSYNC_SINK_INT_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmsync/sink.h"
+
+#define SINK_DEFAULT_MAX_BODY   (8u * 1024 * 1024)
+#define SINK_DEFAULT_MAX_LOG    (4u * 1024 * 1024)
+#define SINK_KIND_MAX           32
+
+/* Open-addressing string-keyed map of borrowed value pointers; the key of
+ * a value is read through keyof(). No removal: the sink never forgets a key
+ * (tombstones are kept) except through sink_map_reset(). */
+struct sink_map {
+        void      **slots;
+        size_t      cap; /* power of two, or 0 */
+        size_t      len;
+        const char *(*keyof)(const void *val);
+};
+
+struct side_effect {
+        char     event_id[CRMSYNC_ID_MAX];
+        char     kind[SINK_KIND_MAX];
+        char     key[CRMSYNC_KEY_MAX];
+        uint32_t count;
+};
+
+struct sink_counters {
+        uint64_t ops_applied;
+        uint64_t ops_stale;
+        uint64_t ops_failed; /* injected partial failures (500) */
+        uint64_t ops_bad;    /* malformed ops (400) */
+        uint64_t ops_full;   /* store full (507) */
+        uint64_t side_effects;
+        uint64_t side_effect_duplicates;
+};
+
+struct sink_store {
+        struct sink_map      recmap;
+        struct sink_record **recs; /* insertion order */
+        size_t               nrecs, recs_cap;
+
+        struct sink_apply *applies;
+        size_t             napplies, applies_cap;
+
+        struct sink_map      sefmap;
+        struct side_effect **sefs; /* first-seen order */
+        size_t               nsefs, sefs_cap;
+
+        size_t max_entries; /* hard cap per log / map */
+
+        struct sink_counters c;
+};
+
+int  sink_store_init(struct sink_store *st, size_t max_entries);
+void sink_store_fini(struct sink_store *st);
+void sink_store_reset(struct sink_store *st);
+
+struct sink_record *sink_store_get(const struct sink_store *st,
+                                   const char *key);
+
+/* Validate and apply one bulk op. fail = the partial-failure draw for this
+ * op (a valid op is then answered 500 and not applied). Returns the per-op
+ * result object (new reference). */
+json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
+                            int blind_writes, int fail);
+
+/* Room for n more apply-log entries? */
+int sink_store_log_has_room(const struct sink_store *st, size_t n);
+
+/* Count one side-effect request; returns the new count, 0 if the log is
+ * full, -1 if an argument is too long. */
+int64_t sink_store_side_effect(struct sink_store *st, const char *event_id,
+                               const char *kind, const char *key);
+
+/* JSON renderings (new references). */
+json_t *sink_store_record_json(const struct sink_record *r);
+json_t *sink_store_profile_json(const struct sink_store *st,
+                                const char *account_id);
+json_t *sink_store_apply_json(const struct sink_apply *a, size_t seq);
+
+struct pending;
+
+struct req_stat {
+        const char *endpoint;
+        int         status;
+        uint64_t    count;
+};
+
+#define SINK_MAX_REQ_STATS 64
+
+struct sink_server {
+        struct event_base          *base;
+        struct evhttp              *http;
+        struct evhttp_bound_socket *bound;
+        char                        host[64];
+        int                         port;
+        int                         blind_writes;
+        size_t                      max_body_bytes;
+
+        enum sink_outage outage;
+        struct event    *outage_timer; /* ends a timed outage */
+        uint32_t         latency_ms;
+        double           partial_failure;
+        uint64_t         prng;
+
+        struct pending *pending; /* held, delayed or to-drop requests */
+
+        struct sink_store store;
+
+        struct req_stat reqs[SINK_MAX_REQ_STATS];
+        size_t          nreqs;
+};
+
+#endif

@@ -1,0 +1,461 @@
+/* sink_store.c -- the fake sink's profile store: records by "<type>/<id>"
+ * (tombstones kept), conditional upsert/delete, apply log, side effects. */
+#include "sink_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/common.h"
+
+/* ---- string-keyed open-addressing map ------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ull;
+        }
+        return h;
+}
+
+static void *map_get(const struct sink_map *m, const char *key)
+{
+        if (!m->cap)
+                return NULL;
+        size_t mask = m->cap - 1;
+        for (size_t i = hash_str(key) & mask, n = 0; n < m->cap;
+             i = (i + 1) & mask, n++) {
+                void *v = m->slots[i];
+                if (!v)
+                        return NULL;
+                if (!strcmp(m->keyof(v), key))
+                        return v;
+        }
+        return NULL;
+}
+
+static void map_put_nogrow(struct sink_map *m, void *val)
+{
+        size_t mask = m->cap - 1;
+        size_t i    = hash_str(m->keyof(val)) & mask;
+        while (m->slots[i])
+                i = (i + 1) & mask;
+        m->slots[i] = val;
+        m->len++;
+}
+
+/* Insert a value whose key is not present yet. Returns 0 or -1 (ENOMEM). */
+static int map_put(struct sink_map *m, void *val)
+{
+        if ((m->len + 1) * 2 > m->cap) {
+                size_t newcap   = m->cap ? m->cap * 2 : 64;
+                void **old      = m->slots;
+                size_t oldcap   = m->cap;
+                void **newslots = calloc(newcap, sizeof(*newslots));
+                if (!newslots)
+                        return -1;
+                m->slots = newslots;
+                m->cap   = newcap;
+                m->len   = 0;
+                for (size_t i = 0; i < oldcap; i++)
+                        if (old[i])
+                                map_put_nogrow(m, old[i]);
+                free(old);
+        }
+        map_put_nogrow(m, val);
+        return 0;
+}
+
+static void map_reset(struct sink_map *m)
+{
+        free(m->slots);
+        m->slots = NULL;
+        m->cap   = 0;
+        m->len   = 0;
+}
+
+static const char *rec_key(const void *v)
+{
+        return ((const struct sink_record *)v)->key;
+}
+
+static const char *sef_key(const void *v)
+{
+        return ((const struct side_effect *)v)->event_id;
+}
+
+/* Grow a pointer/struct vector to hold n+1 items, never beyond max. */
+static int vec_reserve(void **vec, size_t *cap, size_t n, size_t elem,
+                       size_t max)
+{
+        if (n < *cap)
+                return 0;
+        if (n >= max)
+                return -1;
+        size_t newcap = *cap ? *cap * 2 : 256;
+        if (newcap > max)
+                newcap = max;
+        void *p = realloc(*vec, newcap * elem);
+        if (!p)
+                return -1;
+        *vec = p;
+        *cap = newcap;
+        return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+int sink_store_init(struct sink_store *st, size_t max_entries)
+{
+        memset(st, 0, sizeof(*st));
+        st->recmap.keyof = rec_key;
+        st->sefmap.keyof = sef_key;
+        st->max_entries  = max_entries ? max_entries : SINK_DEFAULT_MAX_LOG;
+        return 0;
+}
+
+void sink_store_reset(struct sink_store *st)
+{
+        for (size_t i = 0; i < st->nrecs; i++) {
+                json_decref(st->recs[i]->fields);
+                free(st->recs[i]);
+        }
+        for (size_t i = 0; i < st->nsefs; i++)
+                free(st->sefs[i]);
+        free(st->recs);
+        free(st->sefs);
+        free(st->applies);
+        map_reset(&st->recmap);
+        map_reset(&st->sefmap);
+        st->recs     = NULL;
+        st->sefs     = NULL;
+        st->applies  = NULL;
+        st->nrecs    = st->recs_cap = 0;
+        st->nsefs    = st->sefs_cap = 0;
+        st->napplies = st->applies_cap = 0;
+}
+
+void sink_store_fini(struct sink_store *st)
+{
+        sink_store_reset(st);
+}
+
+struct sink_record *sink_store_get(const struct sink_store *st,
+                                   const char *key)
+{
+        return map_get(&st->recmap, key);
+}
+
+int sink_store_log_has_room(const struct sink_store *st, size_t n)
+{
+        return st->napplies + n <= st->max_entries;
+}
+
+/* ---- bulk ops --------------------------------------------------------- */
+
+static json_t *result(int status, const char *res, const char *msg)
+{
+        json_t *r = json_pack("{s:i,s:s}", "status", status, "result", res);
+        if (r && msg)
+                json_object_set_new(r, "message", json_string(msg));
+        return r;
+}
+
+static json_t *bad_op(struct sink_store *st, const char *msg)
+{
+        st->c.ops_bad++;
+        return result(400, "bad_op", msg);
+}
+
+/* Copy a string member into buf; 1 ok, 0 missing, -1 wrong type/too long. */
+static int get_str(const json_t *op, const char *name, char *buf,
+                   size_t size)
+{
+        const json_t *v = json_object_get(op, name);
+        if (!v)
+                return 0;
+        if (!json_is_string(v))
+                return -1;
+        size_t len = json_string_length(v);
+        if (len == 0 || len >= size || strlen(json_string_value(v)) != len)
+                return -1;
+        memcpy(buf, json_string_value(v), len + 1);
+        return 1;
+}
+
+/* Optional boolean member; -1 when present with another type. */
+static int get_bool(const json_t *op, const char *name, int def)
+{
+        const json_t *v = json_object_get(op, name);
+        if (!v)
+                return def;
+        if (!json_is_boolean(v))
+                return -1;
+        return json_is_true(v);
+}
+
+static void log_apply(struct sink_store *st, const char *event_id,
+                      const char *key, uint32_t version, int is_delete,
+                      int applied, int64_t now)
+{
+        /* Room was checked for the whole request; this cannot fail unless
+         * realloc does, in which case the entry is lost, not the write. */
+        if (vec_reserve((void **)&st->applies, &st->applies_cap, st->napplies,
+                        sizeof(*st->applies), st->max_entries))
+                return;
+        struct sink_apply *a = &st->applies[st->napplies++];
+        memset(a, 0, sizeof(*a));
+        snprintf(a->event_id, sizeof(a->event_id), "%s", event_id);
+        snprintf(a->key, sizeof(a->key), "%s", key);
+        a->version   = version;
+        a->is_delete = is_delete;
+        a->applied   = applied;
+        a->wall_ms   = now;
+}
+
+static struct sink_record *new_record(struct sink_store *st, const char *key)
+{
+        if (st->nrecs >= st->max_entries ||
+            vec_reserve((void **)&st->recs, &st->recs_cap, st->nrecs,
+                        sizeof(*st->recs), st->max_entries))
+                return NULL;
+        struct sink_record *r = calloc(1, sizeof(*r));
+        if (!r)
+                return NULL;
+        snprintf(r->key, sizeof(r->key), "%s", key);
+        r->fields = json_object();
+        if (!r->fields || map_put(&st->recmap, r)) {
+                json_decref(r->fields);
+                free(r);
+                return NULL;
+        }
+        st->recs[st->nrecs++] = r;
+        return r;
+}
+
+json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
+                            int blind_writes, int fail)
+{
+        char type[CRMSYNC_KEY_MAX], id[CRMSYNC_KEY_MAX];
+        char key[CRMSYNC_KEY_MAX], account[CRMSYNC_ID_MAX];
+        char event_id[CRMSYNC_ID_MAX];
+        int  is_delete, has_account, merge, if_newer;
+
+        if (!json_is_object(op))
+                return bad_op(st, "operation is not a JSON object");
+        const char *opname = json_string_value(json_object_get(op, "op"));
+        if (!opname)
+                return bad_op(st, "missing or non-string \"op\"");
+        if (!strcmp(opname, "upsert"))
+                is_delete = 0;
+        else if (!strcmp(opname, "delete"))
+                is_delete = 1;
+        else
+                return bad_op(st, "\"op\" must be upsert or delete");
+        if (get_str(op, "type", type, sizeof(type)) != 1 ||
+            strchr(type, '/'))
+                return bad_op(st, "\"type\" must be a non-empty string "
+                                  "without '/'");
+        if (get_str(op, "id", id, sizeof(id)) != 1)
+                return bad_op(st, "\"id\" must be a non-empty string");
+        if ((size_t)snprintf(key, sizeof(key), "%s/%s", type, id) >=
+            sizeof(key))
+                return bad_op(st, "\"type\"/\"id\" key too long");
+        if (get_str(op, "event_id", event_id, sizeof(event_id)) != 1)
+                return bad_op(st, "\"event_id\" must be a non-empty string "
+                                  "(< 24 bytes)");
+        has_account = get_str(op, "account_id", account, sizeof(account));
+        if (has_account < 0 || (!is_delete && has_account == 0))
+                return bad_op(st, "\"account_id\" must be a non-empty "
+                                  "string (required for upsert)");
+        const json_t *jv = json_object_get(op, "version");
+        if (!json_is_integer(jv) || json_integer_value(jv) < 0 ||
+            json_integer_value(jv) > (json_int_t)UINT32_MAX)
+                return bad_op(st, "\"version\" must be an integer "
+                                  "0..4294967295");
+        uint32_t      version = (uint32_t)json_integer_value(jv);
+        const json_t *fields  = json_object_get(op, "fields");
+        if (!is_delete && fields && !json_is_object(fields) &&
+            !json_is_null(fields))
+                return bad_op(st, "\"fields\" must be an object");
+        merge    = get_bool(op, "merge_fields", 0);
+        if_newer = get_bool(op, "if_newer", 0);
+        if (merge < 0 || if_newer < 0)
+                return bad_op(st, "\"merge_fields\"/\"if_newer\" must be "
+                                  "booleans");
+
+        if (fail) {
+                st->c.ops_failed++;
+                return result(500, "error", "injected partial failure");
+        }
+
+        int64_t             now = crmsync_wall_ms();
+        struct sink_record *r   = sink_store_get(st, key);
+        if (r && if_newer && !blind_writes && version <= r->version) {
+                st->c.ops_stale++;
+                log_apply(st, event_id, key, version, is_delete, 0, now);
+                json_t *res = result(409, "stale", NULL);
+                json_object_set_new(res, "stored_version",
+                                    json_integer(r->version));
+                return res;
+        }
+        if (!r && !(r = new_record(st, key))) {
+                st->c.ops_full++;
+                return result(507, "store_full", "record map is full");
+        }
+        if (is_delete) {
+                json_decref(r->fields);
+                r->fields  = json_object();
+                r->deleted = 1;
+        } else {
+                if (!merge || r->deleted) {
+                        json_decref(r->fields);
+                        r->fields = json_object();
+                }
+                if (json_is_object(fields))
+                        json_object_update(r->fields, (json_t *)fields);
+                r->deleted = 0;
+        }
+        if (has_account == 1)
+                snprintf(r->account_id, sizeof(r->account_id), "%s",
+                         account);
+        r->version = version;
+        snprintf(r->last_event_id, sizeof(r->last_event_id), "%s", event_id);
+        r->applied_wall_ms = now;
+        st->c.ops_applied++;
+        log_apply(st, event_id, key, version, is_delete, 1, now);
+        return result(200, "applied", NULL);
+}
+
+/* ---- side effects ----------------------------------------------------- */
+
+int64_t sink_store_side_effect(struct sink_store *st, const char *event_id,
+                               const char *kind, const char *key)
+{
+        if (strlen(event_id) >= CRMSYNC_ID_MAX ||
+            strlen(kind) >= SINK_KIND_MAX || strlen(key) >= CRMSYNC_KEY_MAX)
+                return -1;
+        struct side_effect *e = map_get(&st->sefmap, event_id);
+        if (e) {
+                e->count++;
+                st->c.side_effects++;
+                st->c.side_effect_duplicates++;
+                return e->count;
+        }
+        if (st->nsefs >= st->max_entries ||
+            vec_reserve((void **)&st->sefs, &st->sefs_cap, st->nsefs,
+                        sizeof(*st->sefs), st->max_entries))
+                return 0;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return 0;
+        snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+        snprintf(e->kind, sizeof(e->kind), "%s", kind);
+        snprintf(e->key, sizeof(e->key), "%s", key);
+        e->count = 1;
+        if (map_put(&st->sefmap, e)) {
+                free(e);
+                return 0;
+        }
+        st->sefs[st->nsefs++] = e;
+        st->c.side_effects++;
+        return 1;
+}
+
+/* ---- JSON renderings -------------------------------------------------- */
+
+json_t *sink_store_record_json(const struct sink_record *r)
+{
+        return json_pack("{s:s,s:s,s:I,s:b,s:O,s:s,s:I}", "key", r->key,
+                         "account_id", r->account_id, "version",
+                         (json_int_t)r->version, "deleted", r->deleted,
+                         "fields", r->fields, "last_event_id",
+                         r->last_event_id, "applied_ms",
+                         (json_int_t)r->applied_wall_ms);
+}
+
+/* Scan: GET /v1/profiles/{account} is rare (debugging, spot checks). */
+json_t *sink_store_profile_json(const struct sink_store *st,
+                                const char *account_id)
+{
+        json_t *recs = json_object();
+        for (size_t i = 0; i < st->nrecs; i++) {
+                const struct sink_record *r = st->recs[i];
+                if (r->deleted || strcmp(r->account_id, account_id))
+                        continue;
+                json_object_set_new(
+                        recs, r->key,
+                        json_pack("{s:I,s:O,s:s}", "version",
+                                  (json_int_t)r->version, "fields", r->fields,
+                                  "last_event_id", r->last_event_id));
+        }
+        return json_pack("{s:s,s:o}", "account_id", account_id, "records",
+                         recs);
+}
+
+json_t *sink_store_apply_json(const struct sink_apply *a, size_t seq)
+{
+        return json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I}", "seq",
+                         (json_int_t)seq, "event_id", a->event_id, "key",
+                         a->key, "version", (json_int_t)a->version, "op",
+                         a->is_delete ? "delete" : "upsert", "result",
+                         a->applied ? "applied" : "stale", "wall_ms",
+                         (json_int_t)a->wall_ms);
+}
+
+/* ---- public inspection API (sink.h) ----------------------------------- */
+
+void crmsync_sink_foreach(const sink_server_t *s,
+                          void (*cb)(void *opaque, const struct sink_record *),
+                          void *opaque)
+{
+        for (size_t i = 0; i < s->store.nrecs; i++)
+                cb(opaque, s->store.recs[i]);
+}
+
+size_t crmsync_sink_applies(const sink_server_t *s,
+                            const struct sink_apply **out)
+{
+        *out = s->store.applies;
+        return s->store.napplies;
+}
+
+void crmsync_sink_foreach_side_effect(
+        const sink_server_t *s,
+        void (*cb)(void *opaque, const char *event_id, const char *kind,
+                   uint32_t count),
+        void *opaque)
+{
+        for (size_t i = 0; i < s->store.nsefs; i++) {
+                const struct side_effect *e = s->store.sefs[i];
+                cb(opaque, e->event_id, e->kind, e->count);
+        }
+}
+
+int crmsync_sink_corrupt(sink_server_t *s, const char *key)
+{
+        struct sink_record *r = sink_store_get(&s->store, key);
+        if (!r || r->deleted)
+                return -1;
+        void *it = json_object_iter(r->fields);
+        if (it) {
+                json_t *old = json_object_iter_value(it);
+                if (json_is_string(old) &&
+                    !strcmp(json_string_value(old), "__corrupted__"))
+                        json_object_iter_set_new(r->fields, it,
+                                                 json_string("__corrupted2__"));
+                else
+                        json_object_iter_set_new(r->fields, it,
+                                                 json_string("__corrupted__"));
+        } else {
+                json_object_set_new(r->fields, "__corrupted__", json_true());
+        }
+        return 0;
+}
+
+void crmsync_sink_clear(sink_server_t *s)
+{
+        sink_store_reset(&s->store);
+}

@@ -1,0 +1,242 @@
+/* checker.c -- end-state and history anomaly detection. */
+#include "crmsync/checker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/common.h"
+
+static const char *anomaly_names[ANOMALY_CNT] = {
+        "missing",   "stale", "zombie",
+        "divergent", "unexpected", "lost",
+        "duplicate_side_effect", "reordered", "dead_lettered",
+};
+
+const char *crmsync_anomaly_name(enum anomaly_class c)
+{
+        return c < ANOMALY_CNT ? anomaly_names[c] : "?";
+}
+
+void crmsync_check_result_init(struct check_result *r)
+{
+        memset(r, 0, sizeof(*r));
+        r->examples = json_object();
+}
+
+void crmsync_check_result_clear(struct check_result *r)
+{
+        json_decref(r->examples);
+        memset(r, 0, sizeof(*r));
+}
+
+void crmsync_check_result_add(struct check_result *r, enum anomaly_class c,
+                              const char *key, const char *fmt, ...)
+{
+        char    detail[256];
+        va_list ap;
+        json_t *arr;
+
+        r->counts[c]++;
+        if (!r->examples)
+                return;
+        arr = json_object_get(r->examples, anomaly_names[c]);
+        if (!arr) {
+                arr = json_array();
+                json_object_set_new(r->examples, anomaly_names[c], arr);
+        }
+        if (json_array_size(arr) >= CHECK_EXAMPLES_PER_CLASS)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        json_array_append_new(arr, json_pack("{s:s, s:s}", "key", key,
+                                             "detail", detail));
+}
+
+uint64_t crmsync_check_result_total(const struct check_result *r)
+{
+        uint64_t t = 0;
+        for (int i = 0; i < ANOMALY_CNT; i++)
+                t += r->counts[i];
+        return t;
+}
+
+/* -- string-keyed open-addressing index ----------------------------------- */
+
+struct strindex {
+        const char **keys;
+        size_t      *vals;
+        uint8_t     *seen;
+        size_t       mask;
+};
+
+static uint64_t hash_str(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        while (*s)
+                h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+        return h;
+}
+
+static int strindex_init(struct strindex *ix, size_t n)
+{
+        size_t size = 16;
+        while (size < n * 2)
+                size <<= 1;
+        ix->keys = calloc(size, sizeof(*ix->keys));
+        ix->vals = calloc(size, sizeof(*ix->vals));
+        ix->seen = calloc(size, 1);
+        ix->mask = size - 1;
+        return ix->keys && ix->vals && ix->seen ? 0 : -1;
+}
+
+static void strindex_free(struct strindex *ix)
+{
+        free(ix->keys);
+        free(ix->vals);
+        free(ix->seen);
+}
+
+/* Returns the slot for key: keys[slot] is NULL when absent. */
+static size_t strindex_slot(const struct strindex *ix, const char *key)
+{
+        size_t i = hash_str(key) & ix->mask;
+        while (ix->keys[i] && strcmp(ix->keys[i], key))
+                i = (i + 1) & ix->mask;
+        return i;
+}
+
+/* -- end state -------------------------------------------------------------- */
+
+int crmsync_check_end_state(const crm_workload_t *w,
+                            const struct check_record *actual, size_t cnt,
+                            struct check_result *r, char *errstr,
+                            size_t errstr_size)
+{
+        struct strindex ix;
+        size_t          nrec = crmsync_workload_record_cnt(w);
+        char            key[CRMSYNC_KEY_MAX];
+
+        if (strindex_init(&ix, cnt) == -1) {
+                strindex_free(&ix);
+                return crmsync_err(errstr, errstr_size,
+                                   "checker: out of memory indexing %zu "
+                                   "records",
+                                   cnt);
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                size_t s    = strindex_slot(&ix, actual[i].key);
+                ix.keys[s]  = actual[i].key;
+                ix.vals[s]  = i;
+        }
+
+        for (size_t i = 0; i < nrec; i++) {
+                const struct crm_record   *cr = crmsync_workload_record(w, i);
+                const struct check_record *ar;
+                size_t                     s;
+
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(cr->entity), cr->id);
+                s  = strindex_slot(&ix, key);
+                ar = ix.keys[s] ? &actual[ix.vals[s]] : NULL;
+                if (ar)
+                        ix.seen[s] = 1;
+                r->records_checked++;
+                if (cr->deleted) {
+                        if (ar && !ar->deleted)
+                                crmsync_check_result_add(
+                                        r, ANOMALY_ZOMBIE, key,
+                                        "deleted at v%u%s%s, live in sink at "
+                                        "v%u",
+                                        cr->version,
+                                        cr->merged_into[0] ? ", merged into "
+                                                           : "",
+                                        cr->merged_into, ar->version);
+                        continue;
+                }
+                r->records_expected++;
+                if (!ar || ar->deleted) {
+                        crmsync_check_result_add(
+                                r, ANOMALY_MISSING, key,
+                                ar ? "live at v%u in CRM, deleted at v%u in "
+                                     "sink"
+                                   : "live at v%u in CRM, absent in sink%.0u",
+                                cr->version, ar ? ar->version : 0);
+                } else if (ar->version < cr->version) {
+                        crmsync_check_result_add(r, ANOMALY_STALE, key,
+                                                 "sink v%u, CRM v%u",
+                                                 ar->version, cr->version);
+                } else if (ar->version > cr->version) {
+                        crmsync_check_result_add(
+                                r, ANOMALY_DIVERGENT, key,
+                                "sink v%u is newer than the CRM's v%u",
+                                ar->version, cr->version);
+                } else if (strcmp(ar->account_id ? ar->account_id : "",
+                                  cr->account_id)) {
+                        crmsync_check_result_add(
+                                r, ANOMALY_DIVERGENT, key,
+                                "v%u owned by %s in sink, %s in CRM",
+                                cr->version, ar->account_id, cr->account_id);
+                } else if (!json_equal((json_t *)ar->fields, cr->fields)) {
+                        char *a = json_dumps(ar->fields, JSON_COMPACT |
+                                                                 JSON_SORT_KEYS);
+                        char *b = json_dumps(cr->fields, JSON_COMPACT |
+                                                                 JSON_SORT_KEYS);
+                        crmsync_check_result_add(
+                                r, ANOMALY_DIVERGENT, key,
+                                "v%u fields differ: sink %.90s, CRM %.90s",
+                                cr->version, a ? a : "?", b ? b : "?");
+                        free(a);
+                        free(b);
+                }
+        }
+
+        /* Live sink records the CRM never had. */
+        for (size_t i = 0; i < cnt; i++) {
+                size_t s = strindex_slot(&ix, actual[i].key);
+                if (ix.seen[s] || actual[i].deleted)
+                        continue;
+                crmsync_check_result_add(r, ANOMALY_UNEXPECTED, actual[i].key,
+                                         "live in sink at v%u, unknown to "
+                                         "the CRM",
+                                         actual[i].version);
+        }
+        strindex_free(&ix);
+        return 0;
+}
+
+int crmsync_check_reordered(const struct check_apply *applies, size_t cnt,
+                            struct check_result *r, char *errstr,
+                            size_t errstr_size)
+{
+        struct strindex ix;
+        if (strindex_init(&ix, cnt) == -1) {
+                strindex_free(&ix);
+                return crmsync_err(errstr, errstr_size,
+                                   "checker: out of memory");
+        }
+        /* vals[] holds the highest version applied so far per key. */
+        for (size_t i = 0; i < cnt; i++) {
+                const struct check_apply *a = &applies[i];
+                size_t                    s;
+                if (!a->applied)
+                        continue;
+                s = strindex_slot(&ix, a->key);
+                if (!ix.keys[s]) {
+                        ix.keys[s] = a->key;
+                        ix.vals[s] = a->version;
+                        continue;
+                }
+                if (a->version < ix.vals[s])
+                        crmsync_check_result_add(
+                                r, ANOMALY_REORDERED, a->key,
+                                "v%u (%s) applied after v%zu", a->version,
+                                a->event_id, ix.vals[s]);
+                else
+                        ix.vals[s] = a->version;
+        }
+        strindex_free(&ix);
+        return 0;
+}

@@ -1,0 +1,1093 @@
+/* run.c -- one scenario end to end (see run.h). Owns the process's single
+ * event loop: the CRM and sink servers, the fault timeline and the
+ * convergence tick all run on it. The embedded broker runs on librdkafka's
+ * own threads. */
+#include "crmsync/run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crmsync/broker.h"
+#include "crmsync/bugs.h"
+#include "crmsync/checker.h"
+#include "crmsync/common.h"
+#include "crmsync/crm.h"
+#include "crmsync/histogram.h"
+#include "crmsync/report.h"
+#include "crmsync/sink.h"
+#include "crmsync/supervisor.h"
+#include "crmsync/workload.h"
+
+#define TICK_MS        250
+#define CHECK_EVERY_MS 1000
+
+enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
+
+struct fault_state {
+        int     started, ended, skipped;
+        char    reason[256];
+        int64_t start_mono, end_mono, start_wall, end_wall;
+};
+
+struct run {
+        const struct scenario    *sc;
+        const struct run_options *opt;
+        struct event_base        *base;
+        crmsync_broker_t         *broker;
+        crm_workload_t           *wl;
+        crm_server_t             *crm;
+        sink_server_t            *sink;
+        struct child              connector, profiler;
+        char                      run_id[200];
+        char                      run_dir[512];
+        char                      crm_url[64], sink_url[64];
+        char                      group_id[240];
+        FILE                     *history;
+        int64_t                   t0_mono, t0_wall;
+        int64_t                   workload_end_mono, faults_end_mono;
+        int64_t                   deadline_mono;
+        struct fault_state        faults[SCENARIO_MAX_FAULTS];
+        struct event             *tick, *sig_int, *sig_term;
+        enum phase                phase;
+        int                       converged, interrupted, timed_out, settled;
+        int64_t                   converged_mono;
+        int64_t                   last_check_mono;
+        size_t                    last_apply_cnt;
+        int64_t                   last_progress_mono;
+        int                       unexpected_exits;
+};
+
+static void history(struct run *r, const char *kind, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* history.jsonl: one JSON object a line, with monotonic (since start) and
+ * wall-clock timestamps. fmt adds extra members (",\"k\":v"). */
+static void history(struct run *r, const char *kind, const char *fmt, ...)
+{
+        va_list ap;
+        if (!r->history)
+                return;
+        fprintf(r->history, "{\"t_ms\":%lld,\"wall_ms\":%lld,\"kind\":\"%s\"",
+                (long long)(crmsync_mono_ms() - r->t0_mono),
+                (long long)crmsync_wall_ms(), kind);
+        va_start(ap, fmt);
+        vfprintf(r->history, fmt, ap);
+        va_end(ap);
+        fputs("}\n", r->history);
+}
+
+static void progress(struct run *r, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void progress(struct run *r, const char *fmt, ...)
+{
+        va_list ap;
+        if (r->opt->quiet)
+                return;
+        fprintf(stderr, "[%7.1fs] ",
+                (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+/* -- pipeline processes --------------------------------------------------- */
+
+static void child_env(struct run *r, struct child *c)
+{
+        char path[600];
+        snprintf(path, sizeof(path), "%s/kafka.properties", r->run_dir);
+        crmsync_child_setenv(c, "CRMSYNC_CRM_URL", r->crm_url);
+        crmsync_child_setenv(c, "CRMSYNC_SINK_URL", r->sink_url);
+        crmsync_child_setenv(c, "CRMSYNC_BOOTSTRAP_SERVERS",
+                             crmsync_broker_bootstraps(r->broker));
+        crmsync_child_setenv(c, "CRMSYNC_TOPIC", r->sc->topic);
+        crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", r->group_id);
+        crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
+        crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
+}
+
+static void add_bug_args(const char **argv, int *n, uint32_t bugs)
+{
+        for (int i = 0; i < 32; i++)
+                if ((bugs & (1u << i)) && crmsync_bug_name(1u << i)) {
+                        argv[(*n)++] = "--bug";
+                        argv[(*n)++] = crmsync_bug_name(1u << i);
+                }
+}
+
+static void setup_child(struct run *r, struct child *c, const char *name,
+                        const struct scenario_process *p)
+{
+        const char *argv[SUPERVISOR_MAX_ARGS];
+        char        n1[16], n2[16], shcmd[4096];
+        int         n = 0;
+
+        snprintf(c->name, sizeof(c->name), "%s", name);
+        snprintf(c->log_path, sizeof(c->log_path), "%s/%s.log", r->run_dir,
+                 name);
+        if (p->command) {
+                /* exec: the user's program replaces the shell, so signals
+                 * and the death signal reach it directly. */
+                snprintf(shcmd, sizeof(shcmd), "exec %s", p->command);
+                argv[n++] = "/bin/sh";
+                argv[n++] = "-c";
+                argv[n++] = shcmd;
+        } else if (!strcmp(name, "connector")) {
+                snprintf(n1, sizeof(n1), "%u", p->page_size);
+                snprintf(n2, sizeof(n2), "%u", p->lookback_ms);
+                argv[n++] = r->opt->self_exe;
+                argv[n++] = "connector";
+                argv[n++] = "--mode";
+                argv[n++] = p->mode;
+                argv[n++] = "--page-size";
+                argv[n++] = n1;
+                argv[n++] = "--lookback-ms";
+                argv[n++] = n2;
+                add_bug_args(argv, &n, p->bugs);
+        } else {
+                snprintf(n1, sizeof(n1), "%u", p->batch_size);
+                snprintf(n2, sizeof(n2), "%u", p->linger_ms);
+                argv[n++] = r->opt->self_exe;
+                argv[n++] = "profiler";
+                argv[n++] = "--batch-size";
+                argv[n++] = n1;
+                argv[n++] = "--linger-ms";
+                argv[n++] = n2;
+                add_bug_args(argv, &n, p->bugs);
+        }
+        argv[n] = NULL;
+        crmsync_child_set_argv(c, argv);
+        child_env(r, c);
+}
+
+static int start_child(struct run *r, struct child *c)
+{
+        char errstr[256];
+        if (crmsync_child_start(c, errstr, sizeof(errstr)) == -1) {
+                progress(r, "%s: %s", c->name, errstr);
+                history(r, "child_start_failed", ",\"child\":\"%s\"",
+                        c->name);
+                return -1;
+        }
+        history(r, "child_start", ",\"child\":\"%s\",\"pid\":%d,\"start\":%d",
+                c->name, (int)c->pid, c->starts);
+        return 0;
+}
+
+/* -- faults --------------------------------------------------------------- */
+
+struct fault_timer {
+        struct run *r;
+        int         idx;
+        int         on;
+};
+
+struct child_restart {
+        struct run   *r;
+        struct child *c;
+};
+
+static void child_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+        struct child_restart *cr = arg;
+        (void)fd;
+        (void)what;
+        if (cr->r->phase != PHASE_DONE && !cr->c->pid)
+                start_child(cr->r, cr->c);
+        free(cr);
+}
+
+static void schedule_restart(struct run *r, struct child *c, double after_s)
+{
+        struct child_restart *cr = malloc(sizeof(*cr));
+        struct timeval        tv = {(time_t)after_s,
+                                    (suseconds_t)(fmod(after_s, 1.0) * 1e6)};
+        if (!cr)
+                return;
+        cr->r = r;
+        cr->c = c;
+        event_base_once(r->base, -1, EV_TIMEOUT, child_restart_cb, cr, &tv);
+}
+
+static int kafka_error_code(const char *name)
+{
+        static const struct {
+                const char *name;
+                int         code;
+        } t[] = {
+                {"NOT_LEADER_FOR_PARTITION",
+                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION},
+                {"REQUEST_TIMED_OUT", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
+                {"NOT_ENOUGH_REPLICAS", RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS},
+                {"BROKER_NOT_AVAILABLE",
+                 RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE},
+                {"NOT_COORDINATOR", RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
+                {"COORDINATOR_NOT_AVAILABLE",
+                 RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE},
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+                if (!strcmp(t[i].name, name))
+                        return t[i].code;
+        return RD_KAFKA_RESP_ERR_UNKNOWN;
+}
+
+static int kafka_api_key(const char *name)
+{
+        if (!strcmp(name, "produce"))
+                return 0;
+        if (!strcmp(name, "fetch"))
+                return 1;
+        if (!strcmp(name, "metadata"))
+                return 3;
+        return 8; /* offset_commit */
+}
+
+/* Move leadership of every partition of the topic away from broker. */
+static void move_leaders_off(struct run *r, int broker)
+{
+        int n = crmsync_broker_count(r->broker);
+        for (int p = 0; p < r->sc->partitions; p++)
+                if (crmsync_broker_leader(r->broker, r->sc->topic, p) ==
+                    broker)
+                        crmsync_broker_set_leader(r->broker, r->sc->topic, p,
+                                                  broker % n + 1);
+}
+
+/* Harness self-test: corrupt records whose final version was committed
+ * before now, so no later write repairs them. */
+static int corrupt_records(struct run *r, int count, char *why, size_t size)
+{
+        int64_t elapsed = crmsync_mono_ms() - r->t0_mono;
+        int     done    = 0;
+        size_t  n       = crmsync_workload_record_cnt(r->wl);
+        char    key[CRMSYNC_KEY_MAX];
+
+        for (size_t i = 0; i < n && done < count; i++) {
+                const struct crm_record *cr = crmsync_workload_record(r->wl, i);
+                if (cr->deleted)
+                        continue;
+                /* The record's last change must be in the past. */
+                int    last_past = 1;
+                size_t ne        = crmsync_workload_event_cnt(r->wl);
+                for (size_t j = ne; j-- > 0;) {
+                        const struct crm_event *ev =
+                                crmsync_workload_event(r->wl, j);
+                        if (ev->entity == cr->entity &&
+                            !strcmp(ev->record_id, cr->id)) {
+                                last_past = ev->commit_ms + 2000 < elapsed;
+                                break;
+                        }
+                }
+                if (!last_past)
+                        continue;
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(cr->entity), cr->id);
+                if (crmsync_sink_corrupt(r->sink, key) == 0) {
+                        history(r, "sink_corrupted", ",\"key\":\"%s\"", key);
+                        done++;
+                }
+        }
+        if (done < count) {
+                snprintf(why, size,
+                         "only %d of %d records could be corrupted (none "
+                         "settled in the sink yet)",
+                         done, count);
+                return done ? 0 : -1;
+        }
+        return 0;
+}
+
+/* Start (on=1) or end (on=0) fault idx. Returns 0, or -1 with why filled
+ * when this target cannot perform it (the fault is then skipped). */
+static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
+                       char *why, size_t size)
+{
+        const json_t *p = f->params;
+        const char   *t = f->type;
+        int broker      = (int)json_integer_value(json_object_get(p, "broker"));
+
+        if (!strcmp(t, "sink_outage")) {
+                const char     *m  = json_string_value(json_object_get(p, "mode"));
+                enum sink_outage mode = !on                  ? SINK_OUTAGE_NONE
+                                        : !strcmp(m, "503")  ? SINK_OUTAGE_503
+                                        : !strcmp(m, "hang") ? SINK_OUTAGE_HANG
+                                                             : SINK_OUTAGE_REFUSE;
+                return crmsync_sink_set_outage(r->sink, mode, why, size);
+        }
+        if (!strcmp(t, "sink_slow")) {
+                crmsync_sink_set_latency(
+                        r->sink,
+                        on ? (uint32_t)json_integer_value(
+                                     json_object_get(p, "latency_ms"))
+                           : 0);
+                return 0;
+        }
+        if (!strcmp(t, "sink_partial_failure")) {
+                crmsync_sink_set_partial_failure(
+                        r->sink,
+                        on ? json_number_value(json_object_get(p, "ratio"))
+                           : 0);
+                return 0;
+        }
+        if (!strcmp(t, "broker_restart")) {
+                if (broker > crmsync_broker_count(r->broker)) {
+                        snprintf(why, size, "no broker %d (cluster has %d)",
+                                 broker, crmsync_broker_count(r->broker));
+                        return -1;
+                }
+                if (on && json_is_true(json_object_get(p, "move_leaders")))
+                        move_leaders_off(r, broker);
+                return on ? crmsync_broker_set_down(r->broker, broker)
+                          : crmsync_broker_set_up(r->broker, broker);
+        }
+        if (!strcmp(t, "broker_rtt")) {
+                if (broker > crmsync_broker_count(r->broker)) {
+                        snprintf(why, size, "no broker %d", broker);
+                        return -1;
+                }
+                return crmsync_broker_set_rtt(
+                        r->broker, broker,
+                        on ? (int)json_integer_value(
+                                     json_object_get(p, "rtt_ms"))
+                           : 0);
+        }
+        if (!strcmp(t, "kafka_request_errors")) {
+                if (!on)
+                        return 0;
+                return crmsync_broker_push_errors(
+                        r->broker,
+                        (int16_t)kafka_api_key(json_string_value(
+                                json_object_get(p, "request"))),
+                        (size_t)json_integer_value(json_object_get(p, "count")),
+                        kafka_error_code(json_string_value(
+                                json_object_get(p, "error"))));
+        }
+        if (!strcmp(t, "leader_move")) {
+                json_t *part = json_object_get(p, "partition");
+                if (!on)
+                        return 0;
+                if (broker > crmsync_broker_count(r->broker)) {
+                        snprintf(why, size, "no broker %d", broker);
+                        return -1;
+                }
+                for (int i = 0; i < r->sc->partitions; i++)
+                        if (!part || json_integer_value(part) == i)
+                                crmsync_broker_set_leader(r->broker,
+                                                          r->sc->topic, i,
+                                                          broker);
+                return 0;
+        }
+        if (!strcmp(t, "connector_crash") || !strcmp(t, "profiler_crash")) {
+                struct child *c = t[0] == 'c' ? &r->connector : &r->profiler;
+                json_t       *ra = json_object_get(p, "restart_after_s");
+                if (!on)
+                        return 0;
+                crmsync_child_signal(c, SIGKILL);
+                crmsync_child_stop(c, 0); /* reaps it */
+                history(r, "child_killed", ",\"child\":\"%s\"", c->name);
+                schedule_restart(r, c, ra ? json_number_value(ra) : 1.0);
+                return 0;
+        }
+        if (!strcmp(t, "connector_pause")) {
+                crmsync_child_signal(&r->connector, on ? SIGSTOP : SIGCONT);
+                return 0;
+        }
+        if (!strcmp(t, "corrupt_sink_record")) {
+                json_t *cnt = json_object_get(p, "count");
+                if (!on)
+                        return 0;
+                return corrupt_records(r, cnt ? (int)json_integer_value(cnt)
+                                              : 1,
+                                       why, size);
+        }
+        /* Everything else is a CRM behaviour. */
+        return crmsync_crm_server_fault(r->crm, t, p, on, why, size);
+}
+
+static void fault_cb(evutil_socket_t fd, short what, void *arg)
+{
+        struct fault_timer          *ft = arg;
+        struct run                  *r  = ft->r;
+        const struct scenario_fault *f  = &r->sc->faults[ft->idx];
+        struct fault_state          *fs = &r->faults[ft->idx];
+        char                         why[256] = "";
+        (void)fd;
+        (void)what;
+
+        if (r->phase == PHASE_DONE || fs->skipped)
+                goto out;
+        if (ft->on) {
+                fs->started    = 1;
+                fs->start_mono = crmsync_mono_ms();
+                fs->start_wall = crmsync_wall_ms();
+                if (fault_apply(r, f, 1, why, sizeof(why)) == -1) {
+                        fs->skipped = 1;
+                        snprintf(fs->reason, sizeof(fs->reason), "%s",
+                                 why[0] ? why : "not supported");
+                        progress(r, "fault %s skipped: %s", f->type,
+                                 fs->reason);
+                        history(r, "fault_skipped",
+                                ",\"fault\":%d,\"type\":\"%s\"", ft->idx,
+                                f->type);
+                        goto out;
+                }
+                progress(r, "fault %s start", f->type);
+                history(r, "fault_start", ",\"fault\":%d,\"type\":\"%s\"",
+                        ft->idx, f->type);
+                if (f->duration_s <= 0) {
+                        fs->ended    = 1;
+                        fs->end_mono = fs->start_mono;
+                        fs->end_wall = fs->start_wall;
+                }
+        } else {
+                fault_apply(r, f, 0, why, sizeof(why));
+                fs->ended    = 1;
+                fs->end_mono = crmsync_mono_ms();
+                fs->end_wall = crmsync_wall_ms();
+                progress(r, "fault %s end", f->type);
+                history(r, "fault_end", ",\"fault\":%d,\"type\":\"%s\"",
+                        ft->idx, f->type);
+        }
+out:
+        free(ft);
+}
+
+static void schedule_fault(struct run *r, int idx, int on, double at_s)
+{
+        struct fault_timer *ft = malloc(sizeof(*ft));
+        struct timeval      tv = {(time_t)at_s,
+                                  (suseconds_t)(fmod(at_s, 1.0) * 1e6)};
+        if (!ft)
+                return;
+        ft->r   = r;
+        ft->idx = idx;
+        ft->on  = on;
+        event_base_once(r->base, -1, EV_TIMEOUT, fault_cb, ft, &tv);
+}
+
+/* -- convergence ---------------------------------------------------------- */
+
+struct collect {
+        struct check_record *v;
+        size_t               cnt, size;
+};
+
+static void collect_cb(void *opaque, const struct sink_record *sr)
+{
+        struct collect *c = opaque;
+        if (c->cnt == c->size) {
+                size_t               ns = c->size ? c->size * 2 : 1024;
+                struct check_record *nv = realloc(c->v, ns * sizeof(*nv));
+                if (!nv)
+                        return;
+                c->v    = nv;
+                c->size = ns;
+        }
+        c->v[c->cnt++] = (struct check_record){sr->key, sr->account_id,
+                                               sr->version, sr->deleted,
+                                               sr->fields};
+}
+
+/* End-state check of the sink as it is now. */
+static int check_now(struct run *r, struct check_result *res)
+{
+        struct collect c = {0};
+        char           errstr[256];
+        int            rc;
+        crmsync_sink_foreach(r->sink, collect_cb, &c);
+        rc = crmsync_check_end_state(r->wl, c.v, c.cnt, res, errstr,
+                                     sizeof(errstr));
+        free(c.v);
+        return rc;
+}
+
+static int all_faults_over(struct run *r)
+{
+        for (int i = 0; i < r->sc->fault_cnt; i++)
+                if (!r->faults[i].skipped && !r->faults[i].ended)
+                        return 0;
+        return 1;
+}
+
+static void reap_children(struct run *r)
+{
+        struct child *cs[2] = {&r->connector, &r->profiler};
+        for (int i = 0; i < 2; i++) {
+                int was = cs[i]->pid;
+                if (!crmsync_child_reap(cs[i]))
+                        continue;
+                r->unexpected_exits++;
+                progress(r, "%s (pid %d) exited unexpectedly (status %d); "
+                            "restarting in 1 s",
+                         cs[i]->name, was, cs[i]->last_status);
+                history(r, "child_exit",
+                        ",\"child\":\"%s\",\"pid\":%d,\"status\":%d",
+                        cs[i]->name, was, cs[i]->last_status);
+                if (cs[i]->starts < 20)
+                        schedule_restart(r, cs[i], 1.0);
+        }
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+        struct run              *r   = arg;
+        int64_t                  now = crmsync_mono_ms();
+        const struct sink_apply *applies;
+        size_t                   napplies;
+        (void)fd;
+        (void)what;
+
+        reap_children(r);
+        napplies = crmsync_sink_applies(r->sink, &applies);
+        if (napplies != r->last_apply_cnt) {
+                r->last_apply_cnt     = napplies;
+                r->last_progress_mono = now;
+        }
+        if (now >= r->deadline_mono) {
+                r->timed_out = 1;
+                r->phase     = PHASE_DONE;
+                progress(r, "timeout: giving up waiting for convergence");
+                event_base_loopexit(r->base, NULL);
+                return;
+        }
+        if (r->phase == PHASE_RUN) {
+                if (now < r->workload_end_mono || !all_faults_over(r))
+                        return;
+                r->phase              = PHASE_WAIT;
+                r->last_progress_mono = now;
+                progress(r, "workload committed (%zu events) and faults "
+                            "over; waiting for convergence",
+                         crmsync_workload_event_cnt(r->wl));
+                history(r, "workload_done", "%s", "");
+        }
+        if (now - r->last_check_mono < CHECK_EVERY_MS)
+                return;
+        r->last_check_mono = now;
+
+        struct check_result res;
+        crmsync_check_result_init(&res);
+        check_now(r, &res);
+        uint64_t bad = crmsync_check_result_total(&res);
+        crmsync_check_result_clear(&res);
+        if (bad == 0) {
+                r->converged      = 1;
+                r->converged_mono = now;
+                r->phase          = PHASE_DONE;
+                progress(r, "converged: sink matches the CRM");
+                history(r, "converged", "%s", "");
+                event_base_loopexit(r->base, NULL);
+        } else if (now - r->last_progress_mono >=
+                   (int64_t)(r->sc->settle_s * 1000)) {
+                r->settled = 1;
+                r->phase   = PHASE_DONE;
+                progress(r, "settled without converging: %llu records "
+                            "differ and no write for %.1f s",
+                         (unsigned long long)bad, r->sc->settle_s);
+                history(r, "settled", ",\"differing\":%llu",
+                        (unsigned long long)bad);
+                event_base_loopexit(r->base, NULL);
+        }
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+        struct run *r = arg;
+        (void)what;
+        r->interrupted = 1;
+        r->phase       = PHASE_DONE;
+        progress(r, "interrupted by signal %d: stopping", (int)sig);
+        event_base_loopexit(r->base, NULL);
+}
+
+/* -- summary -------------------------------------------------------------- */
+
+struct side_effect_ctx {
+        struct check_result *res;
+        uint64_t             total;
+};
+
+static void side_effect_cb(void *opaque, const char *event_id,
+                           const char *kind, uint32_t count)
+{
+        struct side_effect_ctx *c = opaque;
+        c->total += count;
+        if (count > 1)
+                crmsync_check_result_add(c->res,
+                                         ANOMALY_DUPLICATE_SIDE_EFFECT,
+                                         event_id, "%s sent %u times", kind,
+                                         count);
+}
+
+/* Parse "e-00000042" into 42; 0 for other ids (resync events). */
+static uint64_t event_seq(const char *id)
+{
+        if (id[0] != 'e' || id[1] != '-')
+                return 0;
+        return strtoull(id + 2, NULL, 10);
+}
+
+static json_t *timing_json(struct run *r)
+{
+        const struct sink_apply *a;
+        size_t                   n   = crmsync_sink_applies(r->sink, &a);
+        size_t                   ne  = crmsync_workload_event_cnt(r->wl);
+        uint8_t                 *seen = calloc(ne + 1, 1);
+        struct histogram        *h    = malloc(sizeof(*h));
+        json_t                  *t;
+        int64_t                  quiet_end =
+                r->workload_end_mono > r->faults_end_mono ? r->workload_end_mono
+                                                          : r->faults_end_mono;
+
+        if (!seen || !h) {
+                free(seen);
+                free(h);
+                return json_object();
+        }
+        crmsync_histogram_init(h);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t seq = event_seq(a[i].event_id);
+                if (!a[i].applied || seq == 0 || seq > ne || seen[seq])
+                        continue;
+                seen[seq] = 1;
+                const struct crm_event *ev =
+                        crmsync_workload_event(r->wl, seq - 1);
+                int64_t lat = a[i].wall_ms - (r->t0_wall + ev->commit_ms);
+                crmsync_histogram_record(h, lat < 0 ? 0 : (uint64_t)lat);
+        }
+        t = json_pack(
+                "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:f}",
+                "e2e_latency_ms", "count", (json_int_t)h->total, "p50",
+                (json_int_t)crmsync_histogram_quantile(h, 0.50), "p95",
+                (json_int_t)crmsync_histogram_quantile(h, 0.95), "p99",
+                (json_int_t)crmsync_histogram_quantile(h, 0.99), "p99_9",
+                (json_int_t)crmsync_histogram_quantile(h, 0.999), "max",
+                (json_int_t)h->max, "min",
+                (json_int_t)(h->total ? h->min : 0), "converged",
+                r->converged, "convergence_s",
+                r->converged ? json_real((double)(r->converged_mono -
+                                                  quiet_end) /
+                                         1000.0)
+                             : json_null(),
+                "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+        free(seen);
+        free(h);
+        return t;
+}
+
+static json_t *faults_json(struct run *r)
+{
+        json_t *arr = json_array();
+        for (int i = 0; i < r->sc->fault_cnt; i++) {
+                const struct fault_state *fs = &r->faults[i];
+                json_t *o = json_pack(
+                        "{s:s, s:f, s:b}", "type", r->sc->faults[i].type,
+                        "at_s", r->sc->faults[i].at_s, "skipped",
+                        fs->skipped || !fs->started);
+                json_object_set_new(
+                        o, "start_s",
+                        fs->started ? json_real((double)(fs->start_mono -
+                                                         r->t0_mono) /
+                                                1000.0)
+                                    : json_null());
+                json_object_set_new(
+                        o, "end_s",
+                        fs->ended ? json_real((double)(fs->end_mono -
+                                                       r->t0_mono) /
+                                              1000.0)
+                                  : json_null());
+                if (fs->skipped || !fs->started)
+                        json_object_set_new(
+                                o, "reason",
+                                json_string(fs->reason[0]
+                                                    ? fs->reason
+                                                    : "the run ended before "
+                                                      "its start time"));
+                json_array_append_new(arr, o);
+        }
+        return arr;
+}
+
+static void expect_add(json_t *arr, int *failed, const char *name, int ok,
+                       const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static void expect_add(json_t *arr, int *failed, const char *name, int ok,
+                       const char *fmt, ...)
+{
+        char    detail[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        if (!ok)
+                *failed = 1;
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", name,
+                                             "ok", ok, "detail", detail));
+}
+
+static json_t *build_summary(struct run *r, struct check_result *res,
+                             int *failed)
+{
+        const struct scenario_expect *e = &r->sc->expect;
+        json_t  *exp = json_array(), *an = json_object(), *s, *timing;
+        char     sha[65];
+        uint64_t accounts = 0;
+        int64_t  bounds[ANOMALY_CNT] = {
+                e->missing,   e->stale,  e->zombie,
+                e->divergent, e->unexpected, e->lost,
+                e->duplicate_side_effect, e->reordered, e->dead_lettered};
+
+        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                if (ev->entity == CRM_ENTITY_ACCOUNT &&
+                    ev->change == CRM_CHANGE_CREATE)
+                        accounts++;
+        }
+        crmsync_workload_sha256(r->wl, sha);
+        for (int c = 0; c < ANOMALY_CNT; c++) {
+                char name[64];
+                json_object_set_new(an, crmsync_anomaly_name(c),
+                                    json_integer((json_int_t)res->counts[c]));
+                if (bounds[c] < 0)
+                        continue;
+                snprintf(name, sizeof(name), "anomalies.%s <= %lld",
+                         crmsync_anomaly_name(c), (long long)bounds[c]);
+                expect_add(exp, failed, name,
+                           res->counts[c] <= (uint64_t)bounds[c], "found %llu",
+                           (unsigned long long)res->counts[c]);
+        }
+        timing = timing_json(r);
+        {
+                char   name[64];
+                json_t *cs = json_object_get(timing, "convergence_s");
+                snprintf(name, sizeof(name), "converged within %gs",
+                         e->converge_within_s);
+                if (r->converged)
+                        expect_add(exp, failed, name,
+                                   json_real_value(cs) <= e->converge_within_s,
+                                   "converged %.1f s after the workload and "
+                                   "faults ended",
+                                   json_real_value(cs));
+                else
+                        expect_add(exp, failed, name, 0, "%s",
+                                   r->interrupted ? "interrupted"
+                                   : r->timed_out ? "timed out"
+                                                  : "sink never matched the "
+                                                    "CRM");
+        }
+        if (e->e2e_p99_ms_max > 0) {
+                char    name[64];
+                json_int_t p99 = json_integer_value(json_object_get(
+                        json_object_get(timing, "e2e_latency_ms"), "p99"));
+                snprintf(name, sizeof(name), "e2e p99 <= %g ms",
+                         e->e2e_p99_ms_max);
+                expect_add(exp, failed, name, p99 <= e->e2e_p99_ms_max,
+                           "p99 %lld ms", (long long)p99);
+        }
+        if (r->unexpected_exits)
+                expect_add(exp, failed, "pipeline processes stay up", 0,
+                           "%d unexpected exits (see the .log files)",
+                           r->unexpected_exits);
+
+        s = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s,"
+                " s:{s:I, s:I, s:I, s:s, s:I},"
+                " s:o, s:o, s:o, s:o, s:o, s:o}",
+                "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
+                "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
+                *failed ? "fail" : "pass", "workload", "events_committed",
+                (json_int_t)crmsync_workload_event_cnt(r->wl), "accounts",
+                (json_int_t)accounts, "seed", (json_int_t)r->sc->seed,
+                "commit_log_sha256", sha, "records_live",
+                (json_int_t)res->records_expected, "anomalies", an,
+                "anomaly_examples", json_incref(res->examples),
+                "expectations", exp, "timing", timing, "faults",
+                faults_json(r), "target",
+                json_pack("{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
+                          "embedded", "bootstrap_servers",
+                          crmsync_broker_bootstraps(r->broker), "brokers",
+                          r->sc->brokers, "partitions", r->sc->partitions,
+                          "topic", r->sc->topic, "limits",
+                          "librdkafka mock cluster: at most 5 MiB or 100,000 "
+                          "message sets per partition (oldest dropped)",
+                          "no CreateTopics handler: topics are created by "
+                          "the harness",
+                          "no offset lookup by timestamp",
+                          "a broker going down does not move leadership"));
+        json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(
+                s, "run",
+                json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
+                          r->converged, "settled", r->settled, "timed_out",
+                          r->timed_out, "interrupted", r->interrupted,
+                          "connector_starts", r->connector.starts,
+                          "profiler_starts", r->profiler.starts));
+        return s;
+}
+
+/* -- setup and teardown --------------------------------------------------- */
+
+static int make_run_dir(struct run *r, char *errstr, size_t errstr_size)
+{
+        char      ts[32];
+        time_t    now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(r->run_id, sizeof(r->run_id), "%s-%s-%d", r->sc->name, ts,
+                 (int)getpid());
+        if (mkdir(r->opt->runs_dir, 0755) == -1 && errno != EEXIST)
+                return crmsync_err(errstr, errstr_size, "%s: %s",
+                                   r->opt->runs_dir, strerror(errno));
+        snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s", r->opt->runs_dir,
+                 r->run_id);
+        if (mkdir(r->run_dir, 0755) == -1)
+                return crmsync_err(errstr, errstr_size, "%s: %s", r->run_dir,
+                                   strerror(errno));
+        return 0;
+}
+
+static int write_kafka_props(struct run *r, char *errstr, size_t errstr_size)
+{
+        char  path[600];
+        FILE *fp;
+        snprintf(path, sizeof(path), "%s/kafka.properties", r->run_dir);
+        if (!(fp = fopen(path, "w")))
+                return crmsync_err(errstr, errstr_size, "%s: %s", path,
+                                   strerror(errno));
+        fprintf(fp, "# librdkafka properties for this run's pipeline\n"
+                    "bootstrap.servers=%s\n",
+                crmsync_broker_bootstraps(r->broker));
+        fclose(fp);
+        return 0;
+}
+
+static void crm_serve_observer(void *opaque, const struct crm_event *ev,
+                               const char *via, int64_t wall_ms)
+{
+        struct run *r = opaque;
+        if (r->history)
+                fprintf(r->history,
+                        "{\"wall_ms\":%lld,\"kind\":\"crm_serve\","
+                        "\"event_id\":\"%s\",\"via\":\"%s\"}\n",
+                        (long long)wall_ms, ev->event_id, via);
+}
+
+static void write_applies(struct run *r)
+{
+        const struct sink_apply *a;
+        size_t                   n = crmsync_sink_applies(r->sink, &a);
+        if (!r->history)
+                return;
+        for (size_t i = 0; i < n; i++)
+                fprintf(r->history,
+                        "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
+                        "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
+                        "\"delete\":%s,\"applied\":%s}\n",
+                        (long long)a[i].wall_ms, a[i].event_id, a[i].key,
+                        a[i].version, a[i].is_delete ? "true" : "false",
+                        a[i].applied ? "true" : "false");
+}
+
+static int history_checks(struct run *r, struct check_result *res)
+{
+        const struct sink_apply *a;
+        size_t                   n = crmsync_sink_applies(r->sink, &a);
+        struct check_apply      *ca = calloc(n + 1, sizeof(*ca));
+        struct side_effect_ctx   se = {res, 0};
+        char                     errstr[256];
+        int                      rc;
+        if (!ca)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                ca[i] = (struct check_apply){a[i].key, a[i].event_id,
+                                             a[i].version, a[i].applied};
+        rc = crmsync_check_reordered(ca, n, res, errstr, sizeof(errstr));
+        free(ca);
+        crmsync_sink_foreach_side_effect(r->sink, side_effect_cb, &se);
+        return rc;
+}
+
+int crmsync_run(const struct scenario *sc, const struct run_options *opt,
+                json_t **summary_out, char *errstr, size_t errstr_size)
+{
+        struct run               r = {0};
+        struct crm_server_config cc = {0};
+        struct sink_config       skc = {0};
+        struct check_result      res;
+        json_t                  *summary = NULL;
+        char                     path[600];
+        int                      failed = 0, rc = 2;
+        double                   timeout_s;
+
+        r.sc  = sc;
+        r.opt = opt;
+        if (strcmp(sc->target_type, "embedded")) {
+                crmsync_err(errstr, errstr_size,
+                            "%s: target type '%s': only the embedded broker "
+                            "can be run by this version",
+                            sc->path, sc->target_type);
+                return 2;
+        }
+        if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
+                                               errstr_size)))
+                return 2;
+        if (make_run_dir(&r, errstr, errstr_size) == -1)
+                goto out;
+        snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
+        r.history = fopen(path, "w");
+        snprintf(r.group_id, sizeof(r.group_id), "crmsync-%s", r.run_id);
+
+        if (!(r.base = event_base_new())) {
+                crmsync_err(errstr, errstr_size, "event_base_new failed");
+                goto out;
+        }
+        if (!(r.broker = crmsync_broker_new(sc->brokers, errstr,
+                                            errstr_size)) ||
+            crmsync_broker_create_topic(r.broker, sc->topic, sc->partitions,
+                                        sc->brokers < 3 ? sc->brokers : 3,
+                                        errstr, errstr_size) == -1)
+                goto out;
+        snprintf(path, sizeof(path), "%s.dlq", sc->topic);
+        if (crmsync_broker_create_topic(r.broker, path, 1, 1, errstr,
+                                        errstr_size) == -1 ||
+            crmsync_broker_create_topic(r.broker, "crmsync.connector.offsets",
+                                        1, 1, errstr, errstr_size) == -1 ||
+            write_kafka_props(&r, errstr, errstr_size) == -1)
+                goto out;
+
+        r.t0_mono            = crmsync_mono_ms();
+        r.t0_wall            = crmsync_wall_ms();
+        cc.workload          = r.wl;
+        cc.start_wall_ms     = r.t0_wall;
+        cc.max_page          = sc->crm_max_page;
+        cc.rate_limit_per_s  = sc->crm_rate_limit_per_s;
+        cc.rate_burst        = sc->crm_rate_burst;
+        cc.daily_quota       = sc->crm_daily_quota;
+        cc.error_rate_5xx    = sc->crm_error_rate_5xx;
+        cc.retention_ms      = (int64_t)(sc->crm_retention_s * 1000);
+        if (!(r.crm = crmsync_crm_server_new(r.base, &cc, errstr,
+                                             errstr_size)))
+                goto out;
+        crmsync_crm_server_set_observer(r.crm, crm_serve_observer, &r);
+        skc.blind_writes = sc->sink_blind_writes;
+        if (!(r.sink = crmsync_sink_server_new(r.base, &skc, errstr,
+                                               errstr_size)))
+                goto out;
+        snprintf(r.crm_url, sizeof(r.crm_url), "http://127.0.0.1:%d",
+                 crmsync_crm_server_port(r.crm));
+        snprintf(r.sink_url, sizeof(r.sink_url), "http://127.0.0.1:%d",
+                 crmsync_sink_server_port(r.sink));
+
+        r.workload_end_mono = r.t0_mono + crmsync_workload_duration_ms(r.wl);
+        r.faults_end_mono   = r.t0_mono;
+        for (int i = 0; i < sc->fault_cnt; i++) {
+                int64_t end = r.t0_mono + (int64_t)((sc->faults[i].at_s +
+                                                     sc->faults[i].duration_s) *
+                                                    1000);
+                if (end > r.faults_end_mono)
+                        r.faults_end_mono = end;
+                schedule_fault(&r, i, 1, sc->faults[i].at_s);
+                if (sc->faults[i].duration_s > 0)
+                        schedule_fault(&r, i, 0,
+                                       sc->faults[i].at_s +
+                                               sc->faults[i].duration_s);
+        }
+        timeout_s = opt->timeout_s > 0   ? opt->timeout_s
+                    : sc->timeout_s > 0 ? sc->timeout_s
+                                        : (double)(r.faults_end_mono >
+                                                           r.workload_end_mono
+                                                   ? r.faults_end_mono
+                                                   : r.workload_end_mono) /
+                                                          1000.0 -
+                                                  (double)r.t0_mono / 1000.0 +
+                                                  120;
+        r.deadline_mono = r.t0_mono + (int64_t)(timeout_s * 1000);
+
+        progress(&r, "run %s: crm %s, sink %s, kafka %s", r.run_id,
+                 r.crm_url, r.sink_url, crmsync_broker_bootstraps(r.broker));
+        progress(&r, "workload: %zu changes over %.1f s (seed %llu)",
+                 crmsync_workload_event_cnt(r.wl),
+                 (double)crmsync_workload_duration_ms(r.wl) / 1000.0,
+                 (unsigned long long)sc->seed);
+        history(&r, "run_start", ",\"crm\":\"%s\",\"sink\":\"%s\"",
+                r.crm_url, r.sink_url);
+
+        setup_child(&r, &r.connector, "connector", &sc->connector);
+        setup_child(&r, &r.profiler, "profiler", &sc->profiler);
+        if (start_child(&r, &r.profiler) == -1 ||
+            start_child(&r, &r.connector) == -1) {
+                crmsync_err(errstr, errstr_size,
+                            "could not start the pipeline (see %s)",
+                            r.run_dir);
+                goto out;
+        }
+
+        r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
+        {
+                struct timeval tv = {0, TICK_MS * 1000};
+                event_add(r.tick, &tv);
+        }
+        r.sig_int  = evsignal_new(r.base, SIGINT, signal_cb, &r);
+        r.sig_term = evsignal_new(r.base, SIGTERM, signal_cb, &r);
+        event_add(r.sig_int, NULL);
+        event_add(r.sig_term, NULL);
+
+        event_base_dispatch(r.base);
+
+        /* Stop the pipeline before judging: nothing changes after this. */
+        crmsync_child_stop(&r.connector, 3000);
+        crmsync_child_stop(&r.profiler, 3000);
+        history(&r, "pipeline_stopped", "%s", "");
+
+        crmsync_check_result_init(&res);
+        check_now(&r, &res);
+        history_checks(&r, &res);
+        summary = build_summary(&r, &res, &failed);
+        crmsync_check_result_clear(&res);
+        write_applies(&r);
+        if (r.history) {
+                fclose(r.history);
+                r.history = NULL;
+        }
+        if (crmsync_report_write(summary, r.run_dir, errstr, errstr_size) ==
+            -1)
+                goto out;
+        rc = failed ? 1 : 0;
+
+out:
+        crmsync_child_stop(&r.connector, 0);
+        crmsync_child_stop(&r.profiler, 0);
+        crmsync_child_free(&r.connector);
+        crmsync_child_free(&r.profiler);
+        if (r.history)
+                fclose(r.history);
+        if (r.tick)
+                event_free(r.tick);
+        if (r.sig_int)
+                event_free(r.sig_int);
+        if (r.sig_term)
+                event_free(r.sig_term);
+        crmsync_crm_server_destroy(r.crm);
+        crmsync_sink_server_destroy(r.sink);
+        crmsync_broker_destroy(r.broker);
+        if (r.base)
+                event_base_free(r.base);
+        crmsync_workload_destroy(r.wl);
+        if (summary && rc != 2 && summary_out)
+                *summary_out = json_incref(summary);
+        json_decref(summary);
+        return rc;
+}

@@ -1,0 +1,816 @@
+/* scenario.c -- strict loader for scenario files (docs/scenario-format.md). */
+#include "crmsync/scenario.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/bugs.h"
+#include "crmsync/common.h"
+#include "crmsync/jsonpos.h"
+
+#define SCENARIO_MAX_BYTES (1 << 20)
+
+/* Validation context: every error names file:line:column and the path. */
+struct vctx {
+        const char *file;
+        jsonpos_t  *jp;
+        char       *errstr;
+        size_t      errstr_size;
+        int         failed;
+};
+
+__attribute__((format(printf, 4, 5))) static int
+verr(struct vctx *c, const char *path, int want_key, const char *fmt, ...)
+{
+        char    msg[512];
+        int     line = 1, column = 1;
+        va_list ap;
+        if (c->failed)
+                return -1; /* keep the first error */
+        c->failed = 1;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        crmsync_jsonpos_find(c->jp, path, want_key, &line, &column);
+        return crmsync_err(c->errstr, c->errstr_size, "%s:%d:%d: %s: %s",
+                           c->file, line, column, *path ? path : "(root)",
+                           msg);
+}
+
+static void join(char *out, size_t size, const char *parent, const char *key)
+{
+        snprintf(out, size, "%s%s%s", parent, *parent ? "." : "", key);
+}
+
+static const char *type_name(const json_t *v)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: return "an object";
+        case JSON_ARRAY: return "an array";
+        case JSON_STRING: return "a string";
+        case JSON_INTEGER: return "an integer";
+        case JSON_REAL: return "a number";
+        case JSON_TRUE:
+        case JSON_FALSE: return "a boolean";
+        default: return "null";
+        }
+}
+
+/* Unknown keys are errors: known is a NULL-terminated list. */
+static int check_known(struct vctx *c, json_t *obj, const char *path,
+                       const char *const *known)
+{
+        const char *key;
+        json_t     *v;
+        json_object_foreach(obj, key, v) {
+                int ok = 0;
+                for (const char *const *k = known; *k; k++)
+                        if (!strcmp(*k, key))
+                                ok = 1;
+                if (!ok) {
+                        char p[512];
+                        join(p, sizeof(p), path, key);
+                        return verr(c, p, 1, "unknown field '%s'", key);
+                }
+        }
+        return 0;
+}
+
+/* Optional object member; *out NULL when absent. */
+static int get_obj(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, json_t **out)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        *out      = NULL;
+        if (!v)
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_object(v))
+                return verr(c, p, 0, "expected an object, got %s",
+                            type_name(v));
+        *out = v;
+        return 0;
+}
+
+static int get_num(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, double *out, double min, double max)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        if (!v)
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_number(v))
+                return verr(c, p, 0, "expected a number, got %s",
+                            type_name(v));
+        double d = json_number_value(v);
+        if (!isfinite(d) || d < min || d > max)
+                return verr(c, p, 0, "%g is out of range [%g, %g]", d, min,
+                            max);
+        *out = d;
+        return 0;
+}
+
+static int get_u64(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, uint64_t *out, uint64_t min, uint64_t max)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        if (!v)
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_integer(v))
+                return verr(c, p, 0, "expected an integer, got %s",
+                            type_name(v));
+        json_int_t i = json_integer_value(v);
+        if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+                return verr(c, p, 0,
+                            "%lld is out of range [%llu, %llu]", (long long)i,
+                            (unsigned long long)min, (unsigned long long)max);
+        *out = (uint64_t)i;
+        return 0;
+}
+
+static int get_u32(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, uint32_t *out, uint32_t min, uint32_t max)
+{
+        uint64_t v = *out;
+        if (get_u64(c, obj, path, key, &v, min, max) == -1)
+                return -1;
+        *out = (uint32_t)v;
+        return 0;
+}
+
+static int get_int(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, int *out, int min, int max)
+{
+        uint64_t v = (uint64_t)*out;
+        if (get_u64(c, obj, path, key, &v, (uint64_t)min, (uint64_t)max) ==
+            -1)
+                return -1;
+        *out = (int)v;
+        return 0;
+}
+
+static int get_bool(struct vctx *c, json_t *obj, const char *path,
+                    const char *key, int *out)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        if (!v)
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_boolean(v))
+                return verr(c, p, 0, "expected a boolean, got %s",
+                            type_name(v));
+        *out = json_is_true(v);
+        return 0;
+}
+
+/* String member; choices is "a|b|c" or NULL for any. */
+static int get_str(struct vctx *c, json_t *obj, const char *path,
+                   const char *key, char *out, size_t out_size,
+                   const char *choices)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        if (!v)
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_string(v))
+                return verr(c, p, 0, "expected a string, got %s",
+                            type_name(v));
+        const char *s = json_string_value(v);
+        if (strlen(s) >= out_size)
+                return verr(c, p, 0, "longer than %zu characters",
+                            out_size - 1);
+        if (choices) {
+                size_t      n  = strlen(s);
+                const char *at = strstr(choices, s);
+                int         ok = 0;
+                while (n && at) {
+                        if ((at == choices || at[-1] == '|') &&
+                            (at[n] == '|' || at[n] == '\0'))
+                                ok = 1;
+                        at = strstr(at + 1, s);
+                }
+                if (!ok)
+                        return verr(c, p, 0, "'%s' is not one of %s", s,
+                                    choices);
+        }
+        snprintf(out, out_size, "%s", s);
+        return 0;
+}
+
+static int get_strdup(struct vctx *c, json_t *obj, const char *path,
+                      const char *key, char **out)
+{
+        char    p[512];
+        json_t *v = json_object_get(obj, key);
+        if (!v || json_is_null(v))
+                return 0;
+        join(p, sizeof(p), path, key);
+        if (!json_is_string(v) || !*json_string_value(v))
+                return verr(c, p, 0, "expected a non-empty string, got %s",
+                            type_name(v));
+        free(*out);
+        *out = strdup(json_string_value(v));
+        return 0;
+}
+
+/* -- fault types ---------------------------------------------------------- */
+
+enum param_kind { P_RATIO, P_NUM, P_INT, P_STR, P_BOOL };
+
+struct param_spec {
+        const char     *name;
+        enum param_kind kind;
+        double          min, max;
+        const char     *choices; /* P_STR */
+        int             required;
+};
+
+struct fault_spec {
+        const char       *type;
+        const char       *group; /* faults of one group may not overlap */
+        int               needs_duration;
+        struct param_spec params[4];
+};
+
+static const struct fault_spec fault_specs[] = {
+        {"duplicate_delivery", "duplicate_delivery", 1,
+         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
+        {"late_events", "late_events", 1,
+         {{"ratio", P_RATIO, 0, 1, NULL, 1},
+          {"delay_s", P_NUM, 0.001, 3600, NULL, 1}}},
+        {"gap_events", "gap_events", 1, {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
+        {"sink_outage", "sink", 1,
+         {{"mode", P_STR, 0, 0, "503|hang|refuse", 1}}},
+        {"sink_slow", "sink_slow", 1,
+         {{"latency_ms", P_INT, 1, 60000, NULL, 1}}},
+        {"sink_partial_failure", "sink_partial", 1,
+         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
+        {"broker_restart", "broker", 1,
+         {{"broker", P_INT, 1, 64, NULL, 1},
+          {"move_leaders", P_BOOL, 0, 0, NULL, 0}}},
+        {"broker_rtt", "broker_rtt", 1,
+         {{"broker", P_INT, 1, 64, NULL, 1},
+          {"rtt_ms", P_INT, 1, 60000, NULL, 1}}},
+        {"kafka_request_errors", NULL, 0,
+         {{"request", P_STR, 0, 0, "produce|fetch|offset_commit|metadata", 1},
+          {"error", P_STR, 0, 0,
+           "NOT_LEADER_FOR_PARTITION|REQUEST_TIMED_OUT|"
+           "NOT_ENOUGH_REPLICAS|BROKER_NOT_AVAILABLE|"
+           "NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE",
+           1},
+          {"count", P_INT, 1, 100000, NULL, 1}}},
+        {"leader_move", NULL, 0,
+         {{"broker", P_INT, 1, 64, NULL, 1},
+          {"partition", P_INT, 0, 100000, NULL, 0}}},
+        {"connector_crash", "connector", 0,
+         {{"restart_after_s", P_NUM, 0, 3600, NULL, 0}}},
+        {"profiler_crash", "profiler", 0,
+         {{"restart_after_s", P_NUM, 0, 3600, NULL, 0}}},
+        {"connector_pause", "connector", 1, {{NULL, 0, 0, 0, NULL, 0}}},
+        {"throttle_storm", "throttle", 1,
+         {{"rate_per_s", P_NUM, 0.1, 1e6, NULL, 1}}},
+        {"crm_5xx_burst", "crm_5xx", 1, {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
+        {"retention_cut", NULL, 0, {{"keep_s", P_NUM, 0, 1e6, NULL, 0}}},
+        {"schema_drift", "schema_drift", 1,
+         {{"kind", P_STR, 0, 0, "new_field|changed_type|missing_required",
+           1},
+          {"ratio", P_RATIO, 0, 1, NULL, 0}}},
+        {"webhook_storm", "webhook_storm", 1,
+         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
+        /* Harness self-tests: prove the checker catches a planted error. */
+        {"drop_event", NULL, 0,
+         {{"count", P_INT, 1, 1000, NULL, 0},
+          {"seq", P_INT, 1, 100000000, NULL, 0}}},
+        {"corrupt_sink_record", NULL, 0,
+         {{"count", P_INT, 1, 1000, NULL, 0}}},
+};
+
+#define FAULT_SPEC_CNT (sizeof(fault_specs) / sizeof(fault_specs[0]))
+
+const char *crmsync_fault_types(void)
+{
+        static char buf[1024];
+        if (!buf[0])
+                for (size_t i = 0; i < FAULT_SPEC_CNT; i++) {
+                        if (i)
+                                strcat(buf, ", ");
+                        strcat(buf, fault_specs[i].type);
+                }
+        return buf;
+}
+
+static const struct fault_spec *fault_spec_find(const char *type)
+{
+        for (size_t i = 0; i < FAULT_SPEC_CNT; i++)
+                if (!strcmp(fault_specs[i].type, type))
+                        return &fault_specs[i];
+        return NULL;
+}
+
+static int load_fault(struct vctx *c, json_t *f, const char *path,
+                      struct scenario_fault *out)
+{
+        char                     p[512];
+        const struct fault_spec *spec;
+        const char              *known[12] = {"type", "at_s", "duration_s",
+                                              "note"};
+        int                      nk        = 4;
+
+        if (!json_is_object(f))
+                return verr(c, path, 0, "expected an object, got %s",
+                            type_name(f));
+        if (!json_object_get(f, "type"))
+                return verr(c, path, 0, "missing required field 'type'");
+        if (get_str(c, f, path, "type", out->type, sizeof(out->type), NULL))
+                return -1;
+        if (!(spec = fault_spec_find(out->type))) {
+                join(p, sizeof(p), path, "type");
+                return verr(c, p, 0, "unknown fault type '%s' (known: %s)",
+                            out->type, crmsync_fault_types());
+        }
+        if (!json_object_get(f, "at_s"))
+                return verr(c, path, 0, "missing required field 'at_s'");
+        if (get_num(c, f, path, "at_s", &out->at_s, 0, 86400) ||
+            get_num(c, f, path, "duration_s", &out->duration_s, 0, 86400))
+                return -1;
+        if (spec->needs_duration && out->duration_s <= 0)
+                return verr(c, path, 0,
+                            "fault '%s' needs duration_s > 0", out->type);
+        for (int i = 0; i < 4 && spec->params[i].name; i++) {
+                const struct param_spec *ps = &spec->params[i];
+                known[nk++]                 = ps->name;
+                if (ps->required && !json_object_get(f, ps->name))
+                        return verr(c, path, 0,
+                                    "fault '%s' needs field '%s'", out->type,
+                                    ps->name);
+                double   d;
+                int      b;
+                uint64_t u;
+                char     s[64];
+                switch (ps->kind) {
+                case P_RATIO:
+                case P_NUM:
+                        if (get_num(c, f, path, ps->name, &d, ps->min,
+                                    ps->max))
+                                return -1;
+                        break;
+                case P_INT:
+                        if (get_u64(c, f, path, ps->name, &u,
+                                    (uint64_t)ps->min, (uint64_t)ps->max))
+                                return -1;
+                        break;
+                case P_BOOL:
+                        if (get_bool(c, f, path, ps->name, &b))
+                                return -1;
+                        break;
+                case P_STR:
+                        if (get_str(c, f, path, ps->name, s, sizeof(s),
+                                    ps->choices))
+                                return -1;
+                        break;
+                }
+        }
+        known[nk] = NULL;
+        if (check_known(c, f, path, known))
+                return -1;
+        out->params = json_incref(f);
+        crmsync_jsonpos_find(c->jp, path, 0, &out->line, &out->column);
+        return 0;
+}
+
+/* Two faults of one exclusive group (same broker for broker faults) may
+ * not overlap in time. */
+static int check_overlaps(struct vctx *c, struct scenario *sc)
+{
+        for (int i = 0; i < sc->fault_cnt; i++) {
+                const struct fault_spec *a = fault_spec_find(sc->faults[i].type);
+                for (int j = 0; j < i; j++) {
+                        const struct fault_spec *b =
+                                fault_spec_find(sc->faults[j].type);
+                        struct scenario_fault *fi = &sc->faults[i],
+                                              *fj = &sc->faults[j];
+                        if (!a->group || !b->group || strcmp(a->group, b->group))
+                                continue;
+                        json_t *bi = json_object_get(fi->params, "broker");
+                        json_t *bj = json_object_get(fj->params, "broker");
+                        if (bi && bj &&
+                            json_integer_value(bi) != json_integer_value(bj))
+                                continue;
+                        double ei = fi->at_s + fi->duration_s;
+                        double ej = fj->at_s + fj->duration_s;
+                        if (fi->at_s < ej + 1e-9 && fj->at_s < ei + 1e-9) {
+                                char p[64];
+                                snprintf(p, sizeof(p), "faults[%d]", i);
+                                return verr(c, p, 0,
+                                            "'%s' at %gs..%gs overlaps "
+                                            "faults[%d] '%s' at %gs..%gs; "
+                                            "they are exclusive",
+                                            fi->type, fi->at_s, ei, j,
+                                            fj->type, fj->at_s, ej);
+                        }
+                }
+        }
+        return 0;
+}
+
+static int load_bugs(struct vctx *c, json_t *obj, const char *path,
+                     uint32_t *bugs)
+{
+        char    p[512];
+        json_t *arr = json_object_get(obj, "bugs"), *v;
+        size_t  i;
+        if (!arr)
+                return 0;
+        join(p, sizeof(p), path, "bugs");
+        if (!json_is_array(arr))
+                return verr(c, p, 0, "expected an array of bug names, got %s",
+                            type_name(arr));
+        json_array_foreach(arr, i, v) {
+                char     pi[560];
+                uint32_t bit;
+                snprintf(pi, sizeof(pi), "%s[%zu]", p, i);
+                if (!json_is_string(v))
+                        return verr(c, pi, 0, "expected a string, got %s",
+                                    type_name(v));
+                if (!(bit = crmsync_bug_parse(json_string_value(v))))
+                        return verr(c, pi, 0,
+                                    "unknown bug switch '%s' (known: %s)",
+                                    json_string_value(v), crmsync_bug_names());
+                *bugs |= bit;
+        }
+        return 0;
+}
+
+static int load_process(struct vctx *c, json_t *obj, const char *path,
+                        struct scenario_process *pr, int is_connector)
+{
+        static const char *const kc[] = {"command", "bugs", "mode",
+                                         "page_size", "lookback_ms", NULL};
+        static const char *const kp[] = {"command", "bugs", "batch_size",
+                                         "linger_ms", NULL};
+        if (!obj)
+                return 0;
+        if (check_known(c, obj, path, is_connector ? kc : kp) ||
+            get_strdup(c, obj, path, "command", &pr->command) ||
+            load_bugs(c, obj, path, &pr->bugs))
+                return -1;
+        if (is_connector)
+                return get_str(c, obj, path, "mode", pr->mode,
+                               sizeof(pr->mode), "feed|webhook|poll") ||
+                       get_u32(c, obj, path, "page_size", &pr->page_size, 1,
+                               1000) ||
+                       get_u32(c, obj, path, "lookback_ms", &pr->lookback_ms,
+                               0, 3600000)
+                               ? -1
+                               : 0;
+        return get_u32(c, obj, path, "batch_size", &pr->batch_size, 1,
+                       10000) ||
+                               get_u32(c, obj, path, "linger_ms",
+                                       &pr->linger_ms, 0, 60000)
+                       ? -1
+                       : 0;
+}
+
+static int load_anomaly_bound(struct vctx *c, json_t *obj, const char *path,
+                              const char *key, int64_t *out)
+{
+        uint64_t v;
+        json_t  *j = json_object_get(obj, key);
+        if (!j)
+                return 0;
+        if (json_is_null(j)) {
+                *out = -1; /* no bound */
+                return 0;
+        }
+        if (get_u64(c, obj, path, key, &v, 0, UINT32_MAX))
+                return -1;
+        *out = (int64_t)v;
+        return 0;
+}
+
+static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
+{
+        static const char *const known[] = {
+                "anomalies", "converge_within_s", "e2e_p99_ms_max",
+                "replay_min_events_per_s", NULL};
+        static const char *const classes[] = {
+                "missing", "stale", "zombie", "divergent", "unexpected",
+                "lost", "duplicate_side_effect", "reordered", "dead_lettered",
+                NULL};
+        int64_t *slots[] = {&e->missing, &e->stale, &e->zombie,
+                            &e->divergent, &e->unexpected, &e->lost,
+                            &e->duplicate_side_effect, &e->reordered,
+                            &e->dead_lettered};
+        json_t  *an;
+        if (!obj)
+                return 0;
+        if (check_known(c, obj, "expect", known) ||
+            get_obj(c, obj, "expect", "anomalies", &an) ||
+            get_num(c, obj, "expect", "converge_within_s",
+                    &e->converge_within_s, 0, 86400) ||
+            get_num(c, obj, "expect", "e2e_p99_ms_max", &e->e2e_p99_ms_max, 0,
+                    1e9) ||
+            get_num(c, obj, "expect", "replay_min_events_per_s",
+                    &e->replay_min_events_per_s, 0, 1e9))
+                return -1;
+        if (!an)
+                return 0;
+        if (check_known(c, an, "expect.anomalies", classes))
+                return -1;
+        for (int i = 0; classes[i]; i++)
+                if (load_anomaly_bound(c, an, "expect.anomalies", classes[i],
+                                       slots[i]))
+                        return -1;
+        return 0;
+}
+
+static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
+{
+        static const char *const known[] = {
+                "accounts", "contacts_per_account",
+                "opportunities_per_account", "entitlements_per_account",
+                "changes", "rate_per_s", "burst_factor", "burst_every_s",
+                "burst_len_s", "mix", "zipf_s", "txn_max", NULL};
+        static const char *const mixk[] = {"update", "create", "delete",
+                                           "undelete", "merge", NULL};
+        struct crm_workload_config *wc = &sc->workload;
+        json_t                     *mix;
+        if (!w)
+                return 0;
+        if (check_known(c, w, "workload", known) ||
+            get_u32(c, w, "workload", "accounts", &wc->accounts, 1,
+                    10000000) ||
+            get_u32(c, w, "workload", "contacts_per_account",
+                    &wc->contacts_per_account, 0, 100) ||
+            get_u32(c, w, "workload", "opportunities_per_account",
+                    &wc->opportunities_per_account, 0, 100) ||
+            get_u32(c, w, "workload", "entitlements_per_account",
+                    &wc->entitlements_per_account, 0, 100) ||
+            get_u32(c, w, "workload", "changes", &wc->changes, 1,
+                    100000000) ||
+            get_num(c, w, "workload", "rate_per_s", &wc->rate_per_s, 0.01,
+                    1e7) ||
+            get_num(c, w, "workload", "burst_factor", &wc->burst_factor, 1,
+                    1000) ||
+            get_u32(c, w, "workload", "burst_every_s", &wc->burst_every_s, 0,
+                    86400) ||
+            get_u32(c, w, "workload", "burst_len_s", &wc->burst_len_s, 0,
+                    86400) ||
+            get_num(c, w, "workload", "zipf_s", &wc->zipf_s, 0, 5) ||
+            get_u32(c, w, "workload", "txn_max", &wc->txn_max, 1, 1000) ||
+            get_obj(c, w, "workload", "mix", &mix))
+                return -1;
+        if (!mix)
+                return 0;
+        return check_known(c, mix, "workload.mix", mixk) ||
+                               get_num(c, mix, "workload.mix", "update",
+                                       &wc->mix_update, 0, 1e6) ||
+                               get_num(c, mix, "workload.mix", "create",
+                                       &wc->mix_create, 0, 1e6) ||
+                               get_num(c, mix, "workload.mix", "delete",
+                                       &wc->mix_delete, 0, 1e6) ||
+                               get_num(c, mix, "workload.mix", "undelete",
+                                       &wc->mix_undelete, 0, 1e6) ||
+                               get_num(c, mix, "workload.mix", "merge",
+                                       &wc->mix_merge, 0, 1e6)
+                       ? -1
+                       : 0;
+}
+
+static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
+{
+        static const char *const known[] = {
+                "name", "description", "seed", "workload", "crm", "sink",
+                "pipeline", "target", "faults", "replay", "expect",
+                "timeout_s", "settle_s", NULL};
+        static const char *const crmk[]  = {"max_page", "rate_limit_per_s",
+                                            "rate_burst", "daily_quota",
+                                            "error_rate_5xx", "retention_s",
+                                            NULL};
+        static const char *const sinkk[] = {"write_mode", NULL};
+        static const char *const pipk[]  = {"connector", "profiler", NULL};
+        static const char *const tgtk[]  = {"type", "file", "brokers",
+                                            "partitions", "topic", NULL};
+        static const char *const repk[]  = {"enabled", "from", "clear_sink",
+                                            NULL};
+        json_t *o, *o2, *faults;
+        char    mode[16] = "conditional";
+
+        if (!json_is_object(root))
+                return verr(c, "", 0, "a scenario must be a JSON object");
+        if (check_known(c, root, "", known))
+                return -1;
+        if (!json_object_get(root, "name"))
+                return verr(c, "", 0, "missing required field 'name'");
+        if (get_str(c, root, "", "name", sc->name, sizeof(sc->name), NULL) ||
+            get_strdup(c, root, "", "description", &sc->description) ||
+            get_u64(c, root, "", "seed", &sc->seed, 0, UINT64_MAX) ||
+            get_num(c, root, "", "timeout_s", &sc->timeout_s, 1, 86400) ||
+            get_num(c, root, "", "settle_s", &sc->settle_s, 0.5, 3600))
+                return -1;
+        for (const char *p = sc->name; *p; p++)
+                if (!(*p == '-' || *p == '_' || *p == '.' ||
+                      (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= 'A' && *p <= 'Z')))
+                        return verr(c, "name", 0,
+                                    "use only letters, digits, '-', '_', '.'");
+        sc->workload.seed = sc->seed;
+
+        if (get_obj(c, root, "", "workload", &o) || load_workload(c, o, sc))
+                return -1;
+        if (get_obj(c, root, "", "crm", &o))
+                return -1;
+        if (o && (check_known(c, o, "crm", crmk) ||
+                  get_u32(c, o, "crm", "max_page", &sc->crm_max_page, 1,
+                          1000) ||
+                  get_num(c, o, "crm", "rate_limit_per_s",
+                          &sc->crm_rate_limit_per_s, 0, 1e7) ||
+                  get_u32(c, o, "crm", "rate_burst", &sc->crm_rate_burst, 0,
+                          1000000) ||
+                  get_u64(c, o, "crm", "daily_quota", &sc->crm_daily_quota,
+                          0, UINT32_MAX) ||
+                  get_num(c, o, "crm", "error_rate_5xx",
+                          &sc->crm_error_rate_5xx, 0, 1) ||
+                  get_num(c, o, "crm", "retention_s", &sc->crm_retention_s, 0,
+                          1e7)))
+                return -1;
+        if (get_obj(c, root, "", "sink", &o))
+                return -1;
+        if (o && (check_known(c, o, "sink", sinkk) ||
+                  get_str(c, o, "sink", "write_mode", mode, sizeof(mode),
+                          "conditional|blind")))
+                return -1;
+        sc->sink_blind_writes = !strcmp(mode, "blind");
+
+        if (get_obj(c, root, "", "pipeline", &o))
+                return -1;
+        if (o) {
+                if (check_known(c, o, "pipeline", pipk) ||
+                    get_obj(c, o, "pipeline", "connector", &o2) ||
+                    load_process(c, o2, "pipeline.connector", &sc->connector,
+                                 1) ||
+                    get_obj(c, o, "pipeline", "profiler", &o2) ||
+                    load_process(c, o2, "pipeline.profiler", &sc->profiler,
+                                 0))
+                        return -1;
+        }
+        if (get_obj(c, root, "", "target", &o))
+                return -1;
+        if (o && (check_known(c, o, "target", tgtk) ||
+                  get_str(c, o, "target", "type", sc->target_type,
+                          sizeof(sc->target_type), "embedded|external") ||
+                  get_strdup(c, o, "target", "file", &sc->target_file) ||
+                  get_int(c, o, "target", "brokers", &sc->brokers, 1, 16) ||
+                  get_int(c, o, "target", "partitions", &sc->partitions, 1,
+                          1024) ||
+                  get_str(c, o, "target", "topic", sc->topic,
+                          sizeof(sc->topic), NULL)))
+                return -1;
+        if (!strcmp(sc->target_type, "external") && !sc->target_file)
+                return verr(c, "target", 0,
+                            "an external target needs 'file'");
+
+        faults = json_object_get(root, "faults");
+        if (faults) {
+                size_t  i;
+                json_t *f;
+                if (!json_is_array(faults))
+                        return verr(c, "faults", 0,
+                                    "expected an array, got %s",
+                                    type_name(faults));
+                if (json_array_size(faults) > SCENARIO_MAX_FAULTS)
+                        return verr(c, "faults", 0, "more than %d faults",
+                                    SCENARIO_MAX_FAULTS);
+                json_array_foreach(faults, i, f) {
+                        char p[32];
+                        snprintf(p, sizeof(p), "faults[%zu]", i);
+                        if (load_fault(c, f, p, &sc->faults[i]))
+                                return -1;
+                        sc->fault_cnt++;
+                }
+                if (check_overlaps(c, sc))
+                        return -1;
+        }
+        if (get_obj(c, root, "", "replay", &o))
+                return -1;
+        if (o) {
+                sc->replay.enabled    = 1;
+                sc->replay.clear_sink = 1;
+                if (check_known(c, o, "replay", repk) ||
+                    get_bool(c, o, "replay", "enabled", &sc->replay.enabled) ||
+                    get_str(c, o, "replay", "from", sc->replay.from,
+                            sizeof(sc->replay.from), "earliest") ||
+                    get_bool(c, o, "replay", "clear_sink",
+                             &sc->replay.clear_sink))
+                        return -1;
+        }
+        if (get_obj(c, root, "", "expect", &o) || load_expect(c, o, &sc->expect))
+                return -1;
+        return 0;
+}
+
+static void set_defaults(struct scenario *sc)
+{
+        snprintf(sc->target_type, sizeof(sc->target_type), "embedded");
+        snprintf(sc->topic, sizeof(sc->topic), "crm.changes");
+        snprintf(sc->connector.mode, sizeof(sc->connector.mode), "feed");
+        snprintf(sc->replay.from, sizeof(sc->replay.from), "earliest");
+        sc->brokers                    = 3;
+        sc->partitions                 = 12;
+        sc->connector.page_size        = 500;
+        sc->connector.lookback_ms      = 2000;
+        sc->profiler.batch_size        = 500;
+        sc->profiler.linger_ms         = 50;
+        sc->crm_max_page               = 1000;
+        sc->settle_s                   = 5;
+        sc->expect.converge_within_s   = 60;
+        /* Every anomaly class defaults to "zero allowed". */
+}
+
+struct scenario *crmsync_scenario_load_buffer(const char *name,
+                                              const char *buf, size_t len,
+                                              char *errstr, size_t errstr_size)
+{
+        json_error_t     jerr;
+        struct scenario *sc;
+        struct vctx      c = {name, NULL, errstr, errstr_size, 0};
+        json_t          *root;
+
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                crmsync_err(errstr, errstr_size, "%s:%d:%d: %s", name,
+                            jerr.line, jerr.column, jerr.text);
+                return NULL;
+        }
+        if (!(sc = calloc(1, sizeof(*sc)))) {
+                json_decref(root);
+                crmsync_err(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        set_defaults(sc);
+        sc->path = strdup(name);
+        c.jp     = crmsync_jsonpos_index(buf, len);
+        if (load_root(&c, root, sc) == -1) {
+                crmsync_scenario_destroy(sc);
+                sc = NULL;
+        }
+        crmsync_jsonpos_destroy(c.jp);
+        json_decref(root);
+        return sc;
+}
+
+struct scenario *crmsync_scenario_load(const char *path, char *errstr,
+                                       size_t errstr_size)
+{
+        FILE            *fp = fopen(path, "rb");
+        char            *buf;
+        size_t           n;
+        struct scenario *sc;
+
+        if (!fp) {
+                crmsync_err(errstr, errstr_size, "%s: %s", path,
+                            strerror(errno));
+                return NULL;
+        }
+        if (!(buf = malloc(SCENARIO_MAX_BYTES + 1))) {
+                fclose(fp);
+                crmsync_err(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        n = fread(buf, 1, SCENARIO_MAX_BYTES + 1, fp);
+        fclose(fp);
+        if (n > SCENARIO_MAX_BYTES) {
+                free(buf);
+                crmsync_err(errstr, errstr_size,
+                            "%s: larger than %d bytes", path,
+                            SCENARIO_MAX_BYTES);
+                return NULL;
+        }
+        sc = crmsync_scenario_load_buffer(path, buf, n, errstr, errstr_size);
+        free(buf);
+        return sc;
+}
+
+void crmsync_scenario_destroy(struct scenario *sc)
+{
+        if (!sc)
+                return;
+        for (int i = 0; i < sc->fault_cnt; i++)
+                json_decref(sc->faults[i].params);
+        free(sc->connector.command);
+        free(sc->profiler.command);
+        free(sc->target_file);
+        free(sc->description);
+        free(sc->path);
+        free(sc);
+}

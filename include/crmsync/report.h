@@ -1,0 +1,18 @@
+/* report.h -- what a run tells people: summary.json, junit.xml, report.md
+ * and the one-screen verdict, all rendered from the summary object. */
+#ifndef CRMSYNC_REPORT_H
+#define CRMSYNC_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#define CRMSYNC_SUMMARY_SCHEMA "crmsync.summary/1"
+
+/* Write summary.json, junit.xml and report.md into dir. summary is
+ * borrowed. Returns 0 or -1 + errstr (the first file that failed). */
+int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
+                         size_t errstr_size);
+/* Print the one-screen verdict to fp. */
+void crmsync_report_print(const json_t *summary, FILE *fp);
+
+#endif

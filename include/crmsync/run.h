@@ -1,0 +1,25 @@
+/* run.h -- run one scenario end to end: start the embedded broker, the mock
+ * CRM and the sink in-process, supervise the pipeline's processes, play the
+ * fault timeline, wait for convergence, check, and write the run folder. */
+#ifndef CRMSYNC_RUN_H
+#define CRMSYNC_RUN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "crmsync/scenario.h"
+
+struct run_options {
+        const char *runs_dir;   /* default "runs" */
+        const char *self_exe;   /* this binary, for the pipeline children */
+        double      timeout_s;  /* 0 = the scenario's */
+        int         quiet;      /* no progress lines */
+};
+
+/* Run sc. Returns the process exit code: 0 every expectation met, 1 some
+ * expectation failed, 2 the run could not be set up (errstr says why).
+ * *summary (may be NULL) receives a new reference to summary.json. */
+int crmsync_run(const struct scenario *sc, const struct run_options *opt,
+                json_t **summary, char *errstr, size_t errstr_size);
+
+#endif

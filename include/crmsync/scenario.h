@@ -1,0 +1,96 @@
+/* scenario.h -- scenario files: strict loading and validation.
+ *
+ * A scenario is a JSON file (docs/scenario-format.md). Loading is strict:
+ * an unknown field, a wrong type, a value out of range or two exclusive
+ * faults that overlap is an error naming file:line:column and the field
+ * path ("faults[2].duration_s"). */
+#ifndef CRMSYNC_SCENARIO_H
+#define CRMSYNC_SCENARIO_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmsync/workload.h"
+
+#define SCENARIO_MAX_FAULTS 64
+
+struct scenario_fault {
+        char    type[32];
+        double  at_s;
+        double  duration_s; /* 0 = instantaneous */
+        json_t *params;     /* the whole fault object; owned */
+        int     line, column;
+};
+
+struct scenario_process {
+        char    *command; /* NULL = the reference process */
+        uint32_t bugs;    /* CRMSYNC_BUG_* */
+        char     mode[16];      /* connector: feed | webhook | poll */
+        uint32_t page_size;     /* connector */
+        uint32_t lookback_ms;   /* connector, poll mode */
+        uint32_t batch_size;    /* profiler */
+        uint32_t linger_ms;     /* profiler */
+};
+
+struct scenario_expect {
+        /* -1 = no bound; default 0 for every anomaly class. */
+        int64_t missing, stale, zombie, divergent, unexpected;
+        int64_t lost, duplicate_side_effect, reordered, dead_lettered;
+        double  converge_within_s; /* after the workload and faults end */
+        double  e2e_p99_ms_max;    /* 0 = no bound */
+        double  replay_min_events_per_s; /* 0 = no bound */
+};
+
+struct scenario_replay {
+        int  enabled;
+        char from[16]; /* "earliest" */
+        int  clear_sink;
+};
+
+struct scenario {
+        char    *path;
+        char     name[128];
+        char    *description;
+        uint64_t seed;
+        struct crm_workload_config workload;
+        /* crm */
+        uint32_t crm_max_page;
+        double   crm_rate_limit_per_s;
+        uint32_t crm_rate_burst;
+        uint64_t crm_daily_quota;
+        double   crm_error_rate_5xx;
+        double   crm_retention_s;
+        /* sink */
+        int sink_blind_writes;
+        /* pipeline */
+        struct scenario_process connector, profiler;
+        /* target */
+        char target_type[16]; /* embedded | external */
+        char *target_file;    /* external target file */
+        int  brokers, partitions;
+        char topic[128];
+        /* run */
+        double timeout_s; /* 0 = workload duration + 120 s */
+        double settle_s;  /* stop waiting after this long without writes */
+        struct scenario_fault faults[SCENARIO_MAX_FAULTS];
+        int                   fault_cnt;
+        struct scenario_replay replay;
+        struct scenario_expect expect;
+};
+
+/* Load and validate path. NULL + errstr ("file:line:col: field: what"). The
+ * caller frees with crmsync_scenario_destroy. */
+struct scenario *crmsync_scenario_load(const char *path, char *errstr,
+                                       size_t errstr_size);
+/* Same, from a buffer; name is used in error messages. */
+struct scenario *crmsync_scenario_load_buffer(const char *name,
+                                              const char *buf, size_t len,
+                                              char *errstr,
+                                              size_t errstr_size);
+void crmsync_scenario_destroy(struct scenario *sc); /* accepts NULL */
+
+/* Names of all fault types, comma separated (static storage). */
+const char *crmsync_fault_types(void);
+
+#endif

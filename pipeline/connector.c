@@ -1,0 +1,556 @@
+/* connector.c -- the reference source connector (CRM -> Kafka): entry
+ * point, FEED mode (GET /v1/changes with a stored cursor) and the full
+ * resync after a 410.
+ *
+ * FEED mode reads up to CONNECTOR_BATCH_PAGES pages while has_more is true,
+ * resolves gap events, produces the batch (idempotent producer, acks=all),
+ * waits for every delivery report, and only then stores the page cursor in
+ * the cursor topic: at-least-once. The bug switches change exactly one of
+ * these steps each (see docs/kafka.md, "Connector"). */
+#include "connector_int.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/bugs.h"
+#include "crmsync/common.h"
+
+static const char *const entities[] = {"account", "contact", "opportunity",
+                                       "entitlement"};
+
+#define URL_MAX (CONNECTOR_CURSOR_MAX * 3 + 512)
+
+/* Outcome of one HTTP exchange, as the loops act on it. */
+enum http_class {
+        HTTP_OK,
+        HTTP_RATE_LIMITED, /* 429 */
+        HTTP_QUOTA,        /* 403 */
+        HTTP_GONE,         /* 410 */
+        HTTP_NOT_FOUND,    /* 404 */
+        HTTP_RETRY,        /* 5xx, transport, other 4xx */
+};
+
+static enum http_class classify(struct connector *c, const char *what,
+                                const struct http_resp *r)
+{
+        if (r->status == 200)
+                return HTTP_OK;
+        if (r->status == 429) {
+                c->st.throttled++;
+                return HTTP_RATE_LIMITED;
+        }
+        if (r->status == 403) {
+                c->st.throttled++;
+                fprintf(stderr,
+                        "connector: %s: 403 (quota, REQUEST_LIMIT_EXCEEDED?) "
+                        "backing off %d s: %.200s\n",
+                        what, CONNECTOR_QUOTA_BACKOFF_MS / 1000,
+                        r->body ? r->body : "");
+                return HTTP_QUOTA;
+        }
+        if (r->status == 410)
+                return HTTP_GONE;
+        if (r->status == 404)
+                return HTTP_NOT_FOUND;
+        c->st.http_errors++;
+        if (r->status == 0)
+                fprintf(stderr, "connector: %s\n", r->errstr);
+        else if (r->status < 500)
+                fprintf(stderr, "connector: %s: HTTP %ld: %.200s\n", what,
+                        r->status, r->body ? r->body : "");
+        return HTTP_RETRY;
+}
+
+/* Wait as the answer asks: Retry-After on 429, long on 403, exponential
+ * backoff otherwise. */
+static void wait_after(struct connector *c, enum http_class k,
+                       const struct http_resp *r, unsigned *attempt)
+{
+        switch (k) {
+        case HTTP_RATE_LIMITED:
+                connector_nap(c, (int64_t)connector_retry_after_s(
+                                         r->retry_after) *
+                                         1000);
+                break;
+        case HTTP_QUOTA:
+                connector_nap(c, CONNECTOR_QUOTA_BACKOFF_MS);
+                break;
+        default:
+                connector_nap(c, connector_backoff_ms((*attempt)++));
+                break;
+        }
+}
+
+int connector_resolve_gap_http(struct connector *c, const json_t *ev,
+                               json_t **out, int wait)
+{
+        const char      *entity = json_string_value(json_object_get(ev,
+                                                                    "entity"));
+        const char      *id     = json_string_value(json_object_get(ev,
+                                                                    "record_id"));
+        char             url[URL_MAX], e_ent[128], e_id[128], why[256];
+        struct http_resp r;
+        enum http_class  k;
+        json_t          *obj;
+        unsigned         attempt = 0;
+
+        *out = NULL;
+        if (!entity || !id) {
+                char *raw = json_dumps(ev, JSON_COMPACT);
+                if (raw)
+                        connector_produce_dlq(c, raw, strlen(raw), NULL,
+                                              "gap_unresolved: no entity/id");
+                free(raw);
+                return 0;
+        }
+        connector_url_escape(entity, e_ent, sizeof(e_ent));
+        connector_url_escape(id, e_id, sizeof(e_id));
+        snprintf(url, sizeof(url), "%s/v1/objects/%s/%s", c->cfg->crm_url,
+                 e_ent, e_id);
+        connector_http_get(c->http, url, &r);
+        k = classify(c, "gap lookup", &r);
+        if (k == HTTP_OK) {
+                obj  = json_loadb(r.body, r.len, 0, NULL);
+                *out = obj ? connector_resolve_gap(ev, obj) : NULL;
+                json_decref(obj);
+                if (*out) {
+                        c->st.gaps++;
+                        return 0;
+                }
+                snprintf(why, sizeof(why), "gap_unresolved: bad object for "
+                                           "%s/%s",
+                         entity, id);
+        } else if (k == HTTP_NOT_FOUND) {
+                snprintf(why, sizeof(why), "gap_unresolved: 404 for %s/%s",
+                         entity, id);
+        } else {
+                if (wait)
+                        wait_after(c, k, &r, &attempt);
+                return 1;
+        }
+        {
+                char *raw = json_dumps(ev, JSON_COMPACT);
+                fprintf(stderr, "connector: %s\n", why);
+                if (raw)
+                        connector_produce_dlq(
+                                c, raw, strlen(raw),
+                                connector_event_key(ev, c->cfg->bugs), why);
+                free(raw);
+        }
+        return 0;
+}
+
+int connector_list_page(struct connector *c, const char *entity,
+                        int64_t since, int strict_gt, const char *after,
+                        json_t **objs, int *has_more, int64_t *next_since,
+                        char *next_after, size_t next_after_size)
+{
+        char             url[URL_MAX], e_after[512], perr[256];
+        struct http_resp r;
+        unsigned         attempt = 0;
+
+        connector_url_escape(after ? after : "", e_after, sizeof(e_after));
+        snprintf(url, sizeof(url),
+                 "%s/v1/objects/%s?modified_since=%lld&limit=%u%s%s",
+                 c->cfg->crm_url, entity,
+                 (long long)(strict_gt ? since + 1 : since),
+                 c->cfg->page_size, *e_after ? "&after=" : "", e_after);
+        while (!*c->stop && !c->fatal) {
+                enum http_class k;
+
+                connector_http_get(c->http, url, &r);
+                k = classify(c, "objects listing", &r);
+                if (k == HTTP_NOT_FOUND)
+                        return 2;
+                if (k != HTTP_OK) {
+                        wait_after(c, k, &r, &attempt);
+                        continue;
+                }
+                if (connector_parse_objects(r.body, r.len, objs, has_more,
+                                            next_since, next_after,
+                                            next_after_size, perr,
+                                            sizeof(perr)) == 0)
+                        return 0;
+                c->st.http_errors++;
+                fprintf(stderr, "connector: objects listing: %s\n", perr);
+                connector_nap(c, connector_backoff_ms(attempt++));
+        }
+        return 1;
+}
+
+int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
+{
+        uint64_t objects = 0;
+
+        fprintf(stderr, "connector: resync: listing every object\n");
+        connector_delivery_reset(c);
+        for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
+                int64_t since = 0;
+                char    after[CRMSYNC_ID_MAX * 4] = "";
+
+                for (uint32_t page = 0; page < 10000000; page++) {
+                        json_t *objs, *o;
+                        int     has_more, rc;
+                        int64_t nsince;
+                        char    nafter[sizeof(after)];
+                        size_t  i;
+
+                        rc = connector_list_page(c, entities[e], since, 0,
+                                                 after, &objs, &has_more,
+                                                 &nsince, nafter,
+                                                 sizeof(nafter));
+                        if (rc == 1)
+                                return 1;
+                        if (rc == 2) {
+                                fprintf(stderr, "connector: resync: %s not "
+                                                "listed (404), skipped\n",
+                                        entities[e]);
+                                break;
+                        }
+                        json_array_foreach(objs, i, o)
+                        {
+                                json_t *ev = connector_object_event(
+                                        entities[e], o, "resync", "resync");
+                                if (!ev)
+                                        continue;
+                                objects++;
+                                rc = connector_produce_event(c, ev, NULL,
+                                                             "resync", errstr,
+                                                             errstr_size);
+                                json_decref(ev);
+                                if (rc) {
+                                        json_decref(objs);
+                                        return -1;
+                                }
+                        }
+                        json_decref(objs);
+                        if (!has_more || nsince < 0)
+                                break;
+                        since = nsince;
+                        snprintf(after, sizeof(after), "%s", nafter);
+                        connector_stats_maybe(c, 0);
+                }
+        }
+        if (connector_wait_delivered(c) != 0) {
+                if (c->fatal)
+                        return crmsync_err(errstr, errstr_size, "%s",
+                                           c->fatal_err);
+                fprintf(stderr, "connector: resync: deliveries failed (%s), "
+                                "resync again\n",
+                        c->last_delivery_err);
+                return 2;
+        }
+        c->st.resyncs++;
+        fprintf(stderr, "connector: resync done: %llu object(s)\n",
+                (unsigned long long)objects);
+        return 0;
+}
+
+/* One batch: events with the cursor of the page each came from. */
+struct batch {
+        json_t *items; /* [{"ev":..,"cur":".."}] */
+        int     pages;
+};
+
+static void batch_clear(struct batch *b)
+{
+        json_array_clear(b->items);
+        b->pages = 0;
+}
+
+/* Produce the batch, wait for delivery, store `cursor`. Returns 0 done,
+ * 1 delivery failed (the caller re-reads from its stored cursor), -1 fatal
+ * (errstr). Under cursor-before-delivery the cursor is stored first and
+ * failed deliveries are only counted. */
+static int flush_batch(struct connector *c, struct batch *b,
+                       const char *cursor, char *errstr, size_t errstr_size)
+{
+        int    bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
+        size_t i;
+        json_t *it;
+        int     failed;
+        char    serr[256];
+
+        connector_delivery_reset(c);
+        if (bug_early && strcmp(cursor, c->cursor) &&
+            connector_store_cursor(c, cursor, serr, sizeof(serr)))
+                fprintf(stderr, "connector: %s\n", serr);
+        json_array_foreach(b->items, i, it)
+        {
+                if (connector_produce_event(
+                            c, json_object_get(it, "ev"),
+                            json_string_value(json_object_get(it, "cur")),
+                            "feed", errstr, errstr_size))
+                        return -1;
+        }
+        failed = connector_wait_delivered(c);
+        if (c->fatal)
+                return crmsync_err(errstr, errstr_size, "%s", c->fatal_err);
+        if (failed != 0) {
+                fprintf(stderr,
+                        "connector: %s delivery of a batch of %zu failed "
+                        "(%s)%s\n",
+                        failed < 0 ? "unfinished" : "failed",
+                        json_array_size(b->items), c->last_delivery_err,
+                        bug_early ? "; cursor already stored: events lost"
+                                  : "; re-reading from the stored cursor");
+                if (!bug_early)
+                        return 1;
+        }
+        if (!bug_early && strcmp(cursor, c->cursor)) {
+                if (connector_store_cursor(c, cursor, serr, sizeof(serr))) {
+                        /* Not stored: a restart re-reads (duplicates). */
+                        fprintf(stderr, "connector: %s\n", serr);
+                }
+        }
+        return 0;
+}
+
+int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
+{
+        char             req[CONNECTOR_CURSOR_MAX], next[CONNECTOR_CURSOR_MAX];
+        char             url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
+        struct batch     b = {json_array(), 0};
+        struct http_resp r;
+        unsigned         attempt = 0;
+        int              rc      = -1, fresh = !*c->cursor;
+
+        if (!b.items)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        snprintf(req, sizeof(req), "%s", c->cursor);
+        while (!*c->stop && !c->fatal) {
+                json_t         *events, *ev;
+                int             has_more, page_retry = 0;
+                size_t          i, before;
+                enum http_class k;
+                char            perr[256];
+
+                connector_url_escape(req, e_cur, sizeof(e_cur));
+                snprintf(url, sizeof(url), "%s/v1/changes?limit=%u%s%s",
+                         c->cfg->crm_url, c->cfg->page_size,
+                         *req ? "&cursor=" : "", e_cur);
+                connector_http_get(c->http, url, &r);
+                k = classify(c, "changes", &r);
+                if (k == HTTP_RATE_LIMITED &&
+                    (c->cfg->bugs & CRMSYNC_BUG_NO_RETRY_429)) {
+                        /* The bug: the error path throws the batch away but
+                         * keeps the advanced read cursor, and ignores
+                         * Retry-After. */
+                        if (json_array_size(b.items) > 0) {
+                                fprintf(stderr,
+                                        "connector: 429: dropping a batch of "
+                                        "%zu event(s)\n",
+                                        json_array_size(b.items));
+                                c->st.batches_dropped++;
+                        }
+                        batch_clear(&b);
+                        connector_nap(c, CONNECTOR_BACKOFF_MIN_MS);
+                        continue;
+                }
+                if (k == HTTP_GONE) {
+                        char oldest[CONNECTOR_CURSOR_MAX];
+                        int  rs;
+
+                        connector_parse_410(r.body, r.len, oldest,
+                                            sizeof(oldest));
+                        fprintf(stderr,
+                                "connector: 410 cursor expired at '%s'; "
+                                "oldest retained cursor '%s'\n",
+                                req, oldest);
+                        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_410) {
+                                /* The bug: jump without a resync. */
+                                snprintf(req, sizeof(req), "%s", oldest);
+                                continue;
+                        }
+                        batch_clear(&b); /* the resync covers it */
+                        rs = connector_resync(c, errstr, errstr_size);
+                        if (rs < 0)
+                                goto out;
+                        if (rs == 1)
+                                break;
+                        if (rs == 2) {
+                                connector_nap(c, connector_backoff_ms(
+                                                         attempt++));
+                                continue;
+                        }
+                        snprintf(req, sizeof(req), "%s", oldest);
+                        if (connector_store_cursor(c, req, perr,
+                                                   sizeof(perr)))
+                                fprintf(stderr, "connector: %s\n", perr);
+                        continue;
+                }
+                if (k != HTTP_OK) {
+                        wait_after(c, k, &r, &attempt);
+                        continue;
+                }
+                if (connector_parse_page(r.body, r.len, &events, next,
+                                         sizeof(next), &has_more, perr,
+                                         sizeof(perr))) {
+                        c->st.http_errors++;
+                        fprintf(stderr, "connector: changes: %s\n", perr);
+                        connector_nap(c, connector_backoff_ms(attempt++));
+                        continue;
+                }
+                attempt = 0;
+                if (fresh && json_array_size(events) > 0) {
+                        json_int_t seq = json_integer_value(json_object_get(
+                                json_array_get(events, 0), "seq"));
+                        int        rs;
+
+                        fresh = 0;
+                        if (seq > 1) {
+                                /* No stored cursor and the feed no longer
+                                 * starts at the first change: what retention
+                                 * dropped is only in the objects. */
+                                fprintf(stderr,
+                                        "connector: no stored cursor and the "
+                                        "feed starts at seq %lld: initial "
+                                        "snapshot\n",
+                                        (long long)seq);
+                                json_decref(events);
+                                rs = connector_resync(c, errstr,
+                                                      errstr_size);
+                                if (rs < 0)
+                                        goto out;
+                                if (rs == 1)
+                                        break;
+                                if (rs == 2)
+                                        fresh = 1;
+                                continue;
+                        }
+                }
+                before  = json_array_size(b.items);
+                json_array_foreach(events, i, ev)
+                {
+                        const char *ct = json_string_value(
+                                json_object_get(ev, "change_type"));
+                        json_t     *use = json_incref(ev), *item;
+
+                        if (ct && !strcmp(ct, "gap")) {
+                                json_t *res;
+                                json_decref(use);
+                                if (connector_resolve_gap_http(c, ev, &res, 1)) {
+                                        page_retry = 1;
+                                        break;
+                                }
+                                if (!res)
+                                        continue; /* dead-lettered */
+                                use = res;
+                        }
+                        item = json_pack("{s:o,s:s}", "ev", use, "cur", req);
+                        if (!item) {
+                                json_decref(events);
+                                crmsync_err(errstr, errstr_size,
+                                            "out of memory");
+                                goto out;
+                        }
+                        json_array_append_new(b.items, item);
+                }
+                if (page_retry) {
+                        /* Drop this page's part; the request is repeated. */
+                        while (json_array_size(b.items) > before)
+                                json_array_remove(b.items,
+                                                  json_array_size(b.items) -
+                                                          1);
+                        json_decref(events);
+                        continue;
+                }
+                c->st.polled += json_array_size(events);
+                json_decref(events);
+                b.pages++;
+                if (*next)
+                        snprintf(req, sizeof(req), "%s", next);
+                if (has_more && b.pages < CONNECTOR_BATCH_PAGES &&
+                    !*c->stop)
+                        continue;
+                switch (flush_batch(c, &b, req, errstr, errstr_size)) {
+                case -1:
+                        goto out;
+                case 1:
+                        snprintf(req, sizeof(req), "%s", c->cursor);
+                        batch_clear(&b);
+                        connector_nap(c, connector_backoff_ms(attempt++));
+                        continue;
+                default:
+                        break;
+                }
+                batch_clear(&b);
+                connector_stats_maybe(c, 0);
+                if (!has_more)
+                        connector_nap(c, c->cfg->poll_idle_ms);
+        }
+        rc = c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err)
+                      : 0;
+out:
+        json_decref(b.items);
+        return rc;
+}
+
+int crmsync_connector_run(const struct connector_config *cfg,
+                          volatile sig_atomic_t *stop, char *errstr,
+                          size_t errstr_size)
+{
+        struct connector c;
+        char             cur[CONNECTOR_CURSOR_MAX];
+        int              rc = -1;
+
+        if (!cfg || !stop)
+                return crmsync_err(errstr, errstr_size, "no configuration");
+        if (!cfg->topic || !*cfg->topic || !cfg->offsets_topic ||
+            !*cfg->offsets_topic)
+                return crmsync_err(errstr, errstr_size,
+                                   "topic and offsets topic are required");
+        if (cfg->mode != CONNECTOR_WEBHOOK &&
+            (!cfg->crm_url || strncmp(cfg->crm_url, "http", 4)))
+                return crmsync_err(errstr, errstr_size,
+                                   "CRM URL (http://host:port) is required");
+        if (cfg->page_size < 1 || cfg->page_size > 100000)
+                return crmsync_err(errstr, errstr_size,
+                                   "page size %u out of range 1..100000",
+                                   cfg->page_size);
+
+        memset(&c, 0, sizeof(c));
+        c.cfg  = cfg;
+        c.stop = stop;
+        snprintf(c.cursor_key, sizeof(c.cursor_key), "%s%s", CONNECTOR_NAME,
+                 cfg->mode == CONNECTOR_POLL ? ".poll" : "");
+        if (curl_global_init(CURL_GLOBAL_DEFAULT))
+                return crmsync_err(errstr, errstr_size,
+                                   "curl_global_init failed");
+        c.http = connector_http_new(cfg->client_id);
+        if (!c.http) {
+                crmsync_err(errstr, errstr_size, "cannot create HTTP client");
+                goto out_curl;
+        }
+        if (connector_kafka_open(&c, errstr, errstr_size))
+                goto out_http;
+        if (cfg->mode != CONNECTOR_WEBHOOK) {
+                if (connector_load_cursor(&c, cur, sizeof(cur), errstr,
+                                          errstr_size))
+                        goto out_kafka;
+                snprintf(c.cursor, sizeof(c.cursor), "%s", cur);
+        }
+        c.next_stats_ms = crmsync_mono_ms() + CONNECTOR_STATS_EVERY_MS;
+        switch (cfg->mode) {
+        case CONNECTOR_FEED:
+                rc = connector_run_feed(&c, errstr, errstr_size);
+                break;
+        case CONNECTOR_POLL:
+                rc = connector_run_poll(&c, errstr, errstr_size);
+                break;
+        case CONNECTOR_WEBHOOK:
+                rc = connector_run_webhook(&c, errstr, errstr_size);
+                break;
+        }
+        connector_stats_maybe(&c, 1);
+out_kafka:
+        connector_kafka_close(&c);
+        json_decref(c.poll_state);
+out_http:
+        connector_http_destroy(c.http);
+out_curl:
+        curl_global_cleanup();
+        return rc;
+}

@@ -1,0 +1,279 @@
+/* connector_msg.c -- the connector's pure pieces: CRM page parsing, the
+ * Kafka envelope and key, gap/resync events, Retry-After and backoff. */
+#include "connector_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crmsync/bugs.h"
+#include "crmsync/common.h"
+
+static void copy_str(char *out, size_t out_size, const char *s)
+{
+        if (out_size == 0)
+                return;
+        snprintf(out, out_size, "%s", s ? s : "");
+}
+
+int connector_parse_page(const char *body, size_t len, json_t **events,
+                         char *next_cursor, size_t next_cursor_size,
+                         int *has_more, char *errstr, size_t errstr_size)
+{
+        json_error_t jerr;
+        json_t      *root, *evs, *nc, *hm;
+
+        *events = NULL;
+        root    = json_loadb(body ? body : "", len, 0, &jerr);
+        if (!root)
+                return crmsync_err(errstr, errstr_size,
+                                   "page is not JSON: line %d column %d: %s",
+                                   jerr.line, jerr.column, jerr.text);
+        evs = json_object_get(root, "events");
+        if (!json_is_array(evs)) {
+                json_decref(root);
+                return crmsync_err(errstr, errstr_size,
+                                   "page has no \"events\" array");
+        }
+        nc = json_object_get(root, "next_cursor");
+        if (nc && !json_is_string(nc) && !json_is_null(nc)) {
+                json_decref(root);
+                return crmsync_err(errstr, errstr_size,
+                                   "page \"next_cursor\" is not a string");
+        }
+        if (nc && json_is_string(nc) &&
+            json_string_length(nc) >= next_cursor_size) {
+                json_decref(root);
+                return crmsync_err(errstr, errstr_size,
+                                   "page \"next_cursor\" longer than %zu "
+                                   "bytes",
+                                   next_cursor_size - 1);
+        }
+        copy_str(next_cursor, next_cursor_size,
+                 json_is_string(nc) ? json_string_value(nc) : "");
+        hm        = json_object_get(root, "has_more");
+        *has_more = json_is_true(hm);
+        *events   = json_incref(evs);
+        json_decref(root);
+        return 0;
+}
+
+int connector_parse_objects(const char *body, size_t len, json_t **objects,
+                            int *has_more, int64_t *next_since,
+                            char *next_after, size_t next_after_size,
+                            char *errstr, size_t errstr_size)
+{
+        static const char *keys[] = {"results", "objects", "records",
+                                     "items"};
+        json_error_t       jerr;
+        json_t            *root, *arr = NULL, *next, *na, *ns;
+
+        *objects    = NULL;
+        *has_more   = 0;
+        *next_since = -1;
+        copy_str(next_after, next_after_size, "");
+        root = json_loadb(body ? body : "", len, 0, &jerr);
+        if (!root)
+                return crmsync_err(errstr, errstr_size,
+                                   "listing is not JSON: line %d column %d: "
+                                   "%s",
+                                   jerr.line, jerr.column, jerr.text);
+        if (json_is_array(root)) {
+                *objects = root;
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !arr; i++)
+                if (json_is_array(json_object_get(root, keys[i])))
+                        arr = json_object_get(root, keys[i]);
+        if (!arr) {
+                json_decref(root);
+                return crmsync_err(errstr, errstr_size,
+                                   "listing has no \"objects\" array");
+        }
+        *has_more = json_is_true(json_object_get(root, "has_more"));
+        next      = json_object_get(root, "next");
+        ns        = json_object_get(next, "modified_since");
+        na        = json_object_get(next, "after");
+        if (json_is_integer(ns) && json_integer_value(ns) >= 0)
+                *next_since = json_integer_value(ns);
+        if (json_is_string(na)) {
+                if (json_string_length(na) >= next_after_size) {
+                        json_decref(root);
+                        return crmsync_err(errstr, errstr_size,
+                                           "listing \"next.after\" too "
+                                           "long");
+                }
+                copy_str(next_after, next_after_size, json_string_value(na));
+        }
+        *objects = json_incref(arr);
+        json_decref(root);
+        return 0;
+}
+
+static const char *str_field(const json_t *o, const char *k)
+{
+        const json_t *v = json_object_get(o, k);
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+const char *connector_event_key(const json_t *ev, uint32_t bugs)
+{
+        if (bugs & CRMSYNC_BUG_KEY_BY_RECORD_ID)
+                return str_field(ev, "record_id");
+        return str_field(ev, "account_id");
+}
+
+int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size)
+{
+        static const char *need[] = {"event_id", "entity", "record_id",
+                                     "account_id", "change_type"};
+
+        if (!json_is_object(ev))
+                return crmsync_err(errstr, errstr_size,
+                                   "event is not an object");
+        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+                const char *s = str_field(ev, need[i]);
+                if (!s || !*s || strlen(s) > 200)
+                        return crmsync_err(errstr, errstr_size,
+                                           "event field \"%s\" missing or "
+                                           "not a string",
+                                           need[i]);
+        }
+        return 0;
+}
+
+json_t *connector_envelope(const json_t *ev, const char *cursor,
+                           int64_t ingest_ts_ms, const char *via)
+{
+        json_t *v = json_deep_copy(ev), *meta;
+
+        if (!v)
+                return NULL;
+        meta = json_object();
+        if (!meta) {
+                json_decref(v);
+                return NULL;
+        }
+        if (cursor)
+                json_object_set_new(meta, "source_cursor",
+                                    json_string(cursor));
+        json_object_set_new(meta, "ingest_ts_ms", json_integer(ingest_ts_ms));
+        json_object_set_new(meta, "via", json_string(via ? via : "feed"));
+        json_object_set_new(v, "connector", meta);
+        return v;
+}
+
+json_t *connector_resolve_gap(const json_t *ev, const json_t *obj)
+{
+        const json_t *ver    = json_object_get(obj, "version");
+        const json_t *fields = json_object_get(obj, "fields");
+        const char   *acct   = str_field(obj, "account_id");
+        int           del    = json_is_true(json_object_get(obj, "deleted"));
+        json_t       *out;
+
+        if (!json_is_integer(ver) || (!del && !json_is_object(fields)))
+                return NULL;
+        out = json_deep_copy(ev);
+        if (!out)
+                return NULL;
+        json_object_set_new(out, "change_type",
+                            json_string(del ? "delete" : "update"));
+        json_object_set_new(out, "version",
+                            json_integer(json_integer_value(ver)));
+        if (acct)
+                json_object_set_new(out, "account_id", json_string(acct));
+        json_object_set_new(out, "fields",
+                            del ? json_object() : json_deep_copy(fields));
+        json_object_set_new(out, "resolved_gap", json_true());
+        return out;
+}
+
+json_t *connector_object_event(const char *entity, const json_t *obj,
+                               const char *prefix, const char *flag_name)
+{
+        const char   *id     = str_field(obj, "id");
+        const char   *acct   = str_field(obj, "account_id");
+        const json_t *ver    = json_object_get(obj, "version");
+        const json_t *fields = json_object_get(obj, "fields");
+        const json_t *lm     = json_object_get(obj, "last_modified_ms");
+        int           del    = json_is_true(json_object_get(obj, "deleted"));
+        const char   *into   = str_field(obj, "merged_into");
+        char          eid[160];
+        json_t       *out;
+
+        if (!id || !*id || !json_is_integer(ver))
+                return NULL;
+        if (!acct)
+                acct = !strcmp(entity, "account") ? id : "";
+        snprintf(eid, sizeof(eid), "%s-%s-%s-v%lld", prefix, entity, id,
+                 (long long)json_integer_value(ver));
+        out = json_object();
+        if (!out)
+                return NULL;
+        json_object_set_new(out, "event_id", json_string(eid));
+        json_object_set_new(out, "entity", json_string(entity));
+        json_object_set_new(out, "record_id", json_string(id));
+        json_object_set_new(out, "account_id", json_string(acct));
+        json_object_set_new(out, "change_type",
+                            json_string(del ? "delete" : "update"));
+        json_object_set_new(out, "version",
+                            json_integer(json_integer_value(ver)));
+        if (json_is_integer(lm))
+                json_object_set_new(out, "commit_ts_ms",
+                                    json_integer(json_integer_value(lm)));
+        json_object_set_new(out, "fields",
+                            (!del && json_is_object(fields))
+                                    ? json_deep_copy(fields)
+                                    : json_object());
+        if (del && into && *into)
+                json_object_set_new(out, "merged_into", json_string(into));
+        json_object_set_new(out, flag_name, json_true());
+        return out;
+}
+
+int connector_retry_after_s(const char *hdr)
+{
+        long v = 0;
+
+        if (!hdr)
+                return 1;
+        while (isspace((unsigned char)*hdr))
+                hdr++;
+        if (!isdigit((unsigned char)*hdr))
+                return 1;
+        for (; isdigit((unsigned char)*hdr); hdr++) {
+                v = v * 10 + (*hdr - '0');
+                if (v > CONNECTOR_RETRY_AFTER_MAX_S)
+                        return CONNECTOR_RETRY_AFTER_MAX_S;
+        }
+        while (isspace((unsigned char)*hdr))
+                hdr++;
+        if (*hdr)
+                return 1; /* an HTTP-date or junk: wait the minimum */
+        return (int)v;
+}
+
+int64_t connector_backoff_ms(unsigned attempt)
+{
+        int64_t ms = CONNECTOR_BACKOFF_MIN_MS;
+
+        for (unsigned i = 0; i < attempt && ms < CONNECTOR_BACKOFF_MAX_MS; i++)
+                ms *= 2;
+        return ms > CONNECTOR_BACKOFF_MAX_MS ? CONNECTOR_BACKOFF_MAX_MS : ms;
+}
+
+int connector_parse_410(const char *body, size_t len, char *oldest,
+                        size_t oldest_size)
+{
+        json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+        const char *s;
+
+        copy_str(oldest, oldest_size, "");
+        if (!root)
+                return -1;
+        s = str_field(root, "oldest_cursor");
+        if (s && strlen(s) < oldest_size)
+                copy_str(oldest, oldest_size, s);
+        json_decref(root);
+        return 0;
+}

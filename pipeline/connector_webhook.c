@@ -1,0 +1,364 @@
+/* connector_webhook.c -- WEBHOOK mode of the reference connector: an evhttp
+ * receiver on 127.0.0.1 that verifies each signed batch, produces its
+ * events, and answers 200 only after every delivery report succeeded (503
+ * otherwise, so the CRM retries: a retry is a duplicate, deduplicated
+ * downstream by event id).
+ *
+ * One event loop (this file's event_base) owns the receiver; a 10 ms timer
+ * serves librdkafka delivery reports on the same thread, so a pending
+ * request is only touched from that thread. */
+#include "connector_int.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/common.h"
+#include "crmsync/crm_webhook.h"
+
+#define WEBHOOK_BODY_MAX (16 << 20)
+#define WEBHOOK_PATH     "/hook"
+
+/* One POST waiting for its delivery reports. */
+struct pending {
+        struct webhook_rx           *rx;
+        struct evhttp_request       *req;  /* NULL once the client left */
+        struct evhttp_connection    *conn;
+        int                          outstanding;
+        int                          failed;
+        int                          produced_all; /* no more to come */
+        struct pending              *next;
+};
+
+struct webhook_rx {
+        struct connector  *c;
+        struct event_base *base;
+        struct evhttp     *http;
+        struct event      *tick;
+        char               url[128]; /* as subscribed, signed over */
+        struct pending    *pendings;
+        uint64_t           requests, rejected;
+};
+
+static void pending_unlink(struct webhook_rx *rx, struct pending *p)
+{
+        for (struct pending **pp = &rx->pendings; *pp; pp = &(*pp)->next)
+                if (*pp == p) {
+                        *pp = p->next;
+                        break;
+                }
+}
+
+static void reply_text(struct evhttp_request *req, int code,
+                       const char *reason, const char *json)
+{
+        struct evbuffer *b = evbuffer_new();
+
+        if (b && json)
+                evbuffer_add(b, json, strlen(json));
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "application/json");
+        evhttp_send_reply(req, code, reason, b);
+        if (b)
+                evbuffer_free(b);
+}
+
+/* Answer (if the client is still there) and free p. */
+static void pending_finish(struct pending *p)
+{
+        if (p->req) {
+                evhttp_connection_set_closecb(p->conn, NULL, NULL);
+                if (p->failed)
+                        reply_text(p->req, 503, "Service Unavailable",
+                                   "{\"error\":\"delivery_failed\"}");
+                else
+                        reply_text(p->req, 200, "OK", "{\"ok\":true}");
+        }
+        pending_unlink(p->rx, p);
+        free(p);
+}
+
+static void on_close(struct evhttp_connection *conn, void *opaque)
+{
+        struct pending *p = opaque;
+        (void)conn;
+        p->req = NULL; /* evhttp frees the request */
+}
+
+static void on_delivery(struct connector *c, void *opaque, int err)
+{
+        struct pending *p = opaque;
+        (void)c;
+        if (err)
+                p->failed = 1;
+        if (--p->outstanding == 0 && p->produced_all)
+                pending_finish(p);
+}
+
+static void handle_batch(struct webhook_rx *rx, struct evhttp_request *req,
+                         const char *body, size_t len)
+{
+        struct connector *c = rx->c;
+        json_t           *arr, *ev;
+        struct pending   *p;
+        size_t            i;
+        char              errstr[256];
+        int               fatal = 0;
+
+        arr = json_loadb(body, len, 0, NULL);
+        if (!json_is_array(arr)) {
+                json_decref(arr);
+                reply_text(req, 400, "Bad Request",
+                           "{\"error\":\"bad_body\",\"message\":\"expected "
+                           "a JSON array of events\"}");
+                return;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                json_decref(arr);
+                reply_text(req, 503, "Service Unavailable", NULL);
+                return;
+        }
+        p->rx   = rx;
+        p->req  = req;
+        p->conn = evhttp_request_get_connection(req);
+        p->next = rx->pendings;
+        rx->pendings = p;
+        evhttp_connection_set_closecb(p->conn, on_close, p);
+
+        c->msg_opaque = p;
+        json_array_foreach(arr, i, ev)
+        {
+                const char *ct = json_string_value(
+                        json_object_get(ev, "change_type"));
+                json_t     *use = NULL;
+                uint64_t    before = c->st.produced;
+
+                c->st.polled++;
+                if (ct && !strcmp(ct, "gap")) {
+                        if (connector_resolve_gap_http(c, ev, &use, 0)) {
+                                p->failed = 1; /* CRM will retry */
+                                break;
+                        }
+                        if (!use)
+                                goto counted; /* dead-lettered */
+                } else {
+                        use = json_incref(ev);
+                }
+                if (connector_produce_event(c, use, NULL, "webhook", errstr,
+                                            sizeof(errstr))) {
+                        fprintf(stderr, "connector: webhook: %s\n", errstr);
+                        p->failed = 1;
+                        fatal     = 1;
+                }
+                json_decref(use);
+        counted:
+                p->outstanding += (int)(c->st.produced - before);
+                if (fatal)
+                        break;
+        }
+        /* Dead-letters produced by resolve_gap_once count as well. */
+        c->msg_opaque   = NULL;
+        p->produced_all = 1;
+        json_decref(arr);
+        if (p->outstanding == 0)
+                pending_finish(p);
+}
+
+static void on_request(struct evhttp_request *req, void *opaque)
+{
+        struct webhook_rx *rx = opaque;
+        struct connector  *c  = rx->c;
+        struct evbuffer   *in = evhttp_request_get_input_buffer(req);
+        struct evkeyvalq  *h  = evhttp_request_get_input_headers(req);
+        const char        *path;
+        size_t             len;
+        char              *body;
+        int                v;
+
+        rx->requests++;
+        path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+        if (!path || strcmp(path, WEBHOOK_PATH)) {
+                reply_text(req, 404, "Not Found", "{\"error\":\"not_found\"}");
+                return;
+        }
+        if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+                reply_text(req, 405, "Method Not Allowed",
+                           "{\"error\":\"method_not_allowed\"}");
+                return;
+        }
+        len = evbuffer_get_length(in);
+        if (len > WEBHOOK_BODY_MAX) {
+                reply_text(req, 413, "Payload Too Large",
+                           "{\"error\":\"too_large\"}");
+                return;
+        }
+        body = malloc(len + 1);
+        if (!body) {
+                reply_text(req, 503, "Service Unavailable", NULL);
+                return;
+        }
+        evbuffer_copyout(in, body, len);
+        body[len] = '\0';
+        v = crmsync_webhook_verify_headers(
+                c->cfg->webhook_secret, "POST", rx->url, body, len,
+                evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_SIGNATURE),
+                evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_TIMESTAMP),
+                crmsync_wall_ms(), 0);
+        if (v != 0) {
+                rx->rejected++;
+                fprintf(stderr, "connector: webhook: rejected (%s)\n",
+                        v == -2 ? "stale timestamp"
+                        : v == -3 ? "missing signature headers"
+                                  : "bad signature");
+                reply_text(req, 401, "Unauthorized",
+                           "{\"error\":\"bad_signature\"}");
+                free(body);
+                return;
+        }
+        handle_batch(rx, req, body, len);
+        free(body);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *opaque)
+{
+        struct webhook_rx *rx = opaque;
+        (void)fd;
+        (void)what;
+        rd_kafka_poll(rx->c->rk, 0);
+        rd_kafka_poll(rx->c->ork, 0);
+        connector_stats_maybe(rx->c, 0);
+        if (*rx->c->stop || rx->c->fatal)
+                event_base_loopbreak(rx->base);
+}
+
+/* POST {crm}/v1/subscriptions; retried for up to 30 s. */
+static int subscribe(struct webhook_rx *rx, char *errstr, size_t errstr_size)
+{
+        struct connector *c = rx->c;
+        struct http_resp  r;
+        char              url[600];
+        json_t           *j;
+        char             *body;
+        int64_t           deadline = crmsync_mono_ms() + 30000;
+        unsigned          attempt  = 0;
+
+        if (!c->cfg->crm_url || !*c->cfg->crm_url)
+                return 0; /* the harness subscribes us */
+        j    = json_pack("{s:s,s:s,s:i}", "url", rx->url, "secret",
+                         c->cfg->webhook_secret, "batch_size", 100);
+        body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!body)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        snprintf(url, sizeof(url), "%s/v1/subscriptions", c->cfg->crm_url);
+        while (!*c->stop && crmsync_mono_ms() < deadline) {
+                connector_http_post(c->http, url, body, &r);
+                if (r.status == 200 || r.status == 201) {
+                        fprintf(stderr, "connector: subscribed %s: %.100s\n",
+                                rx->url, r.body);
+                        free(body);
+                        return 0;
+                }
+                if (r.status >= 400 && r.status < 500 && r.status != 429) {
+                        crmsync_err(errstr, errstr_size,
+                                    "subscribe at %s: HTTP %ld: %.200s", url,
+                                    r.status, r.body ? r.body : "");
+                        free(body);
+                        return -1;
+                }
+                connector_nap(c, r.status == 429
+                                         ? connector_retry_after_s(
+                                                   r.retry_after) * 1000
+                                         : connector_backoff_ms(attempt++));
+        }
+        free(body);
+        return crmsync_err(errstr, errstr_size,
+                           "subscribe at %s: no success within 30 s", url);
+}
+
+int connector_run_webhook(struct connector *c, char *errstr,
+                          size_t errstr_size)
+{
+        struct webhook_rx           rx;
+        struct evhttp_bound_socket *bs;
+        struct timeval              tv = {0, 10 * 1000};
+        struct sockaddr_storage     ss;
+        socklen_t                   sl = sizeof(ss);
+        int                         rc = -1, port;
+
+        if (!c->cfg->webhook_secret || !*c->cfg->webhook_secret)
+                return crmsync_err(errstr, errstr_size,
+                                   "webhook mode needs a secret");
+        memset(&rx, 0, sizeof(rx));
+        rx.c           = c;
+        c->on_delivery = on_delivery;
+        rx.base        = event_base_new();
+        if (!rx.base)
+                return crmsync_err(errstr, errstr_size, "event_base_new");
+        rx.http = evhttp_new(rx.base);
+        if (!rx.http) {
+                crmsync_err(errstr, errstr_size, "evhttp_new failed");
+                goto out_base;
+        }
+        evhttp_set_max_body_size(rx.http, WEBHOOK_BODY_MAX);
+        evhttp_set_allowed_methods(rx.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
+        evhttp_set_gencb(rx.http, on_request, &rx);
+        bs = evhttp_bind_socket_with_handle(
+                rx.http, "127.0.0.1", (ev_uint16_t)c->cfg->webhook_port);
+        if (!bs) {
+                crmsync_err(errstr, errstr_size,
+                            "cannot listen on 127.0.0.1:%d",
+                            c->cfg->webhook_port);
+                goto out_http;
+        }
+        if (getsockname(evhttp_bound_socket_get_fd(bs),
+                        (struct sockaddr *)&ss, &sl)) {
+                crmsync_err(errstr, errstr_size, "getsockname failed");
+                goto out_http;
+        }
+        port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        snprintf(rx.url, sizeof(rx.url), "http://127.0.0.1:%d%s", port,
+                 WEBHOOK_PATH);
+        printf("webhook_url=%s\n", rx.url);
+        fflush(stdout);
+        if (subscribe(&rx, errstr, errstr_size))
+                goto out_http;
+        rx.tick = event_new(rx.base, -1, EV_PERSIST, on_tick, &rx);
+        if (!rx.tick || event_add(rx.tick, &tv)) {
+                crmsync_err(errstr, errstr_size, "timer failed");
+                goto out_http;
+        }
+        event_base_dispatch(rx.base);
+
+        /* Stop: no new requests; finish the ones waiting for delivery. */
+        evhttp_del_accept_socket(rx.http, bs);
+        connector_wait_delivered(c);
+        while (rx.pendings) {
+                struct pending *p = rx.pendings;
+                if (p->outstanding > 0)
+                        p->failed = 1; /* not confirmed: CRM retries */
+                p->outstanding = 0;
+                pending_finish(p);
+        }
+        fprintf(stderr, "connector: webhook: %llu request(s), %llu "
+                        "rejected\n",
+                (unsigned long long)rx.requests,
+                (unsigned long long)rx.rejected);
+        rc = c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err)
+                      : 0;
+out_http:
+        c->on_delivery = NULL;
+        if (rx.tick)
+                event_free(rx.tick);
+        evhttp_free(rx.http);
+out_base:
+        event_base_free(rx.base);
+        return rc;
+}

@@ -1,0 +1,726 @@
+/* profiler.c -- the reference profile builder: consume crm.changes, dedupe
+ * by event id, write versioned bulk ops to the sink, send side effects,
+ * and commit offsets only after the sink acknowledged the batch. */
+#include "profiler_int.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crmsync/bugs.h"
+#include "crmsync/pipeline.h"
+
+#define DLQ_FLUSH_SLICE_MS 100
+
+struct part_off {
+        int32_t partition;
+        int64_t next_offset;
+};
+
+struct side_fx {
+        char        event_id[CRMSYNC_ID_MAX];
+        char        key[CRMSYNC_KEY_MAX];
+        const char *kind;
+};
+
+struct stats {
+        uint64_t consumed, applied, stale, dup, dlq, skipped, failed,
+                committed, retries, side_effects, kafka_errors;
+};
+
+struct profiler {
+        const struct profiler_config *cfg;
+        volatile sig_atomic_t        *stop;
+        rd_kafka_t                   *rk;  /* consumer */
+        rd_kafka_t                   *dlq; /* producer */
+        struct prof_http              http;
+        struct prof_dedupe           *dedupe;
+
+        /* The batch: ops waiting for the sink and the offsets they cover
+         * (messages that need no op still count for the offsets). */
+        struct prof_pending *ents;
+        size_t            nents, ents_cap;
+        struct part_off  *offs;
+        size_t            noffs, offs_cap;
+        size_t            nmsgs;
+        int64_t           first_ms;
+
+        struct side_fx *fx;
+        size_t          nfx, fx_cap;
+
+        struct stats st;
+        int64_t      last_stats_ms;
+        int64_t      last_err_log_ms;
+        int64_t      drain_until_ms; /* set at shutdown: last flush */
+};
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+        va_list ap;
+        fprintf(stderr, "profiler: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static void print_stats(struct profiler *p)
+{
+        logf_("consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
+              "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
+              "retries=%llu",
+              (unsigned long long)p->st.consumed,
+              (unsigned long long)p->st.applied,
+              (unsigned long long)p->st.stale, (unsigned long long)p->st.dup,
+              (unsigned long long)p->st.dlq,
+              (unsigned long long)p->st.skipped,
+              (unsigned long long)p->st.failed,
+              (unsigned long long)p->st.side_effects,
+              (unsigned long long)p->st.committed,
+              (unsigned long long)p->st.retries);
+}
+
+/* Give up retrying? While running: when *stop is set. While draining at
+ * shutdown: when the drain deadline has passed. */
+static int should_quit(const struct profiler *p)
+{
+        if (p->drain_until_ms)
+                return crmsync_mono_ms() >= p->drain_until_ms;
+        return *p->stop != 0;
+}
+
+/* Sleep ms in slices, returning early (1) when giving up. */
+static int nap(struct profiler *p, int64_t ms)
+{
+        int64_t end = crmsync_mono_ms() + ms;
+        while (!should_quit(p)) {
+                int64_t left = end - crmsync_mono_ms();
+                if (left <= 0)
+                        return 0;
+                if (left > 50)
+                        left = 50;
+                struct timespec ts = {0, (long)left * 1000000L};
+                nanosleep(&ts, NULL);
+        }
+        return 1;
+}
+
+/* ---- offsets ----------------------------------------------------------- */
+
+static int note_offset(struct profiler *p, int32_t partition, int64_t offset)
+{
+        for (size_t i = 0; i < p->noffs; i++) {
+                if (p->offs[i].partition == partition) {
+                        if (offset + 1 > p->offs[i].next_offset)
+                                p->offs[i].next_offset = offset + 1;
+                        return 0;
+                }
+        }
+        if (p->noffs == p->offs_cap) {
+                size_t ncap = p->offs_cap ? p->offs_cap * 2 : 16;
+                void  *n    = realloc(p->offs, ncap * sizeof(*p->offs));
+                if (!n)
+                        return -1;
+                p->offs     = n;
+                p->offs_cap = ncap;
+        }
+        p->offs[p->noffs].partition   = partition;
+        p->offs[p->noffs].next_offset = offset + 1;
+        p->noffs++;
+        return 0;
+}
+
+/* Synchronously commit the batch's offsets (retried a few times on
+ * transient errors; a lost commit only means a harmless redelivery). */
+static void commit_offsets(struct profiler *p, int async)
+{
+        if (!p->noffs)
+                return;
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new((int)p->noffs);
+        for (size_t i = 0; i < p->noffs; i++)
+                rd_kafka_topic_partition_list_add(l, p->cfg->topic,
+                                                  p->offs[i].partition)
+                        ->offset = p->offs[i].next_offset;
+        for (int attempt = 0; attempt < 3; attempt++) {
+                rd_kafka_resp_err_t err = rd_kafka_commit(p->rk, l, async);
+                if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+                        if (!async)
+                                p->st.committed++;
+                        break;
+                }
+                logf_("commit failed: %s%s", rd_kafka_err2str(err),
+                      attempt < 2 ? " (retrying)" : "");
+                if (err == RD_KAFKA_RESP_ERR__STATE ||
+                    err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                    nap(p, 100))
+                        break;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void batch_reset(struct profiler *p)
+{
+        for (size_t i = 0; i < p->nents; i++)
+                profiler_op_clear(&p->ents[i].op);
+        p->nents = 0;
+        p->noffs = 0;
+        p->nmsgs = 0;
+        p->nfx   = 0;
+}
+
+/* ---- the sink write ---------------------------------------------------- */
+
+static int add_fx(struct profiler *p, const struct prof_op *op)
+{
+        if (p->nfx == p->fx_cap) {
+                size_t ncap = p->fx_cap ? p->fx_cap * 2 : 64;
+                void  *n    = realloc(p->fx, ncap * sizeof(*p->fx));
+                if (!n)
+                        return -1;
+                p->fx     = n;
+                p->fx_cap = ncap;
+        }
+        struct side_fx *f = &p->fx[p->nfx++];
+        snprintf(f->event_id, sizeof(f->event_id), "%s", op->event_id);
+        snprintf(f->key, sizeof(f->key), "%s/%s", op->entity, op->record_id);
+        f->kind = op->side_effect;
+        return 0;
+}
+
+/* Read the per-op results of one bulk reply for the pending ops idx[0..n).
+ * Returns 0, or -1 when the reply is unreadable (retry the request). */
+static int take_results(struct profiler *p, const size_t *idx, size_t n)
+{
+        json_t *r = json_loads(p->http.buf, 0, NULL);
+        json_t *res = json_object_get(r, "results");
+        if (!json_is_array(res) || json_array_size(res) != n) {
+                json_decref(r);
+                return -1;
+        }
+        for (size_t k = 0; k < n; k++) {
+                struct prof_pending *e  = &p->ents[idx[k]];
+                json_t           *o  = json_array_get(res, k);
+                int               st = (int)json_integer_value(
+                        json_object_get(o, "status"));
+                e->status = st;
+                if (st == 500 || st == 0)
+                        continue; /* retried */
+                e->done = 1;
+                int fx  = 0;
+                if (st == 200) {
+                        p->st.applied++;
+                        fx = 1;
+                } else if (st == 409) {
+                        p->st.stale++;
+                        /* Without dedupe the pipeline trusts each
+                         * delivery and fires its effect again. */
+                        fx = (p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) != 0;
+                } else {
+                        const char *msg = json_string_value(
+                                json_object_get(o, "message"));
+                        p->st.failed++;
+                        logf_("sink rejected %s (%s/%s v%u): %d %s",
+                              e->op.event_id, e->op.entity, e->op.record_id,
+                              e->op.version, st, msg ? msg : "");
+                }
+                if (fx && e->op.side_effect && add_fx(p, &e->op))
+                        logf_("out of memory queueing a side effect");
+        }
+        json_decref(r);
+        return 0;
+}
+
+/* POST with retries until a 200 (or *stop). Returns 0 or -1 (stopped). */
+static int post_until_ok(struct profiler *p, const char *path,
+                         const char *ctype, const char *body, size_t len)
+{
+        char err[256];
+        for (unsigned attempt = 0;; attempt++) {
+                long st = profiler_http_post(&p->http, path, ctype, body, len,
+                                             err, sizeof(err));
+                if (st == 200)
+                        return 0;
+                int64_t now = crmsync_mono_ms();
+                if (now - p->last_err_log_ms >= 1000 || attempt == 0) {
+                        if (st)
+                                logf_("POST %s: HTTP %ld %.*s (retry %u)",
+                                      path, st,
+                                      (int)strcspn(p->http.buf, "\r\n") > 200
+                                              ? 200
+                                              : (int)strcspn(p->http.buf,
+                                                             "\r\n"),
+                                      p->http.buf, attempt + 1);
+                        else
+                                logf_("%s (retry %u)", err, attempt + 1);
+                        p->last_err_log_ms = now;
+                }
+                p->st.retries++;
+                if (nap(p, profiler_backoff_ms(attempt,
+                                               p->http.retry_after_ms)))
+                        return -1;
+        }
+}
+
+static int send_side_effects(struct profiler *p)
+{
+        for (size_t i = 0; i < p->nfx; i++) {
+                json_t *b = json_pack("{s:s,s:s,s:s}", "event_id",
+                                      p->fx[i].event_id, "kind", p->fx[i].kind,
+                                      "key", p->fx[i].key);
+                char *txt = json_dumps(b, JSON_COMPACT);
+                json_decref(b);
+                if (!txt)
+                        return -1;
+                int rc = post_until_ok(p, "/v1/side-effects",
+                                       "application/json", txt, strlen(txt));
+                free(txt);
+                if (rc)
+                        return -1;
+                p->st.side_effects++;
+        }
+        p->nfx = 0;
+        return 0;
+}
+
+/* Wait for DLQ deliveries so that their offsets may be committed. */
+static int flush_dlq(struct profiler *p)
+{
+        while (rd_kafka_outq_len(p->dlq) > 0) {
+                if (should_quit(p))
+                        return -1;
+                rd_kafka_flush(p->dlq, DLQ_FLUSH_SLICE_MS);
+        }
+        return 0;
+}
+
+/* Write the batch to the sink until every op has a final result, send the
+ * due side effects, then commit the covered offsets. Returns 0, or -1 when
+ * *stop interrupted it (nothing committed; the batch will be redelivered). */
+static int flush_batch(struct profiler *p)
+{
+        size_t  *idx   = NULL;
+        unsigned fails = 0; /* consecutive rounds with failures */
+        int      rc    = -1;
+
+        if (!p->nmsgs)
+                return 0;
+        if (p->nents && !(idx = malloc(p->nents * sizeof(*idx))))
+                return -1;
+        for (;;) {
+                size_t n = profiler_pick_round(p->ents, p->nents, idx);
+                if (n == (size_t)-1)
+                        goto out;
+                if (!n)
+                        break;
+                char  *body = NULL;
+                size_t len  = 0;
+                FILE  *fp   = open_memstream(&body, &len);
+                if (!fp)
+                        goto out;
+                for (size_t k = 0; k < n; k++) {
+                        json_t *o = profiler_op_json(&p->ents[idx[k]].op);
+                        json_dumpf(o, fp, JSON_COMPACT);
+                        fputc('\n', fp);
+                        json_decref(o);
+                }
+                fclose(fp);
+                int posted = post_until_ok(p, "/v1/profiles/_bulk",
+                                           "application/x-ndjson", body,
+                                           len) == 0;
+                free(body);
+                if (!posted)
+                        goto out; /* only when giving up (stop) */
+                size_t left = n; /* unreadable reply: all of them again */
+                if (take_results(p, idx, n) == 0) {
+                        left = 0; /* per-op 500s are retried */
+                        for (size_t k = 0; k < n; k++)
+                                left += !p->ents[idx[k]].done;
+                } else {
+                        logf_("unreadable bulk reply: %.200s", p->http.buf);
+                }
+                if (!left) {
+                        fails = 0;
+                        continue;
+                }
+                /* Back off harder only while nothing gets through. */
+                if (left < n)
+                        fails = 0;
+                p->st.retries++;
+                if (nap(p, profiler_backoff_ms(fails++, -1)))
+                        goto out;
+        }
+        if (send_side_effects(p) || flush_dlq(p))
+                goto out;
+        if (!(p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK))
+                commit_offsets(p, 0);
+        batch_reset(p);
+        rc = 0;
+out:
+        free(idx);
+        return rc;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void dead_letter(struct profiler *p, const rd_kafka_message_t *m,
+                        const char *reason)
+{
+        rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "dlq_reason", -1, reason, -1);
+        rd_kafka_header_add(h, "source_topic", -1, p->cfg->topic, -1);
+        for (int attempt = 0;; attempt++) {
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        p->dlq, RD_KAFKA_V_TOPIC(p->cfg->dlq_topic),
+                        RD_KAFKA_V_KEY(m->key, m->key_len),
+                        RD_KAFKA_V_VALUE(m->payload, m->len),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+                if (!err)
+                        break; /* headers now owned by librdkafka */
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100 ||
+                    *p->stop) {
+                        logf_("DLQ produce failed: %s", rd_kafka_err2str(err));
+                        rd_kafka_headers_destroy(h);
+                        break;
+                }
+                rd_kafka_poll(p->dlq, 10);
+        }
+        p->st.dlq++;
+}
+
+static int add_op(struct profiler *p, struct prof_op *op)
+{
+        if (p->nents == p->ents_cap) {
+                size_t ncap = p->ents_cap ? p->ents_cap * 2 : 64;
+                void  *n    = realloc(p->ents, ncap * sizeof(*p->ents));
+                if (!n)
+                        return -1;
+                p->ents     = n;
+                p->ents_cap = ncap;
+        }
+        struct prof_pending *e = &p->ents[p->nents++];
+        e->op               = *op; /* takes op->fields */
+        e->done             = 0;
+        e->status           = 0;
+        memset(op, 0, sizeof(*op));
+        return 0;
+}
+
+static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
+{
+        struct prof_op op;
+        char           reason[256];
+
+        p->st.consumed++;
+        if (!p->nmsgs)
+                p->first_ms = crmsync_mono_ms();
+        p->nmsgs++;
+        note_offset(p, m->partition, m->offset);
+        if (profiler_map_event(m->payload, m->len, p->cfg->bugs, &op, reason,
+                               sizeof(reason))) {
+                dead_letter(p, m, reason);
+                goto out;
+        }
+        if (!(p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) &&
+            !profiler_dedupe_add(p->dedupe, op.event_id)) {
+                p->st.dup++;
+                profiler_op_clear(&op);
+                goto out;
+        }
+        if (op.action == PROF_SKIP) {
+                p->st.skipped++;
+                profiler_op_clear(&op);
+                goto out;
+        }
+        if (add_op(p, &op)) {
+                logf_("out of memory: dead-lettering %s", op.event_id);
+                dead_letter(p, m, "profiler out of memory");
+                profiler_op_clear(&op);
+        }
+out:
+        /* The bug: offsets are committed as soon as a record is read, so
+         * a crash before the sink write loses the batch. */
+        if (p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
+                commit_offsets(p, 1);
+}
+
+/* ---- librdkafka callbacks ---------------------------------------------- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        struct profiler *p    = opaque;
+        int              coop = !strcmp(rd_kafka_rebalance_protocol(rk),
+                                        "COOPERATIVE");
+        rd_kafka_error_t *e   = NULL;
+
+        switch (err) {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                logf_("assigned %d partition(s)", parts->cnt);
+                if (coop)
+                        e = rd_kafka_incremental_assign(rk, parts);
+                else
+                        rd_kafka_assign(rk, parts);
+                break;
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+                logf_("revoked %d partition(s)%s: flushing the batch",
+                      parts->cnt,
+                      rd_kafka_assignment_lost(rk) ? " (lost)" : "");
+                /* Write and commit what we hold for these partitions
+                 * before they move; if stopping, drop it uncommitted. */
+                if (flush_batch(p))
+                        batch_reset(p);
+                if (coop)
+                        e = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        rd_kafka_assign(rk, NULL);
+                break;
+        default:
+                logf_("rebalance error: %s", rd_kafka_err2str(err));
+                rd_kafka_assign(rk, NULL);
+                break;
+        }
+        if (e) {
+                logf_("rebalance: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+        }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason,
+                     void *opaque)
+{
+        struct profiler *p = opaque;
+        (void)rk;
+        p->st.kafka_errors++;
+        int64_t now = crmsync_mono_ms();
+        if (now - p->last_err_log_ms >= 1000) {
+                logf_("kafka: %s: %s",
+                      rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+                p->last_err_log_ms = now;
+        }
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        (void)opaque;
+        if (m->err)
+                logf_("DLQ delivery failed: %s", rd_kafka_err2str(m->err));
+}
+
+static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
+                                  char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char             kerr[256];
+        if (cfg->kafka_config &&
+            crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
+                                    errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        if (cfg->bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers",
+                                                cfg->bootstrap, kerr,
+                                                sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+                crmsync_err(errstr, errstr_size, "bootstrap.servers: %s",
+                            kerr);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        return conf;
+}
+
+static int set_all(rd_kafka_conf_t *conf, const char *const *kv,
+                   char *errstr, size_t errstr_size)
+{
+        char kerr[256];
+        for (; kv[0]; kv += 2)
+                if (rd_kafka_conf_set(conf, kv[0], kv[1], kerr,
+                                      sizeof(kerr)) != RD_KAFKA_CONF_OK)
+                        return crmsync_err(errstr, errstr_size, "%s=%s: %s",
+                                           kv[0], kv[1], kerr);
+        return 0;
+}
+
+static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
+{
+        const struct profiler_config *cfg = p->cfg;
+        char                          kerr[512];
+        const char *const cons[] = {
+                "group.id", cfg->group_id,
+                "enable.auto.commit", "false",
+                "enable.auto.offset.store", "false",
+                "auto.offset.reset",
+                cfg->offset_reset ? cfg->offset_reset : "earliest",
+                "client.id", "crmsync-profiler",
+                NULL, NULL,
+        };
+        rd_kafka_conf_t *conf = make_conf(cfg, errstr, errstr_size);
+        if (!conf)
+                return -1;
+        if (set_all(conf, cons, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
+        if (!p->rk) {
+                rd_kafka_conf_destroy(conf);
+                return crmsync_err(errstr, errstr_size, "consumer: %s", kerr);
+        }
+        rd_kafka_poll_set_consumer(p->rk);
+
+        const char *const prod[] = {
+                "enable.idempotence", "true",
+                "client.id", "crmsync-profiler-dlq",
+                "linger.ms", "5",
+                NULL, NULL,
+        };
+        if (!(conf = make_conf(cfg, errstr, errstr_size)))
+                return -1;
+        if (set_all(conf, prod, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        p->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+        if (!p->dlq) {
+                rd_kafka_conf_destroy(conf);
+                return crmsync_err(errstr, errstr_size, "DLQ producer: %s",
+                                   kerr);
+        }
+
+        rd_kafka_topic_partition_list_t *sub =
+                rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, cfg->topic,
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t err = rd_kafka_subscribe(p->rk, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err)
+                return crmsync_err(errstr, errstr_size, "subscribe %s: %s",
+                                   cfg->topic, rd_kafka_err2str(err));
+        return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+int crmsync_profiler_run(const struct profiler_config *cfg,
+                         volatile sig_atomic_t *stop, char *errstr,
+                         size_t errstr_size)
+{
+        struct profiler p;
+        int             rc = -1;
+
+        memset(&p, 0, sizeof(p));
+        p.cfg  = cfg;
+        p.stop = stop;
+        if (!cfg->topic || !*cfg->topic || !cfg->dlq_topic ||
+            !*cfg->dlq_topic || !cfg->group_id || !*cfg->group_id)
+                return crmsync_err(errstr, errstr_size,
+                                   "profiler: topic, dlq_topic and group_id "
+                                   "are required");
+        if ((!cfg->bootstrap || !*cfg->bootstrap) && !cfg->kafka_config)
+                return crmsync_err(errstr, errstr_size,
+                                   "profiler: no bootstrap servers (and no "
+                                   "kafka config file)");
+        if (profiler_http_init(&p.http, cfg->sink_url, errstr, errstr_size))
+                goto out;
+        if (!(p.dedupe = profiler_dedupe_new(PROFILER_DEDUPE_CAP))) {
+                crmsync_err(errstr, errstr_size,
+                            "profiler: out of memory (dedupe set)");
+                goto out;
+        }
+        if (open_kafka(&p, errstr, errstr_size))
+                goto out;
+
+        uint32_t batch_size = cfg->batch_size ? cfg->batch_size : 500;
+        uint32_t linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
+        logf_("consuming %s as group %s, writing to %s (batch %u, linger "
+              "%u ms, bugs 0x%x)",
+              cfg->topic, cfg->group_id, p.http.base_url, batch_size,
+              linger_ms, cfg->bugs);
+        p.last_stats_ms = crmsync_mono_ms();
+        while (!*stop) {
+                int64_t now     = crmsync_mono_ms();
+                int     timeout = 100;
+                if (p.nmsgs) {
+                        int64_t left = p.first_ms + linger_ms - now;
+                        timeout      = left < 0 ? 0 : left < 100 ? (int)left
+                                                                 : 100;
+                }
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(p.rk, timeout);
+                if (m) {
+                        if (!m->err)
+                                handle_message(&p, m);
+                        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                error_cb(p.rk, m->err,
+                                         rd_kafka_message_errstr(m), &p);
+                        rd_kafka_message_destroy(m);
+                }
+                rd_kafka_poll(p.dlq, 0);
+                if (rd_kafka_fatal_error(p.rk, NULL, 0) ||
+                    rd_kafka_fatal_error(p.dlq, NULL, 0)) {
+                        char fe[256];
+                        rd_kafka_t *bad = rd_kafka_fatal_error(p.rk, NULL, 0)
+                                                  ? p.rk
+                                                  : p.dlq;
+                        rd_kafka_fatal_error(bad, fe, sizeof(fe));
+                        crmsync_err(errstr, errstr_size,
+                                    "profiler: fatal kafka error: %s", fe);
+                        goto out_close;
+                }
+                now = crmsync_mono_ms();
+                if (p.nmsgs && (p.nents >= batch_size ||
+                                p.nmsgs >= 4 * (size_t)batch_size ||
+                                now - p.first_ms >= linger_ms))
+                        flush_batch(&p); /* -1 only when stopping */
+                if (now - p.last_stats_ms >= PROFILER_STATS_EVERY_MS) {
+                        print_stats(&p);
+                        p.last_stats_ms = now;
+                }
+        }
+        /* Clean stop: write and commit what we hold, retrying for a few
+         * seconds at most; what cannot be written stays uncommitted and is
+         * redelivered to the next profiler. */
+        p.drain_until_ms = crmsync_mono_ms() + 5000;
+        if (flush_batch(&p)) {
+                logf_("stopping with %zu record(s) unwritten (%s)", p.nmsgs,
+                      (cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
+                              ? "offsets already committed: lost"
+                              : "uncommitted: they will be redelivered");
+                batch_reset(&p);
+        }
+        rc = 0;
+out_close:
+        if (p.rk) {
+                if (!p.drain_until_ms)
+                        p.drain_until_ms = crmsync_mono_ms() + 1;
+                rd_kafka_consumer_close(p.rk);
+        }
+        print_stats(&p);
+out:
+        if (p.dlq) {
+                rd_kafka_flush(p.dlq, 2000);
+                rd_kafka_destroy(p.dlq);
+        }
+        if (p.rk)
+                rd_kafka_destroy(p.rk);
+        batch_reset(&p);
+        free(p.ents);
+        free(p.offs);
+        free(p.fx);
+        profiler_dedupe_free(p.dedupe);
+        profiler_http_fini(&p.http);
+        return rc;
+}

@@ -1,0 +1,117 @@
+/* profiler_int.h -- internals of the reference profiler shared by its files
+ * (profiler*.c) and its unit test. Not a public API.
+ *
+ * Threads: crmsync_profiler_run() runs everything on the caller's thread:
+ * the consumer poll (and the rebalance callback it serves), the blocking
+ * libcurl calls to the sink and the DLQ producer's flushes. No locks. */
+#ifndef CRMSYNC_PROFILER_INT_H
+#define CRMSYNC_PROFILER_INT_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmsync/common.h"
+
+#define PROFILER_DEDUPE_CAP     (1u << 20) /* recent event ids remembered */
+#define PROFILER_BACKOFF_MIN_MS 100
+#define PROFILER_BACKOFF_MAX_MS 2000
+#define PROFILER_RETRY_AFTER_MAX_MS 30000
+#define PROFILER_HTTP_TIMEOUT_MS 5000
+#define PROFILER_BODY_MAX       (64u << 20) /* largest sink reply read */
+#define PROFILER_STATS_EVERY_MS 5000
+
+/* ---- event -> sink op mapping (profiler_map.c) ---- */
+
+enum prof_action {
+        PROF_UPSERT,
+        PROF_DELETE,
+        PROF_SKIP, /* valid, deliberately not applied (bug switches) */
+};
+
+struct prof_op {
+        enum prof_action action;
+        char             event_id[CRMSYNC_ID_MAX];
+        char             entity[16];
+        char             record_id[CRMSYNC_ID_MAX];
+        char             account_id[CRMSYNC_ID_MAX];
+        uint32_t         version;
+        int              merge_fields;
+        int              if_newer;
+        /* "welcome_email", "entitlement_notice" or NULL: the side effect
+         * due when the sink applies this op. Static string. */
+        const char *side_effect;
+        json_t     *fields; /* owned; NULL for deletes */
+};
+
+/* Parse and validate one Kafka value (the envelope of wire-contracts.md)
+ * and map it to a sink op under the bug switches. Returns 0 (op filled;
+ * release it with profiler_op_clear), or -1 with reason filled: the
+ * record is unreadable and belongs in the DLQ. */
+int profiler_map_event(const char *value, size_t len, uint32_t bugs,
+                       struct prof_op *op, char *reason, size_t reason_size);
+
+/* Release op->fields; accepts a zeroed op. */
+void profiler_op_clear(struct prof_op *op);
+
+/* The bulk-op JSON for op (new reference; fields are copied). */
+json_t *profiler_op_json(const struct prof_op *op);
+
+/* One op of the batch waiting for its final sink result. */
+struct prof_pending {
+        struct prof_op op;
+        int            done;   /* final result received */
+        int            status; /* last per-op status */
+};
+
+/* Choose the ops of the next bulk request: in batch order, the earliest
+ * not-done op of each record. A record's later ops wait for the earlier
+ * one, so a per-op failure (retried) never lets a newer version land
+ * first and turn the retry stale. Writes indices to idx (room for n);
+ * returns how many, or (size_t)-1 on ENOMEM. */
+size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
+                           size_t *idx);
+
+/* ---- dedupe: bounded set of recent event ids (profiler_map.c) ---- */
+
+struct prof_dedupe;
+
+/* cap ids remembered; the oldest is forgotten first. NULL on ENOMEM. */
+struct prof_dedupe *profiler_dedupe_new(size_t cap);
+void                profiler_dedupe_free(struct prof_dedupe *d); /* NULL ok */
+/* 1 if id was seen (and is still remembered), else 0. */
+int profiler_dedupe_has(const struct prof_dedupe *d, const char *id);
+/* Remember id. Returns 1 if it was new, 0 if already present. */
+int profiler_dedupe_add(struct prof_dedupe *d, const char *id);
+size_t profiler_dedupe_len(const struct prof_dedupe *d);
+
+/* ---- sink client (profiler_sink.c) ---- */
+
+/* One keep-alive libcurl handle to the sink. */
+struct prof_http {
+        void   *curl; /* CURL * */
+        char    base_url[256];
+        char   *buf; /* last reply body, NUL-terminated, owned */
+        size_t  len, cap;
+        int     too_large;
+        int64_t retry_after_ms; /* from the last reply, -1 when absent */
+};
+
+int  profiler_http_init(struct prof_http *c, const char *base_url,
+                        char *errstr, size_t errstr_size);
+void profiler_http_fini(struct prof_http *c); /* accepts a zeroed c */
+
+/* POST body to base_url + path. Returns the HTTP status, or 0 on a
+ * transport error (errstr filled). The reply stays in c->buf until the
+ * next call. */
+long profiler_http_post(struct prof_http *c, const char *path,
+                        const char *content_type, const char *body,
+                        size_t len, char *errstr, size_t errstr_size);
+
+/* Milliseconds to wait before retry number attempt (0-based): 100 ms
+ * doubling to 2 s; a Retry-After (ms, <0 = none) lengthens it, capped at
+ * PROFILER_RETRY_AFTER_MAX_MS. */
+int64_t profiler_backoff_ms(unsigned attempt, int64_t retry_after_ms);
+
+#endif

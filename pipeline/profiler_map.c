@@ -1,0 +1,333 @@
+/* profiler_map.c -- the profiler's pure parts: validate a change envelope,
+ * map it to a sink op (with the bug switches) and remember recent event
+ * ids for dedupe. */
+#include "profiler_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/bugs.h"
+
+/* ---- envelope -> op ---------------------------------------------------- */
+
+static const char *entities[] = {"account", "contact", "opportunity",
+                                 "entitlement"};
+
+/* Copy a required string member; -1 with reason when missing/wrong. */
+static int req_str(const json_t *o, const char *name, char *buf, size_t size,
+                   int allow_empty, char *reason, size_t reason_size)
+{
+        const json_t *v = json_object_get(o, name);
+        if (!v)
+                return crmsync_err(reason, reason_size, "missing %s", name);
+        if (!json_is_string(v))
+                return crmsync_err(reason, reason_size,
+                                   "%s is not a string", name);
+        size_t len = json_string_length(v);
+        if (!allow_empty && len == 0)
+                return crmsync_err(reason, reason_size, "%s is empty", name);
+        if (len >= size || strlen(json_string_value(v)) != len)
+                return crmsync_err(reason, reason_size,
+                                   "%s longer than %zu bytes", name,
+                                   size - 1);
+        memcpy(buf, json_string_value(v), len + 1);
+        return 0;
+}
+
+static int is_true(const json_t *o, const char *name)
+{
+        return json_is_true(json_object_get(o, name));
+}
+
+int profiler_map_event(const char *value, size_t len, uint32_t bugs,
+                       struct prof_op *op, char *reason, size_t reason_size)
+{
+        json_error_t jerr;
+        char         change[16];
+        int          rc = -1;
+
+        memset(op, 0, sizeof(*op));
+        if (!value || len == 0)
+                return crmsync_err(reason, reason_size, "empty value");
+        json_t *ev = json_loadb(value, len, 0, &jerr);
+        if (!ev)
+                return crmsync_err(reason, reason_size,
+                                   "invalid JSON at column %d: %s",
+                                   jerr.column, jerr.text);
+        if (!json_is_object(ev)) {
+                crmsync_err(reason, reason_size, "value is not an object");
+                goto out;
+        }
+        if (req_str(ev, "event_id", op->event_id, sizeof(op->event_id), 0,
+                    reason, reason_size) ||
+            req_str(ev, "entity", op->entity, sizeof(op->entity), 0, reason,
+                    reason_size) ||
+            req_str(ev, "record_id", op->record_id, sizeof(op->record_id), 0,
+                    reason, reason_size) ||
+            req_str(ev, "account_id", op->account_id, sizeof(op->account_id),
+                    1, reason, reason_size) ||
+            req_str(ev, "change_type", change, sizeof(change), 0, reason,
+                    reason_size))
+                goto out;
+        size_t i;
+        for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
+                if (!strcmp(op->entity, entities[i]))
+                        break;
+        if (i == sizeof(entities) / sizeof(entities[0])) {
+                crmsync_err(reason, reason_size, "unknown entity \"%s\"",
+                            op->entity);
+                goto out;
+        }
+        if (strchr(op->record_id, '/')) {
+                crmsync_err(reason, reason_size, "record_id contains '/'");
+                goto out;
+        }
+        const json_t *ver = json_object_get(ev, "version");
+        if (!json_is_integer(ver) || json_integer_value(ver) < 0 ||
+            json_integer_value(ver) > (json_int_t)UINT32_MAX) {
+                crmsync_err(reason, reason_size,
+                            "version is not an integer 0..4294967295");
+                goto out;
+        }
+        op->version = (uint32_t)json_integer_value(ver);
+
+        const json_t *fields   = json_object_get(ev, "fields");
+        const json_t *into     = json_object_get(ev, "merged_into");
+        int           is_full  = 0; /* fields carry the whole record */
+        int           is_delete = 0;
+        if (!strcmp(change, "create") || !strcmp(change, "undelete")) {
+                is_full = 1;
+        } else if (!strcmp(change, "update")) {
+                is_full = is_true(ev, "resolved_gap") ||
+                          is_true(ev, "resync");
+        } else if (!strcmp(change, "delete")) {
+                is_delete = 1;
+        } else if (!strcmp(change, "gap")) {
+                crmsync_err(reason, reason_size,
+                            "unresolved gap (fields null)");
+                goto out;
+        } else {
+                crmsync_err(reason, reason_size, "unknown change_type \"%s\"",
+                            change);
+                goto out;
+        }
+        if (!is_delete && !json_is_object(fields)) {
+                crmsync_err(reason, reason_size,
+                            "fields is not an object for %s", change);
+                goto out;
+        }
+        if (!is_delete && !op->account_id[0]) {
+                crmsync_err(reason, reason_size, "account_id is empty");
+                goto out;
+        }
+        if (into && !json_is_string(into)) {
+                crmsync_err(reason, reason_size,
+                            "merged_into is not a string");
+                goto out;
+        }
+
+        op->if_newer = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
+        if (is_delete) {
+                op->action = PROF_DELETE;
+                if ((bugs & CRMSYNC_BUG_IGNORE_DELETES) ||
+                    ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && into &&
+                     json_string_length(into) > 0))
+                        op->action = PROF_SKIP;
+        } else {
+                op->action       = PROF_UPSERT;
+                op->merge_fields = !is_full;
+                op->fields       = json_deep_copy(fields);
+                if (!op->fields) {
+                        crmsync_err(reason, reason_size, "out of memory");
+                        goto out;
+                }
+                /* A merge moves each child of a loser with an update that
+                 * changes only account_id (no fields). */
+                if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && !is_full &&
+                    json_object_size(fields) == 0)
+                        op->action = PROF_SKIP;
+                if (!strcmp(change, "create") &&
+                    !strcmp(op->entity, "contact"))
+                        op->side_effect = "welcome_email";
+                else if ((!strcmp(change, "create") ||
+                          !strcmp(change, "update")) &&
+                         !strcmp(op->entity, "entitlement"))
+                        op->side_effect = "entitlement_notice";
+        }
+        rc = 0;
+out:
+        json_decref(ev);
+        if (rc)
+                profiler_op_clear(op);
+        return rc;
+}
+
+void profiler_op_clear(struct prof_op *op)
+{
+        json_decref(op->fields);
+        op->fields = NULL;
+}
+
+json_t *profiler_op_json(const struct prof_op *op)
+{
+        json_t *o = json_object();
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "op", json_string(op->action == PROF_DELETE
+                                                         ? "delete"
+                                                         : "upsert"));
+        json_object_set_new(o, "type", json_string(op->entity));
+        json_object_set_new(o, "id", json_string(op->record_id));
+        if (op->account_id[0])
+                json_object_set_new(o, "account_id",
+                                    json_string(op->account_id));
+        json_object_set_new(o, "version", json_integer(op->version));
+        json_object_set_new(o, "event_id", json_string(op->event_id));
+        if (op->action != PROF_DELETE) {
+                json_object_set_new(o, "fields",
+                                    op->fields ? json_deep_copy(op->fields)
+                                               : json_object());
+                json_object_set_new(o, "merge_fields",
+                                    json_boolean(op->merge_fields));
+        }
+        json_object_set_new(o, "if_newer", json_boolean(op->if_newer));
+        return o;
+}
+
+/* ---- request rounds ----------------------------------------------------- */
+
+static uint64_t hash_id(const char *s);
+
+size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
+                           size_t *idx)
+{
+        size_t cap = 16, k = 0;
+        while (cap < 2 * n)
+                cap *= 2;
+        size_t *tab = malloc(cap * sizeof(*tab)); /* slot: index + 1 */
+        if (!tab)
+                return (size_t)-1;
+        memset(tab, 0, cap * sizeof(*tab));
+        for (size_t i = 0; i < n; i++) {
+                const struct prof_op *op = &ents[i].op;
+                size_t h = (size_t)(hash_id(op->entity) * 31 +
+                                    hash_id(op->record_id)) & (cap - 1);
+                int    seen = 0;
+                for (; tab[h]; h = (h + 1) & (cap - 1)) {
+                        const struct prof_op *o = &ents[tab[h] - 1].op;
+                        if (!strcmp(o->record_id, op->record_id) &&
+                            !strcmp(o->entity, op->entity)) {
+                                seen = 1;
+                                break;
+                        }
+                }
+                if (seen || ents[i].done) {
+                        /* a done op no longer blocks its record */
+                        continue;
+                }
+                tab[h]   = i + 1;
+                idx[k++] = i;
+        }
+        free(tab);
+        return k;
+}
+
+/* ---- dedupe set --------------------------------------------------------- */
+
+/* Chained hash over a FIFO ring of ids: adding past cap evicts the oldest,
+ * unlinking it from its (short) bucket chain. */
+#define NIL UINT32_MAX
+
+struct prof_dedupe {
+        char (*ids)[CRMSYNC_ID_MAX];
+        uint32_t *next;    /* chain link per ring slot */
+        uint32_t *buckets; /* head slot per bucket */
+        size_t    nbuckets; /* power of two */
+        size_t    cap, len, head; /* head = next slot to (over)write */
+};
+
+static uint64_t hash_id(const char *s)
+{
+        uint64_t h = 1469598103934665603ull;
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ull;
+        }
+        return h;
+}
+
+struct prof_dedupe *profiler_dedupe_new(size_t cap)
+{
+        if (cap == 0 || cap >= NIL)
+                return NULL;
+        struct prof_dedupe *d = calloc(1, sizeof(*d));
+        if (!d)
+                return NULL;
+        d->cap      = cap;
+        d->nbuckets = 16;
+        while (d->nbuckets < cap)
+                d->nbuckets *= 2;
+        d->ids     = calloc(cap, sizeof(*d->ids));
+        d->next    = malloc(cap * sizeof(*d->next));
+        d->buckets = malloc(d->nbuckets * sizeof(*d->buckets));
+        if (!d->ids || !d->next || !d->buckets) {
+                profiler_dedupe_free(d);
+                return NULL;
+        }
+        memset(d->buckets, 0xff, d->nbuckets * sizeof(*d->buckets));
+        return d;
+}
+
+void profiler_dedupe_free(struct prof_dedupe *d)
+{
+        if (!d)
+                return;
+        free(d->ids);
+        free(d->next);
+        free(d->buckets);
+        free(d);
+}
+
+int profiler_dedupe_has(const struct prof_dedupe *d, const char *id)
+{
+        uint32_t i = d->buckets[hash_id(id) & (d->nbuckets - 1)];
+        for (size_t n = 0; i != NIL && n <= d->len; i = d->next[i], n++)
+                if (!strcmp(d->ids[i], id))
+                        return 1;
+        return 0;
+}
+
+static void unlink_slot(struct prof_dedupe *d, uint32_t slot)
+{
+        uint32_t *p = &d->buckets[hash_id(d->ids[slot]) & (d->nbuckets - 1)];
+        for (size_t n = 0; *p != NIL && n <= d->len; p = &d->next[*p], n++) {
+                if (*p == slot) {
+                        *p = d->next[slot];
+                        return;
+                }
+        }
+}
+
+int profiler_dedupe_add(struct prof_dedupe *d, const char *id)
+{
+        if (profiler_dedupe_has(d, id))
+                return 0;
+        uint32_t slot = (uint32_t)d->head;
+        if (d->len == d->cap)
+                unlink_slot(d, slot); /* forget the oldest */
+        else
+                d->len++;
+        snprintf(d->ids[slot], sizeof(d->ids[slot]), "%s", id);
+        uint32_t *b   = &d->buckets[hash_id(d->ids[slot]) &
+                                   (d->nbuckets - 1)];
+        d->next[slot] = *b;
+        *b            = slot;
+        d->head       = (d->head + 1) % d->cap;
+        return 1;
+}
+
+size_t profiler_dedupe_len(const struct prof_dedupe *d)
+{
+        return d->len;
+}

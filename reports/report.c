@@ -1,0 +1,205 @@
+/* report.c -- render a run's summary as summary.json, junit.xml, report.md
+ * and the one-screen verdict. */
+#include "crmsync/report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crmsync/common.h"
+
+static void xml_escape(FILE *fp, const char *s)
+{
+        for (; s && *s; s++) {
+                switch (*s) {
+                case '<': fputs("&lt;", fp); break;
+                case '>': fputs("&gt;", fp); break;
+                case '&': fputs("&amp;", fp); break;
+                case '"': fputs("&quot;", fp); break;
+                default:
+                        if ((unsigned char)*s >= 0x20 || *s == '\n' ||
+                            *s == '\t')
+                                fputc(*s, fp);
+                }
+        }
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? s : "";
+}
+
+static int write_junit(const json_t *s, const char *path)
+{
+        const json_t *exp = json_object_get(s, "expectations"), *e;
+        size_t        i, failures = 0;
+        FILE         *fp = fopen(path, "w");
+        if (!fp)
+                return -1;
+        json_array_foreach(exp, i, e) if (!json_is_true(json_object_get(e, "ok")))
+                failures++;
+        fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<testsuites>\n<testsuite name=\"");
+        xml_escape(fp, str(s, "scenario"));
+        fprintf(fp, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
+                json_array_size(exp), failures,
+                json_number_value(json_object_get(
+                        json_object_get(s, "timing"), "run_s")));
+        json_array_foreach(exp, i, e) {
+                fputs("  <testcase classname=\"crmsync.", fp);
+                xml_escape(fp, str(s, "scenario"));
+                fputs("\" name=\"", fp);
+                xml_escape(fp, str(e, "name"));
+                fputs("\">", fp);
+                if (!json_is_true(json_object_get(e, "ok"))) {
+                        fputs("<failure message=\"", fp);
+                        xml_escape(fp, str(e, "detail"));
+                        fputs("\"/>", fp);
+                }
+                fputs("</testcase>\n", fp);
+        }
+        fputs("</testsuite>\n</testsuites>\n", fp);
+        return fclose(fp);
+}
+
+static int write_md(const json_t *s, const char *path)
+{
+        const json_t *w = json_object_get(s, "workload");
+        const json_t *t = json_object_get(s, "timing");
+        const json_t *l = json_object_get(t, "e2e_latency_ms");
+        const json_t *exp = json_object_get(s, "expectations"), *e, *v;
+        const char   *k;
+        size_t        i;
+        FILE         *fp = fopen(path, "w");
+        if (!fp)
+                return -1;
+        fprintf(fp, "# crmsync run %s\n\nScenario **%s** (`%s`): verdict "
+                    "**%s**.\n\n",
+                str(s, "run_id"), str(s, "scenario"), str(s, "scenario_file"),
+                str(s, "verdict"));
+        fprintf(fp, "Workload: %lld committed changes, %lld accounts, seed "
+                    "%lld, commit log sha256 `%s`.\n\n",
+                (long long)json_integer_value(
+                        json_object_get(w, "events_committed")),
+                (long long)json_integer_value(json_object_get(w, "accounts")),
+                (long long)json_integer_value(json_object_get(w, "seed")),
+                str(w, "commit_log_sha256"));
+        fputs("## Expectations\n\n| expectation | ok | detail |\n|---|---|---|\n",
+              fp);
+        json_array_foreach(exp, i, e)
+                fprintf(fp, "| %s | %s | %s |\n", str(e, "name"),
+                        json_is_true(json_object_get(e, "ok")) ? "yes"
+                                                               : "**NO**",
+                        str(e, "detail"));
+        fputs("\n## Anomalies\n\n| class | count |\n|---|---|\n", fp);
+        json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
+                fprintf(fp, "| %s | %lld |\n", k,
+                        (long long)json_integer_value(v));
+        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"),
+                            k, v) {
+                const json_t *ex;
+                fprintf(fp, "\nExamples of %s:\n\n", k);
+                json_array_foreach(v, i, ex)
+                        fprintf(fp, "- `%s`: %s\n", str(ex, "key"),
+                                str(ex, "detail"));
+        }
+        fprintf(fp, "\n## Timing\n\nEnd-to-end latency (CRM commit -> sink "
+                    "apply), %lld changes: p50 %lld ms, p95 %lld ms, p99 %lld "
+                    "ms, p99.9 %lld ms, max %lld ms.\n",
+                (long long)json_integer_value(json_object_get(l, "count")),
+                (long long)json_integer_value(json_object_get(l, "p50")),
+                (long long)json_integer_value(json_object_get(l, "p95")),
+                (long long)json_integer_value(json_object_get(l, "p99")),
+                (long long)json_integer_value(json_object_get(l, "p99_9")),
+                (long long)json_integer_value(json_object_get(l, "max")));
+        if (json_is_number(json_object_get(t, "convergence_s")))
+                fprintf(fp, "Converged %.2f s after the workload and faults "
+                            "ended.\n",
+                        json_number_value(json_object_get(t, "convergence_s")));
+        else
+                fputs("Did not converge.\n", fp);
+        fputs("\n## Faults\n\n| type | start s | end s | skipped |\n"
+              "|---|---|---|---|\n",
+              fp);
+        json_array_foreach(json_object_get(s, "faults"), i, e)
+                fprintf(fp, "| %s | %.2f | %.2f | %s |\n", str(e, "type"),
+                        json_number_value(json_object_get(e, "start_s")),
+                        json_number_value(json_object_get(e, "end_s")),
+                        json_is_true(json_object_get(e, "skipped"))
+                                ? str(e, "reason")
+                                : "no");
+        fputs("\n## Target limits\n\n", fp);
+        json_array_foreach(
+                json_object_get(json_object_get(s, "target"), "limits"), i, e)
+                fprintf(fp, "- %s\n", json_string_value(e));
+        return fclose(fp);
+}
+
+int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
+                         size_t errstr_size)
+{
+        char path[600];
+        snprintf(path, sizeof(path), "%s/summary.json", dir);
+        if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER))
+                return crmsync_err(errstr, errstr_size, "%s: cannot write",
+                                   path);
+        snprintf(path, sizeof(path), "%s/junit.xml", dir);
+        if (write_junit(summary, path))
+                return crmsync_err(errstr, errstr_size, "%s: %s", path,
+                                   strerror(errno));
+        snprintf(path, sizeof(path), "%s/report.md", dir);
+        if (write_md(summary, path))
+                return crmsync_err(errstr, errstr_size, "%s: %s", path,
+                                   strerror(errno));
+        return 0;
+}
+
+void crmsync_report_print(const json_t *s, FILE *fp)
+{
+        const json_t *w   = json_object_get(s, "workload");
+        const json_t *t   = json_object_get(s, "timing");
+        const json_t *l   = json_object_get(t, "e2e_latency_ms");
+        const json_t *exp = json_object_get(s, "expectations"), *e, *v;
+        const char   *k;
+        size_t        i;
+
+        fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n",
+                !strcmp(str(s, "verdict"), "pass") ? "PASS" : "FAIL",
+                str(s, "scenario"));
+        fprintf(fp, "workload   %lld changes, %lld accounts, %lld live "
+                    "records, sha256 %.16s...\n",
+                (long long)json_integer_value(
+                        json_object_get(w, "events_committed")),
+                (long long)json_integer_value(json_object_get(w, "accounts")),
+                (long long)json_integer_value(
+                        json_object_get(w, "records_live")),
+                str(w, "commit_log_sha256"));
+        fputs("anomalies ", fp);
+        json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
+                fprintf(fp, " %s=%lld", k, (long long)json_integer_value(v));
+        fprintf(fp, "\nlatency    p50 %lld ms  p99 %lld ms  max %lld ms "
+                    "(%lld changes applied)\n",
+                (long long)json_integer_value(json_object_get(l, "p50")),
+                (long long)json_integer_value(json_object_get(l, "p99")),
+                (long long)json_integer_value(json_object_get(l, "max")),
+                (long long)json_integer_value(json_object_get(l, "count")));
+        json_array_foreach(exp, i, e)
+                fprintf(fp, "  [%s] %-36s %s\n",
+                        json_is_true(json_object_get(e, "ok")) ? " ok " : "FAIL",
+                        str(e, "name"), str(e, "detail"));
+        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"),
+                            k, v) {
+                const json_t *ex = json_array_get(v, 0);
+                if (ex)
+                        fprintf(fp, "  e.g. %s %s: %s\n", k, str(ex, "key"),
+                                str(ex, "detail"));
+        }
+        json_array_foreach(json_object_get(s, "faults"), i, e)
+                if (json_is_true(json_object_get(e, "skipped")))
+                        fprintf(fp, "  fault %s SKIPPED: %s\n", str(e, "type"),
+                                str(e, "reason"));
+        fprintf(fp, "report     %s/summary.json (also junit.xml, report.md, "
+                    "history.jsonl)\n",
+                str(s, "run_dir"));
+}

@@ -1,0 +1,25 @@
+# lib.sh -- helpers for scenario tests (sourced). Each test runs the real
+# binary and asserts on the run's summary.json.
+
+# run_scenario BIN FILE RUNS_DIR -> sets RC and SUMMARY (path)
+run_scenario() {
+        local bin=$1 file=$2 runs=$3
+        shift 3
+        "$bin" run "$file" --runs-dir "$runs" --quiet "$@" >"$runs/stdout.txt" 2>"$runs/stderr.txt"
+        RC=$?
+        SUMMARY=$(ls -td "$runs"/*/summary.json 2>/dev/null | head -1)
+}
+
+# jget FILE EXPR -> prints a value from a JSON file (python3 expression on d)
+jget() {
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+check() { # check DESCRIPTION CONDITION-RESULT(0/1)
+        if [ "$2" != "True" ]; then
+                echo "FAIL: $1"
+                FAILED=1
+        else
+                echo "ok: $1"
+        fi
+}

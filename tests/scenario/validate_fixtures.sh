@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# validate_fixtures.sh -- every invalid fixture is rejected by both
+# `crmsync validate` and `crmsync run` with exit 2 and a message naming
+# file:line:column and the field; every shipped scenario validates.
+set -u
+BIN=$1
+SRC=$2
+fail=0
+cd "$SRC/tests/fixtures/invalid" || exit 1
+n=0
+while IFS='|' read -r file want; do
+        case "$file" in '#'*|'') continue ;; esac
+        n=$((n + 1))
+        for cmd in validate run; do
+                out=$("$BIN" $cmd "$file" 2>&1 >/dev/null)
+                rc=$?
+                if [ $rc -ne 2 ]; then
+                        echo "FAIL: crmsync $cmd $file exited $rc, want 2"
+                        fail=1
+                elif ! grep -qF -- "$want" <<<"$out"; then
+                        echo "FAIL: crmsync $cmd $file said: $out"
+                        echo "      want: $want"
+                        fail=1
+                fi
+        done
+done <../expected-errors.txt
+[ "$n" -ge 10 ] || { echo "FAIL: only $n fixtures"; fail=1; }
+[ "$(ls ./*.json | wc -l)" -eq "$n" ] || { echo "FAIL: fixtures without expectations"; fail=1; }
+
+if ! "$BIN" validate "$SRC/scenarios" >/dev/null; then
+        echo "FAIL: shipped scenarios do not validate"
+        "$BIN" validate "$SRC/scenarios"
+        fail=1
+fi
+"$BIN" validate /nonexistent.json >/dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: missing file must exit 2"; fail=1; }
+[ $fail -eq 0 ] && echo "validate_fixtures: $n fixtures rejected as expected"
+exit $fail
