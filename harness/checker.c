@@ -206,37 +206,3 @@ int crmsync_check_end_state(const crm_workload_t *w,
         strindex_free(&ix);
         return 0;
 }
-
-int crmsync_check_reordered(const struct check_apply *applies, size_t cnt,
-                            struct check_result *r, char *errstr,
-                            size_t errstr_size)
-{
-        struct strindex ix;
-        if (strindex_init(&ix, cnt) == -1) {
-                strindex_free(&ix);
-                return crmsync_err(errstr, errstr_size,
-                                   "checker: out of memory");
-        }
-        /* vals[] holds the highest version applied so far per key. */
-        for (size_t i = 0; i < cnt; i++) {
-                const struct check_apply *a = &applies[i];
-                size_t                    s;
-                if (!a->applied)
-                        continue;
-                s = strindex_slot(&ix, a->key);
-                if (!ix.keys[s]) {
-                        ix.keys[s] = a->key;
-                        ix.vals[s] = a->version;
-                        continue;
-                }
-                if (a->version < ix.vals[s])
-                        crmsync_check_result_add(
-                                r, ANOMALY_REORDERED, a->key,
-                                "v%u (%s) applied after v%zu", a->version,
-                                a->event_id, ix.vals[s]);
-                else
-                        ix.vals[s] = a->version;
-        }
-        strindex_free(&ix);
-        return 0;
-}

@@ -17,12 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crmsync/auditor.h"
 #include "crmsync/broker.h"
 #include "crmsync/bugs.h"
 #include "crmsync/checker.h"
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
 #include "crmsync/histogram.h"
+#include "crmsync/history.h"
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
 #include "crmsync/supervisor.h"
@@ -45,6 +47,7 @@ struct run {
         struct event_base        *base;
         crmsync_broker_t         *broker;
         crm_workload_t           *wl;
+        auditor_t                *auditor;
         crm_server_t             *crm;
         sink_server_t            *sink;
         struct child              connector, profiler;
@@ -613,23 +616,6 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* -- summary -------------------------------------------------------------- */
 
-struct side_effect_ctx {
-        struct check_result *res;
-        uint64_t             total;
-};
-
-static void side_effect_cb(void *opaque, const char *event_id,
-                           const char *kind, uint32_t count)
-{
-        struct side_effect_ctx *c = opaque;
-        c->total += count;
-        if (count > 1)
-                crmsync_check_result_add(c->res,
-                                         ANOMALY_DUPLICATE_SIDE_EFFECT,
-                                         event_id, "%s sent %u times", kind,
-                                         count);
-}
-
 /* Parse "e-00000042" into 42; 0 for other ids (resync events). */
 static uint64_t event_seq(const char *id)
 {
@@ -738,7 +724,7 @@ static void expect_add(json_t *arr, int *failed, const char *name, int ok,
 }
 
 static json_t *build_summary(struct run *r, struct check_result *res,
-                             int *failed)
+                             json_t *log, int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
         json_t  *exp = json_array(), *an = json_object(), *s, *timing;
@@ -827,6 +813,7 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                           "no offset lookup by timestamp",
                           "a broker going down does not move leadership"));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "log", log);
         json_object_set_new(
                 s, "run",
                 json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
@@ -901,23 +888,106 @@ static void write_applies(struct run *r)
                         a[i].applied ? "true" : "false");
 }
 
-static int history_checks(struct run *r, struct check_result *res)
+/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
+static uint32_t record_index(struct run *r, const char *key)
 {
-        const struct sink_apply *a;
-        size_t                   n = crmsync_sink_applies(r->sink, &a);
-        struct check_apply      *ca = calloc(n + 1, sizeof(*ca));
-        struct side_effect_ctx   se = {res, 0};
-        char                     errstr[256];
-        int                      rc;
-        if (!ca)
-                return -1;
-        for (size_t i = 0; i < n; i++)
-                ca[i] = (struct check_apply){a[i].key, a[i].event_id,
-                                             a[i].version, a[i].applied};
-        rc = crmsync_check_reordered(ca, n, res, errstr, sizeof(errstr));
-        free(ca);
+        char        ent[32];
+        const char *slash = strchr(key, '/');
+        int         e;
+        const struct crm_record *cr;
+        if (!slash || (size_t)(slash - key) >= sizeof(ent))
+                return UINT32_MAX;
+        memcpy(ent, key, (size_t)(slash - key));
+        ent[slash - key] = '\0';
+        if ((e = crmsync_entity_parse(ent)) < 0 ||
+            !(cr = crmsync_workload_find(r->wl, (enum crm_entity)e,
+                                         slash + 1)))
+                return UINT32_MAX;
+        return (uint32_t)(cr - crmsync_workload_record(r->wl, 0));
+}
+
+struct side_effect_ctx {
+        history_t *h;
+        uint64_t   total;
+};
+
+static void side_effect_cb(void *opaque, const char *event_id,
+                           const char *kind, uint32_t count)
+{
+        struct side_effect_ctx *c = opaque;
+        (void)kind;
+        c->total += count;
+        crmsync_history_side_effect(c->h, (uint32_t)event_seq(event_id),
+                                    count);
+}
+
+/* Build the compact history from the workload, the auditor and the sink,
+ * run the history checks, and describe the log in the summary. */
+static json_t *history_checks(struct run *r, struct check_result *res)
+{
+        size_t                     ne = crmsync_workload_event_cnt(r->wl);
+        size_t                     nr = crmsync_workload_record_cnt(r->wl);
+        const struct auditor_fact *facts = NULL;
+        const struct sink_apply   *a;
+        size_t                     nf = 0, na;
+        struct history_stats       st = {0};
+        struct side_effect_ctx     se;
+        history_t                 *h;
+        char                       key[CRMSYNC_KEY_MAX];
+
+        if (!(h = crmsync_history_new((uint32_t)ne, (uint32_t)nr, 0)))
+                return json_object();
+        for (size_t i = 0; i < ne; i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(ev->entity), ev->record_id);
+                crmsync_history_commit(h, (uint32_t)ev->seq,
+                                       record_index(r, key), ev->version);
+        }
+        if (r->auditor)
+                nf = crmsync_auditor_facts(r->auditor, &facts);
+        for (size_t i = 0; i < nf; i++) {
+                uint32_t seq = (uint32_t)event_seq(facts[i].event_id);
+                if (facts[i].dlq)
+                        crmsync_history_dead_letter(h, seq);
+                else
+                        crmsync_history_observe(h, seq, facts[i].partition,
+                                                facts[i].offset);
+                if (r->history)
+                        fprintf(r->history,
+                                "{\"kind\":\"topic\",\"event_id\":\"%s\","
+                                "\"topic\":\"%s\",\"partition\":%d,"
+                                "\"offset\":%lld,\"ts_ms\":%lld}\n",
+                                facts[i].event_id,
+                                facts[i].dlq ? "dlq" : r->sc->topic,
+                                (int)facts[i].partition,
+                                (long long)facts[i].offset,
+                                (long long)facts[i].ts_ms);
+        }
+        na = crmsync_sink_applies(r->sink, &a);
+        for (size_t i = 0; i < na; i++)
+                crmsync_history_apply(h, (uint32_t)event_seq(a[i].event_id),
+                                      record_index(r, a[i].key), a[i].version,
+                                      a[i].applied, a[i].full);
+        se.h     = h;
+        se.total = 0;
         crmsync_sink_foreach_side_effect(r->sink, side_effect_cb, &se);
-        return rc;
+        crmsync_history_check(h, res, &st);
+        crmsync_history_destroy(h);
+        return json_pack(
+                "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}",
+                "records_read", (json_int_t)st.observed, "duplicates",
+                (json_int_t)st.log_duplicates, "amplification",
+                ne ? (double)st.observed / (double)ne : 0.0, "bytes",
+                (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
+                                        : 0),
+                "side_effects", (json_int_t)se.total, "facts_dropped",
+                (json_int_t)(st.dropped_facts +
+                             (r->auditor ? crmsync_auditor_dropped(r->auditor)
+                                         : 0)),
+                "lost_where", "before_topic",
+                (json_int_t)st.lost_before_topic, "after_topic",
+                (json_int_t)st.lost_after_topic);
 }
 
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
@@ -927,7 +997,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         struct crm_server_config cc = {0};
         struct sink_config       skc = {0};
         struct check_result      res;
-        json_t                  *summary = NULL;
+        json_t                  *summary = NULL, *log;
         char                     path[600];
         int                      failed = 0, rc = 2;
         double                   timeout_s;
@@ -966,6 +1036,13 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
             crmsync_broker_create_topic(r.broker, "crmsync.connector.offsets",
                                         1, 1, errstr, errstr_size) == -1 ||
             write_kafka_props(&r, errstr, errstr_size) == -1)
+                goto out;
+        /* The auditor's cap: every change copied many times over. */
+        if (!(r.auditor = crmsync_auditor_start(
+                      crmsync_broker_bootstraps(r.broker), sc->topic,
+                      sc->partitions,
+                      crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
+                      errstr_size)))
                 goto out;
 
         r.t0_mono            = crmsync_mono_ms();
@@ -1052,10 +1129,12 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         crmsync_child_stop(&r.profiler, 3000);
         history(&r, "pipeline_stopped", "%s", "");
 
+        if (r.auditor)
+                crmsync_auditor_finish(r.auditor, 10000);
         crmsync_check_result_init(&res);
         check_now(&r, &res);
-        history_checks(&r, &res);
-        summary = build_summary(&r, &res, &failed);
+        log     = history_checks(&r, &res);
+        summary = build_summary(&r, &res, log, &failed);
         crmsync_check_result_clear(&res);
         write_applies(&r);
         if (r.history) {
@@ -1080,6 +1159,7 @@ out:
                 event_free(r.sig_int);
         if (r.sig_term)
                 event_free(r.sig_term);
+        crmsync_auditor_destroy(r.auditor);
         crmsync_crm_server_destroy(r.crm);
         crmsync_sink_server_destroy(r.sink);
         crmsync_broker_destroy(r.broker);

@@ -70,9 +70,8 @@ static void wait_after(struct connector *c, enum http_class k,
 {
         switch (k) {
         case HTTP_RATE_LIMITED:
-                connector_nap(c, (int64_t)connector_retry_after_s(
-                                         r->retry_after) *
-                                         1000);
+                connector_nap(
+                    c, (int64_t)connector_retry_after_s(r->retry_after) * 1000);
                 break;
         case HTTP_QUOTA:
                 connector_nap(c, CONNECTOR_QUOTA_BACKOFF_MS);
@@ -86,66 +85,75 @@ static void wait_after(struct connector *c, enum http_class k,
 int connector_resolve_gap_http(struct connector *c, const json_t *ev,
                                json_t **out, int wait)
 {
-        const char      *entity = json_string_value(json_object_get(ev,
-                                                                    "entity"));
-        const char      *id     = json_string_value(json_object_get(ev,
-                                                                    "record_id"));
-        char             url[URL_MAX], e_ent[128], e_id[128], why[256];
+        const char *entity = json_string_value(json_object_get(ev, "entity"));
+        const char *id   = json_string_value(json_object_get(ev, "record_id"));
+        const char *flag = "resolved_gap";
+        char        url[URL_MAX], e_ent[128], e_id[128], why[256];
         struct http_resp r;
         enum http_class  k;
         json_t          *obj;
         unsigned         attempt = 0;
+        int              move;
 
         *out = NULL;
+        connector_needs_object(ev, &flag);
+        move = !strcmp(flag, "resolved_move");
         if (!entity || !id) {
-                char *raw = json_dumps(ev, JSON_COMPACT);
-                if (raw)
-                        connector_produce_dlq(c, raw, strlen(raw), NULL,
-                                              "gap_unresolved: no entity/id");
-                free(raw);
-                return 0;
+                snprintf(why, sizeof(why), "%s: no entity/id",
+                         move ? "move_unresolved" : "gap_unresolved");
+                goto unresolved;
         }
         connector_url_escape(entity, e_ent, sizeof(e_ent));
         connector_url_escape(id, e_id, sizeof(e_id));
         snprintf(url, sizeof(url), "%s/v1/objects/%s/%s", c->cfg->crm_url,
                  e_ent, e_id);
         connector_http_get(c->http, url, &r);
-        k = classify(c, "gap lookup", &r);
+        k = classify(c, move ? "move lookup" : "gap lookup", &r);
         if (k == HTTP_OK) {
                 obj  = json_loadb(r.body, r.len, 0, NULL);
-                *out = obj ? connector_resolve_gap(ev, obj) : NULL;
+                *out = obj ? connector_resolve_object(ev, obj, flag) : NULL;
                 json_decref(obj);
                 if (*out) {
-                        c->st.gaps++;
+                        if (move)
+                                c->st.moves++;
+                        else
+                                c->st.gaps++;
                         return 0;
                 }
-                snprintf(why, sizeof(why), "gap_unresolved: bad object for "
-                                           "%s/%s",
-                         entity, id);
+                snprintf(why, sizeof(why), "%s: bad object for %s/%s",
+                         move ? "move_unresolved" : "gap_unresolved", entity,
+                         id);
         } else if (k == HTTP_NOT_FOUND) {
-                snprintf(why, sizeof(why), "gap_unresolved: 404 for %s/%s",
-                         entity, id);
+                snprintf(why, sizeof(why), "%s: 404 for %s/%s",
+                         move ? "move_unresolved" : "gap_unresolved", entity,
+                         id);
         } else {
                 if (wait)
                         wait_after(c, k, &r, &attempt);
                 return 1;
         }
+unresolved:
+        fprintf(stderr, "connector: %s\n", why);
+        if (move) {
+                /* The move itself is a valid change: produce it as is. */
+                *out = json_deep_copy(ev);
+                return 0;
+        }
         {
                 char *raw = json_dumps(ev, JSON_COMPACT);
-                fprintf(stderr, "connector: %s\n", why);
                 if (raw)
                         connector_produce_dlq(
-                                c, raw, strlen(raw),
-                                connector_event_key(ev, c->cfg->bugs), why);
+                            c, raw, strlen(raw),
+                            connector_event_key(ev, c->cfg->bugs), why);
                 free(raw);
         }
         return 0;
 }
 
-int connector_list_page(struct connector *c, const char *entity,
-                        int64_t since, int strict_gt, const char *after,
-                        json_t **objs, int *has_more, int64_t *next_since,
-                        char *next_after, size_t next_after_size)
+int connector_list_page(struct connector *c, const char *entity, int64_t since,
+                        int strict_gt, const char *after, json_t **objs,
+                        int *has_more, int64_t *next_since, char *next_after,
+                        size_t next_after_size)
 {
         char             url[URL_MAX], e_after[512], perr[256];
         struct http_resp r;
@@ -155,8 +163,8 @@ int connector_list_page(struct connector *c, const char *entity,
         snprintf(url, sizeof(url),
                  "%s/v1/objects/%s?modified_since=%lld&limit=%u%s%s",
                  c->cfg->crm_url, entity,
-                 (long long)(strict_gt ? since + 1 : since),
-                 c->cfg->page_size, *e_after ? "&after=" : "", e_after);
+                 (long long)(strict_gt ? since + 1 : since), c->cfg->page_size,
+                 *e_after ? "&after=" : "", e_after);
         while (!*c->stop && !c->fatal) {
                 enum http_class k;
 
@@ -168,10 +176,9 @@ int connector_list_page(struct connector *c, const char *entity,
                         wait_after(c, k, &r, &attempt);
                         continue;
                 }
-                if (connector_parse_objects(r.body, r.len, objs, has_more,
-                                            next_since, next_after,
-                                            next_after_size, perr,
-                                            sizeof(perr)) == 0)
+                if (connector_parse_objects(
+                        r.body, r.len, objs, has_more, next_since, next_after,
+                        next_after_size, perr, sizeof(perr)) == 0)
                         return 0;
                 c->st.http_errors++;
                 fprintf(stderr, "connector: objects listing: %s\n", perr);
@@ -187,7 +194,7 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
         fprintf(stderr, "connector: resync: listing every object\n");
         connector_delivery_reset(c);
         for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
-                int64_t since = 0;
+                int64_t since                     = 0;
                 char    after[CRMSYNC_ID_MAX * 4] = "";
 
                 for (uint32_t page = 0; page < 10000000; page++) {
@@ -197,28 +204,27 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
                         char    nafter[sizeof(after)];
                         size_t  i;
 
-                        rc = connector_list_page(c, entities[e], since, 0,
-                                                 after, &objs, &has_more,
-                                                 &nsince, nafter,
-                                                 sizeof(nafter));
+                        rc = connector_list_page(
+                            c, entities[e], since, 0, after, &objs, &has_more,
+                            &nsince, nafter, sizeof(nafter));
                         if (rc == 1)
                                 return 1;
                         if (rc == 2) {
-                                fprintf(stderr, "connector: resync: %s not "
-                                                "listed (404), skipped\n",
+                                fprintf(stderr,
+                                        "connector: resync: %s not "
+                                        "listed (404), skipped\n",
                                         entities[e]);
                                 break;
                         }
                         json_array_foreach(objs, i, o)
                         {
                                 json_t *ev = connector_object_event(
-                                        entities[e], o, "resync", "resync");
+                                    entities[e], o, "resync", "resync");
                                 if (!ev)
                                         continue;
                                 objects++;
-                                rc = connector_produce_event(c, ev, NULL,
-                                                             "resync", errstr,
-                                                             errstr_size);
+                                rc = connector_produce_event(
+                                    c, ev, NULL, "resync", errstr, errstr_size);
                                 json_decref(ev);
                                 if (rc) {
                                         json_decref(objs);
@@ -237,8 +243,9 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
                 if (c->fatal)
                         return crmsync_err(errstr, errstr_size, "%s",
                                            c->fatal_err);
-                fprintf(stderr, "connector: resync: deliveries failed (%s), "
-                                "resync again\n",
+                fprintf(stderr,
+                        "connector: resync: deliveries failed (%s), "
+                        "resync again\n",
                         c->last_delivery_err);
                 return 2;
         }
@@ -264,11 +271,11 @@ static void batch_clear(struct batch *b)
  * 1 delivery failed (the caller re-reads from its stored cursor), -1 fatal
  * (errstr). Under cursor-before-delivery the cursor is stored first and
  * failed deliveries are only counted. */
-static int flush_batch(struct connector *c, struct batch *b,
-                       const char *cursor, char *errstr, size_t errstr_size)
+static int flush_batch(struct connector *c, struct batch *b, const char *cursor,
+                       char *errstr, size_t errstr_size)
 {
-        int    bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
-        size_t i;
+        int bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
+        size_t  i;
         json_t *it;
         int     failed;
         char    serr[256];
@@ -280,9 +287,9 @@ static int flush_batch(struct connector *c, struct batch *b,
         json_array_foreach(b->items, i, it)
         {
                 if (connector_produce_event(
-                            c, json_object_get(it, "ev"),
-                            json_string_value(json_object_get(it, "cur")),
-                            "feed", errstr, errstr_size))
+                        c, json_object_get(it, "ev"),
+                        json_string_value(json_object_get(it, "cur")), "feed",
+                        errstr, errstr_size))
                         return -1;
         }
         failed = connector_wait_delivered(c);
@@ -315,7 +322,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
         struct batch     b = {json_array(), 0};
         struct http_resp r;
         unsigned         attempt = 0;
-        int              rc      = -1, fresh = !*c->cursor;
+        int              rc = -1, fresh = !*c->cursor;
 
         if (!b.items)
                 return crmsync_err(errstr, errstr_size, "out of memory");
@@ -371,13 +378,12 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         if (rs == 1)
                                 break;
                         if (rs == 2) {
-                                connector_nap(c, connector_backoff_ms(
-                                                         attempt++));
+                                connector_nap(c,
+                                              connector_backoff_ms(attempt++));
                                 continue;
                         }
                         snprintf(req, sizeof(req), "%s", oldest);
-                        if (connector_store_cursor(c, req, perr,
-                                                   sizeof(perr)))
+                        if (connector_store_cursor(c, req, perr, sizeof(perr)))
                                 fprintf(stderr, "connector: %s\n", perr);
                         continue;
                 }
@@ -395,9 +401,9 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                 }
                 attempt = 0;
                 if (fresh && json_array_size(events) > 0) {
-                        json_int_t seq = json_integer_value(json_object_get(
-                                json_array_get(events, 0), "seq"));
-                        int        rs;
+                        json_int_t seq = json_integer_value(
+                            json_object_get(json_array_get(events, 0), "seq"));
+                        int rs;
 
                         fresh = 0;
                         if (seq > 1) {
@@ -410,8 +416,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                                         "snapshot\n",
                                         (long long)seq);
                                 json_decref(events);
-                                rs = connector_resync(c, errstr,
-                                                      errstr_size);
+                                rs = connector_resync(c, errstr, errstr_size);
                                 if (rs < 0)
                                         goto out;
                                 if (rs == 1)
@@ -421,22 +426,22 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                                 continue;
                         }
                 }
-                before  = json_array_size(b.items);
+                before = json_array_size(b.items);
                 json_array_foreach(events, i, ev)
                 {
-                        const char *ct = json_string_value(
-                                json_object_get(ev, "change_type"));
+                        const char *flag;
                         json_t     *use = json_incref(ev), *item;
 
-                        if (ct && !strcmp(ct, "gap")) {
+                        if (connector_needs_object(ev, &flag)) {
                                 json_t *res;
                                 json_decref(use);
-                                if (connector_resolve_gap_http(c, ev, &res, 1)) {
+                                if (connector_resolve_gap_http(c, ev, &res,
+                                                               1)) {
                                         page_retry = 1;
                                         break;
                                 }
                                 if (!res)
-                                        continue; /* dead-lettered */
+                                        continue; /* dead-lettered gap */
                                 use = res;
                         }
                         item = json_pack("{s:o,s:s}", "ev", use, "cur", req);
@@ -452,8 +457,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         /* Drop this page's part; the request is repeated. */
                         while (json_array_size(b.items) > before)
                                 json_array_remove(b.items,
-                                                  json_array_size(b.items) -
-                                                          1);
+                                                  json_array_size(b.items) - 1);
                         json_decref(events);
                         continue;
                 }
@@ -462,8 +466,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                 b.pages++;
                 if (*next)
                         snprintf(req, sizeof(req), "%s", next);
-                if (has_more && b.pages < CONNECTOR_BATCH_PAGES &&
-                    !*c->stop)
+                if (has_more && b.pages < CONNECTOR_BATCH_PAGES && !*c->stop)
                         continue;
                 switch (flush_batch(c, &b, req, errstr, errstr_size)) {
                 case -1:
@@ -481,8 +484,8 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                 if (!has_more)
                         connector_nap(c, c->cfg->poll_idle_ms);
         }
-        rc = c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err)
-                      : 0;
+        rc =
+            c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
 out:
         json_decref(b.items);
         return rc;
@@ -515,7 +518,9 @@ int crmsync_connector_run(const struct connector_config *cfg,
         c.cfg  = cfg;
         c.stop = stop;
         snprintf(c.cursor_key, sizeof(c.cursor_key), "%s%s", CONNECTOR_NAME,
-                 cfg->mode == CONNECTOR_POLL ? ".poll" : "");
+                 cfg->mode == CONNECTOR_POLL      ? ".poll"
+                 : cfg->mode == CONNECTOR_WEBHOOK ? ".webhook"
+                                                  : "");
         if (curl_global_init(CURL_GLOBAL_DEFAULT))
                 return crmsync_err(errstr, errstr_size,
                                    "curl_global_init failed");
@@ -526,12 +531,11 @@ int crmsync_connector_run(const struct connector_config *cfg,
         }
         if (connector_kafka_open(&c, errstr, errstr_size))
                 goto out_http;
-        if (cfg->mode != CONNECTOR_WEBHOOK) {
-                if (connector_load_cursor(&c, cur, sizeof(cur), errstr,
-                                          errstr_size))
-                        goto out_kafka;
-                snprintf(c.cursor, sizeof(c.cursor), "%s", cur);
-        }
+        /* Feed: the page cursor; poll: the watermarks; webhook: the
+         * receiver's port and subscription state. */
+        if (connector_load_cursor(&c, cur, sizeof(cur), errstr, errstr_size))
+                goto out_kafka;
+        snprintf(c.cursor, sizeof(c.cursor), "%s", cur);
         c.next_stats_ms = crmsync_mono_ms() + CONNECTOR_STATS_EVERY_MS;
         switch (cfg->mode) {
         case CONNECTOR_FEED:

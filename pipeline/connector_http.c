@@ -47,12 +47,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *opaque)
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *opaque)
 {
-        struct connector_http *h = opaque;
-        size_t                 n = size * nmemb;
+        struct connector_http *h      = opaque;
+        size_t                 n      = size * nmemb;
         static const char      name[] = "Retry-After:";
 
-        if (n > sizeof(name) - 1 &&
-            !strncasecmp(ptr, name, sizeof(name) - 1)) {
+        if (n > sizeof(name) - 1 && !strncasecmp(ptr, name, sizeof(name) - 1)) {
                 size_t vlen = n - (sizeof(name) - 1);
                 char  *v    = ptr + sizeof(name) - 1;
                 while (vlen && (*v == ' ' || *v == '\t')) {

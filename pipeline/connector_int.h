@@ -15,10 +15,10 @@
 
 #include "crmsync/pipeline.h"
 
-#define CONNECTOR_NAME          "crmsync-connector"
-#define CONNECTOR_CURSOR_MAX    1024       /* bytes of an opaque cursor */
-#define CONNECTOR_BODY_MAX      (64 << 20) /* largest HTTP body accepted */
-#define CONNECTOR_BATCH_PAGES   4   /* feed pages assembled per batch */
+#define CONNECTOR_NAME "crmsync-connector"
+#define CONNECTOR_CURSOR_MAX 1024     /* bytes of an opaque cursor */
+#define CONNECTOR_BODY_MAX (64 << 20) /* largest HTTP body accepted */
+#define CONNECTOR_BATCH_PAGES 4       /* feed pages assembled per batch */
 #define CONNECTOR_RETRY_AFTER_MAX_S 30
 #define CONNECTOR_BACKOFF_MIN_MS 100
 #define CONNECTOR_BACKOFF_MAX_MS 5000
@@ -57,16 +57,24 @@ int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size);
 json_t *connector_envelope(const json_t *ev, const char *cursor,
                            int64_t ingest_ts_ms, const char *via);
 
-/* Resolve a gap event with the record's current state (the object of
- * GET /v1/objects/{entity}/{id}): an "update" carrying all fields (or a
- * "delete" with empty fields when the object is deleted), the object's
- * version and account_id, "resolved_gap":true. New reference; NULL when
- * obj lacks version/fields. ev and obj are borrowed. */
-json_t *connector_resolve_gap(const json_t *ev, const json_t *obj);
+/* Resolve a gap event (flag "resolved_gap") or a move (an update carrying
+ * previous_account_id; flag "resolved_move") with the record's current
+ * state, the object of GET /v1/objects/{entity}/{id}: an "update" carrying
+ * all fields (or a "delete" with empty fields when the object is deleted),
+ * the object's version and account_id, flag:true and "full_state":true.
+ * New reference; NULL when obj lacks version/fields. ev and obj are
+ * borrowed. */
+json_t *connector_resolve_object(const json_t *ev, const json_t *obj,
+                                 const char *flag);
+
+/* 1 when ev must be resolved by reading the object: a gap, or a move (an
+ * update with previous_account_id). *flag gets the marker to set. */
+int connector_needs_object(const json_t *ev, const char **flag);
 
 /* An event for one object of a listing (resync after a 410, poll mode):
  * change_type "update" with all fields (or "delete" when deleted),
- * event_id "<prefix>-<entity>-<id>-v<version>", commit_ts_ms =
+ * event_id "<prefix>-<id>-v<version>" (shorter than CRMSYNC_ID_MAX, the
+ * prefix cut to one letter if needed), commit_ts_ms =
  * last_modified_ms, and flag_name:true (e.g. "resync"). New reference;
  * NULL when obj lacks id or version. */
 json_t *connector_object_event(const char *entity, const json_t *obj,
@@ -112,14 +120,15 @@ void connector_url_escape(const char *in, char *out, size_t out_size);
 /* ---- Kafka side (connector_kafka.c) ---- */
 
 struct connector_stats {
-        uint64_t polled;    /* events read from the CRM */
-        uint64_t produced;  /* records handed to librdkafka */
-        uint64_t delivered; /* delivery reports without error */
-        uint64_t failed;    /* delivery reports with an error */
-        uint64_t dlq;       /* records sent to the dead-letter topic */
-        uint64_t gaps;      /* gap events resolved */
-        uint64_t resyncs;   /* full resyncs after a 410 */
-        uint64_t throttled; /* 429 and 403 answers */
+        uint64_t polled;      /* events read from the CRM */
+        uint64_t produced;    /* records handed to librdkafka */
+        uint64_t delivered;   /* delivery reports without error */
+        uint64_t failed;      /* delivery reports with an error */
+        uint64_t dlq;         /* records sent to the dead-letter topic */
+        uint64_t gaps;        /* gap events resolved */
+        uint64_t moves;       /* moves resolved (previous_account_id) */
+        uint64_t resyncs;     /* full resyncs after a 410 */
+        uint64_t throttled;   /* 429 and 403 answers */
         uint64_t http_errors; /* 5xx and transport errors */
         uint64_t cursors_stored;
         uint64_t batches_dropped; /* no-retry-429 bug: batches lost */
@@ -134,38 +143,37 @@ struct connector {
         char                           cursor_key[128];
         struct connector_http         *http;
         struct connector_stats         st;
-        char     cursor[CONNECTOR_CURSOR_MAX]; /* last stored cursor */
-        int64_t  next_stats_ms;
+        char    cursor[CONNECTOR_CURSOR_MAX]; /* last stored cursor */
+        int64_t next_stats_ms;
         /* Delivery accounting of the current batch (connector thread). */
         uint64_t batch_failed;
         char     last_delivery_err[256];
         /* Cursor record in flight on ork. */
-        int      cursor_inflight;
-        int      cursor_failed;
+        int cursor_inflight;
+        int cursor_failed;
         /* A fatal librdkafka error (idempotence broken): the run ends. */
-        int      fatal;
-        char     fatal_err[512];
+        int  fatal;
+        char fatal_err[512];
         /* Poll mode: watermark state as JSON (connector_poll.c). */
-        json_t  *poll_state;
+        json_t *poll_state;
         /* Webhook mode: opaque attached to each record produced next, and
          * called back with it from the delivery report (err 0 = ok). */
-        void    *msg_opaque;
-        void   (*on_delivery)(struct connector *c, void *opaque, int err);
+        void *msg_opaque;
+        void (*on_delivery)(struct connector *c, void *opaque, int err);
 };
 
-int  connector_kafka_open(struct connector *c, char *errstr,
-                          size_t errstr_size);
+int connector_kafka_open(struct connector *c, char *errstr, size_t errstr_size);
 void connector_kafka_close(struct connector *c);
 /* Produce ev (borrowed) as an envelope; key per bugs; headers event_id,
  * schema_version. Malformed events go to the DLQ with dlq_reason.
  * Returns 0, or -1 + errstr on a local produce error (queue full is
  * waited out, bounded by *stop). */
 int connector_produce_event(struct connector *c, const json_t *ev,
-                            const char *cursor, const char *via,
-                            char *errstr, size_t errstr_size);
+                            const char *cursor, const char *via, char *errstr,
+                            size_t errstr_size);
 /* Produce raw to the DLQ with header dlq_reason. */
-int connector_produce_dlq(struct connector *c, const char *payload,
-                          size_t len, const char *key, const char *reason);
+int connector_produce_dlq(struct connector *c, const char *payload, size_t len,
+                          const char *key, const char *reason);
 /* Wait until every outstanding record has a delivery report (or *stop, in
  * which case up to 10 s more). Returns the number of failed reports since
  * the last connector_delivery_reset(), or -1 when records remain. */
@@ -195,16 +203,16 @@ int connector_run_webhook(struct connector *c, char *errstr,
  * retried (Retry-After, backoff) until it succeeds or *stop. strict_gt
  * asks for modified_since = since + 1 (the strict-gt-timestamp bug).
  * Returns 0 (*objs new reference), 1 stopped, 2 entity not listed (404). */
-int connector_list_page(struct connector *c, const char *entity,
-                        int64_t since, int strict_gt, const char *after,
-                        json_t **objs, int *has_more, int64_t *next_since,
-                        char *next_after, size_t next_after_size);
+int connector_list_page(struct connector *c, const char *entity, int64_t since,
+                        int strict_gt, const char *after, json_t **objs,
+                        int *has_more, int64_t *next_since, char *next_after,
+                        size_t next_after_size);
 
-/* GET /v1/objects/{entity}/{id} and turn a gap event into a full update
- * (connector_resolve_gap). Returns 0 with *out a new reference, or NULL
- * when the record was dead-lettered (404, unusable object); 1 when the
- * lookup should be retried later (after waiting as the answer asked when
- * wait is set). */
+/* GET /v1/objects/{entity}/{id} and turn a gap or move event into a full
+ * update (connector_resolve_object). Returns 0 with *out a new reference,
+ * or NULL when a gap was dead-lettered (404, unusable object; a move that
+ * cannot be resolved is produced as it is); 1 when the lookup should be
+ * retried later (after waiting as the answer asked when wait is set). */
 int connector_resolve_gap_http(struct connector *c, const json_t *ev,
                                json_t **out, int wait);
 

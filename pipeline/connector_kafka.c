@@ -10,8 +10,7 @@
 
 #include "crmsync/common.h"
 
-static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
-                      void *opaque)
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
         struct connector *c = opaque;
 
@@ -38,15 +37,14 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
         }
 }
 
-static void error_cb(rd_kafka_t *rk, int err, const char *reason,
-                     void *opaque)
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
         struct connector   *c = opaque;
         char                buf[256];
         rd_kafka_resp_err_t ferr;
 
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                ferr = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+                ferr     = rd_kafka_fatal_error(rk, buf, sizeof(buf));
                 c->fatal = 1;
                 snprintf(c->fatal_err, sizeof(c->fatal_err),
                          "fatal producer error %s: %s", rd_kafka_err2name(ferr),
@@ -100,8 +98,8 @@ out_err:
         return NULL;
 }
 
-static int apply_file(struct connector *c, rd_kafka_conf_t *conf,
-                      char *errstr, size_t errstr_size)
+static int apply_file(struct connector *c, rd_kafka_conf_t *conf, char *errstr,
+                      size_t errstr_size)
 {
         if (!c->cfg->kafka_config || !*c->cfg->kafka_config)
                 return 0;
@@ -118,8 +116,8 @@ static rd_kafka_t *new_producer(struct connector *c, int idempotent,
 
         if (!conf)
                 return NULL;
-        if (conf_set(conf, "enable.idempotence",
-                     idempotent ? "true" : "false", errstr, errstr_size) ||
+        if (conf_set(conf, "enable.idempotence", idempotent ? "true" : "false",
+                     errstr, errstr_size) ||
             conf_set(conf, "acks", "all", errstr, errstr_size) ||
             conf_set(conf, "linger.ms", idempotent ? "20" : "0", errstr,
                      errstr_size) ||
@@ -138,11 +136,9 @@ static rd_kafka_t *new_producer(struct connector *c, int idempotent,
         return rk;
 }
 
-int connector_kafka_open(struct connector *c, char *errstr,
-                         size_t errstr_size)
+int connector_kafka_open(struct connector *c, char *errstr, size_t errstr_size)
 {
-        snprintf(c->dlq_topic, sizeof(c->dlq_topic), "%s.dlq",
-                 c->cfg->topic);
+        snprintf(c->dlq_topic, sizeof(c->dlq_topic), "%s.dlq", c->cfg->topic);
         c->rk = new_producer(c, 1, errstr, errstr_size);
         if (!c->rk)
                 return -1;
@@ -171,10 +167,9 @@ void connector_kafka_close(struct connector *c)
 
 /* Hand one record to librdkafka; waits out a full queue (bounded). Takes
  * ownership of value (malloc'ed) on success and on failure. */
-static int produce_raw(struct connector *c, const char *topic,
-                       const char *key, char *value, size_t len,
-                       const char *event_id, const char *dlq_reason,
-                       char *errstr, size_t errstr_size)
+static int produce_raw(struct connector *c, const char *topic, const char *key,
+                       char *value, size_t len, const char *event_id,
+                       const char *dlq_reason, char *errstr, size_t errstr_size)
 {
         rd_kafka_resp_err_t err;
         int64_t             deadline = crmsync_mono_ms() + 60000;
@@ -182,25 +177,24 @@ static int produce_raw(struct connector *c, const char *topic,
         for (;;) {
                 if (dlq_reason)
                         err = rd_kafka_producev(
-                                c->rk, RD_KAFKA_V_TOPIC(topic),
-                                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                                RD_KAFKA_V_VALUE(value, len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                RD_KAFKA_V_OPAQUE(c->msg_opaque),
-                                RD_KAFKA_V_HEADER("dlq_reason", dlq_reason,
-                                                  -1),
-                                RD_KAFKA_V_HEADER("schema_version", "1", -1),
-                                RD_KAFKA_V_END);
+                            c->rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                            RD_KAFKA_V_VALUE(value, len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                            RD_KAFKA_V_OPAQUE(c->msg_opaque),
+                            RD_KAFKA_V_HEADER("dlq_reason", dlq_reason, -1),
+                            RD_KAFKA_V_HEADER("schema_version", "1", -1),
+                            RD_KAFKA_V_END);
                 else
                         err = rd_kafka_producev(
-                                c->rk, RD_KAFKA_V_TOPIC(topic),
-                                RD_KAFKA_V_KEY(key, strlen(key)),
-                                RD_KAFKA_V_VALUE(value, len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                RD_KAFKA_V_OPAQUE(c->msg_opaque),
-                                RD_KAFKA_V_HEADER("event_id", event_id, -1),
-                                RD_KAFKA_V_HEADER("schema_version", "1", -1),
-                                RD_KAFKA_V_END);
+                            c->rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_KEY(key, strlen(key)),
+                            RD_KAFKA_V_VALUE(value, len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                            RD_KAFKA_V_OPAQUE(c->msg_opaque),
+                            RD_KAFKA_V_HEADER("event_id", event_id, -1),
+                            RD_KAFKA_V_HEADER("schema_version", "1", -1),
+                            RD_KAFKA_V_END);
                 if (!err) {
                         c->st.produced++;
                         return 0;
@@ -215,8 +209,8 @@ static int produce_raw(struct connector *c, const char *topic,
                            rd_kafka_err2str(err));
 }
 
-int connector_produce_dlq(struct connector *c, const char *payload,
-                          size_t len, const char *key, const char *reason)
+int connector_produce_dlq(struct connector *c, const char *payload, size_t len,
+                          const char *key, const char *reason)
 {
         char *copy = malloc(len + 1);
         char  errstr[256];
@@ -235,8 +229,8 @@ int connector_produce_dlq(struct connector *c, const char *payload,
 }
 
 int connector_produce_event(struct connector *c, const json_t *ev,
-                            const char *cursor, const char *via,
-                            char *errstr, size_t errstr_size)
+                            const char *cursor, const char *via, char *errstr,
+                            size_t errstr_size)
 {
         char        why[200];
         const char *key, *eid;
@@ -312,20 +306,18 @@ int connector_store_cursor(struct connector *c, const char *cursor,
         c->cursor_failed   = 0;
         /* Partition 0 explicitly: the reader reads only that one, even if
          * the topic was auto-created with several partitions. */
-        err = rd_kafka_producev(c->ork, RD_KAFKA_V_TOPIC(c->cfg->offsets_topic),
-                                RD_KAFKA_V_PARTITION(0),
-                                RD_KAFKA_V_KEY(c->cursor_key,
-                                               strlen(c->cursor_key)),
-                                RD_KAFKA_V_VALUE(value, strlen(value)),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                RD_KAFKA_V_END);
+        err = rd_kafka_producev(
+            c->ork, RD_KAFKA_V_TOPIC(c->cfg->offsets_topic),
+            RD_KAFKA_V_PARTITION(0),
+            RD_KAFKA_V_KEY(c->cursor_key, strlen(c->cursor_key)),
+            RD_KAFKA_V_VALUE(value, strlen(value)),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
         if (err) {
                 free(value);
                 c->cursor_inflight = 0;
-                return crmsync_err(errstr, errstr_size,
-                                   "store cursor in %s: %s",
-                                   c->cfg->offsets_topic,
-                                   rd_kafka_err2str(err));
+                return crmsync_err(
+                    errstr, errstr_size, "store cursor in %s: %s",
+                    c->cfg->offsets_topic, rd_kafka_err2str(err));
         }
         while (c->cursor_inflight && crmsync_mono_ms() < deadline) {
                 rd_kafka_flush(c->ork, 100);
@@ -348,8 +340,7 @@ int connector_store_cursor(struct connector *c, const char *cursor,
 int connector_load_cursor(struct connector *c, char *out, size_t out_size,
                           char *errstr, size_t errstr_size)
 {
-        rd_kafka_conf_t                 *conf = base_conf(c, errstr,
-                                                          errstr_size);
+        rd_kafka_conf_t *conf = base_conf(c, errstr, errstr_size);
         rd_kafka_topic_partition_list_t *parts;
         rd_kafka_t                      *rk;
         char                             kerr[256];
@@ -360,14 +351,15 @@ int connector_load_cursor(struct connector *c, char *out, size_t out_size,
         out[0] = '\0';
         if (!conf)
                 return -1;
-        if (conf_set(conf, "group.id", CONNECTOR_NAME "-cursor-reader",
-                     errstr, errstr_size) ||
+        if (conf_set(conf, "group.id", CONNECTOR_NAME "-cursor-reader", errstr,
+                     errstr_size) ||
             conf_set(conf, "enable.auto.commit", "false", errstr,
                      errstr_size) ||
             conf_set(conf, "enable.partition.eof", "true", errstr,
                      errstr_size) ||
             conf_set(conf, "auto.offset.reset", "earliest", errstr,
                      errstr_size) ||
+            conf_set(conf, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
             apply_file(c, conf, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return -1;
@@ -377,15 +369,16 @@ int connector_load_cursor(struct connector *c, char *out, size_t out_size,
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
         if (!rk) {
                 rd_kafka_conf_destroy(conf);
-                return crmsync_err(errstr, errstr_size,
-                                   "cursor reader: %s", kerr);
+                return crmsync_err(errstr, errstr_size, "cursor reader: %s",
+                                   kerr);
         }
         parts = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(parts, c->cfg->offsets_topic, 0)
-                ->offset = RD_KAFKA_OFFSET_BEGINNING;
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
         if (rd_kafka_assign(rk, parts)) {
-                crmsync_err(errstr, errstr_size, "cursor reader: assign "
-                                                 "failed");
+                crmsync_err(errstr, errstr_size,
+                            "cursor reader: assign "
+                            "failed");
                 goto out;
         }
         deadline = crmsync_mono_ms() + 30000;
@@ -427,8 +420,9 @@ int connector_load_cursor(struct connector *c, char *out, size_t out_size,
                             c->cfg->offsets_topic);
                 goto out;
         }
-        fprintf(stderr, "connector: cursor topic %s: %llu record(s) for %s "
-                        "read in %lld ms, resuming from %s\n",
+        fprintf(stderr,
+                "connector: cursor topic %s: %llu record(s) for %s "
+                "read in %lld ms, resuming from %s\n",
                 c->cfg->offsets_topic, (unsigned long long)records,
                 c->cursor_key, (long long)(crmsync_mono_ms() - t0),
                 *out ? out : "(start)");
@@ -463,14 +457,14 @@ void connector_stats_maybe(struct connector *c, int force)
         c->next_stats_ms = now + CONNECTOR_STATS_EVERY_MS;
         fprintf(stderr,
                 "connector: stats polled=%llu produced=%llu delivered=%llu "
-                "failed=%llu dlq=%llu gaps=%llu resyncs=%llu throttled=%llu "
+                "failed=%llu dlq=%llu gaps=%llu moves=%llu resyncs=%llu "
+                "throttled=%llu "
                 "http_errors=%llu cursors_stored=%llu outq=%d cursor=%s\n",
                 (unsigned long long)c->st.polled,
                 (unsigned long long)c->st.produced,
                 (unsigned long long)c->st.delivered,
-                (unsigned long long)c->st.failed,
-                (unsigned long long)c->st.dlq,
-                (unsigned long long)c->st.gaps,
+                (unsigned long long)c->st.failed, (unsigned long long)c->st.dlq,
+                (unsigned long long)c->st.gaps, (unsigned long long)c->st.moves,
                 (unsigned long long)c->st.resyncs,
                 (unsigned long long)c->st.throttled,
                 (unsigned long long)c->st.http_errors,

@@ -63,8 +63,7 @@ int connector_parse_objects(const char *body, size_t len, json_t **objects,
                             char *next_after, size_t next_after_size,
                             char *errstr, size_t errstr_size)
 {
-        static const char *keys[] = {"results", "objects", "records",
-                                     "items"};
+        static const char *keys[] = {"results", "objects", "records", "items"};
         json_error_t       jerr;
         json_t            *root, *arr = NULL, *next, *na, *ns;
 
@@ -155,15 +154,31 @@ json_t *connector_envelope(const json_t *ev, const char *cursor,
                 return NULL;
         }
         if (cursor)
-                json_object_set_new(meta, "source_cursor",
-                                    json_string(cursor));
+                json_object_set_new(meta, "source_cursor", json_string(cursor));
         json_object_set_new(meta, "ingest_ts_ms", json_integer(ingest_ts_ms));
         json_object_set_new(meta, "via", json_string(via ? via : "feed"));
         json_object_set_new(v, "connector", meta);
         return v;
 }
 
-json_t *connector_resolve_gap(const json_t *ev, const json_t *obj)
+int connector_needs_object(const json_t *ev, const char **flag)
+{
+        const char *ct = str_field(ev, "change_type");
+
+        if (ct && !strcmp(ct, "gap")) {
+                *flag = "resolved_gap";
+                return 1;
+        }
+        if (ct && !strcmp(ct, "update") &&
+            json_is_string(json_object_get(ev, "previous_account_id"))) {
+                *flag = "resolved_move";
+                return 1;
+        }
+        return 0;
+}
+
+json_t *connector_resolve_object(const json_t *ev, const json_t *obj,
+                                 const char *flag)
 {
         const json_t *ver    = json_object_get(obj, "version");
         const json_t *fields = json_object_get(obj, "fields");
@@ -184,7 +199,8 @@ json_t *connector_resolve_gap(const json_t *ev, const json_t *obj)
                 json_object_set_new(out, "account_id", json_string(acct));
         json_object_set_new(out, "fields",
                             del ? json_object() : json_deep_copy(fields));
-        json_object_set_new(out, "resolved_gap", json_true());
+        json_object_set_new(out, flag, json_true());
+        json_object_set_new(out, "full_state", json_true());
         return out;
 }
 
@@ -205,8 +221,15 @@ json_t *connector_object_event(const char *entity, const json_t *obj,
                 return NULL;
         if (!acct)
                 acct = !strcmp(entity, "account") ? id : "";
-        snprintf(eid, sizeof(eid), "%s-%s-%s-v%lld", prefix, entity, id,
+        /* Ids must fit CRMSYNC_ID_MAX (the profiler's and the sink's event
+         * id buffers); the record id names the entity already. */
+        snprintf(eid, sizeof(eid), "%s-%s-v%lld", prefix, id,
                  (long long)json_integer_value(ver));
+        if (strlen(eid) >= CRMSYNC_ID_MAX)
+                snprintf(eid, sizeof(eid), "%.1s-%s-v%lld", prefix, id,
+                         (long long)json_integer_value(ver));
+        if (strlen(eid) >= CRMSYNC_ID_MAX)
+                return NULL;
         out = json_object();
         if (!out)
                 return NULL;
@@ -223,11 +246,12 @@ json_t *connector_object_event(const char *entity, const json_t *obj,
                                     json_integer(json_integer_value(lm)));
         json_object_set_new(out, "fields",
                             (!del && json_is_object(fields))
-                                    ? json_deep_copy(fields)
-                                    : json_object());
+                                ? json_deep_copy(fields)
+                                : json_object());
         if (del && into && *into)
                 json_object_set_new(out, "merged_into", json_string(into));
         json_object_set_new(out, flag_name, json_true());
+        json_object_set_new(out, "full_state", json_true());
         return out;
 }
 
@@ -265,7 +289,7 @@ int64_t connector_backoff_ms(unsigned attempt)
 int connector_parse_410(const char *body, size_t len, char *oldest,
                         size_t oldest_size)
 {
-        json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+        json_t     *root = json_loadb(body ? body : "", len, 0, NULL);
         const char *s;
 
         copy_str(oldest, oldest_size, "");

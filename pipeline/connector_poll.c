@@ -24,11 +24,12 @@
 static const char *const entities[] = {"account", "contact", "opportunity",
                                        "entitlement"};
 #define ENTITY_CNT (sizeof(entities) / sizeof(entities[0]))
-#define SEEN_MAX   200000 /* records remembered for the lookback overlap */
+#define SEEN_MAX 200000 /* records remembered for the lookback overlap */
 
 struct wm {
         int64_t lm;
         char    id[CRMSYNC_ID_MAX * 2];
+        int64_t last_lookback_mono_ms; /* in memory only */
 };
 
 static int wm_cmp(int64_t lm, const char *id, const struct wm *w)
@@ -47,6 +48,7 @@ static void wm_load(const char *cursor, struct wm *wms)
                 json_t     *a  = json_object_get(root, entities[e]);
                 const char *id = json_string_value(json_array_get(a, 1));
                 wms[e].lm      = json_integer_value(json_array_get(a, 0));
+                wms[e].last_lookback_mono_ms = 0;
                 snprintf(wms[e].id, sizeof(wms[e].id), "%s", id ? id : "");
         }
         json_decref(root);
@@ -58,9 +60,9 @@ static char *wm_dump(const struct wm *wms)
         char   *s;
 
         for (size_t e = 0; e < ENTITY_CNT; e++)
-                json_object_set_new(root, entities[e],
-                                    json_pack("[I,s]", (json_int_t)wms[e].lm,
-                                              wms[e].id));
+                json_object_set_new(
+                    root, entities[e],
+                    json_pack("[I,s]", (json_int_t)wms[e].lm, wms[e].id));
         s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(root);
         return s;
@@ -85,19 +87,28 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                        json_t *seen, uint64_t *produced, char *errstr,
                        size_t errstr_size)
 {
-        uint32_t bugs      = c->cfg->bugs;
-        int      strict    = !!(bugs & CRMSYNC_BUG_STRICT_GT_TIMESTAMP);
-        int      lookback  = !(bugs & CRMSYNC_BUG_NO_LOOKBACK) &&
-                       c->cfg->lookback_ms > 0;
-        int64_t  since     = w->lm;
-        char     after[sizeof(w->id)];
-        struct wm best     = *w;
+        uint32_t bugs   = c->cfg->bugs;
+        int      strict = !!(bugs & CRMSYNC_BUG_STRICT_GT_TIMESTAMP);
+        int      lookback =
+            !(bugs & CRMSYNC_BUG_NO_LOOKBACK) && c->cfg->lookback_ms > 0;
+        int64_t   now   = crmsync_mono_ms();
+        int64_t   since = w->lm;
+        char      after[sizeof(w->id)];
+        struct wm best = *w;
 
         snprintf(after, sizeof(after), "%s", w->id);
+        /* Re-read the overlap a few times per lookback window, not on every
+         * round: a change that turns visible up to 3/4 lookback_ms late
+         * is still caught, at a fraction of the listing load. */
+        if (lookback &&
+            now - w->last_lookback_mono_ms < (int64_t)c->cfg->lookback_ms / 4)
+                lookback = 0;
+        else if (lookback)
+                w->last_lookback_mono_ms = now;
         if (lookback) {
                 since    = w->lm > c->cfg->lookback_ms
-                                   ? w->lm - c->cfg->lookback_ms
-                                   : 0;
+                               ? w->lm - c->cfg->lookback_ms
+                               : 0;
                 after[0] = '\0';
         }
         if (strict)
@@ -109,10 +120,9 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                 char    nafter[sizeof(after)], cur[96];
                 size_t  i;
 
-                rc = connector_list_page(c, entities[e], since,
-                                         strict && (page > 0 || !lookback),
-                                         after, &objs, &has_more, &nsince,
-                                         nafter, sizeof(nafter));
+                rc = connector_list_page(
+                    c, entities[e], since, strict && (page > 0 || !lookback),
+                    after, &objs, &has_more, &nsince, nafter, sizeof(nafter));
                 if (rc == 1)
                         return 1;
                 if (rc == 2)
@@ -120,14 +130,14 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                 connector_delivery_reset(c);
                 json_array_foreach(objs, i, o)
                 {
-                        const char *id = json_string_value(
-                                json_object_get(o, "id"));
-                        json_int_t  ver = json_integer_value(
-                                json_object_get(o, "version"));
-                        json_int_t  lm  = json_integer_value(
-                                json_object_get(o, "last_modified_ms"));
-                        char        key[96];
-                        json_t     *prev, *ev;
+                        const char *id =
+                            json_string_value(json_object_get(o, "id"));
+                        json_int_t ver =
+                            json_integer_value(json_object_get(o, "version"));
+                        json_int_t lm = json_integer_value(
+                            json_object_get(o, "last_modified_ms"));
+                        char    key[96];
+                        json_t *prev, *ev;
 
                         if (!id)
                                 continue;
@@ -138,8 +148,8 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                         }
                         snprintf(key, sizeof(key), "%s/%s", entities[e], id);
                         prev = json_object_get(seen, key);
-                        if (prev && json_integer_value(json_array_get(
-                                            prev, 0)) >= ver)
+                        if (prev &&
+                            json_integer_value(json_array_get(prev, 0)) >= ver)
                                 continue; /* overlap re-read */
                         ev = connector_object_event(entities[e], o, "poll",
                                                     "polled");
@@ -147,8 +157,8 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                                 continue;
                         snprintf(cur, sizeof(cur), "%s@%lld/%s", entities[e],
                                  (long long)lm, id);
-                        rc = connector_produce_event(c, ev, cur, "poll",
-                                                     errstr, errstr_size);
+                        rc = connector_produce_event(c, ev, cur, "poll", errstr,
+                                                     errstr_size);
                         json_decref(ev);
                         if (rc) {
                                 json_decref(objs);
@@ -156,9 +166,8 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                         }
                         (*produced)++;
                         if (json_object_size(seen) < SEEN_MAX)
-                                json_object_set_new(seen, key,
-                                                    json_pack("[I,I]", ver,
-                                                              lm));
+                                json_object_set_new(
+                                    seen, key, json_pack("[I,I]", ver, lm));
                 }
                 json_decref(objs);
                 failed = connector_wait_delivered(c);
@@ -166,14 +175,16 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
                         return crmsync_err(errstr, errstr_size, "%s",
                                            c->fatal_err);
                 if (failed != 0) {
-                        fprintf(stderr, "connector: poll %s: delivery "
-                                        "failed (%s); watermark kept\n",
+                        fprintf(stderr,
+                                "connector: poll %s: delivery "
+                                "failed (%s); watermark kept\n",
                                 entities[e], c->last_delivery_err);
                         /* Forget what was not confirmed. */
                         json_object_clear(seen);
                         return 2;
                 }
-                *w = best;
+                best.last_lookback_mono_ms = w->last_lookback_mono_ms;
+                *w                         = best;
                 if (!has_more || nsince < 0)
                         break;
                 since = nsince;
@@ -186,7 +197,7 @@ static int poll_entity(struct connector *c, size_t e, struct wm *w,
 int connector_run_poll(struct connector *c, char *errstr, size_t errstr_size)
 {
         struct wm wms[ENTITY_CNT];
-        json_t   *seen = json_object();
+        json_t   *seen    = json_object();
         unsigned  attempt = 0;
         int       rc      = 0;
 
@@ -214,13 +225,13 @@ int connector_run_poll(struct connector *c, char *errstr, size_t errstr_size)
                 cur = wm_dump(wms);
                 if (cur && strcmp(cur, c->cursor)) {
                         char serr[256];
-                        if (connector_store_cursor(c, cur, serr,
-                                                   sizeof(serr)))
+                        if (connector_store_cursor(c, cur, serr, sizeof(serr)))
                                 fprintf(stderr, "connector: %s\n", serr);
                 }
                 free(cur);
                 if (min_lm != INT64_MAX)
-                        seen_prune(seen, min_lm - 2 * (int64_t)c->cfg->lookback_ms);
+                        seen_prune(seen,
+                                   min_lm - 2 * (int64_t)c->cfg->lookback_ms);
                 connector_stats_maybe(c, 0);
                 if (failed)
                         connector_nap(c, connector_backoff_ms(attempt++));

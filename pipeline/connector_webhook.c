@@ -9,31 +9,31 @@
  * request is only touched from that thread. */
 #include "connector_int.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crmsync/common.h"
 #include "crmsync/crm_webhook.h"
 
 #define WEBHOOK_BODY_MAX (16 << 20)
-#define WEBHOOK_PATH     "/hook"
+#define WEBHOOK_PATH "/hook"
 
 /* One POST waiting for its delivery reports. */
 struct pending {
-        struct webhook_rx           *rx;
-        struct evhttp_request       *req;  /* NULL once the client left */
-        struct evhttp_connection    *conn;
-        int                          outstanding;
-        int                          failed;
-        int                          produced_all; /* no more to come */
-        struct pending              *next;
+        struct webhook_rx        *rx;
+        struct evhttp_request    *req; /* NULL once the client left */
+        struct evhttp_connection *conn;
+        int                       outstanding;
+        int                       failed;
+        int                       produced_all; /* no more to come */
+        struct pending           *next;
 };
 
 struct webhook_rx {
@@ -42,6 +42,7 @@ struct webhook_rx {
         struct evhttp     *http;
         struct event      *tick;
         char               url[128]; /* as subscribed, signed over */
+        char               secret[CRMSYNC_WEBHOOK_SECRET_MAX];
         struct pending    *pendings;
         uint64_t           requests, rejected;
 };
@@ -55,8 +56,8 @@ static void pending_unlink(struct webhook_rx *rx, struct pending *p)
                 }
 }
 
-static void reply_text(struct evhttp_request *req, int code,
-                       const char *reason, const char *json)
+static void reply_text(struct evhttp_request *req, int code, const char *reason,
+                       const char *json)
 {
         struct evbuffer *b = evbuffer_new();
 
@@ -125,23 +126,22 @@ static void handle_batch(struct webhook_rx *rx, struct evhttp_request *req,
                 reply_text(req, 503, "Service Unavailable", NULL);
                 return;
         }
-        p->rx   = rx;
-        p->req  = req;
-        p->conn = evhttp_request_get_connection(req);
-        p->next = rx->pendings;
+        p->rx        = rx;
+        p->req       = req;
+        p->conn      = evhttp_request_get_connection(req);
+        p->next      = rx->pendings;
         rx->pendings = p;
         evhttp_connection_set_closecb(p->conn, on_close, p);
 
         c->msg_opaque = p;
         json_array_foreach(arr, i, ev)
         {
-                const char *ct = json_string_value(
-                        json_object_get(ev, "change_type"));
-                json_t     *use = NULL;
+                const char *flag;
+                json_t     *use    = NULL;
                 uint64_t    before = c->st.produced;
 
                 c->st.polled++;
-                if (ct && !strcmp(ct, "gap")) {
+                if (connector_needs_object(ev, &flag)) {
                         if (connector_resolve_gap_http(c, ev, &use, 0)) {
                                 p->failed = 1; /* CRM will retry */
                                 break;
@@ -174,7 +174,6 @@ static void handle_batch(struct webhook_rx *rx, struct evhttp_request *req,
 static void on_request(struct evhttp_request *req, void *opaque)
 {
         struct webhook_rx *rx = opaque;
-        struct connector  *c  = rx->c;
         struct evbuffer   *in = evhttp_request_get_input_buffer(req);
         struct evkeyvalq  *h  = evhttp_request_get_input_headers(req);
         const char        *path;
@@ -206,15 +205,15 @@ static void on_request(struct evhttp_request *req, void *opaque)
         }
         evbuffer_copyout(in, body, len);
         body[len] = '\0';
-        v = crmsync_webhook_verify_headers(
-                c->cfg->webhook_secret, "POST", rx->url, body, len,
-                evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_SIGNATURE),
-                evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_TIMESTAMP),
-                crmsync_wall_ms(), 0);
+        v         = crmsync_webhook_verify_headers(
+                    rx->secret, "POST", rx->url, body, len,
+                    evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_SIGNATURE),
+                    evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_TIMESTAMP),
+                    crmsync_wall_ms(), 0);
         if (v != 0) {
                 rx->rejected++;
                 fprintf(stderr, "connector: webhook: rejected (%s)\n",
-                        v == -2 ? "stale timestamp"
+                        v == -2   ? "stale timestamp"
                         : v == -3 ? "missing signature headers"
                                   : "bad signature");
                 reply_text(req, 401, "Unauthorized",
@@ -251,8 +250,8 @@ static int subscribe(struct webhook_rx *rx, char *errstr, size_t errstr_size)
 
         if (!c->cfg->crm_url || !*c->cfg->crm_url)
                 return 0; /* the harness subscribes us */
-        j    = json_pack("{s:s,s:s,s:i}", "url", rx->url, "secret",
-                         c->cfg->webhook_secret, "batch_size", 100);
+        j    = json_pack("{s:s,s:s,s:i}", "url", rx->url, "secret", rx->secret,
+                         "batch_size", 100);
         body = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         if (!body)
@@ -274,28 +273,66 @@ static int subscribe(struct webhook_rx *rx, char *errstr, size_t errstr_size)
                         return -1;
                 }
                 connector_nap(c, r.status == 429
-                                         ? connector_retry_after_s(
-                                                   r.retry_after) * 1000
-                                         : connector_backoff_ms(attempt++));
+                                     ? connector_retry_after_s(r.retry_after) *
+                                           1000
+                                     : connector_backoff_ms(attempt++));
         }
         free(body);
         return crmsync_err(errstr, errstr_size,
                            "subscribe at %s: no success within 30 s", url);
 }
 
-int connector_run_webhook(struct connector *c, char *errstr,
-                          size_t errstr_size)
+/* Remember the receiver in the cursor topic (key crmsync-connector.webhook):
+ * {"port":N,"subscribed":b,"snapshot":b}. */
+static int store_state(struct webhook_rx *rx, int port, int subscribed,
+                       int snapshot, char *errstr, size_t errstr_size)
+{
+        json_t *st =
+            json_pack("{s:i,s:b,s:b,s:s}", "port", port, "subscribed",
+                      subscribed, "snapshot", snapshot, "secret", rx->secret);
+        char *buf = st ? json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        int   rc;
+
+        json_decref(st);
+        if (!buf)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        rc = connector_store_cursor(rx->c, buf, errstr, errstr_size);
+        free(buf);
+        return rc;
+}
+
+/* 32 hex characters from /dev/urandom. Returns 0 or -1. */
+static int random_secret(char *out, size_t out_size)
+{
+        unsigned char raw[16];
+        FILE         *fp = fopen("/dev/urandom", "rb");
+        size_t        n;
+
+        if (!fp || out_size < 2 * sizeof(raw) + 1) {
+                if (fp)
+                        fclose(fp);
+                return -1;
+        }
+        n = fread(raw, 1, sizeof(raw), fp);
+        fclose(fp);
+        if (n != sizeof(raw))
+                return -1;
+        for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(out + 2 * i, 3, "%02x", raw[i]);
+        return 0;
+}
+
+int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
 {
         struct webhook_rx           rx;
         struct evhttp_bound_socket *bs;
         struct timeval              tv = {0, 10 * 1000};
         struct sockaddr_storage     ss;
         socklen_t                   sl = sizeof(ss);
-        int                         rc = -1, port;
+        int                         rc = -1, port, old_port, want;
+        int                         subscribed, snapshot;
+        json_t                     *state;
 
-        if (!c->cfg->webhook_secret || !*c->cfg->webhook_secret)
-                return crmsync_err(errstr, errstr_size,
-                                   "webhook mode needs a secret");
         memset(&rx, 0, sizeof(rx));
         rx.c           = c;
         c->on_delivery = on_delivery;
@@ -310,16 +347,54 @@ int connector_run_webhook(struct connector *c, char *errstr,
         evhttp_set_max_body_size(rx.http, WEBHOOK_BODY_MAX);
         evhttp_set_allowed_methods(rx.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
         evhttp_set_gencb(rx.http, on_request, &rx);
-        bs = evhttp_bind_socket_with_handle(
-                rx.http, "127.0.0.1", (ev_uint16_t)c->cfg->webhook_port);
-        if (!bs) {
+        /* Come back on the port of the previous run, so the subscription
+         * (and the CRM's retries of batches it could not deliver while we
+         * were down) still reach us. */
+        state      = *c->cursor ? json_loads(c->cursor, 0, NULL) : NULL;
+        old_port   = (int)json_integer_value(json_object_get(state, "port"));
+        subscribed = json_is_true(json_object_get(state, "subscribed"));
+        snapshot   = json_is_true(json_object_get(state, "snapshot"));
+        /* The secret: given, else the one of the previous run (its
+         * subscription is signed with it), else a fresh random one. The
+         * connector subscribes itself, so nobody else needs to know it. */
+        if (c->cfg->webhook_secret && *c->cfg->webhook_secret)
+                snprintf(rx.secret, sizeof(rx.secret), "%s",
+                         c->cfg->webhook_secret);
+        else if (json_is_string(json_object_get(state, "secret")))
+                snprintf(rx.secret, sizeof(rx.secret), "%s",
+                         json_string_value(json_object_get(state, "secret")));
+        else if (random_secret(rx.secret, sizeof(rx.secret))) {
+                json_decref(state);
                 crmsync_err(errstr, errstr_size,
-                            "cannot listen on 127.0.0.1:%d",
-                            c->cfg->webhook_port);
+                            "webhook mode: no secret and /dev/urandom "
+                            "unreadable");
                 goto out_http;
         }
-        if (getsockname(evhttp_bound_socket_get_fd(bs),
-                        (struct sockaddr *)&ss, &sl)) {
+        {
+                const char *prev =
+                    json_string_value(json_object_get(state, "secret"));
+                if (!prev || strcmp(prev, rx.secret))
+                        subscribed = 0; /* a new secret: subscribe again */
+        }
+        json_decref(state);
+        want = c->cfg->webhook_port ? c->cfg->webhook_port : old_port;
+        bs   = evhttp_bind_socket_with_handle(rx.http, "127.0.0.1",
+                                              (ev_uint16_t)want);
+        if (!bs && want && !c->cfg->webhook_port) {
+                fprintf(stderr,
+                        "connector: webhook: port %d of the previous run is "
+                        "busy; a new subscription is needed (batches sent "
+                        "to the old one are lost)\n",
+                        want);
+                bs = evhttp_bind_socket_with_handle(rx.http, "127.0.0.1", 0);
+        }
+        if (!bs) {
+                crmsync_err(errstr, errstr_size,
+                            "cannot listen on 127.0.0.1:%d", want);
+                goto out_http;
+        }
+        if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+                        &sl)) {
                 crmsync_err(errstr, errstr_size, "getsockname failed");
                 goto out_http;
         }
@@ -328,8 +403,26 @@ int connector_run_webhook(struct connector *c, char *errstr,
                  WEBHOOK_PATH);
         printf("webhook_url=%s\n", rx.url);
         fflush(stdout);
-        if (subscribe(&rx, errstr, errstr_size))
-                goto out_http;
+        if (port != old_port)
+                subscribed = snapshot = 0;
+        if (!subscribed) {
+                if (subscribe(&rx, errstr, errstr_size) ||
+                    store_state(&rx, port, 1, 0, errstr, errstr_size))
+                        goto out_http;
+        } else {
+                fprintf(stderr, "connector: webhook: still subscribed at %s\n",
+                        rx.url);
+        }
+        if (!snapshot && c->cfg->crm_url && *c->cfg->crm_url) {
+                /* Webhooks only carry changes from now on: what happened
+                 * before the subscription comes from the objects. */
+                int rs = connector_resync(c, errstr, errstr_size);
+                if (rs < 0)
+                        goto out_http;
+                if (rs == 0 &&
+                    store_state(&rx, port, 1, 1, errstr, errstr_size))
+                        goto out_http;
+        }
         rx.tick = event_new(rx.base, -1, EV_PERSIST, on_tick, &rx);
         if (!rx.tick || event_add(rx.tick, &tv)) {
                 crmsync_err(errstr, errstr_size, "timer failed");
@@ -347,12 +440,13 @@ int connector_run_webhook(struct connector *c, char *errstr,
                 p->outstanding = 0;
                 pending_finish(p);
         }
-        fprintf(stderr, "connector: webhook: %llu request(s), %llu "
-                        "rejected\n",
+        fprintf(stderr,
+                "connector: webhook: %llu request(s), %llu "
+                "rejected\n",
                 (unsigned long long)rx.requests,
                 (unsigned long long)rx.rejected);
-        rc = c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err)
-                      : 0;
+        rc =
+            c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
 out_http:
         c->on_delivery = NULL;
         if (rx.tick)

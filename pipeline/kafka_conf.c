@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KAFKA_CONF_LINE_MAX  4096   /* longest accepted line, bytes */
-#define KAFKA_CONF_LINES_MAX 10000  /* most lines read from one file */
+#define KAFKA_CONF_LINE_MAX 4096   /* longest accepted line, bytes */
+#define KAFKA_CONF_LINES_MAX 10000 /* most lines read from one file */
 
 static char *trim(char *s)
 {
@@ -63,8 +63,8 @@ int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
                 eq = strchr(s, '=');
                 if (!eq) {
                         crmsync_err(errstr, errstr_size,
-                                    "%s:%d: expected key=value, got '%s'",
-                                    path, lineno, s);
+                                    "%s:%d: expected key=value, got '%s'", path,
+                                    lineno, s);
                         goto out_close;
                 }
                 *eq = '\0';
@@ -72,8 +72,7 @@ int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
                 val = trim(eq + 1);
                 if (!*key) {
                         crmsync_err(errstr, errstr_size,
-                                    "%s:%d: empty property name", path,
-                                    lineno);
+                                    "%s:%d: empty property name", path, lineno);
                         goto out_close;
                 }
                 if (rd_kafka_conf_set((rd_kafka_conf_t *)conf, key, val, kerr,

@@ -29,7 +29,8 @@ struct side_fx {
 
 struct stats {
         uint64_t consumed, applied, stale, dup, dlq, skipped, failed,
-                committed, retries, side_effects, kafka_errors;
+                committed, retries, side_effects, kafka_errors, parked,
+                forced;
 };
 
 struct profiler {
@@ -46,8 +47,9 @@ struct profiler {
         size_t            nents, ents_cap;
         struct part_off  *offs;
         size_t            noffs, offs_cap;
-        size_t            nmsgs;
-        int64_t           first_ms;
+        size_t            nmsgs;    /* new messages since the last flush */
+        int64_t           first_ms; /* when the first of them came */
+        int64_t           last_flush_ms;
 
         struct side_fx *fx;
         size_t          nfx, fx_cap;
@@ -73,7 +75,7 @@ static void print_stats(struct profiler *p)
 {
         logf_("consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
               "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
-              "retries=%llu",
+              "retries=%llu parked=%llu forced=%llu",
               (unsigned long long)p->st.consumed,
               (unsigned long long)p->st.applied,
               (unsigned long long)p->st.stale, (unsigned long long)p->st.dup,
@@ -82,7 +84,9 @@ static void print_stats(struct profiler *p)
               (unsigned long long)p->st.failed,
               (unsigned long long)p->st.side_effects,
               (unsigned long long)p->st.committed,
-              (unsigned long long)p->st.retries);
+              (unsigned long long)p->st.retries,
+              (unsigned long long)p->st.parked,
+              (unsigned long long)p->st.forced);
 }
 
 /* Give up retrying? While running: when *stop is set. While draining at
@@ -135,23 +139,31 @@ static int note_offset(struct profiler *p, int32_t partition, int64_t offset)
         return 0;
 }
 
-/* Synchronously commit the batch's offsets (retried a few times on
- * transient errors; a lost commit only means a harmless redelivery). */
-static void commit_offsets(struct profiler *p, int async)
+/* Commit the offsets read so far, but never past an op not yet written
+ * (unless unsafe: the commit-before-sink-ack bug). Synchronous; retried a
+ * few times on transient errors (a lost commit only means a harmless
+ * redelivery). */
+static void commit_offsets(struct profiler *p, int unsafe)
 {
         if (!p->noffs)
                 return;
         rd_kafka_topic_partition_list_t *l =
                 rd_kafka_topic_partition_list_new((int)p->noffs);
-        for (size_t i = 0; i < p->noffs; i++)
+        for (size_t i = 0; i < p->noffs; i++) {
+                int64_t off = p->offs[i].next_offset;
+                for (size_t k = 0; !unsafe && k < p->nents; k++)
+                        if (!p->ents[k].done &&
+                            p->ents[k].partition == p->offs[i].partition &&
+                            p->ents[k].offset < off)
+                                off = p->ents[k].offset;
                 rd_kafka_topic_partition_list_add(l, p->cfg->topic,
                                                   p->offs[i].partition)
-                        ->offset = p->offs[i].next_offset;
+                        ->offset = off;
+        }
         for (int attempt = 0; attempt < 3; attempt++) {
-                rd_kafka_resp_err_t err = rd_kafka_commit(p->rk, l, async);
+                rd_kafka_resp_err_t err = rd_kafka_commit(p->rk, l, 0);
                 if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-                        if (!async)
-                                p->st.committed++;
+                        p->st.committed++;
                         break;
                 }
                 logf_("commit failed: %s%s", rd_kafka_err2str(err),
@@ -165,14 +177,37 @@ static void commit_offsets(struct profiler *p, int async)
         rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Drop everything held, written or not (partitions revoked, stopping).
+ * Unwritten records are uncommitted: forget their ids so that a
+ * redelivery to us is not taken for a duplicate. */
 static void batch_reset(struct profiler *p)
 {
-        for (size_t i = 0; i < p->nents; i++)
+        for (size_t i = 0; i < p->nents; i++) {
+                if (!p->ents[i].done && p->dedupe)
+                        profiler_dedupe_forget(p->dedupe,
+                                               p->ents[i].op.event_id);
                 profiler_op_clear(&p->ents[i].op);
+        }
         p->nents = 0;
         p->noffs = 0;
         p->nmsgs = 0;
         p->nfx   = 0;
+}
+
+/* After a flush: keep only the parked ops (they carry over). */
+static size_t batch_compact(struct profiler *p)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < p->nents; i++) {
+                if (p->ents[i].done)
+                        profiler_op_clear(&p->ents[i].op);
+                else
+                        p->ents[k++] = p->ents[i];
+        }
+        p->nents = k;
+        p->nmsgs = 0;
+        p->nfx   = 0;
+        return k;
 }
 
 /* ---- the sink write ---------------------------------------------------- */
@@ -195,9 +230,11 @@ static int add_fx(struct profiler *p, const struct prof_op *op)
 }
 
 /* Read the per-op results of one bulk reply for the pending ops idx[0..n).
- * Returns 0, or -1 when the reply is unreadable (retry the request). */
+ * Returns how many were applied, or -1 when the reply is unreadable
+ * (retry the request). */
 static int take_results(struct profiler *p, const size_t *idx, size_t n)
 {
+        int applied = 0;
         json_t *r = json_loads(p->http.buf, 0, NULL);
         json_t *res = json_object_get(r, "results");
         if (!json_is_array(res) || json_array_size(res) != n) {
@@ -209,13 +246,24 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                 json_t           *o  = json_array_get(res, k);
                 int               st = (int)json_integer_value(
                         json_object_get(o, "status"));
+                const char *res = json_string_value(
+                        json_object_get(o, "result"));
                 e->status = st;
                 if (st == 500 || st == 0)
                         continue; /* retried */
+                if (st == 409 && res && !strcmp(res, "gap")) {
+                        if (!e->parked_since_ms) {
+                                e->parked_since_ms = crmsync_mono_ms();
+                                p->st.parked++;
+                        }
+                        e->parked = 1;
+                        continue;
+                }
                 e->done = 1;
                 int fx  = 0;
                 if (st == 200) {
                         p->st.applied++;
+                        applied++;
                         fx = 1;
                 } else if (st == 409) {
                         p->st.stale++;
@@ -234,7 +282,39 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                         logf_("out of memory queueing a side effect");
         }
         json_decref(r);
-        return 0;
+        return applied;
+}
+
+/* Parked ops get another try after progress; past the deadline (or the
+ * cap) they are sent without the precondition: their predecessor is lost
+ * upstream, and the checker will see what that did. Returns how many
+ * became sendable. */
+static size_t unpark(struct profiler *p, int progress, int64_t now)
+{
+        size_t n = 0, parked = 0;
+        for (size_t i = 0; i < p->nents; i++)
+                parked += p->ents[i].parked;
+        for (size_t i = 0; i < p->nents; i++) {
+                struct prof_pending *e = &p->ents[i];
+                if (!e->parked)
+                        continue;
+                if (now - e->parked_since_ms >= PROFILER_PARK_MAX_MS ||
+                    parked > PROFILER_PARK_CAP) {
+                        logf_("%s/%s v%u: v%u never came after %lld ms; "
+                              "applying without it",
+                              e->op.entity, e->op.record_id, e->op.version,
+                              e->op.version - 1,
+                              (long long)(now - e->parked_since_ms));
+                        e->op.if_version = -1;
+                        p->st.forced++;
+                        parked--;
+                } else if (!progress) {
+                        continue;
+                }
+                e->parked = 0;
+                n++;
+        }
+        return n;
 }
 
 /* POST with retries until a 200 (or *stop). Returns 0 or -1 (stopped). */
@@ -300,25 +380,42 @@ static int flush_dlq(struct profiler *p)
         return 0;
 }
 
-/* Write the batch to the sink until every op has a final result, send the
- * due side effects, then commit the covered offsets. Returns 0, or -1 when
- * *stop interrupted it (nothing committed; the batch will be redelivered). */
+/* Write the batch to the sink until every op has a final result or is
+ * parked, send the due side effects, then commit the offsets covered (up
+ * to the first parked op of each partition). Parked ops carry over to the
+ * next flush. Returns 0, or -1 when giving up (stop): nothing more is
+ * committed and the batch will be redelivered. */
 static int flush_batch(struct profiler *p)
 {
-        size_t  *idx   = NULL;
-        unsigned fails = 0; /* consecutive rounds with failures */
-        int      rc    = -1;
+        size_t  *idx      = NULL;
+        unsigned fails    = 0; /* consecutive rounds with failures */
+        int      progress = 0;
+        int      rc       = -1;
 
-        if (!p->nmsgs)
+        p->last_flush_ms = crmsync_mono_ms();
+        if (!p->nmsgs && !p->nents)
                 return 0;
         if (p->nents && !(idx = malloc(p->nents * sizeof(*idx))))
                 return -1;
+        /* The bug: commit what was read before writing it, so a crash
+         * before the sink acknowledged loses the batch. */
+        if (p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
+                commit_offsets(p, 1);
+        unpark(p, 1, p->last_flush_ms); /* new ops may be predecessors */
         for (;;) {
                 size_t n = profiler_pick_round(p->ents, p->nents, idx);
                 if (n == (size_t)-1)
                         goto out;
-                if (!n)
+                if (!n) {
+                        if (progress &&
+                            unpark(p, 1, crmsync_mono_ms()) > 0) {
+                                progress = 0;
+                                continue;
+                        }
+                        if (unpark(p, 0, crmsync_mono_ms()) > 0)
+                                continue; /* forced */
                         break;
+                }
                 char  *body = NULL;
                 size_t len  = 0;
                 FILE  *fp   = open_memstream(&body, &len);
@@ -337,11 +434,14 @@ static int flush_batch(struct profiler *p)
                 free(body);
                 if (!posted)
                         goto out; /* only when giving up (stop) */
-                size_t left = n; /* unreadable reply: all of them again */
-                if (take_results(p, idx, n) == 0) {
+                int    applied = take_results(p, idx, n);
+                size_t left    = n; /* unreadable reply: all again */
+                if (applied >= 0) {
+                        progress |= applied > 0;
                         left = 0; /* per-op 500s are retried */
                         for (size_t k = 0; k < n; k++)
-                                left += !p->ents[idx[k]].done;
+                                left += !p->ents[idx[k]].done &&
+                                        !p->ents[idx[k]].parked;
                 } else {
                         logf_("unreadable bulk reply: %.200s", p->http.buf);
                 }
@@ -350,7 +450,7 @@ static int flush_batch(struct profiler *p)
                         continue;
                 }
                 /* Back off harder only while nothing gets through. */
-                if (left < n)
+                if (applied > 0)
                         fails = 0;
                 p->st.retries++;
                 if (nap(p, profiler_backoff_ms(fails++, -1)))
@@ -360,7 +460,7 @@ static int flush_batch(struct profiler *p)
                 goto out;
         if (!(p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK))
                 commit_offsets(p, 0);
-        batch_reset(p);
+        batch_compact(p);
         rc = 0;
 out:
         free(idx);
@@ -395,7 +495,8 @@ static void dead_letter(struct profiler *p, const rd_kafka_message_t *m,
         p->st.dlq++;
 }
 
-static int add_op(struct profiler *p, struct prof_op *op)
+static int add_op(struct profiler *p, struct prof_op *op, int32_t partition,
+                  int64_t offset)
 {
         if (p->nents == p->ents_cap) {
                 size_t ncap = p->ents_cap ? p->ents_cap * 2 : 64;
@@ -406,9 +507,10 @@ static int add_op(struct profiler *p, struct prof_op *op)
                 p->ents_cap = ncap;
         }
         struct prof_pending *e = &p->ents[p->nents++];
-        e->op               = *op; /* takes op->fields */
-        e->done             = 0;
-        e->status           = 0;
+        memset(e, 0, sizeof(*e));
+        e->op        = *op; /* takes op->fields */
+        e->partition = partition;
+        e->offset    = offset;
         memset(op, 0, sizeof(*op));
         return 0;
 }
@@ -426,29 +528,48 @@ static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
         if (profiler_map_event(m->payload, m->len, p->cfg->bugs, &op, reason,
                                sizeof(reason))) {
                 dead_letter(p, m, reason);
-                goto out;
+                return;
         }
         if (!(p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) &&
             !profiler_dedupe_add(p->dedupe, op.event_id)) {
                 p->st.dup++;
                 profiler_op_clear(&op);
-                goto out;
+                return;
         }
         if (op.action == PROF_SKIP) {
                 p->st.skipped++;
                 profiler_op_clear(&op);
-                goto out;
+                return;
         }
-        if (add_op(p, &op)) {
+        if (add_op(p, &op, m->partition, m->offset)) {
                 logf_("out of memory: dead-lettering %s", op.event_id);
                 dead_letter(p, m, "profiler out of memory");
                 profiler_op_clear(&op);
         }
-out:
-        /* The bug: offsets are committed as soon as a record is read, so
-         * a crash before the sink write loses the batch. */
-        if (p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
-                commit_offsets(p, 1);
+}
+
+/* Cooperative revoke: forget what we hold of the revoked partitions. */
+static void drop_partitions(struct profiler *p,
+                            const rd_kafka_topic_partition_list_t *parts)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < p->nents; i++) {
+                struct prof_pending *e = &p->ents[i];
+                if (rd_kafka_topic_partition_list_find(parts, p->cfg->topic,
+                                                       e->partition)) {
+                        profiler_dedupe_forget(p->dedupe, e->op.event_id);
+                        profiler_op_clear(&e->op);
+                } else {
+                        p->ents[k++] = *e;
+                }
+        }
+        p->nents = k;
+        k        = 0;
+        for (size_t i = 0; i < p->noffs; i++)
+                if (!rd_kafka_topic_partition_list_find(
+                            parts, p->cfg->topic, p->offs[i].partition))
+                        p->offs[k++] = p->offs[i];
+        p->noffs = k;
 }
 
 /* ---- librdkafka callbacks ---------------------------------------------- */
@@ -474,9 +595,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       parts->cnt,
                       rd_kafka_assignment_lost(rk) ? " (lost)" : "");
                 /* Write and commit what we hold for these partitions
-                 * before they move; if stopping, drop it uncommitted. */
-                if (flush_batch(p))
+                 * before they move; what cannot be written (stopping, or
+                 * parked) is dropped uncommitted: the next owner gets it. */
+                if (flush_batch(p) || !coop)
                         batch_reset(p);
+                else
+                        drop_partitions(p, parts);
                 if (coop)
                         e = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -681,9 +805,10 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                         goto out_close;
                 }
                 now = crmsync_mono_ms();
-                if (p.nmsgs && (p.nents >= batch_size ||
-                                p.nmsgs >= 4 * (size_t)batch_size ||
-                                now - p.first_ms >= linger_ms))
+                if ((p.nmsgs && (p.nents >= batch_size ||
+                                 p.nmsgs >= 4 * (size_t)batch_size ||
+                                 now - p.first_ms >= linger_ms)) ||
+                    (p.nents && now - p.last_flush_ms >= 200))
                         flush_batch(&p); /* -1 only when stopping */
                 if (now - p.last_stats_ms >= PROFILER_STATS_EVERY_MS) {
                         print_stats(&p);
@@ -694,8 +819,9 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
          * seconds at most; what cannot be written stays uncommitted and is
          * redelivered to the next profiler. */
         p.drain_until_ms = crmsync_mono_ms() + 5000;
-        if (flush_batch(&p)) {
-                logf_("stopping with %zu record(s) unwritten (%s)", p.nmsgs,
+        if (flush_batch(&p) || p.nents) {
+                logf_("stopping with %zu record(s) unwritten (%s)",
+                      p.nents + p.nmsgs,
                       (cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
                               ? "offsets already committed: lost"
                               : "uncommitted: they will be redelivered");

@@ -21,6 +21,10 @@
 #define PROFILER_HTTP_TIMEOUT_MS 5000
 #define PROFILER_BODY_MAX       (64u << 20) /* largest sink reply read */
 #define PROFILER_STATS_EVERY_MS 5000
+/* A partial update parked for its predecessor (see profiler_pick_round)
+ * is forced through after this long, or when this many are parked. */
+#define PROFILER_PARK_MAX_MS    10000
+#define PROFILER_PARK_CAP       100000
 
 /* ---- event -> sink op mapping (profiler_map.c) ---- */
 
@@ -39,6 +43,9 @@ struct prof_op {
         uint32_t         version;
         int              merge_fields;
         int              if_newer;
+        /* A partial update (merge) applies only on top of its direct
+         * predecessor: sent as "if_version": version - 1. -1 = none. */
+        int64_t          if_version;
         /* "welcome_email", "entitlement_notice" or NULL: the side effect
          * due when the sink applies this op. Static string. */
         const char *side_effect;
@@ -63,13 +70,22 @@ struct prof_pending {
         struct prof_op op;
         int            done;   /* final result received */
         int            status; /* last per-op status */
+        /* The sink answered 409 "gap": the predecessor version is not
+         * there yet (it is late, typically on another partition after a
+         * merge moved the record to another account). Retried once some
+         * op was applied, forced after PROFILER_PARK_MAX_MS. */
+        int            parked;
+        int64_t        parked_since_ms;
+        int32_t        partition;
+        int64_t        offset;
 };
 
-/* Choose the ops of the next bulk request: in batch order, the earliest
- * not-done op of each record. A record's later ops wait for the earlier
- * one, so a per-op failure (retried) never lets a newer version land
- * first and turn the retry stale. Writes indices to idx (room for n);
- * returns how many, or (size_t)-1 on ENOMEM. */
+/* Choose the ops of the next bulk request: for each record, its not-done,
+ * not-parked op with the lowest version (the earliest in batch order on a
+ * tie). A record's later ops wait for the earlier one, so a per-op failure
+ * (retried) never lets a newer version land first and turn the retry
+ * stale. Writes indices to idx (room for n); returns how many, or
+ * (size_t)-1 on ENOMEM. */
 size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
                            size_t *idx);
 
@@ -84,6 +100,8 @@ void                profiler_dedupe_free(struct prof_dedupe *d); /* NULL ok */
 int profiler_dedupe_has(const struct prof_dedupe *d, const char *id);
 /* Remember id. Returns 1 if it was new, 0 if already present. */
 int profiler_dedupe_add(struct prof_dedupe *d, const char *id);
+/* Forget id (its record was dropped unwritten and will be redelivered). */
+void profiler_dedupe_forget(struct prof_dedupe *d, const char *id);
 size_t profiler_dedupe_len(const struct prof_dedupe *d);
 
 /* ---- sink client (profiler_sink.c) ---- */

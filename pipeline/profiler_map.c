@@ -99,7 +99,10 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
         if (!strcmp(change, "create") || !strcmp(change, "undelete")) {
                 is_full = 1;
         } else if (!strcmp(change, "update")) {
+                /* The connector replaced these with the record's whole
+                 * current state (GET /v1/objects). */
                 is_full = is_true(ev, "resolved_gap") ||
+                          is_true(ev, "resolved_move") ||
                           is_true(ev, "resync");
         } else if (!strcmp(change, "delete")) {
                 is_delete = 1;
@@ -127,7 +130,8 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                 goto out;
         }
 
-        op->if_newer = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
+        op->if_newer   = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
+        op->if_version = -1;
         if (is_delete) {
                 op->action = PROF_DELETE;
                 if ((bugs & CRMSYNC_BUG_IGNORE_DELETES) ||
@@ -137,15 +141,26 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
         } else {
                 op->action       = PROF_UPSERT;
                 op->merge_fields = !is_full;
+                /* Changed fields only: they are right only on top of the
+                 * version before. */
+                if (!is_full && op->if_newer && op->version > 0)
+                        op->if_version = (int64_t)op->version - 1;
                 op->fields       = json_deep_copy(fields);
                 if (!op->fields) {
                         crmsync_err(reason, reason_size, "out of memory");
                         goto out;
                 }
                 /* A merge moves each child of a loser with an update that
-                 * changes only account_id (no fields). */
-                if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && !is_full &&
-                    json_object_size(fields) == 0)
+                 * changes only account_id: no fields, or marked by the
+                 * CRM (previous_account_id) or the connector (resolved
+                 * into the whole record: resolved_move). */
+                const char *prev = json_string_value(
+                        json_object_get(ev, "previous_account_id"));
+                int is_move = is_true(ev, "resolved_move") ||
+                              (prev && strcmp(prev, op->account_id)) ||
+                              (!is_full && json_object_size(fields) == 0);
+                if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) &&
+                    !strcmp(change, "update") && is_move)
                         op->action = PROF_SKIP;
                 if (!strcmp(change, "create") &&
                     !strcmp(op->entity, "contact"))
@@ -192,6 +207,9 @@ json_t *profiler_op_json(const struct prof_op *op)
                                     json_boolean(op->merge_fields));
         }
         json_object_set_new(o, "if_newer", json_boolean(op->if_newer));
+        if (op->if_version >= 0)
+                json_object_set_new(o, "if_version",
+                                    json_integer(op->if_version));
         return o;
 }
 
@@ -199,37 +217,42 @@ json_t *profiler_op_json(const struct prof_op *op)
 
 static uint64_t hash_id(const char *s);
 
+static int cmp_size(const void *a, const void *b)
+{
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+        return x < y ? -1 : x > y;
+}
+
 size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
                            size_t *idx)
 {
         size_t cap = 16, k = 0;
         while (cap < 2 * n)
                 cap *= 2;
-        size_t *tab = malloc(cap * sizeof(*tab)); /* slot: index + 1 */
+        size_t *tab = calloc(cap, sizeof(*tab)); /* slot: index + 1 */
         if (!tab)
                 return (size_t)-1;
-        memset(tab, 0, cap * sizeof(*tab));
         for (size_t i = 0; i < n; i++) {
                 const struct prof_op *op = &ents[i].op;
+                if (ents[i].done || ents[i].parked)
+                        continue;
                 size_t h = (size_t)(hash_id(op->entity) * 31 +
                                     hash_id(op->record_id)) & (cap - 1);
-                int    seen = 0;
                 for (; tab[h]; h = (h + 1) & (cap - 1)) {
                         const struct prof_op *o = &ents[tab[h] - 1].op;
                         if (!strcmp(o->record_id, op->record_id) &&
-                            !strcmp(o->entity, op->entity)) {
-                                seen = 1;
+                            !strcmp(o->entity, op->entity))
                                 break;
-                        }
                 }
-                if (seen || ents[i].done) {
-                        /* a done op no longer blocks its record */
-                        continue;
-                }
-                tab[h]   = i + 1;
-                idx[k++] = i;
+                if (!tab[h] || op->version < ents[tab[h] - 1].op.version)
+                        tab[h] = i + 1;
         }
+        for (size_t h = 0; h < cap; h++)
+                if (tab[h])
+                        idx[k++] = tab[h] - 1;
         free(tab);
+        /* Batch order in the request (the sink applies in order). */
+        qsort(idx, k, sizeof(*idx), cmp_size);
         return k;
 }
 
@@ -325,6 +348,21 @@ int profiler_dedupe_add(struct prof_dedupe *d, const char *id)
         *b            = slot;
         d->head       = (d->head + 1) % d->cap;
         return 1;
+}
+
+void profiler_dedupe_forget(struct prof_dedupe *d, const char *id)
+{
+        uint32_t *p = &d->buckets[hash_id(id) & (d->nbuckets - 1)];
+        for (size_t n = 0; *p != NIL && n <= d->len; p = &d->next[*p], n++) {
+                if (!strcmp(d->ids[*p], id)) {
+                        uint32_t slot = *p;
+                        *p            = d->next[slot];
+                        /* The ring slot stays until overwritten; an empty
+                         * id is in no chain and matches no lookup. */
+                        d->ids[slot][0] = '\0';
+                        return;
+                }
+        }
 }
 
 size_t profiler_dedupe_len(const struct prof_dedupe *d)

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BROKER_MAX        64     /* brokers per cluster */
-#define TOPIC_MAX         256    /* topics tracked in the leader table */
-#define PARTITION_MAX     10000  /* partitions per topic */
-#define PUSH_ERRORS_MAX   100000 /* errors pushed in one call */
+#define BROKER_MAX 64          /* brokers per cluster */
+#define TOPIC_MAX 256          /* topics tracked in the leader table */
+#define PARTITION_MAX 10000    /* partitions per topic */
+#define PUSH_ERRORS_MAX 100000 /* errors pushed in one call */
 
 struct topic_ent {
         char    *name;
@@ -99,7 +99,7 @@ crmsync_broker_t *crmsync_broker_new(int broker_cnt, char *errstr,
                             broker_cnt);
                 goto out_destroy_rk;
         }
-        bs = rd_kafka_mock_cluster_bootstraps(b->mc);
+        bs            = rd_kafka_mock_cluster_bootstraps(b->mc);
         b->bootstraps = strdup(bs ? bs : "");
         if (!b->bootstraps) {
                 crmsync_err(errstr, errstr_size, "out of memory");
@@ -145,7 +145,7 @@ int crmsync_broker_count(const crmsync_broker_t *b)
 
 /* Caller holds b->lock. */
 static struct topic_ent *topic_find(const crmsync_broker_t *b,
-                                    const char *topic)
+                                    const char             *topic)
 {
         for (size_t i = 0; i < b->topic_cnt; i++)
                 if (!strcmp(b->topics[i].name, topic))
@@ -182,8 +182,8 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
                 goto out_unlock;
         }
         if (b->topic_cnt == TOPIC_MAX) {
-                crmsync_err(errstr, errstr_size,
-                            "too many topics (at most %d)", TOPIC_MAX);
+                crmsync_err(errstr, errstr_size, "too many topics (at most %d)",
+                            TOPIC_MAX);
                 goto out_unlock;
         }
         leaders = calloc((size_t)partitions, sizeof(*leaders));
@@ -191,8 +191,7 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 goto out_unlock;
         }
-        err = rd_kafka_mock_topic_create(b->mc, topic, partitions,
-                                         replication);
+        err = rd_kafka_mock_topic_create(b->mc, topic, partitions, replication);
         if (err) {
                 crmsync_err(errstr, errstr_size, "topic %s: %s", topic,
                             rd_kafka_err2str(err));
@@ -201,8 +200,8 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
         }
         for (int p = 0; p < partitions; p++) {
                 leaders[p] = (p % b->broker_cnt) + 1;
-                err = rd_kafka_mock_partition_set_leader(b->mc, topic, p,
-                                                         leaders[p]);
+                err        = rd_kafka_mock_partition_set_leader(b->mc, topic, p,
+                                                                leaders[p]);
                 if (err) {
                         crmsync_err(errstr, errstr_size,
                                     "topic %s [%d]: set leader %d: %s", topic,
@@ -219,8 +218,8 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
                         goto out_unlock;
                 }
         }
-        t                = &b->topics[b->topic_cnt];
-        t->name          = strdup(topic);
+        t       = &b->topics[b->topic_cnt];
+        t->name = strdup(topic);
         if (!t->name) {
                 crmsync_err(errstr, errstr_size, "out of memory");
                 free(leaders);

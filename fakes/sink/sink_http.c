@@ -451,6 +451,7 @@ static void do_metrics(sink_server_t *s, struct evhttp_request *req)
                 "crmsync_sink_ops_total{result=\"failed\"} %llu\n"
                 "crmsync_sink_ops_total{result=\"bad_op\"} %llu\n"
                 "crmsync_sink_ops_total{result=\"store_full\"} %llu\n"
+                "crmsync_sink_ops_total{result=\"gap\"} %llu\n"
                 "# TYPE crmsync_sink_side_effects_total counter\n"
                 "crmsync_sink_side_effects_total %llu\n"
                 "# TYPE crmsync_sink_side_effect_duplicates_total counter\n"
@@ -470,6 +471,7 @@ static void do_metrics(sink_server_t *s, struct evhttp_request *req)
                 (unsigned long long)c->ops_failed,
                 (unsigned long long)c->ops_bad,
                 (unsigned long long)c->ops_full,
+                (unsigned long long)c->ops_gap,
                 (unsigned long long)c->side_effects,
                 (unsigned long long)c->side_effect_duplicates,
                 s->store.nrecs, s->store.napplies, outage_name(s->outage),

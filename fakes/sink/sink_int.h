@@ -39,6 +39,7 @@ struct sink_counters {
         uint64_t ops_failed; /* injected partial failures (500) */
         uint64_t ops_bad;    /* malformed ops (400) */
         uint64_t ops_full;   /* store full (507) */
+        uint64_t ops_gap;    /* if_version precondition failed (409) */
         uint64_t side_effects;
         uint64_t side_effect_duplicates;
 };

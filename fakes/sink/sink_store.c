@@ -198,7 +198,7 @@ static int get_bool(const json_t *op, const char *name, int def)
 
 static void log_apply(struct sink_store *st, const char *event_id,
                       const char *key, uint32_t version, int is_delete,
-                      int applied, int64_t now)
+                      int full, int applied, int64_t now)
 {
         /* Room was checked for the whole request; this cannot fail unless
          * realloc does, in which case the entry is lost, not the write. */
@@ -211,6 +211,7 @@ static void log_apply(struct sink_store *st, const char *event_id,
         snprintf(a->key, sizeof(a->key), "%s", key);
         a->version   = version;
         a->is_delete = is_delete;
+        a->full      = full;
         a->applied   = applied;
         a->wall_ms   = now;
 }
@@ -285,6 +286,11 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
         if (merge < 0 || if_newer < 0)
                 return bad_op(st, "\"merge_fields\"/\"if_newer\" must be "
                                   "booleans");
+        const json_t *jiv = json_object_get(op, "if_version");
+        if (jiv && (!json_is_integer(jiv) || json_integer_value(jiv) < 0 ||
+                    json_integer_value(jiv) > (json_int_t)UINT32_MAX))
+                return bad_op(st, "\"if_version\" must be an integer "
+                                  "0..4294967295");
 
         if (fail) {
                 st->c.ops_failed++;
@@ -295,10 +301,21 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
         struct sink_record *r   = sink_store_get(st, key);
         if (r && if_newer && !blind_writes && version <= r->version) {
                 st->c.ops_stale++;
-                log_apply(st, event_id, key, version, is_delete, 0, now);
+                log_apply(st, event_id, key, version, is_delete,
+                          !is_delete && !merge, 0, now);
                 json_t *res = result(409, "stale", NULL);
                 json_object_set_new(res, "stored_version",
                                     json_integer(r->version));
+                return res;
+        }
+        /* Optimistic concurrency: apply only on top of exactly that
+         * stored version (0 = no record). Not a write: not logged. */
+        if (jiv && !blind_writes &&
+            (r ? r->version : 0) != (uint32_t)json_integer_value(jiv)) {
+                st->c.ops_gap++;
+                json_t *res = result(409, "gap", NULL);
+                json_object_set_new(res, "stored_version",
+                                    json_integer(r ? r->version : 0));
                 return res;
         }
         if (!r && !(r = new_record(st, key))) {
@@ -325,7 +342,8 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
         snprintf(r->last_event_id, sizeof(r->last_event_id), "%s", event_id);
         r->applied_wall_ms = now;
         st->c.ops_applied++;
-        log_apply(st, event_id, key, version, is_delete, 1, now);
+        log_apply(st, event_id, key, version, is_delete,
+                  !is_delete && !merge, 1, now);
         return result(200, "applied", NULL);
 }
 
@@ -397,10 +415,11 @@ json_t *sink_store_profile_json(const struct sink_store *st,
 
 json_t *sink_store_apply_json(const struct sink_apply *a, size_t seq)
 {
-        return json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I}", "seq",
+        return json_pack("{s:I,s:s,s:s,s:I,s:s,s:b,s:s,s:I}", "seq",
                          (json_int_t)seq, "event_id", a->event_id, "key",
                          a->key, "version", (json_int_t)a->version, "op",
-                         a->is_delete ? "delete" : "upsert", "result",
+                         a->is_delete ? "delete" : "upsert", "full",
+                         a->full, "result",
                          a->applied ? "applied" : "stale", "wall_ms",
                          (json_int_t)a->wall_ms);
 }

@@ -62,20 +62,19 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int crmsync_cmd_broker(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"brokers", required_argument, NULL, 'b'},
-                {"partitions", required_argument, NULL, 'p'},
-                {"topic", required_argument, NULL, 't'},
-                {"dlq-partitions", required_argument, NULL, 'd'},
-                {"offsets-topic", required_argument, NULL, 'o'},
-                {"replication", required_argument, NULL, 'r'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"brokers", required_argument, NULL, 'b'},
+            {"partitions", required_argument, NULL, 'p'},
+            {"topic", required_argument, NULL, 't'},
+            {"dlq-partitions", required_argument, NULL, 'd'},
+            {"offsets-topic", required_argument, NULL, 'o'},
+            {"replication", required_argument, NULL, 'r'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         int               brokers = 3, partitions = 12, dlq_partitions = 1;
         int               replication = -1, c;
-        const char       *topic       = crmsync_env("CRMSYNC_TOPIC",
-                                                    "crm.changes");
-        const char       *offsets     = OFFSETS_TOPIC;
+        const char       *topic   = crmsync_env("CRMSYNC_TOPIC", "crm.changes");
+        const char       *offsets = OFFSETS_TOPIC;
         char              dlq[300], errstr[512];
         crmsync_broker_t *b;
         struct sigaction  sa;
@@ -130,8 +129,9 @@ int crmsync_cmd_broker(int argc, char **argv)
                         usage(stdout);
                         return 0;
                 default:
-                        fprintf(stderr, "crmsync broker: unknown or "
-                                        "incomplete option '%s'\n\n",
+                        fprintf(stderr,
+                                "crmsync broker: unknown or "
+                                "incomplete option '%s'\n\n",
                                 argv[optind - 1]);
                         usage(stderr);
                         return 2;
@@ -176,10 +176,9 @@ int crmsync_cmd_broker(int argc, char **argv)
         topics[2].name       = offsets;
         topics[2].partitions = 1;
         for (int i = 0; i < 3; i++) {
-                if (crmsync_broker_create_topic(b, topics[i].name,
-                                                topics[i].partitions,
-                                                replication, errstr,
-                                                sizeof(errstr))) {
+                if (crmsync_broker_create_topic(
+                        b, topics[i].name, topics[i].partitions, replication,
+                        errstr, sizeof(errstr))) {
                         fprintf(stderr, "crmsync broker: %s\n", errstr);
                         crmsync_broker_destroy(b);
                         return 2;
@@ -190,8 +189,9 @@ int crmsync_cmd_broker(int argc, char **argv)
                 printf("topic=%s partitions=%d replication=%d\n",
                        topics[i].name, topics[i].partitions, replication);
         fflush(stdout);
-        fprintf(stderr, "crmsync broker: %d broker(s) up; SIGINT or SIGTERM "
-                        "stops\n",
+        fprintf(stderr,
+                "crmsync broker: %d broker(s) up; SIGINT or SIGTERM "
+                "stops\n",
                 brokers);
 
         wait = old;

@@ -44,7 +44,8 @@ static void usage(FILE *fp)
                 "  --poll-idle-ms MS      wait when caught up (100)\n"
                 "  --lookback-ms MS       poll mode overlap (2000)\n"
                 "  --webhook-secret S     webhook HMAC secret "
-                "(env CRMSYNC_WEBHOOK_SECRET)\n"
+                "(env CRMSYNC_WEBHOOK_SECRET;\n                         "
+                "default: random, kept in the cursor topic)\n"
                 "  --webhook-port PORT    webhook receiver port on 127.0.0.1 "
                 "(0 = any)\n"
                 "  --bug NAME             enable a deliberate bug "
@@ -75,35 +76,34 @@ static int parse_u32(const char *s, unsigned long lo, unsigned long hi,
 int crmsync_cmd_connector(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"crm-url", required_argument, NULL, 'u'},
-                {"bootstrap", required_argument, NULL, 'b'},
-                {"topic", required_argument, NULL, 't'},
-                {"offsets-topic", required_argument, NULL, 'o'},
-                {"kafka-config", required_argument, NULL, 'k'},
-                {"client-id", required_argument, NULL, 'c'},
-                {"mode", required_argument, NULL, 'm'},
-                {"page-size", required_argument, NULL, 'p'},
-                {"poll-idle-ms", required_argument, NULL, 'i'},
-                {"lookback-ms", required_argument, NULL, 'l'},
-                {"webhook-secret", required_argument, NULL, 's'},
-                {"webhook-port", required_argument, NULL, 'w'},
-                {"bug", required_argument, NULL, 'B'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"crm-url", required_argument, NULL, 'u'},
+            {"bootstrap", required_argument, NULL, 'b'},
+            {"topic", required_argument, NULL, 't'},
+            {"offsets-topic", required_argument, NULL, 'o'},
+            {"kafka-config", required_argument, NULL, 'k'},
+            {"client-id", required_argument, NULL, 'c'},
+            {"mode", required_argument, NULL, 'm'},
+            {"page-size", required_argument, NULL, 'p'},
+            {"poll-idle-ms", required_argument, NULL, 'i'},
+            {"lookback-ms", required_argument, NULL, 'l'},
+            {"webhook-secret", required_argument, NULL, 's'},
+            {"webhook-port", required_argument, NULL, 'w'},
+            {"bug", required_argument, NULL, 'B'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         struct connector_config cfg = {
-                .crm_url        = crmsync_env("CRMSYNC_CRM_URL", NULL),
-                .bootstrap      = crmsync_env("CRMSYNC_BOOTSTRAP_SERVERS",
-                                              NULL),
-                .topic          = crmsync_env("CRMSYNC_TOPIC", "crm.changes"),
-                .offsets_topic  = "crmsync.connector.offsets",
-                .kafka_config   = crmsync_env("CRMSYNC_KAFKA_CONFIG", NULL),
-                .client_id      = "crmsync-connector",
-                .mode           = CONNECTOR_FEED,
-                .page_size      = 500,
-                .poll_idle_ms   = 100,
-                .lookback_ms    = 2000,
-                .webhook_secret = crmsync_env("CRMSYNC_WEBHOOK_SECRET", NULL),
+            .crm_url        = crmsync_env("CRMSYNC_CRM_URL", NULL),
+            .bootstrap      = crmsync_env("CRMSYNC_BOOTSTRAP_SERVERS", NULL),
+            .topic          = crmsync_env("CRMSYNC_TOPIC", "crm.changes"),
+            .offsets_topic  = "crmsync.connector.offsets",
+            .kafka_config   = crmsync_env("CRMSYNC_KAFKA_CONFIG", NULL),
+            .client_id      = "crmsync-connector",
+            .mode           = CONNECTOR_FEED,
+            .page_size      = 500,
+            .poll_idle_ms   = 100,
+            .lookback_ms    = 2000,
+            .webhook_secret = crmsync_env("CRMSYNC_WEBHOOK_SECRET", NULL),
         };
         uint32_t         port = 0, bit;
         char             errstr[1024];
@@ -163,8 +163,7 @@ int crmsync_cmd_connector(int argc, char **argv)
                         }
                         break;
                 case 'l':
-                        if (parse_u32(optarg, 0, 86400000,
-                                      &cfg.lookback_ms)) {
+                        if (parse_u32(optarg, 0, 86400000, &cfg.lookback_ms)) {
                                 fprintf(stderr, "crmsync connector: "
                                                 "--lookback-ms must be "
                                                 "0..86400000\n");
@@ -197,16 +196,18 @@ int crmsync_cmd_connector(int argc, char **argv)
                         usage(stdout);
                         return 0;
                 default:
-                        fprintf(stderr, "crmsync connector: unknown or "
-                                        "incomplete option '%s'\n\n",
+                        fprintf(stderr,
+                                "crmsync connector: unknown or "
+                                "incomplete option '%s'\n\n",
                                 argv[optind - 1]);
                         usage(stderr);
                         return 2;
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, "crmsync connector: unexpected argument "
-                                "'%s'\n",
+                fprintf(stderr,
+                        "crmsync connector: unexpected argument "
+                        "'%s'\n",
                         argv[optind]);
                 return 2;
         }
@@ -221,12 +222,6 @@ int crmsync_cmd_connector(int argc, char **argv)
                                 "CRMSYNC_BOOTSTRAP_SERVERS) is required\n");
                 return 2;
         }
-        if (cfg.mode == CONNECTOR_WEBHOOK &&
-            (!cfg.webhook_secret || !*cfg.webhook_secret)) {
-                fprintf(stderr, "crmsync connector: webhook mode needs "
-                                "--webhook-secret\n");
-                return 2;
-        }
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -237,8 +232,9 @@ int crmsync_cmd_connector(int argc, char **argv)
 
         for (uint32_t b = 1; b; b <<= 1)
                 if ((cfg.bugs & b) && crmsync_bug_name(b))
-                        fprintf(stderr, "crmsync connector: BUG ENABLED: "
-                                        "%s\n",
+                        fprintf(stderr,
+                                "crmsync connector: BUG ENABLED: "
+                                "%s\n",
                                 crmsync_bug_name(b));
         rc = crmsync_connector_run(&cfg, &connector_stop, errstr,
                                    sizeof(errstr));

@@ -8,8 +8,8 @@
  *   divergent   same version, other content (fields or owning account),
  *               or a version the CRM never reached
  *   unexpected  live in the sink, never existed in the CRM
- * History classes come from the run's records (sink apply log, side
- * effects, auditor): lost, duplicate_side_effect, reordered, dead_lettered. */
+ * History classes (lost, duplicate_side_effect, reordered, dead_lettered)
+ * are judged by history.h from the run's records. */
 #ifndef CRMSYNC_CHECKER_H
 #define CRMSYNC_CHECKER_H
 
@@ -69,20 +69,6 @@ uint64_t crmsync_check_result_total(const struct check_result *r);
  * final state. Adds end-state anomalies to r. Returns 0, -1 on OOM. */
 int crmsync_check_end_state(const crm_workload_t *w,
                             const struct check_record *actual, size_t cnt,
-                            struct check_result *r, char *errstr,
-                            size_t errstr_size);
-
-/* One write the sink applied, in apply order (history checks). */
-struct check_apply {
-        const char *key;
-        const char *event_id;
-        uint32_t    version;
-        int         applied;
-};
-
-/* reordered: an applied write whose version is lower than a version
- * already applied to the same record (a version regression). */
-int crmsync_check_reordered(const struct check_apply *applies, size_t cnt,
                             struct check_result *r, char *errstr,
                             size_t errstr_size);
 

@@ -8,8 +8,8 @@
 #define CRMSYNC_VERSION "0.1.0"
 
 /* Identifier buffers: "A-000001", "e-00000001", "contact/C-000001". */
-#define CRMSYNC_ID_MAX  24
-#define CRMSYNC_KEY_MAX 48
+#define CRMSYNC_ID_MAX  48
+#define CRMSYNC_KEY_MAX 64
 
 /* Wall-clock milliseconds since the epoch. */
 int64_t crmsync_wall_ms(void);

@@ -48,6 +48,8 @@ struct sink_apply {
         uint32_t version;
         int      is_delete;
         int      applied; /* 0 = rejected as stale (409) */
+        int      full;    /* 1 = whole-record upsert (merge_fields=false):
+                           * create, undelete, resolved gap/move, resync */
         int64_t  wall_ms;
 };
 

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@
 #include "crmsync/common.h"
 
 #define TOPIC "t.broker"
-#define MSGS  20
+#define MSGS 20
 
 static int setup(void **state)
 {
@@ -42,8 +44,8 @@ static int teardown(void **state)
 
 static void test_bootstraps_and_count(void **state)
 {
-        crmsync_broker_t *b  = *state;
-        const char       *bs = crmsync_broker_bootstraps(b);
+        crmsync_broker_t *b      = *state;
+        const char       *bs     = crmsync_broker_bootstraps(b);
         int               commas = 0;
 
         assert_int_equal(crmsync_broker_count(b), 3);
@@ -60,12 +62,12 @@ static void test_bad_args(void **state)
         char              errstr[256];
 
         assert_null(crmsync_broker_new(0, errstr, sizeof(errstr)));
-        assert_int_equal(crmsync_broker_create_topic(b, TOPIC, 3, 1, errstr,
-                                                     sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_broker_create_topic(b, TOPIC, 3, 1, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, "already exists"));
-        assert_int_equal(crmsync_broker_create_topic(b, "t.zero", 0, 1,
-                                                     errstr, sizeof(errstr)),
+        assert_int_equal(crmsync_broker_create_topic(b, "t.zero", 0, 1, errstr,
+                                                     sizeof(errstr)),
                          -1);
         assert_int_equal(crmsync_broker_set_down(b, 4), -1);
         assert_int_equal(crmsync_broker_set_down(b, 0), -1);
@@ -117,8 +119,8 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *bs)
         } else {
                 rd_kafka_conf_set(conf, "group.id", "test-broker", errstr,
                                   sizeof(errstr));
-                rd_kafka_conf_set(conf, "enable.partition.eof", "true",
-                                  errstr, sizeof(errstr));
+                rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
+                                  sizeof(errstr));
         }
         rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
         assert_non_null(rk);
@@ -130,12 +132,12 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *bs)
  * to its end with an assigned consumer. */
 static void test_produce_consume(void **state)
 {
-        crmsync_broker_t            *b  = *state;
-        const char                  *bs = crmsync_broker_bootstraps(b);
-        rd_kafka_t                  *p, *c;
+        crmsync_broker_t                *b  = *state;
+        const char                      *bs = crmsync_broker_bootstraps(b);
+        rd_kafka_t                      *p, *c;
         rd_kafka_topic_partition_list_t *parts;
-        int                          seen[MSGS] = {0}, got = 0, eofs = 0;
-        int64_t                      deadline;
+        int                              seen[MSGS] = {0}, got = 0, eofs = 0;
+        int64_t                          deadline;
 
         /* 6 = NOT_LEADER_FOR_PARTITION: retriable. */
         assert_int_equal(crmsync_broker_push_errors(b, 0, 1, 6), 0);
@@ -146,13 +148,12 @@ static void test_produce_consume(void **state)
                 snprintf(key, sizeof(key), "A-%06d", i);
                 snprintf(val, sizeof(val), "{\"n\":%d}", i);
                 assert_int_equal(
-                        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC),
-                                          RD_KAFKA_V_KEY(key, strlen(key)),
-                                          RD_KAFKA_V_VALUE(val, strlen(val)),
-                                          RD_KAFKA_V_MSGFLAGS(
-                                                  RD_KAFKA_MSG_F_COPY),
-                                          RD_KAFKA_V_END),
-                        RD_KAFKA_RESP_ERR_NO_ERROR);
+                    rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC),
+                                      RD_KAFKA_V_KEY(key, strlen(key)),
+                                      RD_KAFKA_V_VALUE(val, strlen(val)),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_END),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
         }
         assert_int_equal(rd_kafka_flush(p, 20000), RD_KAFKA_RESP_ERR_NO_ERROR);
         assert_int_equal(rd_kafka_outq_len(p), 0);
@@ -162,7 +163,7 @@ static void test_produce_consume(void **state)
         parts = rd_kafka_topic_partition_list_new(12);
         for (int i = 0; i < 12; i++)
                 rd_kafka_topic_partition_list_add(parts, TOPIC, i)->offset =
-                        RD_KAFKA_OFFSET_BEGINNING;
+                    RD_KAFKA_OFFSET_BEGINNING;
         assert_int_equal(rd_kafka_assign(c, parts), 0);
         rd_kafka_topic_partition_list_destroy(parts);
 
@@ -194,11 +195,11 @@ static void test_produce_consume(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_bootstraps_and_count),
-                cmocka_unit_test(test_bad_args),
-                cmocka_unit_test(test_leader_table),
-                cmocka_unit_test(test_faults_return_zero),
-                cmocka_unit_test(test_produce_consume),
+            cmocka_unit_test(test_bootstraps_and_count),
+            cmocka_unit_test(test_bad_args),
+            cmocka_unit_test(test_leader_table),
+            cmocka_unit_test(test_faults_return_zero),
+            cmocka_unit_test(test_produce_consume),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -184,28 +184,6 @@ static void test_unexpected_fires(void **state)
         free(more);
 }
 
-static void test_reordered_fires_and_stays_quiet(void **state)
-{
-        struct check_result      r;
-        const struct check_apply ok[] = {
-                {"contact/C-1", "e-1", 1, 1}, {"contact/C-1", "e-2", 2, 1},
-                {"contact/C-1", "e-1", 1, 0}, /* rejected as stale: fine */
-                {"contact/C-2", "e-3", 1, 1},
-        };
-        const struct check_apply bad[] = {
-                {"contact/C-1", "e-1", 1, 1}, {"contact/C-1", "e-3", 3, 1},
-                {"contact/C-1", "e-2", 2, 1}, /* applied after v3 */
-                {"contact/C-1", "e-4", 4, 1},
-        };
-        (void)state;
-        crmsync_check_result_init(&r);
-        assert_int_equal(crmsync_check_reordered(ok, 4, &r, NULL, 0), 0);
-        assert_int_equal(crmsync_check_result_total(&r), 0);
-        assert_int_equal(crmsync_check_reordered(bad, 4, &r, NULL, 0), 0);
-        assert_int_equal(r.counts[ANOMALY_REORDERED], 1);
-        crmsync_check_result_clear(&r);
-}
-
 static void test_examples_are_capped(void **state)
 {
         struct check_result r;
@@ -229,7 +207,6 @@ int main(void)
                 cmocka_unit_test(test_zombie_fires),
                 cmocka_unit_test(test_divergent_fires_on_fields_and_owner),
                 cmocka_unit_test(test_unexpected_fires),
-                cmocka_unit_test(test_reordered_fires_and_stays_quiet),
                 cmocka_unit_test(test_examples_are_capped),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -18,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,8 +49,8 @@ static void test_parse_page(void **state)
         assert_true(more);
         json_decref(evs);
 
-        assert_int_equal(connector_parse_page("{\"events\":[]}", 13, &evs,
-                                              next, sizeof(next), &more, err,
+        assert_int_equal(connector_parse_page("{\"events\":[]}", 13, &evs, next,
+                                              sizeof(next), &more, err,
                                               sizeof(err)),
                          0);
         assert_string_equal(next, "");
@@ -103,14 +105,14 @@ static void test_parse_objects(void **state)
         assert_int_equal(since, -1);
         assert_string_equal(after, "");
         json_decref(objs);
-        assert_int_equal(connector_parse_objects("[]", 2, &objs, &more,
-                                                 &since, after, sizeof(after),
-                                                 err, sizeof(err)),
+        assert_int_equal(connector_parse_objects("[]", 2, &objs, &more, &since,
+                                                 after, sizeof(after), err,
+                                                 sizeof(err)),
                          0);
         json_decref(objs);
-        assert_int_equal(connector_parse_objects("{}", 2, &objs, &more,
-                                                 &since, after, sizeof(after),
-                                                 err, sizeof(err)),
+        assert_int_equal(connector_parse_objects("{}", 2, &objs, &more, &since,
+                                                 after, sizeof(after), err,
+                                                 sizeof(err)),
                          -1);
 }
 
@@ -120,8 +122,8 @@ static json_t *sample_event(void)
                          "event_id", "e-00000042", "seq", 42, "entity",
                          "contact", "record_id", "C-000017", "account_id",
                          "A-000009", "change_type", "update", "version", 3,
-                         "commit_ts_ms", (json_int_t)1764066000123LL,
-                         "fields", "email", "c17@example.test");
+                         "commit_ts_ms", (json_int_t)1764066000123LL, "fields",
+                         "email", "c17@example.test");
 }
 
 static void test_key_choice(void **state)
@@ -131,14 +133,13 @@ static void test_key_choice(void **state)
         (void)state;
 
         assert_string_equal(connector_event_key(ev, 0), "A-000009");
-        assert_string_equal(connector_event_key(ev,
-                                                CRMSYNC_BUG_KEY_BY_RECORD_ID),
-                            "C-000017");
+        assert_string_equal(
+            connector_event_key(ev, CRMSYNC_BUG_KEY_BY_RECORD_ID), "C-000017");
         /* Other bugs do not change the key. */
-        assert_string_equal(connector_event_key(
-                                    ev, CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY |
-                                                CRMSYNC_BUG_NO_RETRY_429),
-                            "A-000009");
+        assert_string_equal(
+            connector_event_key(ev, CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY |
+                                        CRMSYNC_BUG_NO_RETRY_429),
+            "A-000009");
         assert_int_equal(connector_event_check(ev, err, sizeof(err)), 0);
         json_object_del(ev, "account_id");
         assert_null(connector_event_key(ev, 0));
@@ -155,19 +156,17 @@ static void test_envelope(void **state)
         env = connector_envelope(ev, "cur-7", 1764066000999LL, "feed");
         assert_non_null(env);
         assert_null(json_object_get(ev, "connector")); /* input untouched */
-        assert_string_equal(json_string_value(json_object_get(env,
-                                                              "event_id")),
+        assert_string_equal(json_string_value(json_object_get(env, "event_id")),
                             "e-00000042");
         assert_int_equal(json_integer_value(json_object_get(env, "version")),
                          3);
         meta = json_object_get(env, "connector");
         assert_true(json_is_object(meta));
-        assert_string_equal(json_string_value(json_object_get(
-                                    meta, "source_cursor")),
-                            "cur-7");
-        assert_int_equal(json_integer_value(json_object_get(meta,
-                                                            "ingest_ts_ms")),
-                         1764066000999LL);
+        assert_string_equal(
+            json_string_value(json_object_get(meta, "source_cursor")), "cur-7");
+        assert_int_equal(
+            json_integer_value(json_object_get(meta, "ingest_ts_ms")),
+            1764066000999LL);
         assert_string_equal(json_string_value(json_object_get(meta, "via")),
                             "feed");
         json_decref(env);
@@ -180,71 +179,85 @@ static void test_envelope(void **state)
 
 static void test_resolve_gap(void **state)
 {
-        json_t *ev  = sample_event(), *obj, *out;
+        json_t *ev = sample_event(), *obj, *out;
         (void)state;
 
         json_object_set_new(ev, "change_type", json_string("gap"));
         json_object_set_new(ev, "fields", json_null());
         obj = json_pack("{s:s,s:s,s:s,s:i,s:b,s:{s:s,s:b}}", "entity",
-                        "contact", "id", "C-000017", "account_id",
-                        "A-000011", "version", 5, "deleted", 0, "fields",
-                        "email", "new@example.test", "consent_email", 1);
-        out = connector_resolve_gap(ev, obj);
+                        "contact", "id", "C-000017", "account_id", "A-000011",
+                        "version", 5, "deleted", 0, "fields", "email",
+                        "new@example.test", "consent_email", 1);
+        out = connector_resolve_object(ev, obj, "resolved_gap");
         assert_non_null(out);
-        assert_string_equal(json_string_value(json_object_get(out,
-                                                              "change_type")),
-                            "update");
+        assert_string_equal(
+            json_string_value(json_object_get(out, "change_type")), "update");
         assert_int_equal(json_integer_value(json_object_get(out, "version")),
                          5);
-        assert_string_equal(json_string_value(json_object_get(out,
-                                                              "account_id")),
-                            "A-000011");
-        assert_true(json_is_true(json_object_get(out, "resolved_gap")));
         assert_string_equal(
-                json_string_value(json_object_get(
-                        json_object_get(out, "fields"), "email")),
-                "new@example.test");
-        assert_string_equal(json_string_value(json_object_get(out,
-                                                              "event_id")),
+            json_string_value(json_object_get(out, "account_id")), "A-000011");
+        assert_true(json_is_true(json_object_get(out, "resolved_gap")));
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(out, "fields"), "email")),
+                            "new@example.test");
+        assert_string_equal(json_string_value(json_object_get(out, "event_id")),
                             "e-00000042");
         json_decref(out);
 
+        /* A move (update with previous_account_id) is resolved the same
+         * way, marked resolved_move. */
+        {
+                json_t     *mv   = sample_event();
+                const char *flag = NULL;
+                assert_int_equal(connector_needs_object(mv, &flag), 0);
+                json_object_set_new(mv, "previous_account_id",
+                                    json_string("A-000002"));
+                json_object_set_new(mv, "fields", json_object());
+                assert_int_equal(connector_needs_object(mv, &flag), 1);
+                assert_string_equal(flag, "resolved_move");
+                assert_int_equal(connector_needs_object(ev, &flag), 1);
+                assert_string_equal(flag, "resolved_gap");
+                out = connector_resolve_object(mv, obj, "resolved_move");
+                assert_true(
+                    json_is_true(json_object_get(out, "resolved_move")));
+                assert_true(json_is_true(json_object_get(out, "full_state")));
+                assert_null(json_object_get(out, "resolved_gap"));
+                assert_int_equal(
+                    json_object_size(json_object_get(out, "fields")), 2);
+                json_decref(out);
+                json_decref(mv);
+        }
+
         json_object_set_new(obj, "deleted", json_true());
-        out = connector_resolve_gap(ev, obj);
-        assert_string_equal(json_string_value(json_object_get(out,
-                                                              "change_type")),
-                            "delete");
+        out = connector_resolve_object(ev, obj, "resolved_gap");
+        assert_string_equal(
+            json_string_value(json_object_get(out, "change_type")), "delete");
         assert_int_equal(json_object_size(json_object_get(out, "fields")), 0);
         json_decref(out);
 
         json_object_del(obj, "version");
-        assert_null(connector_resolve_gap(ev, obj));
+        assert_null(connector_resolve_object(ev, obj, "resolved_gap"));
         json_decref(obj);
         json_decref(ev);
 }
 
 static void test_object_event(void **state)
 {
-        json_t *obj = json_pack("{s:s,s:s,s:i,s:b,s:I,s:{s:s}}", "id",
-                                "C-000017", "account_id", "A-000009",
-                                "version", 4, "deleted", 0,
-                                "last_modified_ms", (json_int_t)1234,
-                                "fields", "email", "x@example.test");
-        json_t *ev  = connector_object_event("contact", obj, "resync",
-                                             "resync");
+        json_t *obj = json_pack(
+            "{s:s,s:s,s:i,s:b,s:I,s:{s:s}}", "id", "C-000017", "account_id",
+            "A-000009", "version", 4, "deleted", 0, "last_modified_ms",
+            (json_int_t)1234, "fields", "email", "x@example.test");
+        json_t *ev = connector_object_event("contact", obj, "resync", "resync");
         (void)state;
 
         assert_non_null(ev);
-        assert_string_equal(json_string_value(json_object_get(ev,
-                                                              "event_id")),
-                            "resync-contact-C-000017-v4");
-        assert_string_equal(json_string_value(json_object_get(ev,
-                                                              "change_type")),
-                            "update");
+        assert_string_equal(json_string_value(json_object_get(ev, "event_id")),
+                            "resync-C-000017-v4");
+        assert_string_equal(
+            json_string_value(json_object_get(ev, "change_type")), "update");
         assert_true(json_is_true(json_object_get(ev, "resync")));
-        assert_int_equal(json_integer_value(json_object_get(ev,
-                                                            "commit_ts_ms")),
-                         1234);
+        assert_int_equal(
+            json_integer_value(json_object_get(ev, "commit_ts_ms")), 1234);
         assert_int_equal(connector_event_check(ev, NULL, 0), 0);
         json_decref(ev);
         json_object_del(obj, "id");
@@ -254,8 +267,8 @@ static void test_object_event(void **state)
 
 static void test_retry_after_and_backoff(void **state)
 {
-        static const int64_t want[] = {100, 200, 400, 800, 1600, 3200, 5000,
-                                       5000};
+        static const int64_t want[] = {100,  200,  400,  800,
+                                       1600, 3200, 5000, 5000};
         (void)state;
 
         assert_int_equal(connector_retry_after_s("5"), 5);
@@ -281,16 +294,14 @@ static void test_parse_410(void **state)
         char        oldest[32];
         (void)state;
 
-        assert_int_equal(connector_parse_410(b, strlen(b), oldest,
-                                             sizeof(oldest)),
-                         0);
+        assert_int_equal(
+            connector_parse_410(b, strlen(b), oldest, sizeof(oldest)), 0);
         assert_string_equal(oldest, "c-900");
         assert_int_equal(connector_parse_410("{}", 2, oldest, sizeof(oldest)),
                          0);
         assert_string_equal(oldest, "");
-        assert_int_equal(connector_parse_410("<html>", 6, oldest,
-                                             sizeof(oldest)),
-                         -1);
+        assert_int_equal(
+            connector_parse_410("<html>", 6, oldest, sizeof(oldest)), -1);
 }
 
 /* ---- end to end: fake CRM + embedded broker ---- */
@@ -302,8 +313,9 @@ struct fake_crm {
         struct evhttp     *http;
         int                port;
         pthread_t          thr;
-        volatile int       visible;  /* events 1..visible are served */
-        int                requests; /* /v1/changes requests */
+        volatile int       visible;      /* events 1..visible are served */
+        volatile int       expire_below; /* cursors c-N, N < this: 410 */
+        int                requests;     /* /v1/changes requests */
         int                fail_429, fail_500; /* inject once each */
         volatile int       stopping;
         struct event      *tick; /* polls `stopping` (no evthread here) */
@@ -312,13 +324,13 @@ struct fake_crm {
 static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
                          const char *query)
 {
-        struct evkeyvalq  q;
-        const char       *cur, *lim;
-        long              from = 0, limit = 500;
-        struct evbuffer  *out = evbuffer_new();
-        json_t           *page, *evs;
-        char             *s, next[32];
-        int               to;
+        struct evkeyvalq q;
+        const char      *cur, *lim;
+        long             from = 0, limit = 500;
+        struct evbuffer *out = evbuffer_new();
+        json_t          *page, *evs;
+        char            *s, next[32];
+        int              to;
 
         f->requests++;
         if (f->fail_429) {
@@ -341,6 +353,16 @@ static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
         lim = evhttp_find_header(&q, "limit");
         if (cur)
                 from = strtol(cur + 2, NULL, 10); /* "c-N" */
+        if (cur && from < f->expire_below) {
+                evbuffer_add_printf(out,
+                                    "{\"error\":\"cursor_expired\","
+                                    "\"oldest_cursor\":\"c-%d\"}",
+                                    f->expire_below);
+                evhttp_clear_headers(&q);
+                evhttp_send_reply(req, 410, "Gone", out);
+                evbuffer_free(out);
+                return;
+        }
         if (lim)
                 limit = strtol(lim, NULL, 10);
         to  = (int)(from + limit < f->visible ? from + limit : f->visible);
@@ -352,15 +374,14 @@ static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
                 snprintf(rid, sizeof(rid), "C-%06d", i);
                 snprintf(acct, sizeof(acct), "A-%06d", i % 4);
                 json_array_append_new(
-                        evs,
-                        json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:I,s:o}",
-                                  "event_id", eid, "seq", i, "entity",
-                                  "contact", "record_id", rid, "account_id",
-                                  acct, "change_type", gap ? "gap" : "update",
-                                  "version", 1, "commit_ts_ms",
-                                  (json_int_t)1764066000000LL + i, "fields",
-                                  gap ? json_null()
-                                      : json_pack("{s:i}", "n", i)));
+                    evs,
+                    json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:I,s:o}",
+                              "event_id", eid, "seq", i, "entity", "contact",
+                              "record_id", rid, "account_id", acct,
+                              "change_type", gap ? "gap" : "update", "version",
+                              1, "commit_ts_ms",
+                              (json_int_t)1764066000000LL + i, "fields",
+                              gap ? json_null() : json_pack("{s:i}", "n", i)));
         }
         snprintf(next, sizeof(next), "c-%d", to);
         page = json_pack("{s:o,s:s,s:b}", "events", evs, "next_cursor", next,
@@ -376,10 +397,10 @@ static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
 
 static void fake_cb(struct evhttp_request *req, void *opaque)
 {
-        struct fake_crm        *f   = opaque;
-        const struct evhttp_uri *u  = evhttp_request_get_evhttp_uri(req);
-        const char             *path = evhttp_uri_get_path(u);
-        struct evbuffer        *out;
+        struct fake_crm         *f    = opaque;
+        const struct evhttp_uri *u    = evhttp_request_get_evhttp_uri(req);
+        const char              *path = evhttp_uri_get_path(u);
+        struct evbuffer         *out;
 
         if (path && !strcmp(path, "/v1/changes")) {
                 fake_changes(f, req, evhttp_uri_get_query(u));
@@ -390,8 +411,36 @@ static void fake_cb(struct evhttp_request *req, void *opaque)
                                 "\"account_id\":\"A-000003\",\"version\":7,"
                                 "\"deleted\":false,\"last_modified_ms\":1,"
                                 "\"fields\":{\"email\":\"gap@example.test\"}}";
-                out = evbuffer_new();
+                out           = evbuffer_new();
                 evbuffer_add(out, o, strlen(o));
+                evhttp_send_reply(req, 200, "OK", out);
+                evbuffer_free(out);
+                return;
+        }
+        if (path && !strcmp(path, "/v1/objects/contact")) {
+                /* The resync listing: three contacts, one page. */
+                out = evbuffer_new();
+                evbuffer_add_printf(out, "{\"results\":[");
+                for (int i = 11; i <= 13; i++)
+                        evbuffer_add_printf(
+                            out,
+                            "%s{\"entity\":\"contact\",\"id\":\"C-%06d\","
+                            "\"account_id\":\"A-%06d\",\"version\":9,"
+                            "\"deleted\":false,\"last_modified_ms\":%d,"
+                            "\"fields\":{\"n\":%d}}",
+                            i > 11 ? "," : "", i, i % 4, i, i);
+                evbuffer_add_printf(out, "],\"total\":3,\"has_more\":false,"
+                                         "\"next\":{\"modified_since\":13,"
+                                         "\"after\":\"C-000013\"}}");
+                evhttp_send_reply(req, 200, "OK", out);
+                evbuffer_free(out);
+                return;
+        }
+        if (path && !strncmp(path, "/v1/objects/", 12) &&
+            !strchr(path + 12, '/')) {
+                out = evbuffer_new();
+                evbuffer_add_printf(out, "{\"results\":[],\"total\":0,"
+                                         "\"has_more\":false}");
                 evhttp_send_reply(req, 200, "OK", out);
                 evbuffer_free(out);
                 return;
@@ -457,8 +506,8 @@ struct run_arg {
 static void *connector_thread(void *opaque)
 {
         struct run_arg *a = opaque;
-        a->rc = crmsync_connector_run(&a->cfg, &a->stop, a->errstr,
-                                      sizeof(a->errstr));
+        a->rc             = crmsync_connector_run(&a->cfg, &a->stop, a->errstr,
+                                                  sizeof(a->errstr));
         return NULL;
 }
 
@@ -484,7 +533,7 @@ static int consume_changes(const char *bs, const char *topic, int parts,
         pl = rd_kafka_topic_partition_list_new(parts);
         for (int p = 0; p < parts; p++)
                 rd_kafka_topic_partition_list_add(pl, topic, p)->offset =
-                        RD_KAFKA_OFFSET_BEGINNING;
+                    RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(rk, pl);
         rd_kafka_topic_partition_list_destroy(pl);
         deadline = crmsync_mono_ms() + 20000;
@@ -495,7 +544,7 @@ static int consume_changes(const char *bs, const char *topic, int parts,
                 size_t              hl;
                 json_t             *v;
                 const char         *acct, *eid;
-                int                 seq;
+                int                 seq, resync;
 
                 if (!m)
                         continue;
@@ -506,39 +555,46 @@ static int consume_changes(const char *bs, const char *topic, int parts,
                 got++;
                 v = json_loadb(m->payload, m->len, 0, NULL);
                 assert_non_null(v);
-                seq  = (int)json_integer_value(json_object_get(v, "seq"));
-                acct = json_string_value(json_object_get(v, "account_id"));
-                eid  = json_string_value(json_object_get(v, "event_id"));
-                assert_true(seq >= 1 && seq < seen_max);
+                seq    = (int)json_integer_value(json_object_get(v, "seq"));
+                acct   = json_string_value(json_object_get(v, "account_id"));
+                eid    = json_string_value(json_object_get(v, "event_id"));
+                resync = json_is_true(json_object_get(v, "resync"));
+                /* Resync records (no seq) are counted in seen[0]. */
+                assert_true(resync ? seq == 0 : seq >= 1 && seq < seen_max);
                 seen[seq]++;
                 /* key = account id */
                 assert_int_equal(m->key_len, strlen(acct));
                 assert_memory_equal(m->key, acct, m->key_len);
                 assert_int_equal(rd_kafka_message_headers(m, &hdrs), 0);
-                assert_int_equal(rd_kafka_header_get_last(hdrs, "event_id",
-                                                          &hv, &hl),
-                                 0);
+                assert_int_equal(
+                    rd_kafka_header_get_last(hdrs, "event_id", &hv, &hl), 0);
                 assert_int_equal(hl, strlen(eid));
                 assert_memory_equal(hv, eid, hl);
-                assert_int_equal(rd_kafka_header_get_last(
-                                         hdrs, "schema_version", &hv, &hl),
-                                 0);
+                assert_int_equal(
+                    rd_kafka_header_get_last(hdrs, "schema_version", &hv, &hl),
+                    0);
                 assert_int_equal(hl, 1);
                 assert_memory_equal(hv, "1", 1);
                 assert_string_equal(
-                        json_string_value(json_object_get(
-                                json_object_get(v, "connector"), "via")),
-                        "feed");
+                    json_string_value(json_object_get(
+                        json_object_get(v, "connector"), "via")),
+                    resync ? "resync" : "feed");
+                if (resync) {
+                        assert_true(
+                            json_is_true(json_object_get(v, "full_state")));
+                        assert_int_equal(
+                            json_integer_value(json_object_get(v, "version")),
+                            9);
+                }
                 if (seq == GAP_SEQ) {
-                        assert_string_equal(
-                                json_string_value(
-                                        json_object_get(v, "change_type")),
-                                "update");
-                        assert_true(json_is_true(
-                                json_object_get(v, "resolved_gap")));
-                        assert_int_equal(json_integer_value(json_object_get(
-                                                 v, "version")),
-                                         7);
+                        assert_string_equal(json_string_value(json_object_get(
+                                                v, "change_type")),
+                                            "update");
+                        assert_true(
+                            json_is_true(json_object_get(v, "resolved_gap")));
+                        assert_int_equal(
+                            json_integer_value(json_object_get(v, "version")),
+                            7);
                         assert_string_equal(acct, "A-000003");
                 }
                 json_decref(v);
@@ -570,7 +626,7 @@ static void last_cursor(const char *bs, char *out, size_t out_size)
         assert_non_null(rk);
         pl = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(pl, "crmsync.connector.offsets", 0)
-                ->offset = RD_KAFKA_OFFSET_BEGINNING;
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(rk, pl);
         rd_kafka_topic_partition_list_destroy(pl);
         deadline = crmsync_mono_ms() + 10000;
@@ -584,9 +640,9 @@ static void last_cursor(const char *bs, char *out, size_t out_size)
                         json_t *v = json_loadb(m->payload, m->len, 0, NULL);
                         assert_int_equal(m->key_len,
                                          strlen("crmsync-connector"));
-                        snprintf(out, out_size, "%s",
-                                 json_string_value(
-                                         json_object_get(v, "cursor")));
+                        snprintf(
+                            out, out_size, "%s",
+                            json_string_value(json_object_get(v, "cursor")));
                         json_decref(v);
                 }
                 rd_kafka_message_destroy(m);
@@ -605,8 +661,7 @@ static void run_connector_until(struct run_arg *a, const char *bs,
         a->stop = 0;
         assert_int_equal(pthread_create(&thr, NULL, connector_thread, a), 0);
         memset(seen, 0, sizeof(*seen) * (size_t)seen_max);
-        got = consume_changes(bs, "crm.changes", 3, want_total, seen,
-                              seen_max);
+        got = consume_changes(bs, "crm.changes", 3, want_total, seen, seen_max);
         /* Let a duplicate (if the connector made one) arrive too. */
         usleep(300 * 1000);
         a->stop = 1;
@@ -630,14 +685,13 @@ static void test_feed_end_to_end(void **state)
         assert_int_equal(crmsync_broker_create_topic(b, "crm.changes", 3, 1,
                                                      errstr, sizeof(errstr)),
                          0);
-        assert_int_equal(crmsync_broker_create_topic(b, "crm.changes.dlq", 1,
-                                                     1, errstr,
-                                                     sizeof(errstr)),
+        assert_int_equal(crmsync_broker_create_topic(b, "crm.changes.dlq", 1, 1,
+                                                     errstr, sizeof(errstr)),
                          0);
-        assert_int_equal(crmsync_broker_create_topic(
-                                 b, "crmsync.connector.offsets", 1, 1, errstr,
-                                 sizeof(errstr)),
-                         0);
+        assert_int_equal(
+            crmsync_broker_create_topic(b, "crmsync.connector.offsets", 1, 1,
+                                        errstr, sizeof(errstr)),
+            0);
         bs = crmsync_broker_bootstraps(b);
 
         f.visible  = 25;
@@ -677,18 +731,91 @@ static void test_feed_end_to_end(void **state)
         crmsync_broker_destroy(b);
 }
 
+/* A 410 on resume: the careful connector resyncs from the objects and
+ * continues at oldest_cursor; under ignore-410 it only jumps, and the
+ * events between are lost without a trace. */
+static void feed_410(uint32_t bugs)
+{
+        struct fake_crm   f = {0};
+        crmsync_broker_t *b;
+        char              errstr[256], url[64], cur[64];
+        struct run_arg    a;
+        int               seen[64];
+        const char       *bs;
+
+        b = crmsync_broker_new(1, errstr, sizeof(errstr));
+        assert_non_null(b);
+        assert_int_equal(crmsync_broker_create_topic(b, "crm.changes", 3, 1,
+                                                     errstr, sizeof(errstr)),
+                         0);
+        assert_int_equal(
+            crmsync_broker_create_topic(b, "crmsync.connector.offsets", 1, 1,
+                                        errstr, sizeof(errstr)),
+            0);
+        bs        = crmsync_broker_bootstraps(b);
+        f.visible = 10;
+        fake_start(&f);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+
+        memset(&a, 0, sizeof(a));
+        a.cfg.crm_url       = url;
+        a.cfg.bootstrap     = bs;
+        a.cfg.topic         = "crm.changes";
+        a.cfg.offsets_topic = "crmsync.connector.offsets";
+        a.cfg.mode          = CONNECTOR_FEED;
+        a.cfg.page_size     = 50;
+        a.cfg.poll_idle_ms  = 50;
+        a.cfg.bugs          = bugs;
+
+        run_connector_until(&a, bs, 10, seen, 64);
+        last_cursor(bs, cur, sizeof(cur));
+        assert_string_equal(cur, "c-10");
+
+        /* Retention drops 11..20 while the connector is down. */
+        f.expire_below = 20;
+        f.visible      = 30;
+        if (bugs & CRMSYNC_BUG_IGNORE_410) {
+                run_connector_until(&a, bs, 20, seen, 64);
+                assert_int_equal(seen[0], 0); /* no resync */
+        } else {
+                run_connector_until(&a, bs, 23, seen, 64);
+                assert_int_equal(seen[0], 3); /* the three listed objects */
+        }
+        for (int i = 1; i <= 30; i++)
+                assert_int_equal(seen[i], i <= 10 || i > 20 ? 1 : 0);
+        last_cursor(bs, cur, sizeof(cur));
+        assert_string_equal(cur, "c-30");
+
+        fake_stop(&f);
+        crmsync_broker_destroy(b);
+}
+
+static void test_feed_410_resync(void **state)
+{
+        (void)state;
+        feed_410(0);
+}
+
+static void test_feed_410_bug_ignore(void **state)
+{
+        (void)state;
+        feed_410(CRMSYNC_BUG_IGNORE_410);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_page),
-                cmocka_unit_test(test_parse_objects),
-                cmocka_unit_test(test_key_choice),
-                cmocka_unit_test(test_envelope),
-                cmocka_unit_test(test_resolve_gap),
-                cmocka_unit_test(test_object_event),
-                cmocka_unit_test(test_retry_after_and_backoff),
-                cmocka_unit_test(test_parse_410),
-                cmocka_unit_test(test_feed_end_to_end),
+            cmocka_unit_test(test_parse_page),
+            cmocka_unit_test(test_parse_objects),
+            cmocka_unit_test(test_key_choice),
+            cmocka_unit_test(test_envelope),
+            cmocka_unit_test(test_resolve_gap),
+            cmocka_unit_test(test_object_event),
+            cmocka_unit_test(test_retry_after_and_backoff),
+            cmocka_unit_test(test_parse_410),
+            cmocka_unit_test(test_feed_end_to_end),
+            cmocka_unit_test(test_feed_410_resync),
+            cmocka_unit_test(test_feed_410_bug_ignore),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,7 @@ static void test_good_file_applies(void **state)
 {
         char            *path;
         char             errstr[256] = "", val[128];
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *conf        = rd_kafka_conf_new();
         (void)state;
 
         path = write_tmp("# librdkafka properties\n"
@@ -51,9 +53,8 @@ static void test_good_file_applies(void **state)
                          "  # indented comment\n"
                          "message.timeout.ms=123456\n"
                          "security.protocol=plaintext"); /* no final \n */
-        assert_int_equal(crmsync_kafka_conf_file(conf, path, errstr,
-                                                 sizeof(errstr)),
-                         0);
+        assert_int_equal(
+            crmsync_kafka_conf_file(conf, path, errstr, sizeof(errstr)), 0);
         conf_get(conf, "linger.ms", val, sizeof(val));
         assert_string_equal(val, "37");
         conf_get(conf, "client.id", val, sizeof(val));
@@ -69,15 +70,14 @@ static void test_bad_property_names_file_line(void **state)
 {
         char            *path, want[512];
         char             errstr[512] = "";
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *conf        = rd_kafka_conf_new();
         (void)state;
 
         path = write_tmp("# ok\nlinger.ms=5\n\nno.such.property=1\n");
-        assert_int_equal(crmsync_kafka_conf_file(conf, path, errstr,
-                                                 sizeof(errstr)),
-                         -1);
-        snprintf(want, sizeof(want), "%s:4: property 'no.such.property': ",
-                 path);
+        assert_int_equal(
+            crmsync_kafka_conf_file(conf, path, errstr, sizeof(errstr)), -1);
+        snprintf(want, sizeof(want),
+                 "%s:4: property 'no.such.property': ", path);
         assert_non_null(strstr(errstr, want));
         unlink(path);
         free(path);
@@ -88,22 +88,20 @@ static void test_bad_value_and_missing_equals(void **state)
 {
         char            *path, want[512];
         char             errstr[512] = "";
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *conf        = rd_kafka_conf_new();
         (void)state;
 
         path = write_tmp("linger.ms=not-a-number\n");
-        assert_int_equal(crmsync_kafka_conf_file(conf, path, errstr,
-                                                 sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_kafka_conf_file(conf, path, errstr, sizeof(errstr)), -1);
         snprintf(want, sizeof(want), "%s:1: property 'linger.ms': ", path);
         assert_non_null(strstr(errstr, want));
         unlink(path);
         free(path);
 
         path = write_tmp("linger.ms=5\njust-a-word\n");
-        assert_int_equal(crmsync_kafka_conf_file(conf, path, errstr,
-                                                 sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_kafka_conf_file(conf, path, errstr, sizeof(errstr)), -1);
         snprintf(want, sizeof(want), "%s:2: expected key=value", path);
         assert_non_null(strstr(errstr, want));
         unlink(path);
@@ -114,7 +112,7 @@ static void test_bad_value_and_missing_equals(void **state)
 static void test_missing_file(void **state)
 {
         char             errstr[512] = "";
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *conf        = rd_kafka_conf_new();
         (void)state;
 
         assert_int_equal(crmsync_kafka_conf_file(conf,
@@ -129,10 +127,10 @@ static void test_missing_file(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_good_file_applies),
-                cmocka_unit_test(test_bad_property_names_file_line),
-                cmocka_unit_test(test_bad_value_and_missing_equals),
-                cmocka_unit_test(test_missing_file),
+            cmocka_unit_test(test_good_file_applies),
+            cmocka_unit_test(test_bad_property_names_file_line),
+            cmocka_unit_test(test_bad_value_and_missing_equals),
+            cmocka_unit_test(test_missing_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -348,6 +348,50 @@ static void test_merge_fields(void **state)
         fx_stop(&fx);
 }
 
+static void test_if_version_precondition(void **state)
+{
+        struct fx          fx;
+        struct sink_config cfg = {0};
+        long               st;
+        const char *v3 = "{\"op\":\"upsert\",\"type\":\"contact\","
+                         "\"id\":\"C-1\",\"account_id\":\"A-1\","
+                         "\"version\":3,\"event_id\":\"e-3\","
+                         "\"fields\":{\"b\":3},\"merge_fields\":true,"
+                         "\"if_newer\":true,\"if_version\":2}";
+        (void)state;
+        fx_start(&fx, &cfg);
+        /* No record yet: v3 needs v2 under it. */
+        json_t *r = http(&fx, "/v1/profiles/_bulk", NULL, v3, &st);
+        assert_int_equal(op_status(r, 0), 409);
+        json_t *r0 = json_array_get(json_object_get(r, "results"), 0);
+        assert_string_equal(json_string_value(json_object_get(r0, "result")),
+                            "gap");
+        assert_int_equal(
+                json_integer_value(json_object_get(r0, "stored_version")), 0);
+        json_decref(r);
+        assert_int_equal(find_record(&fx, NULL).n, 0);
+        const struct sink_apply *ap;
+        assert_int_equal(crmsync_sink_applies(fx.sink, &ap), 0);
+        json_decref(upsert(&fx, "C-1", "A-1", 2, "e-2", "{\"a\":2}", 0, &st));
+        r = http(&fx, "/v1/profiles/_bulk", NULL, v3, &st);
+        assert_int_equal(op_status(r, 0), 200);
+        json_decref(r);
+        assert_int_equal(crmsync_sink_applies(fx.sink, &ap), 2);
+        assert_false(ap[1].full); /* a merge */
+        struct find f    = find_record(&fx, "contact/C-1");
+        json_t     *want = json_pack("{s:i,s:i}", "a", 2, "b", 3);
+        assert_true(json_equal(f.fields, want));
+        json_decref(want);
+        json_decref(f.fields);
+        /* Replayed: stale wins over the precondition. */
+        r = http(&fx, "/v1/profiles/_bulk", NULL, v3, &st);
+        r0 = json_array_get(json_object_get(r, "results"), 0);
+        assert_string_equal(json_string_value(json_object_get(r0, "result")),
+                            "stale");
+        json_decref(r);
+        fx_stop(&fx);
+}
+
 static void test_ndjson_and_array_parse(void **state)
 {
         struct fx          fx;
@@ -646,6 +690,7 @@ static void test_corrupt_applies_and_clear(void **state)
         assert_string_equal(ap[1].event_id, "e-2");
         assert_false(ap[1].applied);
         assert_int_equal(ap[2].version, 2);
+        assert_true(ap[2].full); /* merge_fields=false */
         assert_true(ap[2].wall_ms > 0);
         json_t *r = http(&fx, "/v1/applies?since=1", NULL, NULL, &st);
         assert_int_equal(json_array_size(json_object_get(r, "applies")), 2);
@@ -697,6 +742,7 @@ int main(void)
                 cmocka_unit_test(test_blind_writes_overwrite),
                 cmocka_unit_test(test_tombstone_blocks_older_upsert),
                 cmocka_unit_test(test_merge_fields),
+                cmocka_unit_test(test_if_version_precondition),
                 cmocka_unit_test(test_ndjson_and_array_parse),
                 cmocka_unit_test(test_bad_json_bad_op_and_content_type),
                 cmocka_unit_test(test_too_large_is_413),

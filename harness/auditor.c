@@ -1,0 +1,232 @@
+/* auditor.c -- independent reader of the changes topic (see auditor.h).
+ * Threads: one reader thread owns the consumer and the fact array until
+ * crmsync_auditor_finish joins it; afterwards the caller's thread reads. */
+#include "crmsync/auditor.h"
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crmsync/common.h"
+
+#define AUDITOR_MAX_PARTITIONS 1024
+
+struct auditor {
+        rd_kafka_t          *rk;
+        char                 topic[256], dlq[300];
+        int                  partitions;
+        pthread_t            thr;
+        int                  started;
+        volatile int         stop;
+        /* Written by the reader thread only. */
+        struct auditor_fact *facts;
+        size_t               cnt, size, max;
+        uint64_t             bytes, dropped;
+        int64_t              next_offset[AUDITOR_MAX_PARTITIONS + 1];
+        int64_t              low[AUDITOR_MAX_PARTITIONS];
+        /* Set by finish before it stops the thread: read up to here. */
+        int64_t              target[AUDITOR_MAX_PARTITIONS + 1];
+        volatile int         draining;
+};
+
+static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void         *val;
+        size_t              len;
+        struct auditor_fact *f;
+
+        a->bytes += m->len + m->key_len;
+        if (a->cnt == a->max) {
+                a->dropped++;
+                return;
+        }
+        if (a->cnt == a->size) {
+                size_t               ns = a->size ? a->size * 2 : 4096;
+                struct auditor_fact *nf;
+                if (ns > a->max)
+                        ns = a->max;
+                if (!(nf = realloc(a->facts, ns * sizeof(*nf)))) {
+                        a->dropped++;
+                        return;
+                }
+                a->facts = nf;
+                a->size  = ns;
+        }
+        f = &a->facts[a->cnt++];
+        memset(f, 0, sizeof(*f));
+        f->partition = m->partition;
+        f->offset    = m->offset;
+        f->dlq       = dlq;
+        f->ts_ms     = rd_kafka_message_timestamp(m, NULL);
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(hdrs, "event_id", &val, &len) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+            val) {
+                if (len >= sizeof(f->event_id))
+                        len = sizeof(f->event_id) - 1;
+                memcpy(f->event_id, val, len);
+        }
+}
+
+static int caught_up(auditor_t *a)
+{
+        for (int p = 0; p <= a->partitions; p++)
+                if (a->target[p] > 0 && a->next_offset[p] < a->target[p])
+                        return 0;
+        return 1;
+}
+
+static void *reader(void *arg)
+{
+        auditor_t *a = arg;
+        while (!a->stop) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 100);
+                if (!m) {
+                        if (a->draining && caught_up(a))
+                                break;
+                        continue;
+                }
+                if (!m->err) {
+                        int dlq = !strcmp(rd_kafka_topic_name(m->rkt), a->dlq);
+                        int idx = dlq ? a->partitions : m->partition;
+                        add_fact(a, m, dlq);
+                        if (idx >= 0 && idx <= a->partitions)
+                                a->next_offset[idx] = m->offset + 1;
+                }
+                rd_kafka_message_destroy(m);
+                if (a->draining && caught_up(a))
+                        break;
+        }
+        return NULL;
+}
+
+auditor_t *crmsync_auditor_start(const char *bootstrap, const char *topic,
+                                 int partitions, size_t max_facts,
+                                 char *errstr, size_t errstr_size)
+{
+        auditor_t                       *a;
+        rd_kafka_conf_t                 *conf;
+        rd_kafka_topic_partition_list_t *tps;
+        char                             kerr[256];
+
+        if (partitions < 1 || partitions > AUDITOR_MAX_PARTITIONS) {
+                crmsync_err(errstr, errstr_size,
+                            "auditor: %d partitions is out of range",
+                            partitions);
+                return NULL;
+        }
+        if (!(a = calloc(1, sizeof(*a))))
+                return NULL;
+        snprintf(a->topic, sizeof(a->topic), "%s", topic);
+        snprintf(a->dlq, sizeof(a->dlq), "%s.dlq", topic);
+        a->partitions = partitions;
+        a->max        = max_facts;
+        for (int p = 0; p < AUDITOR_MAX_PARTITIONS; p++)
+                a->low[p] = -1;
+
+        conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, kerr,
+                              sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "group.id", "crmsync-auditor", kerr,
+                              sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
+                              sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr))) {
+                crmsync_err(errstr, errstr_size, "auditor: %s", kerr);
+                rd_kafka_conf_destroy(conf);
+                free(a);
+                return NULL;
+        }
+        if (!(a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr,
+                                   sizeof(kerr)))) {
+                crmsync_err(errstr, errstr_size, "auditor: %s", kerr);
+                free(a);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(a->rk);
+        /* Plain assign: no group membership, no commits. */
+        tps = rd_kafka_topic_partition_list_new(partitions + 1);
+        for (int p = 0; p < partitions; p++)
+                rd_kafka_topic_partition_list_add(tps, a->topic, p)->offset =
+                        RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(tps, a->dlq, 0)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(a->rk, tps);
+        rd_kafka_topic_partition_list_destroy(tps);
+        if (pthread_create(&a->thr, NULL, reader, a)) {
+                crmsync_err(errstr, errstr_size, "auditor: no thread");
+                rd_kafka_destroy(a->rk);
+                free(a);
+                return NULL;
+        }
+        a->started = 1;
+        return a;
+}
+
+void crmsync_auditor_finish(auditor_t *a, int timeout_ms)
+{
+        if (!a || !a->started)
+                return;
+        for (int p = 0; p <= a->partitions; p++) {
+                int64_t lo = -1, hi = -1;
+                const char *t  = p < a->partitions ? a->topic : a->dlq;
+                int32_t     pp = p < a->partitions ? p : 0;
+                if (rd_kafka_query_watermark_offsets(a->rk, t, pp, &lo, &hi,
+                                                     5000) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        a->target[p] = hi;
+                        if (p < a->partitions)
+                                a->low[p] = lo;
+                }
+        }
+        a->draining = 1;
+        for (int waited = 0; waited < timeout_ms && !caught_up(a);
+             waited += 50) {
+                struct timespec ts = {0, 50 * 1000000};
+                nanosleep(&ts, NULL);
+        }
+        a->stop = 1;
+        pthread_join(a->thr, NULL);
+        a->started = 0;
+        rd_kafka_consumer_close(a->rk);
+}
+
+size_t crmsync_auditor_facts(const auditor_t *a,
+                             const struct auditor_fact **out)
+{
+        *out = a->facts;
+        return a->cnt;
+}
+
+uint64_t crmsync_auditor_bytes(const auditor_t *a)
+{
+        return a->bytes;
+}
+
+uint64_t crmsync_auditor_dropped(const auditor_t *a)
+{
+        return a->dropped;
+}
+
+int64_t crmsync_auditor_low_watermark(const auditor_t *a, int32_t p)
+{
+        return p >= 0 && p < a->partitions ? a->low[p] : -1;
+}
+
+void crmsync_auditor_destroy(auditor_t *a)
+{
+        if (!a)
+                return;
+        if (a->started) {
+                a->stop = 1;
+                pthread_join(a->thr, NULL);
+                rd_kafka_consumer_close(a->rk);
+        }
+        if (a->rk)
+                rd_kafka_destroy(a->rk);
+        free(a->facts);
+        free(a);
+}
