@@ -4,9 +4,13 @@
 # identical bytes of one page as a static file (the ceiling for "send a
 # ready buffer"). Prints both figures and the ratio.
 #
+# wrk rotates through CURSORS request paths (a Lua script): the first page
+# and cursors spread evenly over the whole commit log, every one a full
+# page. nginx gets the same paths and answers each with the first page.
+#
 # usage: bench/bench_crm.sh [build-dir] [duration-s]
 # env:   WRK_THREADS (2), WRK_CONNS (32), ACCOUNTS (1000), CHANGES (20000),
-#        SEED (42), PAGE (200)
+#        SEED (42), PAGE (200), CURSORS (16; 1 = the first page only)
 # Only processes this script starts are stopped, by their pid.
 set -euo pipefail
 
@@ -18,6 +22,7 @@ ACCOUNTS=${ACCOUNTS:-1000}
 CHANGES=${CHANGES:-20000}
 SEED=${SEED:-42}
 PAGE=${PAGE:-200}
+CURSORS=${CURSORS:-16}
 BIN=$BUILD/crmsync
 
 die() {
@@ -34,6 +39,10 @@ case $DURATION in
 esac
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 120 ] ||
         die "duration must be 1..120 s"
+case $CURSORS in
+'' | *[!0-9]*) die "CURSORS must be a whole number" ;;
+esac
+[ "$CURSORS" -ge 1 ] && [ "$CURSORS" -le 1000 ] || die "CURSORS must be 1..1000"
 
 TMP=$(mktemp -d /tmp/crmsync-bench.XXXXXX)
 CRM_PID=
@@ -68,11 +77,13 @@ wait_http() {
         return 1
 }
 
-# run_wrk URL: prints "requests_per_s non2xx bytes_per_request".
+# run_wrk URL NAME: prints "requests_per_s non2xx requests"; wrk requests
+# the paths of $TMP/paths.lua in turn.
 run_wrk() {
-        local out rps non2xx reqs bytes
+        local out rps non2xx reqs
         out=$(wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --timeout 2s \
-                --latency "$1")
+                --latency -s "$TMP/paths.lua" "$1" 2>"$TMP/wrk.err")
+        [ ! -s "$TMP/wrk.err" ] || die "wrk: $(head -3 "$TMP/wrk.err")"
         echo "$out" >"$TMP/wrk.$2.txt"
         rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
         non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
@@ -107,13 +118,57 @@ done
 [ "$full" = 1 ] || die "first page never held $PAGE events (got ${n:-0}, HTTP $(cat "$TMP/code"))"
 PAGE_BYTES=$(wc -c <"$TMP/page.json")
 
+# Walk the whole feed (bounded: at most 10000 pages) and keep CURSORS
+# paths spread evenly over it, each serving a full page of PAGE events.
+# Each picked page is saved for nginx: www/pages/<cursor>.json (the first
+# page, no cursor, is www/page.json).
+mkdir -p "$TMP/www/pages"
+python3 - "http://127.0.0.1:$CRM_PORT" "$PAGE" "$CURSORS" "$TMP" <<'PY' ||
+import json, sys, urllib.request
+base, page, want, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+full, cur = [], None  # (cursor or None, body) of every full page
+for _ in range(10000):
+    path = "/v1/changes?limit=%d" % page + ("&cursor=" + cur if cur else "")
+    body = urllib.request.urlopen(base + path, timeout=5).read()
+    d = json.loads(body)
+    if len(d["events"]) == page:
+        full.append((cur, body))
+    if not d["has_more"]:
+        break
+    cur = d["next_cursor"]
+else:
+    sys.exit("feed walk did not reach the head")
+if len(full) < want or full[0][0] is not None:
+    sys.exit("only %d full pages, %d cursors wanted" % (len(full), want))
+pick = [full[(i * (len(full) - 1)) // max(want - 1, 1)] for i in range(want)]
+paths = []
+for c, body in pick:
+    paths.append("/v1/changes?limit=%d" % page + ("&cursor=" + c if c else ""))
+    name = tmp + ("/www/pages/%s.json" % c if c else "/www/page.json")
+    with open(name, "wb") as f:
+        f.write(body)
+with open(tmp + "/paths.lua", "w") as f:
+    f.write("local paths = {\n")
+    for p in paths:
+        f.write('  "%s",\n' % p)
+    f.write("}\nlocal n = 0\nrequest = function()\n  n = n + 1\n"
+            "  return wrk.format(\"GET\", paths[(n % #paths) + 1])\nend\n")
+with open(tmp + "/paths.txt", "w") as f:
+    f.write("\n".join(paths) + "\n")
+size = [len(b) for _, b in pick]
+with open(tmp + "/sizes.txt", "w") as f:
+    f.write("%d %d %d %d\n" % (len(full), min(size), max(size),
+                                sum(size) // len(size)))
+PY
+        die "cannot pick $CURSORS cursors over the feed"
+read -r FULL_PAGES MIN_BYTES MAX_BYTES AVG_BYTES <"$TMP/sizes.txt"
+
 # ---- a private nginx serving the same bytes ----
 NGINX_PORT=$(free_port)
-mkdir -p "$TMP/www" "$TMP/nginx/logs" "$TMP/nginx/tmp"
-cp "$TMP/page.json" "$TMP/www/page.json"
+mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
 # nginx started as root serves from an unprivileged worker: let it read.
-chmod 755 "$TMP" "$TMP/www"
-chmod 644 "$TMP/www/page.json"
+chmod 755 "$TMP" "$TMP/www" "$TMP/www/pages"
+chmod 644 "$TMP/www/page.json" "$TMP"/www/pages/*.json 2>/dev/null || true
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -136,7 +191,7 @@ http {
                 root $TMP/www;
                 location /v1/changes {
                         default_type application/json;
-                        try_files /page.json =404;
+                        try_files /pages/\$arg_cursor.json /page.json;
                 }
         }
 }
@@ -150,8 +205,14 @@ wait_http "$NGINX_URL" || {
 }
 cmp -s <(curl -s "$NGINX_URL") "$TMP/page.json" ||
         die "nginx does not serve the identical page bytes"
+while read -r p; do
+        cmp -s <(curl -s "http://127.0.0.1:$NGINX_PORT$p") \
+                <(curl -s "http://127.0.0.1:$CRM_PORT$p") ||
+                die "nginx and crmsync crm differ for $p"
+done <"$TMP/paths.txt"
 
-echo "page: $PAGE events, $PAGE_BYTES bytes; wrk -t$THREADS -c$CONNS -d${DURATION}s; $(nproc) CPUs"
+echo "page: $PAGE events; $CURSORS paths over $FULL_PAGES full pages, $MIN_BYTES..$MAX_BYTES bytes (mean $AVG_BYTES; first page $PAGE_BYTES); both servers send identical bytes per path"
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 CRM_RES=$(run_wrk "$CRM_URL" crm)
 NGX_RES=$(run_wrk "$NGINX_URL" nginx)
 read -r CRM_RPS CRM_NON2XX CRM_REQS <<<"$CRM_RES"

@@ -134,6 +134,8 @@ auditor_t *crmsync_auditor_start(const char *bootstrap, const char *topic,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
                               sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", kerr,
+                              sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr))) {
                 crmsync_err(errstr, errstr_size, "auditor: %s", kerr);
                 rd_kafka_conf_destroy(conf);

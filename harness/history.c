@@ -144,6 +144,10 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         }
         for (size_t i = 0; i < h->apply_cnt; i++) {
                 const struct apply_fact *a = &h->applies[i];
+                /* A full write carries the whole record: it delivers every
+                 * older change's effect even when a newer one beat it. */
+                if (a->full && a->version > max_full[a->record])
+                        max_full[a->record] = a->version;
                 if (!a->applied)
                         continue;
                 if (a->version < max_applied[a->record]) {
@@ -155,8 +159,6 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                 } else {
                         max_applied[a->record] = a->version;
                 }
-                if (a->full && a->version > max_full[a->record])
-                        max_full[a->record] = a->version;
         }
         for (uint32_t i = 0; i < h->commits; i++) {
                 uint32_t rec = h->commit_record[i], v = h->commit_version[i];

@@ -31,7 +31,9 @@
 #include "crmsync/workload.h"
 
 #define TICK_MS        250
-#define CHECK_EVERY_MS 1000
+#define CHECK_EVERY_MS 250
+/* Time the connector gets to start before the CRM's first commit. */
+#define CONNECTOR_WARMUP_MS 1500
 
 enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
 
@@ -50,7 +52,7 @@ struct run {
         auditor_t                *auditor;
         crm_server_t             *crm;
         sink_server_t            *sink;
-        struct child              connector, profiler;
+        struct child              connector, profiler, replayer;
         char                      run_id[200];
         char                      run_dir[512];
         char                      crm_url[64], sink_url[64];
@@ -68,6 +70,9 @@ struct run {
         size_t                    last_apply_cnt;
         int64_t                   last_progress_mono;
         int                       unexpected_exits;
+        /* Replay phase. */
+        int64_t                   replay_start_mono, replay_done_mono;
+        int                       replay_matched;
 };
 
 static void history(struct run *r, const char *kind, const char *fmt, ...)
@@ -107,16 +112,17 @@ static void progress(struct run *r, const char *fmt, ...)
 
 /* -- pipeline processes --------------------------------------------------- */
 
-static void child_env(struct run *r, struct child *c)
+static void child_env(struct run *r, struct child *c, const char *group)
 {
         char path[600];
         snprintf(path, sizeof(path), "%s/kafka.properties", r->run_dir);
-        crmsync_child_setenv(c, "CRMSYNC_CRM_URL", r->crm_url);
+        if (r->crm_url[0]) /* the profiler starts before the CRM */
+                crmsync_child_setenv(c, "CRMSYNC_CRM_URL", r->crm_url);
         crmsync_child_setenv(c, "CRMSYNC_SINK_URL", r->sink_url);
         crmsync_child_setenv(c, "CRMSYNC_BOOTSTRAP_SERVERS",
                              crmsync_broker_bootstraps(r->broker));
         crmsync_child_setenv(c, "CRMSYNC_TOPIC", r->sc->topic);
-        crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", r->group_id);
+        crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", group);
         crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
         crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
 }
@@ -130,8 +136,10 @@ static void add_bug_args(const char **argv, int *n, uint32_t bugs)
                 }
 }
 
+/* Prepare (not start) a pipeline process. name is connector, profiler or
+ * replay (a profiler rebuilding the sink from the earliest offset). */
 static void setup_child(struct run *r, struct child *c, const char *name,
-                        const struct scenario_process *p)
+                        const struct scenario_process *p, const char *group)
 {
         const char *argv[SUPERVISOR_MAX_ARGS];
         char        n1[16], n2[16], shcmd[4096];
@@ -168,11 +176,18 @@ static void setup_child(struct run *r, struct child *c, const char *name,
                 argv[n++] = n1;
                 argv[n++] = "--linger-ms";
                 argv[n++] = n2;
+                if (!strcmp(name, "replay")) {
+                        argv[n++] = "--offset-reset";
+                        argv[n++] = "earliest";
+                        argv[n++] = "--no-side-effects";
+                }
                 add_bug_args(argv, &n, p->bugs);
         }
         argv[n] = NULL;
         crmsync_child_set_argv(c, argv);
-        child_env(r, c);
+        child_env(r, c, group);
+        if (!strcmp(name, "replay"))
+                crmsync_child_setenv(c, "CRMSYNC_REPLAY", "1");
 }
 
 static int start_child(struct run *r, struct child *c)
@@ -268,44 +283,54 @@ static void move_leaders_off(struct run *r, int broker)
                                                   broker % n + 1);
 }
 
-/* Harness self-test: corrupt records whose final version was committed
- * before now, so no later write repairs them. */
+/* Harness self-test: corrupt live sink records that already hold the
+ * CRM's final version, so no later conditional write repairs them. */
+struct corrupt_ctx {
+        struct run *r;
+        char      (*keys)[CRMSYNC_KEY_MAX];
+        int         want, found;
+};
+
+static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
+{
+        struct corrupt_ctx      *c = opaque;
+        const struct crm_record *cr;
+        char                     ent[32];
+        const char              *slash = strchr(sr->key, '/');
+        int                      e;
+
+        if (c->found == c->want || sr->deleted || !slash ||
+            (size_t)(slash - sr->key) >= sizeof(ent))
+                return;
+        memcpy(ent, sr->key, (size_t)(slash - sr->key));
+        ent[slash - sr->key] = '\0';
+        if ((e = crmsync_entity_parse(ent)) < 0 ||
+            !(cr = crmsync_workload_find(c->r->wl, (enum crm_entity)e,
+                                         slash + 1)) ||
+            cr->deleted || cr->version != sr->version)
+                return;
+        snprintf(c->keys[c->found++], CRMSYNC_KEY_MAX, "%s", sr->key);
+}
+
 static int corrupt_records(struct run *r, int count, char *why, size_t size)
 {
-        int64_t elapsed = crmsync_mono_ms() - r->t0_mono;
-        int     done    = 0;
-        size_t  n       = crmsync_workload_record_cnt(r->wl);
-        char    key[CRMSYNC_KEY_MAX];
-
-        for (size_t i = 0; i < n && done < count; i++) {
-                const struct crm_record *cr = crmsync_workload_record(r->wl, i);
-                if (cr->deleted)
-                        continue;
-                /* The record's last change must be in the past. */
-                int    last_past = 1;
-                size_t ne        = crmsync_workload_event_cnt(r->wl);
-                for (size_t j = ne; j-- > 0;) {
-                        const struct crm_event *ev =
-                                crmsync_workload_event(r->wl, j);
-                        if (ev->entity == cr->entity &&
-                            !strcmp(ev->record_id, cr->id)) {
-                                last_past = ev->commit_ms + 2000 < elapsed;
-                                break;
-                        }
-                }
-                if (!last_past)
-                        continue;
-                snprintf(key, sizeof(key), "%s/%s",
-                         crmsync_entity_name(cr->entity), cr->id);
-                if (crmsync_sink_corrupt(r->sink, key) == 0) {
-                        history(r, "sink_corrupted", ",\"key\":\"%s\"", key);
+        struct corrupt_ctx c = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
+                                count, 0};
+        int                done = 0;
+        if (!c.keys)
+                return -1;
+        crmsync_sink_foreach(r->sink, corrupt_pick_cb, &c);
+        for (int i = 0; i < c.found; i++)
+                if (crmsync_sink_corrupt(r->sink, c.keys[i]) == 0) {
+                        history(r, "sink_corrupted", ",\"key\":\"%s\"",
+                                c.keys[i]);
                         done++;
                 }
-        }
+        free(c.keys);
         if (done < count) {
                 snprintf(why, size,
-                         "only %d of %d records could be corrupted (none "
-                         "settled in the sink yet)",
+                         "only %d of %d records could be corrupted (too few "
+                         "records hold their final version yet)",
                          done, count);
                 return done ? 0 : -1;
         }
@@ -724,10 +749,11 @@ static void expect_add(json_t *arr, int *failed, const char *name, int ok,
 }
 
 static json_t *build_summary(struct run *r, struct check_result *res,
-                             json_t *log, int *failed)
+                             json_t *timing, json_t *log, json_t *replay,
+                             int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
-        json_t  *exp = json_array(), *an = json_object(), *s, *timing;
+        json_t  *exp = json_array(), *an = json_object(), *s;
         char     sha[65];
         uint64_t accounts = 0;
         int64_t  bounds[ANOMALY_CNT] = {
@@ -754,7 +780,6 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                            res->counts[c] <= (uint64_t)bounds[c], "found %llu",
                            (unsigned long long)res->counts[c]);
         }
-        timing = timing_json(r);
         {
                 char   name[64];
                 json_t *cs = json_object_get(timing, "convergence_s");
@@ -781,6 +806,56 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                          e->e2e_p99_ms_max);
                 expect_add(exp, failed, name, p99 <= e->e2e_p99_ms_max,
                            "p99 %lld ms", (long long)p99);
+        }
+        if (replay && json_is_true(json_object_get(replay, "performed"))) {
+                json_t *miss = json_array_get(json_object_get(replay, "missing"),
+                                              0);
+                if (miss)
+                        expect_add(exp, failed, "replay window complete", 0,
+                                   "partition %lld no longer holds offsets "
+                                   "0..%lld (first missing offset 0): the "
+                                   "replay is incomplete",
+                                   (long long)json_integer_value(
+                                           json_object_get(miss, "partition")),
+                                   (long long)json_integer_value(
+                                           json_object_get(
+                                                   miss,
+                                                   "first_held_offset")) -
+                                           1);
+                else
+                        expect_add(exp, failed, "replay window complete", 1,
+                                   "every partition still holds offset 0");
+                expect_add(exp, failed, "replay rebuilds the CRM's state",
+                           json_is_true(json_object_get(replay,
+                                                        "matches_oracle")),
+                           "%s in %.2f s",
+                           json_is_true(json_object_get(replay,
+                                                        "matches_oracle"))
+                                   ? "rebuilt"
+                                   : "did not match",
+                           json_real_value(json_object_get(replay, "seconds")));
+                if (e->replay_min_events_per_s > 0) {
+                        double eps = json_number_value(
+                                json_object_get(replay, "events_per_s"));
+                        expect_add(exp, failed, "replay events/s",
+                                   eps >= e->replay_min_events_per_s,
+                                   "%.0f events/s (bound %.0f)", eps,
+                                   e->replay_min_events_per_s);
+                }
+        } else if (replay) {
+                expect_add(exp, failed, "replay performed", 0, "%s",
+                           json_string_value(json_object_get(replay,
+                                                             "reason")));
+        }
+        {
+                int skipped = 0;
+                for (int i = 0; i < r->sc->fault_cnt; i++)
+                        if (r->faults[i].skipped || !r->faults[i].started)
+                                skipped++;
+                if (r->sc->fault_cnt)
+                        expect_add(exp, failed, "every fault performed",
+                                   !skipped, "%d of %d skipped (see faults)",
+                                   skipped, r->sc->fault_cnt);
         }
         if (r->unexpected_exits)
                 expect_add(exp, failed, "pipeline processes stay up", 0,
@@ -814,6 +889,8 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                           "a broker going down does not move leadership"));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
+        if (replay)
+                json_object_set_new(timing, "replay", replay);
         json_object_set_new(
                 s, "run",
                 json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
@@ -822,6 +899,166 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                           "connector_starts", r->connector.starts,
                           "profiler_starts", r->profiler.starts));
         return s;
+}
+
+/* -- replay phase --------------------------------------------------------- */
+
+static void count_side_effect(void *opaque, const char *event_id,
+                              const char *kind, uint32_t count)
+{
+        (void)event_id;
+        (void)kind;
+        *(uint64_t *)opaque += count;
+}
+
+static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+        struct run              *r   = arg;
+        int64_t                  now = crmsync_mono_ms();
+        const struct sink_apply *applies;
+        size_t                   n = crmsync_sink_applies(r->sink, &applies);
+        struct check_result      res;
+        (void)fd;
+        (void)what;
+
+        if (n != r->last_apply_cnt) {
+                r->last_apply_cnt     = n;
+                r->last_progress_mono = now;
+        }
+        crmsync_check_result_init(&res);
+        check_now(r, &res);
+        if (crmsync_check_result_total(&res) == 0) {
+                r->replay_matched = 1;
+                event_base_loopexit(r->base, NULL);
+        } else if (now >= r->deadline_mono ||
+                   now - r->last_progress_mono >=
+                           (int64_t)(r->sc->settle_s * 1000) ||
+                   r->interrupted) {
+                event_base_loopexit(r->base, NULL);
+        }
+        crmsync_check_result_clear(&res);
+}
+
+/* Rebuild the sink from the earliest offset with a new consumer group and
+ * time it. The window check: a partition whose oldest held offset is above
+ * 0 has lost records a full replay needs (retention, or the embedded
+ * broker's 5 MiB cap), so the replay is incomplete whatever it rebuilds. */
+static json_t *run_replay(struct run *r, struct check_result *res)
+{
+        const struct scenario_replay *rp = &r->sc->replay;
+        const struct auditor_fact    *facts;
+        size_t   nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
+        uint64_t events = 0, side = 0;
+        json_t  *missing = json_array(), *o;
+        char     group[300];
+        struct event  *tick;
+        struct timeval tv = {0, TICK_MS * 1000};
+        double         secs;
+
+        for (size_t i = 0; i < nf; i++)
+                if (!facts[i].dlq)
+                        events++;
+        for (int p = 0; p < r->sc->partitions; p++) {
+                int64_t lo = r->auditor
+                                     ? crmsync_auditor_low_watermark(r->auditor,
+                                                                     p)
+                                     : -1;
+                if (lo > 0)
+                        json_array_append_new(
+                                missing,
+                                json_pack("{s:i, s:i, s:I}", "partition", p,
+                                          "first_missing_offset", 0,
+                                          "first_held_offset",
+                                          (json_int_t)lo));
+        }
+        if (!strcmp(rp->from, "timestamp"))
+                return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                 "replay by timestamp needs offset lookup by "
+                                 "timestamp, which the embedded broker "
+                                 "(librdkafka mock) does not support");
+
+        progress(r, "replay: rebuilding the sink from the earliest offset "
+                    "(%llu records in the log)",
+                 (unsigned long long)events);
+        history(r, "replay_start", ",\"records\":%llu",
+                (unsigned long long)events);
+        if (rp->clear_sink)
+                crmsync_sink_clear(r->sink);
+        snprintf(group, sizeof(group), "%s-replay", r->group_id);
+        setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
+        r->phase              = PHASE_WAIT;
+        r->last_apply_cnt     = 0;
+        r->last_progress_mono = crmsync_mono_ms();
+        r->deadline_mono      = r->last_progress_mono +
+                           (int64_t)((r->sc->timeout_s > 0 ? r->sc->timeout_s
+                                                           : 120) *
+                                     1000);
+        r->replay_start_mono = crmsync_mono_ms();
+        if (start_child(r, &r->replayer) == -1)
+                return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                 "the replay profiler could not start");
+        tick = event_new(r->base, -1, EV_PERSIST, replay_tick_cb, r);
+        event_add(tick, &tv);
+        event_base_dispatch(r->base);
+        event_free(tick);
+        r->replay_done_mono = crmsync_mono_ms();
+        crmsync_child_stop(&r->replayer, 3000);
+        history(r, "replay_end", ",\"matched\":%s",
+                r->replay_matched ? "true" : "false");
+
+        /* Every side effect during a rebuild repeats one already sent. */
+        crmsync_sink_foreach_side_effect(r->sink, count_side_effect, &side);
+        if (side)
+                crmsync_check_result_add(res, ANOMALY_DUPLICATE_SIDE_EFFECT,
+                                         "replay",
+                                         "the replay re-sent %llu side "
+                                         "effects",
+                                         (unsigned long long)side);
+        secs = (double)(r->replay_done_mono - r->replay_start_mono) / 1000.0;
+        o = json_pack("{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}",
+                      "performed", 1, "events", (json_int_t)events, "bytes",
+                      (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
+                                              : 0),
+                      "seconds", secs, "matches_oracle", r->replay_matched,
+                      "complete", json_array_size(missing) == 0,
+                      "missing", missing, "side_effects", (json_int_t)side);
+        json_object_set_new(o, "events_per_s",
+                            r->replay_matched && secs > 0
+                                    ? json_real((double)events / secs)
+                                    : json_null());
+        json_object_set_new(
+                o, "bytes_per_s",
+                r->replay_matched && secs > 0
+                        ? json_real((double)json_integer_value(
+                                            json_object_get(o, "bytes")) /
+                                    secs)
+                        : json_null());
+        progress(r, "replay: %s in %.2f s (%s)",
+                 r->replay_matched ? "rebuilt" : "did not rebuild", secs,
+                 json_array_size(missing) ? "INCOMPLETE: the log lost records"
+                                          : "window complete");
+        return o;
+}
+
+/* Wait until the profiler created its ready file ($CRMSYNC_READY_FILE: it
+ * has joined its group and holds partitions), or timeout_ms for a
+ * profiler that does not follow that contract. */
+static void wait_ready(struct run *r, const char *path, int timeout_ms)
+{
+        int64_t until = crmsync_mono_ms() + timeout_ms;
+        while (crmsync_mono_ms() < until) {
+                struct timespec ts = {0, 50 * 1000000};
+                if (access(path, F_OK) == 0) {
+                        progress(r, "profiler ready (partitions assigned)");
+                        history(r, "pipeline_ready", "%s", "");
+                        return;
+                }
+                if (crmsync_child_reap(&r->profiler))
+                        return; /* died: the tick reports and restarts */
+                nanosleep(&ts, NULL);
+        }
+        progress(r, "profiler not ready after %d ms: starting anyway",
+                 timeout_ms);
 }
 
 /* -- setup and teardown --------------------------------------------------- */
@@ -997,7 +1234,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         struct crm_server_config cc = {0};
         struct sink_config       skc = {0};
         struct check_result      res;
-        json_t                  *summary = NULL, *log;
+        json_t *summary = NULL, *log, *timing, *replay = NULL;
+        char    ready_path[600];
         char                     path[600];
         int                      failed = 0, rc = 2;
         double                   timeout_s;
@@ -1045,8 +1283,35 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                       errstr_size)))
                 goto out;
 
-        r.t0_mono            = crmsync_mono_ms();
-        r.t0_wall            = crmsync_wall_ms();
+        skc.blind_writes = sc->sink_blind_writes;
+        if (!(r.sink = crmsync_sink_server_new(r.base, &skc, errstr,
+                                               errstr_size)))
+                goto out;
+        snprintf(r.sink_url, sizeof(r.sink_url), "http://127.0.0.1:%d",
+                 crmsync_sink_server_port(r.sink));
+
+        /* Warm-up: the profiler joins its group before the CRM's clock
+         * starts, so the first changes' latency does not include the
+         * group's initial rebalance delay. */
+        r.t0_mono = crmsync_mono_ms();
+        r.t0_wall = crmsync_wall_ms();
+        setup_child(&r, &r.profiler, "profiler", &sc->profiler, r.group_id);
+        snprintf(ready_path, sizeof(ready_path), "%s/profiler.ready",
+                 r.run_dir);
+        crmsync_child_setenv(&r.profiler, "CRMSYNC_READY_FILE", ready_path);
+        if (start_child(&r, &r.profiler) == -1) {
+                crmsync_err(errstr, errstr_size,
+                            "could not start the profiler (see %s)",
+                            r.run_dir);
+                goto out;
+        }
+        wait_ready(&r, ready_path, 15000);
+
+        /* The CRM's clock starts CONNECTOR_WARMUP_MS from now, so the
+         * connector has started (read its stored cursor) before the first
+         * change commits. */
+        r.t0_mono            = crmsync_mono_ms() + CONNECTOR_WARMUP_MS;
+        r.t0_wall            = crmsync_wall_ms() + CONNECTOR_WARMUP_MS;
         cc.workload          = r.wl;
         cc.start_wall_ms     = r.t0_wall;
         cc.max_page          = sc->crm_max_page;
@@ -1059,14 +1324,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                                              errstr_size)))
                 goto out;
         crmsync_crm_server_set_observer(r.crm, crm_serve_observer, &r);
-        skc.blind_writes = sc->sink_blind_writes;
-        if (!(r.sink = crmsync_sink_server_new(r.base, &skc, errstr,
-                                               errstr_size)))
-                goto out;
         snprintf(r.crm_url, sizeof(r.crm_url), "http://127.0.0.1:%d",
                  crmsync_crm_server_port(r.crm));
-        snprintf(r.sink_url, sizeof(r.sink_url), "http://127.0.0.1:%d",
-                 crmsync_sink_server_port(r.sink));
 
         r.workload_end_mono = r.t0_mono + crmsync_workload_duration_ms(r.wl);
         r.faults_end_mono   = r.t0_mono;
@@ -1076,11 +1335,13 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                                                     1000);
                 if (end > r.faults_end_mono)
                         r.faults_end_mono = end;
-                schedule_fault(&r, i, 1, sc->faults[i].at_s);
+                schedule_fault(&r, i, 1,
+                               sc->faults[i].at_s + CONNECTOR_WARMUP_MS / 1e3);
                 if (sc->faults[i].duration_s > 0)
                         schedule_fault(&r, i, 0,
                                        sc->faults[i].at_s +
-                                               sc->faults[i].duration_s);
+                                               sc->faults[i].duration_s +
+                                               CONNECTOR_WARMUP_MS / 1e3);
         }
         timeout_s = opt->timeout_s > 0   ? opt->timeout_s
                     : sc->timeout_s > 0 ? sc->timeout_s
@@ -1102,10 +1363,9 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         history(&r, "run_start", ",\"crm\":\"%s\",\"sink\":\"%s\"",
                 r.crm_url, r.sink_url);
 
-        setup_child(&r, &r.connector, "connector", &sc->connector);
-        setup_child(&r, &r.profiler, "profiler", &sc->profiler);
-        if (start_child(&r, &r.profiler) == -1 ||
-            start_child(&r, &r.connector) == -1) {
+        setup_child(&r, &r.connector, "connector", &sc->connector,
+                    r.group_id);
+        if (start_child(&r, &r.connector) == -1) {
                 crmsync_err(errstr, errstr_size,
                             "could not start the pipeline (see %s)",
                             r.run_dir);
@@ -1133,10 +1393,13 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 crmsync_auditor_finish(r.auditor, 10000);
         crmsync_check_result_init(&res);
         check_now(&r, &res);
-        log     = history_checks(&r, &res);
-        summary = build_summary(&r, &res, log, &failed);
-        crmsync_check_result_clear(&res);
+        log    = history_checks(&r, &res);
+        timing = timing_json(&r);
         write_applies(&r);
+        if (sc->replay.enabled && !r.interrupted)
+                replay = run_replay(&r, &res);
+        summary = build_summary(&r, &res, timing, log, replay, &failed);
+        crmsync_check_result_clear(&res);
         if (r.history) {
                 fclose(r.history);
                 r.history = NULL;
@@ -1149,8 +1412,10 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
 out:
         crmsync_child_stop(&r.connector, 0);
         crmsync_child_stop(&r.profiler, 0);
+        crmsync_child_stop(&r.replayer, 0);
         crmsync_child_free(&r.connector);
         crmsync_child_free(&r.profiler);
+        crmsync_child_free(&r.replayer);
         if (r.history)
                 fclose(r.history);
         if (r.tick)

@@ -709,7 +709,7 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                 if (check_known(c, o, "replay", repk) ||
                     get_bool(c, o, "replay", "enabled", &sc->replay.enabled) ||
                     get_str(c, o, "replay", "from", sc->replay.from,
-                            sizeof(sc->replay.from), "earliest") ||
+                            sizeof(sc->replay.from), "earliest|timestamp") ||
                     get_bool(c, o, "replay", "clear_sink",
                              &sc->replay.clear_sink))
                         return -1;
@@ -732,7 +732,7 @@ static void set_defaults(struct scenario *sc)
         sc->profiler.batch_size        = 500;
         sc->profiler.linger_ms         = 50;
         sc->crm_max_page               = 1000;
-        sc->settle_s                   = 5;
+        sc->settle_s                   = 10;
         sc->expect.converge_within_s   = 60;
         /* Every anomaly class defaults to "zero allowed". */
 }

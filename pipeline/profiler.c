@@ -278,7 +278,8 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                               e->op.event_id, e->op.entity, e->op.record_id,
                               e->op.version, st, msg ? msg : "");
                 }
-                if (fx && e->op.side_effect && add_fx(p, &e->op))
+                if (fx && e->op.side_effect && !p->cfg->no_side_effects &&
+                    add_fx(p, &e->op))
                         logf_("out of memory queueing a side effect");
         }
         json_decref(r);
@@ -574,6 +575,16 @@ static void drop_partitions(struct profiler *p,
 
 /* ---- librdkafka callbacks ---------------------------------------------- */
 
+/* Readiness contract with the harness: create $CRMSYNC_READY_FILE once
+ * partitions are assigned, so the CRM's clock starts after the join. */
+static void signal_ready(void)
+{
+        const char *path = getenv("CRMSYNC_READY_FILE");
+        FILE       *fp;
+        if (path && *path && (fp = fopen(path, "w")))
+                fclose(fp);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -585,6 +596,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         switch (err) {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
                 logf_("assigned %d partition(s)", parts->cnt);
+                signal_ready();
                 if (coop)
                         e = rd_kafka_incremental_assign(rk, parts);
                 else
@@ -644,6 +656,11 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char             kerr[256];
+        /* Defaults a properties file may override. A short fetch wait
+         * bounds the latency where a broker does not wake a waiting fetch
+         * when data arrives (the embedded mock cluster waits it out). */
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", kerr,
+                          sizeof(kerr));
         if (cfg->kafka_config &&
             crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
                                     errstr_size)) {

@@ -101,7 +101,8 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
         } else if (!strcmp(change, "update")) {
                 /* The connector replaced these with the record's whole
                  * current state (GET /v1/objects). */
-                is_full = is_true(ev, "resolved_gap") ||
+                is_full = is_true(ev, "full_state") ||
+                          is_true(ev, "resolved_gap") ||
                           is_true(ev, "resolved_move") ||
                           is_true(ev, "resync");
         } else if (!strcmp(change, "delete")) {

@@ -34,11 +34,26 @@ static uint32_t cursor_check(const crm_server_t *s, uint64_t pos)
         return (uint32_t)mix64(s->seed ^ mix64(pos + SALT_CURSOR));
 }
 
-static void cursor_format(const crm_server_t *s, uint64_t pos, char *out,
-                          size_t size)
+/* Writes "c1.<pos hex>.<check hex>" and its NUL into out (at least
+ * CRM_CURSOR_MAX bytes); returns the length. No printf: on every page. */
+static size_t cursor_write(const crm_server_t *s, uint64_t pos, char *out)
 {
-        snprintf(out, size, "c1.%" PRIx64 ".%08" PRIx32, pos,
-                 cursor_check(s, pos));
+        static const char hex[] = "0123456789abcdef";
+        uint32_t          chk   = cursor_check(s, pos);
+        size_t            n     = 0;
+        int               shift = 60;
+
+        memcpy(out, "c1.", 3);
+        n = 3;
+        while (shift > 0 && !((pos >> shift) & 0xf))
+                shift -= 4;
+        for (; shift >= 0; shift -= 4)
+                out[n++] = hex[(pos >> shift) & 0xf];
+        out[n++] = '.';
+        for (shift = 28; shift >= 0; shift -= 4)
+                out[n++] = hex[(chk >> shift) & 0xf];
+        out[n] = '\0';
+        return n;
 }
 
 /* Returns 0 and *pos, or -1 for a malformed or tampered cursor. */
@@ -121,22 +136,108 @@ static char *form_json(crm_server_t *s, uint32_t ev, int form)
         return out;
 }
 
-/* Append entry e's JSON to out. */
-static void add_entry(crm_server_t *s, struct evbuffer *out,
-                      const struct feed_entry *e)
+/* Bytes of the wire JSON of n events in commit order from ev on, with the
+ * commas between them (the wire buffer stores "ev0,ev1,...,"). */
+static size_t wire_span(const crm_server_t *s, uint32_t ev, size_t n)
 {
-        if (e->form == CRM_FORM_NORMAL) {
-                evbuffer_add(out, s->wire + s->wire_off[e->ev],
-                             s->wire_off[e->ev + 1] - s->wire_off[e->ev]);
+        return s->wire_off[ev + n] - s->wire_off[ev] - 1;
+}
+
+/* A page body being built. libevent sizes the chain it adds after a
+ * reference chain like that reference (a 70 KB allocation for a
+ * 50-byte trailer), so a copy that follows a reference goes through a
+ * small scratch buffer whose chain is then moved over. */
+struct page {
+        struct evbuffer *out, *scratch;
+        int              last_ref; /* out ends with a reference chain */
+};
+
+static void page_copy(struct page *pg, const void *p, size_t n)
+{
+        if (!pg->last_ref) {
+                evbuffer_add(pg->out, p, n);
+                return;
+        }
+        evbuffer_add(pg->scratch, p, n);
+        evbuffer_add_buffer(pg->out, pg->scratch);
+        pg->last_ref = 0;
+}
+
+/* p must stay unchanged while any evbuffer may hold it: the wire buffer. */
+static void page_ref(struct page *pg, const void *p, size_t n)
+{
+        if (n < CRM_REF_MIN_BYTES) {
+                page_copy(pg, p, n);
+                return;
+        }
+        evbuffer_add_reference(pg->out, p, n, NULL, NULL);
+        pg->last_ref = 1;
+}
+
+/* Append an altered entry: its JSON from when it entered the log, or
+ * built now if that failed (out of memory). */
+static void add_altered(crm_server_t *s, struct page *pg,
+                        const struct feed_entry *e)
+{
+        if (e->alt) {
+                const struct alt_json *a = &s->alt[e->alt - 1];
+                page_copy(pg, a->json, a->len);
                 return;
         }
         char *b = form_json(s, e->ev, e->form);
         if (b)
-                evbuffer_add(out, b, strlen(b));
+                page_copy(pg, b, strlen(b));
         free(b);
 }
 
+/* Append log entries [pos, end), comma-separated. A run of entries that
+ * are consecutive events served as committed (the usual case: no
+ * duplicate, late, dropped or altered event in between) is one slice of
+ * the wire buffer. Altered entries (gap, schema drift) are copied one by
+ * one. */
+static void add_entries(crm_server_t *s, struct page *pg, size_t pos,
+                        size_t end)
+{
+        for (size_t i = pos; i < end;) {
+                const struct feed_entry *e   = &s->log[i];
+                size_t                   run = 1;
 
+                if (i > pos)
+                        page_copy(pg, ",", 1);
+                if (e->form != CRM_FORM_NORMAL) {
+                        add_altered(s, pg, e);
+                        i++;
+                        continue;
+                }
+                while (i + run < end &&
+                       s->log[i + run].form == CRM_FORM_NORMAL &&
+                       s->log[i + run].ev == e->ev + run)
+                        run++;
+                page_ref(pg, s->wire + s->wire_off[e->ev],
+                         wire_span(s, e->ev, run));
+                i += run;
+        }
+}
+
+/* Serialize an altered entry once; returns 1 + its index in s->alt, or 0
+ * when out of memory (the page then builds it per request). */
+static uint32_t alt_add(crm_server_t *s, uint32_t ev, int form)
+{
+        if (s->alt_cnt == s->alt_cap) {
+                size_t ncap = s->alt_cap ? s->alt_cap * 2 : 256;
+                void  *n    = realloc(s->alt, ncap * sizeof(*s->alt));
+                if (!n)
+                        return 0;
+                s->alt     = n;
+                s->alt_cap = ncap;
+        }
+        char *b = form_json(s, ev, form);
+        if (!b)
+                return 0;
+        s->alt[s->alt_cnt].json = b;
+        s->alt[s->alt_cnt].len  = strlen(b);
+        return (uint32_t)++s->alt_cnt;
+}
 
 static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
                       int64_t at_ms)
@@ -153,15 +254,20 @@ static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
         e->ev       = ev;
         e->form     = (uint8_t)form;
         e->dup      = (uint8_t)dup;
+        e->alt      = form == CRM_FORM_NORMAL ? 0 : alt_add(s, ev, form);
         e->added_ms = at_ms;
 
         /* Newly visible: hand the first appearance to the webhooks too. */
         if (!dup && s->webhook) {
                 const char *id = crmsync_workload_event(s->w, ev)->event_id;
                 if (form == CRM_FORM_NORMAL) {
-                        crmsync_webhook_enqueue(
-                                s->webhook, s->wire + s->wire_off[ev],
-                                s->wire_off[ev + 1] - s->wire_off[ev], id);
+                        crmsync_webhook_enqueue(s->webhook,
+                                                s->wire + s->wire_off[ev],
+                                                wire_span(s, ev, 1), id);
+                } else if (e->alt) {
+                        const struct alt_json *a = &s->alt[e->alt - 1];
+                        crmsync_webhook_enqueue(s->webhook, a->json, a->len,
+                                                id);
                 } else {
                         char *b = form_json(s, ev, form);
                         if (b)
@@ -294,6 +400,27 @@ static size_t oldest_position(const crm_server_t *s, int64_t now_ms)
         return lo;
 }
 
+/* Append the end of a page: next cursor (at position end) and has_more. */
+static void add_trailer(crm_server_t *s, struct page *pg, size_t end)
+{
+        static const char head[]  = "],\"next_cursor\":\"";
+        static const char more[]  = "\",\"has_more\":true}";
+        static const char done[]  = "\",\"has_more\":false}";
+        char              t[sizeof(head) + CRM_CURSOR_MAX + sizeof(done)];
+        size_t            n = sizeof(head) - 1;
+
+        memcpy(t, head, n);
+        n += cursor_write(s, end, t + n);
+        if (end < s->log_cnt) {
+                memcpy(t + n, more, sizeof(more) - 1);
+                n += sizeof(more) - 1;
+        } else {
+                memcpy(t + n, done, sizeof(done) - 1);
+                n += sizeof(done) - 1;
+        }
+        page_copy(pg, t, n);
+}
+
 void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
                              const char *query)
 {
@@ -327,7 +454,7 @@ void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
                 return;
         } else if (pos < oldest) {
                 struct evbuffer *b = evbuffer_new();
-                cursor_format(s, oldest, next, sizeof(next));
+                cursor_write(s, oldest, next);
                 evbuffer_add_printf(
                         b,
                         "{\"error\":\"cursor_expired\",\"message\":\"the "
@@ -340,21 +467,13 @@ void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
                 return;
         }
 
-        size_t           end = pos + limit < s->log_cnt ? pos + limit
-                                                        : s->log_cnt;
-        struct evbuffer *b   = evbuffer_new();
-        evbuffer_add(b, "{\"events\":[", 11);
-        for (size_t i = pos; i < end; i++) {
-                const struct feed_entry *e = &s->log[i];
-                if (i > pos)
-                        evbuffer_add(b, ",", 1);
-                add_entry(s, b, e);
-        }
-        cursor_format(s, end, next, sizeof(next));
-        evbuffer_add_printf(b, "],\"next_cursor\":\"%s\",\"has_more\":%s}",
-                            next, end < s->log_cnt ? "true" : "false");
-        crm_reply_json(s, req, 200, b);
-        evbuffer_free(b);
+        size_t end = pos + limit < s->log_cnt ? pos + limit : s->log_cnt;
+        struct page pg = {s->page, s->page_scratch, 0};
+        evbuffer_add(pg.out, "{\"events\":[", 11);
+        add_entries(s, &pg, pos, end);
+        add_trailer(s, &pg, end);
+        crm_reply_json(s, req, 200, pg.out); /* moves the content out */
+        evbuffer_drain(pg.out, evbuffer_get_length(pg.out));
 
         if (s->observer)
                 for (size_t i = pos; i < end; i++)
@@ -546,7 +665,10 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
         s->wire_off = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
         s->drop     = calloc(s->ev_cnt + 1, 1);
         s->wire     = malloc(cap);
-        if (!s->wire_off || !s->drop || !s->wire)
+        s->page     = evbuffer_new();
+        s->page_scratch = evbuffer_new();
+        if (!s->wire_off || !s->drop || !s->wire || !s->page ||
+            !s->page_scratch)
                 return crmsync_err(errstr, errstr_size, "out of memory");
         for (size_t i = 0; i < s->ev_cnt; i++) {
                 /* Serialize without deep-copying the fields: borrow them
@@ -563,8 +685,8 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
                         return crmsync_err(errstr, errstr_size,
                                            "cannot serialize event %zu", i);
                 size_t n = strlen(b);
-                if (total + n > cap) {
-                        while (total + n > cap)
+                if (total + n + 1 > cap) {
+                        while (total + n + 1 > cap)
                                 cap *= 2;
                         char *nw = realloc(s->wire, cap);
                         if (!nw) {
@@ -575,9 +697,10 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
                         s->wire = nw;
                 }
                 memcpy(s->wire + total, b, n);
+                s->wire[total + n] = ','; /* see wire_span() */
                 free(b);
                 s->wire_off[i] = total;
-                total += n;
+                total += n + 1;
         }
         s->wire_off[s->ev_cnt] = total;
         return 0;
@@ -585,6 +708,13 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
 
 void crm_feed_destroy(crm_server_t *s)
 {
+        if (s->page)
+                evbuffer_free(s->page);
+        if (s->page_scratch)
+                evbuffer_free(s->page_scratch);
+        for (size_t i = 0; i < s->alt_cnt; i++)
+                free(s->alt[i].json);
+        free(s->alt);
         free(s->wire);
         free(s->wire_off);
         free(s->drop);

@@ -19,6 +19,7 @@
 #define CRM_POLL_CAP        10000 /* results per timestamp query */
 #define CRM_BODY_MAX        65536 /* request bodies we accept */
 #define CRM_CURSOR_MAX      64
+#define CRM_REF_MIN_BYTES   1024 /* feed slices shorter than this are copied */
 
 /* How a feed entry is serialized: as committed, or altered by a fault. */
 enum crm_form {
@@ -36,7 +37,14 @@ struct feed_entry {
         uint32_t ev;       /* event index */
         uint8_t  form;     /* enum crm_form: how it is served */
         uint8_t  dup;      /* a repeat of an earlier entry */
+        uint32_t alt;      /* form != NORMAL: 1 + index into alt, 0 = none */
         int64_t  added_ms; /* wall time it became servable */
+};
+
+/* The JSON of one entry served altered, serialized once (owned). */
+struct alt_json {
+        char  *json;
+        size_t len;
 };
 
 /* A delayed entry (late or duplicate), in a min-heap by release time. */
@@ -67,10 +75,17 @@ struct crm_server {
         uint64_t                  seed;
         size_t                    ev_cnt;
 
-        /* Wire JSON of every event, serialized once at start. */
+        /* Wire JSON of every event, serialized once at start and never
+         * changed again: "ev0,ev1,...,evN-1," (each event followed by a
+         * comma), so consecutive events are one contiguous slice. Pages
+         * reference it (evbuffer_add_reference) instead of copying, so it
+         * must outlive the evhttp (freed after it in destroy). */
         char    *wire;
-        size_t  *wire_off; /* ev_cnt + 1 offsets */
+        size_t  *wire_off; /* ev_cnt + 1 offsets: event i starts at
+                              wire_off[i]; its comma is at wire_off[i+1]-1 */
         uint32_t *ev_rec;  /* event index -> record index */
+        /* Reused page body and its scratch; empty between requests. */
+        struct evbuffer *page, *page_scratch;
 
         /* Change feed. */
         size_t             applied; /* events applied to live state */
@@ -79,6 +94,8 @@ struct crm_server {
         struct pending    *heap;
         size_t             heap_cnt, heap_cap;
         uint64_t           heap_order;
+        struct alt_json   *alt; /* altered entries (gap, schema drift) */
+        size_t             alt_cnt, alt_cap;
         size_t             retention_floor; /* retention_cut */
         uint8_t           *drop; /* by event: never served */
         uint64_t          *dropped;

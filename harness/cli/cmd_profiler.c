@@ -41,6 +41,8 @@ static void usage(FILE *fp)
                 "  --offset-reset WHERE  earliest | latest [earliest]\n"
                 "  --batch-size N        ops per bulk request [500]\n"
                 "  --linger-ms N         wait to fill a batch [50]\n"
+                "  --no-side-effects     rebuild or replay: send no side "
+                "effects\n"
                 "  --bug NAME            enable a deliberate bug "
                 "(repeatable): %s\n"
                 "  -h, --help            this help\n\n"
@@ -73,6 +75,7 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 {"batch-size", required_argument, NULL, 'n'},
                 {"linger-ms", required_argument, NULL, 'l'},
                 {"bug", required_argument, NULL, 'B'},
+                {"no-side-effects", no_argument, NULL, 'S'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -125,6 +128,9 @@ int crmsync_cmd_profiler(int argc, char **argv)
                                                 "1..60000\n");
                                 return 2;
                         }
+                        break;
+                case 'S':
+                        cfg.no_side_effects = 1;
                         break;
                 case 'B':
                         bit = crmsync_bug_parse(optarg);

@@ -50,7 +50,8 @@ struct history_stats {
  * them to r (keys are "seq:N"). Fills st when not NULL.
  *
  * lost: change seq (version v of record R) reached no sink write of its
- *       own, no full write of R at a version >= v covers it, and the sink
+ *       own, no full write of R at a version >= v covers it (applied or
+ *       superseded), and the sink
  *       applied a later version of R (otherwise the end-state check
  *       reports R). Where: before the topic (never observed) or after it.
  * reordered: an applied write of R whose version is below a version of R

@@ -45,6 +45,7 @@ struct profiler_config {
         const char *offset_reset; /* earliest | latest */
         uint32_t    batch_size;   /* ops per bulk request (500) */
         uint32_t    linger_ms;    /* wait to fill a batch (50) */
+        int         no_side_effects; /* rebuild/replay: send none */
         uint32_t    bugs;
 };
 

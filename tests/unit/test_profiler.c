@@ -173,7 +173,8 @@ static void test_map_rejects_invalid(void **state)
                 -1);
         assert_non_null(strstr(reason, "version"));
         /* event_id that does not fit the sink's contract */
-        v = event_json("resync-contact-C-000017-v3", "contact", "C-1", "A-1",
+        v = event_json("resync-contact-C-000017-v3-and-a-tail-past-48-bytes",
+                       "contact", "C-1", "A-1",
                        "update", 1, "{}", NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         free(v);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# fault_scenarios.sh -- every fault scenario under scenarios/ci/ (00*.json
+# but the baseline, which has its own test) runs against the reference
+# pipeline on the embedded broker and passes; each fault is performed (not
+# skipped), has a start and an end in summary.json and in history.jsonl.
+#
+# usage: bash fault_scenarios.sh <crmsync-binary> <source-dir> [GLOB]
+# GLOB (default 00*.json) picks other files under scenarios/ci/.
+# Prints one line per scenario; exit 0 when every scenario passes.
+set -u
+BIN=$1; SRC=$2; GLOB=${3:-00*.json}
+. "$SRC/tests/scenario/lib.sh"
+RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+trap 'rm -rf "$RUNS"' EXIT
+FAILED=0
+N=0
+
+# verify SUMMARY HISTORY -> prints "ok" or the first problem found.
+verify() {
+        python3 - "$1" "$2" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+hist = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+starts = {h["fault"] for h in hist if h.get("kind") == "fault_start"}
+ends = {h["fault"] for h in hist if h.get("kind") == "fault_end"}
+def num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+probs = []
+if s.get("verdict") != "pass":
+    bad = [e["name"] for e in s.get("expectations", []) if not e.get("ok")]
+    probs.append("verdict %s (failed: %s; anomalies %s)" % (
+        s.get("verdict"), ",".join(bad),
+        {k: v for k, v in s.get("anomalies", {}).items() if v}))
+faults = s.get("faults", [])
+if not faults:
+    probs.append("summary lists no faults")
+for i, f in enumerate(faults):
+    what = "faults[%d] %s" % (i, f.get("type"))
+    if f.get("skipped") is not False:
+        probs.append("%s skipped: %s" % (what, f.get("reason")))
+        continue
+    if not num(f.get("start_s")) or not num(f.get("end_s")):
+        probs.append("%s start_s/end_s not numbers" % what)
+    elif f["end_s"] < f["start_s"]:
+        probs.append("%s ends before it starts" % what)
+    if i not in starts:
+        probs.append("%s: no fault_start in history" % what)
+    # Faults with a duration end with their own event; instantaneous
+    # ones are over at their start.
+    if f["end_s"] != f["start_s"] and i not in ends:
+        probs.append("%s: no fault_end in history" % what)
+print("; ".join(probs) if probs else "ok")
+PY
+}
+
+for file in "$SRC"/scenarios/ci/$GLOB; do
+        name=$(basename "$file" .json)
+        [ "$name" = 0001-baseline ] && continue
+        N=$((N + 1))
+        dir="$RUNS/$name"
+        mkdir -p "$dir"
+        t0=$(date +%s)
+        run_scenario "$BIN" "$file" "$dir"
+        secs=$(( $(date +%s) - t0 ))
+        if [ -z "$SUMMARY" ]; then
+                echo "FAIL: $name: exit $RC, no summary.json (${secs}s)"
+                tail -5 "$dir/stderr.txt"
+                FAILED=1
+                continue
+        fi
+        res=$(verify "$SUMMARY" "$(dirname "$SUMMARY")/history.jsonl" 2>&1)
+        if [ "$RC" -eq 0 ] && [ "$res" = ok ]; then
+                echo "ok: $name (${secs}s)"
+        else
+                echo "FAIL: $name: exit $RC: $res (${secs}s)"
+                FAILED=1
+        fi
+done
+[ $N -gt 0 ] || { echo "FAIL: no scenario matches $GLOB"; FAILED=1; }
+exit $FAILED
