@@ -28,6 +28,7 @@
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
 #include "crmsync/supervisor.h"
+#include "crmsync/timing.h"
 #include "crmsync/workload.h"
 
 #define TICK_MS        250
@@ -77,6 +78,7 @@ struct run {
 
 static void history(struct run *r, const char *kind, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+static uint32_t record_index(struct run *r, const char *key);
 
 /* history.jsonl: one JSON object a line, with monotonic (since start) and
  * wall-clock timestamps. fmt adds extra members (",\"k\":v"). */
@@ -649,6 +651,92 @@ static uint64_t event_seq(const char *id)
         return strtoull(id + 2, NULL, 10);
 }
 
+/* Per fault: convergence after it ended, and for process outages the
+ * catch-up (backlog drain) time after the process was back. */
+static void fault_timing(struct run *r, json_t *t)
+{
+        const struct sink_apply *a;
+        size_t                   na = crmsync_sink_applies(r->sink, &a);
+        size_t                   ne = crmsync_workload_event_cnt(r->wl);
+        struct timing_facts      f  = {0};
+        uint32_t *ev_rec = calloc(ne + 1, 4), *ev_ver = calloc(ne + 1, 4);
+        uint32_t *ap_rec = calloc(na + 1, 4), *ap_ver = calloc(na + 1, 4);
+        int64_t  *ev_ms = calloc(ne + 1, 8), *ap_ms = calloc(na + 1, 8);
+        uint8_t  *ap_ok = calloc(na + 1, 1);
+        json_t   *conv = json_array(), *catch_up = json_array();
+        double    worst_catch_up = -1;
+        char      key[CRMSYNC_KEY_MAX];
+
+        if (!ev_rec || !ev_ver || !ap_rec || !ap_ver || !ev_ms || !ap_ms ||
+            !ap_ok)
+                goto out;
+        for (size_t i = 0; i < ne; i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(ev->entity), ev->record_id);
+                ev_rec[i] = record_index(r, key);
+                ev_ver[i] = ev->version;
+                ev_ms[i]  = r->t0_wall + ev->commit_ms;
+        }
+        for (size_t i = 0; i < na; i++) {
+                ap_rec[i] = record_index(r, a[i].key);
+                ap_ver[i] = a[i].version;
+                ap_ms[i]  = a[i].wall_ms;
+                ap_ok[i]  = (uint8_t)a[i].applied;
+        }
+        f = (struct timing_facts){ev_rec, ev_ver, ev_ms, ne, ap_rec, ap_ver,
+                                  ap_ms,  ap_ok,  na,
+                                  (uint32_t)crmsync_workload_record_cnt(r->wl)};
+        for (int i = 0; i < r->sc->fault_cnt; i++) {
+                const struct fault_state    *fs = &r->faults[i];
+                const struct scenario_fault *sf = &r->sc->faults[i];
+                double                       c;
+                if (fs->skipped || !fs->ended)
+                        continue;
+                c = crmsync_timing_convergence_s(&f, fs->end_wall);
+                json_array_append_new(
+                        conv, json_pack("{s:i, s:s, s:o}", "fault", i, "type",
+                                        sf->type,
+                                        "convergence_s",
+                                        c < 0 ? json_null() : json_real(c)));
+                if (strcmp(sf->type, "connector_crash") &&
+                    strcmp(sf->type, "profiler_crash") &&
+                    strcmp(sf->type, "connector_pause"))
+                        continue;
+                /* Back: the scheduled restart, or the SIGCONT. */
+                json_t *ra   = json_object_get(sf->params, "restart_after_s");
+                int64_t back = strcmp(sf->type, "connector_pause")
+                                       ? fs->start_wall +
+                                                 (int64_t)((ra ? json_number_value(ra)
+                                                               : 1.0) *
+                                                           1000)
+                                       : fs->end_wall;
+                c = crmsync_timing_convergence_s(&f, back);
+                if (c > worst_catch_up)
+                        worst_catch_up = c;
+                json_array_append_new(
+                        catch_up,
+                        json_pack("{s:i, s:s, s:f, s:o}", "fault", i, "type",
+                                  sf->type, "back_s",
+                                  (double)(back - r->t0_wall) / 1000.0,
+                                  "catch_up_s",
+                                  c < 0 ? json_null() : json_real(c)));
+        }
+out:
+        json_object_set_new(t, "fault_convergence", conv);
+        json_object_set_new(t, "catch_up", catch_up);
+        json_object_set_new(t, "catch_up_s",
+                            worst_catch_up < 0 ? json_null()
+                                               : json_real(worst_catch_up));
+        free(ev_rec);
+        free(ev_ver);
+        free(ev_ms);
+        free(ap_rec);
+        free(ap_ver);
+        free(ap_ms);
+        free(ap_ok);
+}
+
 static json_t *timing_json(struct run *r)
 {
         const struct sink_apply *a;
@@ -694,6 +782,7 @@ static json_t *timing_json(struct run *r)
                 "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
         free(seen);
         free(h);
+        fault_timing(r, t);
         return t;
 }
 
@@ -955,8 +1044,13 @@ static json_t *run_replay(struct run *r, struct check_result *res)
         struct timeval tv = {0, TICK_MS * 1000};
         double         secs;
 
+        /* Records still held: those at or above each partition's oldest
+         * held offset. */
         for (size_t i = 0; i < nf; i++)
-                if (!facts[i].dlq)
+                if (!facts[i].dlq &&
+                    facts[i].offset >=
+                            crmsync_auditor_low_watermark(r->auditor,
+                                                          facts[i].partition))
                         events++;
         for (int p = 0; p < r->sc->partitions; p++) {
                 int64_t lo = r->auditor
@@ -1383,6 +1477,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         event_add(r.sig_term, NULL);
 
         event_base_dispatch(r.base);
+        event_del(r.tick);
 
         /* Stop the pipeline before judging: nothing changes after this. */
         crmsync_child_stop(&r.connector, 3000);

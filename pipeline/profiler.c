@@ -652,15 +652,25 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
-                                  char *errstr, size_t errstr_size)
+                                  int consumer, char *errstr,
+                                  size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char             kerr[256];
-        /* Defaults a properties file may override. A short fetch wait
-         * bounds the latency where a broker does not wake a waiting fetch
-         * when data arrives (the embedded mock cluster waits it out). */
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", kerr,
-                          sizeof(kerr));
+        /* Consumer defaults a properties file may override:
+         * - a short fetch wait bounds latency where a broker does not wake
+         *   a waiting fetch when data arrives (the embedded mock cluster
+         *   waits it out);
+         * - a short session lets a restarted profiler take its partitions
+         *   back in seconds instead of waiting 45 s for the dead member. */
+        if (consumer &&
+            (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", kerr,
+                               sizeof(kerr)) ||
+             rd_kafka_conf_set(conf, "session.timeout.ms", "6000", kerr,
+                               sizeof(kerr)) ||
+             rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", kerr,
+                               sizeof(kerr))))
+                logf_("default consumer property refused: %s", kerr);
         if (cfg->kafka_config &&
             crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
                                     errstr_size)) {
@@ -703,7 +713,7 @@ static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
                 "client.id", "crmsync-profiler",
                 NULL, NULL,
         };
-        rd_kafka_conf_t *conf = make_conf(cfg, errstr, errstr_size);
+        rd_kafka_conf_t *conf = make_conf(cfg, 1, errstr, errstr_size);
         if (!conf)
                 return -1;
         if (set_all(conf, cons, errstr, errstr_size)) {
@@ -726,7 +736,7 @@ static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
                 "linger.ms", "5",
                 NULL, NULL,
         };
-        if (!(conf = make_conf(cfg, errstr, errstr_size)))
+        if (!(conf = make_conf(cfg, 0, errstr, errstr_size)))
                 return -1;
         if (set_all(conf, prod, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
