@@ -31,6 +31,26 @@ struct auditor {
         volatile int         draining;
 };
 
+/* The topic contract: key = the envelope's account_id (the ordering
+ * scope). The event's own account_id is the first one in the envelope. */
+static int misrouted(const rd_kafka_message_t *m)
+{
+        static const char tag[] = "\"account_id\":\"";
+        const char       *v     = m->payload, *end, *at, *q;
+        if (!v || !m->len || memchr(v, '\0', m->len))
+                return 0; /* unreadable records are the profiler's DLQ's */
+        end = v + m->len;
+        at  = memmem(v, m->len, tag, sizeof(tag) - 1);
+        if (!at)
+                return 0;
+        at += sizeof(tag) - 1;
+        q = memchr(at, '"', (size_t)(end - at));
+        if (!q)
+                return 0;
+        return !m->key || m->key_len != (size_t)(q - at) ||
+               memcmp(m->key, at, m->key_len);
+}
+
 static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
 {
         rd_kafka_headers_t *hdrs = NULL;
@@ -61,6 +81,7 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
         f->offset    = m->offset;
         f->dlq       = dlq;
         f->ts_ms     = rd_kafka_message_timestamp(m, NULL);
+        f->misrouted = !dlq && misrouted(m);
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             rd_kafka_header_get_last(hdrs, "event_id", &val, &len) ==
                     RD_KAFKA_RESP_ERR_NO_ERROR &&

@@ -25,6 +25,7 @@
 #include "crmsync/crm.h"
 #include "crmsync/histogram.h"
 #include "crmsync/history.h"
+#include "crmsync/probe.h"
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
 #include "crmsync/supervisor.h"
@@ -35,6 +36,8 @@
 #define CHECK_EVERY_MS 250
 /* Time the connector gets to start before the CRM's first commit. */
 #define CONNECTOR_WARMUP_MS 1500
+#define PROBE_TOPIC         "crmsync.probe"
+#define PROBE_INTERVAL_MS   200
 
 enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
 
@@ -51,6 +54,7 @@ struct run {
         crmsync_broker_t         *broker;
         crm_workload_t           *wl;
         auditor_t                *auditor;
+        probe_t                  *probe;
         crm_server_t             *crm;
         sink_server_t            *sink;
         struct child              connector, profiler, replayer;
@@ -275,14 +279,22 @@ static int kafka_api_key(const char *name)
 }
 
 /* Move leadership of every partition of the topic away from broker. */
+/* Lead partition p of the changes topic from broker; the probe topic
+ * mirrors the changes topic's leaders so that its failures measure the
+ * changes topic's availability. */
+static void set_leader(struct run *r, int p, int broker)
+{
+        crmsync_broker_set_leader(r->broker, r->sc->topic, p, broker);
+        crmsync_broker_set_leader(r->broker, PROBE_TOPIC, p, broker);
+}
+
 static void move_leaders_off(struct run *r, int broker)
 {
         int n = crmsync_broker_count(r->broker);
         for (int p = 0; p < r->sc->partitions; p++)
                 if (crmsync_broker_leader(r->broker, r->sc->topic, p) ==
                     broker)
-                        crmsync_broker_set_leader(r->broker, r->sc->topic, p,
-                                                  broker % n + 1);
+                        set_leader(r, p, broker % n + 1);
 }
 
 /* Harness self-test: corrupt live sink records that already hold the
@@ -414,9 +426,7 @@ static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
                 }
                 for (int i = 0; i < r->sc->partitions; i++)
                         if (!part || json_integer_value(part) == i)
-                                crmsync_broker_set_leader(r->broker,
-                                                          r->sc->topic, i,
-                                                          broker);
+                                set_leader(r, i, broker);
                 return 0;
         }
         if (!strcmp(t, "connector_crash") || !strcmp(t, "profiler_crash")) {
@@ -664,6 +674,7 @@ static void fault_timing(struct run *r, json_t *t)
         int64_t  *ev_ms = calloc(ne + 1, 8), *ap_ms = calloc(na + 1, 8);
         uint8_t  *ap_ok = calloc(na + 1, 1);
         json_t   *conv = json_array(), *catch_up = json_array();
+        json_t   *unavail = json_array();
         double    worst_catch_up = -1;
         char      key[CRMSYNC_KEY_MAX];
 
@@ -693,6 +704,25 @@ static void fault_timing(struct run *r, json_t *t)
                 double                       c;
                 if (fs->skipped || !fs->ended)
                         continue;
+                if (!strcmp(sf->type, "broker_restart") && r->probe) {
+                        double worst = 0;
+                        for (int p = 0; p < r->sc->partitions; p++) {
+                                double u = crmsync_probe_unavailable_s(
+                                        r->probe, p, fs->start_wall - 100);
+                                if (u < 0 || (worst >= 0 && u > worst))
+                                        worst = u;
+                        }
+                        json_array_append_new(
+                                unavail,
+                                json_pack("{s:i, s:i, s:o}", "fault", i,
+                                          "broker",
+                                          (int)json_integer_value(
+                                                  json_object_get(sf->params,
+                                                                  "broker")),
+                                          "unavailable_s",
+                                          worst < 0 ? json_null()
+                                                    : json_real(worst)));
+                }
                 c = crmsync_timing_convergence_s(&f, fs->end_wall);
                 json_array_append_new(
                         conv, json_pack("{s:i, s:s, s:o}", "fault", i, "type",
@@ -725,6 +755,7 @@ static void fault_timing(struct run *r, json_t *t)
 out:
         json_object_set_new(t, "fault_convergence", conv);
         json_object_set_new(t, "catch_up", catch_up);
+        json_object_set_new(t, "broker_unavailable", unavail);
         json_object_set_new(t, "catch_up_s",
                             worst_catch_up < 0 ? json_null()
                                                : json_real(worst_catch_up));
@@ -945,6 +976,14 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                         expect_add(exp, failed, "every fault performed",
                                    !skipped, "%d of %d skipped (see faults)",
                                    skipped, r->sc->fault_cnt);
+        }
+        {
+                json_int_t mis = json_integer_value(
+                        json_object_get(log, "misrouted"));
+                expect_add(exp, failed, "records keyed by account id", !mis,
+                           "%lld records whose key is not their account_id "
+                           "(the ordering scope)",
+                           (long long)mis);
         }
         if (r->unexpected_exits)
                 expect_add(exp, failed, "pipeline processes stay up", 0,
@@ -1260,7 +1299,7 @@ static json_t *history_checks(struct run *r, struct check_result *res)
         size_t                     nr = crmsync_workload_record_cnt(r->wl);
         const struct auditor_fact *facts = NULL;
         const struct sink_apply   *a;
-        size_t                     nf = 0, na;
+        size_t                     nf = 0, na, misrouted = 0;
         struct history_stats       st = {0};
         struct side_effect_ctx     se;
         history_t                 *h;
@@ -1279,6 +1318,7 @@ static json_t *history_checks(struct run *r, struct check_result *res)
                 nf = crmsync_auditor_facts(r->auditor, &facts);
         for (size_t i = 0; i < nf; i++) {
                 uint32_t seq = (uint32_t)event_seq(facts[i].event_id);
+                misrouted += facts[i].misrouted;
                 if (facts[i].dlq)
                         crmsync_history_dead_letter(h, seq);
                 else
@@ -1306,8 +1346,9 @@ static json_t *history_checks(struct run *r, struct check_result *res)
         crmsync_history_check(h, res, &st);
         crmsync_history_destroy(h);
         return json_pack(
-                "{s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}",
-                "records_read", (json_int_t)st.observed, "duplicates",
+                "{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}",
+                "records_read", (json_int_t)st.observed, "misrouted",
+                (json_int_t)misrouted, "duplicates",
                 (json_int_t)st.log_duplicates, "amplification",
                 ne ? (double)st.observed / (double)ne : 0.0, "bytes",
                 (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
@@ -1374,6 +1415,18 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                       crmsync_broker_bootstraps(r.broker), sc->topic,
                       sc->partitions,
                       crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
+                      errstr_size)))
+                goto out;
+        if (crmsync_broker_create_topic(r.broker, PROBE_TOPIC, sc->partitions,
+                                        1, errstr, errstr_size) == -1)
+                goto out;
+        for (int p = 0; p < sc->partitions; p++)
+                crmsync_broker_set_leader(
+                        r.broker, PROBE_TOPIC, p,
+                        crmsync_broker_leader(r.broker, sc->topic, p));
+        if (!(r.probe = crmsync_probe_start(
+                      crmsync_broker_bootstraps(r.broker), PROBE_TOPIC,
+                      sc->partitions, PROBE_INTERVAL_MS, 1000, 400000, errstr,
                       errstr_size)))
                 goto out;
 
@@ -1484,6 +1537,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         crmsync_child_stop(&r.profiler, 3000);
         history(&r, "pipeline_stopped", "%s", "");
 
+        crmsync_probe_stop(r.probe);
         if (r.auditor)
                 crmsync_auditor_finish(r.auditor, 10000);
         crmsync_check_result_init(&res);
@@ -1520,6 +1574,7 @@ out:
         if (r.sig_term)
                 event_free(r.sig_term);
         crmsync_auditor_destroy(r.auditor);
+        crmsync_probe_destroy(r.probe);
         crmsync_crm_server_destroy(r.crm);
         crmsync_sink_server_destroy(r.sink);
         crmsync_broker_destroy(r.broker);

@@ -89,6 +89,10 @@ static rd_kafka_conf_t *base_conf(struct connector *c, char *errstr,
                 goto out_err;
         if (conf_set(conf, "client.id", CONNECTOR_NAME, errstr, errstr_size))
                 goto out_err;
+        /* Reconnect to a restarted broker within a second, not ten. */
+        if (conf_set(conf, "reconnect.backoff.max.ms", "1000", errstr,
+                     errstr_size))
+                goto out_err;
         rd_kafka_conf_set_opaque(conf, c);
         rd_kafka_conf_set_error_cb(conf, error_cb);
         rd_kafka_conf_set_log_cb(conf, log_cb);

@@ -16,6 +16,7 @@ struct auditor_fact {
         int64_t offset;
         int64_t ts_ms;  /* the record's timestamp */
         int     dlq;    /* 1 = read from the dead-letter topic */
+        int     misrouted; /* key is not the envelope's account_id */
 };
 
 typedef struct auditor auditor_t;
