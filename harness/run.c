@@ -131,6 +131,8 @@ static void child_env(struct run *r, struct child *c, const char *group)
         crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", group);
         crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
         crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
+        snprintf(path, sizeof(path), "%s/profiler-reads.tsv", r->run_dir);
+        crmsync_child_setenv(c, "CRMSYNC_READ_LOG", path);
 }
 
 static void add_bug_args(const char **argv, int *n, uint32_t bugs)
@@ -1248,6 +1250,19 @@ static void write_applies(struct run *r)
         size_t                   n = crmsync_sink_applies(r->sink, &a);
         if (!r->history)
                 return;
+        /* The commit log, for lineage (crmsync trace). */
+        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                fprintf(r->history,
+                        "{\"wall_ms\":%lld,\"kind\":\"crm_commit\","
+                        "\"event_id\":\"%s\",\"key\":\"%s/%s\","
+                        "\"account_id\":\"%s\",\"previous_account_id\":"
+                        "\"%s\",\"change\":\"%s\",\"version\":%u}\n",
+                        (long long)(r->t0_wall + ev->commit_ms), ev->event_id,
+                        crmsync_entity_name(ev->entity), ev->record_id,
+                        ev->account_id, ev->previous_account_id,
+                        crmsync_change_name(ev->change), ev->version);
+        }
         for (size_t i = 0; i < n; i++)
                 fprintf(r->history,
                         "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","

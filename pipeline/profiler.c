@@ -58,6 +58,7 @@ struct profiler {
         int64_t      last_stats_ms;
         int64_t      last_err_log_ms;
         int64_t      drain_until_ms; /* set at shutdown: last flush */
+        FILE        *reads; /* $CRMSYNC_READ_LOG, for lineage; may be NULL */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -531,6 +532,10 @@ static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
                 dead_letter(p, m, reason);
                 return;
         }
+        if (p->reads)
+                fprintf(p->reads, "%lld\t%s\t%d\t%lld\n",
+                        (long long)crmsync_wall_ms(), op.event_id,
+                        (int)m->partition, (long long)m->offset);
         if (!(p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) &&
             !profiler_dedupe_add(p->dedupe, op.event_id)) {
                 p->st.dup++;
@@ -796,6 +801,11 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
         }
         if (open_kafka(&p, errstr, errstr_size))
                 goto out;
+        /* Lineage: one line per record read (wall ms, event id, partition,
+         * offset), when the harness asks for it. */
+        if (getenv("CRMSYNC_READ_LOG") &&
+            (p.reads = fopen(getenv("CRMSYNC_READ_LOG"), "a")))
+                setvbuf(p.reads, NULL, _IOLBF, 0);
 
         uint32_t batch_size = cfg->batch_size ? cfg->batch_size : 500;
         uint32_t linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
@@ -877,5 +887,7 @@ out:
         free(p.fx);
         profiler_dedupe_free(p.dedupe);
         profiler_http_fini(&p.http);
+        if (p.reads)
+                fclose(p.reads);
         return rc;
 }

@@ -14,6 +14,8 @@ static const struct {
          "run a scenario end to end and print the verdict"},
         {"validate", crmsync_cmd_validate,
          "check scenario files (a file or a folder)"},
+        {"trace", crmsync_cmd_trace,
+         "lineage of a change or an account in a finished run"},
         {"broker", crmsync_cmd_broker,
          "start the embedded Kafka cluster (librdkafka mock)"},
         {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},
