@@ -3,4 +3,6 @@
 # with the command that produced them.
 set -euo pipefail
 BUILD=${1:-build}
-echo "bench: no benchmarks yet"
+HERE=$(cd "$(dirname "$0")" && pwd)
+echo "== bench_e2e.sh: end-to-end events/s versus raw kcat on the embedded broker"
+bash "$HERE/bench_e2e.sh" "$BUILD"

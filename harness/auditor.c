@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/pipeline.h"
 
 #define AUDITOR_MAX_PARTITIONS 1024
 
@@ -124,7 +125,7 @@ static void *reader(void *arg)
         return NULL;
 }
 
-auditor_t *crmsync_auditor_start(const char *bootstrap, const char *topic,
+auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                                  int partitions, size_t max_facts,
                                  char *errstr, size_t errstr_size)
 {
@@ -149,9 +150,12 @@ auditor_t *crmsync_auditor_start(const char *bootstrap, const char *topic,
                 a->low[p] = -1;
 
         conf = rd_kafka_conf_new();
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, kerr,
-                              sizeof(kerr)) ||
-            rd_kafka_conf_set(conf, "group.id", "crmsync-auditor", kerr,
+        if (crmsync_kafka_conf_file(conf, props_file, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                free(a);
+                return NULL;
+        }
+        if (rd_kafka_conf_set(conf, "group.id", "crmsync-auditor", kerr,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
                               sizeof(kerr)) ||

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "crmsync/common.h"
+#include "crmsync/pipeline.h"
 
 struct probe {
         rd_kafka_t          *rk;
@@ -56,7 +57,7 @@ static void *run(void *arg)
         return NULL;
 }
 
-probe_t *crmsync_probe_start(const char *bootstrap, const char *topic,
+probe_t *crmsync_probe_start(const char *props_file, const char *topic,
                              int partitions, int interval_ms, int timeout_ms,
                              size_t max_samples, char *errstr,
                              size_t errstr_size)
@@ -76,9 +77,12 @@ probe_t *crmsync_probe_start(const char *bootstrap, const char *topic,
         p->interval_ms = interval_ms;
         p->max         = max_samples;
         conf           = rd_kafka_conf_new();
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, kerr,
-                              sizeof(kerr)) ||
-            rd_kafka_conf_set(conf, "message.timeout.ms", tmo, kerr,
+        if (crmsync_kafka_conf_file(conf, props_file, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                crmsync_probe_destroy(p);
+                return NULL;
+        }
+        if (rd_kafka_conf_set(conf, "message.timeout.ms", tmo, kerr,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "linger.ms", "0", kerr, sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "acks", "all", kerr, sizeof(kerr)) ||

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "crmsync/auditor.h"
-#include "crmsync/broker.h"
+#include "crmsync/cluster.h"
 #include "crmsync/bugs.h"
 #include "crmsync/checker.h"
 #include "crmsync/common.h"
@@ -36,7 +36,6 @@
 #define CHECK_EVERY_MS 250
 /* Time the connector gets to start before the CRM's first commit. */
 #define CONNECTOR_WARMUP_MS 1500
-#define PROBE_TOPIC         "crmsync.probe"
 #define PROBE_INTERVAL_MS   200
 
 enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
@@ -51,7 +50,7 @@ struct run {
         const struct scenario    *sc;
         const struct run_options *opt;
         struct event_base        *base;
-        crmsync_broker_t         *broker;
+        cluster_t                *cluster;
         crm_workload_t           *wl;
         auditor_t                *auditor;
         probe_t                  *probe;
@@ -126,7 +125,7 @@ static void child_env(struct run *r, struct child *c, const char *group)
                 crmsync_child_setenv(c, "CRMSYNC_CRM_URL", r->crm_url);
         crmsync_child_setenv(c, "CRMSYNC_SINK_URL", r->sink_url);
         crmsync_child_setenv(c, "CRMSYNC_BOOTSTRAP_SERVERS",
-                             crmsync_broker_bootstraps(r->broker));
+                             crmsync_cluster_bootstrap(r->cluster));
         crmsync_child_setenv(c, "CRMSYNC_TOPIC", r->sc->topic);
         crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", group);
         crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
@@ -247,58 +246,6 @@ static void schedule_restart(struct run *r, struct child *c, double after_s)
         event_base_once(r->base, -1, EV_TIMEOUT, child_restart_cb, cr, &tv);
 }
 
-static int kafka_error_code(const char *name)
-{
-        static const struct {
-                const char *name;
-                int         code;
-        } t[] = {
-                {"NOT_LEADER_FOR_PARTITION",
-                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION},
-                {"REQUEST_TIMED_OUT", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
-                {"NOT_ENOUGH_REPLICAS", RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS},
-                {"BROKER_NOT_AVAILABLE",
-                 RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE},
-                {"NOT_COORDINATOR", RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
-                {"COORDINATOR_NOT_AVAILABLE",
-                 RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE},
-        };
-        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-                if (!strcmp(t[i].name, name))
-                        return t[i].code;
-        return RD_KAFKA_RESP_ERR_UNKNOWN;
-}
-
-static int kafka_api_key(const char *name)
-{
-        if (!strcmp(name, "produce"))
-                return 0;
-        if (!strcmp(name, "fetch"))
-                return 1;
-        if (!strcmp(name, "metadata"))
-                return 3;
-        return 8; /* offset_commit */
-}
-
-/* Move leadership of every partition of the topic away from broker. */
-/* Lead partition p of the changes topic from broker; the probe topic
- * mirrors the changes topic's leaders so that its failures measure the
- * changes topic's availability. */
-static void set_leader(struct run *r, int p, int broker)
-{
-        crmsync_broker_set_leader(r->broker, r->sc->topic, p, broker);
-        crmsync_broker_set_leader(r->broker, PROBE_TOPIC, p, broker);
-}
-
-static void move_leaders_off(struct run *r, int broker)
-{
-        int n = crmsync_broker_count(r->broker);
-        for (int p = 0; p < r->sc->partitions; p++)
-                if (crmsync_broker_leader(r->broker, r->sc->topic, p) ==
-                    broker)
-                        set_leader(r, p, broker % n + 1);
-}
-
 /* Harness self-test: corrupt live sink records that already hold the
  * CRM's final version, so no later conditional write repairs them. */
 struct corrupt_ctx {
@@ -360,7 +307,6 @@ static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
 {
         const json_t *p = f->params;
         const char   *t = f->type;
-        int broker      = (int)json_integer_value(json_object_get(p, "broker"));
 
         if (!strcmp(t, "sink_outage")) {
                 const char     *m  = json_string_value(json_object_get(p, "mode"));
@@ -385,52 +331,9 @@ static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
                            : 0);
                 return 0;
         }
-        if (!strcmp(t, "broker_restart")) {
-                if (broker > crmsync_broker_count(r->broker)) {
-                        snprintf(why, size, "no broker %d (cluster has %d)",
-                                 broker, crmsync_broker_count(r->broker));
-                        return -1;
-                }
-                if (on && json_is_true(json_object_get(p, "move_leaders")))
-                        move_leaders_off(r, broker);
-                return on ? crmsync_broker_set_down(r->broker, broker)
-                          : crmsync_broker_set_up(r->broker, broker);
-        }
-        if (!strcmp(t, "broker_rtt")) {
-                if (broker > crmsync_broker_count(r->broker)) {
-                        snprintf(why, size, "no broker %d", broker);
-                        return -1;
-                }
-                return crmsync_broker_set_rtt(
-                        r->broker, broker,
-                        on ? (int)json_integer_value(
-                                     json_object_get(p, "rtt_ms"))
-                           : 0);
-        }
-        if (!strcmp(t, "kafka_request_errors")) {
-                if (!on)
-                        return 0;
-                return crmsync_broker_push_errors(
-                        r->broker,
-                        (int16_t)kafka_api_key(json_string_value(
-                                json_object_get(p, "request"))),
-                        (size_t)json_integer_value(json_object_get(p, "count")),
-                        kafka_error_code(json_string_value(
-                                json_object_get(p, "error"))));
-        }
-        if (!strcmp(t, "leader_move")) {
-                json_t *part = json_object_get(p, "partition");
-                if (!on)
-                        return 0;
-                if (broker > crmsync_broker_count(r->broker)) {
-                        snprintf(why, size, "no broker %d", broker);
-                        return -1;
-                }
-                for (int i = 0; i < r->sc->partitions; i++)
-                        if (!part || json_integer_value(part) == i)
-                                set_leader(r, i, broker);
-                return 0;
-        }
+        if (!strcmp(t, "broker_restart") || !strcmp(t, "broker_rtt") ||
+            !strcmp(t, "kafka_request_errors") || !strcmp(t, "leader_move"))
+                return crmsync_cluster_fault(r->cluster, t, p, on, why, size);
         if (!strcmp(t, "connector_crash") || !strcmp(t, "profiler_crash")) {
                 struct child *c = t[0] == 'c' ? &r->connector : &r->profiler;
                 json_t       *ra = json_object_get(p, "restart_after_s");
@@ -592,6 +495,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         (void)what;
 
         reap_children(r);
+        crmsync_cluster_reap(r->cluster);
         napplies = crmsync_sink_applies(r->sink, &applies);
         if (napplies != r->last_apply_cnt) {
                 r->last_apply_cnt     = napplies;
@@ -708,7 +612,9 @@ static void fault_timing(struct run *r, json_t *t)
                         continue;
                 if (!strcmp(sf->type, "broker_restart") && r->probe) {
                         double worst = 0;
-                        for (int p = 0; p < r->sc->partitions; p++) {
+                        for (int p = 0;
+                             p < crmsync_cluster_probe_partitions(r->cluster);
+                             p++) {
                                 double u = crmsync_probe_unavailable_s(
                                         r->probe, p, fs->start_wall - 100);
                                 if (u < 0 || (worst >= 0 && u > worst))
@@ -987,6 +893,11 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                            "(the ordering scope)",
                            (long long)mis);
         }
+        if (crmsync_cluster_reap(r->cluster))
+                expect_add(exp, failed, "fault commands succeed", 0,
+                           "%d target fault commands failed (see "
+                           "fault-commands.log)",
+                           crmsync_cluster_reap(r->cluster));
         if (r->unexpected_exits)
                 expect_add(exp, failed, "pipeline processes stay up", 0,
                            "%d unexpected exits (see the .log files)",
@@ -1006,17 +917,7 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                 "anomaly_examples", json_incref(res->examples),
                 "expectations", exp, "timing", timing, "faults",
                 faults_json(r), "target",
-                json_pack("{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
-                          "embedded", "bootstrap_servers",
-                          crmsync_broker_bootstraps(r->broker), "brokers",
-                          r->sc->brokers, "partitions", r->sc->partitions,
-                          "topic", r->sc->topic, "limits",
-                          "librdkafka mock cluster: at most 5 MiB or 100,000 "
-                          "message sets per partition (oldest dropped)",
-                          "no CreateTopics handler: topics are created by "
-                          "the harness",
-                          "no offset lookup by timestamp",
-                          "a broker going down does not move leadership"));
+                crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
         if (replay)
@@ -1218,21 +1119,6 @@ static int make_run_dir(struct run *r, char *errstr, size_t errstr_size)
         return 0;
 }
 
-static int write_kafka_props(struct run *r, char *errstr, size_t errstr_size)
-{
-        char  path[600];
-        FILE *fp;
-        snprintf(path, sizeof(path), "%s/kafka.properties", r->run_dir);
-        if (!(fp = fopen(path, "w")))
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(errno));
-        fprintf(fp, "# librdkafka properties for this run's pipeline\n"
-                    "bootstrap.servers=%s\n",
-                crmsync_broker_bootstraps(r->broker));
-        fclose(fp);
-        return 0;
-}
-
 static void crm_serve_observer(void *opaque, const struct crm_event *ev,
                                const char *via, int64_t wall_ms)
 {
@@ -1392,13 +1278,6 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
 
         r.sc  = sc;
         r.opt = opt;
-        if (strcmp(sc->target_type, "embedded")) {
-                crmsync_err(errstr, errstr_size,
-                            "%s: target type '%s': only the embedded broker "
-                            "can be run by this version",
-                            sc->path, sc->target_type);
-                return 2;
-        }
         if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
                                                errstr_size)))
                 return 2;
@@ -1412,37 +1291,26 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 crmsync_err(errstr, errstr_size, "event_base_new failed");
                 goto out;
         }
-        if (!(r.broker = crmsync_broker_new(sc->brokers, errstr,
-                                            errstr_size)) ||
-            crmsync_broker_create_topic(r.broker, sc->topic, sc->partitions,
-                                        sc->brokers < 3 ? sc->brokers : 3,
-                                        errstr, errstr_size) == -1)
-                goto out;
-        snprintf(path, sizeof(path), "%s.dlq", sc->topic);
-        if (crmsync_broker_create_topic(r.broker, path, 1, 1, errstr,
-                                        errstr_size) == -1 ||
-            crmsync_broker_create_topic(r.broker, "crmsync.connector.offsets",
-                                        1, 1, errstr, errstr_size) == -1 ||
-            write_kafka_props(&r, errstr, errstr_size) == -1)
-                goto out;
+        {
+                char props[600], flog[600];
+                snprintf(props, sizeof(props), "%s/kafka.properties",
+                         r.run_dir);
+                snprintf(flog, sizeof(flog), "%s/fault-commands.log",
+                         r.run_dir);
+                if (!(r.cluster = crmsync_cluster_open(sc, props, flog, errstr,
+                                                       errstr_size)))
+                        goto out;
+        }
         /* The auditor's cap: every change copied many times over. */
         if (!(r.auditor = crmsync_auditor_start(
-                      crmsync_broker_bootstraps(r.broker), sc->topic,
+                      crmsync_cluster_props(r.cluster), sc->topic,
                       sc->partitions,
                       crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
-                      errstr_size)))
-                goto out;
-        if (crmsync_broker_create_topic(r.broker, PROBE_TOPIC, sc->partitions,
-                                        1, errstr, errstr_size) == -1)
-                goto out;
-        for (int p = 0; p < sc->partitions; p++)
-                crmsync_broker_set_leader(
-                        r.broker, PROBE_TOPIC, p,
-                        crmsync_broker_leader(r.broker, sc->topic, p));
-        if (!(r.probe = crmsync_probe_start(
-                      crmsync_broker_bootstraps(r.broker), PROBE_TOPIC,
-                      sc->partitions, PROBE_INTERVAL_MS, 1000, 400000, errstr,
-                      errstr_size)))
+                      errstr_size)) ||
+            !(r.probe = crmsync_probe_start(
+                      crmsync_cluster_props(r.cluster), CLUSTER_PROBE_TOPIC,
+                      crmsync_cluster_probe_partitions(r.cluster),
+                      PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
                 goto out;
 
         skc.blind_writes = sc->sink_blind_writes;
@@ -1517,7 +1385,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         r.deadline_mono = r.t0_mono + (int64_t)(timeout_s * 1000);
 
         progress(&r, "run %s: crm %s, sink %s, kafka %s", r.run_id,
-                 r.crm_url, r.sink_url, crmsync_broker_bootstraps(r.broker));
+                 r.crm_url, r.sink_url, crmsync_cluster_bootstrap(r.cluster));
         progress(&r, "workload: %zu changes over %.1f s (seed %llu)",
                  crmsync_workload_event_cnt(r.wl),
                  (double)crmsync_workload_duration_ms(r.wl) / 1000.0,
@@ -1592,7 +1460,7 @@ out:
         crmsync_probe_destroy(r.probe);
         crmsync_crm_server_destroy(r.crm);
         crmsync_sink_server_destroy(r.sink);
-        crmsync_broker_destroy(r.broker);
+        crmsync_cluster_close(r.cluster);
         if (r.base)
                 event_base_free(r.base);
         crmsync_workload_destroy(r.wl);

@@ -679,6 +679,20 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
         if (!strcmp(sc->target_type, "external") && !sc->target_file)
                 return verr(c, "target", 0,
                             "an external target needs 'file'");
+        if (sc->target_file) {
+                /* Relative to the scenario file's folder. */
+                char        path[4096], errbuf[768];
+                const char *slash = strrchr(c->file, '/');
+                if (sc->target_file[0] == '/' || !slash)
+                        snprintf(path, sizeof(path), "%s", sc->target_file);
+                else
+                        snprintf(path, sizeof(path), "%.*s/%s",
+                                 (int)(slash - c->file), c->file,
+                                 sc->target_file);
+                if (!(sc->target = crmsync_target_load(path, errbuf,
+                                                       sizeof(errbuf))))
+                        return verr(c, "target.file", 0, "%s", errbuf);
+        }
 
         faults = json_object_get(root, "faults");
         if (faults) {
@@ -810,7 +824,114 @@ void crmsync_scenario_destroy(struct scenario *sc)
         free(sc->connector.command);
         free(sc->profiler.command);
         free(sc->target_file);
+        crmsync_target_destroy(sc->target);
         free(sc->description);
         free(sc->path);
         free(sc);
+}
+
+/* -- external targets ------------------------------------------------------ */
+
+static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
+{
+        static const char *const known[]  = {"name", "properties", "topics",
+                                             "commands", NULL};
+        static const char *const topick[] = {"create", "replication", NULL};
+        static const char *const cmdk[]   = {"broker_down", "broker_up", NULL};
+        json_t     *props, *o, *v;
+        const char *k;
+
+        if (!json_is_object(root))
+                return verr(c, "", 0, "a target must be a JSON object");
+        if (check_known(c, root, "", known) ||
+            get_str(c, root, "", "name", t->name, sizeof(t->name), NULL) ||
+            get_obj(c, root, "", "properties", &props))
+                return -1;
+        if (!props || !json_object_get(props, "bootstrap.servers"))
+                return verr(c, props ? "properties" : "", 0,
+                            "missing required property 'bootstrap.servers'");
+        json_object_foreach(props, k, v) {
+                char p[512];
+                snprintf(p, sizeof(p), "properties.%s", k);
+                if (!json_is_string(v))
+                        return verr(c, p, 0,
+                                    "librdkafka properties are strings, got "
+                                    "%s",
+                                    type_name(v));
+        }
+        if (get_str(c, props, "properties", "bootstrap.servers", t->bootstrap,
+                    sizeof(t->bootstrap), NULL))
+                return -1;
+        t->properties = json_incref(props);
+        if (get_obj(c, root, "", "topics", &o))
+                return -1;
+        if (o && (check_known(c, o, "topics", topick) ||
+                  get_bool(c, o, "topics", "create", &t->create_topics) ||
+                  get_int(c, o, "topics", "replication", &t->replication, 1,
+                          16)))
+                return -1;
+        if (get_obj(c, root, "", "commands", &o))
+                return -1;
+        if (o && (check_known(c, o, "commands", cmdk) ||
+                  get_strdup(c, o, "commands", "broker_down",
+                             &t->broker_down) ||
+                  get_strdup(c, o, "commands", "broker_up", &t->broker_up)))
+                return -1;
+        if (!t->broker_down != !t->broker_up)
+                return verr(c, "commands", 0,
+                            "broker_down and broker_up go together");
+        return 0;
+}
+
+struct scenario_target *crmsync_target_load(const char *path, char *errstr,
+                                            size_t errstr_size)
+{
+        FILE                   *fp = fopen(path, "rb");
+        char                   *buf;
+        size_t                  n;
+        json_error_t            jerr;
+        json_t                 *root;
+        struct scenario_target *t;
+        struct vctx             c = {path, NULL, errstr, errstr_size, 0};
+
+        if (!fp) {
+                crmsync_err(errstr, errstr_size, "%s: %s", path,
+                            strerror(errno));
+                return NULL;
+        }
+        buf = malloc(SCENARIO_MAX_BYTES + 1);
+        n   = buf ? fread(buf, 1, SCENARIO_MAX_BYTES + 1, fp) : 0;
+        fclose(fp);
+        if (!buf || n > SCENARIO_MAX_BYTES) {
+                free(buf);
+                crmsync_err(errstr, errstr_size, "%s: too large", path);
+                return NULL;
+        }
+        if (!(root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr))) {
+                crmsync_err(errstr, errstr_size, "%s:%d:%d: %s", path,
+                            jerr.line, jerr.column, jerr.text);
+                free(buf);
+                return NULL;
+        }
+        t              = calloc(1, sizeof(*t));
+        t->replication = 1;
+        c.jp           = crmsync_jsonpos_index(buf, n);
+        if (load_target(&c, root, t) == -1) {
+                crmsync_target_destroy(t);
+                t = NULL;
+        }
+        crmsync_jsonpos_destroy(c.jp);
+        json_decref(root);
+        free(buf);
+        return t;
+}
+
+void crmsync_target_destroy(struct scenario_target *t)
+{
+        if (!t)
+                return;
+        json_decref(t->properties);
+        free(t->broker_down);
+        free(t->broker_up);
+        free(t);
 }

@@ -21,10 +21,11 @@ struct auditor_fact {
 
 typedef struct auditor auditor_t;
 
-/* Start reading topic (partitions of it) and topic.dlq at bootstrap.
+/* Start reading topic (partitions of it) and topic.dlq with the client
+ * properties in props_file (librdkafka key=value, bootstrap included).
  * max_facts caps what is kept (facts past it are counted, not kept).
  * NULL + errstr on failure. */
-auditor_t *crmsync_auditor_start(const char *bootstrap, const char *topic,
+auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                                  int partitions, size_t max_facts,
                                  char *errstr, size_t errstr_size);
 /* Read on until every partition reached its high watermark as of now (at

@@ -18,7 +18,7 @@ typedef struct probe probe_t;
 
 /* Produce to topic (partitions of it) every interval_ms; keep at most
  * max_samples samples. Delivery fails after timeout_ms. */
-probe_t *crmsync_probe_start(const char *bootstrap, const char *topic,
+probe_t *crmsync_probe_start(const char *props_file, const char *topic,
                              int partitions, int interval_ms, int timeout_ms,
                              size_t max_samples, char *errstr,
                              size_t errstr_size);

@@ -42,6 +42,17 @@ struct scenario_expect {
         double  replay_min_events_per_s; /* 0 = no bound */
 };
 
+/* An external cluster (docs/targets.md). */
+struct scenario_target {
+        char    name[128];
+        json_t *properties;     /* librdkafka property -> string; owned */
+        char    bootstrap[1024];
+        int     create_topics;  /* create missing topics (CreateTopics) */
+        int     replication;
+        char   *broker_down;    /* shell command, {broker} = broker id */
+        char   *broker_up;
+};
+
 struct scenario_replay {
         int  enabled;
         char from[16]; /* "earliest" */
@@ -67,7 +78,8 @@ struct scenario {
         struct scenario_process connector, profiler;
         /* target */
         char target_type[16]; /* embedded | external */
-        char *target_file;    /* external target file */
+        char *target_file;    /* external target file, as written */
+        struct scenario_target *target; /* loaded external target or NULL */
         int  brokers, partitions;
         char topic[128];
         /* run */
@@ -89,6 +101,12 @@ struct scenario *crmsync_scenario_load_buffer(const char *name,
                                               char *errstr,
                                               size_t errstr_size);
 void crmsync_scenario_destroy(struct scenario *sc); /* accepts NULL */
+
+/* Load an external target file (path as given). NULL + errstr naming
+ * file:line:column and field. */
+struct scenario_target *crmsync_target_load(const char *path, char *errstr,
+                                            size_t errstr_size);
+void crmsync_target_destroy(struct scenario_target *t); /* accepts NULL */
 
 /* Names of all fault types, comma separated (static storage). */
 const char *crmsync_fault_types(void);

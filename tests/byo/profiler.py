@@ -13,7 +13,9 @@ answered every op of the batch. Unreadable records go to <topic>.dlq.
 
 Environment (set by crmsync run): CRMSYNC_BOOTSTRAP_SERVERS, CRMSYNC_TOPIC,
 CRMSYNC_GROUP_ID, CRMSYNC_SINK_URL, CRMSYNC_KAFKA_CONFIG (a file of
-librdkafka properties, key=value). Needs python3-confluent-kafka (Debian).
+librdkafka properties, key=value), CRMSYNC_READY_FILE (created once the
+group assigned partitions: the run starts its workload then). Needs
+python3-confluent-kafka (Debian).
 SIGTERM / SIGINT: finish the batch in hand (bounded), commit, exit 0.
 """
 
@@ -43,8 +45,12 @@ ENTITIES = ("account", "contact", "opportunity", "entitlement")
 stop = False
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
-    print("byo-profiler: " + msg, file=sys.stderr, flush=True)
+    print("byo-profiler: [%.3f] %s" % (time.monotonic() - T0, msg),
+          file=sys.stderr, flush=True)
 
 
 def on_signal(signum, _frame):
@@ -408,6 +414,11 @@ class Profiler:
 
     def on_assign(self, consumer, partitions):
         log("assigned %d partition(s)" % len(partitions))
+        # Tell crmsync run we hold partitions: it starts the workload then.
+        ready = os.environ.get("CRMSYNC_READY_FILE")
+        if ready and partitions and not os.path.exists(ready):
+            with open(ready, "w", encoding="utf-8") as f:
+                f.write("%d\n" % os.getpid())
 
     def on_revoke(self, consumer, partitions):
         log("revoked %d partition(s): flushing the batch" % len(partitions))
@@ -421,8 +432,9 @@ class Profiler:
     def stats(self, force=False):
         now = time.monotonic()
         if force or now - self.last_stats >= 5:
-            log("stats " + " ".join("%s=%d" % kv
-                                    for kv in sorted(self.st.items())))
+            log("stats " + (" ".join("%s=%d" % kv
+                                     for kv in sorted(self.st.items()))
+                            or "idle"))
             self.last_stats = now
 
     def run(self):

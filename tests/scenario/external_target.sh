@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# external_target.sh -- the same run code drives a cluster named by a
+# target file. A standalone `crmsync broker` plays the external cluster:
+# a clean run passes; broker_restart runs the target's commands; a fault
+# the target cannot perform is reported skipped and fails the run.
+set -u
+BIN=$1; SRC=$2
+. "$SRC/tests/scenario/lib.sh"
+RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+BROKER_PID=""
+trap '[ -n "$BROKER_PID" ] && kill $BROKER_PID 2>/dev/null; rm -rf "$RUNS"' EXIT
+FAILED=0
+
+"$BIN" broker --brokers 3 --partitions 12 >"$RUNS/broker.out" 2>&1 &
+BROKER_PID=$!
+for _ in $(seq 1 50); do
+        grep -q '^bootstrap.servers=' "$RUNS/broker.out" && break
+        sleep 0.1
+done
+BOOT=$(sed -n 's/^bootstrap.servers=//p' "$RUNS/broker.out")
+[ -n "$BOOT" ] || { echo "FAIL: broker did not start"; cat "$RUNS/broker.out"; exit 1; }
+
+cat >"$RUNS/target.json" <<JSON
+{
+  "name": "standalone-broker",
+  "properties": { "bootstrap.servers": "$BOOT", "client.rack": "r1" },
+  "topics": { "create": false },
+  "commands": {
+    "broker_down": "echo down {broker} >> $RUNS/commands.txt",
+    "broker_up": "echo up {broker} >> $RUNS/commands.txt"
+  }
+}
+JSON
+scenario() { # name faults-json
+        cat >"$RUNS/$1.json" <<JSON
+{ "name": "$1", "seed": 4,
+  "workload": { "accounts": 100, "changes": 1000, "rate_per_s": 500 },
+  "target": { "type": "external", "file": "target.json" },
+  "faults": $2 }
+JSON
+}
+scenario ext-clean '[ { "at_s": 1, "type": "broker_restart", "broker": 2, "duration_s": 1 } ]'
+scenario ext-rtt '[ { "at_s": 1, "type": "broker_rtt", "broker": 1, "rtt_ms": 50, "duration_s": 1 } ]'
+
+mkdir -p "$RUNS/clean" "$RUNS/rtt"
+run_scenario "$BIN" "$RUNS/ext-clean.json" "$RUNS/clean"
+check "external: exit 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
+[ -n "$SUMMARY" ] || { cat "$RUNS/clean/stderr.txt"; exit 1; }
+check "external: target reported as external" "$(jget "$SUMMARY" "d['target']['type']=='external' and d['target']['name']=='standalone-broker'")"
+check "external: zero anomalies" "$(jget "$SUMMARY" "sum(d['anomalies'].values())==0")"
+check "external: target properties reach the clients" "$(grep -q 'client.rack=r1' "$(dirname "$SUMMARY")/kafka.properties" && echo True)"
+check "external: broker_restart ran the target's commands" "$(grep -qx 'down 2' "$RUNS/commands.txt" && grep -qx 'up 2' "$RUNS/commands.txt" && echo True)"
+
+run_scenario "$BIN" "$RUNS/ext-rtt.json" "$RUNS/rtt"
+check "unsupported fault: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
+check "unsupported fault: skipped with a reason" "$(jget "$SUMMARY" "d['faults'][0]['skipped'] and 'cannot do broker_rtt' in d['faults'][0]['reason']")"
+check "unsupported fault: fails 'every fault performed'" "$(jget "$SUMMARY" "any(e['name']=='every fault performed' and not e['ok'] for e in d['expectations'])")"
+check "unsupported fault: printed in the verdict" "$(grep -q 'fault broker_rtt SKIPPED' "$RUNS/rtt/stdout.txt" && echo True)"
+exit $FAILED
