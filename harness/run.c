@@ -835,6 +835,47 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                 expect_add(exp, failed, name, p99 <= e->e2e_p99_ms_max,
                            "p99 %lld ms", (long long)p99);
         }
+        if (e->catch_up_within_s > 0) {
+                size_t  i;
+                json_t *c;
+                json_array_foreach(json_object_get(timing, "catch_up"), i, c) {
+                        char    name[96];
+                        json_t *v = json_object_get(c, "catch_up_s");
+                        snprintf(name, sizeof(name),
+                                 "%s caught up within %gs",
+                                 json_string_value(json_object_get(c, "type")),
+                                 e->catch_up_within_s);
+                        expect_add(exp, failed, name,
+                                   json_is_number(v) &&
+                                           json_number_value(v) <=
+                                                   e->catch_up_within_s,
+                                   "%.1f s (-1: never caught up)",
+                                   json_is_number(v) ? json_number_value(v)
+                                                     : -1.0);
+                }
+        }
+        if (e->broker_unavailable_max_s > 0) {
+                size_t  i;
+                json_t *u;
+                json_array_foreach(json_object_get(timing,
+                                                   "broker_unavailable"),
+                                   i, u) {
+                        char    name[96];
+                        json_t *v = json_object_get(u, "unavailable_s");
+                        snprintf(name, sizeof(name),
+                                 "broker %lld unavailable <= %gs",
+                                 (long long)json_integer_value(
+                                         json_object_get(u, "broker")),
+                                 e->broker_unavailable_max_s);
+                        expect_add(exp, failed, name,
+                                   json_is_number(v) &&
+                                           json_number_value(v) <=
+                                                   e->broker_unavailable_max_s,
+                                   "%.1f s (-1: never recovered)",
+                                   json_is_number(v) ? json_number_value(v)
+                                                     : -1.0);
+                }
+        }
         if (replay && json_is_true(json_object_get(replay, "performed"))) {
                 json_t *miss = json_array_get(json_object_get(replay, "missing"),
                                               0);

@@ -502,7 +502,8 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
         static const char *const known[] = {
                 "anomalies", "converge_within_s", "e2e_p99_ms_max",
-                "replay_min_events_per_s", NULL};
+                "replay_min_events_per_s", "catch_up_within_s",
+                "broker_unavailable_max_s", NULL};
         static const char *const classes[] = {
                 "missing", "stale", "zombie", "divergent", "unexpected",
                 "lost", "duplicate_side_effect", "reordered", "dead_lettered",
@@ -521,7 +522,11 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
             get_num(c, obj, "expect", "e2e_p99_ms_max", &e->e2e_p99_ms_max, 0,
                     1e9) ||
             get_num(c, obj, "expect", "replay_min_events_per_s",
-                    &e->replay_min_events_per_s, 0, 1e9))
+                    &e->replay_min_events_per_s, 0, 1e9) ||
+            get_num(c, obj, "expect", "catch_up_within_s",
+                    &e->catch_up_within_s, 0, 86400) ||
+            get_num(c, obj, "expect", "broker_unavailable_max_s",
+                    &e->broker_unavailable_max_s, 0, 86400))
                 return -1;
         if (!an)
                 return 0;

@@ -40,6 +40,8 @@ struct scenario_expect {
         double  converge_within_s; /* after the workload and faults end */
         double  e2e_p99_ms_max;    /* 0 = no bound */
         double  replay_min_events_per_s; /* 0 = no bound */
+        double  catch_up_within_s;       /* 0 = no bound */
+        double  broker_unavailable_max_s; /* 0 = no bound */
 };
 
 /* An external cluster (docs/targets.md). */
