@@ -127,7 +127,7 @@ for i in range(n):
 PY
 T0=$(now_s)
 kcat -P -b "$BOOT" -t bench.raw -K $'\t' -X linger.ms=20 -X acks=all \
-        -X enable.idempotence=true "$WORK/payloads.txt" 2>"$WORK/kcat-p.err" ||
+        -X enable.idempotence=true <"$WORK/payloads.txt" 2>"$WORK/kcat-p.err" ||
         die "kcat -P failed: $(tail -3 "$WORK/kcat-p.err")"
 T1=$(now_s)
 GOT=$(timeout 300 kcat -C -b "$BOOT" -t bench.raw -o beginning -e -q \

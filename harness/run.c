@@ -62,7 +62,8 @@ struct run {
         char                      crm_url[64], sink_url[64];
         char                      group_id[240];
         FILE                     *history;
-        int64_t                   t0_mono, t0_wall;
+        int64_t                   t0_mono, t0_wall; /* the CRM's clock */
+        int64_t                   start_mono;       /* the harness's */
         int64_t                   workload_end_mono, faults_end_mono;
         int64_t                   deadline_mono;
         struct fault_state        faults[SCENARIO_MAX_FAULTS];
@@ -108,7 +109,7 @@ static void progress(struct run *r, const char *fmt, ...)
         if (r->opt->quiet)
                 return;
         fprintf(stderr, "[%7.1fs] ",
-                (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+                (double)(crmsync_mono_ms() - r->start_mono) / 1000.0);
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
@@ -1317,8 +1318,9 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         int                      failed = 0, rc = 2;
         double                   timeout_s;
 
-        r.sc  = sc;
-        r.opt = opt;
+        r.sc         = sc;
+        r.opt        = opt;
+        r.start_mono = crmsync_mono_ms();
         if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
                                                errstr_size)))
                 return 2;
