@@ -3,6 +3,7 @@
  * crmsync_auditor_finish joins it; afterwards the caller's thread reads. */
 #include "crmsync/auditor.h"
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +53,23 @@ static int misrouted(const rd_kafka_message_t *m)
                memcmp(m->key, at, m->key_len);
 }
 
+/* A dead letter without an event_id header (the header is the topic's
+ * contract, not the dead-letter topic's): take the id from the value when
+ * it is the rejected event itself. */
+static void dlq_event_id(const rd_kafka_message_t *m, char *out, size_t size)
+{
+        json_t     *v;
+        const char *id;
+
+        if (!m->payload || !m->len)
+                return;
+        v  = json_loadb(m->payload, m->len, 0, NULL);
+        id = json_string_value(json_object_get(v, "event_id"));
+        if (id)
+                snprintf(out, size, "%s", id);
+        json_decref(v);
+}
+
 static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
 {
         rd_kafka_headers_t *hdrs = NULL;
@@ -90,6 +108,8 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
                 if (len >= sizeof(f->event_id))
                         len = sizeof(f->event_id) - 1;
                 memcpy(f->event_id, val, len);
+        } else if (dlq) {
+                dlq_event_id(m, f->event_id, sizeof(f->event_id));
         }
 }
 

@@ -403,9 +403,9 @@ static size_t oldest_position(const crm_server_t *s, int64_t now_ms)
 /* Append the end of a page: next cursor (at position end) and has_more. */
 static void add_trailer(crm_server_t *s, struct page *pg, size_t end)
 {
-        static const char head[]  = "],\"next_cursor\":\"";
-        static const char more[]  = "\",\"has_more\":true}";
-        static const char done[]  = "\",\"has_more\":false}";
+        static const char head[] = "],\"next_cursor\":\"";
+        static const char more[] = "\",\"has_more\":true}";
+        static const char done[] = "\",\"has_more\":false}";
         char              t[sizeof(head) + CRM_CURSOR_MAX + sizeof(done)];
         size_t            n = sizeof(head) - 1;
 
@@ -467,8 +467,8 @@ void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
                 return;
         }
 
-        size_t end = pos + limit < s->log_cnt ? pos + limit : s->log_cnt;
-        struct page pg = {s->page, s->page_scratch, 0};
+        size_t      end = pos + limit < s->log_cnt ? pos + limit : s->log_cnt;
+        struct page pg  = {s->page, s->page_scratch, 0};
         evbuffer_add(pg.out, "{\"events\":[", 11);
         add_entries(s, &pg, pos, end);
         add_trailer(s, &pg, end);
@@ -662,10 +662,10 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
 {
         size_t total = 0, cap = 1 << 20;
 
-        s->wire_off = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
-        s->drop     = calloc(s->ev_cnt + 1, 1);
-        s->wire     = malloc(cap);
-        s->page     = evbuffer_new();
+        s->wire_off     = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
+        s->drop         = calloc(s->ev_cnt + 1, 1);
+        s->wire         = malloc(cap);
+        s->page         = evbuffer_new();
         s->page_scratch = evbuffer_new();
         if (!s->wire_off || !s->drop || !s->wire || !s->page ||
             !s->page_scratch)

@@ -4,6 +4,9 @@
 # anomaly class > 0), and the same scenario without the switch must PASS
 # (exit 0), which proves that the fault alone is not what fails.
 # Usage: bug_switches.sh BIN SRC [NAME...] (default: the set below).
+# no-lookback has a scenario but no test yet: late_events does not delay
+# the object API (fakes/crm applies a late event's object state at commit),
+# so a poller has nothing late to miss; run it by name to see.
 set -u
 BIN=$1; SRC=$2; shift 2
 . "$SRC/tests/scenario/lib.sh"
@@ -46,13 +49,10 @@ declare -A CLASS=(
         [ignore-410]=stale
 )
 NAMES=("$@")
-# no-lookback is left out until late_events also delays the object API
-# (fakes/crm/crm_feed.c applies a late event's object state at commit, so a
-# poller has nothing late to miss); run it by name to see.
+# Default: the profiler's switches; bug_switches_connector.sh runs the
+# connector's (each script stays well under ctest's 600 s).
 [ ${#NAMES[@]} -gt 0 ] || NAMES=(commit-before-sink-ack no-dedupe
-        no-version-check key-by-record-id cursor-before-delivery
-        strict-gt-timestamp ignore-merges ignore-deletes no-retry-429
-        ignore-410)
+        no-version-check ignore-merges ignore-deletes)
 
 for bug in "${NAMES[@]}"; do
         class=${CLASS[$bug]:-}
