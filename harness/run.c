@@ -935,6 +935,12 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                            "(the ordering scope)",
                            (long long)mis);
         }
+        if (json_integer_value(json_object_get(log, "facts_dropped")))
+                expect_add(exp, failed, "history complete", 0,
+                           "%lld facts past the memory cap were not kept: "
+                           "the history checks are incomplete",
+                           (long long)json_integer_value(
+                                   json_object_get(log, "facts_dropped")));
         if (crmsync_cluster_reap(r->cluster))
                 expect_add(exp, failed, "fault commands succeed", 0,
                            "%d target fault commands failed (see "
