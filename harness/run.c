@@ -23,6 +23,7 @@
 #include "crmsync/checker.h"
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
+#include "crmsync/domain.h"
 #include "crmsync/histogram.h"
 #include "crmsync/history.h"
 #include "crmsync/probe.h"
@@ -188,14 +189,22 @@ static void setup_child(struct run *r, struct child *c, const char *name,
                         argv[n++] = "--offset-reset";
                         argv[n++] = "earliest";
                         argv[n++] = "--no-side-effects";
+                        if (r->sc->replay.domain) {
+                                argv[n++] = "--domain";
+                                argv[n++] = r->sc->replay.domain;
+                        }
                 }
                 add_bug_args(argv, &n, p->bugs);
         }
         argv[n] = NULL;
         crmsync_child_set_argv(c, argv);
         child_env(r, c, group);
-        if (!strcmp(name, "replay"))
+        if (!strcmp(name, "replay")) {
                 crmsync_child_setenv(c, "CRMSYNC_REPLAY", "1");
+                if (r->sc->replay.domain)
+                        crmsync_child_setenv(c, "CRMSYNC_REPLAY_DOMAIN",
+                                             r->sc->replay.domain);
+        }
 }
 
 static int start_child(struct run *r, struct child *c)
@@ -895,6 +904,23 @@ static json_t *build_summary(struct run *r, struct check_result *res,
                 else
                         expect_add(exp, failed, "replay window complete", 1,
                                    "every partition still holds offset 0");
+                json_t *dom = json_object_get(replay, "domain");
+                if (dom)
+                        expect_add(exp, failed,
+                                   "replay leaves other accounts untouched",
+                                   json_is_true(json_object_get(
+                                           dom, "outside_untouched")),
+                                   "%lld records outside the domain "
+                                   "changed, %lld writes for changes of "
+                                   "accounts outside it (%s)",
+                                   (long long)json_integer_value(
+                                           json_object_get(dom,
+                                                           "outside_changed")),
+                                   (long long)json_integer_value(
+                                           json_object_get(dom,
+                                                           "outside_writes")),
+                                   json_string_value(
+                                           json_object_get(dom, "spec")));
                 expect_add(exp, failed, "replay rebuilds the CRM's state",
                            json_is_true(json_object_get(replay,
                                                         "matches_oracle")),
@@ -1018,6 +1044,47 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         crmsync_check_result_clear(&res);
 }
 
+/* Bounded-domain replay: what lies outside the domain must come through
+ * untouched. */
+struct domain_ctx {
+        struct account_domain d;
+        json_t               *outside; /* key -> {v, deleted, fields} */
+        size_t                changed; /* outside records now different */
+        size_t                writes;  /* writes for outside accounts */
+};
+
+static int in_domain_cb(void *opaque, const struct sink_record *sr)
+{
+        struct domain_ctx *dc = opaque;
+        return crmsync_domain_contains(&dc->d, sr->account_id);
+}
+
+static void snapshot_outside_cb(void *opaque, const struct sink_record *sr)
+{
+        struct domain_ctx *dc = opaque;
+        if (crmsync_domain_contains(&dc->d, sr->account_id))
+                return;
+        json_object_set_new(dc->outside, sr->key,
+                            json_pack("{s:i, s:b, s:O}", "v",
+                                      (int)sr->version, "deleted",
+                                      sr->deleted, "fields", sr->fields));
+}
+
+static void compare_outside_cb(void *opaque, const struct sink_record *sr)
+{
+        struct domain_ctx *dc = opaque;
+        json_t *was = json_object_get(dc->outside, sr->key);
+        if (crmsync_domain_contains(&dc->d, sr->account_id))
+                return;
+        if (!was ||
+            json_integer_value(json_object_get(was, "v")) !=
+                    (json_int_t)sr->version ||
+            json_is_true(json_object_get(was, "deleted")) != !!sr->deleted ||
+            !json_equal(json_object_get(was, "fields"), sr->fields))
+                dc->changed++;
+        json_object_del(dc->outside, sr->key);
+}
+
 /* Rebuild the sink from the earliest offset with a new consumer group and
  * time it. The window check: a partition whose oldest held offset is above
  * 0 has lost records a full replay needs (retention, or the embedded
@@ -1033,6 +1100,8 @@ static json_t *run_replay(struct run *r, struct check_result *res)
         struct event  *tick;
         struct timeval tv = {0, TICK_MS * 1000};
         double         secs;
+        struct domain_ctx dc = {0};
+        int               cleared = 0;
 
         /* Records still held: those at or above each partition's oldest
          * held offset. */
@@ -1066,8 +1135,17 @@ static json_t *run_replay(struct run *r, struct check_result *res)
                  (unsigned long long)events);
         history(r, "replay_start", ",\"records\":%llu",
                 (unsigned long long)events);
-        if (rp->clear_sink)
+        if (rp->domain) {
+                char msg[256];
+                if (crmsync_domain_parse(rp->domain, &dc.d, msg, sizeof(msg)))
+                        return json_pack("{s:b, s:s}", "performed", 0,
+                                         "reason", msg);
+                dc.outside = json_object();
+                crmsync_sink_foreach(r->sink, snapshot_outside_cb, &dc);
+                cleared = crmsync_sink_clear_if(r->sink, in_domain_cb, &dc);
+        } else if (rp->clear_sink) {
                 crmsync_sink_clear(r->sink);
+        }
         snprintf(group, sizeof(group), "%s-replay", r->group_id);
         setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
         r->phase              = PHASE_WAIT;
@@ -1099,6 +1177,28 @@ static json_t *run_replay(struct run *r, struct check_result *res)
                                          "effects",
                                          (unsigned long long)side);
         secs = (double)(r->replay_done_mono - r->replay_start_mono) / 1000.0;
+        if (rp->domain) {
+                const struct sink_apply *ap;
+                size_t na = crmsync_sink_applies(r->sink, &ap);
+                /* A write for a change of an account outside the domain.
+                 * (A record moved out of the domain still gets writes for
+                 * its changes from before the move; those are in the
+                 * domain, and the sink rejects them as stale.) */
+                for (size_t i = 0; i < na; i++) {
+                        uint64_t seq = event_seq(ap[i].event_id);
+                        if (seq && seq <= crmsync_workload_event_cnt(r->wl) &&
+                            !crmsync_domain_contains(
+                                    &dc.d, crmsync_workload_event(r->wl,
+                                                                  seq - 1)
+                                                   ->account_id))
+                                dc.writes++;
+                }
+                crmsync_sink_foreach(r->sink, compare_outside_cb, &dc);
+                /* Outside records that vanished were touched too. */
+                dc.changed += json_object_size(dc.outside);
+                json_decref(dc.outside);
+                crmsync_domain_clear(&dc.d);
+        }
         o = json_pack("{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}",
                       "performed", 1, "events", (json_int_t)events, "bytes",
                       (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
@@ -1117,6 +1217,15 @@ static json_t *run_replay(struct run *r, struct check_result *res)
                                             json_object_get(o, "bytes")) /
                                     secs)
                         : json_null());
+        if (rp->domain)
+                json_object_set_new(
+                        o, "domain",
+                        json_pack("{s:s, s:i, s:I, s:I, s:b}", "spec",
+                                  rp->domain, "records_rebuilt", cleared,
+                                  "outside_changed", (json_int_t)dc.changed,
+                                  "outside_writes", (json_int_t)dc.writes,
+                                  "outside_untouched",
+                                  dc.changed == 0 && dc.writes == 0));
         progress(r, "replay: %s in %.2f s (%s)",
                  r->replay_matched ? "rebuilt" : "did not rebuild", secs,
                  json_array_size(missing) ? "INCOMPLETE: the log lost records"

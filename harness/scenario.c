@@ -10,6 +10,7 @@
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
+#include "crmsync/domain.h"
 #include "crmsync/jsonpos.h"
 
 #define SCENARIO_MAX_BYTES (1 << 20)
@@ -607,7 +608,7 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
         static const char *const tgtk[]  = {"type", "file", "brokers",
                                             "partitions", "topic", NULL};
         static const char *const repk[]  = {"enabled", "from", "clear_sink",
-                                            NULL};
+                                            "domain", NULL};
         json_t *o, *o2, *faults;
         char    mode[16] = "conditional";
 
@@ -730,8 +731,17 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                     get_str(c, o, "replay", "from", sc->replay.from,
                             sizeof(sc->replay.from), "earliest|timestamp") ||
                     get_bool(c, o, "replay", "clear_sink",
-                             &sc->replay.clear_sink))
+                             &sc->replay.clear_sink) ||
+                    get_strdup(c, o, "replay", "domain", &sc->replay.domain))
                         return -1;
+                if (sc->replay.domain) {
+                        struct account_domain d;
+                        char                  msg[256];
+                        if (crmsync_domain_parse(sc->replay.domain, &d, msg,
+                                                 sizeof(msg)))
+                                return verr(c, "replay.domain", 0, "%s", msg);
+                        crmsync_domain_clear(&d);
+                }
         }
         if (get_obj(c, root, "", "expect", &o) || load_expect(c, o, &sc->expect))
                 return -1;
@@ -829,6 +839,7 @@ void crmsync_scenario_destroy(struct scenario *sc)
         free(sc->connector.command);
         free(sc->profiler.command);
         free(sc->target_file);
+        free(sc->replay.domain);
         crmsync_target_destroy(sc->target);
         free(sc->description);
         free(sc->path);

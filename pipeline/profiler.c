@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "crmsync/bugs.h"
+#include "crmsync/domain.h"
 #include "crmsync/pipeline.h"
 
 #define DLQ_FLUSH_SLICE_MS 100
@@ -59,6 +60,8 @@ struct profiler {
         int64_t      last_err_log_ms;
         int64_t      drain_until_ms; /* set at shutdown: last flush */
         FILE        *reads; /* $CRMSYNC_READ_LOG, for lineage; may be NULL */
+        struct account_domain domain;
+        int                   has_domain;
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -542,6 +545,11 @@ static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
                 profiler_op_clear(&op);
                 return;
         }
+        /* A bounded-domain rebuild leaves other accounts' records alone
+         * (the op's account is the record's owner after the change). */
+        if (p->has_domain && op.action != PROF_SKIP &&
+            !crmsync_domain_contains(&p->domain, op.account_id))
+                op.action = PROF_SKIP;
         if (op.action == PROF_SKIP) {
                 p->st.skipped++;
                 profiler_op_clear(&op);
@@ -799,6 +807,12 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                             "profiler: out of memory (dedupe set)");
                 goto out;
         }
+        if (cfg->domain) {
+                if (crmsync_domain_parse(cfg->domain, &p.domain, errstr,
+                                         errstr_size))
+                        goto out;
+                p.has_domain = 1;
+        }
         if (open_kafka(&p, errstr, errstr_size))
                 goto out;
         /* Lineage: one line per record read (wall ms, event id, partition,
@@ -889,5 +903,6 @@ out:
         profiler_http_fini(&p.http);
         if (p.reads)
                 fclose(p.reads);
+        crmsync_domain_clear(&p.domain);
         return rc;
 }

@@ -478,3 +478,37 @@ void crmsync_sink_clear(sink_server_t *s)
 {
         sink_store_reset(&s->store);
 }
+
+int crmsync_sink_clear_if(sink_server_t *s,
+                          int (*pred)(void *opaque,
+                                      const struct sink_record *r),
+                          void *opaque)
+{
+        struct sink_store *st   = &s->store;
+        size_t             kept = 0;
+        int                removed = 0;
+
+        /* Keep the survivors in order, then rebuild the index; the logs
+         * start afresh as after a full clear. */
+        for (size_t i = 0; i < st->nrecs; i++) {
+                struct sink_record *r = st->recs[i];
+                if (pred(opaque, r)) {
+                        json_decref(r->fields);
+                        free(r);
+                        removed++;
+                } else {
+                        st->recs[kept++] = r;
+                }
+        }
+        st->nrecs = kept;
+        map_reset(&st->recmap);
+        for (size_t i = 0; i < kept; i++)
+                if (map_put(&st->recmap, st->recs[i]))
+                        return -1;
+        for (size_t i = 0; i < st->nsefs; i++)
+                free(st->sefs[i]);
+        st->nsefs = 0;
+        map_reset(&st->sefmap);
+        st->napplies = 0;
+        return removed;
+}

@@ -43,6 +43,8 @@ static void usage(FILE *fp)
                 "  --linger-ms N         wait to fill a batch [50]\n"
                 "  --no-side-effects     rebuild or replay: send no side "
                 "effects\n"
+                "  --domain SPEC         only these accounts: ids:A,B or "
+                "hash:K/N\n"
                 "  --bug NAME            enable a deliberate bug "
                 "(repeatable): %s\n"
                 "  -h, --help            this help\n\n"
@@ -76,6 +78,7 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 {"linger-ms", required_argument, NULL, 'l'},
                 {"bug", required_argument, NULL, 'B'},
                 {"no-side-effects", no_argument, NULL, 'S'},
+                {"domain", required_argument, NULL, 'D'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -131,6 +134,9 @@ int crmsync_cmd_profiler(int argc, char **argv)
                         break;
                 case 'S':
                         cfg.no_side_effects = 1;
+                        break;
+                case 'D':
+                        cfg.domain = optarg;
                         break;
                 case 'B':
                         bit = crmsync_bug_parse(optarg);

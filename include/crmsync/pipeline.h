@@ -46,6 +46,8 @@ struct profiler_config {
         uint32_t    batch_size;   /* ops per bulk request (500) */
         uint32_t    linger_ms;    /* wait to fill a batch (50) */
         int         no_side_effects; /* rebuild/replay: send none */
+        const char *domain; /* bounded replay: only these accounts
+                             * (domain.h spec), or NULL for all */
         uint32_t    bugs;
 };
 

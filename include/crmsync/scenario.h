@@ -56,9 +56,10 @@ struct scenario_target {
 };
 
 struct scenario_replay {
-        int  enabled;
-        char from[16]; /* "earliest" */
-        int  clear_sink;
+        int   enabled;
+        char  from[16]; /* "earliest" */
+        int   clear_sink;
+        char *domain;   /* bounded replay (domain.h spec) or NULL */
 };
 
 struct scenario {

@@ -88,5 +88,12 @@ int crmsync_sink_corrupt(sink_server_t *s, const char *key);
 
 /* Remove every record (replay into an empty store). */
 void crmsync_sink_clear(sink_server_t *s);
+/* Remove the records pred accepts (a bounded-domain replay) and start the
+ * apply and side-effect logs afresh. Returns how many were removed, or -1
+ * on allocation failure. */
+int crmsync_sink_clear_if(sink_server_t *s,
+                          int (*pred)(void *opaque,
+                                      const struct sink_record *r),
+                          void *opaque);
 
 #endif

@@ -36,7 +36,7 @@ PY
 # records' creates). key_contract: not an anomaly class but the run's
 # "records keyed by account id" expectation, see bug-key-by-record-id.json.
 declare -A CLASS=(
-        [commit-before-sink-ack]=stale+missing
+        [commit-before-sink-ack]=stale+missing+lost
         [no-dedupe]=duplicate_side_effect
         [no-version-check]=reordered
         [key-by-record-id]=key_contract

@@ -1,0 +1,76 @@
+/* test_domain.c -- account sets for bounded-domain replays. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "crmsync/domain.h"
+
+static void test_ids(void **state)
+{
+        struct account_domain d;
+        char                  err[128];
+        (void)state;
+        assert_int_equal(crmsync_domain_parse("ids:A-1,A-3", &d, err,
+                                              sizeof(err)),
+                         0);
+        assert_true(crmsync_domain_contains(&d, "A-1"));
+        assert_true(crmsync_domain_contains(&d, "A-3"));
+        assert_false(crmsync_domain_contains(&d, "A-2"));
+        crmsync_domain_clear(&d);
+}
+
+static void test_hash_partitions_the_accounts(void **state)
+{
+        struct account_domain d[4];
+        char                  err[128], spec[16], id[16];
+        (void)state;
+        for (int k = 0; k < 4; k++) {
+                snprintf(spec, sizeof(spec), "hash:%d/4", k);
+                assert_int_equal(crmsync_domain_parse(spec, &d[k], err,
+                                                      sizeof(err)),
+                                 0);
+        }
+        int per[4] = {0};
+        for (int i = 1; i <= 1000; i++) {
+                int hits = 0;
+                snprintf(id, sizeof(id), "A-%06d", i);
+                for (int k = 0; k < 4; k++)
+                        if (crmsync_domain_contains(&d[k], id)) {
+                                hits++;
+                                per[k]++;
+                        }
+                assert_int_equal(hits, 1); /* exactly one bucket each */
+        }
+        for (int k = 0; k < 4; k++)
+                assert_true(per[k] > 150 && per[k] < 350);
+}
+
+static void test_bad_specs(void **state)
+{
+        struct account_domain d;
+        char                  err[128];
+        (void)state;
+        assert_int_equal(crmsync_domain_parse("hash:4/4", &d, err,
+                                              sizeof(err)),
+                         -1);
+        assert_int_equal(crmsync_domain_parse("hash:1/4x", &d, err,
+                                              sizeof(err)),
+                         -1);
+        assert_int_equal(crmsync_domain_parse("ids:", &d, err, sizeof(err)),
+                         -1);
+        assert_int_equal(crmsync_domain_parse("A-1", &d, err, sizeof(err)),
+                         -1);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ids),
+                cmocka_unit_test(test_hash_partitions_the_accounts),
+                cmocka_unit_test(test_bad_specs),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
