@@ -1310,9 +1310,10 @@ static void write_applies(struct run *r)
                 fprintf(r->history,
                         "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
                         "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
-                        "\"delete\":%s,\"applied\":%s}\n",
+                        "\"delete\":%s,\"full\":%s,\"applied\":%s}\n",
                         (long long)a[i].wall_ms, a[i].event_id, a[i].key,
                         a[i].version, a[i].is_delete ? "true" : "false",
+                        a[i].full ? "true" : "false",
                         a[i].applied ? "true" : "false");
 }
 
@@ -1394,10 +1395,15 @@ static json_t *history_checks(struct run *r, struct check_result *res)
                                 (long long)facts[i].ts_ms);
         }
         na = crmsync_sink_applies(r->sink, &a);
-        for (size_t i = 0; i < na; i++)
-                crmsync_history_apply(h, (uint32_t)event_seq(a[i].event_id),
-                                      record_index(r, a[i].key), a[i].version,
-                                      a[i].applied, a[i].full);
+        /* A write that carries no CRM change (a poll or resync snapshot,
+         * deleted records included) is the record's whole state: it covers
+         * every older change. */
+        for (size_t i = 0; i < na; i++) {
+                uint32_t seq = (uint32_t)event_seq(a[i].event_id);
+                crmsync_history_apply(h, seq, record_index(r, a[i].key),
+                                      a[i].version, a[i].applied,
+                                      a[i].full || seq == 0);
+        }
         se.h     = h;
         se.total = 0;
         crmsync_sink_foreach_side_effect(r->sink, side_effect_cb, &se);
