@@ -290,10 +290,24 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
         return applied;
 }
 
-/* Parked ops get another try after progress; past the deadline (or the
- * cap) they are sent without the precondition: their predecessor is lost
- * upstream, and the checker will see what that did. Returns how many
- * became sendable. */
+/* Whether another op of the batch touches the same record and is not
+ * parked itself: a newly read op (maybe the missing predecessor) or one
+ * applied during this flush. Only then can a parked op succeed. */
+static int record_progressed(const struct profiler *p, size_t i)
+{
+        const struct prof_op *op = &p->ents[i].op;
+        for (size_t j = 0; j < p->nents; j++)
+                if (j != i && !p->ents[j].parked &&
+                    !strcmp(p->ents[j].op.record_id, op->record_id) &&
+                    !strcmp(p->ents[j].op.entity, op->entity))
+                        return 1;
+        return 0;
+}
+
+/* Parked ops get another try after progress on their record; past the
+ * deadline (or the cap) they are sent without the precondition: their
+ * predecessor is lost upstream, and the checker will see what that did.
+ * Returns how many became sendable. */
 static size_t unpark(struct profiler *p, int progress, int64_t now)
 {
         size_t n = 0, parked = 0;
@@ -313,7 +327,7 @@ static size_t unpark(struct profiler *p, int progress, int64_t now)
                         e->op.if_version = -1;
                         p->st.forced++;
                         parked--;
-                } else if (!progress) {
+                } else if (!progress || !record_progressed(p, i)) {
                         continue;
                 }
                 e->parked = 0;
