@@ -255,6 +255,68 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
         return 0;
 }
 
+int connector_repair(struct connector *c, char *errstr, size_t errstr_size)
+{
+        uint64_t objects = 0;
+        int64_t  since0  = c->repair_since_ms;
+
+        fprintf(stderr,
+                "connector: repair: re-reading %s objects modified since "
+                "%lld after a dead-lettered event\n",
+                c->repair_entity[0] ? c->repair_entity : "all",
+                (long long)since0);
+        for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
+                int64_t since                     = since0;
+                char    after[CRMSYNC_ID_MAX * 4] = "";
+
+                if (c->repair_entity[0] && strcmp(entities[e], c->repair_entity))
+                        continue;
+                for (uint32_t page = 0; page < 10000000; page++) {
+                        json_t *objs, *o;
+                        int     has_more, rc;
+                        int64_t nsince;
+                        char    nafter[sizeof(after)];
+                        size_t  i;
+
+                        rc = connector_list_page(c, entities[e], since, 0,
+                                                 after, &objs, &has_more,
+                                                 &nsince, nafter,
+                                                 sizeof(nafter));
+                        if (rc == 1)
+                                return 1;
+                        if (rc == 2)
+                                break;
+                        json_array_foreach(objs, i, o)
+                        {
+                                json_t *ev = connector_object_event(
+                                    entities[e], o, "resync", "resync");
+                                if (!ev)
+                                        continue;
+                                objects++;
+                                rc = connector_produce_event(
+                                    c, ev, NULL, "repair", errstr,
+                                    errstr_size);
+                                json_decref(ev);
+                                if (rc) {
+                                        json_decref(objs);
+                                        return -1;
+                                }
+                        }
+                        json_decref(objs);
+                        if (!has_more || nsince < 0)
+                                break;
+                        since = nsince;
+                        snprintf(after, sizeof(after), "%s", nafter);
+                }
+        }
+        c->repair_since_ms  = 0;
+        c->repair_entity[0] = '\0';
+        c->st.repairs++;
+        fprintf(stderr, "connector: repair done: %llu object(s)\n",
+                (unsigned long long)objects);
+        return 0;
+}
+
 /* One batch: events with the cursor of the page each came from. */
 struct batch {
         json_t *items; /* [{"ev":..,"cur":".."}] */
@@ -291,6 +353,13 @@ static int flush_batch(struct connector *c, struct batch *b, const char *cursor,
                         json_string_value(json_object_get(it, "cur")), "feed",
                         errstr, errstr_size))
                         return -1;
+        }
+        /* A dead-lettered event's change is re-read before the cursor
+         * moves past it, in the same delivery wait. */
+        if (c->repair_since_ms) {
+                int rr = connector_repair(c, errstr, errstr_size);
+                if (rr)
+                        return rr < 0 ? -1 : 1;
         }
         failed = connector_wait_delivered(c);
         if (c->fatal)

@@ -128,6 +128,7 @@ struct connector_stats {
         uint64_t gaps;        /* gap events resolved */
         uint64_t moves;       /* moves resolved (previous_account_id) */
         uint64_t resyncs;     /* full resyncs after a 410 */
+        uint64_t repairs;     /* re-reads after a dead-lettered event */
         uint64_t throttled;   /* 429 and 403 answers */
         uint64_t http_errors; /* 5xx and transport errors */
         uint64_t cursors_stored;
@@ -160,6 +161,11 @@ struct connector {
          * called back with it from the delivery report (err 0 = ok). */
         void *msg_opaque;
         void (*on_delivery)(struct connector *c, void *opaque, int err);
+        /* Repair after dead-lettering a malformed event: re-read the
+         * objects of repair_entity ("" = all) modified since
+         * repair_since_ms (0 = nothing to repair) and produce their state. */
+        int64_t repair_since_ms;
+        char    repair_entity[16];
 };
 
 int connector_kafka_open(struct connector *c, char *errstr, size_t errstr_size);
@@ -171,6 +177,9 @@ void connector_kafka_close(struct connector *c);
 int connector_produce_event(struct connector *c, const json_t *ev,
                             const char *cursor, const char *via, char *errstr,
                             size_t errstr_size);
+/* Re-read what a dead-lettered event changed (see repair_since_ms) and
+ * produce the objects' current state. 0, 1 stopped, -1 + errstr. */
+int connector_repair(struct connector *c, char *errstr, size_t errstr_size);
 /* Produce raw to the DLQ with header dlq_reason. */
 int connector_produce_dlq(struct connector *c, const char *payload, size_t len,
                           const char *key, const char *reason);

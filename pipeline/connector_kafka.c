@@ -251,6 +251,33 @@ int connector_produce_event(struct connector *c, const json_t *ev,
                         connector_produce_dlq(c, raw, strlen(raw), NULL,
                                               reason);
                 free(raw);
+                /* Ask for a repair: what the event changed is re-read from
+                 * the objects API (the whole entity type, since when). */
+                {
+                        const char *ent = json_string_value(
+                                json_object_get(ev, "entity"));
+                        json_t  *ts = json_object_get(ev, "commit_ts_ms");
+                        int64_t  since =
+                                json_is_integer(ts)
+                                         ? json_integer_value(ts) - 1000
+                                         : crmsync_wall_ms() - 60000;
+                        int known = ent && (!strcmp(ent, "account") ||
+                                            !strcmp(ent, "contact") ||
+                                            !strcmp(ent, "opportunity") ||
+                                            !strcmp(ent, "entitlement"));
+                        if (!c->repair_since_ms) {
+                                c->repair_since_ms = since;
+                                snprintf(c->repair_entity,
+                                         sizeof(c->repair_entity), "%s",
+                                         known ? ent : "");
+                        } else {
+                                if (since < c->repair_since_ms)
+                                        c->repair_since_ms = since;
+                                if (!known ||
+                                    strcmp(c->repair_entity, ent))
+                                        c->repair_entity[0] = '\0';
+                        }
+                }
                 return 0;
         }
         key = connector_event_key(ev, c->cfg->bugs);
