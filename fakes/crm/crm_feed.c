@@ -342,6 +342,7 @@ static void commit_one(crm_server_t *s, uint32_t ev, int64_t t_ms)
         if (s->late_ratio > 0 &&
             crm_draw(s, x->seq, SALT_LATE) < s->late_ratio) {
                 heap_push(s, t_ms + s->late_delay_ms, ev, 0);
+                s->live[s->ev_rec[ev]].late_pending++;
                 return;
         }
         int form = CRM_FORM_NORMAL;
@@ -374,6 +375,8 @@ void crm_feed_advance(crm_server_t *s, int64_t now_ms)
                         commit_one(s, (uint32_t)s->applied++, tc);
                 } else if (th < tc && th <= now_ms) {
                         struct pending p = heap_pop(s);
+                        if (!p.dup && s->live[s->ev_rec[p.ev]].late_pending)
+                                s->live[s->ev_rec[p.ev]].late_pending--;
                         log_append(s, p.ev, 0, p.dup, p.release_ms);
                 } else {
                         break;

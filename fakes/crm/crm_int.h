@@ -63,6 +63,10 @@ struct live_rec {
         uint32_t last_ev; /* index of the last applied event */
         int64_t  last_modified_ms;
         json_t  *fields; /* owned; NULL before create */
+        /* Late changes not visible yet: timestamp polling (a search index)
+         * does not list the record until they are, and then lists it with
+         * its original last-modified time, behind newer records. */
+        uint32_t late_pending;
 };
 
 struct crm_server {

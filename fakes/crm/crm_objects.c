@@ -180,7 +180,8 @@ static void handle_poll(crm_server_t *s, struct evhttp_request *req,
         for (size_t i = 0; i < s->by_entity_cnt[t]; i++) {
                 uint32_t               idx = s->by_entity[t][i];
                 const struct live_rec *lr  = &s->live[idx];
-                if (!lr->exists || lr->last_modified_ms < (int64_t)since)
+                if (!lr->exists || lr->late_pending ||
+                    lr->last_modified_ms < (int64_t)since)
                         continue;
                 if (after[0] && lr->last_modified_ms == (int64_t)since &&
                     strcmp(crmsync_workload_record(s->w, idx)->id, after) <=

@@ -4,9 +4,6 @@
 # anomaly class > 0), and the same scenario without the switch must PASS
 # (exit 0), which proves that the fault alone is not what fails.
 # Usage: bug_switches.sh BIN SRC [NAME...] (default: the set below).
-# no-lookback has a scenario but no test yet: late_events does not delay
-# the object API (fakes/crm applies a late event's object state at commit),
-# so a poller has nothing late to miss; run it by name to see.
 set -u
 BIN=$1; SRC=$2; shift 2
 . "$SRC/tests/scenario/lib.sh"
