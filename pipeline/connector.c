@@ -187,6 +187,53 @@ int connector_list_page(struct connector *c, const char *entity, int64_t since,
         return 1;
 }
 
+/* List every object of entity modified since `since` and produce each one's
+ * current state as a full-state event (prefix/flag "resync"). Returns 0,
+ * 1 stopped, 2 entity not listed (404), -1 + errstr; counts into *objects. */
+static int produce_listed(struct connector *c, const char *entity,
+                          int64_t since, uint64_t *objects, char *errstr,
+                          size_t errstr_size)
+{
+        char after[CRMSYNC_ID_MAX * 4] = "";
+
+        for (uint32_t page = 0; page < 10000000; page++) {
+                json_t *objs, *o;
+                int     has_more, rc;
+                int64_t nsince;
+                char    nafter[sizeof(after)];
+                size_t  i;
+
+                rc = connector_list_page(c, entity, since, 0, after, &objs,
+                                         &has_more, &nsince, nafter,
+                                         sizeof(nafter));
+                if (rc)
+                        return rc;
+                json_array_foreach(objs, i, o)
+                {
+                        json_t *ev = connector_object_event(entity, o,
+                                                            "resync",
+                                                            "resync");
+                        if (!ev)
+                                continue;
+                        (*objects)++;
+                        rc = connector_produce_event(c, ev, NULL, "resync",
+                                                     errstr, errstr_size);
+                        json_decref(ev);
+                        if (rc) {
+                                json_decref(objs);
+                                return -1;
+                        }
+                }
+                json_decref(objs);
+                if (!has_more || nsince < 0)
+                        return 0;
+                since = nsince;
+                snprintf(after, sizeof(after), "%s", nafter);
+                connector_stats_maybe(c, 0);
+        }
+        return 0;
+}
+
 int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
 {
         uint64_t objects = 0;
@@ -194,50 +241,15 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
         fprintf(stderr, "connector: resync: listing every object\n");
         connector_delivery_reset(c);
         for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
-                int64_t since                     = 0;
-                char    after[CRMSYNC_ID_MAX * 4] = "";
-
-                for (uint32_t page = 0; page < 10000000; page++) {
-                        json_t *objs, *o;
-                        int     has_more, rc;
-                        int64_t nsince;
-                        char    nafter[sizeof(after)];
-                        size_t  i;
-
-                        rc = connector_list_page(
-                            c, entities[e], since, 0, after, &objs, &has_more,
-                            &nsince, nafter, sizeof(nafter));
-                        if (rc == 1)
-                                return 1;
-                        if (rc == 2) {
-                                fprintf(stderr,
-                                        "connector: resync: %s not "
-                                        "listed (404), skipped\n",
-                                        entities[e]);
-                                break;
-                        }
-                        json_array_foreach(objs, i, o)
-                        {
-                                json_t *ev = connector_object_event(
-                                    entities[e], o, "resync", "resync");
-                                if (!ev)
-                                        continue;
-                                objects++;
-                                rc = connector_produce_event(
-                                    c, ev, NULL, "resync", errstr, errstr_size);
-                                json_decref(ev);
-                                if (rc) {
-                                        json_decref(objs);
-                                        return -1;
-                                }
-                        }
-                        json_decref(objs);
-                        if (!has_more || nsince < 0)
-                                break;
-                        since = nsince;
-                        snprintf(after, sizeof(after), "%s", nafter);
-                        connector_stats_maybe(c, 0);
-                }
+                int rc = produce_listed(c, entities[e], 0, &objects, errstr,
+                                        errstr_size);
+                if (rc == 2)
+                        fprintf(stderr,
+                                "connector: resync: %s not listed (404), "
+                                "skipped\n",
+                                entities[e]);
+                else if (rc)
+                        return rc;
         }
         if (connector_wait_delivered(c) != 0) {
                 if (c->fatal)
@@ -258,56 +270,21 @@ int connector_resync(struct connector *c, char *errstr, size_t errstr_size)
 int connector_repair(struct connector *c, char *errstr, size_t errstr_size)
 {
         uint64_t objects = 0;
-        int64_t  since0  = c->repair_since_ms;
 
         fprintf(stderr,
                 "connector: repair: re-reading %s objects modified since "
                 "%lld after a dead-lettered event\n",
                 c->repair_entity[0] ? c->repair_entity : "all",
-                (long long)since0);
+                (long long)c->repair_since_ms);
         for (size_t e = 0; e < sizeof(entities) / sizeof(entities[0]); e++) {
-                int64_t since                     = since0;
-                char    after[CRMSYNC_ID_MAX * 4] = "";
-
-                if (c->repair_entity[0] && strcmp(entities[e], c->repair_entity))
+                int rc;
+                if (c->repair_entity[0] &&
+                    strcmp(entities[e], c->repair_entity))
                         continue;
-                for (uint32_t page = 0; page < 10000000; page++) {
-                        json_t *objs, *o;
-                        int     has_more, rc;
-                        int64_t nsince;
-                        char    nafter[sizeof(after)];
-                        size_t  i;
-
-                        rc = connector_list_page(c, entities[e], since, 0,
-                                                 after, &objs, &has_more,
-                                                 &nsince, nafter,
-                                                 sizeof(nafter));
-                        if (rc == 1)
-                                return 1;
-                        if (rc == 2)
-                                break;
-                        json_array_foreach(objs, i, o)
-                        {
-                                json_t *ev = connector_object_event(
-                                    entities[e], o, "resync", "resync");
-                                if (!ev)
-                                        continue;
-                                objects++;
-                                rc = connector_produce_event(
-                                    c, ev, NULL, "repair", errstr,
-                                    errstr_size);
-                                json_decref(ev);
-                                if (rc) {
-                                        json_decref(objs);
-                                        return -1;
-                                }
-                        }
-                        json_decref(objs);
-                        if (!has_more || nsince < 0)
-                                break;
-                        since = nsince;
-                        snprintf(after, sizeof(after), "%s", nafter);
-                }
+                rc = produce_listed(c, entities[e], c->repair_since_ms,
+                                    &objects, errstr, errstr_size);
+                if (rc == 1 || rc == -1)
+                        return rc;
         }
         c->repair_since_ms  = 0;
         c->repair_entity[0] = '\0';
