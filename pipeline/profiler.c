@@ -698,7 +698,9 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
              rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", kerr,
                                sizeof(kerr)) ||
              rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000",
-                               kerr, sizeof(kerr))))
+                               kerr, sizeof(kerr)) ||
+             rd_kafka_conf_set(conf, "socket.timeout.ms", "5000", kerr,
+                               sizeof(kerr))))
                 logf_("default consumer property refused: %s", kerr);
         if (cfg->kafka_config &&
             crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
