@@ -32,6 +32,7 @@ SOURCES=(
         "$SRC/tests/fuzz/fuzz_scenario.c"
         "$SRC/harness/scenario.c"
         "$SRC/harness/jsonpos.c"
+        "$SRC/harness/domain.c"
         "$SRC/harness/common.c"
 )
 LIBS=$(pkg-config --libs jansson)
