@@ -1,0 +1,117 @@
+/* run_int.h -- internals shared by run.c (orchestration, faults,
+ * convergence), run_summary.c (timing, history checks, the summary) and
+ * run_replay.c (the replay phase): the state of one run. Everything runs
+ * on the run's event loop thread. */
+#ifndef CRMSYNC_RUN_INT_H
+#define CRMSYNC_RUN_INT_H
+
+#include "crmsync/run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crmsync/auditor.h"
+#include "crmsync/cluster.h"
+#include "crmsync/bugs.h"
+#include "crmsync/checker.h"
+#include "crmsync/common.h"
+#include "crmsync/crm.h"
+#include "crmsync/domain.h"
+#include "crmsync/histogram.h"
+#include "crmsync/history.h"
+#include "crmsync/probe.h"
+#include "crmsync/report.h"
+#include "crmsync/sink.h"
+#include "crmsync/supervisor.h"
+#include "crmsync/timing.h"
+#include "crmsync/workload.h"
+
+#define TICK_MS        250
+#define CHECK_EVERY_MS 250
+/* Time the connector gets to start before the CRM's first commit. */
+#define CONNECTOR_WARMUP_MS 1500
+#define PROBE_INTERVAL_MS   200
+
+enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
+
+struct fault_state {
+        int     started, ended, skipped;
+        char    reason[256];
+        int64_t start_mono, end_mono, start_wall, end_wall;
+};
+
+struct run {
+        const struct scenario    *sc;
+        const struct run_options *opt;
+        struct event_base        *base;
+        cluster_t                *cluster;
+        crm_workload_t           *wl;
+        auditor_t                *auditor;
+        probe_t                  *probe;
+        crm_server_t             *crm;
+        sink_server_t            *sink;
+        struct child              connector, profiler, replayer;
+        char                      run_id[200];
+        char                      run_dir[512];
+        char                      crm_url[64], sink_url[64];
+        char                      group_id[240];
+        FILE                     *history;
+        int64_t                   t0_mono, t0_wall; /* the CRM's clock */
+        int64_t                   start_mono;       /* the harness's */
+        int64_t                   workload_end_mono, faults_end_mono;
+        int64_t                   deadline_mono;
+        struct fault_state        faults[SCENARIO_MAX_FAULTS];
+        struct event             *tick, *sig_int, *sig_term;
+        enum phase                phase;
+        int                       converged, interrupted, timed_out, settled;
+        int64_t                   converged_mono;
+        int64_t                   last_check_mono;
+        size_t                    last_apply_cnt;
+        int64_t                   last_progress_mono;
+        int                       unexpected_exits;
+        /* Replay phase. */
+        int64_t                   replay_start_mono, replay_done_mono;
+        int                       replay_matched;
+};
+
+/* history.jsonl: one JSON object a line with t_ms (since the CRM's clock
+ * started) and wall_ms; fmt adds members (",\"k\":v"). */
+void run_history(struct run *r, const char *kind, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* A progress line on stderr (unless --quiet). */
+void run_progress(struct run *r, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+/* End-state check of the sink as it is now; adds to res. */
+int run_check_now(struct run *r, struct check_result *res);
+/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
+uint32_t run_record_index(struct run *r, const char *key);
+/* "e-00000042" -> 42; 0 for ids that are not CRM changes (snapshots). */
+uint64_t run_event_seq(const char *id);
+/* Prepare (not start) a pipeline process: connector, profiler or replay. */
+void run_setup_child(struct run *r, struct child *c, const char *name,
+                     const struct scenario_process *p, const char *group);
+int  run_start_child(struct run *r, struct child *c);
+
+/* run_summary.c */
+json_t *run_timing_json(struct run *r);
+json_t *run_history_checks(struct run *r, struct check_result *res);
+void    run_write_applies(struct run *r);
+json_t *run_build_summary(struct run *r, struct check_result *res,
+                          json_t *timing, json_t *log, json_t *replay,
+                          int *failed);
+
+/* run_replay.c: rebuild the sink from the earliest offset; the replay's
+ * part of summary.json (new reference). */
+json_t *run_replay(struct run *r, struct check_result *res);
+
+#endif

@@ -1,0 +1,580 @@
+/* run_summary.c -- after a run: timing (latency, convergence per fault,
+ * catch-up, broker unavailability), the history checks and summary.json. */
+#include "run_int.h"
+
+/* -- summary -------------------------------------------------------------- */
+
+/* Parse "e-00000042" into 42; 0 for other ids (resync events). */
+uint64_t run_event_seq(const char *id)
+{
+        if (id[0] != 'e' || id[1] != '-')
+                return 0;
+        return strtoull(id + 2, NULL, 10);
+}
+
+/* Per fault: convergence after it ended, and for process outages the
+ * catch-up (backlog drain) time after the process was back. */
+static void fault_timing(struct run *r, json_t *t)
+{
+        const struct sink_apply *a;
+        size_t                   na = crmsync_sink_applies(r->sink, &a);
+        size_t                   ne = crmsync_workload_event_cnt(r->wl);
+        struct timing_facts      f  = {0};
+        uint32_t *ev_rec = calloc(ne + 1, 4), *ev_ver = calloc(ne + 1, 4);
+        uint32_t *ap_rec = calloc(na + 1, 4), *ap_ver = calloc(na + 1, 4);
+        int64_t  *ev_ms = calloc(ne + 1, 8), *ap_ms = calloc(na + 1, 8);
+        uint8_t  *ap_ok = calloc(na + 1, 1);
+        json_t   *conv = json_array(), *catch_up = json_array();
+        json_t   *unavail = json_array();
+        double    worst_catch_up = -1;
+        char      key[CRMSYNC_KEY_MAX];
+
+        if (!ev_rec || !ev_ver || !ap_rec || !ap_ver || !ev_ms || !ap_ms ||
+            !ap_ok)
+                goto out;
+        for (size_t i = 0; i < ne; i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(ev->entity), ev->record_id);
+                ev_rec[i] = run_record_index(r, key);
+                ev_ver[i] = ev->version;
+                ev_ms[i]  = r->t0_wall + ev->commit_ms;
+        }
+        for (size_t i = 0; i < na; i++) {
+                ap_rec[i] = run_record_index(r, a[i].key);
+                ap_ver[i] = a[i].version;
+                ap_ms[i]  = a[i].wall_ms;
+                ap_ok[i]  = (uint8_t)a[i].applied;
+        }
+        f = (struct timing_facts){ev_rec, ev_ver, ev_ms, ne, ap_rec, ap_ver,
+                                  ap_ms,  ap_ok,  na,
+                                  (uint32_t)crmsync_workload_record_cnt(r->wl)};
+        for (int i = 0; i < r->sc->fault_cnt; i++) {
+                const struct fault_state    *fs = &r->faults[i];
+                const struct scenario_fault *sf = &r->sc->faults[i];
+                double                       c;
+                if (fs->skipped || !fs->ended)
+                        continue;
+                if (!strcmp(sf->type, "broker_restart") && r->probe) {
+                        double worst = 0;
+                        for (int p = 0;
+                             p < crmsync_cluster_probe_partitions(r->cluster);
+                             p++) {
+                                double u = crmsync_probe_unavailable_s(
+                                        r->probe, p, fs->start_wall - 100);
+                                if (u < 0 || (worst >= 0 && u > worst))
+                                        worst = u;
+                        }
+                        json_array_append_new(
+                                unavail,
+                                json_pack("{s:i, s:i, s:o}", "fault", i,
+                                          "broker",
+                                          (int)json_integer_value(
+                                                  json_object_get(sf->params,
+                                                                  "broker")),
+                                          "unavailable_s",
+                                          worst < 0 ? json_null()
+                                                    : json_real(worst)));
+                }
+                c = crmsync_timing_convergence_s(&f, fs->end_wall);
+                json_array_append_new(
+                        conv, json_pack("{s:i, s:s, s:o}", "fault", i, "type",
+                                        sf->type,
+                                        "convergence_s",
+                                        c < 0 ? json_null() : json_real(c)));
+                if (strcmp(sf->type, "connector_crash") &&
+                    strcmp(sf->type, "profiler_crash") &&
+                    strcmp(sf->type, "connector_pause"))
+                        continue;
+                /* Back: the scheduled restart, or the SIGCONT. */
+                json_t *ra   = json_object_get(sf->params, "restart_after_s");
+                int64_t back = strcmp(sf->type, "connector_pause")
+                                       ? fs->start_wall +
+                                                 (int64_t)((ra ? json_number_value(ra)
+                                                               : 1.0) *
+                                                           1000)
+                                       : fs->end_wall;
+                c = crmsync_timing_convergence_s(&f, back);
+                if (c > worst_catch_up)
+                        worst_catch_up = c;
+                json_array_append_new(
+                        catch_up,
+                        json_pack("{s:i, s:s, s:f, s:o}", "fault", i, "type",
+                                  sf->type, "back_s",
+                                  (double)(back - r->t0_wall) / 1000.0,
+                                  "catch_up_s",
+                                  c < 0 ? json_null() : json_real(c)));
+        }
+out:
+        json_object_set_new(t, "fault_convergence", conv);
+        json_object_set_new(t, "catch_up", catch_up);
+        json_object_set_new(t, "broker_unavailable", unavail);
+        json_object_set_new(t, "catch_up_s",
+                            worst_catch_up < 0 ? json_null()
+                                               : json_real(worst_catch_up));
+        free(ev_rec);
+        free(ev_ver);
+        free(ev_ms);
+        free(ap_rec);
+        free(ap_ver);
+        free(ap_ms);
+        free(ap_ok);
+}
+
+json_t *run_timing_json(struct run *r)
+{
+        const struct sink_apply *a;
+        size_t                   n   = crmsync_sink_applies(r->sink, &a);
+        size_t                   ne  = crmsync_workload_event_cnt(r->wl);
+        uint8_t                 *seen = calloc(ne + 1, 1);
+        struct histogram        *h    = malloc(sizeof(*h));
+        json_t                  *t;
+        int64_t                  quiet_end =
+                r->workload_end_mono > r->faults_end_mono ? r->workload_end_mono
+                                                          : r->faults_end_mono;
+
+        if (!seen || !h) {
+                free(seen);
+                free(h);
+                return json_object();
+        }
+        crmsync_histogram_init(h);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t seq = run_event_seq(a[i].event_id);
+                if (!a[i].applied || seq == 0 || seq > ne || seen[seq])
+                        continue;
+                seen[seq] = 1;
+                const struct crm_event *ev =
+                        crmsync_workload_event(r->wl, seq - 1);
+                int64_t lat = a[i].wall_ms - (r->t0_wall + ev->commit_ms);
+                crmsync_histogram_record(h, lat < 0 ? 0 : (uint64_t)lat);
+        }
+        t = json_pack(
+                "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:f}",
+                "e2e_latency_ms", "count", (json_int_t)h->total, "p50",
+                (json_int_t)crmsync_histogram_quantile(h, 0.50), "p95",
+                (json_int_t)crmsync_histogram_quantile(h, 0.95), "p99",
+                (json_int_t)crmsync_histogram_quantile(h, 0.99), "p99_9",
+                (json_int_t)crmsync_histogram_quantile(h, 0.999), "max",
+                (json_int_t)h->max, "min",
+                (json_int_t)(h->total ? h->min : 0), "converged",
+                r->converged, "convergence_s",
+                r->converged ? json_real((double)(r->converged_mono -
+                                                  quiet_end) /
+                                         1000.0)
+                             : json_null(),
+                "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+        free(seen);
+        free(h);
+        fault_timing(r, t);
+        return t;
+}
+
+static json_t *faults_json(struct run *r)
+{
+        json_t *arr = json_array();
+        for (int i = 0; i < r->sc->fault_cnt; i++) {
+                const struct fault_state *fs = &r->faults[i];
+                json_t *o = json_pack(
+                        "{s:s, s:f, s:b}", "type", r->sc->faults[i].type,
+                        "at_s", r->sc->faults[i].at_s, "skipped",
+                        fs->skipped || !fs->started);
+                json_object_set_new(
+                        o, "start_s",
+                        fs->started ? json_real((double)(fs->start_mono -
+                                                         r->t0_mono) /
+                                                1000.0)
+                                    : json_null());
+                json_object_set_new(
+                        o, "end_s",
+                        fs->ended ? json_real((double)(fs->end_mono -
+                                                       r->t0_mono) /
+                                              1000.0)
+                                  : json_null());
+                if (fs->skipped || !fs->started)
+                        json_object_set_new(
+                                o, "reason",
+                                json_string(fs->reason[0]
+                                                    ? fs->reason
+                                                    : "the run ended before "
+                                                      "its start time"));
+                json_array_append_new(arr, o);
+        }
+        return arr;
+}
+
+static void expect_add(json_t *arr, int *failed, const char *name, int ok,
+                       const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static void expect_add(json_t *arr, int *failed, const char *name, int ok,
+                       const char *fmt, ...)
+{
+        char    detail[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        if (!ok)
+                *failed = 1;
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", name,
+                                             "ok", ok, "detail", detail));
+}
+
+json_t *run_build_summary(struct run *r, struct check_result *res,
+                             json_t *timing, json_t *log, json_t *replay,
+                             int *failed)
+{
+        const struct scenario_expect *e = &r->sc->expect;
+        json_t  *exp = json_array(), *an = json_object(), *s;
+        char     sha[65];
+        uint64_t accounts = 0;
+        int64_t  bounds[ANOMALY_CNT] = {
+                e->missing,   e->stale,  e->zombie,
+                e->divergent, e->unexpected, e->lost,
+                e->duplicate_side_effect, e->reordered, e->dead_lettered};
+
+        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                if (ev->entity == CRM_ENTITY_ACCOUNT &&
+                    ev->change == CRM_CHANGE_CREATE)
+                        accounts++;
+        }
+        crmsync_workload_sha256(r->wl, sha);
+        for (int c = 0; c < ANOMALY_CNT; c++) {
+                char name[64];
+                json_object_set_new(an, crmsync_anomaly_name(c),
+                                    json_integer((json_int_t)res->counts[c]));
+                if (bounds[c] < 0)
+                        continue;
+                snprintf(name, sizeof(name), "anomalies.%s <= %lld",
+                         crmsync_anomaly_name(c), (long long)bounds[c]);
+                expect_add(exp, failed, name,
+                           res->counts[c] <= (uint64_t)bounds[c], "found %llu",
+                           (unsigned long long)res->counts[c]);
+        }
+        {
+                char   name[64];
+                json_t *cs = json_object_get(timing, "convergence_s");
+                snprintf(name, sizeof(name), "converged within %gs",
+                         e->converge_within_s);
+                if (r->converged)
+                        expect_add(exp, failed, name,
+                                   json_real_value(cs) <= e->converge_within_s,
+                                   "converged %.1f s after the workload and "
+                                   "faults ended",
+                                   json_real_value(cs));
+                else
+                        expect_add(exp, failed, name, 0, "%s",
+                                   r->interrupted ? "interrupted"
+                                   : r->timed_out ? "timed out"
+                                                  : "sink never matched the "
+                                                    "CRM");
+        }
+        if (e->e2e_p99_ms_max > 0) {
+                char    name[64];
+                json_int_t p99 = json_integer_value(json_object_get(
+                        json_object_get(timing, "e2e_latency_ms"), "p99"));
+                snprintf(name, sizeof(name), "e2e p99 <= %g ms",
+                         e->e2e_p99_ms_max);
+                expect_add(exp, failed, name, p99 <= e->e2e_p99_ms_max,
+                           "p99 %lld ms", (long long)p99);
+        }
+        if (e->catch_up_within_s > 0) {
+                size_t  i;
+                json_t *c;
+                json_array_foreach(json_object_get(timing, "catch_up"), i, c) {
+                        char    name[96];
+                        json_t *v = json_object_get(c, "catch_up_s");
+                        snprintf(name, sizeof(name),
+                                 "%s caught up within %gs",
+                                 json_string_value(json_object_get(c, "type")),
+                                 e->catch_up_within_s);
+                        expect_add(exp, failed, name,
+                                   json_is_number(v) &&
+                                           json_number_value(v) <=
+                                                   e->catch_up_within_s,
+                                   "%.1f s (-1: never caught up)",
+                                   json_is_number(v) ? json_number_value(v)
+                                                     : -1.0);
+                }
+        }
+        if (e->broker_unavailable_max_s > 0) {
+                size_t  i;
+                json_t *u;
+                json_array_foreach(json_object_get(timing,
+                                                   "broker_unavailable"),
+                                   i, u) {
+                        char    name[96];
+                        json_t *v = json_object_get(u, "unavailable_s");
+                        snprintf(name, sizeof(name),
+                                 "broker %lld unavailable <= %gs",
+                                 (long long)json_integer_value(
+                                         json_object_get(u, "broker")),
+                                 e->broker_unavailable_max_s);
+                        expect_add(exp, failed, name,
+                                   json_is_number(v) &&
+                                           json_number_value(v) <=
+                                                   e->broker_unavailable_max_s,
+                                   "%.1f s (-1: never recovered)",
+                                   json_is_number(v) ? json_number_value(v)
+                                                     : -1.0);
+                }
+        }
+        if (replay && json_is_true(json_object_get(replay, "performed"))) {
+                json_t *miss = json_array_get(json_object_get(replay, "missing"),
+                                              0);
+                if (miss)
+                        expect_add(exp, failed, "replay window complete", 0,
+                                   "partition %lld no longer holds offsets "
+                                   "0..%lld (first missing offset 0): the "
+                                   "replay is incomplete",
+                                   (long long)json_integer_value(
+                                           json_object_get(miss, "partition")),
+                                   (long long)json_integer_value(
+                                           json_object_get(
+                                                   miss,
+                                                   "first_held_offset")) -
+                                           1);
+                else
+                        expect_add(exp, failed, "replay window complete", 1,
+                                   "every partition still holds offset 0");
+                json_t *dom = json_object_get(replay, "domain");
+                if (dom)
+                        expect_add(exp, failed,
+                                   "replay leaves other accounts untouched",
+                                   json_is_true(json_object_get(
+                                           dom, "outside_untouched")),
+                                   "%lld records outside the domain "
+                                   "changed, %lld writes for changes of "
+                                   "accounts outside it (%s)",
+                                   (long long)json_integer_value(
+                                           json_object_get(dom,
+                                                           "outside_changed")),
+                                   (long long)json_integer_value(
+                                           json_object_get(dom,
+                                                           "outside_writes")),
+                                   json_string_value(
+                                           json_object_get(dom, "spec")));
+                expect_add(exp, failed, "replay rebuilds the CRM's state",
+                           json_is_true(json_object_get(replay,
+                                                        "matches_oracle")),
+                           "%s in %.2f s",
+                           json_is_true(json_object_get(replay,
+                                                        "matches_oracle"))
+                                   ? "rebuilt"
+                                   : "did not match",
+                           json_real_value(json_object_get(replay, "seconds")));
+                if (e->replay_min_events_per_s > 0) {
+                        double eps = json_number_value(
+                                json_object_get(replay, "events_per_s"));
+                        expect_add(exp, failed, "replay events/s",
+                                   eps >= e->replay_min_events_per_s,
+                                   "%.0f events/s (bound %.0f)", eps,
+                                   e->replay_min_events_per_s);
+                }
+        } else if (replay) {
+                expect_add(exp, failed, "replay performed", 0, "%s",
+                           json_string_value(json_object_get(replay,
+                                                             "reason")));
+        }
+        {
+                int skipped = 0;
+                for (int i = 0; i < r->sc->fault_cnt; i++)
+                        if (r->faults[i].skipped || !r->faults[i].started)
+                                skipped++;
+                if (r->sc->fault_cnt)
+                        expect_add(exp, failed, "every fault performed",
+                                   !skipped, "%d of %d skipped (see faults)",
+                                   skipped, r->sc->fault_cnt);
+        }
+        {
+                json_int_t mis = json_integer_value(
+                        json_object_get(log, "misrouted"));
+                expect_add(exp, failed, "records keyed by account id", !mis,
+                           "%lld records whose key is not their account_id "
+                           "(the ordering scope)",
+                           (long long)mis);
+        }
+        if (json_integer_value(json_object_get(log, "facts_dropped")))
+                expect_add(exp, failed, "history complete", 0,
+                           "%lld facts past the memory cap were not kept: "
+                           "the history checks are incomplete",
+                           (long long)json_integer_value(
+                                   json_object_get(log, "facts_dropped")));
+        if (crmsync_cluster_reap(r->cluster))
+                expect_add(exp, failed, "fault commands succeed", 0,
+                           "%d target fault commands failed (see "
+                           "fault-commands.log)",
+                           crmsync_cluster_reap(r->cluster));
+        if (r->unexpected_exits)
+                expect_add(exp, failed, "pipeline processes stay up", 0,
+                           "%d unexpected exits (see the .log files)",
+                           r->unexpected_exits);
+
+        s = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s,"
+                " s:{s:I, s:I, s:I, s:s, s:I},"
+                " s:o, s:o, s:o, s:o, s:o, s:o}",
+                "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
+                "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
+                *failed ? "fail" : "pass", "workload", "events_committed",
+                (json_int_t)crmsync_workload_event_cnt(r->wl), "accounts",
+                (json_int_t)accounts, "seed", (json_int_t)r->sc->seed,
+                "commit_log_sha256", sha, "records_live",
+                (json_int_t)res->records_expected, "anomalies", an,
+                "anomaly_examples", json_incref(res->examples),
+                "expectations", exp, "timing", timing, "faults",
+                faults_json(r), "target",
+                crmsync_cluster_describe(r->cluster));
+        json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "log", log);
+        if (replay)
+                json_object_set_new(timing, "replay", replay);
+        json_object_set_new(
+                s, "run",
+                json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
+                          r->converged, "settled", r->settled, "timed_out",
+                          r->timed_out, "interrupted", r->interrupted,
+                          "connector_starts", r->connector.starts,
+                          "profiler_starts", r->profiler.starts));
+        return s;
+}
+void run_write_applies(struct run *r)
+{
+        const struct sink_apply *a;
+        size_t                   n = crmsync_sink_applies(r->sink, &a);
+        if (!r->history)
+                return;
+        /* The commit log, for lineage (crmsync trace). */
+        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                fprintf(r->history,
+                        "{\"wall_ms\":%lld,\"kind\":\"crm_commit\","
+                        "\"event_id\":\"%s\",\"key\":\"%s/%s\","
+                        "\"account_id\":\"%s\",\"previous_account_id\":"
+                        "\"%s\",\"change\":\"%s\",\"version\":%u}\n",
+                        (long long)(r->t0_wall + ev->commit_ms), ev->event_id,
+                        crmsync_entity_name(ev->entity), ev->record_id,
+                        ev->account_id, ev->previous_account_id,
+                        crmsync_change_name(ev->change), ev->version);
+        }
+        for (size_t i = 0; i < n; i++)
+                fprintf(r->history,
+                        "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
+                        "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
+                        "\"delete\":%s,\"full\":%s,\"applied\":%s}\n",
+                        (long long)a[i].wall_ms, a[i].event_id, a[i].key,
+                        a[i].version, a[i].is_delete ? "true" : "false",
+                        a[i].full ? "true" : "false",
+                        a[i].applied ? "true" : "false");
+}
+
+/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
+uint32_t run_record_index(struct run *r, const char *key)
+{
+        char        ent[32];
+        const char *slash = strchr(key, '/');
+        int         e;
+        const struct crm_record *cr;
+        if (!slash || (size_t)(slash - key) >= sizeof(ent))
+                return UINT32_MAX;
+        memcpy(ent, key, (size_t)(slash - key));
+        ent[slash - key] = '\0';
+        if ((e = crmsync_entity_parse(ent)) < 0 ||
+            !(cr = crmsync_workload_find(r->wl, (enum crm_entity)e,
+                                         slash + 1)))
+                return UINT32_MAX;
+        return (uint32_t)(cr - crmsync_workload_record(r->wl, 0));
+}
+
+struct side_effect_ctx {
+        history_t *h;
+        uint64_t   total;
+};
+
+static void side_effect_cb(void *opaque, const char *event_id,
+                           const char *kind, uint32_t count)
+{
+        struct side_effect_ctx *c = opaque;
+        (void)kind;
+        c->total += count;
+        crmsync_history_side_effect(c->h, (uint32_t)run_event_seq(event_id),
+                                    count);
+}
+
+/* Build the compact history from the workload, the auditor and the sink,
+ * run the history checks, and describe the log in the summary. */
+json_t *run_history_checks(struct run *r, struct check_result *res)
+{
+        size_t                     ne = crmsync_workload_event_cnt(r->wl);
+        size_t                     nr = crmsync_workload_record_cnt(r->wl);
+        const struct auditor_fact *facts = NULL;
+        const struct sink_apply   *a;
+        size_t                     nf = 0, na, misrouted = 0;
+        struct history_stats       st = {0};
+        struct side_effect_ctx     se;
+        history_t                 *h;
+        char                       key[CRMSYNC_KEY_MAX];
+
+        if (!(h = crmsync_history_new((uint32_t)ne, (uint32_t)nr, 0)))
+                return json_object();
+        for (size_t i = 0; i < ne; i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(ev->entity), ev->record_id);
+                crmsync_history_commit(h, (uint32_t)ev->seq,
+                                       run_record_index(r, key), ev->version);
+        }
+        if (r->auditor)
+                nf = crmsync_auditor_facts(r->auditor, &facts);
+        for (size_t i = 0; i < nf; i++) {
+                uint32_t seq = (uint32_t)run_event_seq(facts[i].event_id);
+                misrouted += facts[i].misrouted;
+                if (facts[i].dlq)
+                        crmsync_history_dead_letter(h, seq);
+                else
+                        crmsync_history_observe(h, seq, facts[i].partition,
+                                                facts[i].offset);
+                if (r->history)
+                        fprintf(r->history,
+                                "{\"kind\":\"topic\",\"event_id\":\"%s\","
+                                "\"topic\":\"%s\",\"partition\":%d,"
+                                "\"offset\":%lld,\"ts_ms\":%lld}\n",
+                                facts[i].event_id,
+                                facts[i].dlq ? "dlq" : r->sc->topic,
+                                (int)facts[i].partition,
+                                (long long)facts[i].offset,
+                                (long long)facts[i].ts_ms);
+        }
+        na = crmsync_sink_applies(r->sink, &a);
+        /* A write that carries no CRM change (a poll or resync snapshot,
+         * deleted records included) is the record's whole state: it covers
+         * every older change. */
+        for (size_t i = 0; i < na; i++) {
+                uint32_t seq = (uint32_t)run_event_seq(a[i].event_id);
+                crmsync_history_apply(h, seq, run_record_index(r, a[i].key),
+                                      a[i].version, a[i].applied,
+                                      a[i].full || seq == 0);
+        }
+        se.h     = h;
+        se.total = 0;
+        crmsync_sink_foreach_side_effect(r->sink, side_effect_cb, &se);
+        crmsync_history_check(h, res, &st);
+        crmsync_history_destroy(h);
+        return json_pack(
+                "{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}",
+                "records_read", (json_int_t)st.observed, "misrouted",
+                (json_int_t)misrouted, "duplicates",
+                (json_int_t)st.log_duplicates, "amplification",
+                ne ? (double)st.observed / (double)ne : 0.0, "bytes",
+                (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
+                                        : 0),
+                "side_effects", (json_int_t)se.total, "facts_dropped",
+                (json_int_t)(st.dropped_facts +
+                             (r->auditor ? crmsync_auditor_dropped(r->auditor)
+                                         : 0)),
+                "lost_where", "before_topic",
+                (json_int_t)st.lost_before_topic, "after_topic",
+                (json_int_t)st.lost_after_topic);
+}
