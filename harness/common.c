@@ -2,6 +2,7 @@
 #include "crmsync/common.h"
 #include "crmsync/bugs.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,21 @@ int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
                 va_end(ap);
         }
         return -1;
+}
+
+int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+        char              *end;
+        unsigned long long v;
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v     = strtoull(s, &end, 10);
+        if (errno || *end || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
 }
 
 const char *crmsync_env(const char *name, const char *def)

@@ -47,13 +47,8 @@ static void usage(FILE *fp)
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
-        char *end;
-        long  v;
-
-        if (!s || !*s)
-                return -1;
-        v = strtol(s, &end, 10);
-        if (*end || v < lo || v > hi)
+        uint64_t v;
+        if (crmsync_parse_u64(s, (uint64_t)lo, (uint64_t)hi, &v))
                 return -1;
         *out = (int)v;
         return 0;

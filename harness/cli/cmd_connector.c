@@ -61,13 +61,8 @@ static void usage(FILE *fp)
 static int parse_u32(const char *s, unsigned long lo, unsigned long hi,
                      uint32_t *out)
 {
-        char         *end;
-        unsigned long v;
-
-        if (!s || !*s || *s == '-')
-                return -1;
-        v = strtoul(s, &end, 10);
-        if (*end || v < lo || v > hi)
+        uint64_t v;
+        if (crmsync_parse_u64(s, lo, hi, &v))
                 return -1;
         *out = (uint32_t)v;
         return 0;

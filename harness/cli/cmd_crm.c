@@ -46,16 +46,7 @@ static void usage(FILE *fp)
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
-        char              *end;
-        unsigned long long v;
-        if (!s || !*s || *s == '-')
-                return -1;
-        errno = 0;
-        v     = strtoull(s, &end, 10);
-        if (errno || *end || v > max)
-                return -1;
-        *out = v;
-        return 0;
+        return crmsync_parse_u64(s, 0, max, out);
 }
 
 static int parse_double(const char *s, double min, double max, double *out)

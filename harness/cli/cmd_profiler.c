@@ -54,11 +54,8 @@ static void usage(FILE *fp)
 
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
-        char *end;
-        if (!s || !*s || *s == '-')
-                return -1;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (*end || v < min || v > max)
+        uint64_t v;
+        if (crmsync_parse_u64(s, min, max, &v))
                 return -1;
         *out = (uint32_t)v;
         return 0;

@@ -35,11 +35,8 @@ static void usage(FILE *fp)
 static int parse_num(const char *s, unsigned long long max,
                      unsigned long long *out)
 {
-        char *end;
-        if (!s || !*s || *s == '-')
-                return -1;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (*end || v > max)
+        uint64_t v;
+        if (crmsync_parse_u64(s, 0, max, &v))
                 return -1;
         *out = v;
         return 0;

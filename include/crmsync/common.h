@@ -23,6 +23,11 @@ int64_t crmsync_mono_us(void);
 int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* Parse a whole decimal string (no sign, no trailing text) in [min, max].
+ * Returns 0, or -1 when it is not one. */
+int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out);
+
 /* Environment variable as a string, or def when unset or empty. Borrowed. */
 const char *crmsync_env(const char *name, const char *def);
 
