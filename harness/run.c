@@ -691,8 +691,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         event_del(r.tick);
 
         /* Stop the pipeline before judging: nothing changes after this. */
-        crmsync_child_stop(&r.connector, 3000);
-        crmsync_child_stop(&r.profiler, 3000);
+        crmsync_child_stop(&r.connector, STOP_GRACE_MS);
+        crmsync_child_stop(&r.profiler, STOP_GRACE_MS);
         run_history(&r, "pipeline_stopped", "%s", "");
 
         crmsync_probe_stop(r.probe);

@@ -41,6 +41,8 @@
 /* Time the connector gets to start before the CRM's first commit. */
 #define CONNECTOR_WARMUP_MS 1500
 #define PROBE_INTERVAL_MS   200
+/* A clean stop (flush, commit, leave the group) before SIGKILL. */
+#define STOP_GRACE_MS       10000
 
 enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
 
