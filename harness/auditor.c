@@ -195,12 +195,19 @@ auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
         }
         rd_kafka_poll_set_consumer(a->rk);
         /* Plain assign: no group membership, no commits. */
+        /* Start at the end as of now: on a cluster that earlier runs
+         * used, their records are not this run's. */
         tps = rd_kafka_topic_partition_list_new(partitions + 1);
-        for (int p = 0; p < partitions; p++)
-                rd_kafka_topic_partition_list_add(tps, a->topic, p)->offset =
-                        RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_topic_partition_list_add(tps, a->dlq, 0)->offset =
-                RD_KAFKA_OFFSET_BEGINNING;
+        for (int p = 0; p <= partitions; p++) {
+                const char *t  = p < partitions ? a->topic : a->dlq;
+                int32_t     pp = p < partitions ? p : 0;
+                int64_t     lo = -1, hi = -1;
+                if (rd_kafka_query_watermark_offsets(a->rk, t, pp, &lo, &hi,
+                                                     5000) ||
+                    hi < 0)
+                        hi = RD_KAFKA_OFFSET_BEGINNING;
+                rd_kafka_topic_partition_list_add(tps, t, pp)->offset = hi;
+        }
         rd_kafka_assign(a->rk, tps);
         rd_kafka_topic_partition_list_destroy(tps);
         if (pthread_create(&a->thr, NULL, reader, a)) {

@@ -411,6 +411,39 @@ int crmsync_cluster_fault(cluster_t *c, const char *type, const json_t *params,
         return -1;
 }
 
+int crmsync_cluster_is_embedded(const cluster_t *c)
+{
+        return c->embedded != NULL;
+}
+
+int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
+                                     int64_t *offsets, int partitions,
+                                     char *errstr, size_t errstr_size)
+{
+        rd_kafka_t                      *rk = admin_client(c, errstr,
+                                                           errstr_size);
+        rd_kafka_topic_partition_list_t *tps;
+        rd_kafka_resp_err_t              err;
+
+        if (!rk)
+                return -1;
+        tps = rd_kafka_topic_partition_list_new(partitions);
+        for (int p = 0; p < partitions; p++)
+                rd_kafka_topic_partition_list_add(tps, c->sc->topic, p)
+                        ->offset = ts_ms;
+        err = rd_kafka_offsets_for_times(rk, tps, 10000);
+        for (int p = 0; p < partitions; p++)
+                offsets[p] = err || tps->elems[p].err ? -1
+                                                      : tps->elems[p].offset;
+        rd_kafka_topic_partition_list_destroy(tps);
+        rd_kafka_destroy(rk);
+        if (err)
+                return crmsync_err(errstr, errstr_size,
+                                   "offset lookup by timestamp: %s",
+                                   rd_kafka_err2str(err));
+        return 0;
+}
+
 json_t *crmsync_cluster_describe(const cluster_t *c)
 {
         if (c->embedded)

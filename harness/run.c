@@ -48,6 +48,7 @@ static void child_env(struct run *r, struct child *c, const char *group)
                              crmsync_cluster_bootstrap(r->cluster));
         crmsync_child_setenv(c, "CRMSYNC_TOPIC", r->sc->topic);
         crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", group);
+        crmsync_child_setenv(c, "CRMSYNC_CONNECTOR_NAME", r->group_id);
         crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
         crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
         snprintf(path, sizeof(path), "%s/profiler-reads.tsv", r->run_dir);
@@ -69,7 +70,7 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
                         const struct scenario_process *p, const char *group)
 {
         const char *argv[SUPERVISOR_MAX_ARGS];
-        char        n1[16], n2[16], shcmd[4096];
+        char        n1[16], n2[16], n3[32], shcmd[4096];
         int         n = 0;
 
         snprintf(c->name, sizeof(c->name), "%s", name);
@@ -110,6 +111,15 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
                         if (r->sc->replay.domain) {
                                 argv[n++] = "--domain";
                                 argv[n++] = r->sc->replay.domain;
+                        }
+                        if (!strcmp(r->sc->replay.from, "timestamp")) {
+                                snprintf(n3, sizeof(n3), "%lld",
+                                         (long long)(r->t0_wall +
+                                                     (int64_t)(r->sc->replay
+                                                                       .from_s *
+                                                               1000)));
+                                argv[n++] = "--from-timestamp";
+                                argv[n++] = n3;
                         }
                 }
                 add_bug_args(argv, &n, p->bugs);

@@ -82,6 +82,57 @@ static void compare_outside_cb(void *opaque, const struct sink_record *sr)
         json_object_del(dc->outside, sr->key);
 }
 
+/* A replay from a time needs the target's offset lookup by timestamp.
+ * Returns NULL when it can go ahead (*events = records at or after it),
+ * or the replay's "not performed" JSON with the reason. A target that
+ * answers "no offset" for a partition whose records at or after the time
+ * the auditor has read does not support the lookup. */
+static json_t *replay_time_check(struct run *r, int64_t from_ts,
+                                 uint64_t *events)
+{
+        const struct auditor_fact *facts;
+        size_t  nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts)
+                                : 0;
+        int     np = r->sc->partitions;
+        int64_t *off = calloc((size_t)np, sizeof(*off));
+        char    errstr[256], why[512];
+        json_t *o = NULL;
+
+        if (crmsync_cluster_is_embedded(r->cluster)) {
+                free(off);
+                return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                 "replay by timestamp needs offset lookup by "
+                                 "timestamp, which the embedded broker "
+                                 "(librdkafka mock) does not support");
+        }
+        if (!off || crmsync_cluster_offsets_for_time(r->cluster, from_ts, off,
+                                                     np, errstr,
+                                                     sizeof(errstr))) {
+                free(off);
+                return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                 off ? errstr : "out of memory");
+        }
+        *events = 0;
+        for (size_t i = 0; i < nf && !o; i++) {
+                if (facts[i].dlq || facts[i].ts_ms < from_ts)
+                        continue;
+                (*events)++;
+                if (facts[i].partition < np && off[facts[i].partition] < 0) {
+                        snprintf(why, sizeof(why),
+                                 "target '%s' found no offset at or after "
+                                 "%lld on partition %d, which holds records "
+                                 "from then: it does not support offset "
+                                 "lookup by timestamp",
+                                 r->sc->target->name, (long long)from_ts,
+                                 (int)facts[i].partition);
+                        o = json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                      why);
+                }
+        }
+        free(off);
+        return o;
+}
+
 /* Rebuild the sink from the earliest offset with a new consumer group and
  * time it. The window check: a partition whose oldest held offset is above
  * 0 has lost records a full replay needs (retention, or the embedded
@@ -92,6 +143,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         const struct auditor_fact    *facts;
         size_t   nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
         uint64_t events = 0, side = 0;
+        int64_t  from_ts = r->t0_wall + (int64_t)(rp->from_s * 1000);
         json_t  *missing = json_array(), *o;
         char     group[300];
         struct event  *tick;
@@ -121,11 +173,11 @@ json_t *run_replay(struct run *r, struct check_result *res)
                                           "first_held_offset",
                                           (json_int_t)lo));
         }
-        if (!strcmp(rp->from, "timestamp"))
-                return json_pack("{s:b, s:s}", "performed", 0, "reason",
-                                 "replay by timestamp needs offset lookup by "
-                                 "timestamp, which the embedded broker "
-                                 "(librdkafka mock) does not support");
+        if (!strcmp(rp->from, "timestamp")) {
+                json_t *why = replay_time_check(r, from_ts, &events);
+                if (why)
+                        return why;
+        }
 
         run_progress(r, "replay: rebuilding the sink from the earliest offset "
                     "(%llu records in the log)",

@@ -607,8 +607,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
         static const char *const pipk[]  = {"connector", "profiler", NULL};
         static const char *const tgtk[]  = {"type", "file", "brokers",
                                             "partitions", "topic", NULL};
-        static const char *const repk[]  = {"enabled", "from", "clear_sink",
-                                            "domain", NULL};
+        static const char *const repk[]  = {"enabled", "from", "from_s",
+                                            "clear_sink", "domain", NULL};
         json_t *o, *o2, *faults;
         char    mode[16] = "conditional";
 
@@ -730,10 +730,16 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                     get_bool(c, o, "replay", "enabled", &sc->replay.enabled) ||
                     get_str(c, o, "replay", "from", sc->replay.from,
                             sizeof(sc->replay.from), "earliest|timestamp") ||
+                    get_num(c, o, "replay", "from_s", &sc->replay.from_s, 0,
+                            1e7) ||
                     get_bool(c, o, "replay", "clear_sink",
                              &sc->replay.clear_sink) ||
                     get_strdup(c, o, "replay", "domain", &sc->replay.domain))
                         return -1;
+                /* From a time, the sink keeps what came before it. */
+                if (!strcmp(sc->replay.from, "timestamp") &&
+                    !json_object_get(o, "clear_sink"))
+                        sc->replay.clear_sink = 0;
                 if (sc->replay.domain) {
                         struct account_domain d;
                         char                  msg[256];

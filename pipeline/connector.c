@@ -563,7 +563,10 @@ int crmsync_connector_run(const struct connector_config *cfg,
         memset(&c, 0, sizeof(c));
         c.cfg  = cfg;
         c.stop = stop;
-        snprintf(c.cursor_key, sizeof(c.cursor_key), "%s%s", CONNECTOR_NAME,
+        /* $CRMSYNC_CONNECTOR_NAME (the harness sets one per run) keeps
+         * runs that share a cluster from resuming each other's cursors. */
+        snprintf(c.cursor_key, sizeof(c.cursor_key), "%s%s",
+                 crmsync_env("CRMSYNC_CONNECTOR_NAME", CONNECTOR_NAME),
                  cfg->mode == CONNECTOR_POLL      ? ".poll"
                  : cfg->mode == CONNECTOR_WEBHOOK ? ".webhook"
                                                   : "");

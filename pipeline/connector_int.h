@@ -141,7 +141,7 @@ struct connector {
         rd_kafka_t                    *rk;  /* events (idempotent) */
         rd_kafka_t                    *ork; /* cursor records */
         char                           dlq_topic[300];
-        char                           cursor_key[128];
+        char                           cursor_key[320];
         struct connector_http         *http;
         struct connector_stats         st;
         char    cursor[CONNECTOR_CURSOR_MAX]; /* last stored cursor */

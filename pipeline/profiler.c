@@ -62,6 +62,7 @@ struct profiler {
         FILE        *reads; /* $CRMSYNC_READ_LOG, for lineage; may be NULL */
         struct account_domain domain;
         int                   has_domain;
+        int                   from_ts_done;
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -624,6 +625,32 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
                 logf_("assigned %d partition(s)", parts->cnt);
                 signal_ready();
+                if (p->cfg->from_ts_ms && !p->from_ts_done) {
+                        /* Replay from a time: look the offsets up (a
+                         * partition with nothing at or after it starts at
+                         * its end). Later assignments use commits. */
+                        rd_kafka_topic_partition_list_t *at =
+                                rd_kafka_topic_partition_list_copy(parts);
+                        rd_kafka_resp_err_t lerr;
+                        for (int i = 0; i < at->cnt; i++)
+                                at->elems[i].offset = p->cfg->from_ts_ms;
+                        lerr = rd_kafka_offsets_for_times(rk, at, 10000);
+                        for (int i = 0; i < at->cnt; i++)
+                                if (lerr || at->elems[i].err ||
+                                    at->elems[i].offset < 0)
+                                        at->elems[i].offset =
+                                                RD_KAFKA_OFFSET_END;
+                        logf_("replaying from timestamp %lld (lookup: %s)",
+                              (long long)p->cfg->from_ts_ms,
+                              rd_kafka_err2str(lerr));
+                        p->from_ts_done = 1;
+                        if (coop)
+                                e = rd_kafka_incremental_assign(rk, at);
+                        else
+                                rd_kafka_assign(rk, at);
+                        rd_kafka_topic_partition_list_destroy(at);
+                        break;
+                }
                 if (coop)
                         e = rd_kafka_incremental_assign(rk, parts);
                 else

@@ -45,6 +45,8 @@ static void usage(FILE *fp)
                 "effects\n"
                 "  --domain SPEC         only these accounts: ids:A,B or "
                 "hash:K/N\n"
+                "  --from-timestamp MS   start a new group at the first "
+                "record at or after MS\n"
                 "  --bug NAME            enable a deliberate bug "
                 "(repeatable): %s\n"
                 "  -h, --help            this help\n\n"
@@ -76,6 +78,7 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 {"bug", required_argument, NULL, 'B'},
                 {"no-side-effects", no_argument, NULL, 'S'},
                 {"domain", required_argument, NULL, 'D'},
+                {"from-timestamp", required_argument, NULL, 'T'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -135,6 +138,17 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 case 'D':
                         cfg.domain = optarg;
                         break;
+                case 'T': {
+                        uint64_t ts;
+                        if (crmsync_parse_u64(optarg, 1, INT64_MAX, &ts)) {
+                                fprintf(stderr,
+                                        "crmsync profiler: --from-timestamp "
+                                        "needs epoch milliseconds\n");
+                                return 2;
+                        }
+                        cfg.from_ts_ms = (int64_t)ts;
+                        break;
+                }
                 case 'B':
                         bit = crmsync_bug_parse(optarg);
                         if (!bit) {

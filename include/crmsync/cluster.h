@@ -36,6 +36,15 @@ int crmsync_cluster_fault(cluster_t *c, const char *type, const json_t *params,
 /* Reap finished fault commands; returns how many failed so far. */
 int crmsync_cluster_reap(cluster_t *c);
 
+int crmsync_cluster_is_embedded(const cluster_t *c);
+
+/* Offsets of the first record at or after ts_ms in each of the changes
+ * topic's partitions (offsets[p]; -1 = none). Returns 0, or -1 + errstr
+ * when the lookup itself failed. */
+int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
+                                     int64_t *offsets, int partitions,
+                                     char *errstr, size_t errstr_size);
+
 /* The target for summary.json: type, name, bootstrap, limits. New ref. */
 json_t *crmsync_cluster_describe(const cluster_t *c);
 

@@ -48,6 +48,8 @@ struct profiler_config {
         int         no_side_effects; /* rebuild/replay: send none */
         const char *domain; /* bounded replay: only these accounts
                              * (domain.h spec), or NULL for all */
+        int64_t     from_ts_ms; /* replay from this record timestamp
+                                 * (first assignment only); 0 = off */
         uint32_t    bugs;
 };
 

@@ -57,7 +57,8 @@ struct scenario_target {
 
 struct scenario_replay {
         int   enabled;
-        char  from[16]; /* "earliest" */
+        char  from[16]; /* "earliest" | "timestamp" */
+        double from_s;  /* timestamp: seconds after the CRM's clock start */
         int   clear_sink;
         char *domain;   /* bounded replay (domain.h spec) or NULL */
 };

@@ -42,7 +42,14 @@ JSON
 scenario ext-clean '[ { "at_s": 1, "type": "broker_restart", "broker": 2, "duration_s": 1 } ]'
 scenario ext-rtt '[ { "at_s": 1, "type": "broker_rtt", "broker": 1, "rtt_ms": 50, "duration_s": 1 } ]'
 
-mkdir -p "$RUNS/clean" "$RUNS/rtt"
+cat >"$RUNS/ext-replay-ts.json" <<JSON
+{ "name": "ext-replay-ts", "seed": 4,
+  "workload": { "accounts": 100, "changes": 1000, "rate_per_s": 500 },
+  "target": { "type": "external", "file": "target.json" },
+  "replay": { "from": "timestamp", "from_s": 1 } }
+JSON
+
+mkdir -p "$RUNS/clean" "$RUNS/rtt" "$RUNS/replay-ts"
 run_scenario "$BIN" "$RUNS/ext-clean.json" "$RUNS/clean"
 check "external: exit 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 [ -n "$SUMMARY" ] || { cat "$RUNS/clean/stderr.txt"; exit 1; }
@@ -56,4 +63,10 @@ check "unsupported fault: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
 check "unsupported fault: skipped with a reason" "$(jget "$SUMMARY" "d['faults'][0]['skipped'] and 'cannot do broker_rtt' in d['faults'][0]['reason']")"
 check "unsupported fault: fails 'every fault performed'" "$(jget "$SUMMARY" "any(e['name']=='every fault performed' and not e['ok'] for e in d['expectations'])")"
 check "unsupported fault: printed in the verdict" "$(grep -q 'fault broker_rtt SKIPPED' "$RUNS/rtt/stdout.txt" && echo True)"
+# Replay from a time on a target whose lookup answers "no offset" (the
+# standalone broker is librdkafka's mock): reported, never faked.
+run_scenario "$BIN" "$RUNS/ext-replay-ts.json" "$RUNS/replay-ts"
+check "replay by timestamp: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
+check "replay by timestamp: not performed, with the reason" "$(jget "$SUMMARY" "d['timing']['replay']['performed'] is False and 'does not support offset lookup by timestamp' in d['timing']['replay']['reason']")"
+check "replay by timestamp: the live run itself passed" "$(jget "$SUMMARY" "sum(d['anomalies'].values()) == 0")"
 exit $FAILED
