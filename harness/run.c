@@ -748,6 +748,8 @@ out:
         crmsync_cluster_close(r.cluster);
         if (r.base)
                 event_base_free(r.base);
+        free(r.ev_rec);
+        free(r.ap_rec);
         crmsync_workload_destroy(r.wl);
         if (summary && rc != 2 && summary_out)
                 *summary_out = json_incref(summary);

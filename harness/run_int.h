@@ -84,6 +84,10 @@ struct run {
         /* Replay phase. */
         int64_t                   replay_start_mono, replay_done_mono;
         int                       replay_matched;
+        /* Record index of every committed change and of every sink write
+         * of the main phase, computed once for the checks (run_indexes). */
+        uint32_t                 *ev_rec, *ap_rec;
+        size_t                    ap_cnt;
 };
 
 /* history.jsonl: one JSON object a line with t_ms (since the CRM's clock
@@ -95,8 +99,6 @@ void run_progress(struct run *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /* End-state check of the sink as it is now; adds to res. */
 int run_check_now(struct run *r, struct check_result *res);
-/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
-uint32_t run_record_index(struct run *r, const char *key);
 /* "e-00000042" -> 42; 0 for ids that are not CRM changes (snapshots). */
 uint64_t run_event_seq(const char *id);
 /* Prepare (not start) a pipeline process: connector, profiler or replay. */
@@ -105,6 +107,9 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
 int  run_start_child(struct run *r, struct child *c);
 
 /* run_summary.c */
+/* Fill r->ev_rec and r->ap_rec (once; the sink's apply log must be final).
+ * Returns 0 or -1 on allocation failure. */
+int     run_indexes(struct run *r);
 json_t *run_timing_json(struct run *r);
 json_t *run_history_checks(struct run *r, struct check_result *res);
 void    run_write_applies(struct run *r);

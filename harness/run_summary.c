@@ -20,33 +20,28 @@ static void fault_timing(struct run *r, json_t *t)
         size_t                   na = crmsync_sink_applies(r->sink, &a);
         size_t                   ne = crmsync_workload_event_cnt(r->wl);
         struct timing_facts      f  = {0};
-        uint32_t *ev_rec = calloc(ne + 1, 4), *ev_ver = calloc(ne + 1, 4);
-        uint32_t *ap_rec = calloc(na + 1, 4), *ap_ver = calloc(na + 1, 4);
+        uint32_t *ev_ver = calloc(ne + 1, 4);
+        uint32_t *ap_ver = calloc(na + 1, 4);
         int64_t  *ev_ms = calloc(ne + 1, 8), *ap_ms = calloc(na + 1, 8);
         uint8_t  *ap_ok = calloc(na + 1, 1);
         json_t   *conv = json_array(), *catch_up = json_array();
         json_t   *unavail = json_array();
         double    worst_catch_up = -1;
-        char      key[CRMSYNC_KEY_MAX];
 
-        if (!ev_rec || !ev_ver || !ap_rec || !ap_ver || !ev_ms || !ap_ms ||
-            !ap_ok)
+        if (!ev_ver || !ap_ver || !ev_ms || !ap_ms || !ap_ok ||
+            run_indexes(r) || na != r->ap_cnt)
                 goto out;
         for (size_t i = 0; i < ne; i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                snprintf(key, sizeof(key), "%s/%s",
-                         crmsync_entity_name(ev->entity), ev->record_id);
-                ev_rec[i] = run_record_index(r, key);
                 ev_ver[i] = ev->version;
                 ev_ms[i]  = r->t0_wall + ev->commit_ms;
         }
         for (size_t i = 0; i < na; i++) {
-                ap_rec[i] = run_record_index(r, a[i].key);
                 ap_ver[i] = a[i].version;
                 ap_ms[i]  = a[i].wall_ms;
                 ap_ok[i]  = (uint8_t)a[i].applied;
         }
-        f = (struct timing_facts){ev_rec, ev_ver, ev_ms, ne, ap_rec, ap_ver,
+        f = (struct timing_facts){r->ev_rec, ev_ver, ev_ms, ne, r->ap_rec, ap_ver,
                                   ap_ms,  ap_ok,  na,
                                   (uint32_t)crmsync_workload_record_cnt(r->wl)};
         for (int i = 0; i < r->sc->fault_cnt; i++) {
@@ -112,10 +107,8 @@ out:
         json_object_set_new(t, "catch_up_s",
                             worst_catch_up < 0 ? json_null()
                                                : json_real(worst_catch_up));
-        free(ev_rec);
         free(ev_ver);
         free(ev_ms);
-        free(ap_rec);
         free(ap_ver);
         free(ap_ms);
         free(ap_ok);
@@ -471,7 +464,8 @@ void run_write_applies(struct run *r)
 }
 
 /* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
-uint32_t run_record_index(struct run *r, const char *key)
+/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
+static uint32_t record_index(struct run *r, const char *key)
 {
         char        ent[32];
         const char *slash = strchr(key, '/');
@@ -486,6 +480,35 @@ uint32_t run_record_index(struct run *r, const char *key)
                                          slash + 1)))
                 return UINT32_MAX;
         return (uint32_t)(cr - crmsync_workload_record(r->wl, 0));
+}
+
+int run_indexes(struct run *r)
+{
+        const struct sink_apply *a;
+        size_t                   ne = crmsync_workload_event_cnt(r->wl);
+        size_t                   na = crmsync_sink_applies(r->sink, &a);
+        char                     key[CRMSYNC_KEY_MAX];
+
+        if (r->ev_rec)
+                return 0;
+        r->ev_rec = calloc(ne + 1, sizeof(*r->ev_rec));
+        r->ap_rec = calloc(na + 1, sizeof(*r->ap_rec));
+        if (!r->ev_rec || !r->ap_rec) {
+                free(r->ev_rec);
+                free(r->ap_rec);
+                r->ev_rec = r->ap_rec = NULL;
+                return -1;
+        }
+        for (size_t i = 0; i < ne; i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                snprintf(key, sizeof(key), "%s/%s",
+                         crmsync_entity_name(ev->entity), ev->record_id);
+                r->ev_rec[i] = record_index(r, key);
+        }
+        for (size_t i = 0; i < na; i++)
+                r->ap_rec[i] = record_index(r, a[i].key);
+        r->ap_cnt = na;
+        return 0;
 }
 
 struct side_effect_ctx {
@@ -515,16 +538,14 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
         struct history_stats       st = {0};
         struct side_effect_ctx     se;
         history_t                 *h;
-        char                       key[CRMSYNC_KEY_MAX];
 
-        if (!(h = crmsync_history_new((uint32_t)ne, (uint32_t)nr, 0)))
+        if (run_indexes(r) ||
+            !(h = crmsync_history_new((uint32_t)ne, (uint32_t)nr, 0)))
                 return json_object();
         for (size_t i = 0; i < ne; i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                snprintf(key, sizeof(key), "%s/%s",
-                         crmsync_entity_name(ev->entity), ev->record_id);
-                crmsync_history_commit(h, (uint32_t)ev->seq,
-                                       run_record_index(r, key), ev->version);
+                crmsync_history_commit(h, (uint32_t)ev->seq, r->ev_rec[i],
+                                       ev->version);
         }
         if (r->auditor)
                 nf = crmsync_auditor_facts(r->auditor, &facts);
@@ -548,12 +569,14 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
                                 (long long)facts[i].ts_ms);
         }
         na = crmsync_sink_applies(r->sink, &a);
+        if (na > r->ap_cnt)
+                na = r->ap_cnt;
         /* A write that carries no CRM change (a poll or resync snapshot,
          * deleted records included) is the record's whole state: it covers
          * every older change. */
         for (size_t i = 0; i < na; i++) {
                 uint32_t seq = (uint32_t)run_event_seq(a[i].event_id);
-                crmsync_history_apply(h, seq, run_record_index(r, a[i].key),
+                crmsync_history_apply(h, seq, r->ap_rec[i],
                                       a[i].version, a[i].applied,
                                       a[i].full || seq == 0);
         }
