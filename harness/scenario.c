@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
@@ -811,10 +812,21 @@ struct scenario *crmsync_scenario_load(const char *path, char *errstr,
         char            *buf;
         size_t           n;
         struct scenario *sc;
+        struct stat      st;
 
         if (!fp) {
                 crmsync_err(errstr, errstr_size, "%s: %s", path,
                             strerror(errno));
+                return NULL;
+        }
+        /* A folder opens fine on Linux and then reads as zero bytes: say
+         * what it is instead of reporting a JSON syntax error. */
+        if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
+                fclose(fp);
+                crmsync_err(errstr, errstr_size,
+                            "%s: is %s, not a scenario file", path,
+                            S_ISDIR(st.st_mode) ? "a folder"
+                                                : "not a regular file");
                 return NULL;
         }
         if (!(buf = malloc(SCENARIO_MAX_BYTES + 1))) {

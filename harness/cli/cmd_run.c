@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crmsync/cli.h"
@@ -41,6 +42,7 @@ int crmsync_cmd_run(int argc, char **argv)
                 {NULL, 0, NULL, 0}};
         struct run_options opt = {.runs_dir = "runs"};
         struct scenario   *sc;
+        struct stat        st;
         json_t            *summary = NULL;
         char               errstr[1024], self[4096];
         ssize_t            n;
@@ -66,6 +68,14 @@ int crmsync_cmd_run(int argc, char **argv)
         if (optind != argc - 1) {
                 fprintf(stderr, "crmsync run: expected one scenario file\n\n");
                 usage(stderr);
+                return 2;
+        }
+        if (stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode)) {
+                fprintf(stderr,
+                        "crmsync run: %s is a folder; run takes one scenario "
+                        "file (FILE.json).\nTo check every scenario in a "
+                        "folder: crmsync validate %s\n",
+                        argv[optind], argv[optind]);
                 return 2;
         }
         if (!(sc = crmsync_scenario_load(argv[optind], errstr,

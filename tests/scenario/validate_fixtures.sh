@@ -34,5 +34,13 @@ if ! "$BIN" validate "$SRC/scenarios" >/dev/null; then
 fi
 "$BIN" validate /nonexistent.json >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "FAIL: missing file must exit 2"; fail=1; }
+# A folder is not a scenario file: `run` says so plainly (no JSON parse
+# error).
+out=$("$BIN" run "$SRC/scenarios/ci" 2>&1 >/dev/null)
+rc=$?
+if [ $rc -ne 2 ] || ! grep -q "scenarios/ci is a folder; run takes one scenario file" <<<"$out"; then
+        echo "FAIL: crmsync run FOLDER exited $rc and said: $out"
+        fail=1
+fi
 [ $fail -eq 0 ] && echo "validate_fixtures: $n fixtures rejected as expected"
 exit $fail

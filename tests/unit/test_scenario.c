@@ -83,6 +83,16 @@ static void test_error_names_position_and_field(void **state)
         assert_non_null(strstr(errstr, "name: use only letters"));
 }
 
+/* A folder reads as zero bytes on Linux: the loader must say what it is,
+ * not report a JSON syntax error. */
+static void test_folder_is_not_a_scenario(void **state)
+{
+        char errstr[512];
+        (void)state;
+        assert_null(crmsync_scenario_load("/tmp", errstr, sizeof(errstr)));
+        assert_string_equal(errstr, "/tmp: is a folder, not a scenario file");
+}
+
 static void test_jsonpos_paths(void **state)
 {
         const char *text = "{\"a\": [1, {\"b\": \"x\"}],\n \"c\": {\"d\": "
@@ -107,6 +117,7 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_full_scenario),
                 cmocka_unit_test(test_error_names_position_and_field),
+                cmocka_unit_test(test_folder_is_not_a_scenario),
                 cmocka_unit_test(test_jsonpos_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
