@@ -63,6 +63,77 @@ static rd_kafka_t *admin_client(cluster_t *c, char *errstr,
         return rk;
 }
 
+/* How long the reachability check waits for any bootstrap server. */
+#define CLUSTER_REACH_TIMEOUT_MS 5000
+
+/* What librdkafka said while the reachability check waited. */
+struct reach {
+        char reason[512];
+        int  specific; /* reason is not the generic "all brokers down" */
+};
+
+static void reach_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                           void *opaque)
+{
+        struct reach *re = opaque;
+        int specific = err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        (void)rk;
+        if (re->specific || (re->reason[0] && !specific))
+                return; /* keep the first, most specific reason */
+        snprintf(re->reason, sizeof(re->reason), "%s", reason);
+        re->specific = specific;
+}
+
+static void reach_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf)
+{
+        (void)rk;
+        (void)level;
+        (void)fac;
+        (void)buf; /* the error callback carries what the user needs */
+}
+
+/* Ask the cluster for its brokers (a metadata request) within
+ * CLUSTER_REACH_TIMEOUT_MS, so an unreachable cluster is reported as such
+ * before anything else (topics, groups) can be blamed. */
+static int check_reachable(cluster_t *c, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t           *conf = rd_kafka_conf_new();
+        const rd_kafka_metadata_t *md;
+        rd_kafka_resp_err_t        err;
+        rd_kafka_t                *rk;
+        struct reach               re = {"", 0};
+        char                       kerr[256];
+
+        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return -1;
+        }
+        rd_kafka_conf_set_error_cb(conf, reach_error_cb);
+        rd_kafka_conf_set_log_cb(conf, reach_log_cb);
+        rd_kafka_conf_set_opaque(conf, &re);
+        if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr)))) {
+                rd_kafka_conf_destroy(conf);
+                return crmsync_err(errstr, errstr_size, "kafka client: %s",
+                                   kerr);
+        }
+        err = rd_kafka_metadata(rk, 0, NULL, &md, CLUSTER_REACH_TIMEOUT_MS);
+        if (!err) {
+                rd_kafka_metadata_destroy(md);
+        } else {
+                /* Serve the error callbacks queued while we waited. */
+                rd_kafka_poll(rk, 0);
+                crmsync_err(errstr, errstr_size,
+                            "%s: cannot reach bootstrap servers %s: %s "
+                            "(no metadata within %d s)",
+                            c->sc->target->name, c->bootstrap,
+                            re.reason[0] ? re.reason : rd_kafka_err2str(err),
+                            CLUSTER_REACH_TIMEOUT_MS / 1000);
+        }
+        rd_kafka_destroy(rk);
+        return err ? -1 : 0;
+}
+
 /* CreateTopics on an external cluster; an existing topic is fine. */
 static int create_external(cluster_t *c, rd_kafka_t *rk, const char *topic,
                            int partitions, char *errstr, size_t errstr_size)
@@ -142,6 +213,7 @@ static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
         snprintf(c->bootstrap, sizeof(c->bootstrap), "%s",
                  sc->target->bootstrap);
         if (write_props(c, errstr, errstr_size) ||
+            check_reachable(c, errstr, errstr_size) ||
             !(rk = admin_client(c, errstr, errstr_size)))
                 return -1;
         for (int i = 0; i < 4 && !rc; i++)
