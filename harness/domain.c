@@ -60,7 +60,10 @@ int crmsync_domain_contains(const struct account_domain *d,
                             const char *account_id)
 {
         if (d->buckets) {
-                uint64_t h = 1469598103934665603ULL;
+                /* FNV-1a 64 with the standard offset basis, so that any
+                 * FNV-1a library gives the same buckets
+                 * (docs/wire-contracts.md has test vectors). */
+                uint64_t h = 14695981039346656037ULL;
                 for (const char *p = account_id; *p; p++)
                         h = (h ^ (uint8_t)*p) * 1099511628211ULL;
                 return (int)(h % (uint64_t)d->buckets) == d->bucket;

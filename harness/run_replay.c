@@ -133,6 +133,34 @@ static json_t *replay_time_check(struct run *r, int64_t from_ts,
         return o;
 }
 
+/* The domain's accounts, one id a line, into run_dir/replay-accounts.txt
+ * for an outside replay pipeline (CRMSYNC_REPLAY_ACCOUNTS_FILE): every
+ * account of the workload (deleted and merged-away ones too) that the
+ * domain contains, in id order. Returns the number written or -1. */
+static long write_domain_accounts(struct run *r,
+                                  const struct account_domain *d,
+                                  char *path, size_t path_size)
+{
+        FILE *f;
+        long  n = 0;
+
+        snprintf(path, path_size, "%s/replay-accounts.txt", r->run_dir);
+        if (!(f = fopen(path, "w")))
+                return -1;
+        for (size_t i = 0; i < crmsync_workload_record_cnt(r->wl); i++) {
+                const struct crm_record *rec =
+                        crmsync_workload_record(r->wl, i);
+                if (rec->entity != CRM_ENTITY_ACCOUNT ||
+                    !crmsync_domain_contains(d, rec->id))
+                        continue;
+                fprintf(f, "%s\n", rec->id);
+                n++;
+        }
+        if (fclose(f))
+                return -1;
+        return n;
+}
+
 /* Rebuild the sink from the earliest offset with a new consumer group and
  * time it. The window check: a partition whose oldest held offset is above
  * 0 has lost records a full replay needs (retention, or the embedded
@@ -151,6 +179,8 @@ json_t *run_replay(struct run *r, struct check_result *res)
         double         secs;
         struct domain_ctx dc = {0};
         int               cleared = 0;
+        char              accounts_path[600];
+        long              accounts = -1;
 
         /* Records still held: those at or above each partition's oldest
          * held offset. */
@@ -189,6 +219,15 @@ json_t *run_replay(struct run *r, struct check_result *res)
                 if (crmsync_domain_parse(rp->domain, &dc.d, msg, sizeof(msg)))
                         return json_pack("{s:b, s:s}", "performed", 0,
                                          "reason", msg);
+                accounts = write_domain_accounts(r, &dc.d, accounts_path,
+                                                 sizeof(accounts_path));
+                if (accounts < 0) {
+                        crmsync_domain_clear(&dc.d);
+                        return json_pack("{s:b, s:s}", "performed", 0,
+                                         "reason",
+                                         "cannot write replay-accounts.txt "
+                                         "in the run folder");
+                }
                 dc.outside = json_object();
                 crmsync_sink_foreach(r->sink, snapshot_outside_cb, &dc);
                 cleared = crmsync_sink_clear_if(r->sink, in_domain_cb, &dc);
@@ -197,6 +236,10 @@ json_t *run_replay(struct run *r, struct check_result *res)
         }
         snprintf(group, sizeof(group), "%s-replay", r->group_id);
         run_setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
+        if (rp->domain)
+                crmsync_child_setenv(&r->replayer,
+                                     "CRMSYNC_REPLAY_ACCOUNTS_FILE",
+                                     accounts_path);
         r->phase              = PHASE_WAIT;
         r->last_apply_cnt     = 0;
         r->last_progress_mono = crmsync_mono_ms();
@@ -269,8 +312,10 @@ json_t *run_replay(struct run *r, struct check_result *res)
         if (rp->domain)
                 json_object_set_new(
                         o, "domain",
-                        json_pack("{s:s, s:i, s:I, s:I, s:b}", "spec",
-                                  rp->domain, "records_rebuilt", cleared,
+                        json_pack("{s:s, s:I, s:i, s:I, s:I, s:b}", "spec",
+                                  rp->domain, "accounts",
+                                  (json_int_t)accounts, "records_rebuilt",
+                                  cleared,
                                   "outside_changed", (json_int_t)dc.changed,
                                   "outside_writes", (json_int_t)dc.writes,
                                   "outside_untouched",

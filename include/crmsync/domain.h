@@ -1,6 +1,7 @@
 /* domain.h -- a set of accounts for a bounded-domain replay: a list of ids
  * ("ids:A-000001,A-000002") or a hash range ("hash:K/N": the accounts
- * whose FNV-1a hash of the id modulo N is K). */
+ * whose 64-bit FNV-1a hash of the id's bytes modulo N is K; the exact
+ * function and test vectors are in docs/wire-contracts.md). */
 #ifndef CRMSYNC_DOMAIN_H
 #define CRMSYNC_DOMAIN_H
 

@@ -65,12 +65,47 @@ static void test_bad_specs(void **state)
                          -1);
 }
 
+/* The test vectors of docs/wire-contracts.md ("Bounded replay: which
+ * accounts"): if the function or the table changes, both must change. */
+static void test_hash_vectors_of_the_docs(void **state)
+{
+        static const struct {
+                const char *id;
+                int         b4, b16;
+        } v[] = {
+                {"A-000001", 0, 8}, {"A-000002", 1, 1}, {"A-000003", 2, 14},
+                {"A-000004", 3, 7}, {"A-000042", 1, 5},
+        };
+        char spec[32], err[128];
+        (void)state;
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                int want[2] = {v[i].b4, v[i].b16}, n[2] = {4, 16};
+                for (int j = 0; j < 2; j++) {
+                        for (int k = 0; k < n[j]; k++) {
+                                struct account_domain d;
+                                snprintf(spec, sizeof(spec), "hash:%d/%d", k,
+                                         n[j]);
+                                assert_int_equal(crmsync_domain_parse(
+                                                         spec, &d, err,
+                                                         sizeof(err)),
+                                                 0);
+                                if (crmsync_domain_contains(&d, v[i].id) !=
+                                    (k == want[j]))
+                                        fail_msg("%s in %s: want bucket %d",
+                                                 v[i].id, spec, want[j]);
+                                crmsync_domain_clear(&d);
+                        }
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ids),
                 cmocka_unit_test(test_hash_partitions_the_accounts),
                 cmocka_unit_test(test_bad_specs),
+                cmocka_unit_test(test_hash_vectors_of_the_docs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
