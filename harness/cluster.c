@@ -23,6 +23,7 @@ struct cluster {
         char                   props[600];
         char                   log_path[600];
         int                    probe_partitions;
+        int                    partitions; /* of the changes topic, read */
         pid_t                  cmds[CLUSTER_MAX_CMDS];
         int                    ncmds, failed_cmds;
 };
@@ -198,6 +199,37 @@ static int partitions_of(rd_kafka_t *rk, const char *topic)
         return n;
 }
 
+/* The changes topic as the cluster has it: its partition count read with
+ * metadata must be the scenario's, or the run would judge a layout it
+ * does not have. */
+static int check_partitions(cluster_t *c, rd_kafka_t *rk, char *errstr,
+                            size_t errstr_size)
+{
+        const struct scenario *sc   = c->sc;
+        const char            *name = sc->target ? sc->target->name
+                                                 : "embedded";
+
+        c->partitions = partitions_of(rk, sc->topic);
+        if (c->partitions < 1)
+                return crmsync_err(errstr, errstr_size,
+                                   "target '%s': topic %s does not exist "
+                                   "and could not be created (set "
+                                   "topics.create in the target file, or "
+                                   "create it)",
+                                   name, sc->topic);
+        if (c->partitions != sc->partitions)
+                return crmsync_err(errstr, errstr_size,
+                                   "target '%s': topic %s has %d "
+                                   "partition(s) but the scenario says %d "
+                                   "(target.partitions, default 12): set "
+                                   "target.partitions to %d or recreate "
+                                   "the topic with %d",
+                                   name, sc->topic, c->partitions,
+                                   sc->partitions, c->partitions,
+                                   sc->partitions);
+        return 0;
+}
+
 static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
 {
         const struct scenario *sc = c->sc;
@@ -220,6 +252,8 @@ static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
                 if (sc->target->create_topics)
                         rc = create_external(c, rk, topics[i], parts[i],
                                              errstr, errstr_size);
+        if (!rc)
+                rc = check_partitions(c, rk, errstr, errstr_size);
         if (!rc && (c->probe_partitions =
                             partitions_of(rk, CLUSTER_PROBE_TOPIC)) < 1)
                 rc = crmsync_err(errstr, errstr_size,
@@ -236,6 +270,8 @@ static int open_embedded(cluster_t *c, char *errstr, size_t errstr_size)
         const struct scenario *sc = c->sc;
         char                   dlq[200];
         int                    repl = sc->brokers < 3 ? sc->brokers : 3;
+        rd_kafka_t            *rk;
+        int                    rc;
 
         snprintf(dlq, sizeof(dlq), "%s.dlq", sc->topic);
         if (!(c->embedded = crmsync_broker_new(sc->brokers, errstr,
@@ -259,7 +295,12 @@ static int open_embedded(cluster_t *c, char *errstr, size_t errstr_size)
         c->probe_partitions = sc->partitions;
         snprintf(c->bootstrap, sizeof(c->bootstrap), "%s",
                  crmsync_broker_bootstraps(c->embedded));
-        return write_props(c, errstr, errstr_size);
+        if (write_props(c, errstr, errstr_size) ||
+            !(rk = admin_client(c, errstr, errstr_size)))
+                return -1;
+        rc = check_partitions(c, rk, errstr, errstr_size);
+        rd_kafka_destroy(rk);
+        return rc;
 }
 
 cluster_t *crmsync_cluster_open(const struct scenario *sc,
@@ -523,7 +564,7 @@ json_t *crmsync_cluster_describe(const cluster_t *c)
                         "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
                         "embedded", "bootstrap_servers", c->bootstrap,
                         "brokers", c->sc->brokers, "partitions",
-                        c->sc->partitions, "topic", c->sc->topic, "limits",
+                        c->partitions, "topic", c->sc->topic, "limits",
                         "librdkafka mock cluster: at most 5 MiB or 100,000 "
                         "message sets per partition (oldest dropped)",
                         "no CreateTopics handler: topics are created by the "
@@ -532,6 +573,6 @@ json_t *crmsync_cluster_describe(const cluster_t *c)
                         "a broker going down does not move leadership");
         return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "type", "external",
                          "name", c->sc->target->name, "bootstrap_servers",
-                         c->bootstrap, "partitions", c->sc->partitions,
+                         c->bootstrap, "partitions", c->partitions,
                          "topic", c->sc->topic, "limits");
 }
