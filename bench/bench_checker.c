@@ -53,7 +53,7 @@ int main(int argc, char **argv)
                                                 (int64_t)n + i);
                 /* 1% of changes arrive after a newer one: rejected. */
                 crmsync_history_apply(h, i + 1, rec, v, i % 100 != 3,
-                                      v == 1);
+                                      v == 1 ? HISTORY_WRITE_FULL : 0u);
                 if (i % 10 == 0)
                         crmsync_history_side_effect(h, i + 1, 1);
         }

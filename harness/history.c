@@ -7,7 +7,7 @@
 
 struct apply_fact {
         uint32_t seq, record, version;
-        uint8_t  applied, full;
+        uint8_t  applied, covers; /* covers: a full write or a delete */
 };
 
 struct history {
@@ -91,7 +91,7 @@ void crmsync_history_dead_letter(history_t *h, uint32_t seq)
 }
 
 void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
-                           uint32_t version, int applied, int full)
+                           uint32_t version, int applied, unsigned flags)
 {
         if (seq && seq <= h->commits)
                 h->written[seq - 1] = 1;
@@ -117,7 +117,9 @@ void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
                 h->applies = n;
         }
         h->applies[h->apply_cnt++] = (struct apply_fact){
-                seq, record, version, (uint8_t)!!applied, (uint8_t)!!full};
+                seq, record, version, (uint8_t)!!applied,
+                (uint8_t)!!(flags & (HISTORY_WRITE_FULL |
+                                     HISTORY_WRITE_DELETE))};
 }
 
 void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count)
@@ -131,23 +133,24 @@ int crmsync_history_check(history_t *h, struct check_result *r,
 {
         /* Per record: highest version applied so far (reordered), highest
          * version applied at all, and highest version covered by a full
-         * write (lost). */
+         * write or a delete (lost). */
         uint32_t *max_applied = calloc(h->records + 1, sizeof(uint32_t));
-        uint32_t *max_full    = calloc(h->records + 1, sizeof(uint32_t));
+        uint32_t *max_cover   = calloc(h->records + 1, sizeof(uint32_t));
         struct history_stats s = {0};
         char                 key[32];
 
-        if (!max_applied || !max_full) {
+        if (!max_applied || !max_cover) {
                 free(max_applied);
-                free(max_full);
+                free(max_cover);
                 return -1;
         }
         for (size_t i = 0; i < h->apply_cnt; i++) {
                 const struct apply_fact *a = &h->applies[i];
-                /* A full write carries the whole record: it delivers every
-                 * older change's effect even when a newer one beat it. */
-                if (a->full && a->version > max_full[a->record])
-                        max_full[a->record] = a->version;
+                /* A full write carries the whole record and a delete ends
+                 * it: either supersedes every older change, even when a
+                 * newer write beat it to the sink. */
+                if (a->covers && a->version > max_cover[a->record])
+                        max_cover[a->record] = a->version;
                 if (!a->applied)
                         continue;
                 if (a->version < max_applied[a->record]) {
@@ -177,7 +180,7 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                                 "side effect requested %u times",
                                 h->side_count[i]);
                 }
-                if (h->written[i] || max_full[rec] >= v ||
+                if (h->written[i] || max_cover[rec] >= v ||
                     max_applied[rec] <= v)
                         continue;
                 snprintf(key, sizeof(key), "seq:%u", i + 1);
@@ -204,6 +207,6 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         if (st)
                 *st = s;
         free(max_applied);
-        free(max_full);
+        free(max_cover);
         return 0;
 }

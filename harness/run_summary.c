@@ -572,13 +572,14 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
         if (na > r->ap_cnt)
                 na = r->ap_cnt;
         /* A write that carries no CRM change (a poll or resync snapshot,
-         * deleted records included) is the record's whole state: it covers
-         * every older change. */
+         * deleted records included) is the record's whole state, and a
+         * delete ends the record: either covers every older change. */
         for (size_t i = 0; i < na; i++) {
                 uint32_t seq = (uint32_t)run_event_seq(a[i].event_id);
-                crmsync_history_apply(h, seq, r->ap_rec[i],
-                                      a[i].version, a[i].applied,
-                                      a[i].full || seq == 0);
+                crmsync_history_apply(
+                        h, seq, r->ap_rec[i], a[i].version, a[i].applied,
+                        (a[i].full || seq == 0 ? HISTORY_WRITE_FULL : 0u) |
+                                (a[i].is_delete ? HISTORY_WRITE_DELETE : 0u));
         }
         se.h     = h;
         se.total = 0;

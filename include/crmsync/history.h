@@ -29,12 +29,17 @@ void crmsync_history_observe(history_t *h, uint32_t seq, int32_t partition,
                              int64_t offset);
 /* seq was sent to the dead-letter topic. */
 void crmsync_history_dead_letter(history_t *h, uint32_t seq);
+/* What a sink write carries (flags of crmsync_history_apply). Both kinds
+ * hold the record's whole state at their version, so they cover (supersede)
+ * every older change of the record. */
+#define HISTORY_WRITE_FULL   0x1 /* whole record: create, undelete, snapshot */
+#define HISTORY_WRITE_DELETE 0x2 /* a delete (tombstone), merges' included */
+
 /* The sink received a write of version of record carrying seq (0 when the
  * write carries no CRM event, e.g. a resync snapshot); applied=0 means it
- * was rejected as stale; full=1 for a full-record write (create, undelete,
- * snapshot), which also covers every older change of the record. */
+ * was rejected as stale; flags: HISTORY_WRITE_*, 0 for a partial update. */
 void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
-                           uint32_t version, int applied, int full);
+                           uint32_t version, int applied, unsigned flags);
 /* The side effect of seq was requested count times. */
 void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count);
 
@@ -50,10 +55,10 @@ struct history_stats {
  * them to r (keys are "seq:N"). Fills st when not NULL.
  *
  * lost: change seq (version v of record R) reached no sink write of its
- *       own, no full write of R at a version >= v covers it (applied or
- *       superseded), and the sink
- *       applied a later version of R (otherwise the end-state check
- *       reports R). Where: before the topic (never observed) or after it.
+ *       own, no full write or delete of R at a version >= v supersedes it
+ *       (applied or rejected as stale), and the sink applied a later
+ *       version of R (otherwise the end-state check reports R). Where:
+ *       before the topic (never observed) or after it.
  * reordered: an applied write of R whose version is below a version of R
  *       already applied. */
 int crmsync_history_check(history_t *h, struct check_result *r,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # checker_selftest.sh -- the checker is shown to fail: a corrupted sink
 # record is one divergent anomaly; a dropped last update is one stale one.
+# And to stay quiet: a dropped update whose record a delete then superseded
+# is not lost.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -18,4 +20,24 @@ for case in corrupt:divergent drop:stale; do
         check "$name: no other anomaly" "$(jget "$SUMMARY" "sum(d['anomalies'].values())==1")"
         check "$name: the failed expectation names $class" "$(jget "$SUMMARY" "[e['name'] for e in d['expectations'] if not e['ok']]==['anomalies.$class <= 0','converged within 60s']")"
 done
+
+# Superseded, not lost: seq 178 (an update of contact/C-000020 at v2) is
+# never served; seq 181 deletes the record at v3 and the sink applies it.
+mkdir -p "$RUNS/superseded"
+run_scenario "$BIN" "$SRC/tests/scenarios/selftest-superseded.json" "$RUNS/superseded"
+check "superseded: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
+if [ -n "$SUMMARY" ]; then
+        H=$(dirname "$SUMMARY")/history.jsonl
+        check "superseded: no anomaly ($(jget "$SUMMARY" "d['anomalies']"))" \
+                "$(jget "$SUMMARY" "sum(d['anomalies'].values())==0")"
+        # The premise: the update was skipped and the delete applied.
+        check "superseded: seq 178 is an update of contact/C-000020 v2" \
+                "$(grep -q '"crm_commit","event_id":"e-00000178","key":"contact/C-000020".*"change":"update","version":2' "$H" && echo True)"
+        check "superseded: no sink write carries seq 178" \
+                "$(grep -q '"sink_apply","event_id":"e-00000178"' "$H" || echo True)"
+        check "superseded: the delete at v3 was applied" \
+                "$(grep -q '"sink_apply","event_id":"e-00000181","key":"contact/C-000020","version":3,"delete":true,.*"applied":true' "$H" && echo True)"
+else
+        echo "FAIL: superseded: no summary"; cat "$RUNS/superseded/stderr.txt"; FAILED=1
+fi
 exit $FAILED

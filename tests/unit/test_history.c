@@ -88,6 +88,59 @@ static void test_lost_before_topic_and_covered_by_snapshot(void **state)
         crmsync_history_destroy(h);
 }
 
+/* Record 0: v1 create (seq 1), v2 update (seq 2), v3 delete (seq 3). The
+ * update reached the topic, but the pipeline skipped it: it resolved the
+ * record from the CRM and wrote the delete. The delete supersedes it. */
+static void test_delete_supersedes_skipped_update(void **state)
+{
+        struct check_result  r;
+        struct history_stats st;
+        history_t           *h = crmsync_history_new(3, 1, 0);
+        (void)state;
+        for (uint32_t s = 1; s <= 3; s++) {
+                crmsync_history_commit(h, s, 0, s);
+                crmsync_history_observe(h, s, 0, s - 1);
+        }
+        crmsync_history_apply(h, 1, 0, 1, 1, HISTORY_WRITE_FULL);
+        crmsync_history_apply(h, 3, 0, 3, 1, HISTORY_WRITE_DELETE);
+        check(h, &r, &st);
+        assert_int_equal(r.counts[ANOMALY_LOST], 0);
+        assert_int_equal(crmsync_check_result_total(&r), 0);
+        crmsync_check_result_clear(&r);
+        crmsync_history_destroy(h);
+}
+
+/* The same skip covered by a full-state write at a later version, one the
+ * sink rejected because the delete beat it: still superseded, not lost.
+ * A partial update at a later version does not carry v2's fields: v2
+ * stays lost. */
+static void test_full_write_supersedes_partial_does_not(void **state)
+{
+        struct check_result  r;
+        struct history_stats st;
+        history_t           *h = crmsync_history_new(4, 2, 0);
+        (void)state;
+        for (uint32_t s = 1; s <= 3; s++) {
+                crmsync_history_commit(h, s, 0, s);
+                crmsync_history_observe(h, s, 0, s - 1);
+        }
+        crmsync_history_commit(h, 4, 1, 1);
+        crmsync_history_observe(h, 4, 1, 0);
+        crmsync_history_apply(h, 1, 0, 1, 1, HISTORY_WRITE_FULL);
+        crmsync_history_apply(h, 3, 0, 3, 1, 0); /* partial: v2 lost */
+        crmsync_history_apply(h, 4, 1, 1, 1, HISTORY_WRITE_FULL);
+        check(h, &r, &st);
+        assert_int_equal(r.counts[ANOMALY_LOST], 1);
+        assert_int_equal(st.lost_after_topic, 1);
+        crmsync_check_result_clear(&r);
+        /* A full snapshot of v3, rejected as stale (v3 was held): covers. */
+        crmsync_history_apply(h, 0, 0, 3, 0, HISTORY_WRITE_FULL);
+        check(h, &r, &st);
+        assert_int_equal(r.counts[ANOMALY_LOST], 0);
+        crmsync_check_result_clear(&r);
+        crmsync_history_destroy(h);
+}
+
 static void test_last_change_lost_is_end_state_not_history(void **state)
 {
         struct check_result r;
@@ -164,6 +217,8 @@ int main(void)
                 cmocka_unit_test(test_clean_history_is_quiet),
                 cmocka_unit_test(test_lost_after_topic),
                 cmocka_unit_test(test_lost_before_topic_and_covered_by_snapshot),
+                cmocka_unit_test(test_delete_supersedes_skipped_update),
+                cmocka_unit_test(test_full_write_supersedes_partial_does_not),
                 cmocka_unit_test(test_last_change_lost_is_end_state_not_history),
                 cmocka_unit_test(test_reordered_and_duplicates),
                 cmocka_unit_test(test_dead_lettered),
