@@ -790,8 +790,10 @@ static void test_observer_and_webhooks(void **state)
         assert_int_equal(get(&f, "/v1/objects/account/A-000001", NULL), 200);
         assert_int_equal(c.objects, 1);
         assert_int_equal(get(&f, "/metrics", NULL), 200);
-        fx_stop(&f);
+        /* The receiver lives on f.base: free it before fx_stop frees the
+         * base (evhttp_free deletes its events from the base). */
         evhttp_free(rx);
+        fx_stop(&f);
 }
 
 static void test_rate_limit_429(void **state)
