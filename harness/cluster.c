@@ -2,6 +2,7 @@
 #include "crmsync/cluster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@ struct cluster {
         const struct scenario *sc;
         crmsync_broker_t      *embedded; /* NULL for an external target */
         char                   bootstrap[1024];
-        char                   props[600];
+        char                   props[600];      /* private, 0600 */
+        char                   props_dir[512];  /* its 0700 directory */
+        char                   props_copy[600]; /* redacted, run folder */
         char                   log_path[600];
         int                    probe_partitions;
         int                    partitions; /* of the changes topic, read */
@@ -28,23 +31,84 @@ struct cluster {
         int                    ncmds, failed_cmds;
 };
 
-static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
+/* A property whose value is a secret: a password, a client secret, a
+ * private key, or an OAUTHBEARER config (it may carry credentials). */
+static int secret_property(const char *name)
 {
-        FILE       *fp = fopen(c->props, "w");
+        static const char *const marks[] = {"password", "secret", "key.pem",
+                                            "oauthbearer.config"};
+        for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+                if (strcasestr(name, marks[i]))
+                        return 1;
+        return 0;
+}
+
+static int write_props_to(cluster_t *c, FILE *fp, int redact)
+{
         const char *k;
         json_t     *v;
-        if (!fp)
-                return crmsync_err(errstr, errstr_size, "%s: %s", c->props,
-                                   strerror(errno));
-        fprintf(fp, "# librdkafka properties for this run's clients\n");
+        fprintf(fp, "# librdkafka properties for this run's clients%s\n",
+                redact ? " (a copy: secret values are [redacted]; the "
+                         "clients read a private file removed at the end)"
+                       : "");
         if (c->embedded)
                 fprintf(fp, "bootstrap.servers=%s\n", c->bootstrap);
         else
                 json_object_foreach(c->sc->target->properties, k, v)
-                        fprintf(fp, "%s=%s\n", k, json_string_value(v));
-        return fclose(fp) ? crmsync_err(errstr, errstr_size, "%s: %s",
-                                        c->props, strerror(errno))
-                          : 0;
+                        fprintf(fp, "%s=%s\n", k,
+                                redact && secret_property(k)
+                                        ? "[redacted]"
+                                        : json_string_value(v));
+        return ferror(fp);
+}
+
+/* The clients' properties go to a file of mode 0600 in a fresh 0700
+ * directory outside the run folder (under $TMPDIR, else /tmp), removed by
+ * crmsync_cluster_close: a target's sasl.password must not land in runs/.
+ * The run folder gets a copy with secret values redacted. */
+static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
+{
+        const char *tmp = getenv("TMPDIR");
+        FILE       *fp;
+        int         fd, bad;
+
+        if (!c->props_dir[0]) {
+                snprintf(c->props_dir, sizeof(c->props_dir),
+                         "%s/crmsync-props.XXXXXX",
+                         tmp && *tmp ? tmp : "/tmp");
+                if (!mkdtemp(c->props_dir)) {
+                        int e = errno;
+                        c->props_dir[0] = '\0';
+                        return crmsync_err(errstr, errstr_size,
+                                           "private directory for the "
+                                           "client properties under %s: %s",
+                                           tmp && *tmp ? tmp : "/tmp",
+                                           strerror(e));
+                }
+                snprintf(c->props, sizeof(c->props), "%s/kafka.properties",
+                         c->props_dir);
+        }
+        fd = open(c->props, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+                                    O_CLOEXEC,
+                  0600);
+        if (fd == -1 || !(fp = fdopen(fd, "w"))) {
+                if (fd != -1)
+                        close(fd);
+                return crmsync_err(errstr, errstr_size, "%s: %s", c->props,
+                                   strerror(errno));
+        }
+        bad = write_props_to(c, fp, 0);
+        if (fclose(fp) || bad)
+                return crmsync_err(errstr, errstr_size, "%s: write failed",
+                                   c->props);
+        if (!(fp = fopen(c->props_copy, "w")))
+                return crmsync_err(errstr, errstr_size, "%s: %s",
+                                   c->props_copy, strerror(errno));
+        bad = write_props_to(c, fp, 1);
+        if (fclose(fp) || bad)
+                return crmsync_err(errstr, errstr_size, "%s: write failed",
+                                   c->props_copy);
+        return 0;
 }
 
 /* A short-lived admin client with the run's properties. */
@@ -314,7 +378,7 @@ cluster_t *crmsync_cluster_open(const struct scenario *sc,
                 return NULL;
         }
         c->sc = sc;
-        snprintf(c->props, sizeof(c->props), "%s", props_path);
+        snprintf(c->props_copy, sizeof(c->props_copy), "%s", props_path);
         snprintf(c->log_path, sizeof(c->log_path), "%s", log_path);
         rc = sc->target ? open_external(c, errstr, errstr_size)
                         : open_embedded(c, errstr, errstr_size);
@@ -333,6 +397,10 @@ void crmsync_cluster_close(cluster_t *c)
                 if (c->cmds[i] > 0)
                         waitpid(c->cmds[i], NULL, 0);
         crmsync_broker_destroy(c->embedded);
+        if (c->props_dir[0]) {
+                unlink(c->props);
+                rmdir(c->props_dir);
+        }
         free(c);
 }
 

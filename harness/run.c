@@ -40,7 +40,6 @@ void run_progress(struct run *r, const char *fmt, ...)
 static void child_env(struct run *r, struct child *c, const char *group)
 {
         char path[600];
-        snprintf(path, sizeof(path), "%s/kafka.properties", r->run_dir);
         if (r->crm_url[0]) /* the profiler starts before the CRM */
                 crmsync_child_setenv(c, "CRMSYNC_CRM_URL", r->crm_url);
         crmsync_child_setenv(c, "CRMSYNC_SINK_URL", r->sink_url);
@@ -49,7 +48,9 @@ static void child_env(struct run *r, struct child *c, const char *group)
         crmsync_child_setenv(c, "CRMSYNC_TOPIC", r->sc->topic);
         crmsync_child_setenv(c, "CRMSYNC_GROUP_ID", group);
         crmsync_child_setenv(c, "CRMSYNC_CONNECTOR_NAME", r->group_id);
-        crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG", path);
+        /* The private file: the run folder's copy is redacted. */
+        crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG",
+                             crmsync_cluster_props(r->cluster));
         crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
         snprintf(path, sizeof(path), "%s/profiler-reads.tsv", r->run_dir);
         crmsync_child_setenv(c, "CRMSYNC_READ_LOG", path);

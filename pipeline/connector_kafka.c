@@ -479,13 +479,44 @@ void connector_nap(struct connector *c, int64_t ms)
         }
 }
 
+/* The cursor as logs may show it. The webhook mode's state record
+ * ({"port":..,"secret":..}) carries the HMAC secret: its value is replaced
+ * by "[redacted]", so no secret reaches connector.log. */
+static void cursor_for_log(const char *cursor, char *out, size_t out_size)
+{
+        json_t *st;
+        char   *txt;
+
+        if (!*cursor) {
+                snprintf(out, out_size, "(start)");
+                return;
+        }
+        st = cursor[0] == '{' ? json_loads(cursor, 0, NULL) : NULL;
+        if (!json_is_object(st)) {
+                json_decref(st);
+                /* A feed or poll cursor; text that only looks like an
+                 * object is not shown, in case it holds a secret. */
+                snprintf(out, out_size, "%s",
+                         cursor[0] == '{' ? "(unreadable state)" : cursor);
+                return;
+        }
+        if (json_object_get(st, "secret"))
+                json_object_set_new(st, "secret", json_string("[redacted]"));
+        txt = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(out, out_size, "%s", txt ? txt : "(state)");
+        free(txt);
+        json_decref(st);
+}
+
 void connector_stats_maybe(struct connector *c, int force)
 {
         int64_t now = crmsync_mono_ms();
+        char    cur[CONNECTOR_CURSOR_MAX];
 
         if (!force && now < c->next_stats_ms)
                 return;
         c->next_stats_ms = now + CONNECTOR_STATS_EVERY_MS;
+        cursor_for_log(c->cursor, cur, sizeof(cur));
         fprintf(stderr,
                 "connector: stats polled=%llu produced=%llu delivered=%llu "
                 "failed=%llu dlq=%llu gaps=%llu moves=%llu resyncs=%llu "
@@ -501,5 +532,5 @@ void connector_stats_maybe(struct connector *c, int force)
                 (unsigned long long)c->st.http_errors,
                 (unsigned long long)c->st.cursors_stored,
                 c->rk ? rd_kafka_outq_len(c->rk) : 0,
-                *c->cursor ? c->cursor : "(start)");
+                cur);
 }

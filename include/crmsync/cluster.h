@@ -13,15 +13,19 @@ typedef struct cluster cluster_t;
 
 /* Start the embedded broker or connect to the scenario's external target,
  * create the topics the run needs (changes, its DLQ, the connector's
- * offsets, the probe topic) and write every client property to
- * props_path. NULL + errstr on failure. */
+ * offsets, the probe topic) and write every client property to a private
+ * file (mode 0600, in a 0700 directory under $TMPDIR or /tmp, removed by
+ * crmsync_cluster_close), and a copy with secret values (password,
+ * secret, private key) shown as "[redacted]" to props_path. NULL + errstr
+ * on failure. */
 cluster_t *crmsync_cluster_open(const struct scenario *sc,
                                 const char *props_path, const char *log_path,
                                 char *errstr, size_t errstr_size);
 void crmsync_cluster_close(cluster_t *c); /* accepts NULL */
 
 const char *crmsync_cluster_bootstrap(const cluster_t *c);
-/* The librdkafka properties file every client of the run uses. */
+/* The private librdkafka properties file every client of the run uses
+ * (secrets included; it lives until crmsync_cluster_close). */
 const char *crmsync_cluster_props(const cluster_t *c);
 /* Partitions of the probe topic (mirrors the changes topic's leaders on
  * the embedded broker). */
