@@ -486,6 +486,28 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         }
 }
 
+/* Stop a pipeline process while the event loop keeps serving the CRM and
+ * the sink: a write in flight when the run ended, or the flush of a
+ * process that stops cleanly, still gets its answer. SIGTERM, then up to
+ * grace_ms of serving, then SIGKILL (crmsync_child_stop). */
+void run_stop_child_serving(struct run *r, struct child *c, int grace_ms)
+{
+        int64_t        until = crmsync_mono_ms() + grace_ms;
+        struct timeval slice = {0, 20 * 1000};
+
+        if (!c->pid)
+                return;
+        if (c->paused)
+                crmsync_child_signal(c, SIGCONT);
+        crmsync_child_signal(c, SIGTERM);
+        while (!crmsync_child_reap(c) && crmsync_mono_ms() < until) {
+                /* Serve for one slice: the loop returns when it is over. */
+                event_base_loopexit(r->base, &slice);
+                event_base_dispatch(r->base);
+        }
+        crmsync_child_stop(c, 0); /* SIGKILL if it is still there */
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
         struct run *r = arg;
@@ -701,9 +723,10 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         event_base_dispatch(r.base);
         event_del(r.tick);
 
-        /* Stop the pipeline before judging: nothing changes after this. */
-        crmsync_child_stop(&r.connector, STOP_GRACE_MS);
-        crmsync_child_stop(&r.profiler, STOP_GRACE_MS);
+        /* Stop the pipeline before judging, the CRM and the sink still
+         * answering until it is gone; nothing changes after this. */
+        run_stop_child_serving(&r, &r.connector, STOP_GRACE_MS);
+        run_stop_child_serving(&r, &r.profiler, STOP_GRACE_MS);
         run_history(&r, "pipeline_stopped", "%s", "");
 
         crmsync_probe_stop(r.probe);

@@ -99,6 +99,9 @@ void run_progress(struct run *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /* End-state check of the sink as it is now; adds to res. */
 int run_check_now(struct run *r, struct check_result *res);
+/* SIGTERM c and keep serving the CRM and the sink (the event loop) until
+ * it exits or grace_ms passed; then SIGKILL. */
+void run_stop_child_serving(struct run *r, struct child *c, int grace_ms);
 /* "e-00000042" -> 42; 0 for ids that are not CRM changes (snapshots). */
 uint64_t run_event_seq(const char *id);
 /* Prepare (not start) a pipeline process: connector, profiler or replay. */

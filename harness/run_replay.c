@@ -256,7 +256,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         event_base_dispatch(r->base);
         event_free(tick);
         r->replay_done_mono = crmsync_mono_ms();
-        crmsync_child_stop(&r->replayer, STOP_GRACE_MS);
+        run_stop_child_serving(r, &r->replayer, STOP_GRACE_MS);
         run_history(r, "replay_end", ",\"matched\":%s",
                 r->replay_matched ? "true" : "false");
 
