@@ -11,6 +11,7 @@
 #include "crmsync/report.h"
 #include "crmsync/run.h"
 #include "crmsync/scenario.h"
+#include "crmsync/supervisor.h"
 
 static void usage(FILE *fp)
 {
@@ -91,6 +92,10 @@ int crmsync_cmd_run(int argc, char **argv)
         self[n]      = '\0';
         opt.self_exe = self;
         signal(SIGPIPE, SIG_IGN);
+        /* The watchdog that kills the pipeline if this process dies: fork
+         * it now, while there is one thread and few descriptors. */
+        if (crmsync_supervisor_init(errstr, sizeof(errstr)) == -1)
+                fprintf(stderr, "crmsync run: %s\n", errstr);
 
         rc = crmsync_run(sc, &opt, &summary, errstr, sizeof(errstr));
         if (rc == 2)

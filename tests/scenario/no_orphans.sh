@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# no_orphans.sh -- pipeline children never outlive the harness: not on
-# SIGINT (clean stop, exit 1 with a summary), and not when the harness is
-# killed with SIGKILL (PR_SET_PDEATHSIG).
+# no_orphans.sh -- pipeline processes never outlive the harness: not on
+# SIGINT (clean stop, exit 1 with a summary), not when the harness is
+# killed with SIGKILL, and not when the pipeline's command is a shell
+# wrapper whose own children are the real pipeline (`/bin/sh -c 'crmsync
+# profiler; echo done'`): the harness's watchdog kills every child's
+# process group when the harness dies.
 set -u
 BIN=$1; SRC=$2
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
@@ -10,7 +13,7 @@ FAILED=0
 
 child_pids() { # prints the pids of the children the run started
         local hist
-        for _ in $(seq 1 100); do
+        for _ in $(seq 1 300); do # the profiler may take 15 s to be ready
                 hist=$(ls "$RUNS"/$1/*/history.jsonl 2>/dev/null | head -1)
                 if [ -n "$hist" ] && [ "$(grep -c '"child_start"' "$hist")" -ge 2 ]; then
                         grep '"child_start"' "$hist" | sed 's/.*"pid":\([0-9]*\).*/\1/'
@@ -19,6 +22,19 @@ child_pids() { # prints the pids of the children the run started
                 sleep 0.1
         done
         return 1
+}
+
+# Every live process of a run, whatever its parent or group: the pipeline's
+# environment names the run's folder.
+run_procs() {
+        local p
+        for p in /proc/[0-9]*; do
+                [ -r "$p/environ" ] || continue
+                if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null |
+                        grep -q "^CRMSYNC_RUN_DIR=$RUNS/$1/"; then
+                        alive "${p#/proc/}" && echo "${p#/proc/}"
+                fi
+        done
 }
 
 alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
@@ -51,4 +67,45 @@ for sig in INT KILL; do
                 ls "$RUNS"/INT/*/summary.json >/dev/null 2>&1 || { echo "FAIL: SIGINT wrote no summary"; FAILED=1; }
         fi
 done
+
+# The wrapper case: both pipeline commands are shells that run the real
+# process as their child (no exec), so only a process-group kill from
+# outside the dead harness reaches it.
+mkdir -p "$RUNS/WRAP"
+jq --arg p "/bin/sh -c '$BIN profiler; echo done'" \
+   --arg c "/bin/sh -c '$BIN connector; echo done'" \
+   '.name = "long-run-wrapped" | .pipeline.profiler.command = $p |
+    .pipeline.connector.command = $c' \
+   "$SRC/tests/scenarios/long-run.json" >"$RUNS/wrapped.json"
+"$BIN" run "$RUNS/wrapped.json" --runs-dir "$RUNS/WRAP" --quiet >"$RUNS/WRAP.out" 2>&1 &
+harness=$!
+procs=""
+for _ in $(seq 1 300); do # both wrapped processes up (sh + crmsync, twice)
+        procs=$(run_procs WRAP)
+        [ "$(echo $procs | wc -w)" -ge 4 ] && break
+        sleep 0.1
+done
+if [ "$(echo $procs | wc -w)" -lt 4 ]; then
+        echo "FAIL: WRAP: the wrapped pipeline never started ($(echo $procs))"
+        cat "$RUNS/WRAP.out"
+        FAILED=1
+else
+        sleep 1
+        kill -KILL $harness
+        wait $harness 2>/dev/null
+        for _ in $(seq 1 50); do
+                left=$(run_procs WRAP)
+                [ -z "$left" ] && break
+                sleep 0.1
+        done
+        if [ -n "$left" ]; then
+                echo "FAIL: WRAP: processes of the run outlived the harness:"
+                ps -o pid=,ppid=,pgid=,args= -p "$(echo $left | tr ' ' ,)"
+                kill -9 $left 2>/dev/null
+                FAILED=1
+        else
+                echo "ok: WRAP: wrapped pipeline [$(echo $procs)] gone after SIGKILL of the harness"
+        fi
+fi
+kill -9 $harness 2>/dev/null
 exit $FAILED
