@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 #define AUDITOR_MAX_PARTITIONS 1024
@@ -175,6 +176,7 @@ auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                 free(a);
                 return NULL;
         }
+        rd_kafka_conf_set_log_cb(conf, crmsync_kafka_log_cb);
         if (rd_kafka_conf_set(conf, "group.id", "crmsync-auditor", kerr,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,

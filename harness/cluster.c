@@ -13,6 +13,7 @@
 
 #include "crmsync/broker.h"
 #include "crmsync/common.h"
+#include "crmsync/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 #define CLUSTER_MAX_CMDS 64
@@ -122,6 +123,7 @@ static rd_kafka_t *admin_client(cluster_t *c, char *errstr,
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
+        rd_kafka_conf_set_log_cb(conf, crmsync_kafka_log_cb);
         rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr));
         if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr))))
                 crmsync_err(errstr, errstr_size, "kafka client: %s", kerr);

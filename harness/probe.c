@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "crmsync/common.h"
+#include "crmsync/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 struct probe {
@@ -82,6 +83,7 @@ probe_t *crmsync_probe_start(const char *props_file, const char *topic,
                 crmsync_probe_destroy(p);
                 return NULL;
         }
+        rd_kafka_conf_set_log_cb(conf, crmsync_kafka_log_cb);
         if (rd_kafka_conf_set(conf, "message.timeout.ms", tmo, kerr,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "linger.ms", "0", kerr, sizeof(kerr)) ||

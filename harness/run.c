@@ -28,6 +28,7 @@ void run_progress(struct run *r, const char *fmt, ...)
         va_list ap;
         if (r->opt->quiet)
                 return;
+        run_status_clear(r);
         fprintf(stderr, "[%7.1fs] ",
                 (double)(crmsync_mono_ms() - r->start_mono) / 1000.0);
         va_start(ap, fmt);
@@ -448,8 +449,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 return;
         }
         if (r->phase == PHASE_RUN) {
-                if (now < r->workload_end_mono || !all_faults_over(r))
+                if (now < r->workload_end_mono || !all_faults_over(r)) {
+                        run_status(r, 0, -1);
                         return;
+                }
                 r->phase              = PHASE_WAIT;
                 r->last_progress_mono = now;
                 run_progress(r, "workload committed (%zu events) and faults "
@@ -466,6 +469,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         run_check_now(r, &res);
         uint64_t bad = crmsync_check_result_total(&res);
         crmsync_check_result_clear(&res);
+        run_status(r, 0, (long long)bad);
         if (bad == 0) {
                 r->converged      = 1;
                 r->converged_mono = now;
@@ -522,9 +526,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
  * profiler that does not follow that contract. */
 static void wait_ready(struct run *r, const char *path, int timeout_ms)
 {
-        int64_t until = crmsync_mono_ms() + timeout_ms;
+        int64_t since = crmsync_mono_ms(), until = since + timeout_ms;
         while (crmsync_mono_ms() < until) {
                 struct timespec ts = {0, 50 * 1000000};
+                run_status_wait(r, "waiting for the profiler to join its "
+                                   "group", since);
                 if (access(path, F_OK) == 0) {
                         run_progress(r, "profiler ready (partitions assigned)");
                         run_history(r, "pipeline_ready", "%s", "");
@@ -593,6 +599,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 goto out;
         snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
         r.history = fopen(path, "w");
+        snprintf(path, sizeof(path), "%s/kafka-clients.log", r.run_dir);
+        crmsync_kafka_log_open(path);
         snprintf(r.group_id, sizeof(r.group_id), "crmsync-%s", r.run_id);
 
         if (!(r.base = event_base_new())) {
@@ -770,10 +778,12 @@ out:
         crmsync_crm_server_destroy(r.crm);
         crmsync_sink_server_destroy(r.sink);
         crmsync_cluster_close(r.cluster);
+        crmsync_kafka_log_close();
         if (r.base)
                 event_base_free(r.base);
         free(r.ev_rec);
         free(r.ap_rec);
+        run_status_free(&r);
         crmsync_workload_destroy(r.wl);
         if (summary && rc != 2 && summary_out)
                 *summary_out = json_incref(summary);

@@ -28,6 +28,7 @@
 #include "crmsync/crm.h"
 #include "crmsync/domain.h"
 #include "crmsync/histogram.h"
+#include "crmsync/kafka_log.h"
 #include "crmsync/history.h"
 #include "crmsync/probe.h"
 #include "crmsync/report.h"
@@ -50,6 +51,16 @@ struct fault_state {
         int     started, ended, skipped;
         char    reason[256];
         int64_t start_mono, end_mono, start_wall, end_wall;
+};
+
+/* The periodic status line (run_status.c). */
+struct run_status_state {
+        int      init, tty, shown; /* shown: a TTY line awaits clearing */
+        int64_t  last_mono;
+        size_t    ap_idx;          /* sink writes read so far */
+        uint32_t *held;            /* per record: newest version applied */
+        size_t    oldest;          /* first change the sink lacks (index) */
+        uint64_t  writes;          /* applied writes (of the phase) */
 };
 
 struct run {
@@ -88,6 +99,7 @@ struct run {
          * of the main phase, computed once for the checks (run_indexes). */
         uint32_t                 *ev_rec, *ap_rec;
         size_t                    ap_cnt;
+        struct run_status_state   status;
 };
 
 /* history.jsonl: one JSON object a line with t_ms (since the CRM's clock
@@ -97,6 +109,19 @@ void run_history(struct run *r, const char *kind, const char *fmt, ...)
 /* A progress line on stderr (unless --quiet). */
 void run_progress(struct run *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/* run_status.c: the periodic status line on stderr (unless --quiet), at
+ * most every few seconds however often it is called. replay: the replay
+ * phase; differing: records that differ now, or -1 when not known. */
+void run_status(struct run *r, int replay, long long differing);
+/* The same for a wait outside the phases (what, since since_mono). */
+void run_status_wait(struct run *r, const char *what, int64_t since_mono);
+/* The replay starts: count its writes from here. */
+void run_status_replay_start(struct run *r);
+/* Erase a status line left on the terminal (before other output). */
+void run_status_clear(struct run *r);
+void run_status_free(struct run *r);
+/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
+uint32_t run_record_index(struct run *r, const char *key);
 /* End-state check of the sink as it is now; adds to res. */
 int run_check_now(struct run *r, struct check_result *res);
 /* SIGTERM c and keep serving the CRM and the sink (the event loop) until

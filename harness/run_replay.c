@@ -29,6 +29,7 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         }
         crmsync_check_result_init(&res);
         run_check_now(r, &res);
+        run_status(r, 1, (long long)crmsync_check_result_total(&res));
         if (crmsync_check_result_total(&res) == 0) {
                 r->replay_matched = 1;
                 event_base_loopexit(r->base, NULL);
@@ -234,6 +235,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         } else if (rp->clear_sink) {
                 crmsync_sink_clear(r->sink);
         }
+        run_status_replay_start(r);
         snprintf(group, sizeof(group), "%s-replay", r->group_id);
         run_setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
         if (rp->domain)

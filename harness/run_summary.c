@@ -463,9 +463,7 @@ void run_write_applies(struct run *r)
                         a[i].applied ? "true" : "false");
 }
 
-/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
-/* Record index of "contact/C-000001" in the workload, or UINT32_MAX. */
-static uint32_t record_index(struct run *r, const char *key)
+uint32_t run_record_index(struct run *r, const char *key)
 {
         char        ent[32];
         const char *slash = strchr(key, '/');
@@ -503,10 +501,10 @@ int run_indexes(struct run *r)
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
                 snprintf(key, sizeof(key), "%s/%s",
                          crmsync_entity_name(ev->entity), ev->record_id);
-                r->ev_rec[i] = record_index(r, key);
+                r->ev_rec[i] = run_record_index(r, key);
         }
         for (size_t i = 0; i < na; i++)
-                r->ap_rec[i] = record_index(r, a[i].key);
+                r->ap_rec[i] = run_record_index(r, a[i].key);
         r->ap_cnt = na;
         return 0;
 }

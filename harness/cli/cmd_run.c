@@ -26,7 +26,11 @@ static void usage(FILE *fp)
                 "  --timeout S      give up after S seconds (default: the "
                 "scenario's,\n"
                 "                   or workload + faults + 120 s)\n"
-                "  --quiet          no progress lines on stderr\n"
+                "  --quiet          nothing on stderr but errors\n"
+                "  --progress-every S\n"
+                "                   status line period (default: 2 s, "
+                "updated in place,\n"
+                "                   on a terminal; 5 s otherwise)\n"
                 "  -h, --help       this help\n\n"
                 "Exit codes: 0 every expectation met, 1 an expectation "
                 "failed, 2 bad usage,\nbad scenario or the run could not be "
@@ -39,6 +43,7 @@ int crmsync_cmd_run(int argc, char **argv)
                 {"runs-dir", required_argument, NULL, 'd'},
                 {"timeout", required_argument, NULL, 't'},
                 {"quiet", no_argument, NULL, 'q'},
+                {"progress-every", required_argument, NULL, 'p'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0}};
         struct run_options opt = {.runs_dir = "runs"};
@@ -62,6 +67,15 @@ int crmsync_cmd_run(int argc, char **argv)
                         }
                         break;
                 case 'q': opt.quiet = 1; break;
+                case 'p':
+                        opt.progress_s = strtod(optarg, NULL);
+                        if (opt.progress_s <= 0) {
+                                fprintf(stderr, "crmsync run: "
+                                                "--progress-every needs a "
+                                                "positive number\n");
+                                return 2;
+                        }
+                        break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }

@@ -14,6 +14,8 @@ struct run_options {
         const char *self_exe;   /* this binary, for the pipeline children */
         double      timeout_s;  /* 0 = the scenario's */
         int         quiet;      /* no progress lines */
+        double      progress_s; /* status line period; 0 = 2 s on a
+                                 * terminal, 5 s otherwise */
 };
 
 /* Run sc. Returns the process exit code: 0 every expectation met, 1 some
