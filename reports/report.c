@@ -63,11 +63,159 @@ static int write_junit(const json_t *s, const char *path)
         return fclose(fp);
 }
 
+/* A figure as report.md shows it: integers as they are, reals with three
+ * decimals, null as "-". */
+static void md_value(FILE *fp, const json_t *v)
+{
+        if (json_is_integer(v))
+                fprintf(fp, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+                fprintf(fp, "%.3f", json_real_value(v));
+        else if (json_is_string(v))
+                fputs(json_string_value(v), fp);
+        else if (json_is_boolean(v))
+                fputs(json_is_true(v) ? "true" : "false", fp);
+        else
+                fputs("-", fp);
+}
+
+/* One table row per scalar of v, named by its path ("replay.seconds",
+ * "catch_up[0].catch_up_s"), so no figure summary.json has can be left
+ * out of the report. */
+static void md_flatten(FILE *fp, const char *path, const json_t *v)
+{
+        char        sub[256];
+        const char *k;
+        json_t     *x;
+        size_t      i;
+
+        if (json_is_object(v)) {
+                json_object_foreach((json_t *)v, k, x) {
+                        snprintf(sub, sizeof(sub), "%s%s%s", path,
+                                 *path ? "." : "", k);
+                        md_flatten(fp, sub, x);
+                }
+        } else if (json_is_array(v)) {
+                if (!json_array_size(v))
+                        fprintf(fp, "| `%s` | none |\n", path);
+                json_array_foreach(v, i, x) {
+                        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+                        md_flatten(fp, sub, x);
+                }
+        } else {
+                fprintf(fp, "| `%s` | ", path);
+                md_value(fp, v);
+                fputs(" |\n", fp);
+        }
+}
+
+/* The entry of a per-fault timing array (fault_convergence, catch_up,
+ * broker_unavailable) for fault i, or NULL. */
+static const json_t *fault_entry(const json_t *t, const char *arr, size_t i)
+{
+        const json_t *e;
+        size_t        j;
+        json_array_foreach(json_object_get(t, arr), j, e)
+                if (json_integer_value(json_object_get(e, "fault")) ==
+                    (json_int_t)i)
+                        return e;
+        return NULL;
+}
+
+static void md_seconds(FILE *fp, const json_t *v)
+{
+        if (json_is_number(v))
+                fprintf(fp, " %.2f |", json_number_value(v));
+        else
+                fputs(" - |", fp);
+}
+
+static void md_timing(FILE *fp, const json_t *s, const json_t *t)
+{
+        const json_t *l  = json_object_get(t, "e2e_latency_ms");
+        const json_t *rp = json_object_get(t, "replay"), *e;
+        size_t        i;
+
+        fprintf(fp, "\n## Timing\n\nEnd-to-end latency (CRM commit -> sink "
+                    "apply), %lld changes: p50 %lld ms, p95 %lld ms, p99 %lld "
+                    "ms, p99.9 %lld ms, max %lld ms.\n",
+                (long long)json_integer_value(json_object_get(l, "count")),
+                (long long)json_integer_value(json_object_get(l, "p50")),
+                (long long)json_integer_value(json_object_get(l, "p95")),
+                (long long)json_integer_value(json_object_get(l, "p99")),
+                (long long)json_integer_value(json_object_get(l, "p99_9")),
+                (long long)json_integer_value(json_object_get(l, "max")));
+        if (json_is_number(json_object_get(t, "convergence_s")))
+                fprintf(fp, "Converged %.2f s after the workload and faults "
+                            "ended.\n",
+                        json_number_value(json_object_get(t, "convergence_s")));
+        else
+                fputs("Did not converge.\n", fp);
+        if (json_is_number(json_object_get(t, "catch_up_s")))
+                fprintf(fp, "Slowest catch-up after a process was back: "
+                            "%.2f s.\n",
+                        json_number_value(json_object_get(t, "catch_up_s")));
+        if (json_is_true(json_object_get(rp, "performed"))) {
+                fprintf(fp, "Replay: %lld events (%lld bytes) in %.2f s",
+                        (long long)json_integer_value(
+                                json_object_get(rp, "events")),
+                        (long long)json_integer_value(
+                                json_object_get(rp, "bytes")),
+                        json_number_value(json_object_get(rp, "seconds")));
+                if (json_is_number(json_object_get(rp, "events_per_s")))
+                        fprintf(fp, ", %.1f events/s, %.0f bytes/s",
+                                json_number_value(
+                                        json_object_get(rp, "events_per_s")),
+                                json_number_value(
+                                        json_object_get(rp, "bytes_per_s")));
+                fprintf(fp, "; rebuilt the CRM's state: %s; window "
+                            "complete: %s; side effects re-sent: %lld.\n",
+                        json_is_true(json_object_get(rp, "matches_oracle"))
+                                ? "yes"
+                                : "**no**",
+                        json_is_true(json_object_get(rp, "complete"))
+                                ? "yes"
+                                : "**no**",
+                        (long long)json_integer_value(
+                                json_object_get(rp, "side_effects")));
+        } else if (rp) {
+                fprintf(fp, "Replay not performed: %s.\n", str(rp, "reason"));
+        }
+
+        /* Per fault: when, and how the pipeline came through it. */
+        fputs("\n## Faults\n\n| # | type | start s | end s | skipped | "
+              "converged s after its end | back at s | catch-up s | broker "
+              "unavailable s |\n|---|---|---|---|---|---|---|---|---|\n",
+              fp);
+        json_array_foreach(json_object_get(s, "faults"), i, e) {
+                const json_t *c  = fault_entry(t, "fault_convergence", i);
+                const json_t *cu = fault_entry(t, "catch_up", i);
+                const json_t *u  = fault_entry(t, "broker_unavailable", i);
+                fprintf(fp, "| %zu | %s |", i, str(e, "type"));
+                md_seconds(fp, json_object_get(e, "start_s"));
+                md_seconds(fp, json_object_get(e, "end_s"));
+                fprintf(fp, " %s |",
+                        json_is_true(json_object_get(e, "skipped"))
+                                ? str(e, "reason")
+                                : "no");
+                md_seconds(fp, json_object_get(c, "convergence_s"));
+                md_seconds(fp, json_object_get(cu, "back_s"));
+                md_seconds(fp, json_object_get(cu, "catch_up_s"));
+                md_seconds(fp, json_object_get(u, "unavailable_s"));
+                fputc('\n', fp);
+        }
+
+        fputs("\n## Every timing figure\n\nAs in summary.json's `timing` "
+              "(seconds and milliseconds as named).\n\n| figure | value "
+              "|\n|---|---|\n",
+              fp);
+        md_flatten(fp, "", t);
+}
+
 static int write_md(const json_t *s, const char *path)
 {
         const json_t *w = json_object_get(s, "workload");
         const json_t *t = json_object_get(s, "timing");
-        const json_t *l = json_object_get(t, "e2e_latency_ms");
         const json_t *exp = json_object_get(s, "expectations"), *e, *v;
         const char   *k;
         size_t        i;
@@ -104,31 +252,7 @@ static int write_md(const json_t *s, const char *path)
                         fprintf(fp, "- `%s`: %s\n", str(ex, "key"),
                                 str(ex, "detail"));
         }
-        fprintf(fp, "\n## Timing\n\nEnd-to-end latency (CRM commit -> sink "
-                    "apply), %lld changes: p50 %lld ms, p95 %lld ms, p99 %lld "
-                    "ms, p99.9 %lld ms, max %lld ms.\n",
-                (long long)json_integer_value(json_object_get(l, "count")),
-                (long long)json_integer_value(json_object_get(l, "p50")),
-                (long long)json_integer_value(json_object_get(l, "p95")),
-                (long long)json_integer_value(json_object_get(l, "p99")),
-                (long long)json_integer_value(json_object_get(l, "p99_9")),
-                (long long)json_integer_value(json_object_get(l, "max")));
-        if (json_is_number(json_object_get(t, "convergence_s")))
-                fprintf(fp, "Converged %.2f s after the workload and faults "
-                            "ended.\n",
-                        json_number_value(json_object_get(t, "convergence_s")));
-        else
-                fputs("Did not converge.\n", fp);
-        fputs("\n## Faults\n\n| type | start s | end s | skipped |\n"
-              "|---|---|---|---|\n",
-              fp);
-        json_array_foreach(json_object_get(s, "faults"), i, e)
-                fprintf(fp, "| %s | %.2f | %.2f | %s |\n", str(e, "type"),
-                        json_number_value(json_object_get(e, "start_s")),
-                        json_number_value(json_object_get(e, "end_s")),
-                        json_is_true(json_object_get(e, "skipped"))
-                                ? str(e, "reason")
-                                : "no");
+        md_timing(fp, s, t);
         fputs("\n## Target limits\n\n", fp);
         json_array_foreach(
                 json_object_get(json_object_get(s, "target"), "limits"), i, e)
