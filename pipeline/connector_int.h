@@ -49,7 +49,10 @@ int connector_parse_objects(const char *body, size_t len, json_t **objects,
 const char *connector_event_key(const json_t *ev, uint32_t bugs);
 
 /* Check the fields every produced event needs (event_id, entity,
- * record_id, account_id, change_type strings). Returns 0 or -1 + reason. */
+ * record_id, account_id, change_type strings, an integer version) and that
+ * its "fields" hold only the entity's documented fields with their JSON
+ * types (docs/wire-contracts.md): schema drift fails. Returns 0 or -1 +
+ * reason. */
 int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size);
 
 /* The Kafka value: a deep copy of ev plus "connector":{"source_cursor":

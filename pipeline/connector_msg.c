@@ -122,10 +122,75 @@ const char *connector_event_key(const json_t *ev, uint32_t bugs)
         return str_field(ev, "account_id");
 }
 
+/* The fields of each entity and their JSON types, as docs/wire-contracts.md
+ * lists them ('s' string, 'i' integer, 'b' boolean). A field that is not
+ * listed, or of another type, is schema drift: the event is dead-lettered
+ * and its records re-read, rather than passed on to the sink. */
+static const struct {
+        const char *entity;
+        const char *fields[7];
+        const char *types; /* one letter per field */
+} field_types[] = {
+        {"account",
+         {"name", "industry", "tier", "owner", "annual_revenue", NULL},
+         "ssssi"},
+        {"contact",
+         {"email", "first_name", "last_name", "title", "consent_email",
+          "consent_sms", NULL},
+         "ssssbb"},
+        {"opportunity", {"name", "stage", "amount", NULL}, "ssi"},
+        {"entitlement", {"sku", "seats", "ends_on", NULL}, "sis"},
+};
+
+static int check_fields(const char *entity, const json_t *fields,
+                        char *errstr, size_t errstr_size)
+{
+        const char *k;
+        json_t     *v;
+        size_t      e;
+
+        for (e = 0; e < sizeof(field_types) / sizeof(field_types[0]); e++)
+                if (!strcmp(field_types[e].entity, entity))
+                        break;
+        if (e == sizeof(field_types) / sizeof(field_types[0]))
+                return crmsync_err(errstr, errstr_size,
+                                   "unknown entity \"%.64s\"", entity);
+        json_object_foreach((json_t *)fields, k, v)
+        {
+                size_t i;
+                int    ok;
+                for (i = 0; field_types[e].fields[i]; i++)
+                        if (!strcmp(field_types[e].fields[i], k))
+                                break;
+                if (!field_types[e].fields[i])
+                        return crmsync_err(errstr, errstr_size,
+                                           "unknown field %s.%.64s", entity,
+                                           k);
+                switch (field_types[e].types[i]) {
+                case 'i':
+                        ok = json_is_integer(v);
+                        break;
+                case 'b':
+                        ok = json_is_boolean(v);
+                        break;
+                default:
+                        ok = json_is_string(v);
+                        break;
+                }
+                if (!ok)
+                        return crmsync_err(errstr, errstr_size,
+                                           "field %s.%s has the wrong JSON "
+                                           "type",
+                                           entity, k);
+        }
+        return 0;
+}
+
 int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size)
 {
         static const char *need[] = {"event_id", "entity", "record_id",
                                      "account_id", "change_type"};
+        const json_t      *fields;
 
         if (!json_is_object(ev))
                 return crmsync_err(errstr, errstr_size,
@@ -138,6 +203,18 @@ int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size)
                                            "not a string",
                                            need[i]);
         }
+        if (!json_is_integer(json_object_get(ev, "version")))
+                return crmsync_err(errstr, errstr_size,
+                                   "event field \"version\" missing or not "
+                                   "an integer");
+        fields = json_object_get(ev, "fields");
+        if (fields && !json_is_object(fields) && !json_is_null(fields))
+                return crmsync_err(errstr, errstr_size,
+                                   "event field \"fields\" is not an "
+                                   "object");
+        if (json_is_object(fields))
+                return check_fields(str_field(ev, "entity"), fields, errstr,
+                                    errstr_size);
         return 0;
 }
 

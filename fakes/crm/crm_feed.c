@@ -110,15 +110,26 @@ static char *form_json(crm_server_t *s, uint32_t ev, int form)
                                     json_string("introduced-by-drift"));
                 break;
         case CRM_FORM_CHANGED_TYPE: {
+                /* The first field changes its JSON type, so that a reader
+                 * checking types against docs/wire-contracts.md sees it: a
+                 * string becomes an object {"value": ...} (a compound
+                 * field), any other value its JSON text as a string. */
                 const char *k = NULL;
                 json_t     *v;
                 void       *it = json_object_iter(f);
                 if (it) {
                         k = json_object_iter_key(it);
                         v = json_object_iter_value(it);
-                        char *t = json_dumps(v, JSON_ENCODE_ANY);
-                        json_object_set_new(f, k, json_string(t ? t : ""));
-                        free(t);
+                        if (json_is_string(v)) {
+                                json_object_set_new(
+                                        f, k,
+                                        json_pack("{s:O}", "value", v));
+                        } else {
+                                char *t = json_dumps(v, JSON_ENCODE_ANY);
+                                json_object_set_new(f, k,
+                                                    json_string(t ? t : ""));
+                                free(t);
+                        }
                 } else {
                         json_object_set_new(j, "version",
                                             json_sprintf("%u", g.version));

@@ -653,12 +653,19 @@ static void do_update(struct gen *g, uint32_t idx)
                 /* Practically unreachable; keep "update changes something". */
                 const struct field_def *d = &defs[cnt - 1];
                 json_t *cur = json_object_get(r->fields, d->name);
-                json_object_set_new(changed, d->name,
-                                    d->kind == F_BOOL
-                                            ? json_boolean(!json_is_true(cur))
-                                            : json_sprintf("%s~%u",
-                                                           d->name,
-                                                           r->version));
+                /* Keep the field's documented JSON type
+                 * (docs/wire-contracts.md). */
+                json_object_set_new(
+                        changed, d->name,
+                        d->kind == F_BOOL ? json_boolean(!json_is_true(cur))
+                        : d->kind == F_INT
+                                ? json_integer(json_integer_value(cur) <
+                                                               d->hi
+                                                       ? json_integer_value(
+                                                                 cur) + 1
+                                                       : d->lo)
+                                : json_sprintf("%s~%u", d->name,
+                                               r->version));
         }
         json_object_update(r->fields, changed);
         r->version++;

@@ -116,6 +116,13 @@ static void test_parse_objects(void **state)
                          -1);
 }
 
+/* The changed fields of the stub's update i: a documented contact field
+ * (the connector dead-letters undocumented ones as schema drift). */
+static json_t *stub_fields(int i)
+{
+        return json_pack("{s:o}", "title", json_sprintf("t%d", i));
+}
+
 static json_t *sample_event(void)
 {
         return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:I,s:{s:s}}",
@@ -145,6 +152,35 @@ static void test_key_choice(void **state)
         assert_null(connector_event_key(ev, 0));
         assert_int_equal(connector_event_check(ev, err, sizeof(err)), -1);
         assert_non_null(strstr(err, "account_id"));
+        json_decref(ev);
+}
+
+/* Schema drift (docs/wire-contracts.md, "Schema drift"): every kind fails
+ * the check, so the event is dead-lettered and re-read. */
+static void test_event_check_catches_drift(void **state)
+{
+        json_t *ev = sample_event(), *f;
+        char    err[128];
+        (void)state;
+
+        f = json_object_get(ev, "fields");
+        json_object_set_new(f, "consent_sms", json_true());
+        assert_int_equal(connector_event_check(ev, err, sizeof(err)), 0);
+        json_object_set_new(f, "x_loyalty_tier", json_string("gold"));
+        assert_int_equal(connector_event_check(ev, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "x_loyalty_tier"));
+        json_object_del(f, "x_loyalty_tier");
+        json_object_set_new(f, "email",
+                            json_pack("{s:s}", "value", "c@example.test"));
+        assert_int_equal(connector_event_check(ev, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "contact.email"));
+        json_object_set_new(f, "email", json_string("c@example.test"));
+        json_object_set_new(f, "consent_sms", json_string("true"));
+        assert_int_equal(connector_event_check(ev, err, sizeof(err)), -1);
+        json_object_del(f, "consent_sms");
+        json_object_set_new(ev, "version", json_string("3"));
+        assert_int_equal(connector_event_check(ev, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "version"));
         json_decref(ev);
 }
 
@@ -381,7 +417,8 @@ static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
                               "change_type", gap ? "gap" : "update", "version",
                               1, "commit_ts_ms",
                               (json_int_t)1764066000000LL + i, "fields",
-                              gap ? json_null() : json_pack("{s:i}", "n", i)));
+                              gap ? json_null()
+                                  : stub_fields(i)));
         }
         snprintf(next, sizeof(next), "c-%d", to);
         page = json_pack("{s:o,s:s,s:b}", "events", evs, "next_cursor", next,
@@ -427,7 +464,7 @@ static void fake_cb(struct evhttp_request *req, void *opaque)
                             "%s{\"entity\":\"contact\",\"id\":\"C-%06d\","
                             "\"account_id\":\"A-%06d\",\"version\":9,"
                             "\"deleted\":false,\"last_modified_ms\":%d,"
-                            "\"fields\":{\"n\":%d}}",
+                            "\"fields\":{\"title\":\"t%d\"}}",
                             i > 11 ? "," : "", i, i % 4, i, i);
                 evbuffer_add_printf(out, "],\"total\":3,\"has_more\":false,"
                                          "\"next\":{\"modified_since\":13,"
@@ -808,6 +845,7 @@ int main(void)
             cmocka_unit_test(test_parse_page),
             cmocka_unit_test(test_parse_objects),
             cmocka_unit_test(test_key_choice),
+            cmocka_unit_test(test_event_check_catches_drift),
             cmocka_unit_test(test_envelope),
             cmocka_unit_test(test_resolve_gap),
             cmocka_unit_test(test_object_event),

@@ -98,6 +98,8 @@ static void run_ms(struct fx *f, int ms)
 
 /* Server settings for the next fx_start (reset by it). */
 static struct crm_server_config fx_cfg;
+/* Opportunities and entitlements per account for the next fx_start. */
+static uint32_t fx_children;
 
 static void fx_start(struct fx *f, uint32_t accounts, uint32_t changes,
                      double rate, int64_t start_offset_ms)
@@ -111,6 +113,9 @@ static void fx_start(struct fx *f, uint32_t accounts, uint32_t changes,
         wc.accounts   = accounts;
         wc.changes    = changes;
         wc.rate_per_s = rate;
+        wc.opportunities_per_account = fx_children;
+        wc.entitlements_per_account  = fx_children;
+        fx_children                  = 0;
         f->w          = crmsync_workload_generate(&wc, err, sizeof(err));
         assert_non_null(f->w);
         f->base          = event_base_new();
@@ -855,6 +860,175 @@ static void test_schema_drift(void **state)
         fx_stop(&f);
 }
 
+/* A type check written from the tables of docs/wire-contracts.md ("CRM
+ * event" and "Fields of each entity"), as an outside pipeline would write
+ * it. 0 = the event conforms; -1 and why otherwise. */
+struct wire_field {
+        const char *name;
+        int         type; /* a json_type */
+        int         required;
+};
+
+static const struct wire_field envelope_fields[] = {
+        {"event_id", JSON_STRING, 1},      {"seq", JSON_INTEGER, 1},
+        {"entity", JSON_STRING, 1},        {"record_id", JSON_STRING, 1},
+        {"account_id", JSON_STRING, 1},    {"change_type", JSON_STRING, 1},
+        {"version", JSON_INTEGER, 1},      {"commit_ts_ms", JSON_INTEGER, 1},
+        {"transaction_key", JSON_STRING, 1},
+        {"sequence_number", JSON_INTEGER, 1},
+        {"fields", JSON_OBJECT, 1}, /* null for a gap */
+        {"merged_ids", JSON_ARRAY, 0},     {"merged_into", JSON_STRING, 0},
+        {"previous_account_id", JSON_STRING, 0},
+        {NULL, 0, 0},
+};
+
+static const struct {
+        const char             *entity;
+        const struct wire_field f[8];
+} entity_fields[] = {
+        {"account",
+         {{"name", JSON_STRING, 0},
+          {"industry", JSON_STRING, 0},
+          {"tier", JSON_STRING, 0},
+          {"owner", JSON_STRING, 0},
+          {"annual_revenue", JSON_INTEGER, 0},
+          {NULL, 0, 0}}},
+        {"contact",
+         {{"email", JSON_STRING, 0},
+          {"first_name", JSON_STRING, 0},
+          {"last_name", JSON_STRING, 0},
+          {"title", JSON_STRING, 0},
+          {"consent_email", JSON_TRUE, 0}, /* boolean */
+          {"consent_sms", JSON_TRUE, 0},
+          {NULL, 0, 0}}},
+        {"opportunity",
+         {{"name", JSON_STRING, 0},
+          {"stage", JSON_STRING, 0},
+          {"amount", JSON_INTEGER, 0},
+          {NULL, 0, 0}}},
+        {"entitlement",
+         {{"sku", JSON_STRING, 0},
+          {"seats", JSON_INTEGER, 0},
+          {"ends_on", JSON_STRING, 0},
+          {NULL, 0, 0}}},
+};
+
+static int type_is(const json_t *v, int type)
+{
+        if (type == JSON_TRUE)
+                return json_is_boolean(v);
+        return json_typeof(v) == (json_type)type;
+}
+
+static const struct wire_field *field_find(const struct wire_field *t,
+                                           const char *name)
+{
+        for (; t->name; t++)
+                if (!strcmp(t->name, name))
+                        return t;
+        return NULL;
+}
+
+static int wire_type_check(const json_t *ev, char *why, size_t why_size)
+{
+        const struct wire_field *t, *ft = NULL;
+        const char              *k, *ent;
+        json_t                  *v, *fields;
+
+        for (t = envelope_fields; t->name; t++) {
+                v = json_object_get(ev, t->name);
+                if (!v && t->required) {
+                        snprintf(why, why_size, "%s missing", t->name);
+                        return -1;
+                }
+                if (v && !type_is(v, t->type) &&
+                    !(!strcmp(t->name, "fields") && json_is_null(v))) {
+                        snprintf(why, why_size, "%s has the wrong type",
+                                 t->name);
+                        return -1;
+                }
+        }
+        json_object_foreach((json_t *)ev, k, v)
+        if (!field_find(envelope_fields, k)) {
+                snprintf(why, why_size, "unknown envelope field %s", k);
+                return -1;
+        }
+        ent = json_string_value(json_object_get(ev, "entity"));
+        for (size_t i = 0; i < 4; i++)
+                if (!strcmp(entity_fields[i].entity, ent))
+                        ft = entity_fields[i].f;
+        if (!ft) {
+                snprintf(why, why_size, "unknown entity %s", ent);
+                return -1;
+        }
+        fields = json_object_get(ev, "fields");
+        json_object_foreach(fields, k, v)
+        {
+                t = field_find(ft, k);
+                if (!t) {
+                        snprintf(why, why_size, "unknown field %s.%s", ent,
+                                 k);
+                        return -1;
+                }
+                if (!type_is(v, t->type)) {
+                        snprintf(why, why_size, "%s.%s has the wrong type",
+                                 ent, k);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* Every drift kind of the schema_drift fault breaks the documented types
+ * of every event it alters; the undrifted feed (every entity, every change
+ * type, merges) conforms. */
+static void test_schema_drift_breaks_documented_types(void **state)
+{
+        static const char *const kinds[] = {NULL, "new_field",
+                                            "changed_type",
+                                            "missing_required"};
+        char why[256], err[256];
+        (void)state;
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+                struct fx f;
+                json_t   *all = json_array(), *e;
+                size_t    i, bad = 0, ents[4] = {0};
+                fx_children = 1;
+                fx_start(&f, 20, 600, 100000, 200);
+                if (kinds[k]) {
+                        json_t *p = json_pack("{sssf}", "kind", kinds[k],
+                                              "ratio", 1.0);
+                        assert_int_equal(crmsync_crm_server_fault(
+                                                 f.s, "schema_drift", p, 1,
+                                                 err, sizeof(err)),
+                                         0);
+                        json_decref(p);
+                }
+                run_ms(&f, 400);
+                assert_int_equal(drain(&f, NULL, 1000, all, NULL, 0), 600);
+                json_array_foreach(all, i, e)
+                {
+                        int rc = wire_type_check(e, why, sizeof(why));
+                        int ent = crmsync_entity_parse(jstr(e, "entity"));
+                        if (ent >= 0)
+                                ents[ent]++;
+                        if (!kinds[k] && rc)
+                                fail_msg("undrifted %s fails: %s",
+                                         jstr(e, "event_id"), why);
+                        bad += rc != 0;
+                }
+                if (kinds[k] && bad != json_array_size(all))
+                        fail_msg("%s: %zu of %zu drifted events pass the "
+                                 "type check",
+                                 kinds[k], json_array_size(all) - bad,
+                                 json_array_size(all));
+                for (int n = 0; n < 4; n++)
+                        assert_true(ents[n] > 0);
+                json_decref(all);
+                fx_stop(&f);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -871,6 +1045,7 @@ int main(void)
                 cmocka_unit_test(test_observer_and_webhooks),
                 cmocka_unit_test(test_rate_limit_429),
                 cmocka_unit_test(test_schema_drift),
+                cmocka_unit_test(test_schema_drift_breaks_documented_types),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
