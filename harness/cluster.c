@@ -511,11 +511,21 @@ static int kafka_api_key(const char *name)
 }
 
 /* Lead partition p of the changes topic from broker; the probe topic
- * mirrors it so that its failures measure the changes topic. */
-static void set_leader(cluster_t *c, int p, int broker)
+ * mirrors it so that its failures measure the changes topic. -1 + why when
+ * the mock refuses. */
+static int set_leader(cluster_t *c, int p, int broker, char *why,
+                      size_t size)
 {
-        crmsync_broker_set_leader(c->embedded, c->sc->topic, p, broker);
-        crmsync_broker_set_leader(c->embedded, CLUSTER_PROBE_TOPIC, p, broker);
+        if (crmsync_broker_set_leader(c->embedded, c->sc->topic, p, broker) ||
+            crmsync_broker_set_leader(c->embedded, CLUSTER_PROBE_TOPIC, p,
+                                      broker)) {
+                snprintf(why, size,
+                         "the embedded broker refused to move %s [%d] to "
+                         "broker %d",
+                         c->sc->topic, p, broker);
+                return -1;
+        }
+        return 0;
 }
 
 static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
@@ -534,33 +544,66 @@ static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
                         for (int i = 0; i < c->sc->partitions; i++)
                                 if (crmsync_broker_leader(c->embedded,
                                                           c->sc->topic, i) ==
-                                    broker)
-                                        set_leader(c, i, broker % n + 1);
-                return on ? crmsync_broker_set_down(c->embedded, broker)
-                          : crmsync_broker_set_up(c->embedded, broker);
+                                            broker &&
+                                    set_leader(c, i, broker % n + 1, why,
+                                               size))
+                                        return -1;
+                if ((on ? crmsync_broker_set_down(c->embedded, broker)
+                        : crmsync_broker_set_up(c->embedded, broker))) {
+                        snprintf(why, size,
+                                 "the embedded broker refused to take "
+                                 "broker %d %s",
+                                 broker, on ? "down" : "up");
+                        return -1;
+                }
+                return 0;
         }
-        if (!strcmp(t, "broker_rtt"))
-                return crmsync_broker_set_rtt(
-                        c->embedded, broker,
-                        on ? (int)json_integer_value(
-                                     json_object_get(p, "rtt_ms"))
-                           : 0);
-        if (!strcmp(t, "kafka_request_errors"))
-                return !on ? 0
-                           : crmsync_broker_push_errors(
-                                     c->embedded,
-                                     (int16_t)kafka_api_key(json_string_value(
-                                             json_object_get(p, "request"))),
-                                     (size_t)json_integer_value(
-                                             json_object_get(p, "count")),
-                                     kafka_error_code(json_string_value(
-                                             json_object_get(p, "error"))));
+        if (!strcmp(t, "broker_rtt")) {
+                if (crmsync_broker_set_rtt(
+                            c->embedded, broker,
+                            on ? (int)json_integer_value(
+                                         json_object_get(p, "rtt_ms"))
+                               : 0)) {
+                        snprintf(why, size,
+                                 "the embedded broker refused an RTT on "
+                                 "broker %d",
+                                 broker);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!strcmp(t, "kafka_request_errors")) {
+                if (on && crmsync_broker_push_errors(
+                                  c->embedded,
+                                  (int16_t)kafka_api_key(json_string_value(
+                                          json_object_get(p, "request"))),
+                                  (size_t)json_integer_value(
+                                          json_object_get(p, "count")),
+                                  kafka_error_code(json_string_value(
+                                          json_object_get(p, "error"))))) {
+                        snprintf(why, size,
+                                 "the embedded broker refused the request "
+                                 "errors");
+                        return -1;
+                }
+                return 0;
+        }
         if (!strcmp(t, "leader_move")) {
                 const json_t *part = json_object_get(p, "partition");
-                if (on)
-                        for (int i = 0; i < c->sc->partitions; i++)
-                                if (!part || json_integer_value(part) == i)
-                                        set_leader(c, i, broker);
+                json_int_t    only = part ? json_integer_value(part) : -1;
+                if (!on)
+                        return 0;
+                if (part && (only < 0 || only >= c->sc->partitions)) {
+                        snprintf(why, size,
+                                 "no partition %lld (%s has %d)",
+                                 (long long)only, c->sc->topic,
+                                 c->sc->partitions);
+                        return -1;
+                }
+                for (int i = 0; i < c->sc->partitions; i++)
+                        if ((!part || only == i) &&
+                            set_leader(c, i, broker, why, size))
+                                return -1;
                 return 0;
         }
         snprintf(why, size, "'%s' is not a broker fault", t);
