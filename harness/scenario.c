@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "crmsync/bugs.h"
+#include "crmsync/cluster.h"
 #include "crmsync/common.h"
 #include "crmsync/domain.h"
 #include "crmsync/jsonpos.h"
@@ -564,7 +565,7 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
             get_u32(c, w, "workload", "entitlements_per_account",
                     &wc->entitlements_per_account, 0, 100) ||
             get_u32(c, w, "workload", "changes", &wc->changes, 1,
-                    100000000) ||
+                    CRM_WORKLOAD_MAX_CHANGES) ||
             get_num(c, w, "workload", "rate_per_s", &wc->rate_per_s, 0.01,
                     1e7) ||
             get_num(c, w, "workload", "burst_factor", &wc->burst_factor, 1,
@@ -577,6 +578,10 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
             get_u32(c, w, "workload", "txn_max", &wc->txn_max, 1, 1000) ||
             get_obj(c, w, "workload", "mix", &mix))
                 return -1;
+        /* The generator reads 0 as "the default (2)": say "none". */
+        if (json_object_get(w, "contacts_per_account") &&
+            !wc->contacts_per_account)
+                wc->contacts_per_account = CRM_WORKLOAD_NONE;
         if (!mix)
                 return 0;
         return check_known(c, mix, "workload.mix", mixk) ||
@@ -592,6 +597,204 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
                                        &wc->mix_merge, 0, 1e6)
                        ? -1
                        : 0;
+}
+
+/* -- checks across sections: what the run would find out too late ------- */
+
+/* The effective workload (defaults applied) into eff; an error names the
+ * field that makes it impossible. */
+static int check_workload(struct vctx *c, json_t *root, struct scenario *sc,
+                          struct crm_workload_config *eff)
+{
+        json_t  *w = json_object_get(root, "workload");
+        char     msg[256];
+        uint64_t per, creates;
+
+        if (!crmsync_workload_resolve(&sc->workload, eff, msg, sizeof(msg)))
+                return 0;
+        per     = 1 + (uint64_t)eff->contacts_per_account +
+              eff->opportunities_per_account + eff->entitlements_per_account;
+        creates = (uint64_t)eff->accounts * per;
+        if (creates <= eff->changes)
+                return verr(c, "workload", 0, "%s", msg);
+        return verr(c,
+                    json_object_get(w, "changes")    ? "workload.changes"
+                    : json_object_get(w, "accounts") ? "workload.accounts"
+                                                     : "workload",
+                    0,
+                    "%u changes cannot hold the %llu initial creates "
+                    "(%u accounts x %llu records each, children included); "
+                    "changes counts them, so it must be at least %llu",
+                    eff->changes, (unsigned long long)creates, eff->accounts,
+                    (unsigned long long)per, (unsigned long long)creates);
+}
+
+/* Kafka's topic name rules, and no clash with the harness's own topics. */
+static int check_topic(struct vctx *c, const struct scenario *sc)
+{
+        const char *t = sc->topic;
+        if (!*t)
+                return verr(c, "target.topic", 0, "the topic name is empty");
+        if (!strcmp(t, ".") || !strcmp(t, ".."))
+                return verr(c, "target.topic", 0,
+                            "'%s' is not a valid Kafka topic name", t);
+        for (const char *p = t; *p; p++)
+                if (!(*p == '-' || *p == '_' || *p == '.' ||
+                      (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= 'A' && *p <= 'Z')))
+                        return verr(c, "target.topic", 0,
+                                    "'%s': a Kafka topic name uses only "
+                                    "letters, digits, '.', '_' and '-'",
+                                    t);
+        if (!strcmp(t, CLUSTER_PROBE_TOPIC) ||
+            !strcmp(t, "crmsync.connector.offsets"))
+                return verr(c, "target.topic", 0,
+                            "'%s' is one of the harness's own topics", t);
+        return 0;
+}
+
+/* Integer parameter key of fault i, or -1 when absent. */
+static long long fault_int(const struct scenario_fault *f, const char *key)
+{
+        json_t *v = json_object_get(f->params, key);
+        return v ? (long long)json_integer_value(v) : -1;
+}
+
+/* What a fault names must exist, and it must fit in the run. */
+static int check_faults(struct vctx *c, const struct scenario *sc,
+                        const struct crm_workload_config *eff)
+{
+        for (int i = 0; i < sc->fault_cnt; i++) {
+                const struct scenario_fault *f = &sc->faults[i];
+                long long broker = fault_int(f, "broker");
+                long long part   = fault_int(f, "partition");
+                long long seq    = fault_int(f, "seq");
+                double    end    = f->at_s + f->duration_s;
+                char      p[64];
+
+                /* An external cluster's ids are its own: only its
+                 * commands know them. */
+                if (!sc->target && broker > sc->brokers) {
+                        snprintf(p, sizeof(p), "faults[%d].broker", i);
+                        return verr(c, p, 0,
+                                    "no broker %lld: the embedded cluster "
+                                    "has %d (target.brokers), ids 1..%d",
+                                    broker, sc->brokers, sc->brokers);
+                }
+                /* Set-up checks that the topic has target.partitions,
+                 * on an external cluster too. */
+                if (part >= sc->partitions) {
+                        snprintf(p, sizeof(p), "faults[%d].partition", i);
+                        return verr(c, p, 0,
+                                    "no partition %lld: the changes topic "
+                                    "has %d (target.partitions), "
+                                    "partitions 0..%d",
+                                    part, sc->partitions,
+                                    sc->partitions - 1);
+                }
+                if (seq > (long long)eff->changes) {
+                        snprintf(p, sizeof(p), "faults[%d].seq", i);
+                        return verr(c, p, 0,
+                                    "no change %lld: the workload commits "
+                                    "%u (workload.changes)",
+                                    seq, eff->changes);
+                }
+                if (sc->timeout_s > 0 && end >= sc->timeout_s) {
+                        int starts = f->at_s >= sc->timeout_s;
+                        snprintf(p, sizeof(p), "faults[%d].%s", i,
+                                 starts ? "at_s" : "duration_s");
+                        return verr(c, p, 0,
+                                    "the fault %s at %gs, at or after "
+                                    "timeout_s %gs: the run gives up first",
+                                    starts ? "starts" : "ends",
+                                    starts ? f->at_s : end, sc->timeout_s);
+                }
+        }
+        return 0;
+}
+
+int crmsync_scenario_check_timeout(const struct scenario *sc, double timeout_s,
+                                   const char *what, char *errstr,
+                                   size_t errstr_size)
+{
+        for (int i = 0; i < sc->fault_cnt; i++) {
+                const struct scenario_fault *f   = &sc->faults[i];
+                double                       end = f->at_s + f->duration_s;
+                int starts = f->at_s >= timeout_s;
+                if (end < timeout_s)
+                        continue;
+                return crmsync_err(errstr, errstr_size,
+                                   "%s:%d:%d: faults[%d]: the fault %s at "
+                                   "%gs, at or after %s %gs: the run gives "
+                                   "up first",
+                                   sc->path, f->line, f->column, i,
+                                   starts ? "starts" : "ends",
+                                   starts ? f->at_s : end, what, timeout_s);
+        }
+        return 0;
+}
+
+/* "A-000123" as the workload writes it; its number, or 0. */
+static unsigned long account_number(const char *id)
+{
+        char          canon[32];
+        unsigned long n;
+        if (strncmp(id, "A-", 2) || id[2] < '0' || id[2] > '9' ||
+            strlen(id) > 12)
+                return 0;
+        n = strtoul(id + 2, NULL, 10);
+        snprintf(canon, sizeof(canon), "A-%06lu", n);
+        return strcmp(canon, id) ? 0 : n;
+}
+
+/* A list domain names accounts the workload can have: the initial ones,
+ * plus at most one per change after the initial creates. */
+static int check_domain(struct vctx *c, const struct scenario *sc,
+                        const struct crm_workload_config *eff)
+{
+        struct account_domain d;
+        char                  msg[256];
+        uint64_t              creates, most;
+        int                   rc = 0;
+
+        if (crmsync_domain_parse(sc->replay.domain, &d, msg, sizeof(msg)))
+                return verr(c, "replay.domain", 0, "%s", msg);
+        creates = (uint64_t)eff->accounts *
+                  (1 + (uint64_t)eff->contacts_per_account +
+                   eff->opportunities_per_account +
+                   eff->entitlements_per_account);
+        most    = eff->accounts + (eff->changes - creates);
+        for (size_t i = 0; i < d.nids && !rc; i++) {
+                unsigned long n = account_number(d.ids[i]);
+                if (!n)
+                        rc = verr(c, "replay.domain", 0,
+                                  "'%s' is not an account id (A-000001, "
+                                  "A-000002, ...)",
+                                  d.ids[i]);
+                else if (n > most)
+                        rc = verr(c, "replay.domain", 0,
+                                  "no account %s: this workload has at "
+                                  "most %llu (%u initial, up to one more "
+                                  "per later change)",
+                                  d.ids[i], (unsigned long long)most,
+                                  eff->accounts);
+        }
+        crmsync_domain_clear(&d);
+        return rc;
+}
+
+static int check_replay(struct vctx *c, json_t *root, const struct scenario *sc,
+                        const struct crm_workload_config *eff)
+{
+        json_t *o = json_object_get(root, "replay");
+        if (!o)
+                return 0;
+        if (json_object_get(o, "from_s") &&
+            strcmp(sc->replay.from, "timestamp"))
+                return verr(c, "replay.from_s", 0,
+                            "from_s needs \"from\": \"timestamp\" (a "
+                            "replay from earliest would ignore it)");
+        return sc->replay.domain ? check_domain(c, sc, eff) : 0;
 }
 
 static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
@@ -610,6 +813,7 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                                             "partitions", "topic", NULL};
         static const char *const repk[]  = {"enabled", "from", "from_s",
                                             "clear_sink", "domain", NULL};
+        struct crm_workload_config eff;
         json_t *o, *o2, *faults;
         char    mode[16] = "conditional";
 
@@ -633,7 +837,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                                     "use only letters, digits, '-', '_', '.'");
         sc->workload.seed = sc->seed;
 
-        if (get_obj(c, root, "", "workload", &o) || load_workload(c, o, sc))
+        if (get_obj(c, root, "", "workload", &o) || load_workload(c, o, sc) ||
+            check_workload(c, root, sc, &eff))
                 return -1;
         if (get_obj(c, root, "", "crm", &o))
                 return -1;
@@ -686,6 +891,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
         if (!strcmp(sc->target_type, "external") && !sc->target_file)
                 return verr(c, "target", 0,
                             "an external target needs 'file'");
+        if (check_topic(c, sc))
+                return -1;
         if (sc->target_file) {
                 /* Relative to the scenario file's folder. */
                 char        path[4096], errbuf[768];
@@ -719,7 +926,7 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                                 return -1;
                         sc->fault_cnt++;
                 }
-                if (check_overlaps(c, sc))
+                if (check_overlaps(c, sc) || check_faults(c, sc, &eff))
                         return -1;
         }
         if (get_obj(c, root, "", "replay", &o))
@@ -741,14 +948,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                 if (!strcmp(sc->replay.from, "timestamp") &&
                     !json_object_get(o, "clear_sink"))
                         sc->replay.clear_sink = 0;
-                if (sc->replay.domain) {
-                        struct account_domain d;
-                        char                  msg[256];
-                        if (crmsync_domain_parse(sc->replay.domain, &d, msg,
-                                                 sizeof(msg)))
-                                return verr(c, "replay.domain", 0, "%s", msg);
-                        crmsync_domain_clear(&d);
-                }
+                if (check_replay(c, root, sc, &eff))
+                        return -1;
         }
         if (get_obj(c, root, "", "expect", &o) || load_expect(c, o, &sc->expect))
                 return -1;

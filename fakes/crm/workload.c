@@ -9,8 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Hard bound on the commit log (each event is ~200 bytes plus its fields). */
-#define WL_MAX_EVENTS 10000000u
+#define WL_MAX_EVENTS CRM_WORKLOAD_MAX_CHANGES
 
 #define DEF_ACCOUNTS     2000u
 #define DEF_CONTACTS     2u
@@ -855,14 +854,16 @@ static int bad_double(double v)
         return isnan(v) || isinf(v) || v < 0;
 }
 
-static int config_resolve(const struct crm_workload_config *in,
-                          struct crm_workload_config *out, char *errstr,
-                          size_t errstr_size)
+int crmsync_workload_resolve(const struct crm_workload_config *in,
+                             struct crm_workload_config *out, char *errstr,
+                             size_t errstr_size)
 {
         *out = *in;
         if (!out->accounts)
                 out->accounts = DEF_ACCOUNTS;
-        if (!out->contacts_per_account)
+        if (out->contacts_per_account == CRM_WORKLOAD_NONE)
+                out->contacts_per_account = 0;
+        else if (!out->contacts_per_account)
                 out->contacts_per_account = DEF_CONTACTS;
         if (!out->changes)
                 out->changes = DEF_CHANGES;
@@ -1007,7 +1008,7 @@ crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        if (config_resolve(cfg, &w->cfg, errstr, errstr_size))
+        if (crmsync_workload_resolve(cfg, &w->cfg, errstr, errstr_size))
                 goto out_free;
         w->events = calloc(w->cfg.changes, sizeof(*w->events));
         if (!w->events) {

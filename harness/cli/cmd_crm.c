@@ -30,7 +30,7 @@ static void usage(FILE *fp)
                 "below override)\n"
                 "  --seed S          workload seed (default 1)\n"
                 "  --accounts N      accounts created first (2000)\n"
-                "  --contacts N      contacts per account (2)\n"
+                "  --contacts N      contacts per account (2; 0 = none)\n"
                 "  --changes N       total changes, creates included (20000)\n"
                 "  --rate R          mean commits per second (2000)\n"
                 "  --zipf S          hot-account skew, 0 = uniform (0)\n"
@@ -181,9 +181,11 @@ int crmsync_cmd_crm(int argc, char **argv)
                 else if (!strcmp(o, "--accounts"))
                         bad = parse_u64(v, UINT32_MAX, &u) ||
                               ((wc.accounts = (uint32_t)u), 0);
-                else if (!strcmp(o, "--contacts"))
-                        bad = parse_u64(v, UINT32_MAX, &u) ||
-                              ((wc.contacts_per_account = (uint32_t)u), 0);
+                else if (!strcmp(o, "--contacts")) /* 0 = none */
+                        bad = parse_u64(v, 1000, &u) ||
+                              ((wc.contacts_per_account =
+                                        u ? (uint32_t)u : CRM_WORKLOAD_NONE),
+                               0);
                 else if (!strcmp(o, "--changes"))
                         bad = parse_u64(v, UINT32_MAX, &u) ||
                               ((wc.changes = (uint32_t)u), 0);

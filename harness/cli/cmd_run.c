@@ -98,6 +98,13 @@ int crmsync_cmd_run(int argc, char **argv)
                 fprintf(stderr, "crmsync run: %s\n", errstr);
                 return 2;
         }
+        if (opt.timeout_s > 0 &&
+            crmsync_scenario_check_timeout(sc, opt.timeout_s, "--timeout",
+                                           errstr, sizeof(errstr))) {
+                fprintf(stderr, "crmsync run: %s\n", errstr);
+                crmsync_scenario_destroy(sc);
+                return 2;
+        }
         if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
                 fprintf(stderr, "crmsync run: cannot find my own binary\n");
                 crmsync_scenario_destroy(sc);

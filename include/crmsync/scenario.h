@@ -112,6 +112,13 @@ struct scenario_target *crmsync_target_load(const char *path, char *errstr,
                                             size_t errstr_size);
 void crmsync_target_destroy(struct scenario_target *t); /* accepts NULL */
 
+/* Every fault of sc ends before timeout_s, the run's limit as set by what
+ * ("--timeout"). Returns 0, or -1 + errstr "file:line:col: faults[i]: ..."
+ * (the loader checks the scenario's own timeout_s). */
+int crmsync_scenario_check_timeout(const struct scenario *sc, double timeout_s,
+                                   const char *what, char *errstr,
+                                   size_t errstr_size);
+
 /* Names of all fault types, comma separated (static storage). */
 const char *crmsync_fault_types(void);
 

@@ -37,11 +37,18 @@ const char *crmsync_change_name(enum crm_change c);
 int crmsync_entity_parse(const char *s);
 int crmsync_change_parse(const char *s);
 
+/* Hard bound on workload.changes (each event is ~200 bytes plus fields). */
+#define CRM_WORKLOAD_MAX_CHANGES 10000000u
+/* An explicit zero where 0 means "the default": contacts_per_account =
+ * CRM_WORKLOAD_NONE creates accounts without initial contacts. */
+#define CRM_WORKLOAD_NONE UINT32_MAX
+
 /* Generator input. Zero values take the documented defaults. */
 struct crm_workload_config {
         uint64_t seed;
         uint32_t accounts;             /* accounts created first (2000) */
-        uint32_t contacts_per_account; /* initial contacts per account (2) */
+        uint32_t contacts_per_account; /* initial contacts per account (2;
+                                        * CRM_WORKLOAD_NONE for none) */
         uint32_t opportunities_per_account; /* (0) */
         uint32_t entitlements_per_account;  /* (0) */
         uint32_t changes;      /* total committed changes, creates included */
@@ -93,6 +100,11 @@ struct crm_record {
 
 typedef struct crm_workload crm_workload_t;
 
+/* The effective configuration of cfg (defaults applied) into out. Returns
+ * 0, or -1 + errstr when the generator would refuse cfg. */
+int crmsync_workload_resolve(const struct crm_workload_config *cfg,
+                             struct crm_workload_config *out, char *errstr,
+                             size_t errstr_size);
 /* Generate the commit log and final state. Returns NULL and fills errstr on
  * a bad configuration. The caller owns the result. */
 crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,

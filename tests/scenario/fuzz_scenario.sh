@@ -34,8 +34,9 @@ SOURCES=(
         "$SRC/harness/jsonpos.c"
         "$SRC/harness/domain.c"
         "$SRC/harness/common.c"
+        "$SRC/fakes/crm/workload.c"
 )
-LIBS=$(pkg-config --libs jansson)
+LIBS=$(pkg-config --libs jansson libcrypto)
 
 echo "building fuzz_scenario with $CC"
 "$CC" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \

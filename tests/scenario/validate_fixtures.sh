@@ -7,12 +7,19 @@ BIN=$1
 SRC=$2
 fail=0
 cd "$SRC/tests/fixtures/invalid" || exit 1
+# A fixture that `run` wrongly accepts must not leave runs/ in the tree.
+RUNS=$(mktemp -d /tmp/crmsync-vf.XXXXXX)
+trap 'rm -rf "$RUNS"' EXIT
 n=0
 while IFS='|' read -r file want; do
         case "$file" in '#'*|'') continue ;; esac
         n=$((n + 1))
         for cmd in validate run; do
-                out=$("$BIN" $cmd "$file" 2>&1 >/dev/null)
+                if [ $cmd = run ]; then
+                        out=$("$BIN" run --runs-dir "$RUNS" "$file" 2>&1 >/dev/null)
+                else
+                        out=$("$BIN" validate "$file" 2>&1 >/dev/null)
+                fi
                 rc=$?
                 if [ $rc -ne 2 ]; then
                         echo "FAIL: crmsync $cmd $file exited $rc, want 2"
@@ -30,6 +37,13 @@ done <../expected-errors.txt
 if ! "$BIN" validate "$SRC/scenarios" >/dev/null; then
         echo "FAIL: shipped scenarios do not validate"
         "$BIN" validate "$SRC/scenarios"
+        fail=1
+fi
+# A --timeout that cuts a fault off is refused before the run starts.
+out=$("$BIN" run --timeout 3 --runs-dir "$RUNS" "$SRC/scenarios/ci/0014-leader-move.json" 2>&1 >/dev/null)
+rc=$?
+if [ $rc -ne 2 ] || ! grep -q "0014-leader-move.json:17:5: faults\[0\]: the fault starts at 3s, at or after --timeout 3s" <<<"$out"; then
+        echo "FAIL: run --timeout 3 exited $rc and said: $out"
         fail=1
 fi
 "$BIN" validate /nonexistent.json >/dev/null 2>&1

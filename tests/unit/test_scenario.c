@@ -10,6 +10,7 @@
 #include "crmsync/bugs.h"
 #include "crmsync/jsonpos.h"
 #include "crmsync/scenario.h"
+#include "crmsync/workload.h"
 
 static struct scenario *load(const char *text, char *errstr, size_t size)
 {
@@ -83,6 +84,124 @@ static void test_error_names_position_and_field(void **state)
         assert_non_null(strstr(errstr, "name: use only letters"));
 }
 
+/* contacts_per_account 0 means none: the generator can build accounts
+ * without initial contacts (opportunities default to none the same way). */
+static void test_zero_contacts_is_zero(void **state)
+{
+        char             errstr[512];
+        struct scenario *sc = load(
+                "{\"name\":\"x\",\"workload\":{\"accounts\":10,"
+                "\"contacts_per_account\":0,\"changes\":100}}",
+                errstr, sizeof(errstr));
+        crm_workload_t  *w;
+        (void)state;
+        assert_non_null(sc);
+        w = crmsync_workload_generate(&sc->workload, errstr, sizeof(errstr));
+        assert_non_null(w);
+        assert_int_equal(crmsync_workload_config(w)->contacts_per_account, 0);
+        /* The initial phase is the ten accounts back to back. */
+        assert_string_equal(crmsync_workload_event(w, 1)->record_id,
+                            "A-000002");
+        assert_string_equal(crmsync_workload_event(w, 9)->record_id,
+                            "A-000010");
+        crmsync_workload_destroy(w);
+        crmsync_scenario_destroy(sc);
+        /* Absent still means the default, 2. */
+        sc = load("{\"name\":\"x\",\"workload\":{\"accounts\":10,"
+                  "\"changes\":100}}",
+                  errstr, sizeof(errstr));
+        assert_non_null(sc);
+        w = crmsync_workload_generate(&sc->workload, errstr, sizeof(errstr));
+        assert_non_null(w);
+        assert_int_equal(crmsync_workload_config(w)->contacts_per_account, 2);
+        crmsync_workload_destroy(w);
+        crmsync_scenario_destroy(sc);
+}
+
+/* Each case: a scenario the old loader accepted and the run refused or
+ * failed late, with the error the loader now gives; and its neighbour on
+ * the right side of the limit, which must stay accepted. */
+static void test_errors_known_before_running(void **state)
+{
+        static const struct {
+                const char *bad, *want, *good;
+        } cases[] = {
+                {"\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
+                 "\"broker\":4,\"rtt_ms\":5,\"duration_s\":1}]",
+                 "t.json:1:62: faults[0].broker: no broker 4: the embedded "
+                 "cluster has 3 (target.brokers), ids 1..3",
+                 "\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
+                 "\"broker\":3,\"rtt_ms\":5,\"duration_s\":1}]"},
+                {"\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
+                 "\"type\":\"leader_move\",\"broker\":1,"
+                 "\"partition\":4}]",
+                 "faults[0].partition: no partition 4: the changes topic has "
+                 "4 (target.partitions), partitions 0..3",
+                 "\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
+                 "\"type\":\"leader_move\",\"broker\":1,"
+                 "\"partition\":3}]"},
+                {"\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
+                 "\"sink_slow\",\"latency_ms\":5,\"duration_s\":5}]",
+                 "faults[0].duration_s: the fault ends at 20s, at or after "
+                 "timeout_s 20s: the run gives up first",
+                 "\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
+                 "\"sink_slow\",\"latency_ms\":5,\"duration_s\":4}]"},
+                {"\"workload\":{\"accounts\":10,\"changes\":29}",
+                 "workload.changes: 29 changes cannot hold the 30 initial "
+                 "creates",
+                 "\"workload\":{\"accounts\":10,\"changes\":30}"},
+                /* Defaults count too: 20000 changes, 2 contacts. */
+                {"\"workload\":{\"accounts\":6667}",
+                 "workload.accounts: 20000 changes cannot hold the 20001",
+                 "\"workload\":{\"accounts\":6666}"},
+                {"\"workload\":{\"changes\":10000001}",
+                 "workload.changes: 10000001 is out of range [1, 10000000]",
+                 "\"workload\":{\"changes\":10000000}"},
+                {"\"target\":{\"topic\":\"\"}",
+                 "target.topic: the topic name is empty",
+                 "\"target\":{\"topic\":\"crm.changes_2-b\"}"},
+                /* 10 + (100 - 30) accounts at most. */
+                {"\"workload\":{\"accounts\":10,\"changes\":100},"
+                 "\"replay\":{\"domain\":\"ids:A-000081\"}",
+                 "replay.domain: no account A-000081: this workload has at "
+                 "most 80",
+                 "\"workload\":{\"accounts\":10,\"changes\":100},"
+                 "\"replay\":{\"domain\":\"ids:A-000080\"}"},
+                {"\"replay\":{\"domain\":\"ids:A-1\"}",
+                 "replay.domain: 'A-1' is not an account id",
+                 "\"replay\":{\"domain\":\"ids:A-000001\"}"},
+                {"\"workload\":{\"accounts\":10,\"changes\":100},"
+                 "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
+                 "\"seq\":101}]",
+                 "faults[0].seq: no change 101",
+                 "\"workload\":{\"accounts\":10,\"changes\":100},"
+                 "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
+                 "\"seq\":100}]"},
+                {"\"replay\":{\"from_s\":3}",
+                 "replay.from_s: from_s needs \"from\": \"timestamp\"",
+                 "\"replay\":{\"from\":\"timestamp\",\"from_s\":3}"},
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char             text[512], errstr[512];
+                struct scenario *sc;
+                snprintf(text, sizeof(text), "{\"name\":\"x\",%s}",
+                         cases[i].bad);
+                sc = load(text, errstr, sizeof(errstr));
+                if (sc || !strstr(errstr, cases[i].want))
+                        fail_msg("case %zu: %s\n  got: %s\n want: %s", i,
+                                 text, sc ? "(accepted)" : errstr,
+                                 cases[i].want);
+                snprintf(text, sizeof(text), "{\"name\":\"x\",%s}",
+                         cases[i].good);
+                sc = load(text, errstr, sizeof(errstr));
+                if (!sc)
+                        fail_msg("case %zu: %s\n  rejected: %s", i, text,
+                                 errstr);
+                crmsync_scenario_destroy(sc);
+        }
+}
+
 /* A folder reads as zero bytes on Linux: the loader must say what it is,
  * not report a JSON syntax error. */
 static void test_folder_is_not_a_scenario(void **state)
@@ -117,6 +236,8 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_full_scenario),
                 cmocka_unit_test(test_error_names_position_and_field),
+                cmocka_unit_test(test_zero_contacts_is_zero),
+                cmocka_unit_test(test_errors_known_before_running),
                 cmocka_unit_test(test_folder_is_not_a_scenario),
                 cmocka_unit_test(test_jsonpos_paths),
         };
