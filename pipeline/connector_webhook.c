@@ -21,6 +21,7 @@
 
 #include "crmsync/common.h"
 #include "crmsync/crm_webhook.h"
+#include "crmsync/http_guard.h"
 
 #define WEBHOOK_BODY_MAX (16 << 20)
 #define WEBHOOK_PATH "/hook"
@@ -40,6 +41,7 @@ struct webhook_rx {
         struct connector  *c;
         struct event_base *base;
         struct evhttp     *http;
+        http_guard_t      *guard; /* limits, JSON errors */
         struct event      *tick;
         char               url[128]; /* as subscribed, signed over */
         char               secret[CRMSYNC_WEBHOOK_SECRET_MAX];
@@ -195,7 +197,7 @@ static void on_request(struct evhttp_request *req, void *opaque)
         len = evbuffer_get_length(in);
         if (len > WEBHOOK_BODY_MAX) {
                 reply_text(req, 413, "Payload Too Large",
-                           "{\"error\":\"too_large\"}");
+                           "{\"error\":\"body_too_large\"}");
                 return;
         }
         body = malloc(len + 1);
@@ -344,7 +346,15 @@ int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
                 crmsync_err(errstr, errstr_size, "evhttp_new failed");
                 goto out_base;
         }
-        evhttp_set_max_body_size(rx.http, WEBHOOK_BODY_MAX);
+        /* Heads over 64 KiB get 431, bodies over 16 MiB 413, a malformed
+         * request 400: JSON bodies, not libevent's HTML pages. */
+        rx.guard = crmsync_http_guard_new(rx.http,
+                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
+                                          WEBHOOK_BODY_MAX);
+        if (!rx.guard) {
+                crmsync_err(errstr, errstr_size, "out of memory");
+                goto out_http;
+        }
         evhttp_set_allowed_methods(rx.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
         evhttp_set_gencb(rx.http, on_request, &rx);
         /* Come back on the port of the previous run, so the subscription
@@ -452,6 +462,7 @@ out_http:
         if (rx.tick)
                 event_free(rx.tick);
         evhttp_free(rx.http);
+        crmsync_http_guard_free(rx.guard); /* after its connections */
 out_base:
         event_base_free(rx.base);
         return rc;

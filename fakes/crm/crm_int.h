@@ -12,6 +12,7 @@
 #include "crmsync/crm.h"
 #include "crmsync/crm_metrics.h"
 #include "crmsync/crm_throttle.h"
+#include "crmsync/http_guard.h"
 #include "crmsync/crm_webhook.h"
 
 #define CRM_DEFAULT_PAGE    100
@@ -72,6 +73,7 @@ struct live_rec {
 struct crm_server {
         struct event_base        *base;
         struct evhttp            *http;
+        http_guard_t             *guard; /* limits, JSON errors */
         int                       port;
         struct crm_server_config  cfg;
         crm_workload_t           *w;

@@ -456,8 +456,16 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
                 s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                  EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                  EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-        evhttp_set_max_body_size(s->http, 4 * CRM_BODY_MAX);
-        evhttp_set_max_headers_size(s->http, 65536);
+        /* Bodies up to 4x CRM_BODY_MAX reach read_json_body (413 with
+         * the size); evhttp cuts off larger ones and heads over 64 KiB,
+         * and the guard makes those answers JSON like ours. */
+        s->guard = crmsync_http_guard_new(s->http,
+                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
+                                          4 * CRM_BODY_MAX);
+        if (!s->guard) {
+                crmsync_err(errstr, errstr_size, "out of memory");
+                goto out_free;
+        }
         evhttp_set_timeout(s->http, 60);
         evhttp_set_gencb(s->http, on_request, s);
         bs = evhttp_bind_socket_with_handle(
@@ -502,6 +510,7 @@ void crmsync_crm_server_destroy(crm_server_t *s)
                 event_free(s->tick);
         if (s->http)
                 evhttp_free(s->http); /* closes slow replies too */
+        crmsync_http_guard_free(s->guard); /* after its connections */
         crmsync_webhook_destroy(s->webhook);
         crmsync_throttle_destroy(s->throttle);
         crmsync_metrics_destroy(s->metrics);

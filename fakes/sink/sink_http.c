@@ -50,6 +50,7 @@ static const char *reason(int status)
         case 405: return "Method Not Allowed";
         case 413: return "Payload Too Large";
         case 415: return "Unsupported Media Type";
+        case 431: return "Request Header Fields Too Large";
         case 500: return "Internal Server Error";
         case 503: return "Service Unavailable";
         case 507: return "Insufficient Storage";
@@ -275,7 +276,7 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
         if (len > s->max_body_bytes) {
                 snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu",
                          len, s->max_body_bytes);
-                reply_error(s, req, ep, 413, "too_large", msg);
+                reply_error(s, req, ep, 413, "body_too_large", msg);
                 return;
         }
         const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -373,7 +374,7 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
         size_t           len = evbuffer_get_length(in);
         json_error_t     err;
         if (len > s->max_body_bytes) {
-                reply_error(s, req, ep, 413, "too_large", NULL);
+                reply_error(s, req, ep, 413, "body_too_large", NULL);
                 return;
         }
         json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
@@ -513,7 +514,7 @@ static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
                 return;
         }
         if (len > 65536) {
-                reply_error(s, req, ep, 413, "too_large", NULL);
+                reply_error(s, req, ep, 413, "body_too_large", NULL);
                 return;
         }
         json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
@@ -738,10 +739,17 @@ sink_server_t *crmsync_sink_server_new(struct event_base *base,
                 crmsync_err(errstr, errstr_size, "sink: evhttp_new failed");
                 goto out_free;
         }
-        /* Bodies between max_body_bytes and twice it get our JSON 413;
-         * evhttp cuts off anything larger itself. */
-        evhttp_set_max_body_size(s->http,
-                                 (ev_ssize_t)(s->max_body_bytes * 2 + 65536));
+        /* Bodies between max_body_bytes and twice it get our JSON 413
+         * (with the size); evhttp cuts off anything larger itself, and
+         * the guard turns its answer, and every other error evhttp sends
+         * by itself (malformed request, head over 64 KiB), into JSON. */
+        s->guard = crmsync_http_guard_new(s->http,
+                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
+                                          s->max_body_bytes * 2 + 65536);
+        if (!s->guard) {
+                crmsync_err(errstr, errstr_size, "sink: out of memory");
+                goto out_free;
+        }
         evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
                                                     EVHTTP_REQ_PUT |
                                                     EVHTTP_REQ_DELETE |
@@ -771,6 +779,7 @@ void crmsync_sink_server_destroy(sink_server_t *s)
                 event_free(s->outage_timer);
         if (s->http)
                 evhttp_free(s->http);
+        crmsync_http_guard_free(s->guard); /* after its connections */
         sink_store_fini(&s->store);
         free(s);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crmsync/http_guard.h"
 #include "crmsync/sink.h"
 
 #define SINK_DEFAULT_MAX_BODY   (8u * 1024 * 1024)
@@ -101,6 +102,7 @@ struct req_stat {
 struct sink_server {
         struct event_base          *base;
         struct evhttp              *http;
+        http_guard_t               *guard; /* limits, JSON errors */
         struct evhttp_bound_socket *bound;
         char                        host[64];
         int                         port;

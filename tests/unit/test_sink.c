@@ -481,7 +481,7 @@ static void test_too_large_is_413(void **state)
         json_t *r = http(&fx, "/v1/profiles/_bulk", NULL, body, &st);
         assert_int_equal(st, 413);
         assert_string_equal(json_string_value(json_object_get(r, "error")),
-                            "too_large");
+                            "body_too_large");
         json_decref(r);
         fx_stop(&fx);
 }
