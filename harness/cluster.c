@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crmsync/broker.h"
@@ -28,6 +29,9 @@ struct cluster {
         char                   log_path[600];
         int                    probe_partitions;
         int                    partitions; /* of the changes topic, read */
+        int64_t               *start_offsets; /* [partitions]: its end at
+                                               * set-up */
+        char                  *start_spec;    /* "p:off,..." of those */
         pid_t                  cmds[CLUSTER_MAX_CMDS];
         int                    ncmds, failed_cmds;
 };
@@ -296,6 +300,48 @@ static int check_partitions(cluster_t *c, rd_kafka_t *rk, char *errstr,
         return 0;
 }
 
+/* The changes topic's end offsets as of set-up, before anything of this
+ * run is produced: the run's records are those at or after them. */
+static int record_start(cluster_t *c, rd_kafka_t *rk, char *errstr,
+                        size_t errstr_size)
+{
+        size_t len = 0, size = (size_t)c->partitions * 32 + 1;
+
+        c->start_offsets = calloc((size_t)c->partitions,
+                                  sizeof(*c->start_offsets));
+        c->start_spec    = malloc(size);
+        if (!c->start_offsets || !c->start_spec)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        c->start_spec[0] = '\0';
+        for (int p = 0; p < c->partitions; p++) {
+                int64_t             lo = -1, hi = -1;
+                rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+                /* A new topic's leaders may take a moment to be known:
+                 * retry for up to 10 s. */
+                int64_t until = crmsync_mono_ms() + 10000;
+                for (int attempt = 0;
+                     err && (!attempt || crmsync_mono_ms() < until);
+                     attempt++) {
+                        struct timespec ts = {0, 200 * 1000000};
+                        if (attempt)
+                                nanosleep(&ts, NULL);
+                        err = rd_kafka_query_watermark_offsets(
+                                rk, c->sc->topic, p, &lo, &hi, 2000);
+                }
+                if (err || hi < 0)
+                        return crmsync_err(errstr, errstr_size,
+                                           "topic %s partition %d: cannot "
+                                           "read its end offset: %s",
+                                           c->sc->topic, p,
+                                           rd_kafka_err2str(err));
+                c->start_offsets[p] = hi;
+                len += (size_t)snprintf(c->start_spec + len, size - len,
+                                        "%s%d:%lld", p ? "," : "", p,
+                                        (long long)hi);
+        }
+        return 0;
+}
+
 static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
 {
         const struct scenario *sc = c->sc;
@@ -320,6 +366,8 @@ static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
                                              errstr, errstr_size);
         if (!rc)
                 rc = check_partitions(c, rk, errstr, errstr_size);
+        if (!rc)
+                rc = record_start(c, rk, errstr, errstr_size);
         if (!rc && (c->probe_partitions =
                             partitions_of(rk, CLUSTER_PROBE_TOPIC)) < 1)
                 rc = crmsync_err(errstr, errstr_size,
@@ -364,9 +412,10 @@ static int open_embedded(cluster_t *c, char *errstr, size_t errstr_size)
         if (write_props(c, errstr, errstr_size) ||
             !(rk = admin_client(c, errstr, errstr_size)))
                 return -1;
-        rc = check_partitions(c, rk, errstr, errstr_size);
+        rc = check_partitions(c, rk, errstr, errstr_size) ||
+             record_start(c, rk, errstr, errstr_size);
         rd_kafka_destroy(rk);
-        return rc;
+        return rc ? -1 : 0;
 }
 
 cluster_t *crmsync_cluster_open(const struct scenario *sc,
@@ -403,6 +452,8 @@ void crmsync_cluster_close(cluster_t *c)
                 unlink(c->props);
                 rmdir(c->props_dir);
         }
+        free(c->start_offsets);
+        free(c->start_spec);
         free(c);
 }
 
@@ -414,6 +465,21 @@ const char *crmsync_cluster_bootstrap(const cluster_t *c)
 const char *crmsync_cluster_props(const cluster_t *c)
 {
         return c->props;
+}
+
+const int64_t *crmsync_cluster_start_offsets(const cluster_t *c)
+{
+        return c->start_offsets;
+}
+
+const char *crmsync_cluster_start_spec(const cluster_t *c)
+{
+        return c->start_spec;
+}
+
+int crmsync_cluster_partitions(const cluster_t *c)
+{
+        return c->partitions;
 }
 
 int crmsync_cluster_probe_partitions(const cluster_t *c)
@@ -670,7 +736,7 @@ int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
         return 0;
 }
 
-json_t *crmsync_cluster_describe(const cluster_t *c)
+static json_t *describe(const cluster_t *c)
 {
         if (c->embedded)
                 return json_pack(
@@ -688,4 +754,12 @@ json_t *crmsync_cluster_describe(const cluster_t *c)
                          "name", c->sc->target->name, "bootstrap_servers",
                          c->bootstrap, "partitions", c->partitions,
                          "topic", c->sc->topic, "limits");
+}
+
+json_t *crmsync_cluster_describe(const cluster_t *c)
+{
+        json_t *o = describe(c);
+        json_object_set_new(o, "start_offsets",
+                            json_string(c->start_spec ? c->start_spec : ""));
+        return o;
 }

@@ -53,6 +53,8 @@ static void child_env(struct run *r, struct child *c, const char *group)
         crmsync_child_setenv(c, "CRMSYNC_KAFKA_CONFIG",
                              crmsync_cluster_props(r->cluster));
         crmsync_child_setenv(c, "CRMSYNC_RUN_DIR", r->run_dir);
+        crmsync_child_setenv(c, "CRMSYNC_START_OFFSETS",
+                             crmsync_cluster_start_spec(r->cluster));
         snprintf(path, sizeof(path), "%s/profiler-reads.tsv", r->run_dir);
         crmsync_child_setenv(c, "CRMSYNC_READ_LOG", path);
 }

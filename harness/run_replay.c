@@ -1,5 +1,5 @@
-/* run_replay.c -- the replay phase: rebuild the sink from the earliest
- * offset (whole or a bounded domain of accounts), time it, and check the
+/* run_replay.c -- the replay phase: rebuild the sink from the run's first
+ * offsets (whole or a bounded domain of accounts), time it, and check the
  * log's window and the rebuilt state. */
 #include "run_int.h"
 
@@ -162,10 +162,13 @@ static long write_domain_accounts(struct run *r,
         return n;
 }
 
-/* Rebuild the sink from the earliest offset with a new consumer group and
- * time it. The window check: a partition whose oldest held offset is above
- * 0 has lost records a full replay needs (retention, or the embedded
- * broker's 5 MiB cap), so the replay is incomplete whatever it rebuilds. */
+/* Rebuild the sink from the run's first offsets (the topic's end at
+ * set-up, which the replay profiler gets as CRMSYNC_START_OFFSETS: on a
+ * shared cluster "earliest" means the earliest of this run) with a new
+ * consumer group, and time it. The window check: a partition whose oldest
+ * held offset is above the run's first one has lost records a full replay
+ * needs (retention, or the embedded broker's 5 MiB cap), so the replay is
+ * incomplete whatever it rebuilds. */
 json_t *run_replay(struct run *r, struct check_result *res)
 {
         const struct scenario_replay *rp = &r->sc->replay;
@@ -180,6 +183,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         double         secs;
         struct domain_ctx dc = {0};
         int               cleared = 0;
+        const int64_t    *start = crmsync_cluster_start_offsets(r->cluster);
         char              accounts_path[600];
         long              accounts = -1;
 
@@ -196,11 +200,13 @@ json_t *run_replay(struct run *r, struct check_result *res)
                                      ? crmsync_auditor_low_watermark(r->auditor,
                                                                      p)
                                      : -1;
-                if (lo > 0)
+                int64_t first = start[p]; /* the run's first offset */
+                if (lo > first)
                         json_array_append_new(
                                 missing,
-                                json_pack("{s:i, s:i, s:I}", "partition", p,
-                                          "first_missing_offset", 0,
+                                json_pack("{s:i, s:I, s:I}", "partition", p,
+                                          "first_missing_offset",
+                                          (json_int_t)first,
                                           "first_held_offset",
                                           (json_int_t)lo));
         }
@@ -210,8 +216,8 @@ json_t *run_replay(struct run *r, struct check_result *res)
                         return why;
         }
 
-        run_progress(r, "replay: rebuilding the sink from the earliest offset "
-                    "(%llu records in the log)",
+        run_progress(r, "replay: rebuilding the sink from the run's first "
+                    "offsets (%llu records in the log)",
                  (unsigned long long)events);
         run_history(r, "replay_start", ",\"records\":%llu",
                 (unsigned long long)events);

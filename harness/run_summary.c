@@ -320,18 +320,28 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                 if (miss)
                         expect_add(exp, failed, "replay window complete", 0,
                                    "partition %lld no longer holds offsets "
-                                   "0..%lld (first missing offset 0): the "
-                                   "replay is incomplete",
+                                   "%lld..%lld (first missing offset %lld, "
+                                   "the run's first): the replay is "
+                                   "incomplete",
                                    (long long)json_integer_value(
                                            json_object_get(miss, "partition")),
                                    (long long)json_integer_value(
                                            json_object_get(
                                                    miss,
+                                                   "first_missing_offset")),
+                                   (long long)json_integer_value(
+                                           json_object_get(
+                                                   miss,
                                                    "first_held_offset")) -
-                                           1);
+                                           1,
+                                   (long long)json_integer_value(
+                                           json_object_get(
+                                                   miss,
+                                                   "first_missing_offset")));
                 else
                         expect_add(exp, failed, "replay window complete", 1,
-                                   "every partition still holds offset 0");
+                                   "every partition still holds the run's "
+                                   "records from its first offset on");
                 json_t *dom = json_object_get(replay, "domain");
                 if (dom)
                         expect_add(exp, failed,

@@ -1,10 +1,12 @@
 /* kafka_conf.c -- load a file of librdkafka properties ("key=value" lines)
- * into an rd_kafka_conf_t, with errors that name file:line. */
+ * into an rd_kafka_conf_t, with errors that name file:line; parse the
+ * run's start offsets. */
 #include "crmsync/common.h"
 #include "crmsync/pipeline.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,4 +94,47 @@ int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
 out_close:
         fclose(fp);
         return rc;
+}
+
+int crmsync_start_offsets_parse(const char *spec, int64_t *offsets, int max,
+                                char *errstr, size_t errstr_size)
+{
+        const char *p = spec;
+        int         item = 0;
+
+        for (int i = 0; i < max; i++)
+                offsets[i] = -1;
+        if (!spec)
+                return 0;
+        while (*p) {
+                char     *end;
+                long      part;
+                long long off;
+
+                item++;
+                if (item > CRMSYNC_START_OFFSETS_MAX)
+                        return crmsync_err(errstr, errstr_size,
+                                           "start offsets: more than %d "
+                                           "items",
+                                           CRMSYNC_START_OFFSETS_MAX);
+                errno = 0;
+                part  = strtol(p, &end, 10);
+                if (end == p || *end != ':' || errno || part < 0 ||
+                    part >= max)
+                        return crmsync_err(errstr, errstr_size,
+                                           "start offsets: item %d ('%.40s')"
+                                           ": expected PARTITION:OFFSET "
+                                           "with a partition 0..%d",
+                                           item, p, max - 1);
+                p   = end + 1;
+                off = strtoll(p, &end, 10);
+                if (end == p || (*end && *end != ',') || errno || off < 0)
+                        return crmsync_err(errstr, errstr_size,
+                                           "start offsets: item %d: offset "
+                                           "'%.40s' is not a number >= 0",
+                                           item, p);
+                offsets[part] = off;
+                p             = *end ? end + 1 : end;
+        }
+        return 0;
 }

@@ -63,6 +63,8 @@ struct profiler {
         struct account_domain domain;
         int                   has_domain;
         int                   from_ts_done;
+        int64_t              *start_offs; /* [CRMSYNC_START_OFFSETS_MAX],
+                                           * -1 = none; NULL = no spec */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -613,6 +615,42 @@ static void signal_ready(void)
                 fclose(fp);
 }
 
+/* Where to start each newly assigned partition when the run gave start
+ * offsets: at the group's committed offset if it has one, else at the
+ * run's start offset (not at auto.offset.reset, which on a shared topic
+ * would read earlier runs' records). New list, the caller destroys it. */
+static rd_kafka_topic_partition_list_t *
+start_positions(struct profiler *p,
+                const rd_kafka_topic_partition_list_t *parts)
+{
+        rd_kafka_topic_partition_list_t *at =
+                rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+
+        for (int attempt = 0; attempt < 3 && err; attempt++)
+                err = rd_kafka_committed(p->rk, at, 5000);
+        if (err)
+                logf_("committed offsets unknown (%s): starting at the "
+                      "run's start offsets",
+                      rd_kafka_err2str(err));
+        for (int i = 0; i < at->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &at->elems[i];
+                int64_t start = tp->partition >= 0 &&
+                                                tp->partition <
+                                                        CRMSYNC_START_OFFSETS_MAX
+                                        ? p->start_offs[tp->partition]
+                                        : -1;
+                int64_t committed = err || tp->err ? -1 : tp->offset;
+                tp->err           = RD_KAFKA_RESP_ERR_NO_ERROR;
+                if (committed >= 0)
+                        tp->offset = committed > start ? committed : start;
+                else
+                        tp->offset = start >= 0 ? start
+                                                : RD_KAFKA_OFFSET_INVALID;
+        }
+        return at;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -644,6 +682,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                               (long long)p->cfg->from_ts_ms,
                               rd_kafka_err2str(lerr));
                         p->from_ts_done = 1;
+                        if (coop)
+                                e = rd_kafka_incremental_assign(rk, at);
+                        else
+                                rd_kafka_assign(rk, at);
+                        rd_kafka_topic_partition_list_destroy(at);
+                        break;
+                }
+                if (p->start_offs) {
+                        rd_kafka_topic_partition_list_t *at =
+                                start_positions(p, parts);
                         if (coop)
                                 e = rd_kafka_incremental_assign(rk, at);
                         else
@@ -856,6 +904,21 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                         goto out;
                 p.has_domain = 1;
         }
+        if (cfg->start_offsets) {
+                if (!(p.start_offs = malloc(CRMSYNC_START_OFFSETS_MAX *
+                                            sizeof(*p.start_offs)))) {
+                        crmsync_err(errstr, errstr_size,
+                                    "profiler: out of memory");
+                        goto out;
+                }
+                if (crmsync_start_offsets_parse(
+                            cfg->start_offsets, p.start_offs,
+                            CRMSYNC_START_OFFSETS_MAX, errstr, errstr_size))
+                        goto out;
+                logf_("partitions without a committed offset start at the "
+                      "run's start offsets %s",
+                      cfg->start_offsets);
+        }
         if (open_kafka(&p, errstr, errstr_size))
                 goto out;
         /* Lineage: one line per record read (wall ms, event id, partition,
@@ -947,5 +1010,6 @@ out:
         if (p.reads)
                 fclose(p.reads);
         crmsync_domain_clear(&p.domain);
+        free(p.start_offs);
         return rc;
 }

@@ -47,6 +47,10 @@ static void usage(FILE *fp)
                 "hash:K/N\n"
                 "  --from-timestamp MS   start a new group at the first "
                 "record at or after MS\n"
+                "  --start-offsets SPEC  P:OFFSET,... partitions with no "
+                "committed offset start\n"
+                "                        there, not at --offset-reset "
+                "[CRMSYNC_START_OFFSETS]\n"
                 "  --bug NAME            enable a deliberate bug "
                 "(repeatable): %s\n"
                 "  -h, --help            this help\n\n"
@@ -79,6 +83,7 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 {"no-side-effects", no_argument, NULL, 'S'},
                 {"domain", required_argument, NULL, 'D'},
                 {"from-timestamp", required_argument, NULL, 'T'},
+                {"start-offsets", required_argument, NULL, 'O'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -90,6 +95,7 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 .sink_url     = crmsync_env("CRMSYNC_SINK_URL", NULL),
                 .kafka_config = crmsync_env("CRMSYNC_KAFKA_CONFIG", NULL),
                 .offset_reset = "earliest",
+                .start_offsets = crmsync_env("CRMSYNC_START_OFFSETS", NULL),
                 .batch_size   = 500,
                 .linger_ms    = 50,
         };
@@ -149,6 +155,9 @@ int crmsync_cmd_profiler(int argc, char **argv)
                         cfg.from_ts_ms = (int64_t)ts;
                         break;
                 }
+                case 'O':
+                        cfg.start_offsets = optarg;
+                        break;
                 case 'B':
                         bit = crmsync_bug_parse(optarg);
                         if (!bit) {
@@ -182,6 +191,20 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 fprintf(stderr, "crmsync profiler: no bootstrap servers "
                                 "(--bootstrap or CRMSYNC_BOOTSTRAP_SERVERS)\n");
                 return 2;
+        }
+        if (cfg.start_offsets) {
+                int64_t *offs = malloc(CRMSYNC_START_OFFSETS_MAX *
+                                       sizeof(*offs));
+                int      bad  = !offs || crmsync_start_offsets_parse(
+                                                 cfg.start_offsets, offs,
+                                                 CRMSYNC_START_OFFSETS_MAX,
+                                                 errstr, sizeof(errstr));
+                free(offs);
+                if (bad) {
+                        fprintf(stderr, "crmsync profiler: %s\n",
+                                offs ? errstr : "out of memory");
+                        return 2;
+                }
         }
         if (!cfg.dlq_topic) {
                 snprintf(dlq, sizeof(dlq), "%s.dlq", cfg.topic);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "crmsync/scenario.h"
 
@@ -27,6 +28,16 @@ const char *crmsync_cluster_bootstrap(const cluster_t *c);
 /* The private librdkafka properties file every client of the run uses
  * (secrets included; it lives until crmsync_cluster_close). */
 const char *crmsync_cluster_props(const cluster_t *c);
+/* Partitions of the changes topic, as read from the cluster at set-up
+ * (set-up fails when they differ from the scenario's). */
+int crmsync_cluster_partitions(const cluster_t *c);
+/* The changes topic's end offset per partition as of set-up, before the
+ * run produced anything: the run's own records start there, on a shared
+ * cluster too. Borrowed, [crmsync_cluster_partitions()] entries, valid
+ * until close. */
+const int64_t *crmsync_cluster_start_offsets(const cluster_t *c);
+/* The same as "0:OFFSET,1:OFFSET,..." (CRMSYNC_START_OFFSETS). Borrowed. */
+const char *crmsync_cluster_start_spec(const cluster_t *c);
 /* Partitions of the probe topic (mirrors the changes topic's leaders on
  * the embedded broker). */
 int crmsync_cluster_probe_partitions(const cluster_t *c);

@@ -50,6 +50,11 @@ struct profiler_config {
                              * (domain.h spec), or NULL for all */
         int64_t     from_ts_ms; /* replay from this record timestamp
                                  * (first assignment only); 0 = off */
+        /* The run's first offsets, "p:offset,..." (CRMSYNC_START_OFFSETS):
+         * an assigned partition without a committed offset starts there
+         * instead of at offset_reset, so that earlier runs' records on a
+         * shared topic are not read. NULL = offset_reset alone. */
+        const char *start_offsets;
         uint32_t    bugs;
 };
 
@@ -64,5 +69,13 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
  * conf is an rd_kafka_conf_t *. Errors name file:line. */
 int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
                             size_t errstr_size);
+
+#define CRMSYNC_START_OFFSETS_MAX 1024 /* partitions in a spec */
+/* Parse a start-offsets spec "p:offset,p:offset,..." (partitions 0..
+ * CRMSYNC_START_OFFSETS_MAX-1, offsets >= 0) into offsets[0..max): -1
+ * for a partition the spec does not name. Returns 0, or -1 + errstr
+ * naming the bad item. */
+int crmsync_start_offsets_parse(const char *spec, int64_t *offsets, int max,
+                                char *errstr, size_t errstr_size);
 
 #endif

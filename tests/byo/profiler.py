@@ -14,7 +14,8 @@ answered every op of the batch. Unreadable records go to <topic>.dlq.
 Environment (set by crmsync run): CRMSYNC_BOOTSTRAP_SERVERS, CRMSYNC_TOPIC,
 CRMSYNC_GROUP_ID, CRMSYNC_SINK_URL, CRMSYNC_KAFKA_CONFIG (a file of
 librdkafka properties, key=value), CRMSYNC_READY_FILE (created once the
-group assigned partitions: the run starts its workload then). Needs
+group assigned partitions: the run starts its workload then),
+CRMSYNC_START_OFFSETS (where partitions without a commit start). Needs
 python3-confluent-kafka (Debian).
 SIGTERM / SIGINT: finish the batch in hand (bounded), commit, exit 0.
 """
@@ -412,8 +413,35 @@ class Profiler:
         for p in ps:
             self.next_off.pop(p, None)
 
+    def start_positions(self, consumer, partitions):
+        """CRMSYNC_START_OFFSETS ("p:offset,...") is the changes topic's
+        end as of the run's start. A partition without a committed offset in
+        our group starts there, not at auto.offset.reset: on a shared
+        cluster "earliest" would read earlier runs' records."""
+        spec = os.environ.get("CRMSYNC_START_OFFSETS")
+        if not spec or not partitions:
+            return partitions
+        start = {int(p): int(o)
+                 for p, o in (x.split(":") for x in spec.split(","))}
+        try:
+            done = {c.partition: c.offset
+                    for c in consumer.committed(partitions, timeout=10)}
+        except KafkaException as e:
+            log("committed offsets unknown (%s): starting at the run's "
+                "start offsets" % e)
+            done = {}
+        for tp in partitions:
+            s = start.get(tp.partition, -1)
+            c = done.get(tp.partition, -1)
+            if c >= 0:
+                tp.offset = max(c, s)
+            elif s >= 0:
+                tp.offset = s
+        return partitions
+
     def on_assign(self, consumer, partitions):
         log("assigned %d partition(s)" % len(partitions))
+        consumer.assign(self.start_positions(consumer, partitions))
         # Tell crmsync run we hold partitions: it starts the workload then.
         ready = os.environ.get("CRMSYNC_READY_FILE")
         if ready and partitions and not os.path.exists(ready):

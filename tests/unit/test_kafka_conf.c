@@ -124,6 +124,40 @@ static void test_missing_file(void **state)
         rd_kafka_conf_destroy(conf);
 }
 
+static void test_start_offsets(void **state)
+{
+        int64_t off[4];
+        char    errstr[256] = "";
+        (void)state;
+
+        assert_int_equal(crmsync_start_offsets_parse("0:10,2:0,3:7", off, 4,
+                                                     errstr, sizeof(errstr)),
+                         0);
+        assert_int_equal(off[0], 10);
+        assert_int_equal(off[1], -1); /* not named */
+        assert_int_equal(off[2], 0);
+        assert_int_equal(off[3], 7);
+        assert_int_equal(crmsync_start_offsets_parse("", off, 4, errstr,
+                                                     sizeof(errstr)),
+                         0);
+        assert_int_equal(off[0], -1);
+        assert_int_equal(crmsync_start_offsets_parse("0:1,4:2", off, 4,
+                                                     errstr, sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, "item 2"));
+        assert_int_equal(crmsync_start_offsets_parse("0:x", off, 4, errstr,
+                                                     sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, "offset 'x'"));
+        assert_int_equal(crmsync_start_offsets_parse("0:-1", off, 4, errstr,
+                                                     sizeof(errstr)),
+                         -1);
+        assert_int_equal(crmsync_start_offsets_parse("1-5", off, 4, errstr,
+                                                     sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, "PARTITION:OFFSET"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -131,6 +165,7 @@ int main(void)
             cmocka_unit_test(test_bad_property_names_file_line),
             cmocka_unit_test(test_bad_value_and_missing_equals),
             cmocka_unit_test(test_missing_file),
+            cmocka_unit_test(test_start_offsets),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
