@@ -34,7 +34,7 @@ void crmsync_check_result_clear(struct check_result *r)
 void crmsync_check_result_add(struct check_result *r, enum anomaly_class c,
                               const char *key, const char *fmt, ...)
 {
-        char    detail[256];
+        char    detail[512];
         va_list ap;
         json_t *arr;
 
@@ -108,6 +108,90 @@ static size_t strindex_slot(const struct strindex *ix, const char *key)
         return i;
 }
 
+/* -- examples that explain ------------------------------------------------ */
+
+/* Where the sink's owning account differs from the CRM's: "; account_id
+ * differs: sink A-000012, CRM A-000007 (A-000012 merged into A-000007)".
+ * Empty when they agree. */
+static void owner_diff(const crm_workload_t *w, const struct check_record *ar,
+                       const struct crm_record *cr, char *buf, size_t size)
+{
+        const char              *sink = ar->account_id ? ar->account_id : "";
+        const struct crm_record *acc;
+        char                     why[96] = "";
+
+        buf[0] = '\0';
+        if (!strcmp(sink, cr->account_id))
+                return;
+        acc = *sink ? crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, sink)
+                    : NULL;
+        if (acc && acc->merged_into[0])
+                snprintf(why, sizeof(why), " (%s merged into %s)", sink,
+                         acc->merged_into);
+        else if (acc && acc->deleted)
+                snprintf(why, sizeof(why), " (%s deleted)", sink);
+        snprintf(buf, size, "; account_id differs: sink %s, CRM %s%s",
+                 *sink ? sink : "none", cr->account_id, why);
+}
+
+/* A field's value for an example, cut short: "x@corrupt" or absent. */
+static void field_value(const json_t *v, char *buf, size_t size)
+{
+        char *s;
+        if (!v) {
+                snprintf(buf, size, "absent");
+                return;
+        }
+        s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(buf, size, "%.24s%s", s ? s : "?",
+                 s && strlen(s) > 24 ? "..." : "");
+        free(s);
+}
+
+/* Which fields differ: "; fields differ: email (sink "x", CRM "y"),
+ * phone ...". with_values=0 names them only. Empty when none differ. */
+static void fields_diff(const json_t *sink, const json_t *crm,
+                        int with_values, char *buf, size_t size)
+{
+        const json_t *objs[2] = {crm, sink};
+        const char   *k;
+        json_t       *v;
+        size_t        len = 0, n = 0, shown = 0;
+        char          a[40], b[40];
+
+        buf[0] = '\0';
+        for (int side = 0; side < 2; side++) {
+                json_object_foreach((json_t *)objs[side], k, v) {
+                        const json_t *sv = json_object_get(sink, k);
+                        const json_t *cv = json_object_get(crm, k);
+                        /* Fields only the sink has: listed on the 2nd pass. */
+                        if ((side == 1 && cv) || json_equal((json_t *)sv,
+                                                            (json_t *)cv))
+                                continue;
+                        n++;
+                        if (shown >= 3 || len >= size)
+                                continue;
+                        shown++;
+                        if (with_values) {
+                                field_value(sv, a, sizeof(a));
+                                field_value(cv, b, sizeof(b));
+                                len += (size_t)snprintf(
+                                        buf + len, size - len,
+                                        "%s%s (sink %s, CRM %s)",
+                                        shown == 1 ? "; fields differ: " : ", ",
+                                        k, a, b);
+                        } else {
+                                len += (size_t)snprintf(
+                                        buf + len, size - len, "%s%s",
+                                        shown == 1 ? "; fields differ: " : ", ",
+                                        k);
+                        }
+                }
+        }
+        if (n > shown && len < size)
+                snprintf(buf + len, size - len, " and %zu more", n - shown);
+}
+
 /* -- end state -------------------------------------------------------------- */
 
 int crmsync_check_end_state(const crm_workload_t *w,
@@ -117,7 +201,7 @@ int crmsync_check_end_state(const crm_workload_t *w,
 {
         struct strindex ix;
         size_t          nrec = crmsync_workload_record_cnt(w);
-        char            key[CRMSYNC_KEY_MAX];
+        char            key[CRMSYNC_KEY_MAX], od[160], fd[200];
 
         if (strindex_init(&ix, cnt) == -1) {
                 strindex_free(&ix);
@@ -165,9 +249,13 @@ int crmsync_check_end_state(const crm_workload_t *w,
                                    : "live at v%u in CRM, absent in sink%.0u",
                                 cr->version, ar ? ar->version : 0);
                 } else if (ar->version < cr->version) {
+                        owner_diff(w, ar, cr, od, sizeof(od));
+                        fields_diff(ar->fields, cr->fields, 0, fd,
+                                    sizeof(fd));
                         crmsync_check_result_add(r, ANOMALY_STALE, key,
-                                                 "sink v%u, CRM v%u",
-                                                 ar->version, cr->version);
+                                                 "sink v%u, CRM v%u%s%s",
+                                                 ar->version, cr->version,
+                                                 od, fd);
                 } else if (ar->version > cr->version) {
                         crmsync_check_result_add(
                                 r, ANOMALY_DIVERGENT, key,
@@ -175,21 +263,14 @@ int crmsync_check_end_state(const crm_workload_t *w,
                                 ar->version, cr->version);
                 } else if (strcmp(ar->account_id ? ar->account_id : "",
                                   cr->account_id)) {
-                        crmsync_check_result_add(
-                                r, ANOMALY_DIVERGENT, key,
-                                "v%u owned by %s in sink, %s in CRM",
-                                cr->version, ar->account_id, cr->account_id);
+                        owner_diff(w, ar, cr, od, sizeof(od));
+                        crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
+                                                 "v%u%s", cr->version, od);
                 } else if (!json_equal((json_t *)ar->fields, cr->fields)) {
-                        char *a = json_dumps(ar->fields, JSON_COMPACT |
-                                                                 JSON_SORT_KEYS);
-                        char *b = json_dumps(cr->fields, JSON_COMPACT |
-                                                                 JSON_SORT_KEYS);
-                        crmsync_check_result_add(
-                                r, ANOMALY_DIVERGENT, key,
-                                "v%u fields differ: sink %.90s, CRM %.90s",
-                                cr->version, a ? a : "?", b ? b : "?");
-                        free(a);
-                        free(b);
+                        fields_diff(ar->fields, cr->fields, 1, fd,
+                                    sizeof(fd));
+                        crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
+                                                 "v%u%s", cr->version, fd);
                 }
         }
 

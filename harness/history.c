@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crmsync/common.h"
+
 struct apply_fact {
         uint32_t seq, record, version;
         uint8_t  applied, covers; /* covers: a full write or a delete */
@@ -22,6 +24,8 @@ struct history {
         struct apply_fact *applies;
         size_t             apply_cnt;
         uint64_t           observed_total, log_dups, dropped;
+        history_name_fn    name;
+        void              *name_opaque;
 };
 
 history_t *crmsync_history_new(uint32_t commits, uint32_t records,
@@ -128,6 +132,31 @@ void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count)
                 h->side_count[seq - 1] += count;
 }
 
+void crmsync_history_set_names(history_t *h, history_name_fn fn,
+                               void *opaque)
+{
+        h->name        = fn;
+        h->name_opaque = opaque;
+}
+
+/* An example's key (the record) and the change's name ("e-00000042"). */
+static void example_names(const history_t *h, uint32_t seq, uint32_t rec,
+                          char *key, size_t key_size, char *chg,
+                          size_t chg_size)
+{
+        if (h->name) {
+                h->name(h->name_opaque, 0, rec, key, key_size);
+                if (seq)
+                        h->name(h->name_opaque, seq, UINT32_MAX, chg,
+                                chg_size);
+                else
+                        snprintf(chg, chg_size, "no change id");
+        } else {
+                snprintf(key, key_size, "seq:%u", seq);
+                snprintf(chg, chg_size, "record #%u", rec);
+        }
+}
+
 int crmsync_history_check(history_t *h, struct check_result *r,
                           struct history_stats *st)
 {
@@ -137,7 +166,7 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         uint32_t *max_applied = calloc(h->records + 1, sizeof(uint32_t));
         uint32_t *max_cover   = calloc(h->records + 1, sizeof(uint32_t));
         struct history_stats s = {0};
-        char                 key[32];
+        char                 key[CRMSYNC_KEY_MAX], chg[CRMSYNC_KEY_MAX];
 
         if (!max_applied || !max_cover) {
                 free(max_applied);
@@ -154,11 +183,12 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                 if (!a->applied)
                         continue;
                 if (a->version < max_applied[a->record]) {
-                        snprintf(key, sizeof(key), "seq:%u", a->seq);
+                        example_names(h, a->seq, a->record, key,
+                                      sizeof(key), chg, sizeof(chg));
                         crmsync_check_result_add(
                                 r, ANOMALY_REORDERED, key,
-                                "record #%u v%u applied after v%u", a->record,
-                                a->version, max_applied[a->record]);
+                                "v%u (%s) applied after v%u", a->version,
+                                chg, max_applied[a->record]);
                 } else {
                         max_applied[a->record] = a->version;
                 }
@@ -166,38 +196,41 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         for (uint32_t i = 0; i < h->commits; i++) {
                 uint32_t rec = h->commit_record[i], v = h->commit_version[i];
                 if (h->dead[i]) {
-                        snprintf(key, sizeof(key), "seq:%u", i + 1);
+                        example_names(h, i + 1, rec, key, sizeof(key),
+                                      chg, sizeof(chg));
                         crmsync_check_result_add(r, ANOMALY_DEAD_LETTERED, key,
-                                                 "v%u sent to the dead-letter "
-                                                 "topic",
-                                                 v);
+                                                 "v%u (%s) sent to the "
+                                                 "dead-letter topic",
+                                                 v, chg);
                         continue;
                 }
                 if (h->side_count[i] > 1) {
-                        snprintf(key, sizeof(key), "seq:%u", i + 1);
+                        example_names(h, i + 1, rec, key, sizeof(key),
+                                      chg, sizeof(chg));
                         crmsync_check_result_add(
                                 r, ANOMALY_DUPLICATE_SIDE_EFFECT, key,
-                                "side effect requested %u times",
-                                h->side_count[i]);
+                                "v%u (%s): side effect requested %u times",
+                                v, chg, h->side_count[i]);
                 }
                 if (h->written[i] || max_cover[rec] >= v ||
                     max_applied[rec] <= v)
                         continue;
-                snprintf(key, sizeof(key), "seq:%u", i + 1);
+                example_names(h, i + 1, rec, key, sizeof(key), chg,
+                              sizeof(chg));
                 if (!h->observed[i]) {
                         s.lost_before_topic++;
                         crmsync_check_result_add(
                                 r, ANOMALY_LOST, key,
-                                "record #%u v%u never reached the topic; v%u "
-                                "was applied",
-                                rec, v, max_applied[rec]);
+                                "v%u (%s) never reached the topic; v%u was "
+                                "applied",
+                                v, chg, max_applied[rec]);
                 } else {
                         s.lost_after_topic++;
                         crmsync_check_result_add(
                                 r, ANOMALY_LOST, key,
-                                "record #%u v%u reached the topic but not the "
-                                "sink; v%u was applied",
-                                rec, v, max_applied[rec]);
+                                "v%u (%s) reached the topic but not the sink; "
+                                "v%u was applied",
+                                v, chg, max_applied[rec]);
                 }
         }
         s.observed       = h->observed_total;

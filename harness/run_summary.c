@@ -536,6 +536,29 @@ static void side_effect_cb(void *opaque, const char *event_id,
 
 /* Build the compact history from the workload, the auditor and the sink,
  * run the history checks, and describe the log in the summary. */
+/* Names in the history's examples: a record's "entity/id", a change's
+ * event id. */
+static void history_name(void *opaque, uint32_t seq, uint32_t record,
+                         char *buf, size_t size)
+{
+        struct run *r = opaque;
+        if (seq) {
+                if (seq <= crmsync_workload_event_cnt(r->wl))
+                        snprintf(buf, size, "%s",
+                                 crmsync_workload_event(r->wl, seq - 1)
+                                         ->event_id);
+                else
+                        snprintf(buf, size, "seq:%u", seq);
+        } else if (record < crmsync_workload_record_cnt(r->wl)) {
+                const struct crm_record *cr =
+                        crmsync_workload_record(r->wl, record);
+                snprintf(buf, size, "%s/%s", crmsync_entity_name(cr->entity),
+                         cr->id);
+        } else {
+                snprintf(buf, size, "record #%u", record);
+        }
+}
+
 json_t *run_history_checks(struct run *r, struct check_result *res)
 {
         size_t                     ne = crmsync_workload_event_cnt(r->wl);
@@ -550,6 +573,7 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
         if (run_indexes(r) ||
             !(h = crmsync_history_new((uint32_t)ne, (uint32_t)nr, 0)))
                 return json_object();
+        crmsync_history_set_names(h, history_name, r);
         for (size_t i = 0; i < ne; i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
                 crmsync_history_commit(h, (uint32_t)ev->seq, r->ev_rec[i],

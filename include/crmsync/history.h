@@ -43,6 +43,14 @@ void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
 /* The side effect of seq was requested count times. */
 void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count);
 
+/* Names for anomaly examples: writes the record's "entity/id" (record) or
+ * the change's event id (seq; record is then UINT32_MAX) into buf. Without
+ * one, examples say "record #N" and "seq:N". */
+typedef void (*history_name_fn)(void *opaque, uint32_t seq, uint32_t record,
+                                char *buf, size_t size);
+void crmsync_history_set_names(history_t *h, history_name_fn fn,
+                               void *opaque);
+
 struct history_stats {
         uint64_t observed;       /* topic records seen */
         uint64_t log_duplicates; /* extra copies of an event in the log */
@@ -52,7 +60,8 @@ struct history_stats {
 };
 
 /* Detect lost, reordered, duplicate_side_effect and dead_lettered; add
- * them to r (keys are "seq:N"). Fills st when not NULL.
+ * them to r, keyed by the record ("contact/C-000001" with names, else
+ * "seq:N") and naming the change. Fills st when not NULL.
  *
  * lost: change seq (version v of record R) reached no sink write of its
  *       own, no full write or delete of R at a version >= v supersedes it

@@ -2,7 +2,8 @@
 # checker_selftest.sh -- the checker is shown to fail: a corrupted sink
 # record is one divergent anomaly; a dropped last update is one stale one.
 # And to stay quiet: a dropped update whose record a delete then superseded
-# is not lost.
+# is not lost. Examples name the record and the field that differs, and
+# the superseded change's trace shows the delete that covered it.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -19,6 +20,14 @@ for case in corrupt:divergent drop:stale; do
         check "$name: exactly one $class anomaly" "$(jget "$SUMMARY" "d['anomalies']['$class']==1")"
         check "$name: no other anomaly" "$(jget "$SUMMARY" "sum(d['anomalies'].values())==1")"
         check "$name: the failed expectation names $class" "$(jget "$SUMMARY" "[e['name'] for e in d['expectations'] if not e['ok']]==['anomalies.$class <= 0','converged within 60s']")"
+        # The example names the record by type/id and says what differs.
+        ex=$(jget "$SUMMARY" "d['anomaly_examples']['$class'][0]['key'] + ' ' + d['anomaly_examples']['$class'][0]['detail']")
+        echo "$name: example: $ex"
+        case $name in
+        corrupt) re='^(account|contact|opportunity|entitlement)/[A-Z]+-[0-9]+ v[0-9]+; fields differ: .*__corrupted__' ;;
+        drop) re='^(account|contact|opportunity|entitlement)/[A-Z]+-[0-9]+ sink v[0-9]+, CRM v[0-9]+; fields differ: [a-z_]+' ;;
+        esac
+        check "$name: the example says which field differs" "$(grep -qE "$re" <<<"$ex" && echo True)"
 done
 
 # Superseded, not lost: seq 178 (an update of contact/C-000020 at v2) is
@@ -37,6 +46,11 @@ if [ -n "$SUMMARY" ]; then
                 "$(grep -q '"sink_apply","event_id":"e-00000178"' "$H" || echo True)"
         check "superseded: the delete at v3 was applied" \
                 "$(grep -q '"sink_apply","event_id":"e-00000181","key":"contact/C-000020","version":3,"delete":true,.*"applied":true' "$H" && echo True)"
+        # Its trace shows the write that superseded it, as another change's.
+        out=$("$BIN" trace "$(dirname "$SUMMARY")" --event e-00000178)
+        echo "$out"
+        check "superseded: trace shows e-00000181's delete as the write that superseded it" \
+                "$(grep -qF 'sink    delete contact/C-000020 v3 applied  [a write of another change, e-00000181: it supersedes this one]' <<<"$out" && echo True)"
 else
         echo "FAIL: superseded: no summary"; cat "$RUNS/superseded/stderr.txt"; FAILED=1
 fi

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crmsync/checker.h"
+#include "crmsync/history.h"
 #include "crmsync/workload.h"
 
 struct fixture {
@@ -161,6 +162,164 @@ static void test_divergent_fires_on_fields_and_owner(void **state)
         f->recs[i].fields = f->fields[i];
 }
 
+/* The first example of class c (borrowed), which must exist. */
+static const char *example(struct check_result *r, const char *c,
+                           const char **key)
+{
+        const json_t *ex = json_array_get(json_object_get(r->examples, c), 0);
+        assert_non_null(ex);
+        if (key)
+                *key = json_string_value(json_object_get(ex, "key"));
+        return json_string_value(json_object_get(ex, "detail"));
+}
+
+/* A contact left under an account that was merged away: stale, and the
+ * example says its owner differs and why. */
+static void test_stale_example_names_merged_owner(void **state)
+{
+        struct fixture          *f = *state;
+        struct check_result      r;
+        const struct crm_record *loser = NULL, *cr;
+        const char              *key, *detail, *owner;
+        char                     want[400], rkey[CRMSYNC_KEY_MAX];
+        size_t                   i, c = f->cnt;
+
+        for (i = 0; i < f->cnt && !loser; i++) {
+                cr = crmsync_workload_record(f->w, i);
+                if (cr->entity == CRM_ENTITY_ACCOUNT && cr->merged_into[0])
+                        loser = cr;
+        }
+        assert_non_null(loser);
+        for (i = 0; i < f->cnt && c == f->cnt; i++) {
+                cr = crmsync_workload_record(f->w, i);
+                if (cr->entity == CRM_ENTITY_CONTACT && !cr->deleted &&
+                    !strcmp(cr->account_id, loser->merged_into) &&
+                    cr->version > 1)
+                        c = i;
+        }
+        assert_true(c < f->cnt);
+        owner                 = f->recs[c].account_id;
+        f->recs[c].account_id = loser->id;
+        f->recs[c].version--;
+        run_check(f, f->cnt, &r);
+        f->recs[c].account_id = owner;
+        f->recs[c].version++;
+        assert_int_equal(r.counts[ANOMALY_STALE], 1);
+        assert_int_equal(crmsync_check_result_total(&r), 1);
+        detail = example(&r, "stale", &key);
+        cr     = crmsync_workload_record(f->w, c);
+        snprintf(rkey, sizeof(rkey), "contact/%s", cr->id);
+        assert_string_equal(key, rkey);
+        snprintf(want, sizeof(want),
+                 "sink v%u, CRM v%u; account_id differs: sink %s, CRM %s "
+                 "(%s merged into %s)",
+                 cr->version - 1, cr->version, loser->id, cr->account_id,
+                 loser->id, loser->merged_into);
+        assert_non_null(strstr(detail, want));
+        crmsync_check_result_clear(&r);
+}
+
+/* A plain stale record: no owner sentence (no false alarm). */
+static void test_stale_example_same_owner(void **state)
+{
+        struct fixture     *f = *state;
+        struct check_result r;
+        size_t              i = find(f, 0, CRM_ENTITY_ACCOUNT);
+        f->recs[i].version--;
+        run_check(f, f->cnt, &r);
+        f->recs[i].version++;
+        assert_null(strstr(example(&r, "stale", NULL), "account_id"));
+        crmsync_check_result_clear(&r);
+}
+
+/* Divergent examples name the field and both values, or the owners. */
+static void test_divergent_example_names_field_and_owner(void **state)
+{
+        struct fixture          *f = *state;
+        struct check_result      r;
+        size_t                   i = find(f, 0, CRM_ENTITY_CONTACT);
+        const struct crm_record *cr = crmsync_workload_record(f->w, i);
+        const json_t            *ex;
+        const char              *owner = f->recs[i].account_id;
+        char                     want[400];
+        int                      field_seen = 0, owner_seen = 0;
+        size_t                   k;
+
+        json_object_set_new(f->fields[i], "email", json_string("x@corrupt"));
+        run_check(f, f->cnt, &r);
+        ex = json_array_get(json_object_get(r.examples, "divergent"), 0);
+        assert_non_null(ex);
+        snprintf(want, sizeof(want), "email (sink \"x@corrupt\", CRM ");
+        assert_non_null(strstr(json_string_value(json_object_get(ex, "detail")),
+                               want));
+        field_seen = 1;
+        crmsync_check_result_clear(&r);
+        json_decref(f->fields[i]);
+        f->fields[i]      = json_deep_copy(cr->fields);
+        f->recs[i].fields = f->fields[i];
+
+        f->recs[i].account_id = "A-999999";
+        run_check(f, f->cnt, &r);
+        f->recs[i].account_id = owner;
+        json_array_foreach(json_object_get(r.examples, "divergent"), k, ex) {
+                snprintf(want, sizeof(want),
+                         "v%u; account_id differs: sink A-999999, CRM %s",
+                         cr->version, cr->account_id);
+                if (!strcmp(json_string_value(json_object_get(ex, "detail")),
+                            want))
+                        owner_seen = 1;
+        }
+        assert_true(field_seen && owner_seen);
+        crmsync_check_result_clear(&r);
+}
+
+/* History examples name the record by type/id and the change by its event
+ * id, not "seq:3068 ... record #1084". */
+static void name_cb(void *opaque, uint32_t seq, uint32_t record, char *buf,
+                    size_t size)
+{
+        (void)opaque;
+        if (seq)
+                snprintf(buf, size, "e-%08u", seq);
+        else
+                snprintf(buf, size, "entitlement/E-%06u", 217 + record);
+}
+
+static void test_history_examples_name_record_and_change(void **state)
+{
+        struct check_result r;
+        history_t          *h = crmsync_history_new(5, 2, 0);
+        const char         *key, *detail;
+        (void)state;
+        assert_non_null(h);
+        crmsync_history_set_names(h, name_cb, NULL);
+        /* Record 1: v1..v3 at seqs 2..4; v2 reached the topic, never the
+         * sink, and v3 was applied: lost. Seq 5 (record 0 v2) dead. */
+        crmsync_history_commit(h, 1, 0, 1);
+        for (uint32_t s = 2; s <= 4; s++) {
+                crmsync_history_commit(h, s, 1, s - 1);
+                crmsync_history_observe(h, s, 0, s);
+        }
+        crmsync_history_commit(h, 5, 0, 2);
+        crmsync_history_dead_letter(h, 5);
+        crmsync_history_apply(h, 1, 0, 1, 1, HISTORY_WRITE_FULL);
+        crmsync_history_apply(h, 2, 1, 1, 1, HISTORY_WRITE_FULL);
+        crmsync_history_apply(h, 4, 1, 3, 1, 0);
+        crmsync_check_result_init(&r);
+        assert_int_equal(crmsync_history_check(h, &r, NULL), 0);
+        assert_int_equal(r.counts[ANOMALY_LOST], 1);
+        detail = example(&r, "lost", &key);
+        assert_string_equal(key, "entitlement/E-000218");
+        assert_string_equal(detail, "v2 (e-00000003) reached the topic but "
+                                    "not the sink; v3 was applied");
+        detail = example(&r, "dead_lettered", &key);
+        assert_string_equal(key, "entitlement/E-000217");
+        assert_string_equal(detail,
+                            "v2 (e-00000005) sent to the dead-letter topic");
+        crmsync_check_result_clear(&r);
+        crmsync_history_destroy(h);
+}
+
 static void test_unexpected_fires(void **state)
 {
         struct fixture     *f = *state;
@@ -206,6 +365,10 @@ int main(void)
                 cmocka_unit_test(test_stale_fires),
                 cmocka_unit_test(test_zombie_fires),
                 cmocka_unit_test(test_divergent_fires_on_fields_and_owner),
+                cmocka_unit_test(test_stale_example_names_merged_owner),
+                cmocka_unit_test(test_stale_example_same_owner),
+                cmocka_unit_test(test_divergent_example_names_field_and_owner),
+                cmocka_unit_test(test_history_examples_name_record_and_change),
                 cmocka_unit_test(test_unexpected_fires),
                 cmocka_unit_test(test_examples_are_capped),
         };
