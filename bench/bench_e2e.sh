@@ -85,7 +85,7 @@ for line in open(hist):
         first_serve = h["wall_ms"]
     elif k == "sink_apply":
         last_apply = h["wall_ms"]
-lat = d["timing"]["e2e_latency_ms"]
+lat = d["timing"]["apply_latency"]
 # Commit of the first change ~ its first serve minus its latency budget:
 # every change is committed within the first 0.1 s, so take the first
 # commit as (last apply - max commit-to-apply latency).

@@ -45,7 +45,7 @@ void crmsync_histogram_record(struct histogram *h, uint64_t v)
 
 uint64_t crmsync_histogram_quantile(const struct histogram *h, double q)
 {
-        uint64_t rank, seen = 0;
+        uint64_t rank;
         if (!h->total)
                 return 0;
         if (q <= 0)
@@ -55,6 +55,14 @@ uint64_t crmsync_histogram_quantile(const struct histogram *h, double q)
                 rank = 1;
         if (rank > h->total)
                 rank = h->total;
+        return crmsync_histogram_rank(h, rank);
+}
+
+uint64_t crmsync_histogram_rank(const struct histogram *h, uint64_t rank)
+{
+        uint64_t seen = 0;
+        if (!rank || rank > h->total)
+                return 0;
         for (unsigned b = 0; b < HISTOGRAM_BUCKETS; b++) {
                 seen += h->counts[b];
                 if (seen >= rank) {

@@ -504,7 +504,8 @@ static int load_anomaly_bound(struct vctx *c, json_t *obj, const char *path,
 static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
         static const char *const known[] = {
-                "anomalies", "converge_within_s", "e2e_p99_ms_max",
+                "anomalies", "converge_within_s", "freshness_p99_ms_max",
+                "e2e_p99_ms_max", "freshness_steady_p99_ms_max",
                 "replay_min_events_per_s", "catch_up_within_s",
                 "broker_unavailable_max_s", NULL};
         static const char *const classes[] = {
@@ -522,8 +523,10 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
             get_obj(c, obj, "expect", "anomalies", &an) ||
             get_num(c, obj, "expect", "converge_within_s",
                     &e->converge_within_s, 0, 86400) ||
-            get_num(c, obj, "expect", "e2e_p99_ms_max", &e->e2e_p99_ms_max, 0,
-                    1e9) ||
+            get_num(c, obj, "expect", "freshness_p99_ms_max",
+                    &e->freshness_p99_ms_max, 0, 1e9) ||
+            get_num(c, obj, "expect", "freshness_steady_p99_ms_max",
+                    &e->freshness_steady_p99_ms_max, 0, 1e9) ||
             get_num(c, obj, "expect", "replay_min_events_per_s",
                     &e->replay_min_events_per_s, 0, 1e9) ||
             get_num(c, obj, "expect", "catch_up_within_s",
@@ -531,6 +534,17 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
             get_num(c, obj, "expect", "broker_unavailable_max_s",
                     &e->broker_unavailable_max_s, 0, 86400))
                 return -1;
+        /* The old name of freshness_p99_ms_max (it bounded the latency of
+         * the changes that got their own write; now freshness). */
+        if (json_object_get(obj, "e2e_p99_ms_max")) {
+                if (json_object_get(obj, "freshness_p99_ms_max"))
+                        return verr(c, "expect.e2e_p99_ms_max", 1,
+                                    "the old name of freshness_p99_ms_max: "
+                                    "give only one of them");
+                if (get_num(c, obj, "expect", "e2e_p99_ms_max",
+                            &e->freshness_p99_ms_max, 0, 1e9))
+                        return -1;
+        }
         if (!an)
                 return 0;
         if (check_known(c, an, "expect.anomalies", classes))
@@ -802,7 +816,7 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
         static const char *const known[] = {
                 "name", "description", "seed", "workload", "crm", "sink",
                 "pipeline", "target", "faults", "replay", "expect",
-                "timeout_s", "settle_s", NULL};
+                "timeout_s", "settle_s", "warmup_s", NULL};
         static const char *const crmk[]  = {"max_page", "rate_limit_per_s",
                                             "rate_burst", "daily_quota",
                                             "error_rate_5xx", "retention_s",
@@ -827,7 +841,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
             get_strdup(c, root, "", "description", &sc->description) ||
             get_u64(c, root, "", "seed", &sc->seed, 0, UINT64_MAX) ||
             get_num(c, root, "", "timeout_s", &sc->timeout_s, 1, 86400) ||
-            get_num(c, root, "", "settle_s", &sc->settle_s, 0.5, 3600))
+            get_num(c, root, "", "settle_s", &sc->settle_s, 0.5, 3600) ||
+            get_num(c, root, "", "warmup_s", &sc->warmup_s, 0, 86400))
                 return -1;
         for (const char *p = sc->name; *p; p++)
                 if (!(*p == '-' || *p == '_' || *p == '.' ||
@@ -970,6 +985,7 @@ static void set_defaults(struct scenario *sc)
         sc->profiler.linger_ms         = 50;
         sc->crm_max_page               = 1000;
         sc->settle_s                   = 10;
+        sc->warmup_s                   = -1; /* 10% of the workload */
         sc->expect.converge_within_s   = 60;
         /* Every anomaly class defaults to "zero allowed". */
 }

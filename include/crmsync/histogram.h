@@ -20,5 +20,8 @@ void     crmsync_histogram_record(struct histogram *h, uint64_t v);
 /* Value at quantile q (0..1): the upper edge of the bucket holding it, never
  * above the recorded max. 0 when empty. */
 uint64_t crmsync_histogram_quantile(const struct histogram *h, double q);
+/* Value of the rank-th smallest sample (1-based), same error and cap as
+ * crmsync_histogram_quantile; 0 when rank is 0 or above the total. */
+uint64_t crmsync_histogram_rank(const struct histogram *h, uint64_t rank);
 
 #endif

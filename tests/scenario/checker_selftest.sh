@@ -28,6 +28,11 @@ for case in corrupt:divergent drop:stale; do
         drop) re='^(account|contact|opportunity|entitlement)/[A-Z]+-[0-9]+ sink v[0-9]+, CRM v[0-9]+; fields differ: [a-z_]+' ;;
         esac
         check "$name: the example says which field differs" "$(grep -qE "$re" <<<"$ex" && echo True)"
+        if [ "$name" = drop ]; then
+                # The dropped last change is never seen: it counts, as later
+                # than any, so the maximum freshness is "never" (null).
+                check "drop: freshness counts the unseen change" "$(jget "$SUMMARY" "d['timing']['freshness']['unseen']==1 and d['timing']['freshness']['max'] is None and d['timing']['freshness']['count']+d['timing']['freshness']['excluded']==d['workload']['events_committed']")"
+        fi
 done
 
 # Superseded, not lost: seq 178 (an update of contact/C-000020 at v2) is
@@ -44,6 +49,13 @@ if [ -n "$SUMMARY" ]; then
                 "$(grep -q '"crm_commit","event_id":"e-00000178","key":"contact/C-000020".*"change":"update","version":2' "$H" && echo True)"
         check "superseded: no sink write carries seq 178" \
                 "$(grep -q '"sink_apply","event_id":"e-00000178"' "$H" || echo True)"
+        # Freshness counts the superseded update (its record was deleted
+        # before it could be seen: excluded, and said so); apply latency,
+        # which needs a change's own write, leaves it out.
+        check "superseded: freshness accounts for every change" \
+                "$(jget "$SUMMARY" "d['timing']['freshness']['count']+d['timing']['freshness']['excluded']==600 and d['timing']['freshness']['excluded']>=1 and d['timing']['freshness']['unseen']==0")"
+        check "superseded: apply latency leaves the skipped change out" \
+                "$(jget "$SUMMARY" "d['timing']['apply_latency']['count']==599")"
         check "superseded: the delete at v3 was applied" \
                 "$(grep -q '"sink_apply","event_id":"e-00000181","key":"contact/C-000020","version":3,"delete":true,.*"applied":true' "$H" && echo True)"
         # Its trace shows the write that superseded it, as another change's.

@@ -202,6 +202,40 @@ static void test_errors_known_before_running(void **state)
         }
 }
 
+/* expect.freshness_p99_ms_max, its old name e2e_p99_ms_max (still
+ * accepted, one of them only), the steady-state bound and warmup_s. */
+static void test_freshness_bounds_and_old_name(void **state)
+{
+        char             errstr[512];
+        struct scenario *sc;
+        (void)state;
+        sc = load("{\"name\":\"x\"}", errstr, sizeof(errstr));
+        assert_non_null(sc);
+        assert_true(sc->warmup_s == -1);
+        assert_true(sc->expect.freshness_p99_ms_max == 0);
+        crmsync_scenario_destroy(sc);
+        sc = load("{\"name\":\"x\",\"warmup_s\":2,\"expect\":{"
+                  "\"freshness_p99_ms_max\":900,"
+                  "\"freshness_steady_p99_ms_max\":500}}",
+                  errstr, sizeof(errstr));
+        assert_non_null(sc);
+        assert_true(sc->warmup_s == 2);
+        assert_true(sc->expect.freshness_p99_ms_max == 900);
+        assert_true(sc->expect.freshness_steady_p99_ms_max == 500);
+        crmsync_scenario_destroy(sc);
+        sc = load("{\"name\":\"x\",\"expect\":{\"e2e_p99_ms_max\":700}}",
+                  errstr, sizeof(errstr));
+        assert_non_null(sc);
+        assert_true(sc->expect.freshness_p99_ms_max == 700);
+        crmsync_scenario_destroy(sc);
+        assert_null(load("{\"name\":\"x\",\"expect\":{\n"
+                         "\"freshness_p99_ms_max\":1,\"e2e_p99_ms_max\":2}}",
+                         errstr, sizeof(errstr)));
+        assert_string_equal(errstr, "t.json:2:26: expect.e2e_p99_ms_max: the "
+                                    "old name of freshness_p99_ms_max: give "
+                                    "only one of them");
+}
+
 /* A folder reads as zero bytes on Linux: the loader must say what it is,
  * not report a JSON syntax error. */
 static void test_folder_is_not_a_scenario(void **state)
@@ -239,6 +273,7 @@ int main(void)
                 cmocka_unit_test(test_zero_contacts_is_zero),
                 cmocka_unit_test(test_errors_known_before_running),
                 cmocka_unit_test(test_folder_is_not_a_scenario),
+                cmocka_unit_test(test_freshness_bounds_and_old_name),
                 cmocka_unit_test(test_jsonpos_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

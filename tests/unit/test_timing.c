@@ -1,9 +1,11 @@
-/* test_timing.c -- convergence after a moment, on hand-built logs. */
+/* test_timing.c -- freshness and convergence after a moment, on
+ * hand-built logs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "crmsync/timing.h"
 
@@ -19,7 +21,7 @@ static void test_converges_when_last_record_catches_up(void **state)
         const int64_t  ap_ms[]  = {150, 2300, 900};
         const uint8_t  ap_ok[]  = {1, 1, 1};
         struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  3,     2};
+                                   ap_ms,  ap_ok,  3,     2, NULL};
         (void)state;
         /* At 300 ms the sink must hold r0 v1 (at 150) and r1 v1 (2300). */
         assert_true(crmsync_timing_convergence_s(&f, 300) == 2.0);
@@ -36,7 +38,7 @@ static void test_never_converges_and_rejected_writes_do_not_count(void **state)
         const int64_t  ap_ms[]  = {150, 250, 900};
         const uint8_t  ap_ok[]  = {1, 1, 0}; /* v2 rejected */
         struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  3,     2};
+                                   ap_ms,  ap_ok,  3,     2, NULL};
         (void)state;
         assert_true(crmsync_timing_convergence_s(&f, 1000) == -1.0);
         /* At 300 ms both targets were applied before: 0 s. */
@@ -51,9 +53,127 @@ static void test_newer_version_counts(void **state)
         const int64_t  ap_ms[]  = {300, 700};
         const uint8_t  ap_ok[]  = {1, 1};
         struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  2,     2};
+                                   ap_ms,  ap_ok,  2,     2, NULL};
         (void)state;
         assert_true(crmsync_timing_convergence_s(&f, 250) == 0.45);
+}
+
+/* Freshness on a hand-built history (times in ms):
+ *   record 0: v1 at 0, v2 at 100, v3 at 200; the sink applies v1 at 40
+ *             and v3 at 300 (v2 was skipped: v3 superseded it)
+ *   record 1: v1 at 0, v2 (update) at 400, v3 (delete) at 410; the sink
+ *             applies v1 at 30, then the delete at 500 (v2 never seen:
+ *             deleted before it could be)
+ *   record 2: v1 at 1000, applied at 1010; v2 at 1100, applied at 1400;
+ *             v3 at 1200, never applied (unseen)
+ * A rejected write of record 0 v2 at 250 does not count. */
+static const uint32_t fr_ev_rec[] = {0, 1, 0, 0, 1, 1, 2, 2, 2};
+static const uint32_t fr_ev_ver[] = {1, 1, 2, 3, 2, 3, 1, 2, 3};
+static const int64_t  fr_ev_ms[]  = {0,   0,   100,  200, 400,
+                                     410, 1000, 1100, 1200};
+static const uint32_t fr_ap_rec[] = {1, 0, 0, 0, 1, 2, 2};
+static const uint32_t fr_ap_ver[] = {1, 1, 2, 3, 3, 1, 2};
+static const int64_t  fr_ap_ms[]  = {30, 40, 250, 300, 500, 1010, 1400};
+static const uint8_t  fr_ap_ok[]  = {1, 1, 0, 1, 1, 1, 1};
+static const uint8_t  fr_ap_del[] = {0, 0, 0, 0, 1, 0, 0};
+
+/* Within the histogram's bucket error (below 1/32 above). */
+static void assert_near(uint64_t got, uint64_t want)
+{
+        assert_true(got >= want && got <= want + want / 32);
+}
+
+static struct timing_freshness *freshness(int64_t steady_from_ms,
+                                          const uint8_t *ap_del)
+{
+        struct timing_facts f = {fr_ev_rec, fr_ev_ver, fr_ev_ms, 9,
+                                 fr_ap_rec, fr_ap_ver, fr_ap_ms, fr_ap_ok,
+                                 7,         3,         ap_del};
+        struct timing_freshness *fr = malloc(sizeof(*fr));
+        assert_non_null(fr);
+        assert_int_equal(crmsync_timing_freshness(&f, steady_from_ms, fr), 0);
+        return fr;
+}
+
+static void test_freshness_counts_superseded_excludes_deleted(void **state)
+{
+        struct timing_freshness *fr = freshness(0, fr_ap_del);
+        uint64_t                 ms = 0;
+        (void)state;
+        /* 9 changes: record 1 v2 excluded; 8 count, of which 1 unseen. */
+        assert_int_equal(fr->whole.excluded, 1);
+        assert_int_equal(fr->whole.count, 8);
+        assert_int_equal(fr->whole.unseen, 1);
+        assert_int_equal(fr->whole.seen.total, 7);
+        /* Seen latencies: r0 v1 40, r1 v1 30, r0 v2 200 (superseded by
+         * v3 at 300: 300 - 100), r0 v3 100, r1 v3 (the delete) 90,
+         * r2 v1 10, r2 v2 300. */
+        assert_int_equal(fr->whole.seen.max, 300);
+        assert_int_equal(fr->whole.seen.min, 10);
+        assert_near(crmsync_histogram_rank(&fr->whole.seen, 4), 90);
+        assert_near(crmsync_histogram_rank(&fr->whole.seen, 5), 100);
+        assert_near(crmsync_histogram_rank(&fr->whole.seen, 6), 200);
+        /* The median is among the seen; the max is the unseen change. */
+        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 0.5, &ms), 0);
+        assert_near(ms, 90);
+        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 7.0 / 8, &ms),
+                         0);
+        assert_int_equal(ms, 300);
+        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 1.0, &ms), -1);
+        free(fr);
+}
+
+static void test_freshness_delete_without_flag_counts(void **state)
+{
+        /* Without delete flags the delete at 500 is an ordinary newer
+         * write: record 1 v2 counts with 500 - 400. */
+        struct timing_freshness *fr = freshness(0, NULL);
+        (void)state;
+        assert_int_equal(fr->whole.excluded, 0);
+        assert_int_equal(fr->whole.count, 9);
+        assert_int_equal(fr->whole.seen.total, 8);
+        free(fr);
+}
+
+static void test_freshness_steady_state_excludes_warmup(void **state)
+{
+        /* Steady state from 1000 ms: only record 2's changes. */
+        struct timing_freshness *fr = freshness(1000, fr_ap_del);
+        uint64_t                 ms = 0;
+        (void)state;
+        assert_int_equal(fr->whole.count, 8);
+        assert_int_equal(fr->steady.count, 3);
+        assert_int_equal(fr->steady.excluded, 0);
+        assert_int_equal(fr->steady.unseen, 1);
+        assert_int_equal(fr->steady.seen.total, 2);
+        assert_int_equal(fr->steady.seen.min, 10);
+        assert_int_equal(fr->steady.seen.max, 300);
+        assert_int_equal(crmsync_freshness_quantile(&fr->steady, 0.3, &ms),
+                         0);
+        assert_int_equal(ms, 10);
+        free(fr);
+        /* Steady from 300: record 1's v2 (excluded) and v3, and record 2. */
+        fr = freshness(300, fr_ap_del);
+        assert_int_equal(fr->steady.excluded, 1);
+        assert_int_equal(fr->steady.count, 4);
+        assert_int_equal(fr->steady.seen.max, 300);
+        assert_int_equal(fr->steady.seen.min, 10);
+        free(fr);
+}
+
+static void test_freshness_empty(void **state)
+{
+        struct timing_facts     f  = {0};
+        struct timing_freshness *fr = malloc(sizeof(*fr));
+        uint64_t                 ms = 7;
+        (void)state;
+        assert_non_null(fr);
+        assert_int_equal(crmsync_timing_freshness(&f, 0, fr), 0);
+        assert_int_equal(fr->whole.count, 0);
+        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 0.99, &ms),
+                         -1);
+        assert_int_equal(ms, 7);
+        free(fr);
 }
 
 int main(void)
@@ -63,6 +183,11 @@ int main(void)
                 cmocka_unit_test(
                         test_never_converges_and_rejected_writes_do_not_count),
                 cmocka_unit_test(test_newer_version_counts),
+                cmocka_unit_test(
+                        test_freshness_counts_superseded_excludes_deleted),
+                cmocka_unit_test(test_freshness_delete_without_flag_counts),
+                cmocka_unit_test(test_freshness_steady_state_excludes_warmup),
+                cmocka_unit_test(test_freshness_empty),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
