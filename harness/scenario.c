@@ -674,6 +674,29 @@ static long long fault_int(const struct scenario_fault *f, const char *key)
         return v ? (long long)json_integer_value(v) : -1;
 }
 
+/* An external target has no fault hooks: only broker_restart, through
+ * its commands (docs/targets.md). */
+static int check_target_can(struct vctx *c, const struct scenario *sc, int i)
+{
+        const struct scenario_fault *f = &sc->faults[i];
+        char                         p[64];
+        snprintf(p, sizeof(p), "faults[%d].type", i);
+        if (!strcmp(f->type, "broker_rtt") ||
+            !strcmp(f->type, "kafka_request_errors") ||
+            !strcmp(f->type, "leader_move"))
+                return verr(c, p, 0,
+                            "target '%s' cannot do %s: it needs the "
+                            "embedded broker's fault hooks (there is no "
+                            "such request in the Kafka protocol)",
+                            sc->target->name, f->type);
+        if (!strcmp(f->type, "broker_restart") && !sc->target->broker_down)
+                return verr(c, p, 0,
+                            "target '%s' cannot do broker_restart: its "
+                            "file has no commands.broker_down/broker_up",
+                            sc->target->name);
+        return 0;
+}
+
 /* What a fault names must exist, and it must fit in the run. */
 static int check_faults(struct vctx *c, const struct scenario *sc,
                         const struct crm_workload_config *eff)
@@ -706,6 +729,8 @@ static int check_faults(struct vctx *c, const struct scenario *sc,
                                     part, sc->partitions,
                                     sc->partitions - 1);
                 }
+                if (sc->target && check_target_can(c, sc, i))
+                        return -1;
                 if (seq > (long long)eff->changes) {
                         snprintf(p, sizeof(p), "faults[%d].seq", i);
                         return verr(c, p, 0,
@@ -803,6 +828,12 @@ static int check_replay(struct vctx *c, json_t *root, const struct scenario *sc,
         json_t *o = json_object_get(root, "replay");
         if (!o)
                 return 0;
+        if (!sc->target && !strcmp(sc->replay.from, "timestamp"))
+                return verr(c, "replay.from", 0,
+                            "a replay from a timestamp needs offset lookup "
+                            "by timestamp, which the embedded broker "
+                            "(librdkafka's mock) does not have; use "
+                            "\"earliest\" or an external target");
         if (json_object_get(o, "from_s") &&
             strcmp(sc->replay.from, "timestamp"))
                 return verr(c, "replay.from_s", 0,

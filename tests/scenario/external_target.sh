@@ -2,7 +2,7 @@
 # external_target.sh -- the same run code drives a cluster named by a
 # target file. A standalone `crmsync broker` plays the external cluster:
 # a clean run passes; broker_restart runs the target's commands; a fault
-# the target cannot perform is reported skipped and fails the run.
+# the target cannot perform is refused before the run starts.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -58,11 +58,14 @@ check "external: zero anomalies" "$(jget "$SUMMARY" "sum(d['anomalies'].values()
 check "external: target properties reach the clients" "$(grep -q 'client.rack=r1' "$(dirname "$SUMMARY")/kafka.properties" && echo True)"
 check "external: broker_restart ran the target's commands" "$(grep -qx 'down 2' "$RUNS/commands.txt" && grep -qx 'up 2' "$RUNS/commands.txt" && echo True)"
 
+# A fault the target cannot do is known from the target file: refused
+# before anything starts, by validate and run alike.
 run_scenario "$BIN" "$RUNS/ext-rtt.json" "$RUNS/rtt"
-check "unsupported fault: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
-check "unsupported fault: skipped with a reason" "$(jget "$SUMMARY" "d['faults'][0]['skipped'] and 'cannot do broker_rtt' in d['faults'][0]['reason']")"
-check "unsupported fault: fails 'every fault performed'" "$(jget "$SUMMARY" "any(e['name']=='every fault performed' and not e['ok'] for e in d['expectations'])")"
-check "unsupported fault: printed in the verdict" "$(grep -q 'fault broker_rtt SKIPPED' "$RUNS/rtt/stdout.txt" && echo True)"
+check "unsupported fault: run refuses it, exit 2 (got $RC)" "$([ $RC -eq 2 ] && echo True)"
+check "unsupported fault: no run folder" "$([ -z "$SUMMARY" ] && echo True)"
+check "unsupported fault: position, field and reason" "$(grep -q "ext-rtt.json:4:36: faults\[0\].type: target 'standalone-broker' cannot do broker_rtt" "$RUNS/rtt/stderr.txt" && echo True)"
+"$BIN" validate "$RUNS/ext-rtt.json" >/dev/null 2>&1
+check "unsupported fault: validate refuses it too" "$([ $? -eq 2 ] && echo True)"
 # Replay from a time on a target whose lookup answers "no offset" (the
 # standalone broker is librdkafka's mock): reported, never faked.
 run_scenario "$BIN" "$RUNS/ext-replay-ts.json" "$RUNS/replay-ts"

@@ -179,7 +179,11 @@ static void test_errors_known_before_running(void **state)
                  "\"seq\":100}]"},
                 {"\"replay\":{\"from_s\":3}",
                  "replay.from_s: from_s needs \"from\": \"timestamp\"",
-                 "\"replay\":{\"from\":\"timestamp\",\"from_s\":3}"},
+                 "\"replay\":{\"from\":\"earliest\"}"},
+                {"\"replay\":{\"from\":\"timestamp\"}",
+                 "replay.from: a replay from a timestamp needs offset lookup "
+                 "by timestamp, which the embedded broker",
+                 "\"replay\":{\"from\":\"earliest\"}"},
         };
         (void)state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
