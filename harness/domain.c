@@ -10,25 +10,55 @@
 
 #define DOMAIN_MAX_IDS 100000
 
+#define DOMAIN_MAX_BUCKETS (1 << 20)
+
+/* Plain decimal digits (no sign, no space) up to the end or stop; *end
+ * after them. -1 when there are none or the value exceeds max. */
+static long digits(const char *s, char stop, long max, const char **end)
+{
+        long v = 0;
+        if (*s < '0' || *s > '9')
+                return -1;
+        for (; *s >= '0' && *s <= '9'; s++)
+                if ((v = v * 10 + (*s - '0')) > max)
+                        return -1;
+        if (*s != stop)
+                return -1;
+        *end = s;
+        return v;
+}
+
 int crmsync_domain_parse(const char *spec, struct account_domain *d,
                          char *errstr, size_t errstr_size)
 {
         memset(d, 0, sizeof(*d));
         if (!strncmp(spec, "hash:", 5)) {
-                char tail;
-                if (sscanf(spec + 5, "%d/%d%c", &d->bucket, &d->buckets,
-                           &tail) != 2 ||
-                    d->buckets < 1 || d->buckets > 1 << 20 || d->bucket < 0 ||
-                    d->bucket >= d->buckets) {
-                        d->buckets = 0;
+                const char *p = spec + 5;
+                long        k = digits(p, '/', DOMAIN_MAX_BUCKETS, &p);
+                long        n = k < 0 ? -1
+                                      : digits(p + 1, '\0',
+                                               DOMAIN_MAX_BUCKETS, &p);
+                if (k < 0 || n < 1 || k >= n)
                         return crmsync_err(errstr, errstr_size,
-                                           "'%s': want hash:K/N with "
-                                           "0 <= K < N",
-                                           spec);
-                }
+                                           "'%s': want hash:K/N, decimal, "
+                                           "with 0 <= K < N <= %d",
+                                           spec, DOMAIN_MAX_BUCKETS);
+                d->bucket  = (int)k;
+                d->buckets = (int)n;
                 return 0;
         }
         if (!strncmp(spec, "ids:", 4) && spec[4]) {
+                /* strtok_r would skip empty items: "ids:A,,B" is a typo. */
+                const char *l = spec + 4;
+                if (*l == ',' || l[strlen(l) - 1] == ',' || strstr(l, ",,"))
+                        return crmsync_err(errstr, errstr_size,
+                                           "'%s': an empty id in the list",
+                                           spec);
+                if (strpbrk(l, " \t\r\n"))
+                        return crmsync_err(errstr, errstr_size,
+                                           "'%s': ids are separated by "
+                                           "',' alone, without spaces",
+                                           spec);
                 char *copy = strdup(spec + 4), *save = NULL, *tok;
                 if (!copy)
                         return crmsync_err(errstr, errstr_size,

@@ -65,6 +65,36 @@ static void test_bad_specs(void **state)
                          -1);
 }
 
+/* sscanf("%d") took signs, spaces and overflowing numbers, and strtok
+ * skipped empty list items: each was a typo that passed. */
+static void test_strict_syntax(void **state)
+{
+        static const char *const bad[] = {
+                "hash: 1/4", "hash:1/ 4", "hash:+1/4", "hash:-0/4",
+                "hash:1/+4", "hash:99999999999/4", "hash:1/99999999999",
+                "hash:0/0", "hash:/4", "hash:1/", "hash:1", "ids:A-1,,A-2",
+                "ids:A-1,", "ids:,A-1", "ids:A-1, A-2"};
+        static const char *const good[] = {"hash:0/1", "hash:7/1048576",
+                                           "hash:01/4", "ids:A-1",
+                                           "ids:A-1,A-2"};
+        struct account_domain d;
+        char                  err[128];
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (crmsync_domain_parse(bad[i], &d, err, sizeof(err)) != -1)
+                        fail_msg("'%s' accepted", bad[i]);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                if (crmsync_domain_parse(good[i], &d, err, sizeof(err)))
+                        fail_msg("'%s' refused: %s", good[i], err);
+                crmsync_domain_clear(&d);
+        }
+        assert_int_equal(crmsync_domain_parse("hash:3/8", &d, err,
+                                              sizeof(err)),
+                         0);
+        assert_int_equal(d.bucket, 3);
+        assert_int_equal(d.buckets, 8);
+}
+
 /* The test vectors of docs/wire-contracts.md ("Bounded replay: which
  * accounts"): if the function or the table changes, both must change. */
 static void test_hash_vectors_of_the_docs(void **state)
@@ -106,6 +136,7 @@ int main(void)
                 cmocka_unit_test(test_hash_partitions_the_accounts),
                 cmocka_unit_test(test_bad_specs),
                 cmocka_unit_test(test_hash_vectors_of_the_docs),
+                cmocka_unit_test(test_strict_syntax),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
