@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,33 @@ static void handle_subscriptions(crm_server_t *s, struct evhttp_request *req)
                         "%s", why);
 }
 
+/* DELETE /v1/subscriptions/{id}: free the slot and drop what it held. */
+static void handle_unsubscribe(crm_server_t *s, struct evhttp_request *req,
+                               const char *id_text)
+{
+        char     why[128];
+        uint64_t id;
+
+        if (crmsync_parse_u64(id_text, 1, INT32_MAX, &id)) {
+                crm_reply_error(s, req, 400, "bad_subscription",
+                                "subscription id must be a positive integer, "
+                                "got \"%.32s\"",
+                                id_text);
+                return;
+        }
+        if (crmsync_webhook_unsubscribe(s->webhook, (int)id, why,
+                                        sizeof(why))) {
+                crm_reply_error(s, req, 404, "subscription_not_found", "%s",
+                                why);
+                return;
+        }
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_printf(b, "{\"id\":%llu,\"deleted\":true}",
+                            (unsigned long long)id);
+        crm_reply_json(s, req, 200, b);
+        evbuffer_free(b);
+}
+
 static void handle_metrics(crm_server_t *s, struct evhttp_request *req)
 {
         struct evbuffer *b = evbuffer_new();
@@ -278,11 +306,13 @@ static int want_method(crm_server_t *s, struct evhttp_request *req,
 {
         if (evhttp_request_get_command(req) == m)
                 return 1;
+        const char *name = m == EVHTTP_REQ_GET      ? "GET"
+                           : m == EVHTTP_REQ_DELETE ? "DELETE"
+                                                    : "POST";
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          m == EVHTTP_REQ_GET ? "GET" : "POST");
+                          name);
         crm_reply_error(s, req, 405, "method_not_allowed",
-                        "use %s for this path",
-                        m == EVHTTP_REQ_GET ? "GET" : "POST");
+                        "use %s for this path", name);
         return 0;
 }
 
@@ -327,6 +357,10 @@ static void on_request(struct evhttp_request *req, void *arg)
                 if (want_method(s, req, EVHTTP_REQ_POST) &&
                     throttle_ok(s, req))
                         handle_subscriptions(s, req);
+        } else if (!strncmp(path, "/v1/subscriptions/", 18)) {
+                if (want_method(s, req, EVHTTP_REQ_DELETE) &&
+                    throttle_ok(s, req))
+                        handle_unsubscribe(s, req, path + 18);
         } else if (!strcmp(path, "/_admin/faults")) {
                 if (want_method(s, req, EVHTTP_REQ_POST))
                         handle_admin_faults(s, req);

@@ -136,6 +136,8 @@ struct qnode {
         struct qnode    *next;
 };
 
+/* A subscription slot; free when id == 0. Each has its own bounded
+ * queue: a subscriber that stops answering fills only its own. */
 struct sub {
         int           id;
         char          url[CRMSYNC_WEBHOOK_URL_MAX];
@@ -145,7 +147,9 @@ struct sub {
         char          path[CRMSYNC_WEBHOOK_URL_MAX]; /* path?query */
         int           batch_size;
         struct qnode *head, *tail;
-        uint32_t      pending;
+        uint32_t      pending; /* queued, not yet in a batch */
+        uint32_t      held;    /* queued or in a batch (the cap's count) */
+        uint64_t      enqueued, dropped, delivered;
 };
 
 struct batch {
@@ -175,9 +179,10 @@ struct crm_webhook {
         struct crm_webhook_config cfg;
         crm_webhook_observer_cb  *observer;
         void                     *observer_opaque;
-        struct sub               *subs;
-        uint32_t                  sub_cnt;
-        uint32_t                  rr; /* round-robin start */
+        struct sub               *subs; /* max_subscriptions slots */
+        uint32_t                  sub_cnt; /* slots in use */
+        int                       next_id; /* ids are never reused */
+        uint32_t                  rr; /* round-robin start (slot) */
         struct batch_list         all;
         struct batch_list         ready;
         struct event             *pump_ev;
@@ -277,6 +282,7 @@ static void batch_free(struct batch *b)
         for (int i = 0; i < b->n; i++)
                 ev_unref(b->evs[i]);
         w->stats.queued -= (uint32_t)b->n;
+        b->sub->held -= (uint32_t)b->n;
         free(b->body);
         free(b);
 }
@@ -289,7 +295,7 @@ void crmsync_webhook_destroy(crm_webhook_t *w)
                 return;
         while ((b = TAILQ_FIRST(&w->all)) != NULL)
                 batch_free(b);
-        for (uint32_t i = 0; w->subs && i < w->sub_cnt; i++) {
+        for (uint32_t i = 0; w->subs && i < w->cfg.max_subscriptions; i++) {
                 struct qnode *q = w->subs[i].head;
                 while (q) {
                         struct qnode *next = q->next;
@@ -402,7 +408,8 @@ int crmsync_webhook_subscribe(crm_webhook_t *w, const char *url,
                                    "allowed, got \"%s\"",
                                    url);
         }
-        s = &w->subs[w->sub_cnt];
+        for (s = w->subs; s->id; s++)
+                ; /* a free slot exists: sub_cnt < max_subscriptions */
         memset(s, 0, sizeof(*s));
         snprintf(s->url, sizeof(s->url), "%s", url);
         snprintf(s->secret, sizeof(s->secret), "%s", secret);
@@ -412,9 +419,62 @@ int crmsync_webhook_subscribe(crm_webhook_t *w, const char *url,
                  query ? "?" : "", query ? query : "");
         evhttp_uri_free(u);
         s->batch_size          = batch_size;
-        s->id                  = (int)++w->sub_cnt;
-        w->stats.subscriptions = w->sub_cnt;
+        s->id                  = ++w->next_id;
+        w->stats.subscriptions = ++w->sub_cnt;
         return s->id;
+}
+
+static struct sub *find_sub(const crm_webhook_t *w, int id)
+{
+        for (uint32_t i = 0; w && id > 0 && i < w->cfg.max_subscriptions; i++)
+                if (w->subs[i].id == id)
+                        return &w->subs[i];
+        return NULL;
+}
+
+int crmsync_webhook_unsubscribe(crm_webhook_t *w, int id, char *errstr,
+                                size_t errstr_size)
+{
+        struct sub   *s = find_sub(w, id);
+        struct batch *b, *next;
+        struct qnode *q;
+
+        if (!s)
+                return crmsync_err(errstr, errstr_size,
+                                   "no subscription with id %d", id);
+        /* Its batches (waiting for a retry or in flight) and its queue are
+         * dropped; the observer is not called for them. */
+        for (b = TAILQ_FIRST(&w->all); b; b = next) {
+                next = TAILQ_NEXT(b, all_link);
+                if (b->sub == s) {
+                        w->stats.dropped_unsubscribed += (uint64_t)b->n;
+                        batch_free(b);
+                }
+        }
+        while ((q = s->head) != NULL) {
+                s->head = q->next;
+                ev_unref(q->ev);
+                free(q);
+                w->stats.queued--;
+                w->stats.dropped_unsubscribed++;
+        }
+        memset(s, 0, sizeof(*s)); /* id 0: the slot is free */
+        w->stats.subscriptions = --w->sub_cnt;
+        return 0;
+}
+
+int crmsync_webhook_sub_stats(const crm_webhook_t *w, int id,
+                              struct crm_webhook_sub_stats *out)
+{
+        const struct sub *s = find_sub(w, id);
+
+        if (!s || !out)
+                return -1;
+        out->held               = s->held;
+        out->enqueued           = s->enqueued;
+        out->dropped_queue_full = s->dropped;
+        out->delivered          = s->delivered;
+        return 0;
 }
 
 int crmsync_webhook_subscribe_json(crm_webhook_t *w, const char *body,
@@ -531,12 +591,17 @@ int crmsync_webhook_enqueue(crm_webhook_t *w, const char *event_json,
         memcpy(ev->json, event_json, len);
         ev->json[len] = '\0';
         snprintf(ev->id, sizeof(ev->id), "%s", event_id ? event_id : "");
-        for (uint32_t i = 0; i < w->sub_cnt; i++) {
+        for (uint32_t i = 0; i < w->cfg.max_subscriptions; i++) {
                 struct sub   *s = &w->subs[i];
                 struct qnode *q;
 
-                if (w->stats.queued >= w->cfg.queue_cap ||
+                if (!s->id)
+                        continue;
+                /* The cap is per subscription: a dead subscriber's full
+                 * queue never costs the others an event. */
+                if (s->held >= w->cfg.queue_cap ||
                     !(q = malloc(sizeof(*q)))) {
+                        s->dropped++;
                         w->stats.dropped_queue_full++;
                         rc = -1;
                         continue;
@@ -550,6 +615,8 @@ int crmsync_webhook_enqueue(crm_webhook_t *w, const char *event_json,
                         s->head = q;
                 s->tail = q;
                 s->pending++;
+                s->held++;
+                s->enqueued++;
                 w->stats.queued++;
                 w->stats.enqueued++;
         }
@@ -695,6 +762,7 @@ static void response_cb(struct evhttp_request *req, void *arg)
         }
         w->stats.acked_by_attempt[slot]++;
         w->stats.events_delivered += (uint64_t)b->n;
+        b->sub->delivered += (uint64_t)b->n;
         count_metric(w, CRMSYNC_METRIC_WH_SENT, b->attempt, "ok", 1);
         count_metric(w, CRMSYNC_METRIC_WH_EVENTS, b->attempt, NULL,
                      (uint64_t)b->n);
@@ -830,16 +898,18 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
                         send_batch(w, b);
                         continue;
                 }
-                for (i = 0; i < w->sub_cnt; i++) {
-                        struct sub *s = &w->subs[(w->rr + i) % w->sub_cnt];
-                        if (s->head)
+                for (i = 0; i < w->cfg.max_subscriptions; i++) {
+                        struct sub *s = &w->subs[(w->rr + i) %
+                                                 w->cfg.max_subscriptions];
+                        if (s->id && s->head)
                                 break;
                 }
-                if (i == w->sub_cnt)
+                if (i == w->cfg.max_subscriptions)
                         break;
                 {
-                        struct sub *s = &w->subs[(w->rr + i) % w->sub_cnt];
-                        w->rr         = (w->rr + i + 1) % w->sub_cnt;
+                        uint32_t    n = w->cfg.max_subscriptions;
+                        struct sub *s = &w->subs[(w->rr + i) % n];
+                        w->rr         = (w->rr + i + 1) % n;
                         b             = batch_form(w, s);
                         if (!b)
                                 break; /* out of memory: try next pump */

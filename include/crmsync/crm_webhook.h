@@ -77,8 +77,8 @@ struct crm_webhook_config {
                                    * its first attempt (86400000) */
         int64_t  timeout_ms;      /* per request (5000) */
         uint32_t max_in_flight;   /* concurrent POSTs, all subscribers (10) */
-        uint32_t queue_cap;       /* events waiting or in flight, summed over
-                                   * subscriptions (100000) */
+        uint32_t queue_cap;       /* events waiting or in flight, per
+                                   * subscription (100000) */
         uint32_t       max_subscriptions; /* (16) */
         uint64_t       seed;              /* jitter, ack-loss and storm draws */
         crm_metrics_t *metrics; /* optional, borrowed: CRMSYNC_METRIC_WH_* */
@@ -95,7 +95,7 @@ enum crm_webhook_outcome {
  * and the batch is sent again: the receiver did process it), and for every
  * event of a batch given up. event_id and url are borrowed for the call.
  * Runs on the loop; it may enqueue, subscribe or change faults, but must
- * not destroy the dispatcher. */
+ * not unsubscribe or destroy the dispatcher. */
 typedef void(crm_webhook_observer_cb)(void *opaque, const char *event_id,
                                       const char *url, uint32_t attempt,
                                       enum crm_webhook_outcome outcome,
@@ -104,6 +104,8 @@ typedef void(crm_webhook_observer_cb)(void *opaque, const char *event_id,
 struct crm_webhook_stats {
         uint64_t enqueued;           /* events accepted (per subscription) */
         uint64_t dropped_queue_full; /* events refused by queue_cap */
+        uint64_t dropped_unsubscribed; /* held when their subscription
+                                        * was removed */
         uint64_t requests;           /* POSTs sent */
         uint64_t requests_by_attempt[CRMSYNC_WEBHOOK_ATTEMPT_SLOTS];
         uint64_t acked_by_attempt[CRMSYNC_WEBHOOK_ATTEMPT_SLOTS]; /* 2xx */
@@ -139,6 +141,24 @@ int crmsync_webhook_subscribe(crm_webhook_t *w, const char *url,
                               const char *secret, int batch_size, char *errstr,
                               size_t errstr_size);
 
+/* Remove subscription id: its slot is free again, and the events it held
+ * (queued, waiting for a retry or in flight) are dropped without calling
+ * the observer (counted in dropped_unsubscribed). Ids are never reused.
+ * Returns 0, or -1 with errstr when no subscription has that id. */
+int crmsync_webhook_unsubscribe(crm_webhook_t *w, int id, char *errstr,
+                                size_t errstr_size);
+
+/* One subscription's counters. */
+struct crm_webhook_sub_stats {
+        uint32_t held;               /* queued or in a batch now */
+        uint64_t enqueued;           /* events accepted */
+        uint64_t dropped_queue_full; /* events refused: its queue was full */
+        uint64_t delivered;          /* event deliveries acked (dups incl.) */
+};
+/* Returns 0, or -1 when no subscription has that id. */
+int crmsync_webhook_sub_stats(const crm_webhook_t *w, int id,
+                              struct crm_webhook_sub_stats *out);
+
 /* Parse a POST /v1/subscriptions body {"url":..,"secret":..,
  * "batch_size":N (optional, default 100)} and subscribe. Returns the HTTP
  * status to answer: 201 created (errstr then holds the subscription id as
@@ -150,8 +170,9 @@ int crmsync_webhook_subscribe_json(crm_webhook_t *w, const char *body,
 
 /* Queue one newly visible event for every subscription. event_json is the
  * event's wire JSON (one object; copied), event_id is copied. Returns 0,
- * or -1 when the queue cap is reached for at least one subscription (the
- * event is then dropped for it and counted in dropped_queue_full). With no
+ * or -1 when the queue of at least one subscription is full (queue_cap
+ * events held; the event is then dropped for that one only and counted
+ * in dropped_queue_full; the others still get it). With no
  * subscription it is a no-op returning 0. Delivery starts on the loop. */
 int crmsync_webhook_enqueue(crm_webhook_t *w, const char *event_json,
                             size_t len, const char *event_id);

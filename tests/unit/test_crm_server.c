@@ -795,6 +795,26 @@ static void test_observer_and_webhooks(void **state)
         assert_int_equal(get(&f, "/v1/objects/account/A-000001", NULL), 200);
         assert_int_equal(c.objects, 1);
         assert_int_equal(get(&f, "/metrics", NULL), 200);
+        /* DELETE /v1/subscriptions/{id} removes it, once. */
+        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1",
+                              NULL, NULL, &b),
+                         200);
+        assert_true(json_is_true(json_object_get(b, "deleted")));
+        json_decref(b);
+        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1",
+                              NULL, NULL, &b),
+                         404);
+        assert_string_equal(jstr(b, "error"), "subscription_not_found");
+        json_decref(b);
+        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/x1",
+                              NULL, NULL, &b),
+                         400);
+        assert_string_equal(jstr(b, "error"), "bad_subscription");
+        json_decref(b);
+        assert_int_equal(http(&f, EVHTTP_REQ_GET, "/v1/subscriptions/1",
+                              NULL, NULL, &b),
+                         405);
+        json_decref(b);
         /* The receiver lives on f.base: free it before fx_stop frees the
          * base (evhttp_free deletes its events from the base). */
         evhttp_free(rx);

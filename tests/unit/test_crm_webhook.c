@@ -672,6 +672,148 @@ static void test_queue_cap(void **state)
         event_base_free(base);
 }
 
+/* A dead subscriber (nothing listens; its retries wait a minute) next to
+ * a live one, queue_cap 50. Events arrive in rounds of 10, each delivered
+ * to the live receiver before the next: it must get all 200 while the dead
+ * one's queue fills and refuses the rest. One queue shared by both (the
+ * old design) stopped the live receiver at the dead one's 50. */
+static crm_webhook_t *dead_and_live(struct event_base *base, struct rx *live,
+                                    struct obs *o, int *dead_id, int *live_id)
+{
+        struct crm_webhook_config cfg = {
+            .max_attempts      = 100,
+            .backoff_base_ms   = 60000,
+            .backoff_max_ms    = 60000,
+            .timeout_ms        = 2000,
+            .queue_cap         = 50,
+            .max_subscriptions = 2,
+            .seed              = 7,
+        };
+        crm_webhook_t *w = crmsync_webhook_new(base, &cfg);
+        char           err[128];
+
+        assert_non_null(w);
+        rx_start(live, base);
+        memset(o, 0, sizeof(*o));
+        o->w = w;
+        crmsync_webhook_set_observer(w, obs_cb, o);
+        /* Port 9 (discard) has no listener on 127.0.0.1: refused. */
+        *dead_id = crmsync_webhook_subscribe(w, "http://127.0.0.1:9/dead",
+                                             SECRET, 10, err, sizeof(err));
+        *live_id = crmsync_webhook_subscribe(w, live->url, SECRET, 10, err,
+                                             sizeof(err));
+        assert_true(*dead_id >= 1 && *live_id >= 1);
+        return w;
+}
+
+/* Enqueue 10 events per round, then run the loop (at most 5 s) until the
+ * live receiver's observer count reaches the total so far. */
+static void rounds(struct event_base *base, crm_webhook_t *w, struct obs *o,
+                   int from, int n_rounds)
+{
+        char json[96], id[32];
+
+        for (int r = 0; r < n_rounds; r++) {
+                for (int i = 0; i < 10; i++) {
+                        int seq = from + r * 10 + i;
+                        snprintf(id, sizeof(id), "e-%08d", seq);
+                        snprintf(json, sizeof(json),
+                                 "{\"event_id\":\"%s\",\"seq\":%d}", id,
+                                 seq);
+                        crmsync_webhook_enqueue(w, json, strlen(json), id);
+                }
+                int64_t end = crmsync_mono_ms() + 5000;
+                while (o->delivered < from + (r + 1) * 10 &&
+                       crmsync_mono_ms() < end)
+                        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        }
+}
+
+static void test_dead_subscriber_does_not_starve_live(void **state)
+{
+        struct event_base       *base = event_base_new();
+        struct rx                live;
+        struct obs               o;
+        struct crm_webhook_stats st;
+        int                      dead, lid;
+        (void)state;
+
+        crm_webhook_t *w = dead_and_live(base, &live, &o, &dead, &lid);
+        rounds(base, w, &o, 0, 20);
+        crmsync_webhook_stats(w, &st);
+        assert_int_equal(o.delivered, 200);
+        assert_int_equal(live.events_total, 200);
+        assert_int_equal(o.gave_up, 0);
+        /* The dead one holds its cap; the other 150 were refused for it
+         * alone. */
+        assert_int_equal(st.dropped_queue_full, 150);
+        assert_int_equal(st.queued, 50);
+        crmsync_webhook_destroy(w);
+        rx_stop(&live);
+        event_base_free(base);
+}
+
+static void test_unsubscribe_frees_slot(void **state)
+{
+        struct event_base           *base = event_base_new();
+        struct rx                    live;
+        struct obs                   o;
+        struct crm_webhook_stats     st;
+        struct crm_webhook_sub_stats ss;
+        char                         err[128];
+        int                          dead, lid, again;
+        (void)state;
+
+        crm_webhook_t *w = dead_and_live(base, &live, &o, &dead, &lid);
+        rounds(base, w, &o, 0, 8);
+        assert_int_equal(crmsync_webhook_sub_stats(w, dead, &ss), 0);
+        assert_int_equal(ss.held, 50);
+        assert_int_equal(ss.enqueued, 50);
+        assert_int_equal(ss.dropped_queue_full, 30);
+        assert_int_equal(ss.delivered, 0);
+        assert_int_equal(crmsync_webhook_sub_stats(w, lid, &ss), 0);
+        assert_int_equal(ss.delivered, 80);
+        assert_int_equal(ss.dropped_queue_full, 0);
+        /* Both slots taken. */
+        assert_int_equal(crmsync_webhook_subscribe(w, "http://127.0.0.1:9/x",
+                                                   SECRET, 10, err,
+                                                   sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "too many"));
+
+        /* Removing the dead one drops what it held and frees its slot. */
+        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err,
+                                                     sizeof(err)),
+                         0);
+        crmsync_webhook_stats(w, &st);
+        assert_int_equal(st.subscriptions, 1);
+        assert_int_equal(st.dropped_unsubscribed, 50);
+        assert_int_equal(st.queued, 0);
+        assert_int_equal(crmsync_webhook_idle(w), 1);
+        assert_int_equal(crmsync_webhook_sub_stats(w, dead, &ss), -1);
+        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err,
+                                                     sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "no subscription"));
+        assert_int_equal(crmsync_webhook_unsubscribe(w, 99, err, sizeof(err)),
+                         -1);
+        /* The slot takes a new subscription; ids are not reused. */
+        again = crmsync_webhook_subscribe(w, live.url, SECRET, 10, err,
+                                          sizeof(err));
+        assert_true(again > lid);
+        rounds(base, w, &o, 80, 2);
+        /* 20 more events, delivered to both live subscriptions. */
+        for (int64_t end = crmsync_mono_ms() + 5000;
+             o.delivered < 120 && crmsync_mono_ms() < end;)
+                event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        assert_int_equal(o.delivered, 120);
+        assert_int_equal(crmsync_webhook_sub_stats(w, again, &ss), 0);
+        assert_int_equal(ss.delivered, 20);
+        crmsync_webhook_destroy(w);
+        rx_stop(&live);
+        event_base_free(base);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -687,6 +829,8 @@ int main(void)
             cmocka_unit_test(test_timeout_processed_is_duplicate),
             cmocka_unit_test(test_give_up_on_refused),
             cmocka_unit_test(test_queue_cap),
+            cmocka_unit_test(test_dead_subscriber_does_not_starve_live),
+            cmocka_unit_test(test_unsubscribe_frees_slot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
