@@ -343,11 +343,13 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
                 fprintf(fp, " %s=%lld", k, (long long)json_integer_value(v));
         fprintf(fp, "\nfreshness  p50 %s  p99 %s  max %s (%lld changes, "
-                    "%lld excluded); steady state p99 %s (from %.1f s)\n",
+                    "%lld never seen, %lld excluded); steady state p99 %s "
+                    "(from %.1f s)\n",
                 ms_or_never(fr, "p50", b[0], sizeof(b[0])),
                 ms_or_never(fr, "p99", b[1], sizeof(b[1])),
                 ms_or_never(fr, "max", b[2], sizeof(b[2])),
                 (long long)json_integer_value(json_object_get(fr, "count")),
+                (long long)json_integer_value(json_object_get(fr, "unseen")),
                 (long long)json_integer_value(json_object_get(fr, "excluded")),
                 ms_or_never(st, "p99", b[3], sizeof(b[3])),
                 json_number_value(json_object_get(st, "from_s")));
