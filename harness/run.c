@@ -436,6 +436,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         (void)fd;
         (void)what;
 
+        if (run_interrupted(r, r->phase == PHASE_RUN ? "workload"
+                                                     : "convergence")) {
+                event_base_loopexit(r->base, NULL);
+                return;
+        }
         reap_children(r);
         crmsync_cluster_reap(r->cluster);
         napplies = crmsync_sink_applies(r->sink, &applies);
@@ -506,7 +511,8 @@ void run_stop_child_serving(struct run *r, struct child *c, int grace_ms)
         if (c->paused)
                 crmsync_child_signal(c, SIGCONT);
         crmsync_child_signal(c, SIGTERM);
-        while (!crmsync_child_reap(c) && crmsync_mono_ms() < until) {
+        while (!crmsync_child_reap(c) && crmsync_mono_ms() < until &&
+               crmsync_interrupt_count() < 2) {
                 /* Serve for one slice: the loop returns when it is over. */
                 event_base_loopexit(r->base, &slice);
                 event_base_dispatch(r->base);
@@ -514,14 +520,27 @@ void run_stop_child_serving(struct run *r, struct child *c, int grace_ms)
         crmsync_child_stop(c, 0); /* SIGKILL if it is still there */
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+int run_interrupted(struct run *r, const char *phase)
 {
-        struct run *r = arg;
-        (void)what;
-        r->interrupted = 1;
-        r->phase       = PHASE_DONE;
-        run_progress(r, "interrupted by signal %d: stopping", (int)sig);
-        event_base_loopexit(r->base, NULL);
+        if (r->interrupted || !crmsync_interrupt_count())
+                return r->interrupted;
+        r->interrupted     = 1;
+        r->interrupt_sig   = crmsync_interrupt_signal();
+        r->interrupt_phase = phase;
+        r->interrupt_mono  = crmsync_interrupt_mono_ms();
+        r->phase           = PHASE_DONE;
+        run_progress(r, "interrupted (%s) during %s: stopping the pipeline "
+                        "(interrupt again to stop at once)",
+                     strsignal(r->interrupt_sig), phase);
+        run_history(r, "interrupted", ",\"signal\":%d,\"phase\":\"%s\"",
+                    r->interrupt_sig, phase);
+        return 1;
+}
+
+/* Grace for a clean stop: none once the user interrupted twice. */
+static int stop_grace_ms(void)
+{
+        return crmsync_interrupt_count() >= 2 ? 0 : STOP_GRACE_MS;
 }
 /* Wait until the profiler created its ready file ($CRMSYNC_READY_FILE: it
  * has joined its group and holds partitions), or timeout_ms for a
@@ -540,6 +559,8 @@ static void wait_ready(struct run *r, const char *path, int timeout_ms)
                 }
                 if (crmsync_child_reap(&r->profiler))
                         return; /* died: the tick reports and restarts */
+                if (run_interrupted(r, "setup"))
+                        return;
                 nanosleep(&ts, NULL);
         }
         run_progress(r, "profiler not ready after %d ms: starting anyway",
@@ -594,6 +615,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         r.sc         = sc;
         r.opt        = opt;
         r.start_mono = crmsync_mono_ms();
+        crmsync_interrupt_install(); /* the CLI did already, normally */
         if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
                                                errstr_size)))
                 return 2;
@@ -604,6 +626,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         snprintf(path, sizeof(path), "%s/kafka-clients.log", r.run_dir);
         crmsync_kafka_log_open(path);
         snprintf(r.group_id, sizeof(r.group_id), "crmsync-%s", r.run_id);
+        if (run_interrupted(&r, "setup"))
+                goto interrupted;
 
         if (!(r.base = event_base_new())) {
                 crmsync_err(errstr, errstr_size, "event_base_new failed");
@@ -619,6 +643,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                                                        errstr_size)))
                         goto out;
         }
+        if (run_interrupted(&r, "setup"))
+                goto interrupted;
         /* The auditor's cap: every change copied many times over. */
         if (!(r.auditor = crmsync_auditor_start(
                       crmsync_cluster_props(r.cluster), sc->topic,
@@ -630,6 +656,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                       crmsync_cluster_probe_partitions(r.cluster),
                       PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
                 goto out;
+        if (run_interrupted(&r, "setup"))
+                goto interrupted;
 
         skc.blind_writes = sc->sink_blind_writes;
         if (!(r.sink = crmsync_sink_server_new(r.base, &skc, errstr,
@@ -654,6 +682,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 goto out;
         }
         wait_ready(&r, ready_path, 15000);
+        if (run_interrupted(&r, "setup"))
+                goto interrupted;
 
         /* The CRM's clock starts CONNECTOR_WARMUP_MS from now, so the
          * connector has started (read its stored cursor) before the first
@@ -674,6 +704,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         crmsync_crm_server_set_observer(r.crm, crm_serve_observer, &r);
         snprintf(r.crm_url, sizeof(r.crm_url), "http://127.0.0.1:%d",
                  crmsync_crm_server_port(r.crm));
+        if (run_interrupted(&r, "setup"))
+                goto interrupted;
 
         r.workload_end_mono = r.t0_mono + crmsync_workload_duration_ms(r.wl);
         r.faults_end_mono   = r.t0_mono;
@@ -725,19 +757,17 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 struct timeval tv = {0, TICK_MS * 1000};
                 event_add(r.tick, &tv);
         }
-        r.sig_int  = evsignal_new(r.base, SIGINT, signal_cb, &r);
-        r.sig_term = evsignal_new(r.base, SIGTERM, signal_cb, &r);
-        event_add(r.sig_int, NULL);
-        event_add(r.sig_term, NULL);
-
         event_base_dispatch(r.base);
         event_del(r.tick);
 
         /* Stop the pipeline before judging, the CRM and the sink still
          * answering until it is gone; nothing changes after this. */
-        run_stop_child_serving(&r, &r.connector, STOP_GRACE_MS);
-        run_stop_child_serving(&r, &r.profiler, STOP_GRACE_MS);
+        run_stop_child_serving(&r, &r.connector, stop_grace_ms());
+        run_stop_child_serving(&r, &r.profiler, stop_grace_ms());
         run_history(&r, "pipeline_stopped", "%s", "");
+        /* A signal before the verdict: the run is not judged. */
+        if (run_interrupted(&r, "shutdown"))
+                goto interrupted;
 
         crmsync_probe_stop(r.probe);
         if (r.auditor)
@@ -747,8 +777,15 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         log    = run_history_checks(&r, &res);
         timing = run_timing_json(&r);
         run_write_applies(&r);
-        if (sc->replay.enabled && !r.interrupted)
+        if (sc->replay.enabled)
                 replay = run_replay(&r, &res);
+        if (run_interrupted(&r, "judging")) {
+                crmsync_check_result_clear(&res);
+                json_decref(log);
+                json_decref(timing);
+                json_decref(replay);
+                goto interrupted;
+        }
         summary = run_build_summary(&r, &res, timing, log, replay, &failed);
         crmsync_check_result_clear(&res);
         if (r.history) {
@@ -759,6 +796,30 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
             -1)
                 goto out;
         rc = failed ? 1 : 0;
+        goto out;
+
+interrupted:
+        /* Stop what runs (a second signal has killed it already), and say
+         * the run was cut off instead of judging a backlog in flight. */
+        if (r.base) {
+                run_stop_child_serving(&r, &r.connector, stop_grace_ms());
+                run_stop_child_serving(&r, &r.profiler, stop_grace_ms());
+                run_stop_child_serving(&r, &r.replayer, stop_grace_ms());
+        }
+        run_history(&r, "pipeline_stopped", "%s", "");
+        summary = run_interrupted_summary(&r);
+        if (r.history) {
+                fclose(r.history);
+                r.history = NULL;
+        }
+        if (!summary) {
+                crmsync_err(errstr, errstr_size, "interrupted; out of memory");
+                goto out;
+        }
+        if (crmsync_report_write(summary, r.run_dir, errstr, errstr_size) ==
+            -1)
+                goto out;
+        rc = 128 + r.interrupt_sig;
 
 out:
         crmsync_child_stop(&r.connector, 0);
@@ -771,10 +832,6 @@ out:
                 fclose(r.history);
         if (r.tick)
                 event_free(r.tick);
-        if (r.sig_int)
-                event_free(r.sig_int);
-        if (r.sig_term)
-                event_free(r.sig_term);
         crmsync_auditor_destroy(r.auditor);
         crmsync_probe_destroy(r.probe);
         crmsync_crm_server_destroy(r.crm);

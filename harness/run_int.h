@@ -28,6 +28,7 @@
 #include "crmsync/crm.h"
 #include "crmsync/domain.h"
 #include "crmsync/histogram.h"
+#include "crmsync/interrupt.h"
 #include "crmsync/kafka_log.h"
 #include "crmsync/history.h"
 #include "crmsync/probe.h"
@@ -84,9 +85,13 @@ struct run {
         int64_t                   workload_end_mono, faults_end_mono;
         int64_t                   deadline_mono;
         struct fault_state        faults[SCENARIO_MAX_FAULTS];
-        struct event             *tick, *sig_int, *sig_term;
+        struct event             *tick;
         enum phase                phase;
         int                       converged, interrupted, timed_out, settled;
+        /* Set by run_interrupted: the first signal, where and when. */
+        int                       interrupt_sig;
+        const char               *interrupt_phase;
+        int64_t                   interrupt_mono;
         int64_t                   converged_mono;
         int64_t                   last_check_mono;
         size_t                    last_apply_cnt;
@@ -133,6 +138,10 @@ uint64_t run_event_seq(const char *id);
 void run_setup_child(struct run *r, struct child *c, const char *name,
                      const struct scenario_process *p, const char *group);
 int  run_start_child(struct run *r, struct child *c);
+/* Has the run been interrupted (SIGINT, SIGTERM)? The first time it sees
+ * a signal, it records it with phase (setup, workload, ...), ends the main
+ * phase and says so. */
+int  run_interrupted(struct run *r, const char *phase);
 
 /* run_summary.c */
 /* Fill r->ev_rec and r->ap_rec (once; the sink's apply log must be final).
@@ -141,6 +150,9 @@ int     run_indexes(struct run *r);
 json_t *run_timing_json(struct run *r);
 json_t *run_history_checks(struct run *r, struct check_result *res);
 void    run_write_applies(struct run *r);
+/* The summary of an interrupted run: no checks, no anomaly counts (they
+ * would only reflect the changes still in flight), verdict interrupted. */
+json_t *run_interrupted_summary(struct run *r);
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
                           int *failed);

@@ -36,7 +36,7 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         } else if (now >= r->deadline_mono ||
                    now - r->last_progress_mono >=
                            (int64_t)(r->sc->settle_s * 1000) ||
-                   r->interrupted) {
+                   run_interrupted(r, "replay")) {
                 event_base_loopexit(r->base, NULL);
         }
         crmsync_check_result_clear(&res);

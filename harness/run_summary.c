@@ -290,6 +290,60 @@ static json_t *faults_json(struct run *r)
         return arr;
 }
 
+json_t *run_interrupted_summary(struct run *r)
+{
+        const char *sig = r->interrupt_sig == SIGTERM ? "SIGTERM" : "SIGINT";
+        double      after_s =
+                (double)(r->interrupt_mono - r->start_mono) / 1000.0;
+        size_t      planned = crmsync_workload_event_cnt(r->wl), done = 0;
+        char        why[256];
+        json_t     *s;
+
+        /* Changes the CRM had committed when the signal came. */
+        for (size_t i = 0; r->crm && i < planned; i++)
+                if (r->t0_mono +
+                            crmsync_workload_event(r->wl, i)->commit_ms <=
+                    r->interrupt_mono)
+                        done++;
+        snprintf(why, sizeof(why),
+                 "interrupted by %s during %s after %.1f s: not judged "
+                 "(counts of a cut-off run only reflect the changes in "
+                 "flight)",
+                 sig, r->interrupt_phase ? r->interrupt_phase : "setup",
+                 after_s);
+        s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
+                      " s:{s:s, s:s, s:f, s:i},"
+                      " s:{s:I, s:I, s:I},"
+                      " s:[], s:{s:f}, s:o}",
+                      "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario",
+                      r->sc->name, "scenario_file", r->sc->path, "run_id",
+                      r->run_id, "verdict", "interrupted", "reason", why,
+                      "interruption", "signal", sig, "phase",
+                      r->interrupt_phase ? r->interrupt_phase : "setup",
+                      "after_s", after_s, "signals",
+                      crmsync_interrupt_count(), "workload",
+                      "events_planned", (json_int_t)planned,
+                      "events_committed", (json_int_t)done, "seed",
+                      (json_int_t)r->sc->seed, "expectations", "timing",
+                      "run_s",
+                      (double)(crmsync_mono_ms() - r->start_mono) / 1000.0,
+                      "faults", faults_json(r));
+        if (!s)
+                return NULL;
+        if (r->cluster)
+                json_object_set_new(s, "target",
+                                    crmsync_cluster_describe(r->cluster));
+        json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(
+                s, "run",
+                json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
+                          r->converged, "settled", r->settled, "timed_out",
+                          r->timed_out, "interrupted", 1, "connector_starts",
+                          r->connector.starts, "profiler_starts",
+                          r->profiler.starts));
+        return s;
+}
+
 static void expect_add(json_t *arr, int *failed, const char *name, int ok,
                        const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));

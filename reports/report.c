@@ -42,6 +42,30 @@ static const char *ms_or_never(const json_t *o, const char *k, char *buf,
         return buf;
 }
 
+static int interrupted(const json_t *s)
+{
+        return !strcmp(str(s, "verdict"), "interrupted");
+}
+
+/* An interrupted run: one test case in error with the reason, no
+ * expectation judged. */
+static int write_junit_interrupted(const json_t *s, FILE *fp)
+{
+        fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<testsuites>\n<testsuite name=\"");
+        xml_escape(fp, str(s, "scenario"));
+        fprintf(fp, "\" tests=\"1\" failures=\"0\" errors=\"1\" "
+                    "time=\"%.3f\">\n",
+                json_number_value(json_object_get(
+                        json_object_get(s, "timing"), "run_s")));
+        fputs("  <testcase classname=\"crmsync.", fp);
+        xml_escape(fp, str(s, "scenario"));
+        fputs("\" name=\"run\"><error type=\"interrupted\" message=\"", fp);
+        xml_escape(fp, str(s, "reason"));
+        fputs("\"/></testcase>\n</testsuite>\n</testsuites>\n", fp);
+        return fclose(fp);
+}
+
 static int write_junit(const json_t *s, const char *path)
 {
         const json_t *exp = json_object_get(s, "expectations"), *e;
@@ -49,6 +73,8 @@ static int write_junit(const json_t *s, const char *path)
         FILE         *fp = fopen(path, "w");
         if (!fp)
                 return -1;
+        if (interrupted(s))
+                return write_junit_interrupted(s, fp);
         json_array_foreach(exp, i, e) if (!json_is_true(json_object_get(e, "ok")))
                 failures++;
         fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -263,6 +289,11 @@ static int write_md(const json_t *s, const char *path)
                     "**%s**.\n\n",
                 str(s, "run_id"), str(s, "scenario"), str(s, "scenario_file"),
                 str(s, "verdict"));
+        if (interrupted(s)) {
+                fprintf(fp, "The run was %s. Nothing was judged.\n",
+                        str(s, "reason"));
+                return fclose(fp);
+        }
         fprintf(fp, "Workload: %lld committed changes, %lld accounts, seed "
                     "%lld, commit log sha256 `%s`.\n\n",
                 (long long)json_integer_value(
@@ -329,8 +360,16 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         size_t        i;
 
         fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n",
-                !strcmp(str(s, "verdict"), "pass") ? "PASS" : "FAIL",
+                !strcmp(str(s, "verdict"), "pass") ? "PASS"
+                : interrupted(s)                    ? "INTERRUPTED"
+                                                    : "FAIL",
                 str(s, "scenario"));
+        if (interrupted(s)) {
+                fprintf(fp, "%s\nreport     %s/summary.json (also junit.xml, "
+                            "report.md, history.jsonl)\n",
+                        str(s, "reason"), str(s, "run_dir"));
+                return;
+        }
         fprintf(fp, "workload   %lld changes, %lld accounts, %lld live "
                     "records, sha256 %.16s...\n",
                 (long long)json_integer_value(

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crmsync/cli.h"
+#include "crmsync/interrupt.h"
 #include "crmsync/report.h"
 #include "crmsync/run.h"
 #include "crmsync/scenario.h"
@@ -34,7 +35,9 @@ static void usage(FILE *fp)
                 "  -h, --help       this help\n\n"
                 "Exit codes: 0 every expectation met, 1 an expectation "
                 "failed, 2 bad usage,\nbad scenario or the run could not be "
-                "set up.\n");
+                "set up, 130 interrupted (Ctrl-C; 143 for\nSIGTERM): "
+                "verdict \"interrupted\", nothing judged. A second Ctrl-C "
+                "kills the\npipeline at once.\n");
 }
 
 int crmsync_cmd_run(int argc, char **argv)
@@ -54,6 +57,9 @@ int crmsync_cmd_run(int argc, char **argv)
         ssize_t            n;
         int                c, rc;
 
+        /* First thing: a Ctrl-C from now on ends in a summary that says
+         * the run was interrupted, never in a silent death. */
+        crmsync_interrupt_install();
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {

@@ -38,7 +38,7 @@ static void usage(FILE *fp)
                 fprintf(fp, "  %-10s %s\n", commands[i].name,
                         commands[i].help);
         fprintf(fp, "\nExit codes: 0 pass, 1 failed expectation, 2 bad usage "
-                    "or configuration.\n");
+                    "or configuration,\n130 interrupted (run).\n");
 }
 
 int main(int argc, char **argv)

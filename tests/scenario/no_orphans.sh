@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # no_orphans.sh -- pipeline processes never outlive the harness: not on
-# SIGINT (clean stop, exit 1 with a summary), not when the harness is
+# SIGINT (clean stop, exit 130 with a summary), not when the harness is
 # killed with SIGKILL, and not when the pipeline's command is a shell
 # wrapper whose own children are the real pipeline (`/bin/sh -c 'crmsync
 # profiler; echo done'`): the harness's watchdog kills every child's
@@ -63,7 +63,7 @@ for sig in INT KILL; do
                 echo "ok: $sig: children [$(echo $pids)] gone"
         fi
         if [ $sig = INT ]; then
-                [ $rc -eq 1 ] || { echo "FAIL: SIGINT exit $rc, want 1"; FAILED=1; }
+                [ $rc -eq 130 ] || { echo "FAIL: SIGINT exit $rc, want 130"; FAILED=1; }
                 ls "$RUNS"/INT/*/summary.json >/dev/null 2>&1 || { echo "FAIL: SIGINT wrote no summary"; FAILED=1; }
         fi
 done
