@@ -290,7 +290,7 @@ static int write_md(const json_t *s, const char *path)
                 str(s, "run_id"), str(s, "scenario"), str(s, "scenario_file"),
                 str(s, "verdict"));
         if (interrupted(s)) {
-                fprintf(fp, "The run was %s. Nothing was judged.\n",
+                fprintf(fp, "The run was %s.\n",
                         str(s, "reason"));
                 return fclose(fp);
         }
