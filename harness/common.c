@@ -75,6 +75,7 @@ static const struct {
         {CRMSYNC_BUG_IGNORE_DELETES, "ignore-deletes"},
         {CRMSYNC_BUG_NO_RETRY_429, "no-retry-429"},
         {CRMSYNC_BUG_IGNORE_410, "ignore-410"},
+        {CRMSYNC_BUG_IGNORE_RETRY_AFTER, "ignore-retry-after"},
 };
 
 uint32_t crmsync_bug_parse(const char *name)

@@ -157,6 +157,12 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
                           int *failed);
 
+/* run_api.c: the summary's "api" object (new reference) from the CRM's
+ * per-client counts, and the expect.api checks appended to exp. */
+json_t *run_api_json(struct run *r);
+void    run_api_expect(struct run *r, const json_t *api, json_t *exp,
+                       int *failed);
+
 /* run_replay.c: rebuild the sink from the earliest offset; the replay's
  * part of summary.json (new reference). */
 json_t *run_replay(struct run *r, struct check_result *res);

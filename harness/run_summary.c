@@ -396,7 +396,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                              int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
-        json_t  *exp = json_array(), *an = json_object(), *s;
+        json_t  *exp = json_array(), *an = json_object(), *s, *api;
         char     sha[65];
         uint64_t accounts = 0;
         int64_t  bounds[ANOMALY_CNT] = {
@@ -590,6 +590,9 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            "%d unexpected exits (see the .log files)",
                            r->unexpected_exits);
 
+        api = run_api_json(r);
+        run_api_expect(r, api, exp, failed);
+
         s = json_pack(
                 "{s:s, s:s, s:s, s:s, s:s,"
                 " s:{s:I, s:I, s:I, s:s, s:I},"
@@ -605,6 +608,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                 "expectations", exp, "timing", timing, "faults",
                 faults_json(r), "target",
                 crmsync_cluster_describe(r->cluster));
+        json_object_set_new(s, "api", api);
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
         if (replay)

@@ -501,13 +501,44 @@ static int load_anomaly_bound(struct vctx *c, json_t *obj, const char *path,
         return 0;
 }
 
+/* expect.api: bounds on the connector's API etiquette (null = none). */
+static int load_expect_api(struct vctx *c, json_t *obj,
+                           struct scenario_expect *e)
+{
+        static const char *const known[] = {
+                "early_retries_max", "over_rate_limit_max",
+                "over_daily_quota_max", "requests_per_change_max", NULL};
+        json_t *api;
+        if (get_obj(c, obj, "expect", "api", &api))
+                return -1;
+        if (!api)
+                return 0;
+        return check_known(c, api, "expect.api", known) ||
+                               load_anomaly_bound(c, api, "expect.api",
+                                                  "early_retries_max",
+                                                  &e->api_early_retries_max) ||
+                               load_anomaly_bound(c, api, "expect.api",
+                                                  "over_rate_limit_max",
+                                                  &e->api_over_rate_limit_max) ||
+                               load_anomaly_bound(
+                                       c, api, "expect.api",
+                                       "over_daily_quota_max",
+                                       &e->api_over_daily_quota_max) ||
+                               get_num(c, api, "expect.api",
+                                       "requests_per_change_max",
+                                       &e->api_requests_per_change_max, 0,
+                                       1e9)
+                       ? -1
+                       : 0;
+}
+
 static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
         static const char *const known[] = {
                 "anomalies", "converge_within_s", "freshness_p99_ms_max",
                 "e2e_p99_ms_max", "freshness_steady_p99_ms_max",
                 "replay_min_events_per_s", "catch_up_within_s",
-                "broker_unavailable_max_s", NULL};
+                "broker_unavailable_max_s", "api", NULL};
         static const char *const classes[] = {
                 "missing", "stale", "zombie", "divergent", "unexpected",
                 "lost", "duplicate_side_effect", "reordered", "dead_lettered",
@@ -519,6 +550,8 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
         json_t  *an;
         if (!obj)
                 return 0;
+        if (load_expect_api(c, obj, e))
+                return -1;
         if (check_known(c, obj, "expect", known) ||
             get_obj(c, obj, "expect", "anomalies", &an) ||
             get_num(c, obj, "expect", "converge_within_s",
@@ -1018,6 +1051,11 @@ static void set_defaults(struct scenario *sc)
         sc->settle_s                   = 10;
         sc->warmup_s                   = -1; /* 10% of the workload */
         sc->expect.converge_within_s   = 60;
+        /* A connector must honour Retry-After; the other API bounds are
+         * opt-in. */
+        sc->expect.api_early_retries_max    = 0;
+        sc->expect.api_over_rate_limit_max  = -1;
+        sc->expect.api_over_daily_quota_max = -1;
         /* Every anomaly class defaults to "zero allowed". */
 }
 

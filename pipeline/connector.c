@@ -64,10 +64,18 @@ static enum http_class classify(struct connector *c, const char *what,
 }
 
 /* Wait as the answer asks: Retry-After on 429, long on 403, exponential
- * backoff otherwise. */
+ * backoff otherwise, but never less than a Retry-After the answer carries
+ * (a 503 sends one). The bug ignore-retry-after retries every refused or
+ * failed request at once instead. */
 static void wait_after(struct connector *c, enum http_class k,
                        const struct http_resp *r, unsigned *attempt)
 {
+        int64_t ms;
+
+        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_RETRY_AFTER) {
+                connector_nap(c, CONNECTOR_BUG_RETRY_MS);
+                return;
+        }
         switch (k) {
         case HTTP_RATE_LIMITED:
                 connector_nap(
@@ -77,7 +85,11 @@ static void wait_after(struct connector *c, enum http_class k,
                 connector_nap(c, CONNECTOR_QUOTA_BACKOFF_MS);
                 break;
         default:
-                connector_nap(c, connector_backoff_ms((*attempt)++));
+                ms = connector_backoff_ms((*attempt)++);
+                if (r->retry_after[0] &&
+                    connector_retry_after_s(r->retry_after) * 1000LL > ms)
+                        ms = connector_retry_after_s(r->retry_after) * 1000LL;
+                connector_nap(c, ms);
                 break;
         }
 }

@@ -23,6 +23,7 @@
 #define CONNECTOR_BACKOFF_MIN_MS 100
 #define CONNECTOR_BACKOFF_MAX_MS 5000
 #define CONNECTOR_QUOTA_BACKOFF_MS 10000 /* 403 REQUEST_LIMIT_EXCEEDED */
+#define CONNECTOR_BUG_RETRY_MS 10 /* ignore-retry-after: "at once" */
 #define CONNECTOR_STATS_EVERY_MS 5000
 
 /* ---- pure helpers (connector_msg.c) ---- */

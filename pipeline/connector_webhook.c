@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "crmsync/bugs.h"
 #include "crmsync/common.h"
 #include "crmsync/crm_webhook.h"
 #include "crmsync/http_guard.h"
@@ -274,10 +275,20 @@ static int subscribe(struct webhook_rx *rx, char *errstr, size_t errstr_size)
                         free(body);
                         return -1;
                 }
-                connector_nap(c, r.status == 429
-                                     ? connector_retry_after_s(r.retry_after) *
-                                           1000
-                                     : connector_backoff_ms(attempt++));
+                /* Retry-After (429, 503) is a floor; the bug
+                 * ignore-retry-after retries at once. */
+                {
+                        int64_t ms = connector_backoff_ms(attempt++);
+                        if (r.status == 429 || r.retry_after[0]) {
+                                int64_t ra =
+                                        connector_retry_after_s(r.retry_after) *
+                                        1000LL;
+                                ms = r.status == 429 || ra > ms ? ra : ms;
+                        }
+                        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_RETRY_AFTER)
+                                ms = CONNECTOR_BUG_RETRY_MS;
+                        connector_nap(c, ms);
+                }
         }
         free(body);
         return crmsync_err(errstr, errstr_size,

@@ -579,6 +579,13 @@ size_t crmsync_crm_server_committed(const crm_server_t *s)
         return lo;
 }
 
+size_t crmsync_crm_server_clients(const crm_server_t             *s,
+                                  struct crm_throttle_client_stats *out,
+                                  size_t                            max)
+{
+        return s ? crmsync_throttle_clients(s->throttle, out, max) : 0;
+}
+
 size_t crmsync_crm_server_dropped(const crm_server_t *s,
                                   const uint64_t **seqs)
 {

@@ -20,6 +20,9 @@ struct client {
         int64_t  last_ms;
         int64_t  day;       /* UTC day number of day_count */
         uint64_t day_count; /* requests counted against the quota */
+        int64_t  retry_at_ms; /* Retry-After deadline of the last answer
+                               * that carried one (0 = none) */
+        struct crm_throttle_client_stats api;
 };
 
 struct crm_throttle {
@@ -120,6 +123,29 @@ void crmsync_throttle_stats(const crm_throttle_t      *t,
                 *out = t->stats;
 }
 
+size_t crmsync_throttle_clients(const crm_throttle_t             *t,
+                                struct crm_throttle_client_stats *out,
+                                size_t                            max)
+{
+        size_t n = 0;
+
+        if (!t)
+                return 0;
+        for (uint32_t i = 0; i <= t->slot_mask; i++) {
+                if (!t->slots[i].id[0])
+                        continue;
+                if (n < max)
+                        out[n] = t->slots[i].api;
+                n++;
+        }
+        if (t->overflow.id[0]) {
+                if (n < max)
+                        out[n] = t->overflow.api;
+                n++;
+        }
+        return n;
+}
+
 /* Effective refill rate (0 = unlimited) and bucket size. */
 static void bucket_params(const crm_throttle_t *t, double *rate, double *cap)
 {
@@ -150,6 +176,7 @@ static struct client *client_get(crm_throttle_t *t, const char *id, double cap,
                         if (t->stats.clients >= t->cfg.max_clients)
                                 break;
                         snprintf(c->id, sizeof(c->id), "%s", id);
+                        snprintf(c->api.id, sizeof(c->api.id), "%s", id);
                         c->tokens  = cap;
                         c->last_ms = now_ms;
                         c->day     = now_ms / DAY_MS;
@@ -164,6 +191,8 @@ static struct client *client_get(crm_throttle_t *t, const char *id, double cap,
         if (!t->overflow.id[0]) {
                 snprintf(t->overflow.id, sizeof(t->overflow.id), "%s",
                          OVERFLOW_ID);
+                snprintf(t->overflow.api.id, sizeof(t->overflow.api.id), "%s",
+                         OVERFLOW_ID);
                 t->overflow.tokens  = cap;
                 t->overflow.last_ms = now_ms;
                 t->overflow.day     = now_ms / DAY_MS;
@@ -177,6 +206,37 @@ static int ceil_s(double seconds)
         if (c < 0)
                 return 0;
         return c > 86400 ? 86400 : (int)c;
+}
+
+/* Etiquette: count the request and see whether it came before the
+ * Retry-After of an earlier answer to this client elapsed. */
+static void count_request(crm_throttle_t *t, struct client *c, int64_t now_ms)
+{
+        c->api.requests++;
+        if (c->retry_at_ms &&
+            now_ms + CRMSYNC_THROTTLE_EARLY_SLACK_MS < c->retry_at_ms) {
+                int64_t early = c->retry_at_ms - now_ms;
+                c->api.early_retries++;
+                t->stats.early_retries++;
+                if (early > c->api.earliest_ms)
+                        c->api.earliest_ms = early;
+        }
+}
+
+/* Etiquette: the answer's status and its Retry-After deadline. */
+static void count_answer(struct client *c, const struct crm_throttle_result *r,
+                         int64_t now_ms)
+{
+        if (r->http_status == 429)
+                c->api.status_429++;
+        else if (r->http_status == 403)
+                c->api.status_403++;
+        else if (r->http_status >= 500)
+                c->api.status_5xx++;
+        if (r->retry_after_s >= 0) {
+                c->api.retry_afters++;
+                c->retry_at_ms = now_ms + (int64_t)r->retry_after_s * 1000;
+        }
 }
 
 static void count_metric(crm_throttle_t *t, int status)
@@ -209,6 +269,7 @@ crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
                  client_id && *client_id ? client_id : "anonymous");
         bucket_params(t, &rate, &cap);
         c = client_get(t, idbuf, cap, now_ms);
+        count_request(t, c, now_ms);
 
         /* Daily quota (Salesforce: 403, no Retry-After). */
         if (c->day != day) {
@@ -224,6 +285,7 @@ crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
                          "\"message\":\"TotalRequests Limit exceeded.\"}");
                 t->stats.quota_exceeded++;
                 count_metric(t, 403);
+                count_answer(c, out, now_ms);
                 return out->verdict;
         }
         c->day_count++;
@@ -252,6 +314,7 @@ crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
                                  "\"policyName\":\"TEN_SECONDLY_ROLLING\"}");
                         t->stats.rate_limited++;
                         count_metric(t, 429);
+                        count_answer(c, out, now_ms);
                         return out->verdict;
                 }
                 c->tokens -= 1.0;
@@ -271,6 +334,7 @@ crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
                          is_503 ? "service unavailable" : "internal error");
                 t->stats.transient++;
                 count_metric(t, out->http_status);
+                count_answer(c, out, now_ms);
                 return out->verdict;
         }
         t->stats.allowed++;

@@ -18,6 +18,7 @@ enum crmsync_bug {
         CRMSYNC_BUG_IGNORE_DELETES         = 1u << 8, /* profiler */
         CRMSYNC_BUG_NO_RETRY_429           = 1u << 9, /* connector */
         CRMSYNC_BUG_IGNORE_410             = 1u << 10, /* connector */
+        CRMSYNC_BUG_IGNORE_RETRY_AFTER     = 1u << 11, /* connector */
 };
 
 /* Parse one switch name ("no-dedupe"); returns its bit or 0 if unknown. */

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "crmsync/crm_throttle.h"
 #include "crmsync/workload.h"
 
 struct crm_server_config {
@@ -51,6 +52,12 @@ size_t crmsync_crm_server_committed(const crm_server_t *s);
 int crmsync_crm_server_fault(crm_server_t *s, const char *type,
                              const json_t *params, int on, char *errstr,
                              size_t errstr_size);
+
+/* API etiquette of every client of the /v1 API (crm_throttle.h): fills up
+ * to max entries of out, returns the number of clients (may be > max). */
+size_t crmsync_crm_server_clients(const crm_server_t             *s,
+                                  struct crm_throttle_client_stats *out,
+                                  size_t                            max);
 
 /* Sequence numbers of events the CRM never served on purpose (drop_event
  * fault): the checker's self-test. Borrowed array. */

@@ -61,6 +61,29 @@ struct crm_throttle_stats {
         uint64_t allowed, rate_limited, quota_exceeded, transient;
         uint32_t clients;       /* distinct ids tracked */
         uint64_t overflow_hits; /* checks that used the shared bucket */
+        uint64_t early_retries; /* requests before a Retry-After elapsed */
+};
+
+/* A request counts as early when it arrives more than this before the
+ * Retry-After given to its client elapsed. The server dates the deadline
+ * when it decides (before the answer is sent) and the request when it
+ * checks it (after it arrived), so a client that waits Retry-After after
+ * reading the answer is never early on one machine's clock; the slack only
+ * absorbs wall-clock adjustment between the two readings (NTP slews at
+ * most 0.5 ms per second of wait) and timer rounding. A client that retries
+ * at once is early by about Retry-After (>= 1 s). */
+#define CRMSYNC_THROTTLE_EARLY_SLACK_MS 50
+
+/* API etiquette of one client (by id): what it asked and was answered. */
+struct crm_throttle_client_stats {
+        char     id[CRMSYNC_THROTTLE_CLIENT_MAX];
+        uint64_t requests;        /* every checked request */
+        uint64_t status_429;      /* refused: beyond the rate limit */
+        uint64_t status_403;      /* refused: beyond the daily quota */
+        uint64_t status_5xx;      /* transient 500/503 */
+        uint64_t early_retries;   /* before a given Retry-After elapsed */
+        int64_t  earliest_ms;     /* most ms before a deadline (0 = none) */
+        uint64_t retry_afters;    /* answers that carried Retry-After */
 };
 
 typedef struct crm_throttle crm_throttle_t;
@@ -74,7 +97,10 @@ void            crmsync_throttle_destroy(crm_throttle_t *t); /* accepts NULL */
 /* Decide one request of client_id (NULL or "" = "anonymous") at now_ms.
  * Order: daily quota (403), token bucket (429), transient 5xx. A request
  * refused with 403 does not count against the quota; every other request
- * does. Fills *out (required) and returns out->verdict. */
+ * does. Fills *out (required) and returns out->verdict. Also counts the
+ * client's etiquette: the request, its status, and whether it came before
+ * the Retry-After of an earlier answer elapsed (the deadline is now_ms +
+ * Retry-After of the latest answer that carried one). */
 enum crm_throttle_verdict
 crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
                        struct crm_throttle_result *out);
@@ -88,6 +114,13 @@ void crmsync_throttle_set_5xx(crm_throttle_t *t, double ratio);
 
 void crmsync_throttle_stats(const crm_throttle_t      *t,
                             struct crm_throttle_stats *out);
+
+/* The etiquette figures of every client seen, in no particular order
+ * (ids beyond max_clients share the entry "~overflow"). Fills up to max
+ * entries of out and returns how many clients there are (may be > max). */
+size_t crmsync_throttle_clients(const crm_throttle_t             *t,
+                                struct crm_throttle_client_stats *out,
+                                size_t                            max);
 
 /* Add Retry-After and X-RateLimit-* headers (as the result says) and
  * Content-Type: application/json for error verdicts. hdrs is the

@@ -45,6 +45,11 @@ struct scenario_expect {
         double  replay_min_events_per_s; /* 0 = no bound */
         double  catch_up_within_s;       /* 0 = no bound */
         double  broker_unavailable_max_s; /* 0 = no bound */
+        /* API etiquette towards the CRM (expect.api); -1 = no bound. */
+        int64_t api_early_retries_max;    /* default 0 */
+        int64_t api_over_rate_limit_max;  /* 429s; default -1 */
+        int64_t api_over_daily_quota_max; /* 403s; default -1 */
+        double  api_requests_per_change_max; /* 0 = no bound */
 };
 
 /* An external cluster (docs/targets.md). */

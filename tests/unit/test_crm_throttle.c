@@ -286,6 +286,102 @@ static void test_client_id_from_request(void **state)
                             "anonymous");
 }
 
+static const struct crm_throttle_client_stats *
+client_of(const struct crm_throttle_client_stats *cs, size_t n,
+          const char *id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(cs[i].id, id))
+                        return &cs[i];
+        fail_msg("no client %s", id);
+        return NULL;
+}
+
+/* Etiquette: a client that retries before Retry-After elapsed is counted
+ * (every early request), one that waits it out is not; statuses are
+ * counted per client. */
+static void test_etiquette_per_client(void **state)
+{
+        crm_throttle_t                         *t = mk(1, 1, 5, 0, 1);
+        struct crm_throttle_result              r;
+        struct crm_throttle_client_stats        cs[4];
+        const struct crm_throttle_client_stats *a, *b;
+        struct crm_throttle_stats               st;
+        size_t                                  n;
+        (void)state;
+
+        /* "eager": 429 with Retry-After 1, then retries after 10 ms and
+         * 500 ms (both early), then after the deadline (not early). */
+        assert_int_equal(crmsync_throttle_check(t, "eager", T0, &r), 0);
+        assert_int_equal(crmsync_throttle_check(t, "eager", T0, &r),
+                         CRM_THROTTLE_RATE_LIMITED);
+        assert_int_equal(r.retry_after_s, 1);
+        crmsync_throttle_check(t, "eager", T0 + 10, &r);
+        crmsync_throttle_check(t, "eager", T0 + 500, &r);
+        /* The last 429 (at +500, Retry-After 1) sets the deadline at
+         * +1500; a request within the slack of it is not early. */
+        assert_int_equal(crmsync_throttle_check(
+                                 t, "eager",
+                                 T0 + 1500 - CRMSYNC_THROTTLE_EARLY_SLACK_MS,
+                                 &r),
+                         CRM_THROTTLE_OK);
+        /* "polite": waits Retry-After; then runs into the daily quota of 5
+         * (403, no Retry-After: never early). */
+        assert_int_equal(crmsync_throttle_check(t, "polite", T0, &r), 0);
+        assert_int_equal(crmsync_throttle_check(t, "polite", T0, &r),
+                         CRM_THROTTLE_RATE_LIMITED);
+        for (int i = 1; i <= 3; i++)
+                assert_int_equal(crmsync_throttle_check(t, "polite",
+                                                        T0 + 1000 * i, &r),
+                                 CRM_THROTTLE_OK);
+        assert_int_equal(crmsync_throttle_check(t, "polite", T0 + 4000, &r),
+                         CRM_THROTTLE_QUOTA);
+        assert_int_equal(crmsync_throttle_check(t, "polite", T0 + 4001, &r),
+                         CRM_THROTTLE_QUOTA);
+
+        n = crmsync_throttle_clients(t, cs, 4);
+        assert_int_equal(n, 2);
+        a = client_of(cs, n, "eager");
+        b = client_of(cs, n, "polite");
+        assert_int_equal(a->requests, 5);
+        assert_int_equal(a->status_429, 3);
+        assert_int_equal(a->early_retries, 2);
+        assert_int_equal(a->earliest_ms, 990);
+        assert_int_equal(a->retry_afters, 3);
+        assert_int_equal(b->requests, 7);
+        assert_int_equal(b->status_429, 1);
+        assert_int_equal(b->status_403, 2);
+        assert_int_equal(b->early_retries, 0);
+        crmsync_throttle_stats(t, &st);
+        assert_int_equal(st.early_retries, 2);
+        /* max smaller than the number of clients: the count stays right. */
+        assert_int_equal(crmsync_throttle_clients(t, cs, 1), 2);
+        crmsync_throttle_destroy(t);
+}
+
+/* A 503 carries Retry-After too: retrying before it is early. */
+static void test_etiquette_after_503(void **state)
+{
+        crm_throttle_t                  *t = mk(0, 0, 0, 1.0, 7);
+        struct crm_throttle_result       r;
+        struct crm_throttle_client_stats cs[2];
+        int64_t                          now = T0;
+        int                              got503 = 0;
+        (void)state;
+
+        for (int i = 0; i < 64 && !got503; i++, now += 2000) {
+                crmsync_throttle_check(t, "c", now, &r);
+                got503 = r.http_status == 503;
+        }
+        assert_true(got503);
+        assert_int_equal(r.retry_after_s, 1);
+        crmsync_throttle_check(t, "c", now - 2000 + 100, &r);
+        assert_int_equal(crmsync_throttle_clients(t, cs, 2), 1);
+        assert_int_equal(cs[0].early_retries, 1);
+        assert_true(cs[0].status_5xx >= 2);
+        crmsync_throttle_destroy(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -298,6 +394,8 @@ int main(void)
             cmocka_unit_test(test_set_5xx_and_storm),
             cmocka_unit_test(test_unlimited_and_metrics),
             cmocka_unit_test(test_client_id_from_request),
+            cmocka_unit_test(test_etiquette_per_client),
+            cmocka_unit_test(test_etiquette_after_503),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
