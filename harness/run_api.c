@@ -64,6 +64,13 @@ json_t *run_api_json(struct run *r)
                 "rate_limit_per_s", r->sc->crm_rate_limit_per_s, "burst",
                 (int)r->sc->crm_rate_burst, "daily_quota",
                 (json_int_t)r->sc->crm_daily_quota);
+        /* 0 = unlimited: say so with null. */
+        if (r->sc->crm_rate_limit_per_s <= 0)
+                json_object_set_new(json_object_get(o, "limits"),
+                                    "rate_limit_per_s", json_null());
+        if (!r->sc->crm_daily_quota)
+                json_object_set_new(json_object_get(o, "limits"),
+                                    "daily_quota", json_null());
         if (worst)
                 json_object_set_new(o, "worst_client", json_string(worst));
         json_object_set_new(o, "clients", clients);

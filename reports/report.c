@@ -66,6 +66,78 @@ static int write_junit_interrupted(const json_t *s, FILE *fp)
         return fclose(fp);
 }
 
+/* The CRM API etiquette totals as JUnit properties ("api.<name>"). */
+static void junit_api_properties(FILE *fp, const json_t *api)
+{
+        const char *k;
+        json_t     *v;
+
+        if (!api)
+                return;
+        fputs("  <properties>\n", fp);
+        json_object_foreach((json_t *)api, k, v)
+        {
+                if (json_is_integer(v))
+                        fprintf(fp,
+                                "    <property name=\"api.%s\" "
+                                "value=\"%lld\"/>\n",
+                                k, (long long)json_integer_value(v));
+                else if (json_is_real(v))
+                        fprintf(fp,
+                                "    <property name=\"api.%s\" "
+                                "value=\"%.3f\"/>\n",
+                                k, json_real_value(v));
+        }
+        fputs("  </properties>\n", fp);
+}
+
+/* report.md: what the pipeline asked of the CRM and how it was answered,
+ * per client. */
+static void md_api(FILE *fp, const json_t *api)
+{
+        const char *k;
+        json_t     *c;
+
+        if (!api)
+                return;
+        fprintf(fp,
+                "\n## CRM API etiquette\n\n%lld requests to the CRM "
+                "(%.3f per committed change): %lld answered 429 (beyond the "
+                "rate limit), %lld answered 403 (beyond the daily quota), "
+                "%lld answered 5xx; %lld answers carried Retry-After and "
+                "%lld requests came before one elapsed (%lld ms slack).\n\n"
+                "| client | requests | 429 | 403 | 5xx | Retry-After "
+                "answers | early retries | most ms early |\n"
+                "|---|---|---|---|---|---|---|---|\n",
+                (long long)json_integer_value(json_object_get(api, "requests")),
+                json_number_value(json_object_get(api, "requests_per_change")),
+                (long long)json_integer_value(
+                        json_object_get(api, "status_429")),
+                (long long)json_integer_value(
+                        json_object_get(api, "status_403")),
+                (long long)json_integer_value(
+                        json_object_get(api, "status_5xx")),
+                (long long)json_integer_value(
+                        json_object_get(api, "retry_afters")),
+                (long long)json_integer_value(
+                        json_object_get(api, "early_retries")),
+                (long long)json_integer_value(
+                        json_object_get(api, "early_slack_ms")));
+        json_object_foreach((json_t *)json_object_get(api, "clients"), k, c)
+        {
+                fprintf(fp, "| %s |", k);
+                static const char *const cols[] = {
+                        "requests",     "status_429",    "status_403",
+                        "status_5xx",   "retry_afters",  "early_retries",
+                        "earliest_ms"};
+                for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+                        fprintf(fp, " %lld |",
+                                (long long)json_integer_value(
+                                        json_object_get(c, cols[i])));
+                fputc('\n', fp);
+        }
+}
+
 static int write_junit(const json_t *s, const char *path)
 {
         const json_t *exp = json_object_get(s, "expectations"), *e;
@@ -84,6 +156,7 @@ static int write_junit(const json_t *s, const char *path)
                 json_array_size(exp), failures,
                 json_number_value(json_object_get(
                         json_object_get(s, "timing"), "run_s")));
+        junit_api_properties(fp, json_object_get(s, "api"));
         json_array_foreach(exp, i, e) {
                 fputs("  <testcase classname=\"crmsync.", fp);
                 xml_escape(fp, str(s, "scenario"));
@@ -321,6 +394,7 @@ static int write_md(const json_t *s, const char *path)
                                 str(ex, "detail"));
         }
         md_timing(fp, s, t);
+        md_api(fp, json_object_get(s, "api"));
         fputs("\n## Target limits\n\n", fp);
         json_array_foreach(
                 json_object_get(json_object_get(s, "target"), "limits"), i, e)
@@ -354,7 +428,7 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         const json_t *l   = json_object_get(t, "apply_latency");
         const json_t *fr  = json_object_get(t, "freshness");
         const json_t *st  = json_object_get(fr, "steady_state");
-        const json_t *exp = json_object_get(s, "expectations"), *e, *v;
+        const json_t *exp = json_object_get(s, "expectations"), *e, *v, *a;
         const char   *k;
         char          b[4][24];
         size_t        i;
@@ -398,6 +472,22 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                 (long long)json_integer_value(json_object_get(l, "p99")),
                 (long long)json_integer_value(json_object_get(l, "max")),
                 (long long)json_integer_value(json_object_get(l, "count")));
+        if ((a = json_object_get(s, "api")))
+                fprintf(fp,
+                        "crm api    %lld requests (%.3f per change)  429=%lld "
+                        "403=%lld 5xx=%lld  early retries %lld\n",
+                        (long long)json_integer_value(
+                                json_object_get(a, "requests")),
+                        json_number_value(
+                                json_object_get(a, "requests_per_change")),
+                        (long long)json_integer_value(
+                                json_object_get(a, "status_429")),
+                        (long long)json_integer_value(
+                                json_object_get(a, "status_403")),
+                        (long long)json_integer_value(
+                                json_object_get(a, "status_5xx")),
+                        (long long)json_integer_value(
+                                json_object_get(a, "early_retries")));
         json_array_foreach(exp, i, e)
                 fprintf(fp, "  [%s] %-36s %s\n",
                         json_is_true(json_object_get(e, "ok")) ? " ok " : "FAIL",

@@ -84,6 +84,43 @@ static void test_error_names_position_and_field(void **state)
         assert_non_null(strstr(errstr, "name: use only letters"));
 }
 
+/* expect.api: early retries are judged by default (0), the other bounds
+ * are opt-in, null turns a bound off, and mistakes name the field. */
+static void test_expect_api(void **state)
+{
+        char             errstr[512];
+        struct scenario *sc = load("{\"name\":\"x\"}", errstr,
+                                   sizeof(errstr));
+        (void)state;
+        assert_non_null(sc);
+        assert_int_equal(sc->expect.api_early_retries_max, 0);
+        assert_int_equal(sc->expect.api_over_rate_limit_max, -1);
+        assert_int_equal(sc->expect.api_over_daily_quota_max, -1);
+        assert_true(sc->expect.api_requests_per_change_max == 0);
+        crmsync_scenario_destroy(sc);
+        sc = load("{\"name\":\"x\",\"expect\":{\"api\":{"
+                  "\"early_retries_max\":null,\"over_rate_limit_max\":5,"
+                  "\"over_daily_quota_max\":0,"
+                  "\"requests_per_change_max\":0.5}}}",
+                  errstr, sizeof(errstr));
+        assert_non_null(sc);
+        assert_int_equal(sc->expect.api_early_retries_max, -1);
+        assert_int_equal(sc->expect.api_over_rate_limit_max, 5);
+        assert_int_equal(sc->expect.api_over_daily_quota_max, 0);
+        assert_true(sc->expect.api_requests_per_change_max == 0.5);
+        crmsync_scenario_destroy(sc);
+        assert_null(load("{\"name\":\"x\",\"expect\":{\"api\":{"
+                         "\"early_retries\":1}}}",
+                         errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, "expect.api.early_retries: unknown "
+                                       "field"));
+        assert_null(load("{\"name\":\"x\",\"expect\":{\"api\":{"
+                         "\"early_retries_max\":\"0\"}}}",
+                         errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, "t.json:1:"));
+        assert_non_null(strstr(errstr, "expect.api.early_retries_max"));
+}
+
 /* contacts_per_account 0 means none: the generator can build accounts
  * without initial contacts (opportunities default to none the same way). */
 static void test_zero_contacts_is_zero(void **state)
@@ -274,6 +311,7 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_full_scenario),
                 cmocka_unit_test(test_error_names_position_and_field),
+                cmocka_unit_test(test_expect_api),
                 cmocka_unit_test(test_zero_contacts_is_zero),
                 cmocka_unit_test(test_errors_known_before_running),
                 cmocka_unit_test(test_folder_is_not_a_scenario),
