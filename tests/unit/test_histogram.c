@@ -54,6 +54,23 @@ static void test_huge_values(void **state)
         assert_int_equal(crmsync_histogram_quantile(&h, 0.5), 5);
 }
 
+/* crmsync_histogram_rank: the rank-th smallest sample, 0 outside 1..total
+ * (freshness uses it to rank seen changes among seen + unseen ones). */
+static void test_rank(void **state)
+{
+        struct histogram h;
+        (void)state;
+        crmsync_histogram_init(&h);
+        assert_int_equal(crmsync_histogram_rank(&h, 1), 0);
+        for (uint64_t v = 10; v <= 50; v += 10)
+                crmsync_histogram_record(&h, v);
+        assert_int_equal(crmsync_histogram_rank(&h, 0), 0);
+        assert_int_equal(crmsync_histogram_rank(&h, 1), 10);
+        assert_int_equal(crmsync_histogram_rank(&h, 3), 30);
+        assert_int_equal(crmsync_histogram_rank(&h, 5), 50);
+        assert_int_equal(crmsync_histogram_rank(&h, 6), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -61,6 +78,7 @@ int main(void)
                 cmocka_unit_test(test_uniform_quantiles),
                 cmocka_unit_test(test_small_values_exact),
                 cmocka_unit_test(test_huge_values),
+                cmocka_unit_test(test_rank),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
