@@ -621,6 +621,9 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 return 2;
         if (make_run_dir(&r, errstr, errstr_size) == -1)
                 goto out;
+        run_progress(&r, "setting up %s: the Kafka target, the auditor, the "
+                         "probe, the sink, the profiler",
+                     r.run_dir);
         snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
         r.history = fopen(path, "w");
         snprintf(path, sizeof(path), "%s/kafka-clients.log", r.run_dir);
