@@ -1,7 +1,9 @@
 /* scenario.c -- strict loader for scenario files (docs/scenario-format.md). */
 #include "crmsync/scenario.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1152,6 +1154,37 @@ void crmsync_scenario_destroy(struct scenario *sc)
 
 /* -- external targets ------------------------------------------------------ */
 
+/* The clients read the properties as "key=value" lines (kafka_conf.c),
+ * trimmed: a property that does not survive that, or that librdkafka
+ * refuses, fails the run's set-up with no position in the target file. */
+static int check_property(struct vctx *c, const char *path, const char *key,
+                          const char *val)
+{
+        rd_kafka_conf_t *conf;
+        char             kerr[512];
+        size_t           n = strlen(val);
+        int              rc;
+
+        if (!*key || strpbrk(key, "= \t\r\n") || *key == '#')
+                return verr(c, path, 1,
+                            "a property name is not empty and has no '=', "
+                            "space or line break, nor a leading '#'");
+        if (strpbrk(val, "\r\n"))
+                return verr(c, path, 0, "a value has no line break");
+        if (n && (isspace((unsigned char)val[0]) ||
+                  isspace((unsigned char)val[n - 1])))
+                return verr(c, path, 0,
+                            "a value has no leading or trailing space (the "
+                            "clients would not see it)");
+        if (!(conf = rd_kafka_conf_new()))
+                return verr(c, path, 0, "out of memory");
+        rc = rd_kafka_conf_set(conf, key, val, kerr, sizeof(kerr));
+        rd_kafka_conf_destroy(conf);
+        if (rc != RD_KAFKA_CONF_OK)
+                return verr(c, path, rc == RD_KAFKA_CONF_UNKNOWN, "%s", kerr);
+        return 0;
+}
+
 static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
 {
         static const char *const known[]  = {"name", "properties", "topics",
@@ -1178,6 +1211,8 @@ static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
                                     "librdkafka properties are strings, got "
                                     "%s",
                                     type_name(v));
+                if (check_property(c, p, k, json_string_value(v)))
+                        return -1;
         }
         if (get_str(c, props, "properties", "bootstrap.servers", t->bootstrap,
                     sizeof(t->bootstrap), NULL))

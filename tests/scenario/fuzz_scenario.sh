@@ -36,7 +36,7 @@ SOURCES=(
         "$SRC/harness/common.c"
         "$SRC/fakes/crm/workload.c"
 )
-LIBS=$(pkg-config --libs jansson libcrypto)
+LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
 
 echo "building fuzz_scenario with $CC"
 "$CC" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \

@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crmsync/bugs.h"
 #include "crmsync/jsonpos.h"
@@ -277,6 +280,51 @@ static void test_freshness_bounds_and_old_name(void **state)
                                     "only one of them");
 }
 
+/* Target properties reach the clients as trimmed "key=value" lines, and
+ * librdkafka must take each: what would fail the run's set-up, with no
+ * position, is an error at load. */
+static void test_target_properties(void **state)
+{
+        static const struct {
+                const char *props, *want; /* want NULL: accepted */
+        } cases[] = {
+                {"\"socket.timeout.msx\":\"1\"",
+                 ":1:61: properties.socket.timeout.msx: No such "
+                 "configuration property"},
+                {"\"socket.timeout.ms\":\"soon\"",
+                 "properties.socket.timeout.ms: Invalid value"},
+                {"\"sasl.password\":\"a\\nb\"",
+                 "properties.sasl.password: a value has no line break"},
+                {"\"sasl.password\":\"pw \"",
+                 "properties.sasl.password: a value has no leading or "
+                 "trailing space"},
+                {"\"sasl.password\":\"p w=#\"", NULL},
+                {"\"socket.timeout.ms\":\"5000\"", NULL},
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char                    path[] = "/tmp/crmsync-t-XXXXXX";
+                char                    errstr[512];
+                int                     fd     = mkstemp(path);
+                FILE                   *fp     = fdopen(fd, "w");
+                struct scenario_target *t;
+                fprintf(fp,
+                        "{\"name\":\"t\",\"properties\":{\"bootstrap."
+                        "servers\":\"127.0.0.1:9\",%s}}",
+                        cases[i].props);
+                fclose(fp);
+                t = crmsync_target_load(path, errstr, sizeof(errstr));
+                unlink(path);
+                if (!cases[i].want && !t)
+                        fail_msg("case %zu refused: %s", i, errstr);
+                if (cases[i].want &&
+                    (t || !strstr(errstr, cases[i].want)))
+                        fail_msg("case %zu: got %s\n want %s", i,
+                                 t ? "(accepted)" : errstr, cases[i].want);
+                crmsync_target_destroy(t);
+        }
+}
+
 /* A folder reads as zero bytes on Linux: the loader must say what it is,
  * not report a JSON syntax error. */
 static void test_folder_is_not_a_scenario(void **state)
@@ -314,6 +362,7 @@ int main(void)
                 cmocka_unit_test(test_expect_api),
                 cmocka_unit_test(test_zero_contacts_is_zero),
                 cmocka_unit_test(test_errors_known_before_running),
+                cmocka_unit_test(test_target_properties),
                 cmocka_unit_test(test_folder_is_not_a_scenario),
                 cmocka_unit_test(test_freshness_bounds_and_old_name),
                 cmocka_unit_test(test_jsonpos_paths),
