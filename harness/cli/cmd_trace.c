@@ -13,7 +13,12 @@ static void usage(FILE *fp)
                 "or every change\nof one account, when it was committed and "
                 "served, the topic, partition\nand offset it landed at, the "
                 "profiler's read, and the sink writes that\napplied it, in "
-                "milliseconds after the commit.\n\n"
+                "milliseconds after the commit. Only what belongs to the\n"
+                "change: a write or read that carries its event id but is of "
+                "another\nrecord, version or offset is marked [NOT this "
+                "change: ...]; a change\nwith no write of its own shows the "
+                "write of another change that\nsuperseded it, marked as "
+                "such.\n\n"
                 "Exit codes: 0 found, 1 nothing found, 2 bad usage or an "
                 "unreadable run.\n");
 }
