@@ -650,6 +650,40 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
 
 /* -- checks across sections: what the run would find out too late ------- */
 
+static int has_fault(const struct scenario *sc, const char *const *types)
+{
+        for (int i = 0; i < sc->fault_cnt; i++)
+                for (const char *const *t = types; *t; t++)
+                        if (!strcmp(sc->faults[i].type, *t))
+                                return 1;
+        return 0;
+}
+
+/* A bound whose subject the scenario lacks would pass without being
+ * measured. */
+static int check_expect(struct vctx *c, const struct scenario *sc)
+{
+        static const char *const procs[] = {
+                "connector_crash", "profiler_crash", "connector_pause", NULL};
+        static const char *const restarts[] = {"broker_restart", NULL};
+        const struct scenario_expect *e = &sc->expect;
+
+        if (e->replay_min_events_per_s > 0 && !sc->replay.enabled)
+                return verr(c, "expect.replay_min_events_per_s", 0,
+                            "bounds a replay, and this scenario has none "
+                            "(add \"replay\": {})");
+        if (e->catch_up_within_s > 0 && !has_fault(sc, procs))
+                return verr(c, "expect.catch_up_within_s", 0,
+                            "bounds the catch-up after a connector_crash, "
+                            "profiler_crash or connector_pause, and this "
+                            "scenario has none");
+        if (e->broker_unavailable_max_s > 0 && !has_fault(sc, restarts))
+                return verr(c, "expect.broker_unavailable_max_s", 0,
+                            "bounds each broker_restart's unavailability, "
+                            "and this scenario has none");
+        return 0;
+}
+
 /* The effective workload (defaults applied) into eff; an error names the
  * field that makes it impossible. */
 static int check_workload(struct vctx *c, json_t *root, struct scenario *sc,
@@ -1032,7 +1066,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                 if (check_replay(c, root, sc, &eff))
                         return -1;
         }
-        if (get_obj(c, root, "", "expect", &o) || load_expect(c, o, &sc->expect))
+        if (get_obj(c, root, "", "expect", &o) ||
+            load_expect(c, o, &sc->expect) || check_expect(c, sc))
                 return -1;
         return 0;
 }

@@ -220,6 +220,21 @@ static void test_errors_known_before_running(void **state)
                 {"\"replay\":{\"from_s\":3}",
                  "replay.from_s: from_s needs \"from\": \"timestamp\"",
                  "\"replay\":{\"from\":\"earliest\"}"},
+                {"\"expect\":{\"replay_min_events_per_s\":10}",
+                 "expect.replay_min_events_per_s: bounds a replay, and this "
+                 "scenario has none",
+                 "\"replay\":{},\"expect\":{\"replay_min_events_per_s\":"
+                 "10}"},
+                {"\"expect\":{\"catch_up_within_s\":10}",
+                 "expect.catch_up_within_s: bounds the catch-up",
+                 "\"faults\":[{\"at_s\":1,\"type\":\"profiler_crash\"}],"
+                 "\"expect\":{\"catch_up_within_s\":10}"},
+                {"\"expect\":{\"broker_unavailable_max_s\":10}",
+                 "expect.broker_unavailable_max_s: bounds each "
+                 "broker_restart's unavailability",
+                 "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
+                 "\"broker\":1,\"duration_s\":1}],"
+                 "\"expect\":{\"broker_unavailable_max_s\":10}"},
                 {"\"replay\":{\"from\":\"timestamp\"}",
                  "replay.from: a replay from a timestamp needs offset lookup "
                  "by timestamp, which the embedded broker",
