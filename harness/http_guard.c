@@ -125,16 +125,17 @@ static void json_page(const http_guard_t *g, int status, size_t req_in_bytes,
 /* Replace libevent's error page at the end of buf, if there is one. */
 static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
 {
-        char                   tail[TAIL_MAX], msg[160], resp[512];
+        char                   tail[TAIL_MAX + 1], msg[160], resp[512];
         size_t                 len = evbuffer_get_length(buf), n;
         const char            *body, *head, *reason, *code;
         int                    status, new_status, m;
 
         if (len < sizeof(PAGE_END) - 1)
                 return;
-        n = len < sizeof(tail) ? len : sizeof(tail);
+        n = len < TAIL_MAX ? len : TAIL_MAX;
         if (copy_at(buf, len - n, tail, n))
                 return;
+        tail[n] = '\0'; /* sscanf below reads a string */
         if (memcmp(tail + n - (sizeof(PAGE_END) - 1), PAGE_END,
                    sizeof(PAGE_END) - 1))
                 return;
@@ -143,8 +144,8 @@ static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
         if (!head || !memmem(head, (size_t)(body - head),
                              "Content-Type: text/html", 23))
                 return;
-        if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1)
-                return;
+        if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 400)
+                return; /* evhttp's own pages are errors */
         json_page(g, status, s ? s->req_in_bytes : 0, &new_status, &reason,
                   &code, msg, sizeof(msg));
         {
