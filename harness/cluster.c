@@ -75,7 +75,7 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
 {
         const char *tmp = getenv("TMPDIR");
         FILE       *fp;
-        int         fd, bad;
+        int         fd, bad, err;
 
         if (!c->props_dir[0]) {
                 snprintf(c->props_dir, sizeof(c->props_dir),
@@ -103,16 +103,19 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
                                    strerror(errno));
         }
         bad = write_props_to(c, fp, 0);
+        err = errno; /* a write that failed (a full disk) says why */
         if (fclose(fp) || bad)
-                return crmsync_err(errstr, errstr_size, "%s: write failed",
-                                   c->props);
+                return crmsync_err(errstr, errstr_size, "%s: %s", c->props,
+                                   strerror(bad ? err : errno));
         if (!(fp = fopen(c->props_copy, "w")))
                 return crmsync_err(errstr, errstr_size, "%s: %s",
                                    c->props_copy, strerror(errno));
         bad = write_props_to(c, fp, 1);
+        err = errno;
         if (fclose(fp) || bad)
-                return crmsync_err(errstr, errstr_size, "%s: write failed",
-                                   c->props_copy);
+                return crmsync_err(errstr, errstr_size, "%s: %s",
+                                   c->props_copy,
+                                   strerror(bad ? err : errno));
         return 0;
 }
 

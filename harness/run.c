@@ -11,15 +11,18 @@
 void run_history(struct run *r, const char *kind, const char *fmt, ...)
 {
         va_list ap;
-        if (!r->history)
+        int     failed;
+        if (!run_history_usable(r))
                 return;
-        fprintf(r->history, "{\"t_ms\":%lld,\"wall_ms\":%lld,\"kind\":\"%s\"",
-                (long long)(crmsync_mono_ms() - r->t0_mono),
-                (long long)crmsync_wall_ms(), kind);
         va_start(ap, fmt);
-        vfprintf(r->history, fmt, ap);
+        failed = fprintf(r->history,
+                         "{\"t_ms\":%lld,\"wall_ms\":%lld,\"kind\":\"%s\"",
+                         (long long)(crmsync_mono_ms() - r->t0_mono),
+                         (long long)crmsync_wall_ms(), kind) < 0 ||
+                 vfprintf(r->history, fmt, ap) < 0 ||
+                 fputs("}\n", r->history) == EOF;
         va_end(ap);
-        fputs("}\n", r->history);
+        run_history_check(r, failed);
 }
 
 
@@ -141,7 +144,10 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
 
 int run_start_child(struct run *r, struct child *c)
 {
-        char errstr[256];
+        char        errstr[256];
+        struct stat st;
+        /* Its log's last lines, when it exits, are from this start. */
+        c->log_start = stat(c->log_path, &st) == 0 ? (long)st.st_size : 0;
         if (crmsync_child_start(c, errstr, sizeof(errstr)) == -1) {
                 run_progress(r, "%s: %s", c->name, errstr);
                 run_history(r, "child_start_failed", ",\"child\":\"%s\"",
@@ -415,13 +421,7 @@ static void reap_children(struct run *r)
                 int was = cs[i]->pid;
                 if (!crmsync_child_reap(cs[i]))
                         continue;
-                r->unexpected_exits++;
-                run_progress(r, "%s (pid %d) exited unexpectedly (status %d); "
-                            "restarting in 1 s",
-                         cs[i]->name, was, cs[i]->last_status);
-                run_history(r, "child_exit",
-                        ",\"child\":\"%s\",\"pid\":%d,\"status\":%d",
-                        cs[i]->name, was, cs[i]->last_status);
+                run_note_exit(r, cs[i], was);
                 if (cs[i]->starts < 20)
                         schedule_restart(r, cs[i], 1.0);
         }
@@ -442,6 +442,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 return;
         }
         reap_children(r);
+        run_history_flush(r);
+        if (r->phase == PHASE_DONE)
+                return; /* a set-up or write error stopped the run */
         crmsync_cluster_reap(r->cluster);
         napplies = crmsync_sink_applies(r->sink, &applies);
         if (napplies != r->last_apply_cnt) {
@@ -544,27 +547,34 @@ static int stop_grace_ms(void)
 }
 /* Wait until the profiler created its ready file ($CRMSYNC_READY_FILE: it
  * has joined its group and holds partitions), or timeout_ms for a
- * profiler that does not follow that contract. */
-static void wait_ready(struct run *r, const char *path, int timeout_ms)
+ * profiler that does not follow that contract. -1 when it exited first
+ * (a set-up error: r->error says why). */
+static int wait_ready(struct run *r, const char *path, int timeout_ms)
 {
         int64_t since = crmsync_mono_ms(), until = since + timeout_ms;
         while (crmsync_mono_ms() < until) {
                 struct timespec ts = {0, 50 * 1000000};
+                int             pid = r->profiler.pid;
                 run_status_wait(r, "waiting for the profiler to join its "
                                    "group", since);
                 if (access(path, F_OK) == 0) {
+                        r->profiler_ready = 1;
                         run_progress(r, "profiler ready (partitions assigned)");
                         run_history(r, "pipeline_ready", "%s", "");
-                        return;
+                        return 0;
                 }
-                if (crmsync_child_reap(&r->profiler))
-                        return; /* died: the tick reports and restarts */
+                if (crmsync_child_reap(&r->profiler)) {
+                        run_note_exit(r, &r->profiler, pid);
+                        return -1;
+                }
                 if (run_interrupted(r, "setup"))
-                        return;
+                        return 0; /* the caller sees it */
                 nanosleep(&ts, NULL);
         }
+        r->profiler_ready = 1; /* alive: taken as ready (the contract) */
         run_progress(r, "profiler not ready after %d ms: starting anyway",
                  timeout_ms);
+        return 0;
 }
 
 /* -- setup and teardown --------------------------------------------------- */
@@ -583,9 +593,12 @@ static int make_run_dir(struct run *r, char *errstr, size_t errstr_size)
                                    r->opt->runs_dir, strerror(errno));
         snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s", r->opt->runs_dir,
                  r->run_id);
-        if (mkdir(r->run_dir, 0755) == -1)
-                return crmsync_err(errstr, errstr_size, "%s: %s", r->run_dir,
-                                   strerror(errno));
+        if (mkdir(r->run_dir, 0755) == -1) {
+                crmsync_err(errstr, errstr_size, "%s: %s", r->run_dir,
+                            strerror(errno));
+                r->run_dir[0] = '\0'; /* nowhere to write the summary */
+                return -1;
+        }
         return 0;
 }
 
@@ -593,11 +606,10 @@ static void crm_serve_observer(void *opaque, const struct crm_event *ev,
                                const char *via, int64_t wall_ms)
 {
         struct run *r = opaque;
-        if (r->history)
-                fprintf(r->history,
-                        "{\"wall_ms\":%lld,\"kind\":\"crm_serve\","
-                        "\"event_id\":\"%s\",\"via\":\"%s\"}\n",
-                        (long long)wall_ms, ev->event_id, via);
+        run_history_line(r,
+                         "{\"wall_ms\":%lld,\"kind\":\"crm_serve\","
+                         "\"event_id\":\"%s\",\"via\":\"%s\"}\n",
+                         (long long)wall_ms, ev->event_id, via);
 }
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 json_t **summary_out, char *errstr, size_t errstr_size)
@@ -625,7 +637,11 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                          "probe, the sink, the profiler",
                      r.run_dir);
         snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
-        r.history = fopen(path, "w");
+        if (!(r.history = fopen(path, "w"))) {
+                crmsync_err(errstr, errstr_size, "%s: %s", path,
+                            strerror(errno));
+                goto out;
+        }
         snprintf(path, sizeof(path), "%s/kafka-clients.log", r.run_dir);
         crmsync_kafka_log_open(path);
         snprintf(r.group_id, sizeof(r.group_id), "crmsync-%s", r.run_id);
@@ -684,7 +700,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                             r.run_dir);
                 goto out;
         }
-        wait_ready(&r, ready_path, 15000);
+        if (wait_ready(&r, ready_path, 15000) == -1)
+                goto out;
         if (run_interrupted(&r, "setup"))
                 goto interrupted;
 
@@ -762,6 +779,8 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         }
         event_base_dispatch(r.base);
         event_del(r.tick);
+        if (!strcmp(r.error_phase, "set-up"))
+                goto out; /* nothing ran that could be judged */
 
         /* Stop the pipeline before judging, the CRM and the sink still
          * answering until it is gone; nothing changes after this. */
@@ -780,7 +799,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         log    = run_history_checks(&r, &res);
         timing = run_timing_json(&r);
         run_write_applies(&r);
-        if (sc->replay.enabled)
+        if (sc->replay.enabled && !r.error[0])
                 replay = run_replay(&r, &res);
         if (run_interrupted(&r, "judging")) {
                 crmsync_check_result_clear(&res);
@@ -791,13 +810,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         }
         summary = run_build_summary(&r, &res, timing, log, replay, &failed);
         crmsync_check_result_clear(&res);
-        if (r.history) {
-                fclose(r.history);
-                r.history = NULL;
-        }
-        if (crmsync_report_write(summary, r.run_dir, errstr, errstr_size) ==
-            -1)
-                goto out;
+        run_history_close(&r);
         rc = failed ? 1 : 0;
         goto out;
 
@@ -819,12 +832,10 @@ interrupted:
                 crmsync_err(errstr, errstr_size, "interrupted; out of memory");
                 goto out;
         }
-        if (crmsync_report_write(summary, r.run_dir, errstr, errstr_size) ==
-            -1)
-                goto out;
-        rc = 128 + r.interrupt_sig;
+        rc = 128 + r.interrupt_sig; /* run_finish writes the reports */
 
 out:
+        rc = run_finish(&r, rc, &summary, errstr, errstr_size);
         crmsync_child_stop(&r.connector, 0);
         crmsync_child_stop(&r.profiler, 0);
         crmsync_child_stop(&r.replayer, 0);
@@ -847,7 +858,7 @@ out:
         free(r.ap_rec);
         run_status_free(&r);
         crmsync_workload_destroy(r.wl);
-        if (summary && rc != 2 && summary_out)
+        if (summary && summary_out)
                 *summary_out = json_incref(summary);
         json_decref(summary);
         return rc;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,16 @@ struct fault_state {
         int     started, ended, skipped;
         char    reason[256];
         int64_t start_mono, end_mono, start_wall, end_wall;
+};
+
+/* A pipeline process that exited on its own (run_diag.c). */
+#define RUN_MAX_EXITS  16
+#define RUN_TAIL_LINES 10
+struct child_exit {
+        char    child[32];
+        int     pid, start, status, ready;
+        int64_t mono, wall;
+        char    tail[2048]; /* the last lines of its log */
 };
 
 /* The periodic status line (run_status.c). */
@@ -97,6 +108,12 @@ struct run {
         size_t                    last_apply_cnt;
         int64_t                   last_progress_mono;
         int                       unexpected_exits;
+        /* Diagnoses (run_diag.c): unexpected exits, and the first error
+         * that ends the run with exit 2 (set-up, or a file it cannot
+         * write). */
+        struct child_exit         exits[RUN_MAX_EXITS];
+        int                       exit_cnt, profiler_ready, history_failed;
+        char                      error[1024], error_phase[16];
         /* Replay phase. */
         int64_t                   replay_start_mono, replay_done_mono;
         int                       replay_matched;
@@ -142,6 +159,33 @@ int  run_start_child(struct run *r, struct child *c);
  * a signal, it records it with phase (setup, workload, ...), ends the main
  * phase and says so. */
 int  run_interrupted(struct run *r, const char *phase);
+
+/* run_diag.c */
+/* A pipeline process exited without being told to: record it (time,
+ * status, its log's last lines), say so, and fail the set-up when it never
+ * became ready. pid is the one it had. */
+void    run_note_exit(struct run *r, struct child *c, int pid);
+/* process_exits for summary.json (new reference). */
+json_t *run_exits_json(struct run *r);
+/* End the run with exit 2 for this reason (the first one is kept);
+ * phase is "set-up" or "run". Stops the event loop. */
+void    run_fail(struct run *r, const char *phase, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* history.jsonl: 1 while it can be written. */
+int     run_history_usable(struct run *r);
+/* Call right after a write to history.jsonl; failed != 0 fails the run
+ * with errno's reason. */
+void    run_history_check(struct run *r, int failed);
+/* A raw line (or part) for history.jsonl, checked. */
+void    run_history_line(struct run *r, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void    run_history_flush(struct run *r);
+void    run_history_close(struct run *r);
+/* Write the run folder's reports for summary (created for a set-up error
+ * when NULL) and settle the exit code: 2 with errstr when r failed or a
+ * report could not be written. */
+int     run_finish(struct run *r, int rc, json_t **summary, char *errstr,
+                   size_t errstr_size);
 
 /* run_summary.c */
 /* Fill r->ev_rec and r->ap_rec (once; the sink's apply log must be final).

@@ -585,10 +585,19 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            "%d target fault commands failed (see "
                            "fault-commands.log)",
                            crmsync_cluster_reap(r->cluster));
-        if (r->unexpected_exits)
-                expect_add(exp, failed, "pipeline processes stay up", 0,
-                           "%d unexpected exits (see the .log files)",
+        if (r->unexpected_exits) {
+                const struct child_exit *x = &r->exits[0];
+                json_t *ps = run_exits_json(r);
+                expect_add(exp, failed, CRMSYNC_EXPECT_PROCESSES_UP, 0,
+                           "%s %s at %.1f s; %d unexpected exits (see "
+                           "process_exits)",
+                           x->child,
+                           json_string_value(json_object_get(
+                                   json_array_get(ps, 0), "status")),
+                           (double)(x->mono - r->t0_mono) / 1000.0,
                            r->unexpected_exits);
+                json_decref(ps);
+        }
 
         api = run_api_json(r);
         run_api_expect(r, api, exp, failed);
@@ -611,6 +620,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
         json_object_set_new(s, "api", api);
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
+        json_object_set_new(s, "process_exits", run_exits_json(r));
         if (replay)
                 json_object_set_new(timing, "replay", replay);
         json_object_set_new(
@@ -626,12 +636,12 @@ void run_write_applies(struct run *r)
 {
         const struct sink_apply *a;
         size_t                   n = crmsync_sink_applies(r->sink, &a);
-        if (!r->history)
+        if (!run_history_usable(r))
                 return;
         /* The commit log, for lineage (crmsync trace). */
         for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                fprintf(r->history,
+                run_history_line(r,
                         "{\"wall_ms\":%lld,\"kind\":\"crm_commit\","
                         "\"event_id\":\"%s\",\"key\":\"%s/%s\","
                         "\"account_id\":\"%s\",\"previous_account_id\":"
@@ -642,7 +652,7 @@ void run_write_applies(struct run *r)
                         crmsync_change_name(ev->change), ev->version);
         }
         for (size_t i = 0; i < n; i++)
-                fprintf(r->history,
+                run_history_line(r,
                         "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
                         "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
                         "\"delete\":%s,\"full\":%s,\"applied\":%s}\n",
@@ -768,16 +778,15 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
                 else
                         crmsync_history_observe(h, seq, facts[i].partition,
                                                 facts[i].offset);
-                if (r->history)
-                        fprintf(r->history,
-                                "{\"kind\":\"topic\",\"event_id\":\"%s\","
-                                "\"topic\":\"%s\",\"partition\":%d,"
-                                "\"offset\":%lld,\"ts_ms\":%lld}\n",
-                                facts[i].event_id,
-                                facts[i].dlq ? "dlq" : r->sc->topic,
-                                (int)facts[i].partition,
-                                (long long)facts[i].offset,
-                                (long long)facts[i].ts_ms);
+                run_history_line(r,
+                                 "{\"kind\":\"topic\",\"event_id\":\"%s\","
+                                 "\"topic\":\"%s\",\"partition\":%d,"
+                                 "\"offset\":%lld,\"ts_ms\":%lld}\n",
+                                 facts[i].event_id,
+                                 facts[i].dlq ? "dlq" : r->sc->topic,
+                                 (int)facts[i].partition,
+                                 (long long)facts[i].offset,
+                                 (long long)facts[i].ts_ms);
         }
         na = crmsync_sink_applies(r->sink, &a);
         if (na > r->ap_cnt)

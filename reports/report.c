@@ -2,9 +2,12 @@
  * and the one-screen verdict. */
 #include "crmsync/report.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crmsync/common.h"
 
@@ -42,6 +45,86 @@ static const char *ms_or_never(const json_t *o, const char *k, char *buf,
         return buf;
 }
 
+/* Close fp; -1 (errno set) when any write to it failed. */
+static int close_checked(FILE *fp)
+{
+        int failed = ferror(fp), err = errno;
+        if (fclose(fp) == EOF)
+                return -1;
+        if (failed) {
+                errno = err ? err : EIO;
+                return -1;
+        }
+        return 0;
+}
+
+/* Each unexpected process exit: what, when, and its log's last lines,
+ * each line after indent; entries after the first start with lead. Text
+ * goes through put (raw or XML-escaped). */
+static void exits_text(FILE *fp, const json_t *s, const char *lead,
+                       const char *indent,
+                       void (*put)(FILE *, const char *))
+{
+        const json_t *x;
+        size_t        i;
+        json_array_foreach(json_object_get(s, "process_exits"), i, x) {
+                char        head[256];
+                const char *tail = str(x, "log_tail"), *nl;
+                if (i)
+                        put(fp, lead);
+                snprintf(head, sizeof(head),
+                         "%s (pid %lld) %s at %.1f s%s; ", str(x, "child"),
+                         (long long)json_integer_value(json_object_get(x,
+                                                                       "pid")),
+                         str(x, "status"),
+                         json_number_value(json_object_get(x, "t_s")),
+                         json_is_false(json_object_get(x, "ready"))
+                                 ? " before it became ready"
+                                 : "");
+                put(fp, head);
+                if (!*tail) {
+                        put(fp, str(x, "log"));
+                        put(fp, " is empty\n");
+                        continue;
+                }
+                put(fp, "last lines of ");
+                put(fp, str(x, "log"));
+                put(fp, ":\n");
+                for (; *tail; tail = nl ? nl + 1 : tail + strlen(tail)) {
+                        char line[1024];
+                        size_t len;
+                        nl  = strchr(tail, '\n');
+                        len = nl ? (size_t)(nl - tail) : strlen(tail);
+                        if (len >= sizeof(line))
+                                len = sizeof(line) - 1;
+                        memcpy(line, tail, len);
+                        line[len] = '\0';
+                        put(fp, indent);
+                        put(fp, line);
+                        put(fp, "\n");
+                }
+        }
+}
+
+static void put_raw(FILE *fp, const char *s)
+{
+        fputs(s, fp);
+}
+
+static void put_xml(FILE *fp, const char *s)
+{
+        xml_escape(fp, s);
+}
+
+static void junit_case(FILE *fp, const json_t *s, const char *name)
+{
+        fputs("  <testcase classname=\"crmsync.", fp);
+        xml_escape(fp, str(s, "scenario"));
+        fputs("\" name=\"", fp);
+        xml_escape(fp, name);
+        fputs("\">", fp);
+}
+
 static int interrupted(const json_t *s)
 {
         return !strcmp(str(s, "verdict"), "interrupted");
@@ -49,7 +132,7 @@ static int interrupted(const json_t *s)
 
 /* An interrupted run: one test case in error with the reason, no
  * expectation judged. */
-static int write_junit_interrupted(const json_t *s, FILE *fp)
+static void write_junit_interrupted(const json_t *s, FILE *fp)
 {
         fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<testsuites>\n<testsuite name=\"");
@@ -63,7 +146,6 @@ static int write_junit_interrupted(const json_t *s, FILE *fp)
         fputs("\" name=\"run\"><error type=\"interrupted\" message=\"", fp);
         xml_escape(fp, str(s, "reason"));
         fputs("\"/></testcase>\n</testsuite>\n</testsuites>\n", fp);
-        return fclose(fp);
 }
 
 /* The CRM API etiquette totals as JUnit properties ("api.<name>"). */
@@ -138,40 +220,51 @@ static void md_api(FILE *fp, const json_t *api)
         }
 }
 
-static int write_junit(const json_t *s, const char *path)
+static void write_junit(const json_t *s, FILE *fp)
 {
         const json_t *exp = json_object_get(s, "expectations"), *e;
+        const json_t *error = json_object_get(s, "error");
         size_t        i, failures = 0;
-        FILE         *fp = fopen(path, "w");
-        if (!fp)
-                return -1;
-        if (interrupted(s))
-                return write_junit_interrupted(s, fp);
+        if (interrupted(s)) {
+                write_junit_interrupted(s, fp);
+                return;
+        }
         json_array_foreach(exp, i, e) if (!json_is_true(json_object_get(e, "ok")))
                 failures++;
         fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<testsuites>\n<testsuite name=\"");
         xml_escape(fp, str(s, "scenario"));
-        fprintf(fp, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
-                json_array_size(exp), failures,
+        fprintf(fp, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+                json_array_size(exp) + (error ? 1 : 0), failures,
+                error ? 1 : 0,
                 json_number_value(json_object_get(
                         json_object_get(s, "timing"), "run_s")));
         junit_api_properties(fp, json_object_get(s, "api"));
-        json_array_foreach(exp, i, e) {
-                fputs("  <testcase classname=\"crmsync.", fp);
-                xml_escape(fp, str(s, "scenario"));
-                fputs("\" name=\"", fp);
-                xml_escape(fp, str(e, "name"));
+        /* A run that could not be set up, or could not write its files:
+         * the reason, as an error (the harness failed, not the
+         * pipeline). */
+        if (error) {
+                junit_case(fp, s, str(error, "phase"));
+                fputs("<error message=\"", fp);
+                xml_escape(fp, str(error, "reason"));
                 fputs("\">", fp);
+                exits_text(fp, s, "", "  ", put_xml);
+                fputs("</error></testcase>\n", fp);
+        }
+        json_array_foreach(exp, i, e) {
+                junit_case(fp, s, str(e, "name"));
                 if (!json_is_true(json_object_get(e, "ok"))) {
                         fputs("<failure message=\"", fp);
                         xml_escape(fp, str(e, "detail"));
-                        fputs("\"/>", fp);
+                        fputs("\">", fp);
+                        if (!strcmp(str(e, "name"),
+                                    CRMSYNC_EXPECT_PROCESSES_UP))
+                                exits_text(fp, s, "", "  ", put_xml);
+                        fputs("</failure>", fp);
                 }
                 fputs("</testcase>\n", fp);
         }
         fputs("</testsuite>\n</testsuites>\n", fp);
-        return fclose(fp);
 }
 
 /* A figure as report.md shows it: integers as they are, reals with three
@@ -348,16 +441,14 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
         md_flatten(fp, "", t);
 }
 
-static int write_md(const json_t *s, const char *path)
+static void write_md(const json_t *s, FILE *fp)
 {
         const json_t *w = json_object_get(s, "workload");
         const json_t *t = json_object_get(s, "timing");
         const json_t *exp = json_object_get(s, "expectations"), *e, *v;
         const char   *k;
         size_t        i;
-        FILE         *fp = fopen(path, "w");
-        if (!fp)
-                return -1;
+
         fprintf(fp, "# crmsync run %s\n\nScenario **%s** (`%s`): verdict "
                     "**%s**.\n\n",
                 str(s, "run_id"), str(s, "scenario"), str(s, "scenario_file"),
@@ -365,8 +456,18 @@ static int write_md(const json_t *s, const char *path)
         if (interrupted(s)) {
                 fprintf(fp, "The run was %s.\n",
                         str(s, "reason"));
-                return fclose(fp);
+                return;
         }
+        if ((e = json_object_get(s, "error")))
+                fprintf(fp, "**Error (%s):** %s\n\n", str(e, "phase"),
+                        str(e, "reason"));
+        if (json_array_size(json_object_get(s, "process_exits"))) {
+                fputs("## Unexpected process exits\n\n```\n", fp);
+                exits_text(fp, s, "", "  ", put_raw);
+                fputs("```\n\n", fp);
+        }
+        if (!w) /* set-up failed: nothing ran */
+                return;
         fprintf(fp, "Workload: %lld committed changes, %lld accounts, seed "
                     "%lld, commit log sha256 `%s`.\n\n",
                 (long long)json_integer_value(
@@ -399,27 +500,58 @@ static int write_md(const json_t *s, const char *path)
         json_array_foreach(
                 json_object_get(json_object_get(s, "target"), "limits"), i, e)
                 fprintf(fp, "- %s\n", json_string_value(e));
-        return fclose(fp);
+}
+
+static void write_json(const json_t *s, FILE *fp)
+{
+        json_dumpf(s, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', fp);
+}
+
+/* Write path through path.tmp and a rename: a file that cannot be
+ * written completely is not left behind truncated. -1 + errno. */
+static int write_file(const json_t *s, const char *path,
+                      void (*render)(const json_t *, FILE *))
+{
+        char  tmp[640];
+        FILE *fp;
+        int   err;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        if (!(fp = fopen(tmp, "w")))
+                return -1;
+        render(s, fp);
+        if (close_checked(fp) || rename(tmp, path)) {
+                err = errno;
+                unlink(tmp);
+                errno = err;
+                return -1;
+        }
+        return 0;
 }
 
 int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
                          size_t errstr_size)
 {
         char path[600];
-        snprintf(path, sizeof(path), "%s/summary.json", dir);
-        if (json_dump_file(summary, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER))
-                return crmsync_err(errstr, errstr_size, "%s: cannot write",
-                                   path);
-        snprintf(path, sizeof(path), "%s/junit.xml", dir);
-        if (write_junit(summary, path))
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(errno));
-        snprintf(path, sizeof(path), "%s/report.md", dir);
-        if (write_md(summary, path))
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(errno));
-        return 0;
+        static const struct {
+                const char *name;
+                void (*render)(const json_t *, FILE *);
+        } files[] = {{"summary.json", write_json},
+                     {"junit.xml", write_junit},
+                     {"report.md", write_md}};
+        int rc = 0;
+
+        /* Every file is tried; the first failure is the one reported. */
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+                if (write_file(summary, path, files[i].render) && !rc)
+                        rc = crmsync_err(errstr, errstr_size, "%s: %s", path,
+                                         strerror(errno));
+        }
+        return rc;
 }
+
 
 void crmsync_report_print(const json_t *s, FILE *fp)
 {
@@ -433,15 +565,34 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         char          b[4][24];
         size_t        i;
 
-        fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n",
-                !strcmp(str(s, "verdict"), "pass") ? "PASS"
-                : interrupted(s)                    ? "INTERRUPTED"
-                                                    : "FAIL",
+        char          verdict[32];
+        const json_t *error = json_object_get(s, "error");
+
+        /* PASS, FAIL, INTERRUPTED, ERROR. */
+        for (i = 0; i < sizeof(verdict) - 1 && str(s, "verdict")[i]; i++)
+                verdict[i] = (char)toupper((unsigned char)str(s,
+                                                             "verdict")[i]);
+        verdict[i] = '\0';
+        fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n", verdict,
                 str(s, "scenario"));
         if (interrupted(s)) {
                 fprintf(fp, "%s\nreport     %s/summary.json (also junit.xml, "
                             "report.md, history.jsonl)\n",
                         str(s, "reason"), str(s, "run_dir"));
+                return;
+        }
+        if (error)
+                fprintf(fp, "error      %s: %s\n", str(error, "phase"),
+                        str(error, "reason"));
+        if (json_array_size(json_object_get(s, "process_exits"))) {
+                fputs("exited     ", fp);
+                exits_text(fp, s, "           ", "           | ",
+                           put_raw);
+        }
+        if (!w) { /* set-up failed: nothing ran */
+                fprintf(fp, "report     %s/summary.json (also junit.xml, "
+                            "report.md, history.jsonl)\n",
+                        str(s, "run_dir"));
                 return;
         }
         fprintf(fp, "workload   %lld changes, %lld accounts, %lld live "

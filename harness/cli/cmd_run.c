@@ -125,10 +125,14 @@ int crmsync_cmd_run(int argc, char **argv)
                 fprintf(stderr, "crmsync run: %s\n", errstr);
 
         rc = crmsync_run(sc, &opt, &summary, errstr, sizeof(errstr));
-        if (rc == 2)
-                fprintf(stderr, "crmsync run: %s\n", errstr);
-        else if (summary)
+        /* The verdict goes out even when the run folder cannot be
+         * written (a full disk): stdout may be all that is left. */
+        if (summary)
                 crmsync_report_print(summary, stdout);
+        if (rc == 2) {
+                fflush(stdout);
+                fprintf(stderr, "crmsync run: %s\n", errstr);
+        }
         json_decref(summary);
         crmsync_scenario_destroy(sc);
         return rc;

@@ -7,9 +7,15 @@
 #include <stdio.h>
 
 #define CRMSYNC_SUMMARY_SCHEMA "crmsync.summary/1"
+/* The expectation that fails when a pipeline process exits on its own;
+ * its JUnit failure carries the exits (summary's process_exits). */
+#define CRMSYNC_EXPECT_PROCESSES_UP "pipeline processes stay up"
 
 /* Write summary.json, junit.xml and report.md into dir. summary is
- * borrowed. Returns 0 or -1 + errstr (the first file that failed). */
+ * borrowed; a summary with an "error" member (verdict "error": the run
+ * could not be set up or could not write its files) gets a JUnit <error>.
+ * Every write is checked; summary.json is never left truncated. Returns 0
+ * or -1 + errstr (the first file that failed, with the reason). */
 int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
                          size_t errstr_size);
 /* Print the one-screen verdict to fp. */

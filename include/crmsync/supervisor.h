@@ -35,6 +35,7 @@ struct child {
         int   paused;
         int   starts;       /* how often it was started */
         int   last_status;  /* wait status of the last exit */
+        long  log_start;    /* size of its log when it last started */
 };
 
 /* Fork the watchdog (see above). Call it early, while the process has one
