@@ -800,6 +800,19 @@ static int check_faults(struct vctx *c, const struct scenario *sc,
                 }
                 if (sc->target && check_target_can(c, sc, i))
                         return -1;
+                /* Only a webhook connector subscribes; a command of one's
+                 * own may, so it is left alone. */
+                if (!strcmp(f->type, "webhook_storm") &&
+                    !sc->connector.command &&
+                    strcmp(sc->connector.mode, "webhook")) {
+                        snprintf(p, sizeof(p), "faults[%d].type", i);
+                        return verr(c, p, 0,
+                                    "webhook_storm re-sends webhooks, and "
+                                    "the connector in '%s' mode receives "
+                                    "none (set pipeline.connector.mode to "
+                                    "\"webhook\")",
+                                    sc->connector.mode);
+                }
                 if (seq > (long long)eff->changes) {
                         snprintf(p, sizeof(p), "faults[%d].seq", i);
                         return verr(c, p, 0,

@@ -235,6 +235,13 @@ static void test_errors_known_before_running(void **state)
                  "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
                  "\"broker\":1,\"duration_s\":1}],"
                  "\"expect\":{\"broker_unavailable_max_s\":10}"},
+                {"\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
+                 "\"ratio\":0.5,\"duration_s\":1}]",
+                 "faults[0].type: webhook_storm re-sends webhooks, and the "
+                 "connector in 'feed' mode receives none",
+                 "\"pipeline\":{\"connector\":{\"mode\":\"webhook\"}},"
+                 "\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
+                 "\"ratio\":0.5,\"duration_s\":1}]"},
                 {"\"replay\":{\"from\":\"timestamp\"}",
                  "replay.from: a replay from a timestamp needs offset lookup "
                  "by timestamp, which the embedded broker",
