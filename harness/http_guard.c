@@ -130,15 +130,16 @@ static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
         const char            *body, *head, *reason, *code;
         int                    status, new_status, m;
 
-        if (len < sizeof(PAGE_END) - 1)
+        /* Cheap test first: this runs on every write to the buffer. */
+        if (len < sizeof(PAGE_END) - 1 ||
+            copy_at(buf, len - (sizeof(PAGE_END) - 1), tail,
+                    sizeof(PAGE_END) - 1) ||
+            memcmp(tail, PAGE_END, sizeof(PAGE_END) - 1))
                 return;
         n = len < TAIL_MAX ? len : TAIL_MAX;
         if (copy_at(buf, len - n, tail, n))
                 return;
         tail[n] = '\0'; /* sscanf below reads a string */
-        if (memcmp(tail + n - (sizeof(PAGE_END) - 1), PAGE_END,
-                   sizeof(PAGE_END) - 1))
-                return;
         body = last_of(tail, n, PAGE_BODY);
         head = body ? last_of(tail, (size_t)(body - tail), "HTTP/1.") : NULL;
         if (!head || !memmem(head, (size_t)(body - head),
