@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?= -DCRMSYNC_WERROR=ON
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup build demo test test-asan bench clean
 
 all: build
 
@@ -22,9 +22,14 @@ demo: build
 test: build
 	# Scenario tests time convergence: run them one at a time.
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit && ctest --output-on-failure -L scenario
+	$(MAKE) test-asan
+
+# Unit tests and the baseline under ASan+UBSan (build-asan/, about 2 min).
+test-asan: setup
+	JOBS=$(JOBS) bash scripts/test-asan.sh $(BUILD)-asan
 
 bench: build
 	bash bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan
