@@ -199,10 +199,8 @@ static int content_type_ok(struct evhttp_request *req)
                (n == 20 && !strncasecmp(ct, "application/x-ndjson", n));
 }
 
-/* Parse a JSON array or NDJSON body into an array of ops (new ref), or
- * NULL with msg filled. */
-static json_t *parse_ops(const char *data, size_t len, char *msg,
-                         size_t msgsize)
+json_t *sink_parse_ops(const char *data, size_t len, char *msg,
+                       size_t msgsize)
 {
         json_error_t err;
         size_t       i = 0;
@@ -280,7 +278,7 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                 return;
         }
         const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
-        json_t     *ops  = parse_ops(data, len, msg, sizeof(msg));
+        json_t     *ops  = sink_parse_ops(data, len, msg, sizeof(msg));
         if (!ops) {
                 reply_error(s, req, ep, 400, "bad_json", msg);
                 return;

@@ -75,6 +75,12 @@ struct sink_record *sink_store_get(const struct sink_store *st,
 json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                             int blind_writes, int fail);
 
+/* Parse a /v1/bulk body, a JSON array or NDJSON, into an array of ops
+ * (new reference), or NULL with msg filled (line and column). Outside
+ * input: tests/fuzz/fuzz_sink_bulk.c fuzzes it with sink_store_apply_op. */
+json_t *sink_parse_ops(const char *data, size_t len, char *msg,
+                       size_t msgsize);
+
 /* Room for n more apply-log entries? */
 int sink_store_log_has_room(const struct sink_store *st, size_t n);
 
