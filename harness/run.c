@@ -442,7 +442,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 return;
         }
         reap_children(r);
-        run_history_flush(r);
+        run_check_writes(r);
         if (r->phase == PHASE_DONE)
                 return; /* a set-up or write error stopped the run */
         crmsync_cluster_reap(r->cluster);

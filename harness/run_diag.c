@@ -204,6 +204,14 @@ void run_history_flush(struct run *r)
                 run_history_check(r, fflush(r->history) == EOF);
 }
 
+void run_check_writes(struct run *r)
+{
+        int err = crmsync_kafka_log_failed();
+        run_history_flush(r);
+        if (err)
+                run_fail(r, "run", "kafka-clients.log: %s", strerror(err));
+}
+
 void run_history_close(struct run *r)
 {
         int failed;
@@ -248,6 +256,8 @@ int run_finish(struct run *r, int rc, json_t **summary, char *errstr,
 {
         char werr[512];
 
+        if (r->run_dir[0])
+                run_check_writes(r);
         if (r->error[0]) {
                 rc = 2;
                 snprintf(errstr, errstr_size, "%s", r->error);

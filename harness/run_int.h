@@ -32,6 +32,7 @@
 #include "crmsync/interrupt.h"
 #include "crmsync/kafka_log.h"
 #include "crmsync/history.h"
+#include "crmsync/kafka_log.h"
 #include "crmsync/probe.h"
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
@@ -180,6 +181,9 @@ void    run_history_check(struct run *r, int failed);
 void    run_history_line(struct run *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void    run_history_flush(struct run *r);
+/* Each tick: flush history.jsonl and check the harness's other files
+ * (kafka-clients.log); a failed write fails the run. */
+void    run_check_writes(struct run *r);
 void    run_history_close(struct run *r);
 /* Write the run folder's reports for summary (created for a set-up error
  * when NULL) and settle the exit code: 2 with errstr when r failed or a

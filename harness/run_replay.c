@@ -13,6 +13,17 @@ static void count_side_effect(void *opaque, const char *event_id,
         *(uint64_t *)opaque += count;
 }
 
+/* The replay profiler exited on its own: noted, and nothing will rebuild
+ * the sink any more. */
+static int replayer_exited(struct run *r)
+{
+        int pid = r->replayer.pid;
+        if (!crmsync_child_reap(&r->replayer))
+                return 0;
+        run_note_exit(r, &r->replayer, pid);
+        return 1;
+}
+
 static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
         struct run              *r   = arg;
@@ -30,10 +41,12 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         crmsync_check_result_init(&res);
         run_check_now(r, &res);
         run_status(r, 1, (long long)crmsync_check_result_total(&res));
+        run_check_writes(r);
         if (crmsync_check_result_total(&res) == 0) {
                 r->replay_matched = 1;
                 event_base_loopexit(r->base, NULL);
-        } else if (now >= r->deadline_mono ||
+        } else if (replayer_exited(r) || r->error[0] ||
+                   now >= r->deadline_mono ||
                    now - r->last_progress_mono >=
                            (int64_t)(r->sc->settle_s * 1000) ||
                    run_interrupted(r, "replay")) {
@@ -156,6 +169,10 @@ static long write_domain_accounts(struct run *r,
                         continue;
                 fprintf(f, "%s\n", rec->id);
                 n++;
+        }
+        if (ferror(f)) { /* a full disk: not a partial list */
+                fclose(f);
+                return -1;
         }
         if (fclose(f))
                 return -1;

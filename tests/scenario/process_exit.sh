@@ -50,6 +50,21 @@ check "dies: the printed verdict shows the exit and the log line" \
         "$(grep -q '^exited     profiler (pid [0-9]*) exited with code 3 at ' "$RUNS/dies/stdout.txt" && grep -q '| byo: out of memory, giving up' "$RUNS/dies/stdout.txt" && echo True)"
 [ $FAILED -eq 0 ] || cat "$RUNS/dies/stdout.txt"
 
+# -- a replay profiler that dies --------------------------------------------
+# The reference profiler runs the live phase; in the replay phase the
+# command fails at once.
+cat >"$RUNS/replay-dies.json" <<JSON
+{ "name": "replay-dies", "seed": 3,
+  "workload": { "accounts": 20, "changes": 200, "rate_per_s": 200 },
+  "pipeline": { "profiler": { "command": "sh -c 'if [ -n \\"\$CRMSYNC_REPLAY\\" ]; then echo replay: cannot rebuild >&2; exit 5; fi; exec $BIN profiler'" } },
+  "replay": {} }
+JSON
+mkdir -p "$RUNS/replay"
+run_scenario "$BIN" "$RUNS/replay-dies.json" "$RUNS/replay"
+check "replay dies: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
+check "replay dies: process_exits names the replay profiler, code 5, its log" \
+        "$([ -n "$SUMMARY" ] && jget "$SUMMARY" "[(x['child'], x['exit_code'], x['log_tail']) for x in d['process_exits']]==[('replay', 5, 'replay: cannot rebuild')] and any(e['name']=='pipeline processes stay up' and e['detail'].startswith('replay exited with code 5') for e in d['expectations'])")"
+
 # -- an injected crash is not an unexpected exit ----------------------------
 cat >"$RUNS/crash.json" <<'JSON'
 { "name": "injected-crash", "seed": 3,
