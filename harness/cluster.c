@@ -32,6 +32,8 @@ struct cluster {
         int64_t               *start_offsets; /* [partitions]: its end at
                                                * set-up */
         char                  *start_spec;    /* "p:off,..." of those */
+        rd_kafka_t            *lag_rk;        /* reads a group's commits */
+        char                   lag_group[256];
         pid_t                  cmds[CLUSTER_MAX_CMDS];
         int                    ncmds, failed_cmds;
 };
@@ -447,6 +449,10 @@ void crmsync_cluster_close(cluster_t *c)
 {
         if (!c)
                 return;
+        if (c->lag_rk) {
+                rd_kafka_consumer_close(c->lag_rk);
+                rd_kafka_destroy(c->lag_rk);
+        }
         for (int i = 0; i < c->ncmds; i++)
                 if (c->cmds[i] > 0)
                         waitpid(c->cmds[i], NULL, 0);
@@ -765,4 +771,100 @@ json_t *crmsync_cluster_describe(const cluster_t *c)
         json_object_set_new(o, "start_offsets",
                             json_string(c->start_spec ? c->start_spec : ""));
         return o;
+}
+
+/* A consumer with the group's id that never subscribes: it reads the
+ * group's committed offsets (OffsetFetch) without joining it, and commits
+ * nothing. Kept for the run; replaced when asked about another group. */
+static rd_kafka_t *lag_client(cluster_t *c, const char *group, char *errstr,
+                              size_t errstr_size)
+{
+        rd_kafka_conf_t *conf;
+        char             kerr[256];
+
+        if (c->lag_rk && !strcmp(c->lag_group, group))
+                return c->lag_rk;
+        if (c->lag_rk) {
+                rd_kafka_consumer_close(c->lag_rk);
+                rd_kafka_destroy(c->lag_rk);
+                c->lag_rk = NULL;
+        }
+        conf = rd_kafka_conf_new();
+        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_log_cb(conf, crmsync_kafka_log_cb);
+        if (rd_kafka_conf_set(conf, "group.id", group, kerr, sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
+                              sizeof(kerr)) ||
+            rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr)) ||
+            !(c->lag_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr,
+                                       sizeof(kerr)))) {
+                rd_kafka_conf_destroy(conf);
+                crmsync_err(errstr, errstr_size, "lag reader: %s", kerr);
+                return NULL;
+        }
+        snprintf(c->lag_group, sizeof(c->lag_group), "%s", group);
+        return c->lag_rk;
+}
+
+int crmsync_cluster_group_lag(cluster_t *c, const char *group,
+                              struct cluster_lag *lag, char *errstr,
+                              size_t errstr_size)
+{
+        rd_kafka_t                      *rk;
+        rd_kafka_topic_partition_list_t *tps;
+        rd_kafka_resp_err_t              err;
+        size_t                           n = 0;
+        int                              listed = 0;
+
+        memset(lag, 0, sizeof(*lag));
+        if (!(rk = lag_client(c, group, errstr, errstr_size)))
+                return -1;
+        tps = rd_kafka_topic_partition_list_new(c->partitions);
+        for (int p = 0; p < c->partitions; p++)
+                rd_kafka_topic_partition_list_add(tps, c->sc->topic, p);
+        if ((err = rd_kafka_committed(rk, tps, CLUSTER_LAG_TIMEOUT_MS))) {
+                rd_kafka_topic_partition_list_destroy(tps);
+                return crmsync_err(errstr, errstr_size,
+                                   "committed offsets of group %s: %s", group,
+                                   rd_kafka_err2str(err));
+        }
+        for (int p = 0; p < c->partitions; p++) {
+                int64_t lo = -1, hi = -1, from, behind;
+                int64_t done = tps->elems[p].err ? -1 : tps->elems[p].offset;
+                if ((err = rd_kafka_query_watermark_offsets(
+                             rk, c->sc->topic, p, &lo, &hi,
+                             CLUSTER_LAG_TIMEOUT_MS))) {
+                        rd_kafka_topic_partition_list_destroy(tps);
+                        return crmsync_err(errstr, errstr_size,
+                                           "end offset of %s partition %d: "
+                                           "%s",
+                                           c->sc->topic, p,
+                                           rd_kafka_err2str(err));
+                }
+                if (done >= 0)
+                        lag->committed++;
+                from   = done >= 0 ? done : c->start_offsets[p];
+                behind = hi > from ? hi - from : 0;
+                if (!behind)
+                        continue;
+                lag->total += behind;
+                lag->partitions++;
+                if (listed < 8 && n < sizeof(lag->detail) - 40) {
+                        n += (size_t)snprintf(lag->detail + n,
+                                              sizeof(lag->detail) - n,
+                                              "%s%d (%lld)",
+                                              listed ? ", " : "", p,
+                                              (long long)behind);
+                        listed++;
+                } else if (listed == 8) {
+                        snprintf(lag->detail + n, sizeof(lag->detail) - n,
+                                 ", ...");
+                        listed++;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(tps);
+        return 0;
 }

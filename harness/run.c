@@ -427,6 +427,40 @@ static void reap_children(struct run *r)
         }
 }
 
+int run_group_lagging(struct run *r, const char *group, int64_t now)
+{
+        char errstr[256];
+
+        if (r->lag_checked_mono && now - r->lag_checked_mono < 1000)
+                return r->lagging;
+        r->lag_checked_mono = now;
+        if (crmsync_cluster_group_lag(r->cluster, group, &r->lag, errstr,
+                                      sizeof(errstr))) {
+                if (!r->lag_warned++)
+                        run_progress(r, "group lag unknown (%s): judging "
+                                        "convergence on inactivity",
+                                     errstr);
+                return r->lagging = 0;
+        }
+        r->lagging = r->lag.committed > 0 && r->lag.total > 0;
+        return r->lagging;
+}
+
+/* A run that ends with the profiler's group behind: say so, by name. */
+static void note_stalled_group(struct run *r, const char *when)
+{
+        r->lag_checked_mono = 0; /* a fresh reading */
+        if (!run_group_lagging(r, r->group_id, crmsync_mono_ms()))
+                return;
+        snprintf(r->lag_note, sizeof(r->lag_note),
+                 "group %s still has lag %lld on %d partition(s): %s %s",
+                 r->group_id, (long long)r->lag.total, r->lag.partitions,
+                 r->lag.detail, when);
+        run_progress(r, "%s", r->lag_note);
+        run_history(r, "group_stalled", ",\"lag\":%lld,\"partitions\":%d",
+                    (long long)r->lag.total, r->lag.partitions);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
         struct run              *r   = arg;
@@ -455,6 +489,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 r->timed_out = 1;
                 r->phase     = PHASE_DONE;
                 run_progress(r, "timeout: giving up waiting for convergence");
+                note_stalled_group(r, "at timeout");
                 event_base_loopexit(r->base, NULL);
                 return;
         }
@@ -487,6 +522,25 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 run_progress(r, "converged: sink matches the CRM");
                 run_history(r, "converged", "%s", "");
                 event_base_loopexit(r->base, NULL);
+        } else if (now - r->last_progress_mono >=
+                           (int64_t)(r->sc->settle_s * 1000) &&
+                   run_group_lagging(r, r->group_id, now)) {
+                /* No sink write for settle_s, but the pipeline has not
+                 * consumed everything: a restarted member may be waiting
+                 * for its dead predecessor's session to expire. Wait on
+                 * lag, up to the timeout. */
+                if (!r->lag_wait_start_mono) {
+                        r->lag_wait_start_mono = now;
+                        run_progress(r, "no sink write for %.1f s, but "
+                                        "group %s still has lag %lld on "
+                                        "%d partition(s): waiting on it "
+                                        "(up to the timeout)",
+                                     r->sc->settle_s, r->group_id,
+                                     (long long)r->lag.total,
+                                     r->lag.partitions);
+                        run_history(r, "lag_wait", ",\"lag\":%lld",
+                                    (long long)r->lag.total);
+                }
         } else if (now - r->last_progress_mono >=
                    (int64_t)(r->sc->settle_s * 1000)) {
                 r->settled = 1;

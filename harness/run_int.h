@@ -115,6 +115,12 @@ struct run {
         struct child_exit         exits[RUN_MAX_EXITS];
         int                       exit_cnt, profiler_ready, history_failed;
         char                      error[1024], error_phase[16];
+        /* Convergence waits while the profiler's group has lag
+         * (run_group_lagging). */
+        int64_t                   lag_checked_mono, lag_wait_start_mono;
+        int                       lagging, lag_warned;
+        struct cluster_lag        lag;          /* the last reading */
+        char                      lag_note[640]; /* stalled group, or "" */
         /* Replay phase. */
         int64_t                   replay_start_mono, replay_done_mono;
         int                       replay_matched;
@@ -152,6 +158,11 @@ int run_check_now(struct run *r, struct check_result *res);
 void run_stop_child_serving(struct run *r, struct child *c, int grace_ms);
 /* "e-00000042" -> 42; 0 for ids that are not CRM changes (snapshots). */
 uint64_t run_event_seq(const char *id);
+/* Whether consumer group `group` still has lag on the changes topic
+ * (read at most once a second; the last reading is in r->lag). 0 when it
+ * has none, or when it cannot be told (lag unreadable, or the group has
+ * committed nothing: a pipeline that does not commit in its group). */
+int run_group_lagging(struct run *r, const char *group, int64_t now);
 /* Prepare (not start) a pipeline process: connector, profiler or replay. */
 void run_setup_child(struct run *r, struct child *c, const char *name,
                      const struct scenario_process *p, const char *group);

@@ -435,11 +435,12 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                                    "faults ended",
                                    json_real_value(cs));
                 else
-                        expect_add(exp, failed, name, 0, "%s",
+                        expect_add(exp, failed, name, 0, "%s%s%s",
                                    r->interrupted ? "interrupted"
                                    : r->timed_out ? "timed out"
                                                   : "sink never matched the "
-                                                    "CRM");
+                                                    "CRM",
+                                   r->lag_note[0] ? ": " : "", r->lag_note);
         }
         freshness_expect(exp, failed, json_object_get(timing, "freshness"),
                          "freshness p99", e->freshness_p99_ms_max);
@@ -630,6 +631,17 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                           r->timed_out, "interrupted", r->interrupted,
                           "connector_starts", r->connector.starts,
                           "profiler_starts", r->profiler.starts));
+        /* Convergence waits on the profiler group's lag, not only on
+         * inactivity: whether it did, and a group still behind at the
+         * end, by name. */
+        json_object_set_new(
+                json_object_get(s, "run"), "group_lag",
+                json_pack("{s:s, s:b, s:I, s:o}", "group", r->group_id,
+                          "waited_on_lag", r->lag_wait_start_mono != 0,
+                          "lag_at_last_check", (json_int_t)r->lag.total,
+                          "stalled",
+                          r->lag_note[0] ? json_string(r->lag_note)
+                                         : json_null()));
         return s;
 }
 void run_write_applies(struct run *r)

@@ -60,6 +60,24 @@ int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
                                      int64_t *offsets, int partitions,
                                      char *errstr, size_t errstr_size);
 
+/* A consumer group's lag on the changes topic. */
+struct cluster_lag {
+        int64_t total;      /* records past the group's committed offsets */
+        int     partitions; /* partitions with lag */
+        int     committed;  /* partitions the group has committed on */
+        char    detail[256]; /* "3 (120), 7 (5)": partition (lag), first 8 */
+};
+#define CLUSTER_LAG_TIMEOUT_MS 2000
+
+/* The lag of consumer group `group` on the changes topic: per partition,
+ * its end offset minus the group's committed offset, or minus the run's
+ * start offset where the group has committed nothing. Reads the group's
+ * commits without joining it. Blocks up to a few seconds. Returns 0, or
+ * -1 + errstr when the offsets could not be read. */
+int crmsync_cluster_group_lag(cluster_t *c, const char *group,
+                              struct cluster_lag *lag, char *errstr,
+                              size_t errstr_size);
+
 /* The target for summary.json: type, name, bootstrap, limits. New ref. */
 json_t *crmsync_cluster_describe(const cluster_t *c);
 
