@@ -68,9 +68,14 @@ judge early $rc "setup"
 # the profiler stops (a slow shutdown: 10 s of grace). The second Ctrl-C
 # kills it and the summary comes at once.
 mkdir -p "$RUNS/double"
-jq --arg p "/bin/sh -c 'trap \"\" TERM; $BIN profiler; sleep 60'" \
-   '.name = "long-run-slow-stop" | .pipeline.profiler.command = $p' \
-   "$SRC/tests/scenarios/long-run.json" >"$RUNS/slow-stop.json"
+python3 - "$SRC/tests/scenarios/long-run.json" "$BIN" >"$RUNS/slow-stop.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["name"] = "long-run-slow-stop"
+d["pipeline"] = {"profiler": {"command":
+        "/bin/sh -c 'trap \"\" TERM; %s profiler; sleep 60'" % sys.argv[2]}}
+print(json.dumps(d))
+PY
 "$BIN" run "$RUNS/slow-stop.json" --runs-dir "$RUNS/double" --quiet \
         >"$RUNS/double.out" 2>"$RUNS/double.err" &
 h=$!

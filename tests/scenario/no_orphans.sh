@@ -72,11 +72,14 @@ done
 # process as their child (no exec), so only a process-group kill from
 # outside the dead harness reaches it.
 mkdir -p "$RUNS/WRAP"
-jq --arg p "/bin/sh -c '$BIN profiler; echo done'" \
-   --arg c "/bin/sh -c '$BIN connector; echo done'" \
-   '.name = "long-run-wrapped" | .pipeline.profiler.command = $p |
-    .pipeline.connector.command = $c' \
-   "$SRC/tests/scenarios/long-run.json" >"$RUNS/wrapped.json"
+python3 - "$SRC/tests/scenarios/long-run.json" "$BIN" >"$RUNS/wrapped.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["name"] = "long-run-wrapped"
+d["pipeline"] = {p: {"command": "/bin/sh -c '%s %s; echo done'" % (sys.argv[2], p)}
+                 for p in ("profiler", "connector")}
+print(json.dumps(d))
+PY
 "$BIN" run "$RUNS/wrapped.json" --runs-dir "$RUNS/WRAP" --quiet >"$RUNS/WRAP.out" 2>&1 &
 harness=$!
 procs=""
