@@ -501,9 +501,10 @@ int crmsync_cluster_probe_partitions(const cluster_t *c)
 static int run_command(cluster_t *c, const char *tmpl, int broker, char *why,
                        size_t why_size)
 {
-        char  cmd[4096];
-        pid_t pid;
+        char   cmd[4096];
+        pid_t  pid;
         size_t n = 0;
+        FILE  *log;
         for (const char *p = tmpl; *p && n < sizeof(cmd) - 16; p++) {
                 if (!strncmp(p, "{broker}", 8)) {
                         n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%d",
@@ -519,21 +520,28 @@ static int run_command(cluster_t *c, const char *tmpl, int broker, char *why,
                          CLUSTER_MAX_CMDS);
                 return -1;
         }
+        /* The log is opened and its header written here, where a failed
+         * write (a full disk) can be told: the fault is then not run. */
+        if (!(log = fopen(c->log_path, "ae")) ||
+            fprintf(log, "$ %s\n", cmd) < 0 || fflush(log) == EOF) {
+                snprintf(why, why_size, "%s: %s", c->log_path,
+                         strerror(errno));
+                if (log)
+                        fclose(log);
+                return -1;
+        }
         if ((pid = fork()) == -1) {
                 snprintf(why, why_size, "fork: %s", strerror(errno));
+                fclose(log);
                 return -1;
         }
         if (pid == 0) {
-                FILE *log = fopen(c->log_path, "a");
-                if (log) {
-                        fprintf(log, "$ %s\n", cmd);
-                        fflush(log);
-                        dup2(fileno(log), 1);
-                        dup2(fileno(log), 2);
-                }
+                dup2(fileno(log), 1);
+                dup2(fileno(log), 2);
                 execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
                 _exit(127);
         }
+        fclose(log);
         c->cmds[c->ncmds++] = pid;
         return 0;
 }
