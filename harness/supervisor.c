@@ -251,34 +251,33 @@ void crmsync_child_signal(struct child *c, int sig)
                 c->paused = 0;
 }
 
-/* The child has exited (a zombie, reaped or not): forget its group. */
-static void child_gone(struct child *c, int status)
+/* The leader has exited and is still a zombie, so its pid cannot be
+ * reused yet: kill what is left of its group (a wrapper's children), make
+ * everyone forget the group, then reap the leader. */
+static void child_gone(struct child *c)
 {
+        int status;
+        kill(-c->pid, SIGKILL);
         live_del(c->pid);
         wd_send('-', c->pid);
-        c->last_status = status;
-        c->pid         = 0;
-        c->paused      = 0;
+        if (waitpid(c->pid, &status, 0) == c->pid)
+                c->last_status = status;
+        c->pid    = 0;
+        c->paused = 0;
 }
 
 int crmsync_child_reap(struct child *c)
 {
         siginfo_t si;
-        int       status;
         if (!c->pid)
                 return 0;
-        /* Look without reaping: while the leader is a zombie its pid still
-         * names its group, so what is left of the group (a wrapper's
-         * children) can be killed without hitting a reused pid. */
+        /* Look without reaping (see child_gone). */
         memset(&si, 0, sizeof(si));
         if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
                     -1 ||
             si.si_pid != c->pid)
                 return 0;
-        kill(-c->pid, SIGKILL);
-        if (waitpid(c->pid, &status, 0) != c->pid)
-                status = 0;
-        child_gone(c, status);
+        child_gone(c);
         return 1;
 }
 
@@ -296,11 +295,15 @@ void crmsync_child_stop(struct child *c, int grace_ms)
                 nanosleep(&ts, NULL);
         }
         if (c->pid) {
-                int status;
+                siginfo_t si;
                 crmsync_child_signal(c, SIGKILL);
-                if (waitpid(c->pid, &status, 0) != c->pid)
-                        status = c->last_status;
-                child_gone(c, status);
+                /* Wait for the exit without reaping (see child_gone). */
+                memset(&si, 0, sizeof(si));
+                while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) ==
+                               -1 &&
+                       errno == EINTR)
+                        ;
+                child_gone(c);
         }
 }
 
