@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 
 #include "crmsync/common.h"
-#include "crmsync/history.h"
+#include "harness/history.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 

@@ -1,7 +1,7 @@
 /* auditor.c -- independent reader of the changes topic (see auditor.h).
  * Threads: one reader thread owns the consumer and the fact array until
  * crmsync_auditor_finish joins it; afterwards the caller's thread reads. */
-#include "crmsync/auditor.h"
+#include "harness/auditor.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
-#include "crmsync/kafka_log.h"
+#include "harness/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 #define AUDITOR_MAX_PARTITIONS 1024

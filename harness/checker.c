@@ -1,5 +1,5 @@
 /* checker.c -- end-state and history anomaly detection. */
-#include "crmsync/checker.h"
+#include "harness/checker.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* cluster.c -- embedded or external Kafka for a run (see cluster.h). */
-#include "crmsync/cluster.h"
+#include "harness/cluster.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 
 #include "crmsync/broker.h"
 #include "crmsync/common.h"
-#include "crmsync/kafka_log.h"
+#include "harness/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 #define CLUSTER_MAX_CMDS 64

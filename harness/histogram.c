@@ -1,5 +1,5 @@
 /* histogram.c -- HDR-style log-linear histogram. */
-#include "crmsync/histogram.h"
+#include "harness/histogram.h"
 
 #include <string.h>
 

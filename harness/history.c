@@ -1,5 +1,5 @@
 /* history.c -- compact run history and the history anomaly checks. */
-#include "crmsync/history.h"
+#include "harness/history.h"
 
 #include <stdio.h>
 #include <stdlib.h>

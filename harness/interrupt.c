@@ -1,5 +1,5 @@
 /* interrupt.c -- Ctrl-C and SIGTERM during a run (see interrupt.h). */
-#include "crmsync/interrupt.h"
+#include "harness/interrupt.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crmsync/supervisor.h"
+#include "harness/supervisor.h"
 
 static volatile sig_atomic_t count, first_sig;
 static volatile int64_t      first_ms; /* CLOCK_MONOTONIC, as crmsync_mono_ms */

@@ -1,5 +1,5 @@
 /* jsonpos.c -- map JSON value paths to line:column in the source text. */
-#include "crmsync/jsonpos.h"
+#include "harness/jsonpos.h"
 
 #include <stdio.h>
 #include <stdlib.h>

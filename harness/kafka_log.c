@@ -1,5 +1,5 @@
 /* kafka_log.c -- the log of the harness's own Kafka clients (kafka_log.h). */
-#include "crmsync/kafka_log.h"
+#include "harness/kafka_log.h"
 
 #include <errno.h>
 #include <pthread.h>

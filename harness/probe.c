@@ -1,7 +1,7 @@
 /* probe.c -- broker availability probe (see probe.h). Threads: the probe
  * thread owns the producer and fills samples; delivery reports are served
  * on it by rd_kafka_poll; the caller reads after crmsync_probe_stop. */
-#include "crmsync/probe.h"
+#include "harness/probe.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "crmsync/common.h"
-#include "crmsync/kafka_log.h"
+#include "harness/kafka_log.h"
 #include "crmsync/pipeline.h"
 
 struct probe {

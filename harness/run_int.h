@@ -5,7 +5,7 @@
 #ifndef CRMSYNC_RUN_INT_H
 #define CRMSYNC_RUN_INT_H
 
-#include "crmsync/run.h"
+#include "harness/run.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,23 +21,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crmsync/auditor.h"
-#include "crmsync/cluster.h"
+#include "harness/auditor.h"
+#include "harness/cluster.h"
 #include "crmsync/bugs.h"
-#include "crmsync/checker.h"
+#include "harness/checker.h"
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
 #include "crmsync/domain.h"
-#include "crmsync/histogram.h"
-#include "crmsync/interrupt.h"
-#include "crmsync/kafka_log.h"
-#include "crmsync/history.h"
-#include "crmsync/kafka_log.h"
-#include "crmsync/probe.h"
+#include "harness/histogram.h"
+#include "harness/interrupt.h"
+#include "harness/kafka_log.h"
+#include "harness/history.h"
+#include "harness/kafka_log.h"
+#include "harness/probe.h"
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
-#include "crmsync/supervisor.h"
-#include "crmsync/timing.h"
+#include "harness/supervisor.h"
+#include "harness/timing.h"
 #include "crmsync/workload.h"
 
 #define TICK_MS        250

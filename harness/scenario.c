@@ -1,5 +1,5 @@
 /* scenario.c -- strict loader for scenario files (docs/scenario-format.md). */
-#include "crmsync/scenario.h"
+#include "harness/scenario.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 
 #include "crmsync/bugs.h"
-#include "crmsync/cluster.h"
+#include "harness/cluster.h"
 #include "crmsync/common.h"
 #include "crmsync/domain.h"
-#include "crmsync/jsonpos.h"
+#include "harness/jsonpos.h"
 
 #define SCENARIO_MAX_BYTES (1 << 20)
 

@@ -1,5 +1,5 @@
 /* supervisor.c -- start, signal, stop and reap child processes. */
-#include "crmsync/supervisor.h"
+#include "harness/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* timing.c -- freshness per change and convergence after a moment, from
  * the commit and apply logs. */
-#include "crmsync/timing.h"
+#include "harness/timing.h"
 
 #include <stdlib.h>
 

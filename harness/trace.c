@@ -1,5 +1,5 @@
 /* trace.c -- lineage of a change or an account through a run's records. */
-#include "crmsync/trace.h"
+#include "harness/trace.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -21,7 +21,7 @@
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
-#include "crmsync/crm_webhook.h"
+#include "fakes/crm/crm_webhook.h"
 #include "crmsync/http_guard.h"
 
 #define WEBHOOK_BODY_MAX (16 << 20)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/crm_query.h"
+#include "crm_query.h"
 
 enum { SALT_DUP = 1, SALT_LATE = 2, SALT_GAP = 3, SALT_DUP_DELAY = 4,
        SALT_CURSOR = 5, SALT_DRIFT = 6 };

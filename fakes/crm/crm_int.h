@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 #include "crmsync/crm.h"
-#include "crmsync/crm_metrics.h"
-#include "crmsync/crm_throttle.h"
+#include "crm_metrics.h"
+#include "crm_throttle.h"
 #include "crmsync/http_guard.h"
-#include "crmsync/crm_webhook.h"
+#include "crm_webhook.h"
 
 #define CRM_DEFAULT_PAGE    100
 #define CRM_DEFAULT_MAX     1000

@@ -1,5 +1,5 @@
 /* crm_metrics.c -- tiny Prometheus text exposition (counters and gauges). */
-#include "crmsync/crm_metrics.h"
+#include "crm_metrics.h"
 
 #include <event2/buffer.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/crm_query.h"
+#include "crm_query.h"
 
 int crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size)
 {

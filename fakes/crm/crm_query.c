@@ -1,5 +1,5 @@
 /* crm_query.c -- bounded URL query-string helpers for the mock CRM. */
-#include "crmsync/crm_query.h"
+#include "crm_query.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* crm_throttle.c -- per-client token buckets, daily quota and transient
  * 5xx of the mock CRM. */
-#include "crmsync/crm_throttle.h"
+#include "crm_throttle.h"
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/crm_query.h"
+#include "crm_query.h"
 
 #define DAY_MS 86400000LL
 #define OVERFLOW_ID "~overflow"

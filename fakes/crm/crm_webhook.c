@@ -1,6 +1,6 @@
 /* crm_webhook.c -- webhook signatures, subscriptions and the delivery
  * dispatcher of the mock CRM (HubSpot-style batches, retries, faults). */
-#include "crmsync/crm_webhook.h"
+#include "crm_webhook.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>

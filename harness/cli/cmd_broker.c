@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "crmsync/broker.h"
-#include "crmsync/cli.h"
+#include "cli.h"
 #include "crmsync/common.h"
 
 #define OFFSETS_TOPIC "crmsync.connector.offsets"

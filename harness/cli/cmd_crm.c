@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/cli.h"
+#include "cli.h"
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
-#include "crmsync/scenario.h"
+#include "harness/scenario.h"
 #include "crmsync/workload.h"
 
 static void usage(FILE *fp)

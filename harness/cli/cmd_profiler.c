@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "crmsync/bugs.h"
-#include "crmsync/cli.h"
+#include "cli.h"
 #include "crmsync/common.h"
 #include "crmsync/pipeline.h"
 

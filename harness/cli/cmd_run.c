@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crmsync/cli.h"
-#include "crmsync/interrupt.h"
+#include "cli.h"
+#include "harness/interrupt.h"
 #include "crmsync/report.h"
-#include "crmsync/run.h"
-#include "crmsync/scenario.h"
-#include "crmsync/supervisor.h"
+#include "harness/run.h"
+#include "harness/scenario.h"
+#include "harness/supervisor.h"
 
 static void usage(FILE *fp)
 {

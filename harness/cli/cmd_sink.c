@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/cli.h"
+#include "cli.h"
 #include "crmsync/sink.h"
 
 static void usage(FILE *fp)

@@ -2,8 +2,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "crmsync/cli.h"
-#include "crmsync/trace.h"
+#include "cli.h"
+#include "harness/trace.h"
 
 static void usage(FILE *fp)
 {

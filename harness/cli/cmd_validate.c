@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "crmsync/cli.h"
-#include "crmsync/scenario.h"
+#include "cli.h"
+#include "harness/scenario.h"
 
 #define VALIDATE_MAX_DEPTH 8
 

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crmsync/cli.h"
+#include "cli.h"
 #include "crmsync/common.h"
 
 static const struct {

@@ -9,7 +9,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "crmsync/crm_throttle.h"
+#include "fakes/crm/crm_throttle.h"
 #include "crmsync/workload.h"
 
 struct crm_server_config {

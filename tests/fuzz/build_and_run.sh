@@ -30,14 +30,14 @@ SOURCES=(
         "$SRC/fakes/crm/crm_webhook.c"
         "$SRC/fakes/crm/crm_query.c"
         "$SRC/fakes/crm/crm_metrics.c"
-        "$SRC/harness/common.c"
+        "$SRC/lib/common.c"
 )
 LIBS=$(pkg-config --libs libevent jansson libcrypto)
 
 echo "building fuzz_crm_request with $CC"
 "$CC" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -fno-omit-frame-pointer -I"$SRC/include" \
+        -fno-omit-frame-pointer -I"$SRC/include" -I"$SRC" \
         "${SOURCES[@]}" $LIBS -lm -lpthread -o "$OUT/fuzz_crm_request"
 
 # Work on a copy of the seed corpus so the repository stays untouched.

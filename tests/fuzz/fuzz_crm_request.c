@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/crm_metrics.h"
-#include "crmsync/crm_query.h"
-#include "crmsync/crm_webhook.h"
+#include "fakes/crm/crm_metrics.h"
+#include "fakes/crm/crm_query.h"
+#include "fakes/crm/crm_webhook.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -32,7 +32,7 @@ echo "building $NAME with $CC"
 # shellcheck disable=SC2046
 "$CC" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -fno-omit-frame-pointer -I"$SRC/include" \
+        -fno-omit-frame-pointer -I"$SRC/include" -I"$SRC" \
         "${SOURCES[@]}" $(pkg-config --cflags --libs "${PKGS[@]}") -lm \
         -lpthread -o "$OUT/$NAME"
 

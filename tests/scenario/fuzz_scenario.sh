@@ -32,8 +32,8 @@ SOURCES=(
         "$SRC/tests/fuzz/fuzz_scenario.c"
         "$SRC/harness/scenario.c"
         "$SRC/harness/jsonpos.c"
-        "$SRC/harness/domain.c"
-        "$SRC/harness/common.c"
+        "$SRC/lib/domain.c"
+        "$SRC/lib/common.c"
         "$SRC/fakes/crm/workload.c"
 )
 LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
@@ -41,7 +41,7 @@ LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
 echo "building fuzz_scenario with $CC"
 "$CC" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -fno-omit-frame-pointer -I"$SRC/include" \
+        -fno-omit-frame-pointer -I"$SRC/include" -I"$SRC" \
         "${SOURCES[@]}" $LIBS -lm -o "$OUT/fuzz_scenario"
 
 # Work on a copy of the seed corpus so the repository stays untouched.

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/checker.h"
-#include "crmsync/history.h"
+#include "harness/checker.h"
+#include "harness/history.h"
 #include "crmsync/workload.h"
 
 struct fixture {

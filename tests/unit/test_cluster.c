@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "crmsync/broker.h"
-#include "crmsync/cluster.h"
-#include "crmsync/scenario.h"
+#include "harness/cluster.h"
+#include "harness/scenario.h"
 
 struct fixture {
         struct scenario *sc;

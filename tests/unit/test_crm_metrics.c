@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crmsync/crm_metrics.h"
+#include "fakes/crm/crm_metrics.h"
 
 /* Render into a NUL-terminated malloc'd string. */
 static char *render(crm_metrics_t *m)

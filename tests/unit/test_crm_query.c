@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "crmsync/crm_query.h"
+#include "fakes/crm/crm_query.h"
 
 static void test_get(void **state)
 {

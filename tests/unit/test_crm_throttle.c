@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "crmsync/crm_metrics.h"
-#include "crmsync/crm_throttle.h"
+#include "fakes/crm/crm_metrics.h"
+#include "fakes/crm/crm_throttle.h"
 
 #define T0 1764066000000LL /* 2025-11-25 10:20:00 UTC */
 

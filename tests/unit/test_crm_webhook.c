@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "crmsync/common.h"
-#include "crmsync/crm_webhook.h"
+#include "fakes/crm/crm_webhook.h"
 
 #define HS_SECRET "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 #define HS_URI "https://www.example.com/webhook_uri"

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "crmsync/histogram.h"
+#include "harness/histogram.h"
 
 static void test_empty_is_zero(void **state)
 {

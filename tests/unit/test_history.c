@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "crmsync/history.h"
+#include "harness/history.h"
 
 /* Record 0 gets versions 1..3 (seqs 1..3); record 1 gets v1 (seq 4). */
 static history_t *base(void)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crmsync/kafka_log.h"
+#include "harness/kafka_log.h"
 
 static void test_full_disk_is_reported(void **state)
 {

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "crmsync/bugs.h"
-#include "crmsync/jsonpos.h"
-#include "crmsync/scenario.h"
+#include "harness/jsonpos.h"
+#include "harness/scenario.h"
 #include "crmsync/workload.h"
 
 static struct scenario *load(const char *text, char *errstr, size_t size)

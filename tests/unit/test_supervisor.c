@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crmsync/supervisor.h"
+#include "harness/supervisor.h"
 
 static void sleep_ms(int ms)
 {

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "crmsync/timing.h"
+#include "harness/timing.h"
 
 /* Record 0: v1 at 100 ms, v2 at 500 ms; record 1: v1 at 200 ms. */
 static const uint32_t ev_rec[] = {0, 1, 0};

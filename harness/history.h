@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crmsync/checker.h"
+#include "harness/checker.h"
 
 typedef struct history history_t;
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crmsync/scenario.h"
+#include "harness/scenario.h"
 
 typedef struct cluster cluster_t;
 

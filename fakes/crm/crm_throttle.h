@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crmsync/crm_metrics.h"
+#include "crm_metrics.h"
 
 struct evkeyvalq;
 struct evhttp_request;

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "crmsync/scenario.h"
+#include "harness/scenario.h"
 
 struct run_options {
         const char *runs_dir;   /* default "runs" */

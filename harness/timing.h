@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crmsync/histogram.h"
+#include "harness/histogram.h"
 
 /* The facts the computation needs, as parallel arrays (borrowed). */
 struct timing_facts {

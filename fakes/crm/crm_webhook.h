@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crmsync/crm_metrics.h"
+#include "crm_metrics.h"
 
 struct event_base;
 
