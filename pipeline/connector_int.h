@@ -18,7 +18,7 @@
 #define CONNECTOR_NAME "crmsync-connector"
 #define CONNECTOR_CURSOR_MAX 1024     /* bytes of an opaque cursor */
 #define CONNECTOR_BODY_MAX (64 << 20) /* largest HTTP body accepted */
-#define CONNECTOR_BATCH_PAGES 4       /* feed pages assembled per batch */
+#define CONNECTOR_BATCH_PAGES 16      /* feed pages assembled per batch */
 #define CONNECTOR_RETRY_AFTER_MAX_S 30
 #define CONNECTOR_BACKOFF_MIN_MS 100
 #define CONNECTOR_BACKOFF_MAX_MS 5000

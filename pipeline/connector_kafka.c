@@ -123,7 +123,7 @@ static rd_kafka_t *new_producer(struct connector *c, int idempotent,
         if (conf_set(conf, "enable.idempotence", idempotent ? "true" : "false",
                      errstr, errstr_size) ||
             conf_set(conf, "acks", "all", errstr, errstr_size) ||
-            conf_set(conf, "linger.ms", idempotent ? "20" : "0", errstr,
+            conf_set(conf, "linger.ms", idempotent ? "5" : "0", errstr,
                      errstr_size) ||
             conf_set(conf, "message.timeout.ms", "300000", errstr,
                      errstr_size) ||

@@ -26,9 +26,12 @@ struct side_fx {
         char        event_id[CRMSYNC_ID_MAX];
         char        key[CRMSYNC_KEY_MAX];
         const char *kind;
+        int         sent; /* the sink answered 200 for it */
 };
 
 struct stats {
+        /* Wall ms spent waiting in each phase (profiling aid). */
+        int64_t  ms_poll, ms_sink, ms_fx, ms_commit;
         uint64_t consumed, applied, stale, dup, dlq, skipped, failed,
                 committed, retries, side_effects, kafka_errors, parked,
                 forced;
@@ -82,7 +85,8 @@ static void print_stats(struct profiler *p)
 {
         logf_("consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
               "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
-              "retries=%llu parked=%llu forced=%llu",
+              "retries=%llu parked=%llu forced=%llu ms_poll=%lld "
+              "ms_sink=%lld ms_fx=%lld ms_commit=%lld",
               (unsigned long long)p->st.consumed,
               (unsigned long long)p->st.applied,
               (unsigned long long)p->st.stale, (unsigned long long)p->st.dup,
@@ -93,7 +97,9 @@ static void print_stats(struct profiler *p)
               (unsigned long long)p->st.committed,
               (unsigned long long)p->st.retries,
               (unsigned long long)p->st.parked,
-              (unsigned long long)p->st.forced);
+              (unsigned long long)p->st.forced, (long long)p->st.ms_poll,
+              (long long)p->st.ms_sink, (long long)p->st.ms_fx,
+              (long long)p->st.ms_commit);
 }
 
 /* Give up retrying? While running: when *stop is set. While draining at
@@ -152,6 +158,11 @@ static int note_offset(struct profiler *p, int32_t partition, int64_t offset)
  * redelivery). */
 static void commit_offsets(struct profiler *p, int unsafe)
 {
+        /* The lineage of what is about to be committed is on disk first
+         * (a profiler killed before that only loses the lines of records
+         * that its successor is given, and reads, again). */
+        if (p->reads)
+                fflush(p->reads);
         if (!p->noffs)
                 return;
         rd_kafka_topic_partition_list_t *l =
@@ -167,6 +178,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
                                                   p->offs[i].partition)
                         ->offset = off;
         }
+        int64_t t0 = crmsync_mono_ms();
         for (int attempt = 0; attempt < 3; attempt++) {
                 rd_kafka_resp_err_t err = rd_kafka_commit(p->rk, l, 0);
                 if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -182,6 +194,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
                         break;
         }
         rd_kafka_topic_partition_list_destroy(l);
+        p->st.ms_commit += crmsync_mono_ms() - t0;
 }
 
 /* Drop everything held, written or not (partitions revoked, stopping).
@@ -233,6 +246,7 @@ static int add_fx(struct profiler *p, const struct prof_op *op)
         snprintf(f->event_id, sizeof(f->event_id), "%s", op->event_id);
         snprintf(f->key, sizeof(f->key), "%s/%s", op->entity, op->record_id);
         f->kind = op->side_effect;
+        f->sent = 0;
         return 0;
 }
 
@@ -370,24 +384,67 @@ static int post_until_ok(struct profiler *p, const char *path,
         }
 }
 
+/* The due side effects of the flush, in one bulk request per round
+ * (POST /v1/side-effects/_bulk, one result each); the ones that did not
+ * get a 200 are sent again, with backoff, until all did (or stop).
+ * Returns 0 or -1 (stopped, or out of memory). */
 static int send_side_effects(struct profiler *p)
 {
-        for (size_t i = 0; i < p->nfx; i++) {
-                json_t *b = json_pack("{s:s,s:s,s:s}", "event_id",
-                                      p->fx[i].event_id, "kind", p->fx[i].kind,
-                                      "key", p->fx[i].key);
-                char *txt = json_dumps(b, JSON_COMPACT);
-                json_decref(b);
-                if (!txt)
+        size_t   left = p->nfx;
+        unsigned fails = 0;
+        int64_t  t0    = crmsync_mono_ms();
+
+        while (left > 0) {
+                char  *body = NULL;
+                size_t len  = 0, k = 0;
+                FILE  *fp   = open_memstream(&body, &len);
+                if (!fp)
                         return -1;
-                int rc = post_until_ok(p, "/v1/side-effects",
-                                       "application/json", txt, strlen(txt));
-                free(txt);
-                if (rc)
+                for (size_t i = 0; i < p->nfx; i++) {
+                        if (p->fx[i].sent)
+                                continue;
+                        json_t *b = json_pack("{s:s,s:s,s:s}", "event_id",
+                                              p->fx[i].event_id, "kind",
+                                              p->fx[i].kind, "key",
+                                              p->fx[i].key);
+                        json_dumpf(b, fp, JSON_COMPACT);
+                        fputc('\n', fp);
+                        json_decref(b);
+                }
+                fclose(fp);
+                int posted = post_until_ok(p, "/v1/side-effects/_bulk",
+                                           "application/x-ndjson", body,
+                                           len) == 0;
+                free(body);
+                if (!posted)
                         return -1;
-                p->st.side_effects++;
+                json_t *r   = json_loads(p->http.buf, 0, NULL);
+                json_t *res = json_object_get(r, "results");
+                if (json_is_array(res) && json_array_size(res) == left) {
+                        for (size_t i = 0; i < p->nfx; i++) {
+                                if (p->fx[i].sent)
+                                        continue;
+                                json_t *o = json_array_get(res, k++);
+                                if (json_integer_value(json_object_get(
+                                            o, "status")) == 200) {
+                                        p->fx[i].sent = 1;
+                                        p->st.side_effects++;
+                                        left--;
+                                }
+                        }
+                } else {
+                        logf_("unreadable side-effect reply: %.200s",
+                              p->http.buf);
+                }
+                json_decref(r);
+                if (!left)
+                        break;
+                p->st.retries++;
+                if (nap(p, profiler_backoff_ms(fails++, -1)))
+                        return -1;
         }
         p->nfx = 0;
+        p->st.ms_fx += crmsync_mono_ms() - t0;
         return 0;
 }
 
@@ -450,9 +507,11 @@ static int flush_batch(struct profiler *p)
                         json_decref(o);
                 }
                 fclose(fp);
+                int64_t t0 = crmsync_mono_ms();
                 int posted = post_until_ok(p, "/v1/profiles/_bulk",
                                            "application/x-ndjson", body,
                                            len) == 0;
+                p->st.ms_sink += crmsync_mono_ms() - t0;
                 free(body);
                 if (!posted)
                         goto out; /* only when giving up (stop) */
@@ -925,7 +984,7 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
          * offset), when the harness asks for it. */
         if (getenv("CRMSYNC_READ_LOG") &&
             (p.reads = fopen(getenv("CRMSYNC_READ_LOG"), "a")))
-                setvbuf(p.reads, NULL, _IOLBF, 0);
+                setvbuf(p.reads, NULL, _IOFBF, 1 << 16);
 
         uint32_t batch_size = cfg->batch_size ? cfg->batch_size : 500;
         uint32_t linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
@@ -943,6 +1002,7 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                                                                  : 100;
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p.rk, timeout);
+                p.st.ms_poll += crmsync_mono_ms() - now;
                 if (m) {
                         if (!m->err)
                                 handle_message(&p, m);

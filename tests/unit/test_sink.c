@@ -672,6 +672,131 @@ static void test_side_effects_counted_per_event(void **state)
         fx_stop(&fx);
 }
 
+/* The bulk side-effect endpoint: one result per request line, counted
+ * exactly like the single POST; a bad line fails alone. */
+static void test_side_effects_bulk(void **state)
+{
+        struct fx          fx;
+        struct sink_config cfg = {0};
+        long               st;
+        const char *body =
+                "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
+                "\"key\":\"contact/C-1\"}\n"
+                "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
+                "\"key\":\"contact/C-1\"}\n"
+                "{\"kind\":1}\n"
+                "{\"event_id\":\"e-2\",\"kind\":\"welcome_email\","
+                "\"key\":\"contact/C-2\"}\n";
+        (void)state;
+        fx_start(&fx, &cfg);
+        json_t *r = http(&fx, "/v1/side-effects/_bulk",
+                         "application/x-ndjson", body, &st);
+        assert_int_equal(st, 200);
+        json_t *res = json_object_get(r, "results");
+        assert_int_equal(json_array_size(res), 4);
+        assert_int_equal(op_status(r, 0), 200);
+        assert_int_equal(json_integer_value(json_object_get(
+                                 json_array_get(res, 0), "count")),
+                         1);
+        assert_int_equal(json_integer_value(json_object_get(
+                                 json_array_get(res, 1), "count")),
+                         2);
+        assert_int_equal(op_status(r, 2), 400);
+        assert_int_equal(op_status(r, 3), 200);
+        json_decref(r);
+        struct sef_seen s = {0};
+        crmsync_sink_foreach_side_effect(fx.sink, sef_cb, &s);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.e1, 2);
+        assert_int_equal(s.e2, 1);
+        r = http(&fx, "/v1/side-effects/_bulk", "application/x-ndjson",
+                 "{\"event_id\":", &st);
+        assert_int_equal(st, 400);
+        json_decref(r);
+        fx_stop(&fx);
+}
+
+/* Many requests on one keep-alive connection, as the profiler makes them. */
+struct keepalive_calls {
+        char    url[128];
+        int     n, ok;
+        int64_t elapsed_ms;
+        int     done;
+};
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+        (void)p;
+        (void)arg;
+        return sz * n;
+}
+
+static void *keepalive_thread(void *arg)
+{
+        struct keepalive_calls *k    = arg;
+        CURL                   *h    = curl_easy_init();
+        struct curl_slist      *hdrs = NULL;
+        /* 400 ops: a reply of more than one 16 KiB write of libevent's,
+         * so its second write meets Nagle with the first unacknowledged. */
+        static char body[400 * 160];
+        size_t      len = 0;
+        for (int i = 0; i < 400; i++)
+                len += (size_t)snprintf(
+                        body + len, sizeof(body) - len,
+                        "{\"op\":\"upsert\",\"entity\":\"contact\","
+                        "\"record_id\":\"C-%d\",\"account_id\":\"A-1\","
+                        "\"version\":1,\"event_id\":\"e-%d\","
+                        "\"fields\":{}}\n",
+                        i, i);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/x-ndjson");
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        curl_easy_setopt(h, CURLOPT_URL, k->url);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+        int64_t t0 = crmsync_mono_ms();
+        for (int i = 0; i < k->n; i++) {
+                long st = 0;
+                if (curl_easy_perform(h) == CURLE_OK &&
+                    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st) ==
+                            CURLE_OK &&
+                    st == 200)
+                        k->ok++;
+        }
+        k->elapsed_ms = crmsync_mono_ms() - t0;
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(h);
+        __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+        return NULL;
+}
+
+/* Replies on a keep-alive connection are not held back by Nagle until the
+ * client's delayed ACK (~40 ms each): 40 small bulk requests take a few
+ * ms each, not 1.6 s in all (the later ones are stale: same work). */
+static void test_keepalive_replies_not_delayed(void **state)
+{
+        struct fx              fx;
+        struct sink_config     cfg = {0};
+        struct keepalive_calls k   = {.n = 40};
+        pthread_t              t;
+        (void)state;
+        fx_start(&fx, &cfg);
+        snprintf(k.url, sizeof(k.url), "%s/v1/profiles/_bulk", fx.url);
+        assert_int_equal(pthread_create(&t, NULL, keepalive_thread, &k), 0);
+        spin(&fx, &k.done, 20000);
+        assert_true(__atomic_load_n(&k.done, __ATOMIC_ACQUIRE));
+        pthread_join(t, NULL);
+        assert_int_equal(k.ok, k.n);
+        if (k.elapsed_ms >= 600)
+                fail_msg("%d keep-alive requests took %lld ms (Nagle and "
+                         "delayed ACK?)",
+                         k.n, (long long)k.elapsed_ms);
+        fx_stop(&fx);
+}
+
 static void test_corrupt_applies_and_clear(void **state)
 {
         struct fx          fx;
@@ -752,6 +877,8 @@ int main(void)
                 cmocka_unit_test(test_hang_drops_when_outage_ends),
                 cmocka_unit_test(test_latency_delays_answer),
                 cmocka_unit_test(test_side_effects_counted_per_event),
+                cmocka_unit_test(test_side_effects_bulk),
+                cmocka_unit_test(test_keepalive_replies_not_delayed),
                 cmocka_unit_test(test_corrupt_applies_and_clear),
                 cmocka_unit_test(test_log_cap_is_507),
         };
