@@ -16,6 +16,11 @@ struct run_options {
         int         quiet;      /* no progress lines */
         double      progress_s; /* status line period; 0 = 2 s on a
                                  * terminal, 5 s otherwise */
+        /* Benchmark only (bench_overhead.sh): no recording by the judge
+         * (no auditor reading the topic, no probes, no served-event
+         * lines, no history checks); the verdict is the end state alone
+         * and the summary says "recording": false. */
+        int         no_record;
 };
 
 /* Run sc. Returns the process exit code: 0 every expectation met, 1 some

@@ -251,6 +251,32 @@ json_t *run_timing_json(struct run *r)
                 "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
         free(seen);
         free(h);
+        /* drain: first commit to last sink write, from the workload and
+         * the sink's own apply log (no history needed): the throughput
+         * bench_e2e reports, with the recording on or off. */
+        {
+                int64_t first = ne ? r->t0_wall +
+                                             crmsync_workload_event(r->wl, 0)
+                                                     ->commit_ms
+                                   : 0;
+                int64_t last  = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (a[i].wall_ms > last)
+                                last = a[i].wall_ms;
+                double secs = (double)(last - first) / 1000.0;
+                json_object_set_new(
+                        t, "drain",
+                        ne && n && last > first
+                                ? json_pack("{s:I, s:I, s:I, s:f, s:f}",
+                                            "events", (json_int_t)ne,
+                                            "first_commit_wall_ms",
+                                            (json_int_t)first,
+                                            "last_apply_wall_ms",
+                                            (json_int_t)last, "seconds", secs,
+                                            "events_per_s",
+                                            (double)ne / secs)
+                                : json_null());
+        }
         fault_timing(r, have_facts ? &fb.f : NULL, t);
         if (have_facts)
                 facts_free(&fb);
@@ -621,6 +647,9 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
         json_object_set_new(s, "api", api);
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
+        /* false only for `crmsync run --no-record` (benchmarks): the
+         * verdict is then the end state alone. */
+        json_object_set_new(s, "recording", json_boolean(!r->opt->no_record));
         json_object_set_new(s, "process_exits", run_exits_json(r));
         if (replay)
                 json_object_set_new(timing, "replay", replay);

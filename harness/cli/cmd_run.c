@@ -32,6 +32,12 @@ static void usage(FILE *fp)
                 "                   status line period (default: 2 s, "
                 "updated in place,\n"
                 "                   on a terminal; 5 s otherwise)\n"
+                "  --no-record      benchmarks only: the judge records "
+                "nothing (no topic\n"
+                "                   auditor, probes or history checks); "
+                "the verdict is the\n"
+                "                   end state alone (bench/"
+                "bench_overhead.sh)\n"
                 "  -h, --help       this help\n\n"
                 "Exit codes: 0 every expectation met, 1 an expectation "
                 "failed, 2 bad usage,\nbad scenario or the run could not be "
@@ -47,6 +53,7 @@ int crmsync_cmd_run(int argc, char **argv)
                 {"timeout", required_argument, NULL, 't'},
                 {"quiet", no_argument, NULL, 'q'},
                 {"progress-every", required_argument, NULL, 'p'},
+                {"no-record", no_argument, NULL, 'n'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0}};
         struct run_options opt = {.runs_dir = "runs"};
@@ -73,6 +80,7 @@ int crmsync_cmd_run(int argc, char **argv)
                         }
                         break;
                 case 'q': opt.quiet = 1; break;
+                case 'n': opt.no_record = 1; break;
                 case 'p':
                         opt.progress_s = strtod(optarg, NULL);
                         if (opt.progress_s <= 0) {
@@ -108,6 +116,12 @@ int crmsync_cmd_run(int argc, char **argv)
             crmsync_scenario_check_timeout(sc, opt.timeout_s, "--timeout",
                                            errstr, sizeof(errstr))) {
                 fprintf(stderr, "crmsync run: %s\n", errstr);
+                crmsync_scenario_destroy(sc);
+                return 2;
+        }
+        if (opt.no_record && (sc->replay.enabled || sc->fault_cnt > 0)) {
+                fprintf(stderr, "crmsync run: --no-record is for fault-free "
+                                "benchmark runs without a replay phase\n");
                 crmsync_scenario_destroy(sc);
                 return 2;
         }
