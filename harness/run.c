@@ -5,6 +5,8 @@
  * the replay phase in run_replay.c. */
 #include "run_int.h"
 
+#include "harness/fault.h"
+
 
 /* history.jsonl: one JSON object a line, with monotonic (since start) and
  * wall-clock timestamps. fmt adds extra members (",\"k\":v"). */
@@ -182,7 +184,7 @@ static void child_restart_cb(evutil_socket_t fd, short what, void *arg)
         free(cr);
 }
 
-static void schedule_restart(struct run *r, struct child *c, double after_s)
+void run_schedule_restart(struct run *r, struct child *c, double after_s)
 {
         struct child_restart *cr = malloc(sizeof(*cr));
         struct timeval        tv = {(time_t)after_s,
@@ -194,119 +196,25 @@ static void schedule_restart(struct run *r, struct child *c, double after_s)
         event_base_once(r->base, -1, EV_TIMEOUT, child_restart_cb, cr, &tv);
 }
 
-/* Harness self-test: corrupt live sink records that already hold the
- * CRM's final version, so no later conditional write repairs them. */
-struct corrupt_ctx {
-        struct run *r;
-        char      (*keys)[CRMSYNC_KEY_MAX];
-        int         want, found;
-};
-
-static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
-{
-        struct corrupt_ctx      *c = opaque;
-        const struct crm_record *cr;
-        char                     ent[32];
-        const char              *slash = strchr(sr->key, '/');
-        int                      e;
-
-        if (c->found == c->want || sr->deleted || !slash ||
-            (size_t)(slash - sr->key) >= sizeof(ent))
-                return;
-        memcpy(ent, sr->key, (size_t)(slash - sr->key));
-        ent[slash - sr->key] = '\0';
-        if ((e = crmsync_entity_parse(ent)) < 0 ||
-            !(cr = crmsync_workload_find(c->r->wl, (enum crm_entity)e,
-                                         slash + 1)) ||
-            cr->deleted || cr->version != sr->version)
-                return;
-        snprintf(c->keys[c->found++], CRMSYNC_KEY_MAX, "%s", sr->key);
-}
-
-static int corrupt_records(struct run *r, int count, char *why, size_t size)
-{
-        struct corrupt_ctx c = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
-                                count, 0};
-        int                done = 0;
-        if (!c.keys)
-                return -1;
-        crmsync_sink_foreach(r->sink, corrupt_pick_cb, &c);
-        for (int i = 0; i < c.found; i++)
-                if (crmsync_sink_corrupt(r->sink, c.keys[i]) == 0) {
-                        run_history(r, "sink_corrupted", ",\"key\":\"%s\"",
-                                c.keys[i]);
-                        done++;
-                }
-        free(c.keys);
-        if (done < count) {
-                snprintf(why, size,
-                         "only %d of %d records could be corrupted (too few "
-                         "records hold their final version yet)",
-                         done, count);
-                return done ? 0 : -1;
-        }
-        return 0;
-}
-
 /* Start (on=1) or end (on=0) fault idx. Returns 0, or -1 with why filled
  * when this target cannot perform it (the fault is then skipped). */
 static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
                        char *why, size_t size)
 {
-        const json_t *p = f->params;
-        const char   *t = f->type;
+        const struct fault_type *ft = crmsync_fault_find(f->type);
+        fault_hook               h  = ft ? (on ? ft->start : ft->stop) : NULL;
+        json_t                  *p;
+        int                      rc;
 
-        if (!strcmp(t, "sink_outage")) {
-                const char     *m  = json_string_value(json_object_get(p, "mode"));
-                enum sink_outage mode = !on                  ? SINK_OUTAGE_NONE
-                                        : !strcmp(m, "503")  ? SINK_OUTAGE_503
-                                        : !strcmp(m, "hang") ? SINK_OUTAGE_HANG
-                                                             : SINK_OUTAGE_REFUSE;
-                return crmsync_sink_set_outage(r->sink, mode, why, size);
-        }
-        if (!strcmp(t, "sink_slow")) {
-                crmsync_sink_set_latency(
-                        r->sink,
-                        on ? (uint32_t)json_integer_value(
-                                     json_object_get(p, "latency_ms"))
-                           : 0);
+        if (!h)
                 return 0;
+        if (!(p = crmsync_fault_params(ft, f->params))) {
+                snprintf(why, size, "out of memory");
+                return -1;
         }
-        if (!strcmp(t, "sink_partial_failure")) {
-                crmsync_sink_set_partial_failure(
-                        r->sink,
-                        on ? json_number_value(json_object_get(p, "ratio"))
-                           : 0);
-                return 0;
-        }
-        if (!strcmp(t, "broker_restart") || !strcmp(t, "broker_rtt") ||
-            !strcmp(t, "kafka_request_errors") || !strcmp(t, "leader_move"))
-                return crmsync_cluster_fault(r->cluster, t, p, on, why, size);
-        if (!strcmp(t, "connector_crash") || !strcmp(t, "profiler_crash")) {
-                struct child *c = t[0] == 'c' ? &r->connector : &r->profiler;
-                json_t       *ra = json_object_get(p, "restart_after_s");
-                if (!on)
-                        return 0;
-                crmsync_child_signal(c, SIGKILL);
-                crmsync_child_stop(c, 0); /* reaps it */
-                run_history(r, "child_killed", ",\"child\":\"%s\"", c->name);
-                schedule_restart(r, c, ra ? json_number_value(ra) : 1.0);
-                return 0;
-        }
-        if (!strcmp(t, "connector_pause")) {
-                crmsync_child_signal(&r->connector, on ? SIGSTOP : SIGCONT);
-                return 0;
-        }
-        if (!strcmp(t, "corrupt_sink_record")) {
-                json_t *cnt = json_object_get(p, "count");
-                if (!on)
-                        return 0;
-                return corrupt_records(r, cnt ? (int)json_integer_value(cnt)
-                                              : 1,
-                                       why, size);
-        }
-        /* Everything else is a CRM behaviour. */
-        return crmsync_crm_server_fault(r->crm, t, p, on, why, size);
+        rc = h(r, ft->name, p, why, size);
+        json_decref(p);
+        return rc;
 }
 
 static void fault_cb(evutil_socket_t fd, short what, void *arg)
@@ -423,7 +331,7 @@ static void reap_children(struct run *r)
                         continue;
                 run_note_exit(r, cs[i], was);
                 if (cs[i]->starts < 20)
-                        schedule_restart(r, cs[i], 1.0);
+                        run_schedule_restart(r, cs[i], 1.0);
         }
 }
 

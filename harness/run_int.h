@@ -153,6 +153,8 @@ void run_status_free(struct run *r);
 uint32_t run_record_index(struct run *r, const char *key);
 /* End-state check of the sink as it is now; adds to res. */
 int run_check_now(struct run *r, struct check_result *res);
+/* Start c again after after_s seconds (a crash fault's restart). */
+void run_schedule_restart(struct run *r, struct child *c, double after_s);
 /* SIGTERM c and keep serving the CRM and the sink (the event loop) until
  * it exits or grace_ms passed; then SIGKILL. */
 void run_stop_child_serving(struct run *r, struct child *c, int grace_ms);

@@ -2,6 +2,8 @@
  * convergence per fault, catch-up, broker unavailability), the history checks and summary.json. */
 #include "run_int.h"
 
+#include "harness/fault.h"
+
 /* -- summary -------------------------------------------------------------- */
 
 /* Parse "e-00000042" into 42; 0 for other ids (resync events). */
@@ -125,12 +127,11 @@ static void fault_timing(struct run *r, const struct timing_facts *f,
                     strcmp(sf->type, "connector_pause"))
                         continue;
                 /* Back: the scheduled restart, or the SIGCONT. */
-                json_t *ra   = json_object_get(sf->params, "restart_after_s");
+                double  ra   = crmsync_fault_num(sf->type, sf->params,
+                                                     "restart_after_s", 0);
                 int64_t back = strcmp(sf->type, "connector_pause")
                                        ? fs->start_wall +
-                                                 (int64_t)((ra ? json_number_value(ra)
-                                                               : 1.0) *
-                                                           1000)
+                                                 (int64_t)(ra * 1000)
                                        : fs->end_wall;
                 c = crmsync_timing_convergence_s(f, back);
                 if (c > worst_catch_up)

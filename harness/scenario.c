@@ -15,6 +15,7 @@
 #include "harness/cluster.h"
 #include "crmsync/common.h"
 #include "crmsync/domain.h"
+#include "harness/fault.h"
 #include "harness/jsonpos.h"
 
 #define SCENARIO_MAX_BYTES (1 << 20)
@@ -230,103 +231,51 @@ static int get_strdup(struct vctx *c, json_t *obj, const char *path,
 
 /* -- fault types ---------------------------------------------------------- */
 
-enum param_kind { P_RATIO, P_NUM, P_INT, P_STR, P_BOOL };
-
-struct param_spec {
-        const char     *name;
-        enum param_kind kind;
-        double          min, max;
-        const char     *choices; /* P_STR */
-        int             required;
-};
-
-struct fault_spec {
-        const char       *type;
-        const char       *group; /* faults of one group may not overlap */
-        int               needs_duration;
-        struct param_spec params[4];
-};
-
-static const struct fault_spec fault_specs[] = {
-        {"duplicate_delivery", "duplicate_delivery", 1,
-         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
-        {"late_events", "late_events", 1,
-         {{"ratio", P_RATIO, 0, 1, NULL, 1},
-          {"delay_s", P_NUM, 0.001, 3600, NULL, 1}}},
-        {"gap_events", "gap_events", 1, {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
-        {"sink_outage", "sink", 1,
-         {{"mode", P_STR, 0, 0, "503|hang|refuse", 1}}},
-        {"sink_slow", "sink_slow", 1,
-         {{"latency_ms", P_INT, 1, 60000, NULL, 1}}},
-        {"sink_partial_failure", "sink_partial", 1,
-         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
-        {"broker_restart", "broker", 1,
-         {{"broker", P_INT, 1, 64, NULL, 1},
-          {"move_leaders", P_BOOL, 0, 0, NULL, 0}}},
-        {"broker_rtt", "broker_rtt", 1,
-         {{"broker", P_INT, 1, 64, NULL, 1},
-          {"rtt_ms", P_INT, 1, 60000, NULL, 1}}},
-        {"kafka_request_errors", NULL, 0,
-         {{"request", P_STR, 0, 0, "produce|fetch|offset_commit|metadata", 1},
-          {"error", P_STR, 0, 0,
-           "NOT_LEADER_FOR_PARTITION|REQUEST_TIMED_OUT|"
-           "NOT_ENOUGH_REPLICAS|BROKER_NOT_AVAILABLE|"
-           "NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE",
-           1},
-          {"count", P_INT, 1, 100000, NULL, 1}}},
-        {"leader_move", NULL, 0,
-         {{"broker", P_INT, 1, 64, NULL, 1},
-          {"partition", P_INT, 0, 100000, NULL, 0}}},
-        {"connector_crash", "connector", 0,
-         {{"restart_after_s", P_NUM, 0, 3600, NULL, 0}}},
-        {"profiler_crash", "profiler", 0,
-         {{"restart_after_s", P_NUM, 0, 3600, NULL, 0}}},
-        {"connector_pause", "connector", 1, {{NULL, 0, 0, 0, NULL, 0}}},
-        {"throttle_storm", "throttle", 1,
-         {{"rate_per_s", P_NUM, 0.1, 1e6, NULL, 1}}},
-        {"crm_5xx_burst", "crm_5xx", 1, {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
-        {"retention_cut", NULL, 0, {{"keep_s", P_NUM, 0, 1e6, NULL, 0}}},
-        {"schema_drift", "schema_drift", 1,
-         {{"kind", P_STR, 0, 0, "new_field|changed_type|missing_required",
-           1},
-          {"ratio", P_RATIO, 0, 1, NULL, 0}}},
-        {"webhook_storm", "webhook_storm", 1,
-         {{"ratio", P_RATIO, 0, 1, NULL, 1}}},
-        /* Harness self-tests: prove the checker catches a planted error. */
-        {"drop_event", NULL, 0,
-         {{"count", P_INT, 1, 1000, NULL, 0},
-          {"seq", P_INT, 1, 100000000, NULL, 0}}},
-        {"corrupt_sink_record", NULL, 0,
-         {{"count", P_INT, 1, 1000, NULL, 0}}},
-};
-
-#define FAULT_SPEC_CNT (sizeof(fault_specs) / sizeof(fault_specs[0]))
-
 const char *crmsync_fault_types(void)
 {
-        static char buf[1024];
+        static char              buf[1024];
+        const struct fault_type *ft;
         if (!buf[0])
-                for (size_t i = 0; i < FAULT_SPEC_CNT; i++) {
+                for (size_t i = 0; (ft = crmsync_fault_at(i)); i++) {
                         if (i)
                                 strcat(buf, ", ");
-                        strcat(buf, fault_specs[i].type);
+                        strcat(buf, ft->name);
                 }
         return buf;
 }
 
-static const struct fault_spec *fault_spec_find(const char *type)
+/* One parameter of a fault, validated by its row of the fault table. */
+static int load_fault_param(struct vctx *c, json_t *f, const char *path,
+                            const char *type, const struct fault_param *ps)
 {
-        for (size_t i = 0; i < FAULT_SPEC_CNT; i++)
-                if (!strcmp(fault_specs[i].type, type))
-                        return &fault_specs[i];
-        return NULL;
+        double   d;
+        int      b;
+        uint64_t u;
+        char     s[64];
+
+        if (ps->required && !json_object_get(f, ps->name))
+                return verr(c, path, 0, "fault '%s' needs field '%s'", type,
+                            ps->name);
+        switch (ps->type) {
+        case FAULT_P_RATIO:
+        case FAULT_P_NUM:
+                return get_num(c, f, path, ps->name, &d, ps->min, ps->max);
+        case FAULT_P_INT:
+                return get_u64(c, f, path, ps->name, &u, (uint64_t)ps->min,
+                               (uint64_t)ps->max);
+        case FAULT_P_BOOL: return get_bool(c, f, path, ps->name, &b);
+        case FAULT_P_STR:
+                return get_str(c, f, path, ps->name, s, sizeof(s),
+                               ps->choices);
+        }
+        return 0;
 }
 
 static int load_fault(struct vctx *c, json_t *f, const char *path,
                       struct scenario_fault *out)
 {
         char                     p[512];
-        const struct fault_spec *spec;
+        const struct fault_type *spec;
         const char              *known[12] = {"type", "at_s", "duration_s",
                                               "note"};
         int                      nk        = 4;
@@ -338,7 +287,7 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
                 return verr(c, path, 0, "missing required field 'type'");
         if (get_str(c, f, path, "type", out->type, sizeof(out->type), NULL))
                 return -1;
-        if (!(spec = fault_spec_find(out->type))) {
+        if (!(spec = crmsync_fault_find(out->type))) {
                 join(p, sizeof(p), path, "type");
                 return verr(c, p, 0, "unknown fault type '%s' (known: %s)",
                             out->type, crmsync_fault_types());
@@ -351,39 +300,10 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
         if (spec->needs_duration && out->duration_s <= 0)
                 return verr(c, path, 0,
                             "fault '%s' needs duration_s > 0", out->type);
-        for (int i = 0; i < 4 && spec->params[i].name; i++) {
-                const struct param_spec *ps = &spec->params[i];
-                known[nk++]                 = ps->name;
-                if (ps->required && !json_object_get(f, ps->name))
-                        return verr(c, path, 0,
-                                    "fault '%s' needs field '%s'", out->type,
-                                    ps->name);
-                double   d;
-                int      b;
-                uint64_t u;
-                char     s[64];
-                switch (ps->kind) {
-                case P_RATIO:
-                case P_NUM:
-                        if (get_num(c, f, path, ps->name, &d, ps->min,
-                                    ps->max))
-                                return -1;
-                        break;
-                case P_INT:
-                        if (get_u64(c, f, path, ps->name, &u,
-                                    (uint64_t)ps->min, (uint64_t)ps->max))
-                                return -1;
-                        break;
-                case P_BOOL:
-                        if (get_bool(c, f, path, ps->name, &b))
-                                return -1;
-                        break;
-                case P_STR:
-                        if (get_str(c, f, path, ps->name, s, sizeof(s),
-                                    ps->choices))
-                                return -1;
-                        break;
-                }
+        for (int i = 0; i < FAULT_MAX_PARAMS && spec->params[i].name; i++) {
+                known[nk++] = spec->params[i].name;
+                if (load_fault_param(c, f, path, out->type, &spec->params[i]))
+                        return -1;
         }
         known[nk] = NULL;
         if (check_known(c, f, path, known))
@@ -398,10 +318,10 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
 static int check_overlaps(struct vctx *c, struct scenario *sc)
 {
         for (int i = 0; i < sc->fault_cnt; i++) {
-                const struct fault_spec *a = fault_spec_find(sc->faults[i].type);
+                const struct fault_type *a = crmsync_fault_find(sc->faults[i].type);
                 for (int j = 0; j < i; j++) {
-                        const struct fault_spec *b =
-                                fault_spec_find(sc->faults[j].type);
+                        const struct fault_type *b =
+                                crmsync_fault_find(sc->faults[j].type);
                         struct scenario_fault *fi = &sc->faults[i],
                                               *fj = &sc->faults[j];
                         if (!a->group || !b->group || strcmp(a->group, b->group))
@@ -750,9 +670,7 @@ static int check_target_can(struct vctx *c, const struct scenario *sc, int i)
         const struct scenario_fault *f = &sc->faults[i];
         char                         p[64];
         snprintf(p, sizeof(p), "faults[%d].type", i);
-        if (!strcmp(f->type, "broker_rtt") ||
-            !strcmp(f->type, "kafka_request_errors") ||
-            !strcmp(f->type, "leader_move"))
+        if (crmsync_fault_find(f->type)->embedded_only)
                 return verr(c, p, 0,
                             "target '%s' cannot do %s: it needs the "
                             "embedded broker's fault hooks (there is no "

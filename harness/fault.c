@@ -1,0 +1,410 @@
+/* fault.c -- the one table of fault types (harness/fault.h) and the hooks
+ * that call each layer's injector. */
+#include "harness/fault.h"
+
+#include "run_int.h"
+
+/* -- hooks ---------------------------------------------------------------- */
+
+static int crm_on(struct run *r, const char *type, const json_t *p,
+                  char *why, size_t size)
+{
+        return crmsync_crm_server_fault(r->crm, type, p, 1, why, size);
+}
+
+static int crm_off(struct run *r, const char *type, const json_t *p,
+                   char *why, size_t size)
+{
+        return crmsync_crm_server_fault(r->crm, type, p, 0, why, size);
+}
+
+static int kafka_on(struct run *r, const char *type, const json_t *p,
+                    char *why, size_t size)
+{
+        return crmsync_cluster_fault(r->cluster, type, p, 1, why, size);
+}
+
+static int kafka_off(struct run *r, const char *type, const json_t *p,
+                     char *why, size_t size)
+{
+        return crmsync_cluster_fault(r->cluster, type, p, 0, why, size);
+}
+
+static int outage_on(struct run *r, const char *type, const json_t *p,
+                     char *why, size_t size)
+{
+        const char      *m    = json_string_value(json_object_get(p, "mode"));
+        enum sink_outage mode = !strcmp(m, "503")    ? SINK_OUTAGE_503
+                                : !strcmp(m, "hang") ? SINK_OUTAGE_HANG
+                                                     : SINK_OUTAGE_REFUSE;
+        (void)type;
+        return crmsync_sink_set_outage(r->sink, mode, why, size);
+}
+
+static int outage_off(struct run *r, const char *type, const json_t *p,
+                      char *why, size_t size)
+{
+        (void)type;
+        (void)p;
+        return crmsync_sink_set_outage(r->sink, SINK_OUTAGE_NONE, why, size);
+}
+
+static int slow_on(struct run *r, const char *type, const json_t *p,
+                   char *why, size_t size)
+{
+        (void)type;
+        (void)why;
+        (void)size;
+        crmsync_sink_set_latency(r->sink, (uint32_t)json_integer_value(
+                                                  json_object_get(p,
+                                                                  "latency_ms")));
+        return 0;
+}
+
+static int slow_off(struct run *r, const char *type, const json_t *p,
+                    char *why, size_t size)
+{
+        (void)type;
+        (void)p;
+        (void)why;
+        (void)size;
+        crmsync_sink_set_latency(r->sink, 0);
+        return 0;
+}
+
+static int partial_on(struct run *r, const char *type, const json_t *p,
+                      char *why, size_t size)
+{
+        (void)type;
+        (void)why;
+        (void)size;
+        crmsync_sink_set_partial_failure(
+                r->sink, json_number_value(json_object_get(p, "ratio")));
+        return 0;
+}
+
+static int partial_off(struct run *r, const char *type, const json_t *p,
+                       char *why, size_t size)
+{
+        (void)type;
+        (void)p;
+        (void)why;
+        (void)size;
+        crmsync_sink_set_partial_failure(r->sink, 0);
+        return 0;
+}
+
+/* Harness self-test: corrupt live sink records that already hold the
+ * CRM's final version, so no later conditional write repairs them. */
+struct corrupt_ctx {
+        struct run *r;
+        char      (*keys)[CRMSYNC_KEY_MAX];
+        int         want, found;
+};
+
+static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
+{
+        struct corrupt_ctx      *c = opaque;
+        const struct crm_record *cr;
+        char                     ent[32];
+        const char              *slash = strchr(sr->key, '/');
+        int                      e;
+
+        if (c->found == c->want || sr->deleted || !slash ||
+            (size_t)(slash - sr->key) >= sizeof(ent))
+                return;
+        memcpy(ent, sr->key, (size_t)(slash - sr->key));
+        ent[slash - sr->key] = '\0';
+        if ((e = crmsync_entity_parse(ent)) < 0 ||
+            !(cr = crmsync_workload_find(c->r->wl, (enum crm_entity)e,
+                                         slash + 1)) ||
+            cr->deleted || cr->version != sr->version)
+                return;
+        snprintf(c->keys[c->found++], CRMSYNC_KEY_MAX, "%s", sr->key);
+}
+
+static int corrupt_on(struct run *r, const char *type, const json_t *p,
+                      char *why, size_t size)
+{
+        int                count = (int)json_integer_value(
+                       json_object_get(p, "count"));
+        struct corrupt_ctx c     = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
+                                    count, 0};
+        int                done  = 0;
+        (void)type;
+        if (!c.keys)
+                return -1;
+        crmsync_sink_foreach(r->sink, corrupt_pick_cb, &c);
+        for (int i = 0; i < c.found; i++)
+                if (crmsync_sink_corrupt(r->sink, c.keys[i]) == 0) {
+                        run_history(r, "sink_corrupted", ",\"key\":\"%s\"",
+                                    c.keys[i]);
+                        done++;
+                }
+        free(c.keys);
+        if (done < count) {
+                snprintf(why, size,
+                         "only %d of %d records could be corrupted (too few "
+                         "records hold their final version yet)",
+                         done, count);
+                return done ? 0 : -1;
+        }
+        return 0;
+}
+
+static int crash_on(struct run *r, const char *type, const json_t *p,
+                    char *why, size_t size)
+{
+        struct child *c = type[0] == 'c' ? &r->connector : &r->profiler;
+        (void)why;
+        (void)size;
+        crmsync_child_signal(c, SIGKILL);
+        crmsync_child_stop(c, 0); /* reaps it */
+        run_history(r, "child_killed", ",\"child\":\"%s\"", c->name);
+        run_schedule_restart(r, c,
+                             json_number_value(json_object_get(
+                                     p, "restart_after_s")));
+        return 0;
+}
+
+static int pause_on(struct run *r, const char *type, const json_t *p,
+                    char *why, size_t size)
+{
+        (void)type;
+        (void)p;
+        (void)why;
+        (void)size;
+        crmsync_child_signal(&r->connector, SIGSTOP);
+        return 0;
+}
+
+static int pause_off(struct run *r, const char *type, const json_t *p,
+                     char *why, size_t size)
+{
+        (void)type;
+        (void)p;
+        (void)why;
+        (void)size;
+        crmsync_child_signal(&r->connector, SIGCONT);
+        return 0;
+}
+
+/* -- the table ------------------------------------------------------------ */
+
+#define CRM FAULT_LAYER_CRM
+#define SINK FAULT_LAYER_SINK
+#define KAFKA FAULT_LAYER_KAFKA
+#define PROC FAULT_LAYER_PROCESS
+#define RATIO(req, def) {"ratio", FAULT_P_RATIO, NULL, 0, 1, NULL, req, def, NULL}
+#define BROKER {"broker", FAULT_P_INT, NULL, 1, 64, NULL, 1, NULL, NULL}
+#define KAFKA_ERRORS                                                          \
+        "NOT_LEADER_FOR_PARTITION|REQUEST_TIMED_OUT|NOT_ENOUGH_REPLICAS|"     \
+        "BROKER_NOT_AVAILABLE|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE"
+
+/* clang-format off */
+static const struct fault_type fault_table[] = {
+        {"duplicate_delivery", CRM, "duplicate_delivery", 1, 0,
+         {RATIO(1, NULL)}, crm_on, crm_off},
+        {"late_events", CRM, "late_events", 1, 0,
+         {RATIO(1, NULL),
+          {"delay_s", FAULT_P_NUM, "s", 0.001, 3600, NULL, 1, NULL, NULL}},
+         crm_on, crm_off},
+        {"gap_events", CRM, "gap_events", 1, 0, {RATIO(1, NULL)},
+         crm_on, crm_off},
+        {"sink_outage", SINK, "sink", 1, 0,
+         {{"mode", FAULT_P_STR, NULL, 0, 0, "503|hang|refuse", 1, NULL,
+           NULL}},
+         outage_on, outage_off},
+        {"sink_slow", SINK, "sink_slow", 1, 0,
+         {{"latency_ms", FAULT_P_INT, "ms", 1, 60000, NULL, 1, NULL, NULL}},
+         slow_on, slow_off},
+        {"sink_partial_failure", SINK, "sink_partial_failure", 1, 0,
+         {RATIO(1, NULL)}, partial_on, partial_off},
+        {"broker_restart", KAFKA, "broker", 1, 0,
+         {BROKER,
+          {"move_leaders", FAULT_P_BOOL, NULL, 0, 0, NULL, 0, "false",
+           NULL}},
+         kafka_on, kafka_off},
+        {"broker_rtt", KAFKA, "broker_rtt", 1, 1,
+         {BROKER,
+          {"rtt_ms", FAULT_P_INT, "ms", 1, 60000, NULL, 1, NULL, NULL}},
+         kafka_on, kafka_off},
+        {"kafka_request_errors", KAFKA, NULL, 0, 1,
+         {{"request", FAULT_P_STR, NULL, 0, 0,
+           "produce|fetch|offset_commit|metadata", 1, NULL, NULL},
+          {"error", FAULT_P_STR, NULL, 0, 0, KAFKA_ERRORS, 1, NULL, NULL},
+          {"count", FAULT_P_INT, NULL, 1, 100000, NULL, 1, NULL, NULL}},
+         kafka_on, kafka_off},
+        {"leader_move", KAFKA, NULL, 0, 1,
+         {BROKER,
+          {"partition", FAULT_P_INT, NULL, 0, 100000, NULL, 0, NULL,
+           "all partitions"}},
+         kafka_on, kafka_off},
+        {"connector_crash", PROC, "connector", 0, 0,
+         {{"restart_after_s", FAULT_P_NUM, "s", 0, 3600, NULL, 0, "1",
+           NULL}},
+         crash_on, NULL},
+        {"profiler_crash", PROC, "profiler", 0, 0,
+         {{"restart_after_s", FAULT_P_NUM, "s", 0, 3600, NULL, 0, "1",
+           NULL}},
+         crash_on, NULL},
+        {"connector_pause", PROC, "connector", 1, 0, {{NULL}},
+         pause_on, pause_off},
+        {"throttle_storm", CRM, "throttle", 1, 0,
+         {{"rate_per_s", FAULT_P_NUM, "requests/s", 0.1, 1e6, NULL, 1,
+           NULL, NULL}},
+         crm_on, crm_off},
+        {"crm_5xx_burst", CRM, "crm_5xx_burst", 1, 0, {RATIO(1, NULL)},
+         crm_on, crm_off},
+        {"retention_cut", CRM, NULL, 0, 0,
+         {{"keep_s", FAULT_P_NUM, "s", 0, 1e6, NULL, 0, "0", NULL}},
+         crm_on, crm_off},
+        {"schema_drift", CRM, "schema_drift", 1, 0,
+         {{"kind", FAULT_P_STR, NULL, 0, 0,
+           "new_field|changed_type|missing_required", 1, NULL, NULL},
+          RATIO(0, "1")},
+         crm_on, crm_off},
+        {"webhook_storm", CRM, "webhook_storm", 1, 0, {RATIO(1, NULL)},
+         crm_on, crm_off},
+        /* Harness self-tests: prove the checker catches a planted error. */
+        {"drop_event", CRM, NULL, 0, 0,
+         {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL},
+          {"seq", FAULT_P_INT, NULL, 1, 100000000, NULL, 0, NULL,
+           "none (count is used)"}},
+         crm_on, crm_off},
+        {"corrupt_sink_record", SINK, NULL, 0, 0,
+         {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL}},
+         corrupt_on, NULL},
+};
+/* clang-format on */
+
+#define FAULT_CNT (sizeof(fault_table) / sizeof(fault_table[0]))
+
+/* -- lookups --------------------------------------------------------------- */
+
+const struct fault_type *crmsync_fault_at(size_t i)
+{
+        return i < FAULT_CNT ? &fault_table[i] : NULL;
+}
+
+const struct fault_type *crmsync_fault_find(const char *name)
+{
+        for (size_t i = 0; i < FAULT_CNT; i++)
+                if (!strcmp(fault_table[i].name, name))
+                        return &fault_table[i];
+        return NULL;
+}
+
+const char *crmsync_fault_layer_name(enum fault_layer layer)
+{
+        switch (layer) {
+        case FAULT_LAYER_CRM: return "crm";
+        case FAULT_LAYER_SINK: return "sink";
+        case FAULT_LAYER_KAFKA: return "kafka";
+        case FAULT_LAYER_PROCESS: return "process";
+        }
+        return "?";
+}
+
+json_t *crmsync_fault_params(const struct fault_type *ft, const json_t *fault)
+{
+        json_t *out = json_object();
+        if (!out)
+                return NULL;
+        for (int i = 0; i < FAULT_MAX_PARAMS && ft->params[i].name; i++) {
+                const struct fault_param *fp = &ft->params[i];
+                json_t *v = json_object_get(fault, fp->name);
+                if (v)
+                        json_incref(v);
+                else if (fp->def)
+                        v = json_loads(fp->def, JSON_DECODE_ANY, NULL);
+                if (v && json_object_set_new(out, fp->name, v)) {
+                        json_decref(out);
+                        return NULL;
+                }
+        }
+        return out;
+}
+
+double crmsync_fault_num(const char *type, const json_t *fault,
+                         const char *key, double dflt)
+{
+        const struct fault_type *ft = crmsync_fault_find(type);
+        json_t                  *p  = ft ? crmsync_fault_params(ft, fault)
+                                         : NULL;
+        json_t                  *v  = p ? json_object_get(p, key) : NULL;
+        double                   d  = json_is_number(v) ? json_number_value(v)
+                                                        : dflt;
+        json_decref(p);
+        return d;
+}
+
+/* -- the doc's rows --------------------------------------------------------- */
+
+static const char *ptype_name(enum fault_ptype t)
+{
+        switch (t) {
+        case FAULT_P_RATIO:
+        case FAULT_P_NUM: return "number";
+        case FAULT_P_INT: return "integer";
+        case FAULT_P_STR: return "string";
+        case FAULT_P_BOOL: return "boolean";
+        }
+        return "?";
+}
+
+/* "a \| b \| c" (a pipe inside a Markdown table cell is escaped). */
+static void choices_cell(const char *choices, char *out, size_t size)
+{
+        size_t n = 0;
+        for (const char *s = choices; *s && n + 5 < size; s++)
+                if (*s == '|')
+                        n += (size_t)snprintf(out + n, size - n, " \\| ");
+                else
+                        out[n++] = *s;
+        out[n] = '\0';
+}
+
+static void range_cell(const struct fault_param *fp, char *out, size_t size)
+{
+        if (fp->type == FAULT_P_STR)
+                choices_cell(fp->choices, out, size);
+        else if (fp->type == FAULT_P_BOOL)
+                snprintf(out, size, "true \\| false");
+        else
+                snprintf(out, size, "%.15g..%.15g", fp->min, fp->max);
+}
+
+int crmsync_fault_doc_row(const struct fault_type *ft, int idx, char *buf,
+                          size_t size)
+{
+        const struct fault_param *fp;
+        char                      range[256], group[64];
+        int                       none = !ft->params[0].name;
+
+        if (idx < 0 || idx >= FAULT_MAX_PARAMS ||
+            (!none && !ft->params[idx].name) || (none && idx > 0))
+                return -1;
+        snprintf(group, sizeof(group), "%s",
+                 !ft->group                     ? "none"
+                 : !strcmp(ft->group, ft->name) ? "itself"
+                                                : ft->group);
+        if (none) {
+                snprintf(buf, size, "| `%s` | %s | %s | %s | none | | | | |",
+                         ft->name, crmsync_fault_layer_name(ft->layer),
+                         ft->needs_duration ? "yes" : "no", group);
+                return 0;
+        }
+        fp = &ft->params[idx];
+        range_cell(fp, range, sizeof(range));
+        snprintf(buf, size, "| `%s` | %s | %s | %s | `%s` | %s | %s | %s | %s |",
+                 ft->name, crmsync_fault_layer_name(ft->layer),
+                 ft->needs_duration ? "yes" : "no", group, fp->name,
+                 ptype_name(fp->type), fp->unit ? fp->unit : "-",
+                 fp->required ? "required"
+                 : fp->def    ? fp->def
+                 : fp->def_doc ? fp->def_doc
+                               : "none",
+                 range);
+        return 0;
+}
