@@ -12,7 +12,7 @@
 
 #include "crmsync/common.h"
 #include "harness/kafka_log.h"
-#include "crmsync/pipeline.h"
+#include "harness/kafka_conf.h"
 
 #define AUDITOR_MAX_PARTITIONS 1024
 
@@ -171,7 +171,7 @@ auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                 a->low[p] = -1;
 
         conf = rd_kafka_conf_new();
-        if (crmsync_kafka_conf_file(conf, props_file, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, props_file, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 free(a);
                 return NULL;

@@ -15,7 +15,7 @@
 #include "crmsync/broker.h"
 #include "crmsync/common.h"
 #include "harness/kafka_log.h"
-#include "crmsync/pipeline.h"
+#include "harness/kafka_conf.h"
 
 #define CLUSTER_MAX_CMDS 64
 
@@ -128,7 +128,7 @@ static rd_kafka_t *admin_client(cluster_t *c, char *errstr,
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t      *rk;
         char             kerr[256];
-        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, c->props, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
@@ -181,7 +181,7 @@ static int check_reachable(cluster_t *c, char *errstr, size_t errstr_size)
         struct reach               re = {"", 0};
         char                       kerr[256];
 
-        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, c->props, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }
@@ -798,7 +798,7 @@ static rd_kafka_t *lag_client(cluster_t *c, const char *group, char *errstr,
                 c->lag_rk = NULL;
         }
         conf = rd_kafka_conf_new();
-        if (crmsync_kafka_conf_file(conf, c->props, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, c->props, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }

@@ -12,7 +12,7 @@
 
 #include "crmsync/common.h"
 #include "harness/kafka_log.h"
-#include "crmsync/pipeline.h"
+#include "harness/kafka_conf.h"
 
 struct probe {
         rd_kafka_t          *rk;
@@ -78,7 +78,7 @@ probe_t *crmsync_probe_start(const char *props_file, const char *topic,
         p->interval_ms = interval_ms;
         p->max         = max_samples;
         conf           = rd_kafka_conf_new();
-        if (crmsync_kafka_conf_file(conf, props_file, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, props_file, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 crmsync_probe_destroy(p);
                 return NULL;

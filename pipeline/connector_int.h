@@ -26,6 +26,32 @@
 #define CONNECTOR_BUG_RETRY_MS 10 /* ignore-retry-after: "at once" */
 #define CONNECTOR_STATS_EVERY_MS 5000
 
+/* ---- webhook signatures (connector_sig.c) ---- */
+
+/* The mock CRM's names for HubSpot's X-HubSpot-Signature-v3 and
+ * X-HubSpot-Request-Timestamp (docs/crm-api.md). */
+#define CONNECTOR_HDR_SIGNATURE "X-Crmsync-Signature-v3"
+#define CONNECTOR_HDR_TIMESTAMP "X-Crmsync-Request-Timestamp"
+#define CONNECTOR_SIG_WINDOW_MS 300000 /* HubSpot: reject > 5 minutes */
+#define CONNECTOR_SIG_MAX 64           /* longest signature header read */
+#define CONNECTOR_SECRET_MAX 256       /* bytes of a webhook secret */
+
+/* Write the v3 signature of a request (base64, NUL-terminated) into
+ * out_b64 (at least CRMSYNC_SHA256_B64_SIZE bytes). ts is the timestamp
+ * header as received. body may be NULL when body_len is 0. Returns 0 or
+ * -1 (NULL argument, out_b64 too small). */
+int connector_sig_v3(const char *secret, const char *method, const char *uri,
+                     const char *body, size_t body_len, const char *ts,
+                     char *out_b64, size_t out_size);
+
+/* Verify a request from its raw header values (either may be NULL).
+ * Returns 0 ok, -1 bad signature, -2 timestamp more than 5 minutes from
+ * now_ms, -3 missing or malformed header. */
+int connector_sig_verify(const char *secret, const char *method,
+                         const char *uri, const char *body, size_t body_len,
+                         const char *sig_hdr, const char *ts_hdr,
+                         int64_t now_ms);
+
 /* ---- pure helpers (connector_msg.c) ---- */
 
 /* Parse a /v1/changes page. On success *events is a new reference to the

@@ -21,7 +21,6 @@
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
-#include "fakes/crm/crm_webhook.h"
 #include "crmsync/http_guard.h"
 
 #define WEBHOOK_BODY_MAX (16 << 20)
@@ -45,7 +44,7 @@ struct webhook_rx {
         http_guard_t      *guard; /* limits, JSON errors */
         struct event      *tick;
         char               url[128]; /* as subscribed, signed over */
-        char               secret[CRMSYNC_WEBHOOK_SECRET_MAX];
+        char               secret[CONNECTOR_SECRET_MAX];
         struct pending    *pendings;
         uint64_t           requests, rejected;
 };
@@ -208,11 +207,11 @@ static void on_request(struct evhttp_request *req, void *opaque)
         }
         evbuffer_copyout(in, body, len);
         body[len] = '\0';
-        v         = crmsync_webhook_verify_headers(
+        v         = connector_sig_verify(
                     rx->secret, "POST", rx->url, body, len,
-                    evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_SIGNATURE),
-                    evhttp_find_header(h, CRMSYNC_WEBHOOK_HDR_TIMESTAMP),
-                    crmsync_wall_ms(), 0);
+                    evhttp_find_header(h, CONNECTOR_HDR_SIGNATURE),
+                    evhttp_find_header(h, CONNECTOR_HDR_TIMESTAMP),
+                    crmsync_wall_ms());
         if (v != 0) {
                 rx->rejected++;
                 fprintf(stderr, "connector: webhook: rejected (%s)\n",

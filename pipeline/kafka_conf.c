@@ -1,99 +1,34 @@
-/* kafka_conf.c -- load a file of librdkafka properties ("key=value" lines)
- * into an rd_kafka_conf_t, with errors that name file:line; parse the
- * run's start offsets. */
+/* kafka_conf.c -- the pipeline's Kafka configuration: a properties file
+ * (read by lib/kafka_props.c) applied to an rd_kafka_conf_t; parse the
+ * run's start offsets. The harness builds its own (harness/kafka_conf.c). */
 #include "crmsync/common.h"
+#include "crmsync/kafka_props.h"
 #include "crmsync/pipeline.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <string.h>
 
-#define KAFKA_CONF_LINE_MAX 4096   /* longest accepted line, bytes */
-#define KAFKA_CONF_LINES_MAX 10000 /* most lines read from one file */
-
-static char *trim(char *s)
+/* Hand one property to librdkafka. */
+static int set_prop(void *conf, const char *key, const char *val, char *err,
+                    size_t err_size)
 {
-        char *e;
-
-        while (isspace((unsigned char)*s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char)e[-1]))
-                *--e = '\0';
-        return s;
+        return rd_kafka_conf_set((rd_kafka_conf_t *)conf, key, val, err,
+                                 err_size) == RD_KAFKA_CONF_OK
+                   ? 0
+                   : -1;
 }
 
 int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
                             size_t errstr_size)
 {
-        char  line[KAFKA_CONF_LINE_MAX + 2];
-        char  kerr[512];
-        FILE *fp;
-        int   lineno = 0, rc = -1;
-
-        if (!conf || !path)
+        if (!conf)
                 return crmsync_err(errstr, errstr_size,
-                                   "kafka config: no configuration or path");
-        fp = fopen(path, "r");
-        if (!fp)
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(errno));
-
-        while (fgets(line, sizeof(line), fp)) {
-                char  *s, *eq, *key, *val;
-                size_t len = strlen(line);
-
-                lineno++;
-                if (lineno > KAFKA_CONF_LINES_MAX) {
-                        crmsync_err(errstr, errstr_size,
-                                    "%s:%d: too many lines (at most %d)", path,
-                                    lineno, KAFKA_CONF_LINES_MAX);
-                        goto out_close;
-                }
-                if (len > KAFKA_CONF_LINE_MAX && line[len - 1] != '\n') {
-                        crmsync_err(errstr, errstr_size,
-                                    "%s:%d: line too long (at most %d bytes)",
-                                    path, lineno, KAFKA_CONF_LINE_MAX);
-                        goto out_close;
-                }
-                s = trim(line);
-                if (!*s || *s == '#')
-                        continue;
-                eq = strchr(s, '=');
-                if (!eq) {
-                        crmsync_err(errstr, errstr_size,
-                                    "%s:%d: expected key=value, got '%s'", path,
-                                    lineno, s);
-                        goto out_close;
-                }
-                *eq = '\0';
-                key = trim(s);
-                val = trim(eq + 1);
-                if (!*key) {
-                        crmsync_err(errstr, errstr_size,
-                                    "%s:%d: empty property name", path, lineno);
-                        goto out_close;
-                }
-                if (rd_kafka_conf_set((rd_kafka_conf_t *)conf, key, val, kerr,
-                                      sizeof(kerr)) != RD_KAFKA_CONF_OK) {
-                        crmsync_err(errstr, errstr_size,
-                                    "%s:%d: property '%s': %s", path, lineno,
-                                    key, kerr);
-                        goto out_close;
-                }
-        }
-        if (ferror(fp)) {
-                crmsync_err(errstr, errstr_size, "%s: read error: %s", path,
-                            strerror(errno));
-                goto out_close;
-        }
-        rc = 0;
-out_close:
-        fclose(fp);
-        return rc;
+                                   "kafka config: no configuration");
+        return crmsync_kafka_props_read(path, set_prop, conf, errstr,
+                                        errstr_size);
 }
 
 int crmsync_start_offsets_parse(const char *spec, int64_t *offsets, int max,

@@ -7,15 +7,13 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "crmsync/common.h"
+#include "crmsync/hmac.h"
 
 #define SUBSCRIBE_BODY_MAX 8192
 
@@ -27,40 +25,27 @@ int crmsync_webhook_sign(const char *secret, const char *method,
                          const char *uri, const char *body, size_t body_len,
                          int64_t ts_ms, char *out_b64, size_t out_size)
 {
-        unsigned char  mac[EVP_MAX_MD_SIZE];
-        unsigned int   mac_len = 0;
-        char           ts[32];
-        size_t         mlen, ulen, tlen, total;
-        unsigned char *msg;
-        int            tl;
+        unsigned char      mac[CRMSYNC_SHA256_LEN];
+        char               ts[32];
+        int                tl;
+        struct crmsync_iov parts[4];
 
         if (!secret || !method || !uri || (!body && body_len) || !out_b64 ||
-            out_size < 45)
+            out_size < CRMSYNC_SHA256_B64_SIZE)
                 return -1;
         tl = snprintf(ts, sizeof(ts), "%lld", (long long)ts_ms);
         if (tl < 0)
                 return -1;
-        mlen  = strlen(method);
-        ulen  = strlen(uri);
-        tlen  = (size_t)tl;
-        total = mlen + ulen + body_len + tlen;
-        msg   = malloc(total ? total : 1);
-        if (!msg)
+        /* v3: method + uri + body + decimal timestamp. */
+        parts[0] = (struct crmsync_iov){method, strlen(method)};
+        parts[1] = (struct crmsync_iov){uri, strlen(uri)};
+        parts[2] = (struct crmsync_iov){body, body_len};
+        parts[3] = (struct crmsync_iov){ts, (size_t)tl};
+        if (crmsync_hmac_sha256(secret, strlen(secret), parts, 4, mac))
                 return -1;
-        memcpy(msg, method, mlen);
-        memcpy(msg + mlen, uri, ulen);
-        if (body_len)
-                memcpy(msg + mlen + ulen, body, body_len);
-        memcpy(msg + mlen + ulen + body_len, ts, tlen);
-        if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, total, mac,
-                  &mac_len) ||
-            mac_len != 32) {
-                free(msg);
-                return -1;
-        }
-        free(msg);
-        EVP_EncodeBlock((unsigned char *)out_b64, mac, (int)mac_len);
-        return 0;
+        return crmsync_base64_encode(mac, sizeof(mac), out_b64, out_size) < 0
+                   ? -1
+                   : 0;
 }
 
 int crmsync_webhook_verify(const char *secret, const char *method,
@@ -83,7 +68,7 @@ int crmsync_webhook_verify(const char *secret, const char *method,
         /* Lengths are public; contents are compared in constant time. */
         if (strlen(sig_b64) != elen)
                 return -1;
-        return CRYPTO_memcmp(expect, sig_b64, elen) == 0 ? 0 : -1;
+        return crmsync_ct_equal(expect, sig_b64, elen) ? 0 : -1;
 }
 
 int crmsync_webhook_parse_timestamp(const char *hdr, int64_t *out_ms)

@@ -31,6 +31,7 @@ SOURCES=(
         "$SRC/fakes/crm/crm_query.c"
         "$SRC/fakes/crm/crm_metrics.c"
         "$SRC/lib/common.c"
+        "$SRC/lib/hmac.c"
 )
 LIBS=$(pkg-config --libs libevent jansson libcrypto)
 

@@ -34,6 +34,7 @@ SOURCES=(
         "$SRC/harness/jsonpos.c"
         "$SRC/lib/domain.c"
         "$SRC/lib/common.c"
+        "$SRC/lib/bugs.c"
         "$SRC/fakes/crm/workload.c"
 )
 LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
