@@ -6,20 +6,20 @@
 
 /* -- hooks ---------------------------------------------------------------- */
 
-static int crm_on(struct run *r, const char *type, const json_t *p,
-                  char *why, size_t size)
+static int crm_on(struct run *r, const char *type, const json_t *p, char *why,
+                  size_t size)
 {
         return crmsync_crm_server_fault(r->crm, type, p, 1, why, size);
 }
 
-static int crm_off(struct run *r, const char *type, const json_t *p,
-                   char *why, size_t size)
+static int crm_off(struct run *r, const char *type, const json_t *p, char *why,
+                   size_t size)
 {
         return crmsync_crm_server_fault(r->crm, type, p, 0, why, size);
 }
 
-static int kafka_on(struct run *r, const char *type, const json_t *p,
-                    char *why, size_t size)
+static int kafka_on(struct run *r, const char *type, const json_t *p, char *why,
+                    size_t size)
 {
         return crmsync_cluster_fault(r->cluster, type, p, 1, why, size);
 }
@@ -49,20 +49,20 @@ static int outage_off(struct run *r, const char *type, const json_t *p,
         return crmsync_sink_set_outage(r->sink, SINK_OUTAGE_NONE, why, size);
 }
 
-static int slow_on(struct run *r, const char *type, const json_t *p,
-                   char *why, size_t size)
+static int slow_on(struct run *r, const char *type, const json_t *p, char *why,
+                   size_t size)
 {
         (void)type;
         (void)why;
         (void)size;
-        crmsync_sink_set_latency(r->sink, (uint32_t)json_integer_value(
-                                                  json_object_get(p,
-                                                                  "latency_ms")));
+        crmsync_sink_set_latency(
+            r->sink,
+            (uint32_t)json_integer_value(json_object_get(p, "latency_ms")));
         return 0;
 }
 
-static int slow_off(struct run *r, const char *type, const json_t *p,
-                    char *why, size_t size)
+static int slow_off(struct run *r, const char *type, const json_t *p, char *why,
+                    size_t size)
 {
         (void)type;
         (void)p;
@@ -79,7 +79,7 @@ static int partial_on(struct run *r, const char *type, const json_t *p,
         (void)why;
         (void)size;
         crmsync_sink_set_partial_failure(
-                r->sink, json_number_value(json_object_get(p, "ratio")));
+            r->sink, json_number_value(json_object_get(p, "ratio")));
         return 0;
 }
 
@@ -98,8 +98,8 @@ static int partial_off(struct run *r, const char *type, const json_t *p,
  * CRM's final version, so no later conditional write repairs them. */
 struct corrupt_ctx {
         struct run *r;
-        char      (*keys)[CRMSYNC_KEY_MAX];
-        int         want, found;
+        char (*keys)[CRMSYNC_KEY_MAX];
+        int want, found;
 };
 
 static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
@@ -126,11 +126,10 @@ static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
 static int corrupt_on(struct run *r, const char *type, const json_t *p,
                       char *why, size_t size)
 {
-        int                count = (int)json_integer_value(
-                       json_object_get(p, "count"));
-        struct corrupt_ctx c     = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
-                                    count, 0};
-        int                done  = 0;
+        int count = (int)json_integer_value(json_object_get(p, "count"));
+        struct corrupt_ctx c    = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
+                                   count, 0};
+        int                done = 0;
         (void)type;
         if (!c.keys)
                 return -1;
@@ -152,8 +151,8 @@ static int corrupt_on(struct run *r, const char *type, const json_t *p,
         return 0;
 }
 
-static int crash_on(struct run *r, const char *type, const json_t *p,
-                    char *why, size_t size)
+static int crash_on(struct run *r, const char *type, const json_t *p, char *why,
+                    size_t size)
 {
         struct child *c = type[0] == 'c' ? &r->connector : &r->profiler;
         (void)why;
@@ -161,14 +160,13 @@ static int crash_on(struct run *r, const char *type, const json_t *p,
         crmsync_child_signal(c, SIGKILL);
         crmsync_child_stop(c, 0); /* reaps it */
         run_history(r, "child_killed", ",\"child\":\"%s\"", c->name);
-        run_schedule_restart(r, c,
-                             json_number_value(json_object_get(
-                                     p, "restart_after_s")));
+        run_schedule_restart(
+            r, c, json_number_value(json_object_get(p, "restart_after_s")));
         return 0;
 }
 
-static int pause_on(struct run *r, const char *type, const json_t *p,
-                    char *why, size_t size)
+static int pause_on(struct run *r, const char *type, const json_t *p, char *why,
+                    size_t size)
 {
         (void)type;
         (void)p;
@@ -195,13 +193,13 @@ static int pause_off(struct run *r, const char *type, const json_t *p,
 #define SINK FAULT_LAYER_SINK
 #define KAFKA FAULT_LAYER_KAFKA
 #define PROC FAULT_LAYER_PROCESS
-#define RATIO(req, def) {"ratio", FAULT_P_RATIO, NULL, 0, 1, NULL, req, def, NULL}
-#define BROKER {"broker", FAULT_P_INT, NULL, 1, 64, NULL, 1, NULL, NULL}
-#define KAFKA_ERRORS                                                          \
-        "NOT_LEADER_FOR_PARTITION|REQUEST_TIMED_OUT|NOT_ENOUGH_REPLICAS|"     \
+#define KAFKA_ERRORS                                                           \
+        "NOT_LEADER_FOR_PARTITION|REQUEST_TIMED_OUT|NOT_ENOUGH_REPLICAS|"      \
         "BROKER_NOT_AVAILABLE|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE"
 
 /* clang-format off */
+#define RATIO(req, def) {"ratio", FAULT_P_RATIO, NULL, 0, 1, NULL, req, def, NULL}
+#define BROKER {"broker", FAULT_P_INT, NULL, 1, 64, NULL, 1, NULL, NULL}
 static const struct fault_type fault_table[] = {
         {"duplicate_delivery", CRM, "duplicate_delivery", 1, 0,
          {RATIO(1, NULL)}, crm_on, crm_off},
@@ -298,10 +296,14 @@ const struct fault_type *crmsync_fault_find(const char *name)
 const char *crmsync_fault_layer_name(enum fault_layer layer)
 {
         switch (layer) {
-        case FAULT_LAYER_CRM: return "crm";
-        case FAULT_LAYER_SINK: return "sink";
-        case FAULT_LAYER_KAFKA: return "kafka";
-        case FAULT_LAYER_PROCESS: return "process";
+        case FAULT_LAYER_CRM:
+                return "crm";
+        case FAULT_LAYER_SINK:
+                return "sink";
+        case FAULT_LAYER_KAFKA:
+                return "kafka";
+        case FAULT_LAYER_PROCESS:
+                return "process";
         }
         return "?";
 }
@@ -313,7 +315,7 @@ json_t *crmsync_fault_params(const struct fault_type *ft, const json_t *fault)
                 return NULL;
         for (int i = 0; i < FAULT_MAX_PARAMS && ft->params[i].name; i++) {
                 const struct fault_param *fp = &ft->params[i];
-                json_t *v = json_object_get(fault, fp->name);
+                json_t                   *v  = json_object_get(fault, fp->name);
                 if (v)
                         json_incref(v);
                 else if (fp->def)
@@ -326,29 +328,32 @@ json_t *crmsync_fault_params(const struct fault_type *ft, const json_t *fault)
         return out;
 }
 
-double crmsync_fault_num(const char *type, const json_t *fault,
-                         const char *key, double dflt)
+double crmsync_fault_num(const char *type, const json_t *fault, const char *key,
+                         double dflt)
 {
         const struct fault_type *ft = crmsync_fault_find(type);
-        json_t                  *p  = ft ? crmsync_fault_params(ft, fault)
-                                         : NULL;
-        json_t                  *v  = p ? json_object_get(p, key) : NULL;
-        double                   d  = json_is_number(v) ? json_number_value(v)
-                                                        : dflt;
+        json_t *p = ft ? crmsync_fault_params(ft, fault) : NULL;
+        json_t *v = p ? json_object_get(p, key) : NULL;
+        double  d = json_is_number(v) ? json_number_value(v) : dflt;
         json_decref(p);
         return d;
 }
 
-/* -- the doc's rows --------------------------------------------------------- */
+/* -- the doc's rows ---------------------------------------------------------
+ */
 
 static const char *ptype_name(enum fault_ptype t)
 {
         switch (t) {
         case FAULT_P_RATIO:
-        case FAULT_P_NUM: return "number";
-        case FAULT_P_INT: return "integer";
-        case FAULT_P_STR: return "string";
-        case FAULT_P_BOOL: return "boolean";
+        case FAULT_P_NUM:
+                return "number";
+        case FAULT_P_INT:
+                return "integer";
+        case FAULT_P_STR:
+                return "string";
+        case FAULT_P_BOOL:
+                return "boolean";
         }
         return "?";
 }
@@ -397,12 +402,13 @@ int crmsync_fault_doc_row(const struct fault_type *ft, int idx, char *buf,
         }
         fp = &ft->params[idx];
         range_cell(fp, range, sizeof(range));
-        snprintf(buf, size, "| `%s` | %s | %s | %s | `%s` | %s | %s | %s | %s |",
-                 ft->name, crmsync_fault_layer_name(ft->layer),
+        snprintf(buf, size,
+                 "| `%s` | %s | %s | %s | `%s` | %s | %s | %s | %s |", ft->name,
+                 crmsync_fault_layer_name(ft->layer),
                  ft->needs_duration ? "yes" : "no", group, fp->name,
                  ptype_name(fp->type), fp->unit ? fp->unit : "-",
-                 fp->required ? "required"
-                 : fp->def    ? fp->def
+                 fp->required  ? "required"
+                 : fp->def     ? fp->def
                  : fp->def_doc ? fp->def_doc
                                : "none",
                  range);

@@ -22,8 +22,13 @@ enum fault_layer {
         FAULT_LAYER_PROCESS,
 };
 
-enum fault_ptype { FAULT_P_RATIO, FAULT_P_NUM, FAULT_P_INT, FAULT_P_STR,
-                   FAULT_P_BOOL };
+enum fault_ptype {
+        FAULT_P_RATIO,
+        FAULT_P_NUM,
+        FAULT_P_INT,
+        FAULT_P_STR,
+        FAULT_P_BOOL
+};
 
 struct fault_param {
         const char      *name; /* NULL ends the list */
@@ -32,7 +37,7 @@ struct fault_param {
         double           min, max; /* numbers */
         const char      *choices;  /* strings: "a|b|c" */
         int              required;
-        const char      *def; /* JSON text; NULL = required or no default */
+        const char      *def;     /* JSON text; NULL = required or no default */
         const char      *def_doc; /* doc's default cell when def is NULL */
 };
 
@@ -41,8 +46,8 @@ struct run; /* harness/run_int.h */
 /* An injector: start or stop the fault on the run r. params holds every
  * parameter of the table, given or defaulted. Returns 0, or -1 with why
  * filled when the target cannot perform it (the fault is then skipped). */
-typedef int (*fault_hook)(struct run *r, const char *type,
-                          const json_t *params, char *why, size_t why_size);
+typedef int (*fault_hook)(struct run *r, const char *type, const json_t *params,
+                          char *why, size_t why_size);
 
 struct fault_type {
         const char        *name;
@@ -67,13 +72,12 @@ const char *crmsync_fault_layer_name(enum fault_layer layer);
  * fault (the scenario's fault object), else its default; one without a
  * default stays absent. A new object the caller frees (json_decref), or
  * NULL when out of memory. */
-json_t *crmsync_fault_params(const struct fault_type *ft,
-                             const json_t *fault);
+json_t *crmsync_fault_params(const struct fault_type *ft, const json_t *fault);
 
 /* The number param key of fault (given or the table's default), or dflt
  * when the type has no such parameter or it has no default. */
-double crmsync_fault_num(const char *type, const json_t *fault,
-                         const char *key, double dflt);
+double crmsync_fault_num(const char *type, const json_t *fault, const char *key,
+                         double dflt);
 
 /* Row of docs/scenario-format.md's fault table for parameter idx of ft
  * (idx 0 for a type without parameters) into buf. Returns 0, or -1 when

@@ -318,7 +318,8 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
 static int check_overlaps(struct vctx *c, struct scenario *sc)
 {
         for (int i = 0; i < sc->fault_cnt; i++) {
-                const struct fault_type *a = crmsync_fault_find(sc->faults[i].type);
+                const struct fault_type *a =
+                        crmsync_fault_find(sc->faults[i].type);
                 for (int j = 0; j < i; j++) {
                         const struct fault_type *b =
                                 crmsync_fault_find(sc->faults[j].type);

@@ -14,11 +14,11 @@
 
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
-#include "harness/fault.h"
 #include "crmsync/workload.h"
+#include "harness/fault.h"
 
-#define DOC_HEADER                                                            \
-        "| fault | layer | duration | exclusive group | parameter | type | "  \
+#define DOC_HEADER                                                             \
+        "| fault | layer | duration | exclusive group | parameter | type | "   \
         "unit | default | range |"
 #define MAX_ROWS 128
 
@@ -36,9 +36,9 @@ static void test_rows_sound(void **state)
                 for (int k = 0; k < FAULT_MAX_PARAMS && ft->params[k].name;
                      k++) {
                         const struct fault_param *fp = &ft->params[k];
-                        json_t *d = fp->def ? json_loads(fp->def,
-                                                         JSON_DECODE_ANY, NULL)
-                                            : NULL;
+                        json_t                   *d =
+                            fp->def ? json_loads(fp->def, JSON_DECODE_ANY, NULL)
+                                                      : NULL;
                         if (fp->required)
                                 assert_null(fp->def);
                         if (!fp->def)
@@ -67,8 +67,7 @@ static void test_params_explicit(void **state)
                                "\"duration_s\":2,\"note\":\"x\","
                                "\"kind\":\"changed_type\"}",
                                0, NULL);
-        json_t *p = crmsync_fault_params(crmsync_fault_find("schema_drift"),
-                                         f);
+        json_t *p = crmsync_fault_params(crmsync_fault_find("schema_drift"), f);
         (void)state;
         assert_int_equal(json_object_size(p), 2);
         assert_string_equal(json_string_value(json_object_get(p, "kind")),
@@ -85,13 +84,13 @@ static void test_params_explicit(void **state)
         json_decref(f);
 
         f = json_loads("{\"type\":\"connector_crash\"}", 0, NULL);
-        assert_true(crmsync_fault_num("connector_crash", f,
-                                      "restart_after_s", -1) == 1.0);
+        assert_true(crmsync_fault_num("connector_crash", f, "restart_after_s",
+                                      -1) == 1.0);
         json_object_set_new(f, "restart_after_s", json_real(2.5));
-        assert_true(crmsync_fault_num("connector_crash", f,
-                                      "restart_after_s", -1) == 2.5);
-        assert_true(crmsync_fault_num("connector_pause", f,
-                                      "restart_after_s", -1) == -1);
+        assert_true(crmsync_fault_num("connector_crash", f, "restart_after_s",
+                                      -1) == 2.5);
+        assert_true(crmsync_fault_num("connector_pause", f, "restart_after_s",
+                                      -1) == -1);
         json_decref(f);
 }
 
@@ -110,9 +109,9 @@ static void set_param(json_t *o, const struct fault_param *fp, int hi)
         } else if (fp->type == FAULT_P_BOOL)
                 json_object_set_new(o, fp->name, json_boolean(hi));
         else if (fp->type == FAULT_P_INT)
-                json_object_set_new(o, fp->name,
-                                    json_integer((json_int_t)(hi ? fp->max
-                                                                 : fp->min)));
+                json_object_set_new(
+                    o, fp->name,
+                    json_integer((json_int_t)(hi ? fp->max : fp->min)));
         else
                 json_object_set_new(o, fp->name,
                                     json_real(hi ? fp->max : fp->min));
@@ -135,26 +134,23 @@ static void test_mock_crm_accepts_table(void **state)
         wc.rate_per_s = 100;
         sc.workload   = crmsync_workload_generate(&wc, err, sizeof(err));
         assert_non_null(sc.workload);
-        sc.start_wall_ms       = crmsync_wall_ms() + 3600 * 1000;
+        sc.start_wall_ms        = crmsync_wall_ms() + 3600 * 1000;
         struct event_base *base = event_base_new();
-        crm_server_t      *s    = crmsync_crm_server_new(base, &sc, err,
-                                                         sizeof(err));
+        crm_server_t *s = crmsync_crm_server_new(base, &sc, err, sizeof(err));
         assert_non_null(s);
         for (size_t i = 0; (ft = crmsync_fault_at(i)); i++) {
                 if (ft->layer != FAULT_LAYER_CRM)
                         continue;
                 for (int hi = 0; hi < 2; hi++) {
                         json_t *f = json_object();
-                        for (int k = 0; k < FAULT_MAX_PARAMS &&
-                                        ft->params[k].name;
-                             k++)
+                        for (int k = 0;
+                             k < FAULT_MAX_PARAMS && ft->params[k].name; k++)
                                 if (strcmp(ft->params[k].name, "seq"))
                                         set_param(f, &ft->params[k], hi);
                         json_t *p = crmsync_fault_params(ft, f);
                         err[0]    = '\0';
-                        int rc    = crmsync_crm_server_fault(s, ft->name, p,
-                                                             1, err,
-                                                             sizeof(err));
+                        int rc    = crmsync_crm_server_fault(s, ft->name, p, 1,
+                                                             err, sizeof(err));
                         if (rc)
                                 fail_msg("%s %s: %s", ft->name,
                                          json_dumps(p, 0), err);
@@ -206,7 +202,7 @@ static void test_doc_matches_table(void **state)
         static char              rows[MAX_ROWS][512];
         char                     want[512];
         const struct fault_type *ft;
-        int n = doc_rows(rows, MAX_ROWS), at = 0, bad = 0;
+        int                      n = doc_rows(rows, MAX_ROWS), at = 0, bad = 0;
         (void)state;
 
         for (size_t i = 0; (ft = crmsync_fault_at(i)); i++)
@@ -223,17 +219,18 @@ static void test_doc_matches_table(void **state)
                 }
         for (; at < n; at++, bad++)
                 print_error("docs/scenario-format.md row %d is not in the "
-                            "fault table: %s\n", at + 1, rows[at]);
+                            "fault table: %s\n",
+                            at + 1, rows[at]);
         assert_int_equal(bad, 0);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rows_sound),
-                cmocka_unit_test(test_params_explicit),
-                cmocka_unit_test(test_mock_crm_accepts_table),
-                cmocka_unit_test(test_doc_matches_table),
+            cmocka_unit_test(test_rows_sound),
+            cmocka_unit_test(test_params_explicit),
+            cmocka_unit_test(test_mock_crm_accepts_table),
+            cmocka_unit_test(test_doc_matches_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
