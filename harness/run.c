@@ -6,6 +6,7 @@
 #include "run_int.h"
 
 #include "harness/fault.h"
+#include "crmsync/verdict.h"
 
 
 /* history.jsonl: one JSON object a line, with monotonic (since start) and
@@ -777,6 +778,9 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 goto interrupted;
         }
         summary = run_build_summary(&r, &res, timing, log, replay, &failed);
+        if (summary) /* a scenario that must fail: failing so is a pass */
+                failed = crmsync_verdict_apply(&sc->expect.must_fail, summary,
+                                               failed);
         crmsync_check_result_clear(&res);
         run_history_close(&r);
         rc = failed ? 1 : 0;

@@ -455,13 +455,110 @@ static int load_expect_api(struct vctx *c, json_t *obj,
                        : 0;
 }
 
+/* A sum of anomaly classes "stale+missing": every part a known class. */
+static int check_class_sum(struct vctx *c, const char *path, const char *sum,
+                           const char *const *classes)
+{
+        const char *at = sum;
+        while (1) {
+                size_t n  = strcspn(at, "+");
+                int    ok = 0;
+                for (const char *const *k = classes; *k && n; k++)
+                        if (strlen(*k) == n && !strncmp(*k, at, n))
+                                ok = 1;
+                if (!ok)
+                        return verr(c, path, 1,
+                                    "'%.*s' is not an anomaly class (known: "
+                                    "missing, stale, zombie, divergent, "
+                                    "unexpected, lost, duplicate_side_effect, "
+                                    "reordered, dead_lettered; a+b sums "
+                                    "classes)",
+                                    (int)n, at);
+                if (!at[n])
+                        return 0;
+                at += n + 1;
+        }
+}
+
+/* expect.verdict, expect.anomalies_at_least and expect.failing: a
+ * scenario that must fail, and in which way. */
+static int load_must_fail(struct vctx *c, json_t *obj,
+                          struct scenario_must_fail *mf,
+                          const char *const *classes)
+{
+        char        verdict[8] = "pass", p[512];
+        json_t     *al, *names = json_object_get(obj, "failing"), *v;
+        const char *k;
+        size_t      i;
+
+        if (get_str(c, obj, "expect", "verdict", verdict, sizeof(verdict),
+                    "pass|fail") ||
+            get_obj(c, obj, "expect", "anomalies_at_least", &al))
+                return -1;
+        mf->enabled = !strcmp(verdict, "fail");
+        if (!mf->enabled && (al || names))
+                return verr(c, al ? "expect.anomalies_at_least"
+                                  : "expect.failing",
+                            1, "only for a scenario that must fail: add "
+                               "\"verdict\": \"fail\"");
+        if (mf->enabled && !(al && json_object_size(al)) &&
+            !(names && json_array_size(names)))
+                return verr(c, "expect.verdict", 0,
+                            "\"fail\" needs the way the run must fail: "
+                            "expect.anomalies_at_least {\"<class>\": n} "
+                            "or expect.failing [\"<expectation name>\"]");
+        if (al && json_object_size(al) > SCENARIO_MAX_MUST_FAIL)
+                return verr(c, "expect.anomalies_at_least", 0,
+                            "at most %d entries", SCENARIO_MAX_MUST_FAIL);
+        json_object_foreach(al, k, v) {
+                uint64_t n = 0;
+                int      j = mf->at_least_cnt;
+                join(p, sizeof(p), "expect.anomalies_at_least", k);
+                if (strlen(k) >= sizeof(mf->at_least[0].classes))
+                        return verr(c, p, 1, "name too long");
+                if (check_class_sum(c, p, k, classes) ||
+                    get_u64(c, al, "expect.anomalies_at_least", k, &n, 1,
+                            UINT32_MAX))
+                        return -1;
+                snprintf(mf->at_least[j].classes,
+                         sizeof(mf->at_least[j].classes), "%s", k);
+                mf->at_least[j].n = (int64_t)n;
+                mf->at_least_cnt++;
+        }
+        if (!names)
+                return 0;
+        if (!json_is_array(names))
+                return verr(c, "expect.failing", 0,
+                            "expected an array of expectation names, got %s",
+                            type_name(names));
+        if (json_array_size(names) > SCENARIO_MAX_MUST_FAIL)
+                return verr(c, "expect.failing", 0, "at most %d names",
+                            SCENARIO_MAX_MUST_FAIL);
+        json_array_foreach(names, i, v) {
+                snprintf(p, sizeof(p), "expect.failing[%zu]", i);
+                if (!json_is_string(v) || !*json_string_value(v))
+                        return verr(c, p, 0,
+                                    "expected a non-empty string (an "
+                                    "expectation name as summary.json "
+                                    "gives it), got %s",
+                                    type_name(v));
+                if (strlen(json_string_value(v)) >= sizeof(mf->names[0]))
+                        return verr(c, p, 0, "longer than %zu characters",
+                                    sizeof(mf->names[0]) - 1);
+                snprintf(mf->names[mf->name_cnt++], sizeof(mf->names[0]),
+                         "%s", json_string_value(v));
+        }
+        return 0;
+}
+
 static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
         static const char *const known[] = {
                 "anomalies", "converge_within_s", "freshness_p99_ms_max",
                 "e2e_p99_ms_max", "freshness_steady_p99_ms_max",
                 "replay_min_events_per_s", "catch_up_within_s",
-                "broker_unavailable_max_s", "api", NULL};
+                "broker_unavailable_max_s", "api", "verdict",
+                "anomalies_at_least", "failing", NULL};
         static const char *const classes[] = {
                 "missing", "stale", "zombie", "divergent", "unexpected",
                 "lost", "duplicate_side_effect", "reordered", "dead_lettered",
@@ -476,6 +573,7 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
         if (load_expect_api(c, obj, e))
                 return -1;
         if (check_known(c, obj, "expect", known) ||
+            load_must_fail(c, obj, &e->must_fail, classes) ||
             get_obj(c, obj, "expect", "anomalies", &an) ||
             get_num(c, obj, "expect", "converge_within_s",
                     &e->converge_within_s, 0, 86400) ||

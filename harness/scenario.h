@@ -33,6 +33,21 @@ struct scenario_process {
         uint32_t linger_ms;     /* profiler */
 };
 
+#define SCENARIO_MAX_MUST_FAIL 8
+
+/* expect.verdict "fail": a scenario that must fail in a given way (a bug
+ * switch that must be caught). The run passes when it fails exactly so. */
+struct scenario_must_fail {
+        int enabled; /* expect.verdict is "fail" */
+        int at_least_cnt;
+        struct {
+                char    classes[160]; /* "stale" or a sum "stale+missing" */
+                int64_t n;            /* >= 1 */
+        } at_least[SCENARIO_MAX_MUST_FAIL]; /* expect.anomalies_at_least */
+        int  name_cnt;
+        char names[SCENARIO_MAX_MUST_FAIL][128]; /* expect.failing */
+};
+
 struct scenario_expect {
         /* -1 = no bound; default 0 for every anomaly class. */
         int64_t missing, stale, zombie, divergent, unexpected;
@@ -50,6 +65,7 @@ struct scenario_expect {
         int64_t api_over_rate_limit_max;  /* 429s; default -1 */
         int64_t api_over_daily_quota_max; /* 403s; default -1 */
         double  api_requests_per_change_max; /* 0 = no bound */
+        struct scenario_must_fail must_fail;
 };
 
 /* An external cluster (docs/targets.md). */

@@ -132,10 +132,9 @@ static int interrupted(const json_t *s)
 
 /* An interrupted run: one test case in error with the reason, no
  * expectation judged. */
-static void write_junit_interrupted(const json_t *s, FILE *fp)
+static void junit_interrupted(const json_t *s, FILE *fp)
 {
-        fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<testsuites>\n<testsuite name=\"");
+        fputs("<testsuite name=\"", fp);
         xml_escape(fp, str(s, "scenario"));
         fprintf(fp, "\" tests=\"1\" failures=\"0\" errors=\"1\" "
                     "time=\"%.3f\">\n",
@@ -145,7 +144,7 @@ static void write_junit_interrupted(const json_t *s, FILE *fp)
         xml_escape(fp, str(s, "scenario"));
         fputs("\" name=\"run\"><error type=\"interrupted\" message=\"", fp);
         xml_escape(fp, str(s, "reason"));
-        fputs("\"/></testcase>\n</testsuite>\n</testsuites>\n", fp);
+        fputs("\"/></testcase>\n</testsuite>\n", fp);
 }
 
 /* The CRM API etiquette totals as JUnit properties ("api.<name>"). */
@@ -220,19 +219,56 @@ static void md_api(FILE *fp, const json_t *api)
         }
 }
 
-static void write_junit(const json_t *s, FILE *fp)
+/* The anomaly class an expectation bounds ("anomalies.stale <= 0" ->
+ * "stale" into cls), or NULL. */
+static const char *bound_class(const char *name, char *cls, size_t size)
+{
+        size_t n;
+        if (strncmp(name, "anomalies.", 10))
+                return NULL;
+        name += 10;
+        n = strcspn(name, " ");
+        snprintf(cls, size, "%.*s", (int)n, name);
+        return cls;
+}
+
+/* A failed expectation's message: its detail, and for an anomaly bound
+ * the class and its first examples ("stale: account/a-1: sink has v2,
+ * CRM v3; ..."). */
+static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
+{
+        char          cls[64];
+        const json_t *ex, *x;
+        size_t        i;
+
+        xml_escape(fp, str(e, "detail"));
+        if (!bound_class(str(e, "name"), cls, sizeof(cls)))
+                return;
+        ex = json_object_get(json_object_get(s, "anomaly_examples"), cls);
+        fprintf(fp, " (class %s", cls);
+        json_array_foreach(ex, i, x) {
+                if (i == 3)
+                        break;
+                fputs(i ? "; " : "; first examples: ", fp);
+                xml_escape(fp, str(x, "key"));
+                fputs(": ", fp);
+                xml_escape(fp, str(x, "detail"));
+        }
+        fputs(")", fp);
+}
+
+void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
 {
         const json_t *exp = json_object_get(s, "expectations"), *e;
         const json_t *error = json_object_get(s, "error");
         size_t        i, failures = 0;
         if (interrupted(s)) {
-                write_junit_interrupted(s, fp);
+                junit_interrupted(s, fp);
                 return;
         }
         json_array_foreach(exp, i, e) if (!json_is_true(json_object_get(e, "ok")))
                 failures++;
-        fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<testsuites>\n<testsuite name=\"");
+        fputs("<testsuite name=\"", fp);
         xml_escape(fp, str(s, "scenario"));
         fprintf(fp, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
                 json_array_size(exp) + (error ? 1 : 0), failures,
@@ -255,7 +291,7 @@ static void write_junit(const json_t *s, FILE *fp)
                 junit_case(fp, s, str(e, "name"));
                 if (!json_is_true(json_object_get(e, "ok"))) {
                         fputs("<failure message=\"", fp);
-                        xml_escape(fp, str(e, "detail"));
+                        junit_failure_message(fp, s, e);
                         fputs("\">", fp);
                         if (!strcmp(str(e, "name"),
                                     CRMSYNC_EXPECT_PROCESSES_UP))
@@ -264,7 +300,15 @@ static void write_junit(const json_t *s, FILE *fp)
                 }
                 fputs("</testcase>\n", fp);
         }
-        fputs("</testsuite>\n</testsuites>\n", fp);
+        fputs("</testsuite>\n", fp);
+}
+
+static void write_junit(const json_t *s, FILE *fp)
+{
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n",
+              fp);
+        crmsync_report_junit_testsuite(s, fp);
+        fputs("</testsuites>\n", fp);
 }
 
 /* A figure as report.md shows it: integers as they are, reals with three

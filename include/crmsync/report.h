@@ -18,6 +18,10 @@
  * or -1 + errstr (the first file that failed, with the reason). */
 int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
                          size_t errstr_size);
+/* Write the run's <testsuite> element (one <testcase> per expectation; a
+ * failed anomaly bound names its class and first examples) to fp, as
+ * junit.xml and the suite's junit.xml hold it. summary is borrowed. */
+void crmsync_report_junit_testsuite(const json_t *summary, FILE *fp);
 /* Print the one-screen verdict to fp. */
 void crmsync_report_print(const json_t *summary, FILE *fp);
 
