@@ -6,7 +6,7 @@
 #include "run_int.h"
 
 #include "harness/fault.h"
-#include "crmsync/verdict.h"
+#include "harness/verdict.h"
 
 
 /* history.jsonl: one JSON object a line, with monotonic (since start) and

@@ -480,6 +480,39 @@ static int check_class_sum(struct vctx *c, const char *path, const char *sum,
         }
 }
 
+/* A list of expectation names (or anomaly classes) into out. */
+static int load_names(struct vctx *c, json_t *arr, const char *path,
+                      char (*out)[128], int *cnt)
+{
+        char    p[512];
+        json_t *v;
+        size_t  i;
+        if (!arr)
+                return 0;
+        if (!json_is_array(arr))
+                return verr(c, path, 0,
+                            "expected an array of expectation names, got %s",
+                            type_name(arr));
+        if (json_array_size(arr) > SCENARIO_MAX_MUST_FAIL)
+                return verr(c, path, 0, "at most %d names",
+                            SCENARIO_MAX_MUST_FAIL);
+        json_array_foreach(arr, i, v) {
+                snprintf(p, sizeof(p), "%s[%zu]", path, i);
+                if (!json_is_string(v) || !*json_string_value(v))
+                        return verr(c, p, 0,
+                                    "expected a non-empty string (an "
+                                    "expectation name as summary.json "
+                                    "gives it), got %s",
+                                    type_name(v));
+                if (strlen(json_string_value(v)) >= sizeof(out[0]))
+                        return verr(c, p, 0, "longer than %zu characters",
+                                    sizeof(out[0]) - 1);
+                snprintf(out[(*cnt)++], sizeof(out[0]), "%s",
+                         json_string_value(v));
+        }
+        return 0;
+}
+
 /* expect.verdict, expect.anomalies_at_least and expect.failing: a
  * scenario that must fail, and in which way. */
 static int load_must_fail(struct vctx *c, json_t *obj,
@@ -488,17 +521,18 @@ static int load_must_fail(struct vctx *c, json_t *obj,
 {
         char        verdict[8] = "pass", p[512];
         json_t     *al, *names = json_object_get(obj, "failing"), *v;
+        json_t     *also = json_object_get(obj, "may_also_fail");
         const char *k;
-        size_t      i;
 
         if (get_str(c, obj, "expect", "verdict", verdict, sizeof(verdict),
                     "pass|fail") ||
             get_obj(c, obj, "expect", "anomalies_at_least", &al))
                 return -1;
         mf->enabled = !strcmp(verdict, "fail");
-        if (!mf->enabled && (al || names))
-                return verr(c, al ? "expect.anomalies_at_least"
-                                  : "expect.failing",
+        if (!mf->enabled && (al || names || also))
+                return verr(c, al      ? "expect.anomalies_at_least"
+                               : names ? "expect.failing"
+                                       : "expect.may_also_fail",
                             1, "only for a scenario that must fail: add "
                                "\"verdict\": \"fail\"");
         if (mf->enabled && !(al && json_object_size(al)) &&
@@ -525,30 +559,12 @@ static int load_must_fail(struct vctx *c, json_t *obj,
                 mf->at_least[j].n = (int64_t)n;
                 mf->at_least_cnt++;
         }
-        if (!names)
-                return 0;
-        if (!json_is_array(names))
-                return verr(c, "expect.failing", 0,
-                            "expected an array of expectation names, got %s",
-                            type_name(names));
-        if (json_array_size(names) > SCENARIO_MAX_MUST_FAIL)
-                return verr(c, "expect.failing", 0, "at most %d names",
-                            SCENARIO_MAX_MUST_FAIL);
-        json_array_foreach(names, i, v) {
-                snprintf(p, sizeof(p), "expect.failing[%zu]", i);
-                if (!json_is_string(v) || !*json_string_value(v))
-                        return verr(c, p, 0,
-                                    "expected a non-empty string (an "
-                                    "expectation name as summary.json "
-                                    "gives it), got %s",
-                                    type_name(v));
-                if (strlen(json_string_value(v)) >= sizeof(mf->names[0]))
-                        return verr(c, p, 0, "longer than %zu characters",
-                                    sizeof(mf->names[0]) - 1);
-                snprintf(mf->names[mf->name_cnt++], sizeof(mf->names[0]),
-                         "%s", json_string_value(v));
-        }
-        return 0;
+        return load_names(c, names, "expect.failing", mf->names,
+                          &mf->name_cnt) ||
+                               load_names(c, also, "expect.may_also_fail",
+                                          mf->also, &mf->also_cnt)
+                       ? -1
+                       : 0;
 }
 
 static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
@@ -558,7 +574,7 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
                 "e2e_p99_ms_max", "freshness_steady_p99_ms_max",
                 "replay_min_events_per_s", "catch_up_within_s",
                 "broker_unavailable_max_s", "api", "verdict",
-                "anomalies_at_least", "failing", NULL};
+                "anomalies_at_least", "failing", "may_also_fail", NULL};
         static const char *const classes[] = {
                 "missing", "stale", "zombie", "divergent", "unexpected",
                 "lost", "duplicate_side_effect", "reordered", "dead_lettered",

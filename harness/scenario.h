@@ -46,6 +46,10 @@ struct scenario_must_fail {
         } at_least[SCENARIO_MAX_MUST_FAIL]; /* expect.anomalies_at_least */
         int  name_cnt;
         char names[SCENARIO_MAX_MUST_FAIL][128]; /* expect.failing */
+        /* expect.may_also_fail: anomaly classes or expectation names that
+         * may fail alongside (symptoms of the same bug). */
+        int  also_cnt;
+        char also[SCENARIO_MAX_MUST_FAIL][128];
 };
 
 struct scenario_expect {

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# bug_switches.sh -- every bug switch of the reference pipeline is caught:
-# tests/scenarios/bug-<name>.json must FAIL (exit 1, verdict fail, its
-# anomaly class > 0), and the same scenario without the switch must PASS
-# (exit 0), which proves that the fault alone is not what fails.
-# Usage: bug_switches.sh BIN SRC [NAME...] (default: the set below).
+# bug_switches.sh -- every bug switch of the reference pipeline is caught.
+# The scenarios in tests/scenarios/mutations/<process>/ say how each must
+# fail (expect.verdict "fail", anomalies_at_least / failing); the suite
+# runs them (`crmsync run --jobs 2 DIR`) and must exit 0: every mutation
+# caught in its expected way. The same scenarios without the switch (and
+# without the must-fail fields) must pass too, which proves that the fault
+# alone is not what fails.
+# Usage: bug_switches.sh BIN SRC [DIR] (default: the profiler's switches;
+# bug_switches_connector.sh runs the connector's).
 set -u
-BIN=$1; SRC=$2; shift 2
+BIN=$1; SRC=$2
+DIR=${3:-$SRC/tests/scenarios/mutations/profiler}
 . "$SRC/tests/scenario/lib.sh"
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
+n=$(ls "$DIR"/*.json | wc -l)
 
 # Share of the initial accounts whose contacts' creates were produced to the
 # account's partition (the workload commits each account, then its
 # contacts_per_account contacts): 1.0 when the key is account_id.
-same_partition_share() { # SUMMARY CONTACTS_PER_ACCOUNT
-        python3 - "$(dirname "$1")/history.jsonl" "$2" "$(jget "$1" "d['workload']['accounts']")" <<'PY'
+same_partition_share() { # RUN_DIR CONTACTS_PER_ACCOUNT
+        python3 - "$1/history.jsonl" "$2" "$(jget "$1/summary.json" "d['workload']['accounts']")" <<'PY'
 import json, sys
 part, k, accounts = {}, int(sys.argv[2]), int(sys.argv[3])
 for line in open(sys.argv[1]):
@@ -27,83 +33,63 @@ ok = sum(all(part.get(a * (k + 1) + 1) == part.get(a * (k + 1) + 1 + c)
 print("%.3f" % (ok / accounts))
 PY
 }
+# The run folder of scenario NAME in suite summary SUITE, or "".
+run_dir_of() { jget "$1" "([r['run_dir'] for r in d['runs'] if r['scenario']=='$2'] or [''])[0]"; }
 
-# bug name -> the anomaly class its scenario must find; a+b: their sum
-# (which of the two a lost batch shows as depends on whether it held the
-# records' creates). key_contract: not an anomaly class but the run's
-# "records keyed by account id" expectation, see bug-key-by-record-id.json.
-declare -A CLASS=(
-        [commit-before-sink-ack]=stale+missing+lost
-        [no-dedupe]=duplicate_side_effect
-        [no-version-check]=reordered
-        [key-by-record-id]=key_contract
-        [cursor-before-delivery]=missing+stale
-        [strict-gt-timestamp]=stale
-        [no-lookback]=stale
-        [ignore-merges]=zombie
-        [ignore-deletes]=zombie
-        [no-retry-429]=missing+stale+lost
-        [ignore-410]=stale
-)
-NAMES=("$@")
-# Default: the profiler's switches; bug_switches_connector.sh runs the
-# connector's (each script stays well under ctest's 600 s).
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(commit-before-sink-ack no-dedupe
-        no-version-check ignore-merges ignore-deletes)
+"$BIN" run --jobs 2 "$DIR" --runs-dir "$RUNS/bug" >"$RUNS/bug.txt" 2>&1
+RC=$?
+cat "$RUNS/bug.txt"
+check "every mutation caught as expected: suite exit 0 (got $RC)" \
+        "$([ $RC -eq 0 ] && echo True)"
+SUITE=$(ls -d "$RUNS"/bug/suite-[0-9]*/summary.json 2>/dev/null | head -1)
+if [ -z "$SUITE" ]; then
+        echo "FAIL: no suite summary"; exit 1
+fi
+check "$n scenarios, $n PASS lines" \
+        "$([ "$(grep -c '^\[[0-9]*/'"$n"'\] .* \.\.\. PASS' "$RUNS/bug.txt")" -eq "$n" ] && echo True)"
+check "each run itself failed (run_verdict fail) and was caught" \
+        "$(jget "$SUITE" "len(d['runs'])==$n and all(r['run_verdict']=='fail' and r['expected_failure']['caught'] for r in d['runs'])")"
+check "the mutation matrix has a caught row per switch" \
+        "$(jget "$SUITE" "len(d['mutation_matrix'])==$n and all(m['caught'] for m in d['mutation_matrix'])")"
+jget "$SUITE" "'\n'.join('%-24s %-34s %s' % (m['switch'], m['expected'], m['found']) for m in d['mutation_matrix'])"
 
-for bug in "${NAMES[@]}"; do
-        class=${CLASS[$bug]:-}
-        file="$SRC/tests/scenarios/bug-$bug.json"
-        [ -n "$class" ] && [ -f "$file" ] ||
-                { echo "FAIL: $bug: no scenario or class"; FAILED=1; continue; }
+# key-by-record-id: no anomaly class sees it (each record keeps its own
+# order); the run's key check does, and the topic history shows contacts
+# away from their account's partition.
+KEYBUG=$(run_dir_of "$SUITE" bug-key-by-record-id)
+if [ -n "$KEYBUG" ]; then
+        share=$(same_partition_share "$KEYBUG" 2)
+        check "key-by-record-id: contacts off their account's partition (share together $share < 0.5)" \
+                "$(python3 -c "print($share < 0.5)")"
+fi
 
-        mkdir -p "$RUNS/$bug"
-        run_scenario "$BIN" "$file" "$RUNS/$bug"
-        if [ "$class" = key_contract ]; then
-                # No anomaly class sees it (each record keeps its own
-                # order): the run's key check does, and the topic history
-                # shows contacts away from their account's partition.
-                check "$bug: exit code 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
-                [ -n "$SUMMARY" ] || { echo "FAIL: $bug: no summary"; FAILED=1; continue; }
-                check "$bug: verdict fail" "$(jget "$SUMMARY" "d['verdict']=='fail'")"
-                check "$bug: the failed expectation is the key check" \
-                        "$(jget "$SUMMARY" "[e['name'] for e in d['expectations'] if not e['ok']]==['records keyed by account id']")"
-                share=$(same_partition_share "$SUMMARY" 2)
-                check "$bug: contacts off their account's partition (share together $share < 0.5)" \
-                        "$(python3 -c "print($share < 0.5)")"
-        else
-                check "$bug: exit code 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
-                if [ -z "$SUMMARY" ]; then
-                        echo "FAIL: $bug: no summary"; tail -5 "$RUNS/$bug/stderr.txt"
-                        FAILED=1; continue
-                fi
-                check "$bug: verdict fail" "$(jget "$SUMMARY" "d['verdict']=='fail'")"
-                check "$bug: $class > 0 ($(jget "$SUMMARY" "d['anomalies']"))" \
-                        "$(jget "$SUMMARY" "sum(d['anomalies'][c] for c in '$class'.split('+'))>0")"
-        fi
-
-        # Control: the same scenario without the switch passes.
-        mkdir -p "$RUNS/$bug-control"
-        python3 - "$file" "$RUNS/$bug-control/scenario.json" <<'PY'
+# Control: the same scenarios without the switch pass.
+mkdir -p "$RUNS/control-in"
+for f in "$DIR"/*.json; do
+        python3 - "$f" "$RUNS/control-in/$(basename "$f")" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for proc in d.get("pipeline", {}).values():
     proc.pop("bugs", None)
+for k in ("verdict", "anomalies_at_least", "failing", "may_also_fail"):
+    d["expect"].pop(k, None)
 d["name"] += "-control"
 json.dump(d, open(sys.argv[2], "w"), indent=1)
 PY
-        run_scenario "$BIN" "$RUNS/$bug-control/scenario.json" \
-                "$RUNS/$bug-control"
-        check "$bug: control without the switch exits 0 (got $RC)" \
-                "$([ $RC -eq 0 ] && echo True)"
-        if [ "$class" = key_contract ] && [ -n "$SUMMARY" ]; then
-                share=$(same_partition_share "$SUMMARY" 2)
-                check "$bug: control keeps every account with its contacts ($share)" \
-                        "$(python3 -c "print($share == 1.0)")"
-        fi
-        if [ $RC -ne 0 ] && [ -n "$SUMMARY" ]; then
-                jget "$SUMMARY" "d['anomalies']"
-                tail -3 "$RUNS/$bug-control/stdout.txt"
-        fi
 done
+"$BIN" run --jobs 2 "$RUNS/control-in" --runs-dir "$RUNS/control" \
+        >"$RUNS/control.txt" 2>&1
+RC=$?
+cat "$RUNS/control.txt"
+check "controls without the switches all pass: suite exit 0 (got $RC)" \
+        "$([ $RC -eq 0 ] && echo True)"
+CONTROL=$(ls -d "$RUNS"/control/suite-[0-9]*/summary.json 2>/dev/null | head -1)
+[ -n "$CONTROL" ] && check "controls: zero anomalies" \
+        "$(jget "$CONTROL" "all(r['anomalies']==0 for r in d['runs'])")"
+KEYCTL=$([ -n "$CONTROL" ] && run_dir_of "$CONTROL" bug-key-by-record-id-control)
+if [ -n "$KEYCTL" ]; then
+        share=$(same_partition_share "$KEYCTL" 2)
+        check "key-by-record-id: control keeps every account with its contacts ($share)" \
+                "$(python3 -c "print($share == 1.0)")"
+fi
 exit $FAILED

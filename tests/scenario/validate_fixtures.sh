@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # validate_fixtures.sh -- every invalid fixture is rejected by both
 # `crmsync validate` and `crmsync run` with exit 2 and a message naming
-# file:line:column and the field; every shipped scenario validates.
+# file:line:column and the field; every shipped scenario validates; run
+# on their folder refuses the whole suite before running any.
 set -u
 BIN=$1
 SRC=$2
@@ -48,12 +49,15 @@ if [ $rc -ne 2 ] || ! grep -q "0014-leader-move.json:17:5: faults\[0\]: the faul
 fi
 "$BIN" validate /nonexistent.json >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "FAIL: missing file must exit 2"; fail=1; }
-# A folder is not a scenario file: `run` says so plainly (no JSON parse
-# error).
-out=$("$BIN" run "$SRC/scenarios/ci" 2>&1 >/dev/null)
+# A folder runs as a suite, and every scenario in it is validated before
+# anything runs: the invalid fixtures folder exits 2 with each fixture's
+# error and leaves no run or suite folder.
+out=$("$BIN" run --runs-dir "$RUNS/suite" "$SRC/tests/fixtures/invalid" 2>&1 >/dev/null)
 rc=$?
-if [ $rc -ne 2 ] || ! grep -q "scenarios/ci is a folder; run takes one scenario file" <<<"$out"; then
-        echo "FAIL: crmsync run FOLDER exited $rc and said: $out"
+if [ $rc -ne 2 ] || [ -e "$RUNS/suite" ] ||
+   [ "$(grep -c '\.json:[0-9]*:[0-9]*: ' <<<"$out")" -lt "$n" ] ||
+   ! grep -q "of $n scenarios are invalid; nothing was run" <<<"$out"; then
+        echo "FAIL: crmsync run FOLDER-of-invalid exited $rc and said: $out"
         fail=1
 fi
 [ $fail -eq 0 ] && echo "validate_fixtures: $n fixtures rejected as expected"

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crmsync/scenario.h"
-#include "crmsync/verdict.h"
+#include "harness/scenario.h"
+#include "harness/verdict.h"
 
 static struct scenario *load(const char *expect, char *errstr, size_t size)
 {
@@ -31,7 +31,8 @@ static void test_load(void **state)
 
         sc = load("{\"verdict\": \"fail\", \"anomalies_at_least\": "
                   "{\"stale+missing\": 2, \"zombie\": 1}, \"failing\": "
-                  "[\"records keyed by account id\"]}",
+                  "[\"records keyed by account id\"], \"may_also_fail\": "
+                  "[\"lost\"]}",
                   errstr, sizeof(errstr));
         assert_non_null(sc);
         assert_true(sc->expect.must_fail.enabled);
@@ -40,6 +41,8 @@ static void test_load(void **state)
                             "stale+missing");
         assert_int_equal(sc->expect.must_fail.at_least[0].n, 2);
         assert_int_equal(sc->expect.must_fail.name_cnt, 1);
+        assert_int_equal(sc->expect.must_fail.also_cnt, 1);
+        assert_string_equal(sc->expect.must_fail.also[0], "lost");
         crmsync_scenario_destroy(sc);
 
         sc = load("{\"verdict\": \"pass\"}", errstr, sizeof(errstr));
@@ -75,6 +78,10 @@ static void test_load(void **state)
                          errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "expect.failing[0]: expected a "
                                        "non-empty string"));
+        assert_null(load("{\"may_also_fail\": [\"lost\"]}", errstr,
+                         sizeof(errstr)));
+        assert_non_null(strstr(errstr, "expect.may_also_fail: only for a "
+                                       "scenario that must fail"));
 }
 
 /* A run's summary as run_summary.c builds it, reduced to what the verdict
@@ -161,6 +168,37 @@ static void test_verdict(void **state)
                 json_object_get(s, "expected_failure"), "caught")) &&
                      !failed_of(s));
         json_decref(s);
+
+        /* Not converged because of the stale records: explained. Not
+         * converged with a sink that matches: a different reason. */
+        s = summary(3, 0, 0, 1);
+        json_array_append_new(json_object_get(s, "expectations"),
+                              json_pack("{s:s, s:b, s:s}", "name",
+                                        "converged within 30s", "ok", 0,
+                                        "detail", "never"));
+        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 0);
+        json_decref(s);
+        s = summary(0, 0, 3, 1);
+        mf.at_least[0].n = 1;
+        snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
+                 "duplicate_side_effect");
+        json_array_append_new(json_object_get(s, "expectations"),
+                              json_pack("{s:s, s:b, s:s}", "name",
+                                        "converged within 30s", "ok", 0,
+                                        "detail", "never"));
+        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 1);
+        json_decref(s);
+
+        /* A symptom declared in may_also_fail is no different reason. */
+        s = summary(3, 0, 4, 1);
+        mf.at_least[0].n = 1;
+        snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
+                 "stale");
+        snprintf(mf.also[0], sizeof(mf.also[0]), "duplicate_side_effect");
+        mf.also_cnt = 1;
+        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 0);
+        json_decref(s);
+        mf.also_cnt = 0;
 
         /* An expectation name that must fail. */
         mf.at_least_cnt = 0;

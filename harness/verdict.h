@@ -6,14 +6,16 @@
 
 #include <jansson.h>
 
-#include "crmsync/scenario.h"
+#include "harness/scenario.h"
 
 /* Judge summary (a finished run's summary.json object, modified in place)
  * against mf. failed is the run's own outcome (1 = some expectation
  * failed). When mf is not enabled, returns failed and leaves summary alone.
  * Otherwise: every failed expectation that the expected failure explains
  * (the anomaly bounds of the classes in anomalies_at_least, the names in
- * failing) is kept with "expected_failure": true and counted as ok; one
+ * failing, the classes or names in may_also_fail, and "converged
+ * within" when the sink holds end-state anomalies,
+ * which their own bounds judge) is kept with "expected_failure": true and counted as ok; one
  * expectation per anomalies_at_least entry and per failing name is added;
  * summary gets "run_verdict" (the verdict before) and "expected_failure"
  * {anomalies_at_least, failing, found, other_failures, caught}; "verdict"
