@@ -11,7 +11,8 @@ static const struct {
         const char *help;
 } commands[] = {
         {"run", crmsync_cmd_run,
-         "run a scenario end to end and print the verdict"},
+         "run a scenario end to end and print the verdict (a folder or\n"
+         "             several files: a suite)"},
         {"validate", crmsync_cmd_validate,
          "check scenario files (a file or a folder)"},
         {"trace", crmsync_cmd_trace,
