@@ -30,68 +30,16 @@ static int kafka_off(struct run *r, const char *type, const json_t *p,
         return crmsync_cluster_fault(r->cluster, type, p, 0, why, size);
 }
 
-static int outage_on(struct run *r, const char *type, const json_t *p,
-                     char *why, size_t size)
-{
-        const char      *m    = json_string_value(json_object_get(p, "mode"));
-        enum sink_outage mode = !strcmp(m, "503")    ? SINK_OUTAGE_503
-                                : !strcmp(m, "hang") ? SINK_OUTAGE_HANG
-                                                     : SINK_OUTAGE_REFUSE;
-        (void)type;
-        return crmsync_sink_set_outage(r->sink, mode, why, size);
-}
-
-static int outage_off(struct run *r, const char *type, const json_t *p,
-                      char *why, size_t size)
-{
-        (void)type;
-        (void)p;
-        return crmsync_sink_set_outage(r->sink, SINK_OUTAGE_NONE, why, size);
-}
-
-static int slow_on(struct run *r, const char *type, const json_t *p, char *why,
+static int sink_on(struct run *r, const char *type, const json_t *p, char *why,
                    size_t size)
 {
-        (void)type;
-        (void)why;
-        (void)size;
-        crmsync_sink_set_latency(
-            r->sink,
-            (uint32_t)json_integer_value(json_object_get(p, "latency_ms")));
-        return 0;
+        return crmsync_sink_fault(r->sink, type, p, 1, why, size);
 }
 
-static int slow_off(struct run *r, const char *type, const json_t *p, char *why,
+static int sink_off(struct run *r, const char *type, const json_t *p, char *why,
                     size_t size)
 {
-        (void)type;
-        (void)p;
-        (void)why;
-        (void)size;
-        crmsync_sink_set_latency(r->sink, 0);
-        return 0;
-}
-
-static int partial_on(struct run *r, const char *type, const json_t *p,
-                      char *why, size_t size)
-{
-        (void)type;
-        (void)why;
-        (void)size;
-        crmsync_sink_set_partial_failure(
-            r->sink, json_number_value(json_object_get(p, "ratio")));
-        return 0;
-}
-
-static int partial_off(struct run *r, const char *type, const json_t *p,
-                       char *why, size_t size)
-{
-        (void)type;
-        (void)p;
-        (void)why;
-        (void)size;
-        crmsync_sink_set_partial_failure(r->sink, 0);
-        return 0;
+        return crmsync_sink_fault(r->sink, type, p, 0, why, size);
 }
 
 /* Harness self-test: corrupt live sink records that already hold the
@@ -212,12 +160,12 @@ static const struct fault_type fault_table[] = {
         {"sink_outage", SINK, "sink", 1, 0,
          {{"mode", FAULT_P_STR, NULL, 0, 0, "503|hang|refuse", 1, NULL,
            NULL}},
-         outage_on, outage_off},
+         sink_on, sink_off},
         {"sink_slow", SINK, "sink_slow", 1, 0,
          {{"latency_ms", FAULT_P_INT, "ms", 1, 60000, NULL, 1, NULL, NULL}},
-         slow_on, slow_off},
+         sink_on, sink_off},
         {"sink_partial_failure", SINK, "sink_partial_failure", 1, 0,
-         {RATIO(1, NULL)}, partial_on, partial_off},
+         {RATIO(1, NULL)}, sink_on, sink_off},
         {"broker_restart", KAFKA, "broker", 1, 0,
          {BROKER,
           {"move_leaders", FAULT_P_BOOL, NULL, 0, 0, NULL, 0, "false",

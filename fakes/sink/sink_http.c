@@ -898,3 +898,57 @@ void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio)
         s->partial_failure = ratio < 0 ? 0 : ratio > 1 ? 1 : ratio;
         s->prng            = PRNG_SEED;
 }
+
+static int sink_fault_outage(sink_server_t *s, const json_t *params, int on,
+                             char *errstr, size_t errstr_size)
+{
+        const char *m = json_string_value(json_object_get(params, "mode"));
+        if (!on)
+                return crmsync_sink_set_outage(s, SINK_OUTAGE_NONE, errstr,
+                                               errstr_size);
+        if (m && !strcmp(m, "503"))
+                return crmsync_sink_set_outage(s, SINK_OUTAGE_503, errstr,
+                                               errstr_size);
+        if (m && !strcmp(m, "hang"))
+                return crmsync_sink_set_outage(s, SINK_OUTAGE_HANG, errstr,
+                                               errstr_size);
+        if (m && !strcmp(m, "refuse"))
+                return crmsync_sink_set_outage(s, SINK_OUTAGE_REFUSE, errstr,
+                                               errstr_size);
+        return crmsync_err(errstr, errstr_size,
+                           "sink_outage: mode must be 503|hang|refuse");
+}
+
+int crmsync_sink_fault(sink_server_t *s, const char *type,
+                       const json_t *params, int on, char *errstr,
+                       size_t errstr_size)
+{
+        const json_t *v;
+
+        if (!strcmp(type, "sink_outage"))
+                return sink_fault_outage(s, params, on, errstr, errstr_size);
+        if (!strcmp(type, "sink_slow")) {
+                v = json_object_get(params, "latency_ms");
+                if (on && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                           json_integer_value(v) > UINT32_MAX))
+                        return crmsync_err(errstr, errstr_size,
+                                           "sink_slow: latency_ms must be "
+                                           "an integer >= 0");
+                crmsync_sink_set_latency(
+                        s, on ? (uint32_t)json_integer_value(v) : 0);
+                return 0;
+        }
+        if (!strcmp(type, "sink_partial_failure")) {
+                v = json_object_get(params, "ratio");
+                if (on && (!json_is_number(v) || json_number_value(v) < 0 ||
+                           json_number_value(v) > 1))
+                        return crmsync_err(errstr, errstr_size,
+                                           "sink_partial_failure: ratio "
+                                           "must be a number in 0..1");
+                crmsync_sink_set_partial_failure(
+                        s, on ? json_number_value(v) : 0);
+                return 0;
+        }
+        return crmsync_err(errstr, errstr_size, "unknown sink fault '%s'",
+                           type);
+}

@@ -82,6 +82,14 @@ int  crmsync_sink_set_outage(sink_server_t *s, enum sink_outage mode,
 void crmsync_sink_set_latency(sink_server_t *s, uint32_t latency_ms);
 void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio);
 
+/* Fault hooks, called by the scenario engine (harness/fault.c) with every
+ * parameter given: sink_outage (mode 503|hang|refuse), sink_slow
+ * (latency_ms), sink_partial_failure (ratio); on=0 ends the fault.
+ * Returns 0, or -1 + errstr for an unknown type or a bad parameter. */
+int crmsync_sink_fault(sink_server_t *s, const char *type,
+                       const json_t *params, int on, char *errstr,
+                       size_t errstr_size);
+
 /* Harness self-test: overwrite one field of a live record so that the
  * checker must report it divergent. Returns 0, or -1 if no such record. */
 int crmsync_sink_corrupt(sink_server_t *s, const char *key);

@@ -1,7 +1,7 @@
 /* test_fault.c -- the fault table (harness/fault.c): its rows are sound,
- * the hooks get every parameter explicitly, the mock CRM accepts every
- * value the table accepts, and docs/scenario-format.md documents every
- * row with the table's defaults. */
+ * the hooks get every parameter explicitly, the mock CRM and the fake
+ * sink accept every value the table accepts, and docs/scenario-format.md
+ * documents every row with the table's defaults. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
+#include "crmsync/sink.h"
 #include "crmsync/workload.h"
 #include "harness/fault.h"
 
@@ -117,13 +118,52 @@ static void set_param(json_t *o, const struct fault_param *fp, int hi)
                                     json_real(hi ? fp->max : fp->min));
 }
 
-/* The mock CRM accepts every value the loader accepts: each crm fault at
- * its parameters' minimum and maximum (drop_event's seq excepted: the
- * loader bounds it by workload.changes). */
-static void test_mock_crm_accepts_table(void **state)
+/* Start and stop fault ft at its parameters' minimum (hi 0) and maximum
+ * (hi 1) through inject; fails the test when the injector refuses. */
+static void try_bounds(const struct fault_type *ft,
+                       int (*inject)(void *target, const char *type,
+                                     const json_t *p, int on, char *err,
+                                     size_t size),
+                       void *target)
+{
+        char err[256];
+        for (int hi = 0; hi < 2; hi++) {
+                json_t *f = json_object();
+                for (int k = 0; k < FAULT_MAX_PARAMS && ft->params[k].name; k++)
+                        if (strcmp(ft->params[k].name, "seq"))
+                                set_param(f, &ft->params[k], hi);
+                json_t *p = crmsync_fault_params(ft, f);
+                err[0]    = '\0';
+                if (inject(target, ft->name, p, 1, err, sizeof(err)))
+                        fail_msg("%s at its %s: %s", ft->name,
+                                 hi ? "maximum" : "minimum", err);
+                inject(target, ft->name, p, 0, err, sizeof(err));
+                json_decref(p);
+                json_decref(f);
+        }
+}
+
+static int crm_inject(void *s, const char *type, const json_t *p, int on,
+                      char *err, size_t size)
+{
+        return crmsync_crm_server_fault(s, type, p, on, err, size);
+}
+
+static int sink_inject(void *s, const char *type, const json_t *p, int on,
+                       char *err, size_t size)
+{
+        return crmsync_sink_fault(s, type, p, on, err, size);
+}
+
+/* The mock CRM and the fake sink accept every value the loader accepts:
+ * each crm and sink fault at its parameters' minimum and maximum
+ * (drop_event's seq excepted: the loader bounds it by workload.changes;
+ * corrupt_sink_record's injector is the run's own, in harness/fault.c). */
+static void test_fakes_accept_table(void **state)
 {
         struct crm_workload_config wc = {0};
-        struct crm_server_config   sc = {0};
+        struct crm_server_config   cc = {0};
+        struct sink_config         kc = {0};
         const struct fault_type   *ft;
         char                       err[256];
         (void)state;
@@ -132,36 +172,24 @@ static void test_mock_crm_accepts_table(void **state)
         wc.accounts   = 10;
         wc.changes    = 3000;
         wc.rate_per_s = 100;
-        sc.workload   = crmsync_workload_generate(&wc, err, sizeof(err));
-        assert_non_null(sc.workload);
-        sc.start_wall_ms        = crmsync_wall_ms() + 3600 * 1000;
+        cc.workload   = crmsync_workload_generate(&wc, err, sizeof(err));
+        assert_non_null(cc.workload);
+        cc.start_wall_ms        = crmsync_wall_ms() + 3600 * 1000;
         struct event_base *base = event_base_new();
-        crm_server_t *s = crmsync_crm_server_new(base, &sc, err, sizeof(err));
-        assert_non_null(s);
-        for (size_t i = 0; (ft = crmsync_fault_at(i)); i++) {
-                if (ft->layer != FAULT_LAYER_CRM)
-                        continue;
-                for (int hi = 0; hi < 2; hi++) {
-                        json_t *f = json_object();
-                        for (int k = 0;
-                             k < FAULT_MAX_PARAMS && ft->params[k].name; k++)
-                                if (strcmp(ft->params[k].name, "seq"))
-                                        set_param(f, &ft->params[k], hi);
-                        json_t *p = crmsync_fault_params(ft, f);
-                        err[0]    = '\0';
-                        int rc    = crmsync_crm_server_fault(s, ft->name, p, 1,
-                                                             err, sizeof(err));
-                        if (rc)
-                                fail_msg("%s %s: %s", ft->name,
-                                         json_dumps(p, 0), err);
-                        crmsync_crm_server_fault(s, ft->name, p, 0, err,
-                                                 sizeof(err));
-                        json_decref(p);
-                        json_decref(f);
-                }
-        }
-        crmsync_crm_server_destroy(s);
-        crmsync_workload_destroy(sc.workload);
+        crm_server_t *crm = crmsync_crm_server_new(base, &cc, err, sizeof(err));
+        sink_server_t *sink =
+            crmsync_sink_server_new(base, &kc, err, sizeof(err));
+        assert_non_null(crm);
+        assert_non_null(sink);
+        for (size_t i = 0; (ft = crmsync_fault_at(i)); i++)
+                if (ft->layer == FAULT_LAYER_CRM)
+                        try_bounds(ft, crm_inject, crm);
+                else if (ft->layer == FAULT_LAYER_SINK &&
+                         strcmp(ft->name, "corrupt_sink_record"))
+                        try_bounds(ft, sink_inject, sink);
+        crmsync_sink_server_destroy(sink);
+        crmsync_crm_server_destroy(crm);
+        crmsync_workload_destroy(cc.workload);
         event_base_free(base);
 }
 
@@ -229,7 +257,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rows_sound),
             cmocka_unit_test(test_params_explicit),
-            cmocka_unit_test(test_mock_crm_accepts_table),
+            cmocka_unit_test(test_fakes_accept_table),
             cmocka_unit_test(test_doc_matches_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
