@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/hash.h"
 
 static const char *anomaly_names[ANOMALY_CNT] = {
         "missing",   "stale", "zombie",
@@ -72,14 +73,6 @@ struct strindex {
         size_t       mask;
 };
 
-static uint64_t hash_str(const char *s)
-{
-        uint64_t h = 1469598103934665603ULL;
-        while (*s)
-                h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
-        return h;
-}
-
 static int strindex_init(struct strindex *ix, size_t n)
 {
         size_t size = 16;
@@ -102,7 +95,7 @@ static void strindex_free(struct strindex *ix)
 /* Returns the slot for key: keys[slot] is NULL when absent. */
 static size_t strindex_slot(const struct strindex *ix, const char *key)
 {
-        size_t i = hash_str(key) & ix->mask;
+        size_t i = crmsync_fnv1a64_str(key) & ix->mask;
         while (ix->keys[i] && strcmp(ix->keys[i], key))
                 i = (i + 1) & ix->mask;
         return i;

@@ -1,5 +1,6 @@
 /* domain.c -- account sets for bounded-domain replays. */
 #include "crmsync/domain.h"
+#include "crmsync/hash.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -90,12 +91,8 @@ int crmsync_domain_contains(const struct account_domain *d,
                             const char *account_id)
 {
         if (d->buckets) {
-                /* FNV-1a 64 with the standard offset basis, so that any
-                 * FNV-1a library gives the same buckets
-                 * (docs/wire-contracts.md has test vectors). */
-                uint64_t h = 14695981039346656037ULL;
-                for (const char *p = account_id; *p; p++)
-                        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+                /* FNV-1a 64 (docs/wire-contracts.md has test vectors). */
+                uint64_t h = crmsync_fnv1a64_str(account_id);
                 return (int)(h % (uint64_t)d->buckets) == d->bucket;
         }
         for (size_t i = 0; i < d->nids; i++)

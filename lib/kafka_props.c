@@ -49,7 +49,8 @@ int crmsync_kafka_props_read(const char *path, crmsync_kafka_prop_cb *cb,
                                     lineno, CRMSYNC_KAFKA_PROPS_LINES_MAX);
                         goto out_close;
                 }
-                if (len > CRMSYNC_KAFKA_PROPS_LINE_MAX && line[len - 1] != '\n') {
+                if (len > CRMSYNC_KAFKA_PROPS_LINE_MAX &&
+                    line[len - 1] != '\n') {
                         crmsync_err(errstr, errstr_size,
                                     "%s:%d: line too long (at most %d bytes)",
                                     path, lineno, CRMSYNC_KAFKA_PROPS_LINE_MAX);
@@ -91,4 +92,3 @@ out_close:
         fclose(fp);
         return rc;
 }
-

@@ -8,11 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crmsync/dynbuf.h"
+
 struct connector_http {
         CURL              *curl;
         struct curl_slist *hdrs;
-        char              *body; /* response buffer, grows up to the cap */
-        size_t             len, cap;
+        struct crmsync_dynbuf body; /* response, up to CONNECTOR_BODY_MAX */
         int                too_large;
         char               retry_after[32];
 };
@@ -21,28 +22,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *opaque)
 {
         struct connector_http *h = opaque;
         size_t                 n = size * nmemb;
+        int                    rc = crmsync_dynbuf_add(&h->body, ptr, n);
 
-        if (h->len + n + 1 > CONNECTOR_BODY_MAX) {
+        if (rc == CRMSYNC_DYNBUF_TOO_LARGE)
                 h->too_large = 1;
-                return 0; /* aborts the transfer */
-        }
-        if (h->len + n + 1 > h->cap) {
-                size_t cap = h->cap ? h->cap : 16384;
-                char  *nb;
-                while (cap < h->len + n + 1)
-                        cap *= 2;
-                if (cap > CONNECTOR_BODY_MAX)
-                        cap = CONNECTOR_BODY_MAX;
-                nb = realloc(h->body, cap);
-                if (!nb)
-                        return 0;
-                h->body = nb;
-                h->cap  = cap;
-        }
-        memcpy(h->body + h->len, ptr, n);
-        h->len += n;
-        h->body[h->len] = '\0';
-        return n;
+        return rc ? 0 : n; /* 0 aborts the transfer */
 }
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *opaque)
@@ -76,6 +60,7 @@ struct connector_http *connector_http_new(const char *client_id)
 
         if (!h)
                 return NULL;
+        crmsync_dynbuf_init(&h->body, CONNECTOR_BODY_MAX);
         h->curl = curl_easy_init();
         if (!h->curl) {
                 free(h);
@@ -104,7 +89,7 @@ void connector_http_destroy(struct connector_http *h)
                 return;
         curl_easy_cleanup(h->curl);
         curl_slist_free_all(h->hdrs);
-        free(h->body);
+        crmsync_dynbuf_free(&h->body);
         free(h);
 }
 
@@ -114,11 +99,9 @@ static void perform(struct connector_http *h, const char *url,
         CURLcode rc;
 
         memset(r, 0, sizeof(*r));
-        h->len            = 0;
+        crmsync_dynbuf_reset(&h->body);
         h->too_large      = 0;
         h->retry_after[0] = '\0';
-        if (h->body)
-                h->body[0] = '\0';
         curl_easy_setopt(h->curl, CURLOPT_URL, url);
         rc = curl_easy_perform(h->curl);
         if (rc != CURLE_OK) {
@@ -128,8 +111,8 @@ static void perform(struct connector_http *h, const char *url,
                 return;
         }
         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
-        r->body = h->body ? h->body : "";
-        r->len  = h->len;
+        r->body = crmsync_dynbuf_ptr(&h->body);
+        r->len  = crmsync_dynbuf_len(&h->body);
         memcpy(r->retry_after, h->retry_after, sizeof(r->retry_after));
 }
 

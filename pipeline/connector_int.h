@@ -128,7 +128,8 @@ struct connector_http;
 
 struct http_resp {
         long   status; /* 0 = transport error (errstr says which) */
-        char  *body;   /* NUL-terminated, owned by the connector_http */
+        const char *body; /* NUL-terminated, owned by the connector_http,
+                           * valid until its next request */
         size_t len;
         char   retry_after[32]; /* raw Retry-After value or "" */
         char   errstr[256];

@@ -22,6 +22,7 @@
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
 #include "crmsync/http_guard.h"
+#include "crmsync/http_reply.h"
 
 #define WEBHOOK_BODY_MAX (16 << 20)
 #define WEBHOOK_PATH "/hook"
@@ -58,30 +59,16 @@ static void pending_unlink(struct webhook_rx *rx, struct pending *p)
                 }
 }
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason,
-                       const char *json)
-{
-        struct evbuffer *b = evbuffer_new();
-
-        if (b && json)
-                evbuffer_add(b, json, strlen(json));
-        evhttp_add_header(evhttp_request_get_output_headers(req),
-                          "Content-Type", "application/json");
-        evhttp_send_reply(req, code, reason, b);
-        if (b)
-                evbuffer_free(b);
-}
-
 /* Answer (if the client is still there) and free p. */
 static void pending_finish(struct pending *p)
 {
         if (p->req) {
                 evhttp_connection_set_closecb(p->conn, NULL, NULL);
                 if (p->failed)
-                        reply_text(p->req, 503, "Service Unavailable",
-                                   "{\"error\":\"delivery_failed\"}");
+                        crmsync_http_send_json(
+                            p->req, 503, "{\"error\":\"delivery_failed\"}");
                 else
-                        reply_text(p->req, 200, "OK", "{\"ok\":true}");
+                        crmsync_http_send_json(p->req, 200, "{\"ok\":true}");
         }
         pending_unlink(p->rx, p);
         free(p);
@@ -117,15 +104,15 @@ static void handle_batch(struct webhook_rx *rx, struct evhttp_request *req,
         arr = json_loadb(body, len, 0, NULL);
         if (!json_is_array(arr)) {
                 json_decref(arr);
-                reply_text(req, 400, "Bad Request",
-                           "{\"error\":\"bad_body\",\"message\":\"expected "
-                           "a JSON array of events\"}");
+                crmsync_http_send_json(req, 400,
+                                       "{\"error\":\"bad_body\",\"message\":"
+                                       "\"expected a JSON array of events\"}");
                 return;
         }
         p = calloc(1, sizeof(*p));
         if (!p) {
                 json_decref(arr);
-                reply_text(req, 503, "Service Unavailable", NULL);
+                crmsync_http_send_json(req, 503, NULL);
                 return;
         }
         p->rx        = rx;
@@ -186,23 +173,24 @@ static void on_request(struct evhttp_request *req, void *opaque)
         rx->requests++;
         path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
         if (!path || strcmp(path, WEBHOOK_PATH)) {
-                reply_text(req, 404, "Not Found", "{\"error\":\"not_found\"}");
+                crmsync_http_send_json(req, 404,
+                                       "{\"error\":\"not_found\"}");
                 return;
         }
         if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-                reply_text(req, 405, "Method Not Allowed",
-                           "{\"error\":\"method_not_allowed\"}");
+                crmsync_http_send_json(req, 405,
+                                       "{\"error\":\"method_not_allowed\"}");
                 return;
         }
         len = evbuffer_get_length(in);
         if (len > WEBHOOK_BODY_MAX) {
-                reply_text(req, 413, "Payload Too Large",
-                           "{\"error\":\"body_too_large\"}");
+                crmsync_http_send_json(req, 413,
+                                       "{\"error\":\"body_too_large\"}");
                 return;
         }
         body = malloc(len + 1);
         if (!body) {
-                reply_text(req, 503, "Service Unavailable", NULL);
+                crmsync_http_send_json(req, 503, NULL);
                 return;
         }
         evbuffer_copyout(in, body, len);
@@ -218,8 +206,8 @@ static void on_request(struct evhttp_request *req, void *opaque)
                         v == -2   ? "stale timestamp"
                         : v == -3 ? "missing signature headers"
                                   : "bad signature");
-                reply_text(req, 401, "Unauthorized",
-                           "{\"error\":\"bad_signature\"}");
+                crmsync_http_send_json(req, 401,
+                                       "{\"error\":\"bad_signature\"}");
                 free(body);
                 return;
         }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "crmsync/common.h"
+#include "crmsync/dynbuf.h"
 
 #define PROFILER_DEDUPE_CAP     (1u << 20) /* recent event ids remembered */
 #define PROFILER_BACKOFF_MIN_MS 100
@@ -110,9 +111,11 @@ size_t profiler_dedupe_len(const struct prof_dedupe *d);
 struct prof_http {
         void   *curl; /* CURL * */
         char    base_url[256];
-        char   *buf; /* last reply body, NUL-terminated, owned */
-        size_t  len, cap;
-        int     too_large;
+        /* Last reply body, NUL-terminated ("" when empty), borrowed from
+         * body: valid until the next profiler_http_post or _fini. */
+        const char           *buf;
+        struct crmsync_dynbuf body; /* up to PROFILER_BODY_MAX */
+        int                   too_large;
         int64_t retry_after_ms; /* from the last reply, -1 when absent */
 };
 

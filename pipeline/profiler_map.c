@@ -9,6 +9,8 @@
 
 #include "crmsync/bugs.h"
 
+#include "crmsync/hash.h"
+
 /* ---- envelope -> op ---------------------------------------------------- */
 
 static const char *entities[] = {"account", "contact", "opportunity",
@@ -216,8 +218,6 @@ json_t *profiler_op_json(const struct prof_op *op)
 
 /* ---- request rounds ----------------------------------------------------- */
 
-static uint64_t hash_id(const char *s);
-
 static int cmp_size(const void *a, const void *b)
 {
         size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -237,8 +237,8 @@ size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
                 const struct prof_op *op = &ents[i].op;
                 if (ents[i].done || ents[i].parked)
                         continue;
-                size_t h = (size_t)(hash_id(op->entity) * 31 +
-                                    hash_id(op->record_id)) & (cap - 1);
+                size_t h = (size_t)(crmsync_fnv1a64_str(op->entity) * 31 +
+                                    crmsync_fnv1a64_str(op->record_id)) & (cap - 1);
                 for (; tab[h]; h = (h + 1) & (cap - 1)) {
                         const struct prof_op *o = &ents[tab[h] - 1].op;
                         if (!strcmp(o->record_id, op->record_id) &&
@@ -270,16 +270,6 @@ struct prof_dedupe {
         size_t    nbuckets; /* power of two */
         size_t    cap, len, head; /* head = next slot to (over)write */
 };
-
-static uint64_t hash_id(const char *s)
-{
-        uint64_t h = 1469598103934665603ull;
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ull;
-        }
-        return h;
-}
 
 struct prof_dedupe *profiler_dedupe_new(size_t cap)
 {
@@ -315,7 +305,7 @@ void profiler_dedupe_free(struct prof_dedupe *d)
 
 int profiler_dedupe_has(const struct prof_dedupe *d, const char *id)
 {
-        uint32_t i = d->buckets[hash_id(id) & (d->nbuckets - 1)];
+        uint32_t i = d->buckets[crmsync_fnv1a64_str(id) & (d->nbuckets - 1)];
         for (size_t n = 0; i != NIL && n <= d->len; i = d->next[i], n++)
                 if (!strcmp(d->ids[i], id))
                         return 1;
@@ -324,7 +314,7 @@ int profiler_dedupe_has(const struct prof_dedupe *d, const char *id)
 
 static void unlink_slot(struct prof_dedupe *d, uint32_t slot)
 {
-        uint32_t *p = &d->buckets[hash_id(d->ids[slot]) & (d->nbuckets - 1)];
+        uint32_t *p = &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) & (d->nbuckets - 1)];
         for (size_t n = 0; *p != NIL && n <= d->len; p = &d->next[*p], n++) {
                 if (*p == slot) {
                         *p = d->next[slot];
@@ -343,7 +333,7 @@ int profiler_dedupe_add(struct prof_dedupe *d, const char *id)
         else
                 d->len++;
         snprintf(d->ids[slot], sizeof(d->ids[slot]), "%s", id);
-        uint32_t *b   = &d->buckets[hash_id(d->ids[slot]) &
+        uint32_t *b   = &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) &
                                    (d->nbuckets - 1)];
         d->next[slot] = *b;
         *b            = slot;
@@ -353,7 +343,7 @@ int profiler_dedupe_add(struct prof_dedupe *d, const char *id)
 
 void profiler_dedupe_forget(struct prof_dedupe *d, const char *id)
 {
-        uint32_t *p = &d->buckets[hash_id(id) & (d->nbuckets - 1)];
+        uint32_t *p = &d->buckets[crmsync_fnv1a64_str(id) & (d->nbuckets - 1)];
         for (size_t n = 0; *p != NIL && n <= d->len; p = &d->next[*p], n++) {
                 if (!strcmp(d->ids[*p], id)) {
                         uint32_t slot = *p;

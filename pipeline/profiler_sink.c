@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crmsync/dynbuf.h"
+
 int64_t profiler_backoff_ms(unsigned attempt, int64_t retry_after_ms)
 {
         int64_t ms = PROFILER_BACKOFF_MIN_MS;
@@ -27,24 +29,11 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
 {
         struct prof_http *c   = arg;
         size_t            add = sz * n;
-        if (c->len + add + 1 > PROFILER_BODY_MAX) {
+        int               rc  = crmsync_dynbuf_add(&c->body, p, add);
+
+        if (rc == CRMSYNC_DYNBUF_TOO_LARGE)
                 c->too_large = 1;
-                return 0; /* aborts the transfer */
-        }
-        if (c->len + add + 1 > c->cap) {
-                size_t ncap = c->cap ? c->cap : 4096;
-                while (ncap < c->len + add + 1)
-                        ncap *= 2;
-                char *nb = realloc(c->buf, ncap);
-                if (!nb)
-                        return 0;
-                c->buf = nb;
-                c->cap = ncap;
-        }
-        memcpy(c->buf + c->len, p, add);
-        c->len += add;
-        c->buf[c->len] = '\0';
-        return add;
+        return rc ? 0 : add; /* 0 aborts the transfer */
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *arg)
@@ -71,6 +60,8 @@ int profiler_http_init(struct prof_http *c, const char *base_url,
                        char *errstr, size_t errstr_size)
 {
         memset(c, 0, sizeof(*c));
+        crmsync_dynbuf_init(&c->body, PROFILER_BODY_MAX);
+        c->buf = crmsync_dynbuf_ptr(&c->body);
         if (!base_url || strncmp(base_url, "http://", 7))
                 return crmsync_err(errstr, errstr_size,
                                    "sink URL must start with http:// (got "
@@ -104,7 +95,7 @@ void profiler_http_fini(struct prof_http *c)
 {
         if (c->curl)
                 curl_easy_cleanup(c->curl);
-        free(c->buf);
+        crmsync_dynbuf_free(&c->body);
         memset(c, 0, sizeof(*c));
 }
 
@@ -120,11 +111,9 @@ long profiler_http_post(struct prof_http *c, const char *path,
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
         hdrs = curl_slist_append(hdrs, ct);
         hdrs = curl_slist_append(hdrs, "Expect:");
-        c->len            = 0;
+        crmsync_dynbuf_reset(&c->body);
         c->too_large      = 0;
         c->retry_after_ms = -1;
-        if (c->buf)
-                c->buf[0] = '\0';
         curl_easy_setopt(c->curl, CURLOPT_URL, url);
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
@@ -132,6 +121,7 @@ long profiler_http_post(struct prof_http *c, const char *path,
                          (curl_off_t)len);
         CURLcode rc = curl_easy_perform(c->curl);
         curl_slist_free_all(hdrs);
+        c->buf = crmsync_dynbuf_ptr(&c->body); /* "" for an empty reply */
         if (rc != CURLE_OK) {
                 crmsync_err(errstr, errstr_size, "POST %s: %s%s", url,
                             curl_easy_strerror(rc),
@@ -139,7 +129,5 @@ long profiler_http_post(struct prof_http *c, const char *path,
                 return 0;
         }
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (!c->buf) /* empty reply: give callers a string */
-                on_body("", 0, 0, c);
         return status;
 }

@@ -9,20 +9,15 @@
 #include <string.h>
 
 #include "crm_query.h"
+#include "crmsync/rand.h"
 
 enum { SALT_DUP = 1, SALT_LATE = 2, SALT_GAP = 3, SALT_DUP_DELAY = 4,
        SALT_CURSOR = 5, SALT_DRIFT = 6 };
 
-static uint64_t mix64(uint64_t z)
-{
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-}
-
 double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt)
 {
-        uint64_t z = mix64(s->seed ^ mix64(a * 0x9e3779b97f4a7c15ULL + salt));
+        uint64_t z = crmsync_mix64(
+            s->seed ^ crmsync_mix64(a * 0x9e3779b97f4a7c15ULL + salt));
         return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
@@ -31,7 +26,8 @@ double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt)
 
 static uint32_t cursor_check(const crm_server_t *s, uint64_t pos)
 {
-        return (uint32_t)mix64(s->seed ^ mix64(pos + SALT_CURSOR));
+        return (uint32_t)crmsync_mix64(s->seed ^
+                                       crmsync_mix64(pos + SALT_CURSOR));
 }
 
 /* Writes "c1.<pos hex>.<check hex>" and its NUL into out (at least

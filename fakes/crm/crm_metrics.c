@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crmsync/hash.h"
+
 enum mtype { MT_COUNTER, MT_GAUGE };
 
 struct family {
@@ -38,16 +40,6 @@ struct crm_metrics {
         uint32_t        slot_mask;
         uint64_t        dropped;
 };
-
-static uint64_t fnv1a(const char *s)
-{
-        uint64_t h = 1469598103934665603ULL;
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
-}
 
 crm_metrics_t *crmsync_metrics_new(uint32_t max_series)
 {
@@ -220,7 +212,7 @@ static int32_t series_get(crm_metrics_t *m, const char *name,
         keybuf[nlen] = '\x01';
         memcpy(keybuf + nlen + 1, labels, llen + 1);
 
-        slot = (uint32_t)fnv1a(keybuf) & m->slot_mask;
+        slot = (uint32_t)crmsync_fnv1a64_str(keybuf) & m->slot_mask;
         for (uint32_t probe = 0; probe <= m->slot_mask; probe++) {
                 int32_t idx = m->slots[slot];
                 if (idx < 0)

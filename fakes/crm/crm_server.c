@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "crmsync/http_reply.h"
+
 #define TICK_MS 20 /* how often newly committed events are made visible */
 
 /* ------------------------------------------------------------------ */
@@ -51,25 +53,6 @@ static void count_request(crm_server_t *s, struct evhttp_request *req,
         crmsync_metrics_inc(s->metrics, CRMSYNC_METRIC_REQUESTS, labels, 1);
 }
 
-static const char *reason(int status)
-{
-        switch (status) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 400: return "Bad Request";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 410: return "Gone";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 503: return "Service Unavailable";
-        default:  return "Status";
-        }
-}
-
 /* A response delayed by the slow_responses fault. */
 struct slow_reply {
         crm_server_t             *s;
@@ -99,7 +82,7 @@ static void slow_fire(evutil_socket_t fd, short what, void *arg)
         (void)fd;
         (void)what;
         evhttp_connection_set_closecb(sr->conn, NULL, NULL);
-        evhttp_send_reply(sr->req, sr->status, reason(sr->status), sr->body);
+        evhttp_send_reply(sr->req, sr->status, crmsync_http_reason(sr->status), sr->body);
         slow_free(sr);
 }
 
@@ -135,7 +118,7 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
                         free(sr);
                 }
         }
-        evhttp_send_reply(req, status, reason(status), body);
+        evhttp_send_reply(req, status, crmsync_http_reason(status), body);
 }
 
 void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
@@ -146,8 +129,7 @@ void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        json_t          *j = json_pack("{ssss}", "error", code, "message", msg);
-        char            *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        char            *t = crmsync_json_error(code, msg);
         struct evbuffer *b = evbuffer_new();
         if (t)
                 evbuffer_add(b, t, strlen(t));
@@ -156,7 +138,6 @@ void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
         crm_reply_json(s, req, status, b);
         evbuffer_free(b);
         free(t);
-        json_decref(j);
 }
 
 /* ------------------------------------------------------------------ */

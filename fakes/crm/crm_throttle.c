@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crmsync/hash.h"
+#include "crmsync/rand.h"
+
 #include "crm_query.h"
 
 #define DAY_MS 86400000LL
@@ -35,30 +38,6 @@ struct crm_throttle {
         struct client              overflow;
         struct crm_throttle_stats  stats;
 };
-
-/* splitmix64: small, seedable, good enough for fault draws. */
-static uint64_t rng_next(uint64_t *s)
-{
-        uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-        z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z          = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s)
-{
-        return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static uint64_t hash_str(const char *s)
-{
-        uint64_t h = 1469598103934665603ULL;
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
-}
 
 crm_throttle_t *crmsync_throttle_new(const struct crm_throttle_config *cfg)
 {
@@ -168,7 +147,7 @@ static void bucket_params(const crm_throttle_t *t, double *rate, double *cap)
 static struct client *client_get(crm_throttle_t *t, const char *id, double cap,
                                  int64_t now_ms)
 {
-        uint32_t slot = (uint32_t)hash_str(id) & t->slot_mask;
+        uint32_t slot = (uint32_t)crmsync_fnv1a64_str(id) & t->slot_mask;
 
         for (uint32_t probe = 0; probe <= t->slot_mask; probe++) {
                 struct client *c = &t->slots[slot];
@@ -323,8 +302,9 @@ crmsync_throttle_check(crm_throttle_t *t, const char *client_id, int64_t now_ms,
         }
 
         /* Transient 5xx drawn from the seeded PRNG. */
-        if (t->ratio_5xx > 0 && rng_unit(&t->rng) < t->ratio_5xx) {
-                int is_503         = (int)(rng_next(&t->rng) & 1);
+        if (t->ratio_5xx > 0 &&
+            crmsync_splitmix64_unit(&t->rng) < t->ratio_5xx) {
+                int is_503         = (int)(crmsync_splitmix64(&t->rng) & 1);
                 out->verdict       = CRM_THROTTLE_TRANSIENT;
                 out->http_status   = is_503 ? 503 : 500;
                 out->retry_after_s = is_503 ? 1 : -1;

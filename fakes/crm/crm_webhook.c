@@ -14,6 +14,7 @@
 
 #include "crmsync/common.h"
 #include "crmsync/hmac.h"
+#include "crmsync/rand.h"
 
 #define SUBSCRIBE_BODY_MAX 8192
 
@@ -177,19 +178,6 @@ struct crm_webhook {
         double                    storm_ratio, ack_loss_ratio;
         struct crm_webhook_stats  stats;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-        uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-        z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z          = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s)
-{
-        return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 static void ev_unref(struct wh_event *ev)
 {
@@ -664,7 +652,7 @@ static void retry_or_give_up(crm_webhook_t *w, struct batch *b, int status,
         if (delay > w->cfg.backoff_max_ms)
                 delay = w->cfg.backoff_max_ms;
         /* Deterministic jitter: up to +25%. */
-        delay += (int64_t)(rng_unit(&w->rng) * (double)delay / 4.0);
+        delay += (int64_t)(crmsync_splitmix64_unit(&w->rng) * (double)delay / 4.0);
         if (delay < min_delay_ms)
                 delay = min_delay_ms; /* a 429's Retry-After */
         elapsed = crmsync_mono_ms() - b->first_ms;
@@ -752,9 +740,9 @@ static void response_cb(struct evhttp_request *req, void *arg)
         count_metric(w, CRMSYNC_METRIC_WH_EVENTS, b->attempt, NULL,
                      (uint64_t)b->n);
         /* Draw the faults before the observer runs: it may change them. */
-        lost = w->ack_loss_ratio > 0 && rng_unit(&w->rng) < w->ack_loss_ratio;
+        lost = w->ack_loss_ratio > 0 && crmsync_splitmix64_unit(&w->rng) < w->ack_loss_ratio;
         storm =
-            !lost && w->storm_ratio > 0 && rng_unit(&w->rng) < w->storm_ratio;
+            !lost && w->storm_ratio > 0 && crmsync_splitmix64_unit(&w->rng) < w->storm_ratio;
         notify(w, b, CRM_WEBHOOK_DELIVERED, status);
         if (lost) {
                 w->stats.ack_lost++;

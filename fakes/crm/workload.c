@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "crmsync/hash.h"
+#include "crmsync/rand.h"
+
 #define WL_MAX_EVENTS CRM_WORKLOAD_MAX_CHANGES
 
 #define DEF_ACCOUNTS     2000u
@@ -57,61 +60,8 @@ int crmsync_change_parse(const char *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* PRNG: xoshiro256** seeded through splitmix64. */
-
-struct rng {
-        uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-        uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-        for (int i = 0; i < 4; i++)
-                r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-        return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-        uint64_t *s      = r->s;
-        uint64_t  result = rotl(s[1] * 5, 7) * 9;
-        uint64_t  t      = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
-}
-
-/* Uniform in [0, n); n > 0. Rejection keeps it unbiased. */
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-        uint64_t lim = UINT64_MAX - UINT64_MAX % n;
-        uint64_t x;
-        do
-                x = rng_next(r);
-        while (x >= lim);
-        return x % n;
-}
-
-/* Uniform in [0, 1). */
-static double rng_unit(struct rng *r)
-{
-        return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
+/* PRNG: crmsync_rng (lib/rand.c), xoshiro256** seeded through
+ * splitmix64. */
 
 /* ------------------------------------------------------------------ */
 /* Field definitions */
@@ -204,39 +154,41 @@ static void lower_copy(char *dst, size_t size, const char *src)
 }
 
 /* A fresh value for one field (new reference). */
-static json_t *field_value(struct rng *r, const struct field_def *d)
+static json_t *field_value(struct crmsync_rng *r, const struct field_def *d)
 {
         char buf[96];
         switch (d->kind) {
         case F_PICK:
-                return json_string(d->pick[rng_below(r, d->pick_cnt)]);
+                return json_string(d->pick[crmsync_rng_below(r, d->pick_cnt)]);
         case F_INT:
-                return json_integer(
-                        d->lo + (json_int_t)rng_below(
+                return json_integer(d->lo +
+                                    (json_int_t)crmsync_rng_below(
                                         r, (uint64_t)(d->hi - d->lo + 1)));
         case F_BOOL:
-                return json_boolean(rng_below(r, 2));
+                return json_boolean(crmsync_rng_below(r, 2));
         case F_NAME:
                 snprintf(buf, sizeof(buf), "%s %" PRIu64,
-                         d->pick[rng_below(r, d->pick_cnt)],
-                         rng_below(r, 100000));
+                         d->pick[crmsync_rng_below(r, d->pick_cnt)],
+                         crmsync_rng_below(r, 100000));
                 return json_string(buf);
         case F_EMAIL: {
                 char f[32], l[32];
-                lower_copy(f, sizeof(f),
-                           first_names[rng_below(r, sizeof(first_names) /
-                                                             sizeof(first_names[0]))]);
+                lower_copy(
+                    f, sizeof(f),
+                    first_names[crmsync_rng_below(
+                        r, sizeof(first_names) / sizeof(first_names[0]))]);
                 lower_copy(l, sizeof(l),
-                           last_names[rng_below(r, sizeof(last_names) /
-                                                           sizeof(last_names[0]))]);
-                snprintf(buf, sizeof(buf), "%s.%s.%" PRIu64 "@example.test",
-                         f, l, rng_below(r, 1000000));
+                           last_names[crmsync_rng_below(
+                               r, sizeof(last_names) / sizeof(last_names[0]))]);
+                snprintf(buf, sizeof(buf), "%s.%s.%" PRIu64 "@example.test", f,
+                         l, crmsync_rng_below(r, 1000000));
                 return json_string(buf);
         }
         case F_DATE: {
                 /* 2026-01-01 UTC plus up to four years. */
-                time_t    t = (time_t)1767225600 +
-                           (time_t)rng_below(r, (uint64_t)d->hi) * 86400;
+                time_t t =
+                    (time_t)1767225600 +
+                    (time_t)crmsync_rng_below(r, (uint64_t)d->hi) * 86400;
                 struct tm tm;
                 gmtime_r(&t, &tm);
                 strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
@@ -248,7 +200,7 @@ static json_t *field_value(struct rng *r, const struct field_def *d)
 
 /* A value for field d that differs from cur (new reference), or NULL when
  * none was found in a bounded number of draws. */
-static json_t *field_new_value(struct rng *r, const struct field_def *d,
+static json_t *field_new_value(struct crmsync_rng *r, const struct field_def *d,
                                const json_t *cur)
 {
         if (d->kind == F_BOOL)
@@ -298,7 +250,7 @@ struct crm_workload {
 /* Generation-only state, freed when the log is complete. */
 struct gen {
         crm_workload_t *w;
-        struct rng      rng;
+        struct crmsync_rng rng;
         uint32_t        ids[CRM_ENTITY_CNT]; /* last id number per entity */
         /* Accounts by ordinal (creation order): record index. */
         uint32_t       *accounts;
@@ -318,9 +270,7 @@ struct gen {
 
 static uint64_t key_hash(enum crm_entity e, const char *id)
 {
-        uint64_t h = 1469598103934665603ULL ^ (uint64_t)e;
-        for (; *id; id++)
-                h = (h ^ (uint8_t)*id) * 1099511628211ULL;
+        uint64_t h = crmsync_fnv1a64_str(id) ^ crmsync_mix64((uint64_t)e);
         return h ^ (h >> 29);
 }
 
@@ -381,7 +331,7 @@ static void txn_begin(struct gen *g, uint32_t op_events)
                 return;
         }
         if (op_events == 1 && cfg->txn_max > 1)
-                size = 1 + (uint32_t)rng_below(&g->rng, cfg->txn_max);
+                size = 1 + (uint32_t)crmsync_rng_below(&g->rng, cfg->txn_max);
         g->txn++;
         g->txn_seq  = 0;
         g->txn_left = op_events == 1 ? size - 1 : 0;
@@ -394,7 +344,7 @@ static void txn_begin(struct gen *g, uint32_t op_events)
         /* Exponential inter-arrival: a Poisson commit stream. Integer
          * milliseconds make equal timestamps common at high rates. */
         double mean = size * 1000.0 / rate;
-        g->t_ms += -log(1.0 - rng_unit(&g->rng)) * mean;
+        g->t_ms += -log(1.0 - crmsync_rng_unit(&g->rng)) * mean;
         g->commit_ms = (int64_t)g->t_ms;
 }
 
@@ -545,7 +495,7 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
 static uint32_t zipf_draw(struct gen *g)
 {
         size_t n = g->account_cnt;
-        double u = rng_unit(&g->rng) * g->zipf_cdf[n - 1];
+        double u  = crmsync_rng_unit(&g->rng) * g->zipf_cdf[n - 1];
         size_t lo = 0, hi = n - 1;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
@@ -572,7 +522,7 @@ static int64_t pick_live_account(struct gen *g)
                 if (account_live(g, a))
                         return a;
         }
-        size_t start = (size_t)rng_below(&g->rng, g->account_cnt);
+        size_t start = (size_t)crmsync_rng_below(&g->rng, g->account_cnt);
         for (size_t i = 0; i < g->account_cnt; i++) {
                 size_t a = (start + i) % g->account_cnt;
                 if (account_live(g, (uint32_t)a))
@@ -586,7 +536,7 @@ static uint32_t pick_record_of(struct gen *g, uint32_t ord)
 {
         struct idvec *c = &g->children[ord];
         for (int i = 0; i < 4; i++) {
-                uint64_t k = rng_below(&g->rng, (uint64_t)c->cnt + 1);
+                uint64_t k = crmsync_rng_below(&g->rng, (uint64_t)c->cnt + 1);
                 if (k == 0)
                         break;
                 if (!g->w->records[c->v[k - 1]].deleted)
@@ -633,12 +583,12 @@ static void do_update(struct gen *g, uint32_t idx)
         size_t                  cnt  = field_table[r->entity].cnt;
         size_t                  order[8];
         json_t                 *changed = json_object();
-        size_t                  k = 1 + (size_t)rng_below(&g->rng, 3);
+        size_t                  k = 1 + (size_t)crmsync_rng_below(&g->rng, 3);
 
         for (size_t i = 0; i < cnt; i++)
                 order[i] = i;
         for (size_t i = 0; i < k && i < cnt; i++) {
-                size_t j = i + (size_t)rng_below(&g->rng, cnt - i);
+                size_t j = i + (size_t)crmsync_rng_below(&g->rng, cnt - i);
                 size_t t = order[i];
                 order[i] = order[j];
                 order[j] = t;
@@ -703,7 +653,7 @@ static void op_update(struct gen *g)
 
 static void op_create(struct gen *g)
 {
-        double          u = rng_unit(&g->rng);
+        double          u = crmsync_rng_unit(&g->rng);
         enum crm_entity e = u < 0.15   ? CRM_ENTITY_ACCOUNT
                             : u < 0.65 ? CRM_ENTITY_CONTACT
                             : u < 0.85 ? CRM_ENTITY_OPPORTUNITY
@@ -748,8 +698,9 @@ static void op_delete(struct gen *g, size_t budget)
 static void op_undelete(struct gen *g)
 {
         for (int i = 0; i < 8 && g->undeletable.cnt; i++) {
-                uint32_t idx = g->undeletable.v[rng_below(
-                        &g->rng, g->undeletable.cnt)];
+                uint32_t idx =
+                    g->undeletable
+                        .v[crmsync_rng_below(&g->rng, g->undeletable.cnt)];
                 struct crm_record *r = &g->w->records[idx];
                 if (r->entity != CRM_ENTITY_ACCOUNT &&
                     !account_live(g, g->owner[idx]))
@@ -776,7 +727,7 @@ static void op_merge(struct gen *g, size_t budget)
                 op_update(g);
                 return;
         }
-        want = 1 + (int)rng_below(&g->rng, 2);
+        want = 1 + (int)crmsync_rng_below(&g->rng, 2);
         for (int tries = 0; tries < 64 && nl < want; tries++) {
                 uint32_t a = zipf_draw(g);
                 if (a == (uint32_t)win || !account_live(g, a) ||
@@ -1021,7 +972,7 @@ crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
 
         memset(&g, 0, sizeof(g));
         g.w = w;
-        rng_seed(&g.rng, w->cfg.seed);
+        crmsync_rng_seed(&g.rng, w->cfg.seed);
 
         /* Initial phase: each account followed by its children. */
         for (uint32_t a = 0; a < w->cfg.accounts && !g.oom; a++) {
@@ -1049,7 +1000,7 @@ crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
         cum[4] = cum[3] + w->cfg.mix_merge;
         while (!g.oom && w->event_cnt < w->cfg.changes) {
                 size_t budget = w->cfg.changes - w->event_cnt;
-                double u      = rng_unit(&g.rng) * cum[4];
+                double u      = crmsync_rng_unit(&g.rng) * cum[4];
                 if (u < cum[0])
                         op_update(&g);
                 else if (u < cum[1])

@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 
 #include "crmsync/common.h"
+#include "crmsync/http_reply.h"
+#include "crmsync/rand.h"
 
 #define APPLIES_PAGE_DEFAULT 10000
 #define APPLIES_PAGE_MAX     100000
@@ -41,23 +43,6 @@ static void handle(sink_server_t *s, struct evhttp_request *req,
                    int after_delay);
 
 /* ---- replies and metrics ---------------------------------------------- */
-
-static const char *reason(int status)
-{
-        switch (status) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 503: return "Service Unavailable";
-        case 507: return "Insufficient Storage";
-        default: return "Status";
-        }
-}
 
 static void count_request(sink_server_t *s, const char *endpoint, int status)
 {
@@ -89,7 +74,7 @@ static void reply(sink_server_t *s, struct evhttp_request *req,
         free(txt);
         evhttp_add_header(evhttp_request_get_output_headers(req),
                           "Content-Type", "application/json");
-        evhttp_send_reply(req, status, reason(status), buf);
+        evhttp_send_reply(req, status, crmsync_http_reason(status), buf);
         if (buf)
                 evbuffer_free(buf);
         count_request(s, endpoint, status);
@@ -250,15 +235,6 @@ json_t *sink_parse_ops(const char *data, size_t len, char *msg,
         return arr;
 }
 
-static double prng_next(sink_server_t *s)
-{
-        uint64_t z = (s->prng += 0x9e3779b97f4a7c15ull); /* splitmix64 */
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static void do_bulk(sink_server_t *s, struct evhttp_request *req)
 {
         const char      *ep  = "bulk";
@@ -294,8 +270,9 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
         json_t *results = json_array();
         int     errors  = 0;
         for (size_t i = 0; i < n; i++) {
-                int fail = s->partial_failure > 0 &&
-                           prng_next(s) < s->partial_failure;
+                int fail =
+                    s->partial_failure > 0 &&
+                    crmsync_splitmix64_unit(&s->prng) < s->partial_failure;
                 json_t *r = sink_store_apply_op(&s->store,
                                                 json_array_get(ops, i),
                                                 s->blind_writes, fail);

@@ -7,25 +7,16 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/hash.h"
 
 /* ---- string-keyed open-addressing map ------------------------------- */
-
-static uint64_t hash_str(const char *s)
-{
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ull;
-        }
-        return h;
-}
 
 static void *map_get(const struct sink_map *m, const char *key)
 {
         if (!m->cap)
                 return NULL;
         size_t mask = m->cap - 1;
-        for (size_t i = hash_str(key) & mask, n = 0; n < m->cap;
+        for (size_t i = crmsync_fnv1a64_str(key) & mask, n = 0; n < m->cap;
              i = (i + 1) & mask, n++) {
                 void *v = m->slots[i];
                 if (!v)
@@ -39,7 +30,7 @@ static void *map_get(const struct sink_map *m, const char *key)
 static void map_put_nogrow(struct sink_map *m, void *val)
 {
         size_t mask = m->cap - 1;
-        size_t i    = hash_str(m->keyof(val)) & mask;
+        size_t i    = crmsync_fnv1a64_str(m->keyof(val)) & mask;
         while (m->slots[i])
                 i = (i + 1) & mask;
         m->slots[i] = val;

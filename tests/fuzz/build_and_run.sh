@@ -32,6 +32,8 @@ SOURCES=(
         "$SRC/fakes/crm/crm_metrics.c"
         "$SRC/lib/common.c"
         "$SRC/lib/hmac.c"
+        "$SRC/lib/hash.c"
+        "$SRC/lib/rand.c"
 )
 LIBS=$(pkg-config --libs libevent jansson libcrypto)
 

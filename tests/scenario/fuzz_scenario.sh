@@ -35,6 +35,8 @@ SOURCES=(
         "$SRC/lib/domain.c"
         "$SRC/lib/common.c"
         "$SRC/lib/bugs.c"
+        "$SRC/lib/hash.c"
+        "$SRC/lib/rand.c"
         "$SRC/fakes/crm/workload.c"
 )
 LIBS=$(pkg-config --libs jansson libcrypto rdkafka)

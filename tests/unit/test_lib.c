@@ -1,0 +1,202 @@
+/* test_lib.c -- the lib/ primitives, linked with crmsync_lib alone: hash,
+ * PRNGs, HMAC/base64, the size-capped buffer, JSON error bodies and the
+ * properties-file reader. Expected values come from outside this code:
+ * FNV-1a 64 from the FNV reference vectors, HMAC-SHA256 from RFC 4231
+ * test case 2, splitmix64/xoshiro256** from a Python transcription of
+ * the reference C (Vigna), computed when this test was written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crmsync/dynbuf.h"
+#include "crmsync/hash.h"
+#include "crmsync/hmac.h"
+#include "crmsync/http_reply.h"
+#include "crmsync/kafka_props.h"
+#include "crmsync/rand.h"
+
+static void test_fnv1a64(void **state)
+{
+        (void)state;
+        assert_true(crmsync_fnv1a64_str("") == 0xcbf29ce484222325ULL);
+        assert_true(crmsync_fnv1a64_str("a") == 0xaf63dc4c8601ec8cULL);
+        assert_true(crmsync_fnv1a64_str("foobar") == 0x85944171f73967e8ULL);
+        assert_true(crmsync_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
+        assert_true(crmsync_fnv1a64(NULL, 0) == 0xcbf29ce484222325ULL);
+}
+
+static void test_rand(void **state)
+{
+        uint64_t           s = 0;
+        struct crmsync_rng r;
+        (void)state;
+
+        assert_true(crmsync_splitmix64(&s) == 0xe220a8397b1dcdafULL);
+        assert_true(crmsync_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
+        crmsync_rng_seed(&r, 42);
+        assert_true(crmsync_rng_next(&r) == 0x15780b2e0c2ec716ULL);
+        assert_true(crmsync_rng_next(&r) == 0x6104d9866d113a7eULL);
+        assert_true(crmsync_rng_next(&r) == 0xae17533239e499a1ULL);
+        for (int i = 0; i < 1000; i++) {
+                double u = crmsync_rng_unit(&r);
+                assert_true(u >= 0.0 && u < 1.0);
+                assert_true(crmsync_rng_below(&r, 7) < 7);
+                u = crmsync_splitmix64_unit(&s);
+                assert_true(u >= 0.0 && u < 1.0);
+        }
+}
+
+static void test_hmac(void **state)
+{
+        static const char  want[] = "5bdcc146bf60754e6a042426089575c7"
+                                    "5a003f089d2739839dec58b964ec3843";
+        unsigned char      mac[CRMSYNC_SHA256_LEN];
+        char               hex[2 * CRMSYNC_SHA256_LEN + 1];
+        char               b64[CRMSYNC_SHA256_B64_SIZE];
+        struct crmsync_iov parts[] = {{"what do ya ", 11},
+                                      {NULL, 0},
+                                      {"want for nothing?", 17}};
+        (void)state;
+
+        assert_int_equal(crmsync_hmac_sha256("Jefe", 4, parts, 3, mac), 0);
+        for (int i = 0; i < CRMSYNC_SHA256_LEN; i++)
+                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        assert_string_equal(hex, want);
+        assert_int_equal(crmsync_base64_encode((const unsigned char *)"foob",
+                                               4, b64, sizeof(b64)),
+                         8);
+        assert_string_equal(b64, "Zm9vYg==");
+        assert_int_equal(crmsync_base64_encode(mac, sizeof(mac), b64, 44), -1);
+        assert_true(crmsync_ct_equal("abc", "abc", 3));
+        assert_false(crmsync_ct_equal("abc", "abd", 3));
+}
+
+static void test_dynbuf(void **state)
+{
+        struct crmsync_dynbuf b;
+        char                 *p;
+        (void)state;
+
+        crmsync_dynbuf_init(&b, 8); /* 7 bytes + NUL */
+        assert_string_equal(crmsync_dynbuf_ptr(&b), "");
+        assert_int_equal(crmsync_dynbuf_add(&b, "abcd", 4), 0);
+        assert_int_equal(crmsync_dynbuf_add(&b, "efg", 3), 0);
+        assert_string_equal(crmsync_dynbuf_ptr(&b), "abcdefg");
+        /* Too large is its own error and leaves the contents alone. */
+        assert_int_equal(crmsync_dynbuf_add(&b, "h", 1),
+                         CRMSYNC_DYNBUF_TOO_LARGE);
+        assert_int_equal(crmsync_dynbuf_add(&b, "h", SIZE_MAX),
+                         CRMSYNC_DYNBUF_TOO_LARGE);
+        assert_int_equal(crmsync_dynbuf_len(&b), 7);
+        assert_string_equal(crmsync_dynbuf_ptr(&b), "abcdefg");
+        crmsync_dynbuf_reset(&b);
+        assert_int_equal(crmsync_dynbuf_len(&b), 0);
+        assert_string_equal(crmsync_dynbuf_ptr(&b), "");
+        assert_int_equal(crmsync_dynbuf_add(&b, "xy", 2), 0);
+        p = crmsync_dynbuf_take(&b);
+        assert_string_equal(p, "xy");
+        free(p);
+        assert_int_equal(crmsync_dynbuf_len(&b), 0);
+        assert_null(crmsync_dynbuf_take(&b));
+        crmsync_dynbuf_free(&b);
+        crmsync_dynbuf_free(&b); /* twice is fine */
+}
+
+static void test_json_error(void **state)
+{
+        char *t;
+        (void)state;
+
+        t = crmsync_json_error("bad_request", "field \"x\"");
+        assert_string_equal(t, "{\"error\":\"bad_request\",\"message\":"
+                               "\"field \\\"x\\\"\"}");
+        free(t);
+        t = crmsync_json_error("not_found", NULL);
+        assert_string_equal(t, "{\"error\":\"not_found\"}");
+        free(t);
+        assert_string_equal(crmsync_http_reason(429), "Too Many Requests");
+        assert_string_equal(crmsync_http_reason(299), "Status");
+}
+
+struct seen {
+        char keys[256];
+        int  n;
+};
+
+static int collect(void *opaque, const char *key, const char *val, char *err,
+                   size_t err_size)
+{
+        struct seen *s = opaque;
+        if (!strcmp(key, "refuse")) {
+                snprintf(err, err_size, "no thanks");
+                return -1;
+        }
+        s->n++;
+        strncat(s->keys, key, sizeof(s->keys) - strlen(s->keys) - 1);
+        strncat(s->keys, "=", sizeof(s->keys) - strlen(s->keys) - 1);
+        strncat(s->keys, val, sizeof(s->keys) - strlen(s->keys) - 1);
+        strncat(s->keys, ";", sizeof(s->keys) - strlen(s->keys) - 1);
+        return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(text, fp);
+        fclose(fp);
+}
+
+static void test_kafka_props(void **state)
+{
+        char        path[] = "/tmp/crmsync-test-lib-XXXXXX";
+        char        errstr[256];
+        struct seen s = {{0}, 0};
+        int         fd = mkstemp(path);
+        (void)state;
+
+        assert_true(fd >= 0);
+        close(fd);
+        write_file(path, "# comment\n\n a.b = 1 \nc=x=y\n");
+        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
+                                                  sizeof(errstr)),
+                         0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.keys, "a.b=1;c=x=y;");
+        write_file(path, "a=1\nrefuse=1\n");
+        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, ":2: property 'refuse': no thanks"));
+        write_file(path, "a=1\n\njust-a-word\n");
+        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, ":3: expected key=value"));
+        unlink(path);
+        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        assert_non_null(strstr(errstr, path));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fnv1a64),
+                cmocka_unit_test(test_rand),
+                cmocka_unit_test(test_hmac),
+                cmocka_unit_test(test_dynbuf),
+                cmocka_unit_test(test_json_error),
+                cmocka_unit_test(test_kafka_props),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
