@@ -24,7 +24,8 @@ typedef struct auditor auditor_t;
 /* Start reading topic (partitions of it) and topic.dlq with the client
  * properties in props_file (librdkafka key=value, bootstrap included).
  * max_facts caps what is kept (facts past it are counted, not kept).
- * NULL + errstr on failure. */
+ * NULL + errstr on failure. The caller owns the result: free with
+ * crmsync_auditor_destroy. */
 auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                                  int partitions, size_t max_facts,
                                  char *errstr, size_t errstr_size);

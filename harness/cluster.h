@@ -18,15 +18,18 @@ typedef struct cluster cluster_t;
  * file (mode 0600, in a 0700 directory under $TMPDIR or /tmp, removed by
  * crmsync_cluster_close), and a copy with secret values (password,
  * secret, private key) shown as "[redacted]" to props_path. NULL + errstr
- * on failure. */
+ * on failure. sc is borrowed for the call. The caller owns the result:
+ * free with crmsync_cluster_close. */
 cluster_t *crmsync_cluster_open(const struct scenario *sc,
                                 const char *props_path, const char *log_path,
                                 char *errstr, size_t errstr_size);
 void crmsync_cluster_close(cluster_t *c); /* accepts NULL */
 
+/* bootstrap.servers of the cluster. Borrowed, valid until close. */
 const char *crmsync_cluster_bootstrap(const cluster_t *c);
-/* The private librdkafka properties file every client of the run uses
- * (secrets included; it lives until crmsync_cluster_close). */
+/* Path of the private librdkafka properties file every client of the run
+ * uses (secrets included; the file lives until crmsync_cluster_close).
+ * Borrowed, valid until close. */
 const char *crmsync_cluster_props(const cluster_t *c);
 /* Partitions of the changes topic, as read from the cluster at set-up
  * (set-up fails when they differ from the scenario's). */
@@ -36,7 +39,8 @@ int crmsync_cluster_partitions(const cluster_t *c);
  * cluster too. Borrowed, [crmsync_cluster_partitions()] entries, valid
  * until close. */
 const int64_t *crmsync_cluster_start_offsets(const cluster_t *c);
-/* The same as "0:OFFSET,1:OFFSET,..." (CRMSYNC_START_OFFSETS). Borrowed. */
+/* The same as "0:OFFSET,1:OFFSET,..." (CRMSYNC_START_OFFSETS). Borrowed,
+ * valid until close. */
 const char *crmsync_cluster_start_spec(const cluster_t *c);
 /* Partitions of the probe topic (mirrors the changes topic's leaders on
  * the embedded broker). */
@@ -78,7 +82,8 @@ int crmsync_cluster_group_lag(cluster_t *c, const char *group,
                               struct cluster_lag *lag, char *errstr,
                               size_t errstr_size);
 
-/* The target for summary.json: type, name, bootstrap, limits. New ref. */
+/* The target for summary.json: type, name, bootstrap, limits. A new
+ * reference the caller owns (json_decref). */
 json_t *crmsync_cluster_describe(const cluster_t *c);
 
 #define CLUSTER_PROBE_TOPIC "crmsync.probe"

@@ -16,7 +16,9 @@ typedef struct history history_t;
 
 /* commits: number of committed changes (seqs 1..commits). records: number
  * of distinct records. max_facts caps observations and applies each
- * (0 = 8 x commits); facts past the cap are counted as dropped. */
+ * (0 = 8 x commits); facts past the cap are counted as dropped. NULL
+ * when out of memory. The caller owns the result: free with
+ * crmsync_history_destroy. */
 history_t *crmsync_history_new(uint32_t commits, uint32_t records,
                                size_t max_facts);
 void crmsync_history_destroy(history_t *h); /* accepts NULL */

@@ -11,7 +11,9 @@
 
 typedef struct jsonpos jsonpos_t;
 
-/* Index buf; returns NULL on allocation failure. Caller destroys. */
+/* Index buf (borrowed for the call; the index keeps no pointer into it).
+ * NULL on allocation failure. The caller frees with
+ * crmsync_jsonpos_destroy. */
 jsonpos_t *crmsync_jsonpos_index(const char *buf, size_t len);
 void       crmsync_jsonpos_destroy(jsonpos_t *jp); /* accepts NULL */
 /* Position of the value at path ("a.b[3].c"; "" is the root). For an

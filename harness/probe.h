@@ -17,7 +17,8 @@ struct probe_sample {
 typedef struct probe probe_t;
 
 /* Produce to topic (partitions of it) every interval_ms; keep at most
- * max_samples samples. Delivery fails after timeout_ms. */
+ * max_samples samples. Delivery fails after timeout_ms. NULL + errstr on
+ * failure. The caller owns the result: free with crmsync_probe_destroy. */
 probe_t *crmsync_probe_start(const char *props_file, const char *topic,
                              int partitions, int interval_ms, int timeout_ms,
                              size_t max_samples, char *errstr,

@@ -208,6 +208,8 @@ int     run_finish(struct run *r, int rc, json_t **summary, char *errstr,
 /* Fill r->ev_rec and r->ap_rec (once; the sink's apply log must be final).
  * Returns 0 or -1 on allocation failure. */
 int     run_indexes(struct run *r);
+/* The json_t * builders below return new references the caller owns
+ * (json_decref). */
 json_t *run_timing_json(struct run *r);
 json_t *run_history_checks(struct run *r, struct check_result *res);
 void    run_write_applies(struct run *r);

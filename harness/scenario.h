@@ -129,7 +129,8 @@ struct scenario {
  * caller frees with crmsync_scenario_destroy. */
 struct scenario *crmsync_scenario_load(const char *path, char *errstr,
                                        size_t errstr_size);
-/* Same, from a buffer; name is used in error messages. */
+/* Same, from a buffer (borrowed for the call); name is used in error
+ * messages. The caller frees with crmsync_scenario_destroy. */
 struct scenario *crmsync_scenario_load_buffer(const char *name,
                                               const char *buf, size_t len,
                                               char *errstr,
@@ -137,7 +138,8 @@ struct scenario *crmsync_scenario_load_buffer(const char *name,
 void crmsync_scenario_destroy(struct scenario *sc); /* accepts NULL */
 
 /* Load an external target file (path as given). NULL + errstr naming
- * file:line:column and field. */
+ * file:line:column and field. The caller frees with
+ * crmsync_target_destroy. */
 struct scenario_target *crmsync_target_load(const char *path, char *errstr,
                                             size_t errstr_size);
 void crmsync_target_destroy(struct scenario_target *t); /* accepts NULL */

@@ -29,7 +29,8 @@
 struct child {
         char  name[32];
         char *argv[SUPERVISOR_MAX_ARGS]; /* owned, NULL-terminated */
-        char *env[SUPERVISOR_MAX_ENV];   /* "K=V" added to the environment */
+        char *env[SUPERVISOR_MAX_ENV];   /* "K=V" added to the environment,
+                                          * owned */
         char  log_path[1024];             /* stdout+stderr appended here */
         pid_t pid;                       /* 0 when not running */
         int   paused;
@@ -64,6 +65,8 @@ void crmsync_child_stop(struct child *c, int grace_ms);
  * What is left of its process group (helpers the child started) is killed
  * with SIGKILL before the child is reaped. */
 int  crmsync_child_reap(struct child *c);
+/* Free the copies set_argv and setenv made; the struct itself stays the
+ * caller's (it is usually embedded). Safe to call twice. */
 void crmsync_child_free(struct child *c);
 
 #endif

@@ -135,7 +135,8 @@ struct http_resp {
         char   errstr[256];
 };
 
-/* One keep-alive libcurl handle. NULL on failure. */
+/* One keep-alive libcurl handle. NULL on failure. The caller owns it:
+ * free with connector_http_destroy. */
 struct connector_http *connector_http_new(const char *client_id);
 void connector_http_destroy(struct connector_http *h); /* accepts NULL */
 /* GET url (bounded: 2 s connect, 30 s total, CONNECTOR_BODY_MAX body).

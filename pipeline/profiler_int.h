@@ -94,7 +94,8 @@ size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
 
 struct prof_dedupe;
 
-/* cap ids remembered; the oldest is forgotten first. NULL on ENOMEM. */
+/* cap ids remembered (copied in); the oldest is forgotten first. NULL on
+ * ENOMEM. The caller owns the result: free with profiler_dedupe_free. */
 struct prof_dedupe *profiler_dedupe_new(size_t cap);
 void                profiler_dedupe_free(struct prof_dedupe *d); /* NULL ok */
 /* 1 if id was seen (and is still remembered), else 0. */

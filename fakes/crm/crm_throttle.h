@@ -90,7 +90,8 @@ typedef struct crm_throttle crm_throttle_t;
 
 /* New limiter; cfg is copied (metrics stays borrowed and must outlive the
  * limiter). Returns NULL on allocation failure or a bad config (negative
- * rate or ratio outside 0..1). */
+ * rate or ratio outside 0..1). The caller owns the result: free with
+ * crmsync_throttle_destroy. */
 crm_throttle_t *crmsync_throttle_new(const struct crm_throttle_config *cfg);
 void            crmsync_throttle_destroy(crm_throttle_t *t); /* accepts NULL */
 

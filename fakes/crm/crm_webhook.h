@@ -123,7 +123,8 @@ typedef struct crm_webhook crm_webhook_t;
 
 /* New dispatcher on base (borrowed; must outlive it). cfg is copied
  * (metrics stays borrowed); NULL = all defaults. NULL on allocation
- * failure. */
+ * failure. The caller owns the result: free with crmsync_webhook_destroy
+ * (before base). */
 crm_webhook_t *crmsync_webhook_new(struct event_base               *base,
                                    const struct crm_webhook_config *cfg);
 /* Cancels timers and open requests without calling the observer.

@@ -66,6 +66,8 @@ int  sink_store_init(struct sink_store *st, size_t max_entries);
 void sink_store_fini(struct sink_store *st);
 void sink_store_reset(struct sink_store *st);
 
+/* The record stored under key, or NULL. Borrowed: owned by st, valid
+ * until the next apply, reset or fini. */
 struct sink_record *sink_store_get(const struct sink_store *st,
                                    const char *key);
 

@@ -14,7 +14,8 @@
 
 typedef struct crmsync_broker crmsync_broker_t;
 
-/* Start a cluster of broker_cnt brokers. NULL + errstr on failure. */
+/* Start a cluster of broker_cnt brokers. NULL + errstr on failure. The
+ * caller owns the result: free with crmsync_broker_destroy. */
 crmsync_broker_t *crmsync_broker_new(int broker_cnt, char *errstr,
                                      size_t errstr_size);
 void crmsync_broker_destroy(crmsync_broker_t *b); /* accepts NULL */

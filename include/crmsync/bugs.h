@@ -23,7 +23,7 @@ enum crmsync_bug {
 
 /* Parse one switch name ("no-dedupe"); returns its bit or 0 if unknown. */
 uint32_t crmsync_bug_parse(const char *name);
-/* Name of a single bit, or NULL. */
+/* Name of a single bit (static storage), or NULL. */
 const char *crmsync_bug_name(uint32_t bit);
 /* Comma-separated list of all names, for --help. Static storage. */
 const char *crmsync_bug_names(void);

@@ -33,7 +33,10 @@ typedef void(crm_serve_cb)(void *opaque, const struct crm_event *ev,
 
 typedef struct crm_server crm_server_t;
 
-/* Bind and start serving. Returns NULL and fills errstr on failure. */
+/* Bind and start serving. Returns NULL and fills errstr on failure. cfg is
+ * copied; base and cfg->workload stay borrowed and must outlive the
+ * server. The caller owns the result: free with
+ * crmsync_crm_server_destroy (before base). */
 crm_server_t *crmsync_crm_server_new(struct event_base *base,
                                      const struct crm_server_config *cfg,
                                      char *errstr, size_t errstr_size);

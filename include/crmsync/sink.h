@@ -55,6 +55,9 @@ struct sink_apply {
 
 typedef struct sink_server sink_server_t;
 
+/* Bind and start serving on base (borrowed; must outlive the server). cfg
+ * is copied. NULL + errstr on failure. The caller owns the result: free
+ * with crmsync_sink_server_destroy. */
 sink_server_t *crmsync_sink_server_new(struct event_base *base,
                                        const struct sink_config *cfg,
                                        char *errstr, size_t errstr_size);

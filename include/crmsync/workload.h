@@ -106,7 +106,8 @@ int crmsync_workload_resolve(const struct crm_workload_config *cfg,
                              struct crm_workload_config *out, char *errstr,
                              size_t errstr_size);
 /* Generate the commit log and final state. Returns NULL and fills errstr on
- * a bad configuration. The caller owns the result. */
+ * a bad configuration. The caller owns the result: free with
+ * crmsync_workload_destroy. */
 crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
                                           char *errstr, size_t errstr_size);
 void crmsync_workload_destroy(crm_workload_t *w); /* accepts NULL */
@@ -119,7 +120,8 @@ const struct crm_event *crmsync_workload_event(const crm_workload_t *w,
 size_t crmsync_workload_record_cnt(const crm_workload_t *w);
 const struct crm_record *crmsync_workload_record(const crm_workload_t *w,
                                                  size_t i);
-/* Look up a record's final state by entity and id, or NULL. */
+/* Look up a record's final state by entity and id, or NULL. Borrowed,
+ * valid until destroy. */
 const struct crm_record *crmsync_workload_find(const crm_workload_t *w,
                                                enum crm_entity e,
                                                const char *id);
