@@ -12,14 +12,17 @@ void crmsync_dynbuf_init(struct crmsync_dynbuf *b, size_t max_bytes)
         b->len       = 0;
         b->cap       = 0;
         b->max_bytes = max_bytes;
+        b->too_large = 0;
 }
 
 int crmsync_dynbuf_add(struct crmsync_dynbuf *b, const void *p, size_t n)
 {
         size_t need = b->len + n + 1;
 
-        if (n > b->max_bytes || need > b->max_bytes)
+        if (n > b->max_bytes || need > b->max_bytes) {
+                b->too_large = 1;
                 return CRMSYNC_DYNBUF_TOO_LARGE;
+        }
         if (need > b->cap) {
                 size_t cap = b->cap ? b->cap : DYNBUF_MIN_CAP;
                 char  *nb;
@@ -41,9 +44,20 @@ int crmsync_dynbuf_add(struct crmsync_dynbuf *b, const void *p, size_t n)
         return 0;
 }
 
+size_t crmsync_dynbuf_curl_write(char *p, size_t size, size_t nmemb,
+                                 void *dynbuf)
+{
+        size_t n = size * nmemb;
+
+        if (size && n / size != nmemb)
+                return 0;
+        return crmsync_dynbuf_add(dynbuf, p, n) ? 0 : n;
+}
+
 void crmsync_dynbuf_reset(struct crmsync_dynbuf *b)
 {
-        b->len = 0;
+        b->len       = 0;
+        b->too_large = 0;
         if (b->buf)
                 b->buf[0] = '\0';
 }

@@ -14,20 +14,8 @@ struct connector_http {
         CURL              *curl;
         struct curl_slist *hdrs;
         struct crmsync_dynbuf body; /* response, up to CONNECTOR_BODY_MAX */
-        int                too_large;
         char               retry_after[32];
 };
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *opaque)
-{
-        struct connector_http *h = opaque;
-        size_t                 n = size * nmemb;
-        int                    rc = crmsync_dynbuf_add(&h->body, ptr, n);
-
-        if (rc == CRMSYNC_DYNBUF_TOO_LARGE)
-                h->too_large = 1;
-        return rc ? 0 : n; /* 0 aborts the transfer */
-}
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *opaque)
 {
@@ -71,8 +59,9 @@ struct connector_http *connector_http_new(const char *client_id)
         h->hdrs = curl_slist_append(NULL, hdr);
         h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
         curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdrs);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION,
+                         crmsync_dynbuf_curl_write);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &h->body);
         curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
         curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -100,14 +89,13 @@ static void perform(struct connector_http *h, const char *url,
 
         memset(r, 0, sizeof(*r));
         crmsync_dynbuf_reset(&h->body);
-        h->too_large      = 0;
         h->retry_after[0] = '\0';
         curl_easy_setopt(h->curl, CURLOPT_URL, url);
         rc = curl_easy_perform(h->curl);
         if (rc != CURLE_OK) {
                 snprintf(r->errstr, sizeof(r->errstr), "GET %s: %s%s", url,
                          curl_easy_strerror(rc),
-                         h->too_large ? " (body too large)" : "");
+                         h->body.too_large ? " (body too large)" : "");
                 return;
         }
         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);

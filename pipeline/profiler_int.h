@@ -116,7 +116,6 @@ struct prof_http {
          * body: valid until the next profiler_http_post or _fini. */
         const char           *buf;
         struct crmsync_dynbuf body; /* up to PROFILER_BODY_MAX */
-        int                   too_large;
         int64_t retry_after_ms; /* from the last reply, -1 when absent */
 };
 

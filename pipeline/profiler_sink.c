@@ -25,17 +25,6 @@ int64_t profiler_backoff_ms(unsigned attempt, int64_t retry_after_ms)
         return ms;
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-        struct prof_http *c   = arg;
-        size_t            add = sz * n;
-        int               rc  = crmsync_dynbuf_add(&c->body, p, add);
-
-        if (rc == CRMSYNC_DYNBUF_TOO_LARGE)
-                c->too_large = 1;
-        return rc ? 0 : add; /* 0 aborts the transfer */
-}
-
 static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
         struct prof_http *c   = arg;
@@ -83,8 +72,9 @@ int profiler_http_init(struct prof_http *c, const char *base_url,
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROFILER_HTTP_TIMEOUT_MS);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
+                         crmsync_dynbuf_curl_write);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
@@ -112,7 +102,6 @@ long profiler_http_post(struct prof_http *c, const char *path,
         hdrs = curl_slist_append(hdrs, ct);
         hdrs = curl_slist_append(hdrs, "Expect:");
         crmsync_dynbuf_reset(&c->body);
-        c->too_large      = 0;
         c->retry_after_ms = -1;
         curl_easy_setopt(c->curl, CURLOPT_URL, url);
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
@@ -125,7 +114,7 @@ long profiler_http_post(struct prof_http *c, const char *path,
         if (rc != CURLE_OK) {
                 crmsync_err(errstr, errstr_size, "POST %s: %s%s", url,
                             curl_easy_strerror(rc),
-                            c->too_large ? " (reply too large)" : "");
+                            c->body.too_large ? " (reply too large)" : "");
                 return 0;
         }
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);

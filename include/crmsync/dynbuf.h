@@ -16,6 +16,7 @@ struct crmsync_dynbuf {
         size_t len;
         size_t cap;
         size_t max_bytes; /* contents + NUL never exceed this */
+        int    too_large; /* an add hit the cap since init/reset */
 };
 
 /* An empty buffer whose contents plus the terminating NUL stay within
@@ -23,11 +24,17 @@ struct crmsync_dynbuf {
 void crmsync_dynbuf_init(struct crmsync_dynbuf *b, size_t max_bytes);
 
 /* Append n bytes at p (p may be NULL when n is 0). Returns 0, -1 when out
- * of memory, or CRMSYNC_DYNBUF_TOO_LARGE when len + n + 1 > max_bytes; on
- * an error the contents are unchanged. */
+ * of memory, or CRMSYNC_DYNBUF_TOO_LARGE (and sets too_large) when
+ * len + n + 1 > max_bytes; on an error the contents are unchanged. */
 int crmsync_dynbuf_add(struct crmsync_dynbuf *b, const void *p, size_t n);
 
-/* Empty the buffer, keeping its memory for reuse. */
+/* libcurl CURLOPT_WRITEFUNCTION appending to the crmsync_dynbuf given as
+ * CURLOPT_WRITEDATA: a reply over the cap (too_large set) or out of
+ * memory aborts the transfer. */
+size_t crmsync_dynbuf_curl_write(char *p, size_t size, size_t nmemb,
+                                 void *dynbuf);
+
+/* Empty the buffer (clearing too_large), keeping its memory for reuse. */
 void crmsync_dynbuf_reset(struct crmsync_dynbuf *b);
 
 /* The contents, NUL-terminated ("" when empty). Borrowed: valid until the

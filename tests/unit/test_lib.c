@@ -97,8 +97,16 @@ static void test_dynbuf(void **state)
                          CRMSYNC_DYNBUF_TOO_LARGE);
         assert_int_equal(crmsync_dynbuf_len(&b), 7);
         assert_string_equal(crmsync_dynbuf_ptr(&b), "abcdefg");
+        assert_true(b.too_large);
         crmsync_dynbuf_reset(&b);
+        assert_false(b.too_large);
         assert_int_equal(crmsync_dynbuf_len(&b), 0);
+        /* As a libcurl write callback: all taken, or 0 to abort. */
+        assert_int_equal(crmsync_dynbuf_curl_write("abc", 1, 3, &b), 3);
+        assert_int_equal(crmsync_dynbuf_curl_write("defgh", 1, 5, &b), 0);
+        assert_true(b.too_large);
+        assert_string_equal(crmsync_dynbuf_ptr(&b), "abc");
+        crmsync_dynbuf_reset(&b);
         assert_string_equal(crmsync_dynbuf_ptr(&b), "");
         assert_int_equal(crmsync_dynbuf_add(&b, "xy", 2), 0);
         p = crmsync_dynbuf_take(&b);
