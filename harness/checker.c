@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
-#include "crmsync/hash.h"
+#include "crmsync/strmap.h"
 
 static const char *anomaly_names[ANOMALY_CNT] = {
         "missing",   "stale", "zombie",
@@ -64,41 +64,11 @@ uint64_t crmsync_check_result_total(const struct check_result *r)
         return t;
 }
 
-/* -- string-keyed open-addressing index ----------------------------------- */
+/* -- index of the sink's records by key (lib/strmap.c) ------------------- */
 
-struct strindex {
-        const char **keys;
-        size_t      *vals;
-        uint8_t     *seen;
-        size_t       mask;
-};
-
-static int strindex_init(struct strindex *ix, size_t n)
+static const char *record_key(const void *v)
 {
-        size_t size = 16;
-        while (size < n * 2)
-                size <<= 1;
-        ix->keys = calloc(size, sizeof(*ix->keys));
-        ix->vals = calloc(size, sizeof(*ix->vals));
-        ix->seen = calloc(size, 1);
-        ix->mask = size - 1;
-        return ix->keys && ix->vals && ix->seen ? 0 : -1;
-}
-
-static void strindex_free(struct strindex *ix)
-{
-        free(ix->keys);
-        free(ix->vals);
-        free(ix->seen);
-}
-
-/* Returns the slot for key: keys[slot] is NULL when absent. */
-static size_t strindex_slot(const struct strindex *ix, const char *key)
-{
-        size_t i = crmsync_fnv1a64_str(key) & ix->mask;
-        while (ix->keys[i] && strcmp(ix->keys[i], key))
-                i = (i + 1) & ix->mask;
-        return i;
+        return ((const struct check_record *)v)->key;
 }
 
 /* -- examples that explain ------------------------------------------------ */
@@ -192,34 +162,35 @@ int crmsync_check_end_state(const crm_workload_t *w,
                             struct check_result *r, char *errstr,
                             size_t errstr_size)
 {
-        struct strindex ix;
-        size_t          nrec = crmsync_workload_record_cnt(w);
-        char            key[CRMSYNC_KEY_MAX], od[160], fd[200];
+        struct crmsync_strmap ix;
+        uint8_t              *seen = calloc(cnt ? cnt : 1, 1);
+        size_t                nrec = crmsync_workload_record_cnt(w);
+        char                  key[CRMSYNC_KEY_MAX], od[160], fd[200];
 
-        if (strindex_init(&ix, cnt) == -1) {
-                strindex_free(&ix);
+        int                   oom  = !seen;
+
+        /* A later record with the same key replaces an earlier one. */
+        crmsync_strmap_init(&ix, record_key);
+        for (size_t i = 0; !oom && i < cnt; i++)
+                oom = crmsync_strmap_set(&ix, (void *)&actual[i]) != 0;
+        if (oom) {
+                crmsync_strmap_reset(&ix);
+                free(seen);
                 return crmsync_err(errstr, errstr_size,
                                    "checker: out of memory indexing %zu "
                                    "records",
                                    cnt);
         }
-        for (size_t i = 0; i < cnt; i++) {
-                size_t s    = strindex_slot(&ix, actual[i].key);
-                ix.keys[s]  = actual[i].key;
-                ix.vals[s]  = i;
-        }
 
         for (size_t i = 0; i < nrec; i++) {
                 const struct crm_record   *cr = crmsync_workload_record(w, i);
                 const struct check_record *ar;
-                size_t                     s;
 
                 snprintf(key, sizeof(key), "%s/%s",
                          crmsync_entity_name(cr->entity), cr->id);
-                s  = strindex_slot(&ix, key);
-                ar = ix.keys[s] ? &actual[ix.vals[s]] : NULL;
+                ar = crmsync_strmap_get(&ix, key);
                 if (ar)
-                        ix.seen[s] = 1;
+                        seen[ar - actual] = 1;
                 r->records_checked++;
                 if (cr->deleted) {
                         if (ar && !ar->deleted)
@@ -269,14 +240,16 @@ int crmsync_check_end_state(const crm_workload_t *w,
 
         /* Live sink records the CRM never had. */
         for (size_t i = 0; i < cnt; i++) {
-                size_t s = strindex_slot(&ix, actual[i].key);
-                if (ix.seen[s] || actual[i].deleted)
+                const struct check_record *ar =
+                    crmsync_strmap_get(&ix, actual[i].key);
+                if (seen[ar - actual] || actual[i].deleted)
                         continue;
                 crmsync_check_result_add(r, ANOMALY_UNEXPECTED, actual[i].key,
                                          "live in sink at v%u, unknown to "
                                          "the CRM",
                                          actual[i].version);
         }
-        strindex_free(&ix);
+        crmsync_strmap_reset(&ix);
+        free(seen);
         return 0;
 }

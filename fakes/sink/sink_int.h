@@ -11,21 +11,12 @@
 #include <stdint.h>
 
 #include "crmsync/http_guard.h"
+#include "crmsync/strmap.h"
 #include "crmsync/sink.h"
 
 #define SINK_DEFAULT_MAX_BODY   (8u * 1024 * 1024)
 #define SINK_DEFAULT_MAX_LOG    (4u * 1024 * 1024)
 #define SINK_KIND_MAX           32
-
-/* Open-addressing string-keyed map of borrowed value pointers; the key of
- * a value is read through keyof(). No removal: the sink never forgets a key
- * (tombstones are kept) except through sink_map_reset(). */
-struct sink_map {
-        void      **slots;
-        size_t      cap; /* power of two, or 0 */
-        size_t      len;
-        const char *(*keyof)(const void *val);
-};
 
 struct side_effect {
         char     event_id[CRMSYNC_ID_MAX];
@@ -46,14 +37,14 @@ struct sink_counters {
 };
 
 struct sink_store {
-        struct sink_map      recmap;
+        struct crmsync_strmap recmap;
         struct sink_record **recs; /* insertion order */
         size_t               nrecs, recs_cap;
 
         struct sink_apply *applies;
         size_t             napplies, applies_cap;
 
-        struct sink_map      sefmap;
+        struct crmsync_strmap sefmap;
         struct side_effect **sefs; /* first-seen order */
         size_t               nsefs, sefs_cap;
 

@@ -7,65 +7,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
-#include "crmsync/hash.h"
-
-/* ---- string-keyed open-addressing map ------------------------------- */
-
-static void *map_get(const struct sink_map *m, const char *key)
-{
-        if (!m->cap)
-                return NULL;
-        size_t mask = m->cap - 1;
-        for (size_t i = crmsync_fnv1a64_str(key) & mask, n = 0; n < m->cap;
-             i = (i + 1) & mask, n++) {
-                void *v = m->slots[i];
-                if (!v)
-                        return NULL;
-                if (!strcmp(m->keyof(v), key))
-                        return v;
-        }
-        return NULL;
-}
-
-static void map_put_nogrow(struct sink_map *m, void *val)
-{
-        size_t mask = m->cap - 1;
-        size_t i    = crmsync_fnv1a64_str(m->keyof(val)) & mask;
-        while (m->slots[i])
-                i = (i + 1) & mask;
-        m->slots[i] = val;
-        m->len++;
-}
-
-/* Insert a value whose key is not present yet. Returns 0 or -1 (ENOMEM). */
-static int map_put(struct sink_map *m, void *val)
-{
-        if ((m->len + 1) * 2 > m->cap) {
-                size_t newcap   = m->cap ? m->cap * 2 : 64;
-                void **old      = m->slots;
-                size_t oldcap   = m->cap;
-                void **newslots = calloc(newcap, sizeof(*newslots));
-                if (!newslots)
-                        return -1;
-                m->slots = newslots;
-                m->cap   = newcap;
-                m->len   = 0;
-                for (size_t i = 0; i < oldcap; i++)
-                        if (old[i])
-                                map_put_nogrow(m, old[i]);
-                free(old);
-        }
-        map_put_nogrow(m, val);
-        return 0;
-}
-
-static void map_reset(struct sink_map *m)
-{
-        free(m->slots);
-        m->slots = NULL;
-        m->cap   = 0;
-        m->len   = 0;
-}
+#include "crmsync/strmap.h"
 
 static const char *rec_key(const void *v)
 {
@@ -101,9 +43,9 @@ static int vec_reserve(void **vec, size_t *cap, size_t n, size_t elem,
 int sink_store_init(struct sink_store *st, size_t max_entries)
 {
         memset(st, 0, sizeof(*st));
-        st->recmap.keyof = rec_key;
-        st->sefmap.keyof = sef_key;
-        st->max_entries  = max_entries ? max_entries : SINK_DEFAULT_MAX_LOG;
+        crmsync_strmap_init(&st->recmap, rec_key);
+        crmsync_strmap_init(&st->sefmap, sef_key);
+        st->max_entries = max_entries ? max_entries : SINK_DEFAULT_MAX_LOG;
         return 0;
 }
 
@@ -118,8 +60,8 @@ void sink_store_reset(struct sink_store *st)
         free(st->recs);
         free(st->sefs);
         free(st->applies);
-        map_reset(&st->recmap);
-        map_reset(&st->sefmap);
+        crmsync_strmap_reset(&st->recmap);
+        crmsync_strmap_reset(&st->sefmap);
         st->recs     = NULL;
         st->sefs     = NULL;
         st->applies  = NULL;
@@ -136,7 +78,7 @@ void sink_store_fini(struct sink_store *st)
 struct sink_record *sink_store_get(const struct sink_store *st,
                                    const char *key)
 {
-        return map_get(&st->recmap, key);
+        return crmsync_strmap_get(&st->recmap, key);
 }
 
 int sink_store_log_has_room(const struct sink_store *st, size_t n)
@@ -218,7 +160,7 @@ static struct sink_record *new_record(struct sink_store *st, const char *key)
                 return NULL;
         snprintf(r->key, sizeof(r->key), "%s", key);
         r->fields = json_object();
-        if (!r->fields || map_put(&st->recmap, r)) {
+        if (!r->fields || crmsync_strmap_put(&st->recmap, r)) {
                 json_decref(r->fields);
                 free(r);
                 return NULL;
@@ -346,7 +288,7 @@ int64_t sink_store_side_effect(struct sink_store *st, const char *event_id,
         if (strlen(event_id) >= CRMSYNC_ID_MAX ||
             strlen(kind) >= SINK_KIND_MAX || strlen(key) >= CRMSYNC_KEY_MAX)
                 return -1;
-        struct side_effect *e = map_get(&st->sefmap, event_id);
+        struct side_effect *e = crmsync_strmap_get(&st->sefmap, event_id);
         if (e) {
                 e->count++;
                 st->c.side_effects++;
@@ -364,7 +306,7 @@ int64_t sink_store_side_effect(struct sink_store *st, const char *event_id,
         snprintf(e->kind, sizeof(e->kind), "%s", kind);
         snprintf(e->key, sizeof(e->key), "%s", key);
         e->count = 1;
-        if (map_put(&st->sefmap, e)) {
+        if (crmsync_strmap_put(&st->sefmap, e)) {
                 free(e);
                 return 0;
         }
@@ -492,14 +434,14 @@ int crmsync_sink_clear_if(sink_server_t *s,
                 }
         }
         st->nrecs = kept;
-        map_reset(&st->recmap);
+        crmsync_strmap_reset(&st->recmap);
         for (size_t i = 0; i < kept; i++)
-                if (map_put(&st->recmap, st->recs[i]))
+                if (crmsync_strmap_put(&st->recmap, st->recs[i]))
                         return -1;
         for (size_t i = 0; i < st->nsefs; i++)
                 free(st->sefs[i]);
         st->nsefs = 0;
-        map_reset(&st->sefmap);
+        crmsync_strmap_reset(&st->sefmap);
         st->napplies = 0;
         return removed;
 }

@@ -14,4 +14,5 @@ fi
 exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_profiler_record "${3:-200000}" 4096 \
         tests/fuzz/fuzz_profiler_record.c pipeline/profiler_map.c \
         fakes/sink/sink_http.c fakes/sink/sink_store.c lib/http_guard.c \
-        lib/common.c lib/hash.c lib/rand.c lib/http_reply.c -- jansson libevent
+        lib/common.c lib/hash.c lib/rand.c lib/http_reply.c lib/strmap.c \
+        -- jansson libevent

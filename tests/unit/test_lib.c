@@ -22,6 +22,7 @@
 #include "crmsync/http_reply.h"
 #include "crmsync/kafka_props.h"
 #include "crmsync/rand.h"
+#include "crmsync/strmap.h"
 
 static void test_fnv1a64(void **state)
 {
@@ -134,6 +135,48 @@ static void test_json_error(void **state)
         assert_string_equal(crmsync_http_reason(299), "Status");
 }
 
+struct item {
+        char key[16];
+        int  v;
+};
+
+static const char *item_key(const void *v)
+{
+        return ((const struct item *)v)->key;
+}
+
+static void test_strmap(void **state)
+{
+        static struct item    items[1000];
+        struct item           again = {"k42", -1};
+        struct crmsync_strmap m;
+        (void)state;
+
+        crmsync_strmap_init(&m, item_key);
+        assert_null(crmsync_strmap_get(&m, "k1"));
+        for (int i = 0; i < 1000; i++) {
+                snprintf(items[i].key, sizeof(items[i].key), "k%d", i);
+                items[i].v = i;
+                assert_int_equal(crmsync_strmap_put(&m, &items[i]), 0);
+        }
+        assert_int_equal(m.len, 1000);
+        assert_true(m.len * 2 <= m.cap); /* load at most 1/2 */
+        for (int i = 0; i < 1000; i++) {
+                char k[16];
+                snprintf(k, sizeof(k), "k%d", i);
+                assert_ptr_equal(crmsync_strmap_get(&m, k), &items[i]);
+        }
+        assert_null(crmsync_strmap_get(&m, "k1000"));
+        /* set replaces the value with the same key, or inserts. */
+        assert_int_equal(crmsync_strmap_set(&m, &again), 0);
+        assert_int_equal(m.len, 1000);
+        assert_ptr_equal(crmsync_strmap_get(&m, "k42"), &again);
+        crmsync_strmap_reset(&m);
+        assert_int_equal(m.len, 0);
+        assert_null(crmsync_strmap_get(&m, "k1"));
+        crmsync_strmap_reset(&m); /* twice is fine */
+}
+
 struct seen {
         char keys[256];
         int  n;
@@ -203,6 +246,7 @@ int main(void)
                 cmocka_unit_test(test_rand),
                 cmocka_unit_test(test_hmac),
                 cmocka_unit_test(test_dynbuf),
+                cmocka_unit_test(test_strmap),
                 cmocka_unit_test(test_json_error),
                 cmocka_unit_test(test_kafka_props),
         };
