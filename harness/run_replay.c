@@ -3,6 +3,10 @@
  * log's window and the rebuilt state. */
 #include "run_int.h"
 
+#include <sys/stat.h>
+
+#include "harness/drain.h"
+
 /* -- replay phase --------------------------------------------------------- */
 
 static void count_side_effect(void *opaque, const char *event_id,
@@ -179,6 +183,29 @@ static long write_domain_accounts(struct run *r,
         return n;
 }
 
+/* The broker-level figure: crmsync's own plain consumer draining the
+ * range the replay read (the run's first offsets to the end). */
+static json_t *replay_broker_drain(struct run *r)
+{
+        struct drain_result d;
+        char                err[256];
+
+        if (crmsync_drain_topic(crmsync_cluster_props(r->cluster),
+                                r->sc->topic,
+                                crmsync_cluster_partitions(r->cluster),
+                                crmsync_cluster_start_offsets(r->cluster),
+                                120000, &d, err, sizeof(err)))
+                return json_pack("{s:s}", "error", err);
+        return json_pack("{s:I, s:I, s:f, s:f, s:o, s:b}", "records",
+                         (json_int_t)d.records, "bytes", (json_int_t)d.bytes,
+                         "setup_s", d.setup_s, "seconds", d.seconds,
+                         "events_per_s",
+                         d.complete && d.seconds > 0
+                                 ? json_real((double)d.records / d.seconds)
+                                 : json_null(),
+                         "complete", d.complete);
+}
+
 /* Rebuild the sink from the run's first offsets (the topic's end at
  * set-up, which the replay profiler gets as CRMSYNC_START_OFFSETS: on a
  * shared cluster "earliest" means the earliest of this run) with a new
@@ -201,8 +228,11 @@ json_t *run_replay(struct run *r, struct check_result *res)
         struct domain_ctx dc = {0};
         int               cleared = 0;
         const int64_t    *start = crmsync_cluster_start_offsets(r->cluster);
-        char              accounts_path[600];
+        char              accounts_path[600], ready_path[600];
         long              accounts = -1;
+        int64_t           start_wall, ready_wall = 0, last_apply = 0;
+        size_t            applies_before;
+        struct stat       rst;
 
         /* Records still held: those at or above each partition's oldest
          * held offset. */
@@ -261,6 +291,12 @@ json_t *run_replay(struct run *r, struct check_result *res)
         run_status_replay_start(r);
         snprintf(group, sizeof(group), "%s-replay", r->group_id);
         run_setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
+        /* The replay profiler creates it once its partitions are assigned:
+         * its time stamp splits the replay into join and drain. */
+        snprintf(ready_path, sizeof(ready_path), "%s/replay.ready",
+                 r->run_dir);
+        unlink(ready_path);
+        crmsync_child_setenv(&r->replayer, "CRMSYNC_READY_FILE", ready_path);
         if (rp->domain)
                 crmsync_child_setenv(&r->replayer,
                                      "CRMSYNC_REPLAY_ACCOUNTS_FILE",
@@ -273,6 +309,11 @@ json_t *run_replay(struct run *r, struct check_result *res)
                                                            : 120) *
                                      1000);
         r->replay_start_mono = crmsync_mono_ms();
+        start_wall           = crmsync_wall_ms();
+        {
+                const struct sink_apply *ap;
+                applies_before = crmsync_sink_applies(r->sink, &ap);
+        }
         if (run_start_child(r, &r->replayer) == -1)
                 return json_pack("{s:b, s:s}", "performed", 0, "reason",
                                  "the replay profiler could not start");
@@ -294,6 +335,16 @@ json_t *run_replay(struct run *r, struct check_result *res)
                                          "effects",
                                          (unsigned long long)side);
         secs = (double)(r->replay_done_mono - r->replay_start_mono) / 1000.0;
+        if (stat(ready_path, &rst) == 0)
+                ready_wall = (int64_t)rst.st_mtim.tv_sec * 1000 +
+                             rst.st_mtim.tv_nsec / 1000000;
+        {
+                const struct sink_apply *ap;
+                size_t na = crmsync_sink_applies(r->sink, &ap);
+                for (size_t i = applies_before; i < na; i++)
+                        if (ap[i].wall_ms > last_apply)
+                                last_apply = ap[i].wall_ms;
+        }
         if (rp->domain) {
                 const struct sink_apply *ap;
                 size_t na = crmsync_sink_applies(r->sink, &ap);
@@ -327,6 +378,29 @@ json_t *run_replay(struct run *r, struct check_result *res)
                             r->replay_matched && secs > 0
                                     ? json_real((double)events / secs)
                                     : json_null());
+        /* join: replayer started -> partitions assigned; drain: assigned ->
+         * its last sink write. */
+        {
+                double join  = ready_wall ? (double)(ready_wall - start_wall) /
+                                                    1000.0
+                                          : -1;
+                double drain = ready_wall && last_apply > ready_wall
+                                       ? (double)(last_apply - ready_wall) /
+                                                 1000.0
+                                       : -1;
+                json_object_set_new(o, "join_s",
+                                    join >= 0 ? json_real(join)
+                                              : json_null());
+                json_object_set_new(o, "drain_s",
+                                    drain > 0 ? json_real(drain)
+                                              : json_null());
+                json_object_set_new(
+                        o, "drain_events_per_s",
+                        r->replay_matched && drain > 0
+                                ? json_real((double)events / drain)
+                                : json_null());
+        }
+        json_object_set_new(o, "broker", replay_broker_drain(r));
         json_object_set_new(
                 o, "bytes_per_s",
                 r->replay_matched && secs > 0

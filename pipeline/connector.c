@@ -94,8 +94,10 @@ static void wait_after(struct connector *c, enum http_class k,
         }
 }
 
-int connector_resolve_gap_http(struct connector *c, const json_t *ev,
-                               json_t **out, int wait)
+/* pre: the object as a batch read found it (json null: the CRM had
+ * none), or NULL to read it now with a single GET. */
+static int resolve_gap(struct connector *c, const json_t *ev,
+                       const json_t *pre, json_t **out, int wait)
 {
         const char *entity = json_string_value(json_object_get(ev, "entity"));
         const char *id   = json_string_value(json_object_get(ev, "record_id"));
@@ -115,11 +117,35 @@ int connector_resolve_gap_http(struct connector *c, const json_t *ev,
                          move ? "move_unresolved" : "gap_unresolved");
                 goto unresolved;
         }
+        if (pre && json_is_object(pre)) {
+                *out = connector_resolve_object(ev, pre, flag);
+                if (*out) {
+                        if (move)
+                                c->st.moves++;
+                        else
+                                c->st.gaps++;
+                        return 0;
+                }
+                snprintf(why, sizeof(why), "%s: bad object for %s/%s",
+                         move ? "move_unresolved" : "gap_unresolved", entity,
+                         id);
+                goto unresolved;
+        }
+        if (pre) {
+                snprintf(why, sizeof(why), "%s: 404 for %s/%s",
+                         move ? "move_unresolved" : "gap_unresolved", entity,
+                         id);
+                goto unresolved;
+        }
         connector_url_escape(entity, e_ent, sizeof(e_ent));
         connector_url_escape(id, e_id, sizeof(e_id));
         snprintf(url, sizeof(url), "%s/v1/objects/%s/%s", c->cfg->crm_url,
                  e_ent, e_id);
-        connector_http_get(c->http, url, &r);
+        {
+                int64_t t0 = crmsync_mono_ms();
+                connector_http_get(c->http, url, &r);
+                c->st.ms_lookup += crmsync_mono_ms() - t0;
+        }
         k = classify(c, move ? "move lookup" : "gap lookup", &r);
         if (k == HTTP_OK) {
                 obj  = json_loadb(r.body, r.len, 0, NULL);
@@ -160,6 +186,115 @@ unresolved:
                 free(raw);
         }
         return 0;
+}
+
+int connector_resolve_gap_http(struct connector *c, const json_t *ev,
+                               json_t **out, int wait)
+{
+        return resolve_gap(c, ev, NULL, out, wait);
+}
+
+#define PREFETCH_IDS 100 /* ids per batch read (the CRM's limit) */
+
+/* The objects of a page's gaps and moves, read before the page is
+ * processed with one batch read (GET /v1/objects/{entity}?ids=) per entity
+ * and up to PREFETCH_IDS ids, instead of one GET each: "entity/id" -> the
+ * object, or json null when the CRM has none. Best effort: after any
+ * answer but a 200 it stops, and what it did not get is read one by one
+ * (with the single read's waits and retries). New reference. */
+static json_t *prefetch_objects(struct connector *c, const json_t *events)
+{
+        json_t     *got = json_object(), *ev;
+        size_t      i;
+        const char *flag;
+
+        if (!got)
+                return NULL;
+        for (int more = 1; more;) {
+                char        url[URL_MAX], e_ent[64], e_id[128], key[200];
+                const char *entity = NULL;
+                size_t      n = 0, len = 0;
+                struct http_resp r;
+
+                more = 0;
+                json_array_foreach(events, i, ev)
+                {
+                        const char *en = json_string_value(
+                                json_object_get(ev, "entity"));
+                        const char *id = json_string_value(
+                                json_object_get(ev, "record_id"));
+                        if (!en || !id || !connector_needs_object(ev, &flag))
+                                continue;
+                        snprintf(key, sizeof(key), "%s/%s", en, id);
+                        if (json_object_get(got, key))
+                                continue;
+                        if (!entity) {
+                                entity = en;
+                                connector_url_escape(en, e_ent, sizeof(e_ent));
+                                len = (size_t)snprintf(
+                                        url, sizeof(url),
+                                        "%s/v1/objects/%s?ids=",
+                                        c->cfg->crm_url, e_ent);
+                        } else if (strcmp(en, entity)) {
+                                more = 1;
+                                continue;
+                        }
+                        connector_url_escape(id, e_id, sizeof(e_id));
+                        if (n == PREFETCH_IDS ||
+                            len + strlen(e_id) + 2 >= sizeof(url)) {
+                                more = 1;
+                                continue;
+                        }
+                        len += (size_t)snprintf(url + len, sizeof(url) - len,
+                                                "%s%s", n ? "," : "", e_id);
+                        /* Pending: a placeholder until the answer. */
+                        json_object_set_new(got, key, json_false());
+                        n++;
+                }
+                if (!n)
+                        break;
+                int64_t t0 = crmsync_mono_ms();
+                connector_http_get(c->http, url, &r);
+                c->st.ms_lookup += crmsync_mono_ms() - t0;
+                json_t *root = classify(c, "batch lookup", &r) == HTTP_OK
+                                       ? json_loadb(r.body, r.len, 0, NULL)
+                                       : NULL;
+                json_t *res = json_object_get(root, "results");
+                json_t *mis = json_object_get(root, "missing");
+                json_t *o;
+                size_t  k;
+                json_array_foreach(res, k, o)
+                {
+                        const char *id = json_string_value(
+                                json_object_get(o, "id"));
+                        snprintf(key, sizeof(key), "%s/%s", entity,
+                                 id ? id : "");
+                        if (id && json_is_false(json_object_get(got, key)))
+                                json_object_set(got, key, o);
+                }
+                json_array_foreach(mis, k, o)
+                {
+                        snprintf(key, sizeof(key), "%s/%s", entity,
+                                 json_string_value(o) ? json_string_value(o)
+                                                      : "");
+                        if (json_is_false(json_object_get(got, key)))
+                                json_object_set_new(got, key, json_null());
+                }
+                json_decref(root);
+                if (!json_is_array(res) || !json_is_array(mis))
+                        break; /* the rest one by one */
+        }
+        /* Placeholders the answer did not cover: read one by one. */
+        {
+                const char *k;
+                json_t     *v, *tmp;
+                json_object_foreach_safe(got, tmp, k, v)
+                {
+                        if (json_is_false(v))
+                                json_object_del(got, k);
+                }
+        }
+        return got;
 }
 
 int connector_list_page(struct connector *c, const char *entity, int64_t since,
@@ -318,23 +453,34 @@ static void batch_clear(struct batch *b)
         b->pages = 0;
 }
 
-/* Produce the batch, wait for delivery, store `cursor`. Returns 0 done,
- * 1 delivery failed (the caller re-reads from its stored cursor), -1 fatal
- * (errstr). Under cursor-before-delivery the cursor is stored first and
- * failed deliveries are only counted. */
-static int flush_batch(struct connector *c, struct batch *b, const char *cursor,
-                       char *errstr, size_t errstr_size)
+/* A produced batch whose delivery is not awaited yet: the next pages are
+ * read (and parsed, their moves looked up) while it is in flight. */
+struct pending {
+        int    on;
+        size_t n;
+        char   cursor[CONNECTOR_CURSOR_MAX];
+};
+
+/* Produce the batch; its delivery is awaited by batch_settle() before the
+ * next batch is produced (or the feed stops or errs), so batches still go
+ * out one after the other and a cursor is stored only after everything
+ * before it was delivered. Returns 0, 1 (a repair failed: the caller
+ * re-reads from its stored cursor) or -1 fatal (errstr). Under
+ * cursor-before-delivery the cursor is stored first. */
+static int batch_produce(struct connector *c, struct batch *b,
+                         const char *cursor, struct pending *pend,
+                         char *errstr, size_t errstr_size)
 {
         int bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
         size_t  i;
         json_t *it;
-        int     failed;
         char    serr[256];
 
         connector_delivery_reset(c);
         if (bug_early && strcmp(cursor, c->cursor) &&
             connector_store_cursor(c, cursor, serr, sizeof(serr)))
                 fprintf(stderr, "connector: %s\n", serr);
+        int64_t t0 = crmsync_mono_ms();
         json_array_foreach(b->items, i, it)
         {
                 if (connector_produce_event(
@@ -343,29 +489,54 @@ static int flush_batch(struct connector *c, struct batch *b, const char *cursor,
                         errstr, errstr_size))
                         return -1;
         }
+        c->st.ms_produce += crmsync_mono_ms() - t0;
+        pend->on = 1;
+        pend->n  = json_array_size(b->items);
+        snprintf(pend->cursor, sizeof(pend->cursor), "%s", cursor);
         /* A dead-lettered event's change is re-read before the cursor
          * moves past it, in the same delivery wait. */
         if (c->repair_since_ms) {
                 int rr = connector_repair(c, errstr, errstr_size);
-                if (rr)
+                if (rr) {
+                        pend->on = 0;
                         return rr < 0 ? -1 : 1;
+                }
         }
-        failed = connector_wait_delivered(c);
+        return 0;
+}
+
+/* Wait for the pending batch's delivery, then store its cursor (the
+ * record itself is awaited before the next store). Returns 0 (also when
+ * nothing was pending), 1 delivery failed (the caller re-reads from its
+ * stored cursor), -1 fatal (errstr). Under cursor-before-delivery failed
+ * deliveries are only counted. */
+static int batch_settle(struct connector *c, struct pending *pend,
+                        char *errstr, size_t errstr_size)
+{
+        int  bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
+        int  failed;
+        char serr[256];
+
+        if (!pend->on)
+                return 0;
+        pend->on = 0;
+        failed   = connector_wait_delivered(c);
         if (c->fatal)
                 return crmsync_err(errstr, errstr_size, "%s", c->fatal_err);
         if (failed != 0) {
                 fprintf(stderr,
                         "connector: %s delivery of a batch of %zu failed "
                         "(%s)%s\n",
-                        failed < 0 ? "unfinished" : "failed",
-                        json_array_size(b->items), c->last_delivery_err,
+                        failed < 0 ? "unfinished" : "failed", pend->n,
+                        c->last_delivery_err,
                         bug_early ? "; cursor already stored: events lost"
                                   : "; re-reading from the stored cursor");
                 if (!bug_early)
                         return 1;
         }
-        if (!bug_early && strcmp(cursor, c->cursor)) {
-                if (connector_store_cursor(c, cursor, serr, sizeof(serr))) {
+        if (!bug_early && strcmp(pend->cursor, c->cursor)) {
+                if (connector_store_cursor_async(c, pend->cursor, serr,
+                                                 sizeof(serr))) {
                         /* Not stored: a restart re-reads (duplicates). */
                         fprintf(stderr, "connector: %s\n", serr);
                 }
@@ -378,9 +549,10 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
         char             req[CONNECTOR_CURSOR_MAX], next[CONNECTOR_CURSOR_MAX];
         char             url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
         struct batch     b = {json_array(), 0};
+        struct pending   pend = {0};
         struct http_resp r;
         unsigned         attempt = 0;
-        int              rc = -1, fresh = !*c->cursor;
+        int              rc = -1, fresh = !*c->cursor, sr;
 
         if (!b.items)
                 return crmsync_err(errstr, errstr_size, "out of memory");
@@ -396,8 +568,26 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                 snprintf(url, sizeof(url), "%s/v1/changes?limit=%u%s%s",
                          c->cfg->crm_url, c->cfg->page_size,
                          *req ? "&cursor=" : "", e_cur);
-                connector_http_get(c->http, url, &r);
+                {
+                        int64_t t0 = crmsync_mono_ms();
+                        connector_http_get(c->http, url, &r);
+                        c->st.ms_page += crmsync_mono_ms() - t0;
+                }
                 k = classify(c, "changes", &r);
+                if (k != HTTP_OK) {
+                        /* Whatever the error path does, the batch in
+                         * flight is settled first. */
+                        sr = batch_settle(c, &pend, errstr, errstr_size);
+                        if (sr < 0)
+                                goto out;
+                        if (sr == 1) {
+                                snprintf(req, sizeof(req), "%s", c->cursor);
+                                batch_clear(&b);
+                                connector_nap(c,
+                                              connector_backoff_ms(attempt++));
+                                continue;
+                        }
+                }
                 if (k == HTTP_RATE_LIMITED &&
                     (c->cfg->bugs & CRMSYNC_BUG_NO_RETRY_429)) {
                         /* The bug: the error path throws the batch away but
@@ -452,6 +642,13 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                 if (connector_parse_page(r.body, r.len, &events, next,
                                          sizeof(next), &has_more, perr,
                                          sizeof(perr))) {
+                        sr = batch_settle(c, &pend, errstr, errstr_size);
+                        if (sr < 0)
+                                goto out;
+                        if (sr == 1) {
+                                snprintf(req, sizeof(req), "%s", c->cursor);
+                                batch_clear(&b);
+                        }
                         c->st.http_errors++;
                         fprintf(stderr, "connector: changes: %s\n", perr);
                         connector_nap(c, connector_backoff_ms(attempt++));
@@ -474,6 +671,9 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                                         "snapshot\n",
                                         (long long)seq);
                                 json_decref(events);
+                                if (batch_settle(c, &pend, errstr,
+                                                 errstr_size) < 0)
+                                        goto out;
                                 rs = connector_resync(c, errstr, errstr_size);
                                 if (rs < 0)
                                         goto out;
@@ -485,16 +685,25 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         }
                 }
                 before = json_array_size(b.items);
+                json_t *pre = prefetch_objects(c, events);
                 json_array_foreach(events, i, ev)
                 {
                         const char *flag;
                         json_t     *use = json_incref(ev), *item;
 
                         if (connector_needs_object(ev, &flag)) {
-                                json_t *res;
+                                json_t     *res;
+                                char        key[200];
+                                const char *en = json_string_value(
+                                        json_object_get(ev, "entity"));
+                                const char *id = json_string_value(
+                                        json_object_get(ev, "record_id"));
+                                snprintf(key, sizeof(key), "%s/%s",
+                                         en ? en : "", id ? id : "");
                                 json_decref(use);
-                                if (connector_resolve_gap_http(c, ev, &res,
-                                                               1)) {
+                                if (resolve_gap(c, ev,
+                                                json_object_get(pre, key),
+                                                &res, 1)) {
                                         page_retry = 1;
                                         break;
                                 }
@@ -504,6 +713,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         }
                         item = json_pack("{s:o,s:s}", "ev", use, "cur", req);
                         if (!item) {
+                                json_decref(pre);
                                 json_decref(events);
                                 crmsync_err(errstr, errstr_size,
                                             "out of memory");
@@ -511,6 +721,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         }
                         json_array_append_new(b.items, item);
                 }
+                json_decref(pre);
                 if (page_retry) {
                         /* Drop this page's part; the request is repeated. */
                         while (json_array_size(b.items) > before)
@@ -526,22 +737,30 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                         snprintf(req, sizeof(req), "%s", next);
                 if (has_more && b.pages < CONNECTOR_BATCH_PAGES && !*c->stop)
                         continue;
-                switch (flush_batch(c, &b, req, errstr, errstr_size)) {
-                case -1:
+                /* The previous batch is delivered (and its cursor stored)
+                 * before this one goes out; this one is then in flight
+                 * while the next pages are read. */
+                sr = batch_settle(c, &pend, errstr, errstr_size);
+                if (sr == 0)
+                        sr = batch_produce(c, &b, req, &pend, errstr,
+                                           errstr_size);
+                if (sr == 0 && (!has_more || *c->stop))
+                        sr = batch_settle(c, &pend, errstr, errstr_size);
+                if (sr < 0)
                         goto out;
-                case 1:
+                if (sr == 1) {
                         snprintf(req, sizeof(req), "%s", c->cursor);
                         batch_clear(&b);
                         connector_nap(c, connector_backoff_ms(attempt++));
                         continue;
-                default:
-                        break;
                 }
                 batch_clear(&b);
                 connector_stats_maybe(c, 0);
                 if (!has_more)
                         connector_nap(c, c->cfg->poll_idle_ms);
         }
+        if (!c->fatal && batch_settle(c, &pend, errstr, errstr_size) < 0)
+                goto out;
         rc =
             c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
 out:

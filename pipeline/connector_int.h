@@ -18,7 +18,7 @@
 #define CONNECTOR_NAME "crmsync-connector"
 #define CONNECTOR_CURSOR_MAX 1024     /* bytes of an opaque cursor */
 #define CONNECTOR_BODY_MAX (64 << 20) /* largest HTTP body accepted */
-#define CONNECTOR_BATCH_PAGES 16      /* feed pages assembled per batch */
+#define CONNECTOR_BATCH_PAGES 4       /* feed pages assembled per batch */
 #define CONNECTOR_RETRY_AFTER_MAX_S 30
 #define CONNECTOR_BACKOFF_MIN_MS 100
 #define CONNECTOR_BACKOFF_MAX_MS 5000
@@ -165,6 +165,10 @@ struct connector_stats {
         uint64_t http_errors; /* 5xx and transport errors */
         uint64_t cursors_stored;
         uint64_t batches_dropped; /* no-retry-429 bug: batches lost */
+        /* Wall ms spent in each phase (profiling aid): feed pages, object
+         * lookups (gaps, moves), producing, waiting for delivery, storing
+         * the cursor. */
+        int64_t  ms_page, ms_lookup, ms_produce, ms_wait, ms_cursor;
 };
 
 struct connector {
@@ -224,6 +228,11 @@ void connector_delivery_reset(struct connector *c);
  * (bounded by 30 s and *stop). Returns 0 or -1 + errstr. */
 int connector_store_cursor(struct connector *c, const char *cursor,
                            char *errstr, size_t errstr_size);
+/* The same without waiting for this record's delivery: c->cursor moves at
+ * once, and the record is awaited before the next store (one in flight)
+ * or at close. For the feed's cursor after a delivered batch. */
+int connector_store_cursor_async(struct connector *c, const char *cursor,
+                                 char *errstr, size_t errstr_size);
 /* Read the cursor topic to its end; fills out ("" when no record for our
  * key). Returns 0 or -1 + errstr (topic unreadable within 30 s). */
 int connector_load_cursor(struct connector *c, char *out, size_t out_size,

@@ -16,6 +16,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
         if (rk == c->ork) {
                 c->cursor_inflight = 0;
+                if (!m->err)
+                        c->st.cursors_stored++;
                 if (m->err) {
                         c->cursor_failed = 1;
                         snprintf(c->last_delivery_err,
@@ -140,12 +142,31 @@ static rd_kafka_t *new_producer(struct connector *c, int idempotent,
         return rk;
 }
 
+/* Learn the topic's leaders now rather than on the first batch: the
+ * first delivery otherwise also waited for the metadata (hundreds of ms).
+ * Best effort, bounded; a failure only leaves that to the first batch. */
+static void warm_up(struct connector *c)
+{
+        rd_kafka_topic_t            *rkt = rd_kafka_topic_new(c->rk,
+                                                   c->cfg->topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+
+        if (!rkt)
+                return;
+        if (rd_kafka_metadata(c->rk, 0, rkt, &md, 5000) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+}
+
 int connector_kafka_open(struct connector *c, char *errstr, size_t errstr_size)
 {
         snprintf(c->dlq_topic, sizeof(c->dlq_topic), "%s.dlq", c->cfg->topic);
         c->rk = new_producer(c, 1, errstr, errstr_size);
         if (!c->rk)
                 return -1;
+        warm_up(c);
         c->ork = new_producer(c, 0, errstr, errstr_size);
         if (!c->ork) {
                 rd_kafka_destroy(c->rk);
@@ -301,7 +322,7 @@ void connector_delivery_reset(struct connector *c)
 
 int connector_wait_delivered(struct connector *c)
 {
-        int64_t stop_deadline = 0;
+        int64_t stop_deadline = 0, t0 = crmsync_mono_ms();
 
         while (rd_kafka_outq_len(c->rk) > 0) {
                 rd_kafka_flush(c->rk, 100);
@@ -316,17 +337,38 @@ int connector_wait_delivered(struct connector *c)
                 }
         }
         rd_kafka_poll(c->rk, 0);
+        c->st.ms_wait += crmsync_mono_ms() - t0;
         return (int)c->batch_failed;
 }
 
-int connector_store_cursor(struct connector *c, const char *cursor,
-                           char *errstr, size_t errstr_size)
+/* Wait (bounded) until no cursor record is in flight. Returns 0, or -1
+ * when one still is after 30 s. */
+static int cursor_settle(struct connector *c)
+{
+        int64_t deadline = crmsync_mono_ms() + 30000, t0 = crmsync_mono_ms();
+
+        while (c->cursor_inflight && crmsync_mono_ms() < deadline) {
+                rd_kafka_flush(c->ork, 100);
+                rd_kafka_poll(c->rk, 0);
+                connector_stats_maybe(c, 0);
+        }
+        c->st.ms_cursor += crmsync_mono_ms() - t0;
+        return c->cursor_inflight ? -1 : 0;
+}
+
+static int store_cursor(struct connector *c, const char *cursor, int wait,
+                        char *errstr, size_t errstr_size)
 {
         json_t             *v = json_object();
         char               *value;
         rd_kafka_resp_err_t err;
-        int64_t             deadline = crmsync_mono_ms() + 30000;
 
+        /* One cursor record in flight at a time: they stay in order. */
+        if (cursor_settle(c))
+                return crmsync_err(errstr, errstr_size,
+                                   "store cursor in %s: no delivery report "
+                                   "within 30 s",
+                                   c->cfg->offsets_topic);
         json_object_set_new(v, "cursor", json_string(cursor));
         json_object_set_new(v, "ts_ms", json_integer(crmsync_wall_ms()));
         value = json_dumps(v, JSON_COMPACT);
@@ -350,12 +392,14 @@ int connector_store_cursor(struct connector *c, const char *cursor,
                     errstr, errstr_size, "store cursor in %s: %s",
                     c->cfg->offsets_topic, rd_kafka_err2str(err));
         }
-        while (c->cursor_inflight && crmsync_mono_ms() < deadline) {
-                rd_kafka_flush(c->ork, 100);
-                rd_kafka_poll(c->rk, 0);
-                connector_stats_maybe(c, 0);
+        if (!wait) {
+                /* Its delivery is awaited before the next store (or at
+                 * close); a lost one only means a re-read (duplicates). */
+                snprintf(c->cursor, sizeof(c->cursor), "%s", cursor);
+                rd_kafka_poll(c->ork, 0);
+                return 0;
         }
-        if (c->cursor_inflight)
+        if (cursor_settle(c))
                 return crmsync_err(errstr, errstr_size,
                                    "store cursor in %s: no delivery report "
                                    "within 30 s",
@@ -364,8 +408,19 @@ int connector_store_cursor(struct connector *c, const char *cursor,
                 return crmsync_err(errstr, errstr_size, "store cursor: %s",
                                    c->last_delivery_err);
         snprintf(c->cursor, sizeof(c->cursor), "%s", cursor);
-        c->st.cursors_stored++;
         return 0;
+}
+
+int connector_store_cursor(struct connector *c, const char *cursor,
+                           char *errstr, size_t errstr_size)
+{
+        return store_cursor(c, cursor, 1, errstr, errstr_size);
+}
+
+int connector_store_cursor_async(struct connector *c, const char *cursor,
+                                 char *errstr, size_t errstr_size)
+{
+        return store_cursor(c, cursor, 0, errstr, errstr_size);
 }
 
 int connector_load_cursor(struct connector *c, char *out, size_t out_size,
@@ -521,7 +576,9 @@ void connector_stats_maybe(struct connector *c, int force)
                 "connector: stats polled=%llu produced=%llu delivered=%llu "
                 "failed=%llu dlq=%llu gaps=%llu moves=%llu resyncs=%llu "
                 "throttled=%llu "
-                "http_errors=%llu cursors_stored=%llu outq=%d cursor=%s\n",
+                "http_errors=%llu cursors_stored=%llu outq=%d cursor=%s "
+                "ms_page=%lld ms_lookup=%lld ms_produce=%lld ms_wait=%lld "
+                "ms_cursor=%lld\n",
                 (unsigned long long)c->st.polled,
                 (unsigned long long)c->st.produced,
                 (unsigned long long)c->st.delivered,
@@ -532,5 +589,7 @@ void connector_stats_maybe(struct connector *c, int force)
                 (unsigned long long)c->st.http_errors,
                 (unsigned long long)c->st.cursors_stored,
                 c->rk ? rd_kafka_outq_len(c->rk) : 0,
-                cur);
+                cur, (long long)c->st.ms_page, (long long)c->st.ms_lookup,
+                (long long)c->st.ms_produce, (long long)c->st.ms_wait,
+                (long long)c->st.ms_cursor);
 }

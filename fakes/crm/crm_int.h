@@ -17,6 +17,7 @@
 
 #define CRM_DEFAULT_PAGE    100
 #define CRM_DEFAULT_MAX     1000
+#define CRM_IDS_MAX 100 /* ids of one batch read */
 #define CRM_POLL_CAP        10000 /* results per timestamp query */
 #define CRM_BODY_MAX        65536 /* request bodies we accept */
 #define CRM_CURSOR_MAX      64

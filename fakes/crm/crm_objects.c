@@ -127,6 +127,70 @@ static void handle_one(crm_server_t *s, struct evhttp_request *req,
         crm_count_served(s, "objects", 1);
 }
 
+/* GET /v1/objects/{entity}?ids=ID1,ID2,...: the objects of up to
+ * CRM_IDS_MAX ids in one request (a batch read, as CRMs offer), each as of
+ * now like the single read; ids with no object are listed in "missing". */
+static void handle_ids(crm_server_t *s, struct evhttp_request *req,
+                       enum crm_entity t, const char *query)
+{
+        char  ids[CRM_IDS_MAX * (CRMSYNC_ID_MAX + 1)];
+        char *save = NULL, *id;
+        uint32_t found[CRM_IDS_MAX];
+        size_t   nfound = 0, nids = 0;
+
+        if (crmsync_query_get(query, "ids", ids, sizeof(ids)) != 0 ||
+            !ids[0]) {
+                crm_reply_error(s, req, 400, "bad_query",
+                                "ids must be 1..%d comma-separated record "
+                                "ids",
+                                CRM_IDS_MAX);
+                return;
+        }
+        struct evbuffer *b    = evbuffer_new();
+        struct evbuffer *miss = evbuffer_new();
+        evbuffer_add(b, "{\"results\":[", 12);
+        for (id = strtok_r(ids, ",", &save); id;
+             id = strtok_r(NULL, ",", &save)) {
+                const struct crm_record *r;
+                if (++nids > CRM_IDS_MAX || strlen(id) >= CRMSYNC_ID_MAX) {
+                        evbuffer_free(b);
+                        evbuffer_free(miss);
+                        crm_reply_error(s, req, 400, "bad_query",
+                                        "ids must be 1..%d comma-separated "
+                                        "record ids",
+                                        CRM_IDS_MAX);
+                        return;
+                }
+                r = crmsync_workload_find(s->w, t, id);
+                if (!r || !s->live[r - crmsync_workload_record(s->w, 0)]
+                                    .exists) {
+                        evbuffer_add_printf(miss, "%s\"%s\"",
+                                            evbuffer_get_length(miss) ? ","
+                                                                      : "",
+                                            id);
+                        continue;
+                }
+                uint32_t idx = (uint32_t)(r - crmsync_workload_record(s->w, 0));
+                if (nfound)
+                        evbuffer_add(b, ",", 1);
+                add_object(s, b, idx);
+                found[nfound++] = idx;
+        }
+        evbuffer_add(b, "],\"missing\":[", 13);
+        evbuffer_add_buffer(b, miss);
+        evbuffer_add(b, "]}", 2);
+        crm_reply_json(s, req, 200, b);
+        evbuffer_free(b);
+        evbuffer_free(miss);
+        if (s->observer)
+                for (size_t i = 0; i < nfound; i++)
+                        s->observer(s->observer_opaque,
+                                    crmsync_workload_event(
+                                            s->w, s->live[found[i]].last_ev),
+                                    "objects", crmsync_wall_ms());
+        crm_count_served(s, "objects", nfound);
+}
+
 /* Sort context for qsort (the loop is single-threaded). */
 static const crm_server_t *sort_srv;
 
@@ -258,7 +322,12 @@ void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
                 return;
         }
         if (!slash) {
-                handle_poll(s, req, (enum crm_entity)t, query);
+                char probe[2];
+                if (crmsync_query_get(query, "ids", probe, sizeof(probe)) !=
+                    1)
+                        handle_ids(s, req, (enum crm_entity)t, query);
+                else
+                        handle_poll(s, req, (enum crm_entity)t, query);
                 return;
         }
         if (!slash[1] || strchr(slash + 1, '/') ||

@@ -15,6 +15,8 @@ check "replay: exit 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 check "replay: performed and complete" "$(jget "$SUMMARY" "d['timing']['replay']['performed'] and d['timing']['replay']['complete']")"
 check "replay: rebuilt state equals the CRM" "$(jget "$SUMMARY" "d['timing']['replay']['matches_oracle']")"
 check "replay: events/s reported" "$(jget "$SUMMARY" "d['timing']['replay']['events_per_s'] > 0 and d['timing']['replay']['events'] == d['workload']['events_committed']")"
+check "replay: join and drain reported apart" "$(jget "$SUMMARY" "r=d['timing']['replay']; r['join_s'] > 0 and r['drain_s'] > 0 and r['drain_events_per_s'] > 0 and r['join_s'] + r['drain_s'] <= r['seconds'] + 0.5")"
+check "replay: broker-level drain of the same range" "$(jget "$SUMMARY" "b=d['timing']['replay']['broker']; b['complete'] and b['records'] == d['timing']['replay']['events'] and b['bytes'] == d['timing']['replay']['bytes'] and b['events_per_s'] > 0")"
 check "replay: no side effect re-sent" "$(jget "$SUMMARY" "d['timing']['replay']['side_effects'] == 0")"
 
 run_scenario "$BIN" "$SRC/tests/scenarios/replay-past-window.json" "$RUNS/past"

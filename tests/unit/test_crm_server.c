@@ -385,6 +385,55 @@ static void test_objects_api(void **state)
         fx_stop(&f);
 }
 
+/* The batch read: each id's object as the single read gives it, the ids
+ * with no object listed in "missing"; more than 100 ids is a 400. */
+static void test_objects_batch_read(void **state)
+{
+        struct fx f;
+        json_t   *b, *one;
+        char      path[4096], single[128];
+        size_t    len, n = 0;
+        (void)state;
+        fx_start(&f, 30, 1500, 100000, -60000);
+        len = (size_t)snprintf(path, sizeof(path), "/v1/objects/contact?ids=");
+        for (size_t i = 0; i < crmsync_workload_record_cnt(f.w) && n < 5;
+             i++) {
+                const struct crm_record *r = crmsync_workload_record(f.w, i);
+                if (r->entity != CRM_ENTITY_CONTACT)
+                        continue;
+                len += (size_t)snprintf(path + len, sizeof(path) - len, "%s,",
+                                        r->id);
+                n++;
+        }
+        snprintf(path + len, sizeof(path) - len, "C-999999");
+        assert_int_equal(get(&f, path, &b), 200);
+        json_t *res = json_object_get(b, "results");
+        assert_int_equal(json_array_size(res), 5);
+        assert_int_equal(json_array_size(json_object_get(b, "missing")), 1);
+        assert_string_equal(json_string_value(json_array_get(
+                                    json_object_get(b, "missing"), 0)),
+                            "C-999999");
+        for (size_t k = 0; k < 5; k++) {
+                json_t *o = json_array_get(res, k);
+                snprintf(single, sizeof(single), "/v1/objects/contact/%s",
+                         jstr(o, "id"));
+                assert_int_equal(get(&f, single, &one), 200);
+                assert_true(json_equal(o, one));
+                json_decref(one);
+        }
+        json_decref(b);
+        len = (size_t)snprintf(path, sizeof(path), "/v1/objects/contact?ids=");
+        for (int i = 0; i < 101; i++)
+                len += (size_t)snprintf(path + len, sizeof(path) - len,
+                                        "%sC-%06d", i ? "," : "", i + 1);
+        assert_int_equal(get(&f, path, &b), 400);
+        assert_string_equal(jstr(b, "error"), "bad_query");
+        json_decref(b);
+        assert_int_equal(get(&f, "/v1/objects/contact?ids=", &b), 400);
+        json_decref(b);
+        fx_stop(&f);
+}
+
 static void test_timestamp_polling(void **state)
 {
         struct fx f;
@@ -1056,6 +1105,7 @@ int main(void)
                 cmocka_unit_test(test_future_events_not_served),
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_objects_api),
+                cmocka_unit_test(test_objects_batch_read),
                 cmocka_unit_test(test_timestamp_polling),
                 cmocka_unit_test(test_polling_result_cap),
                 cmocka_unit_test(test_drop_event),
