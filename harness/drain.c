@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
-#include "crmsync/pipeline.h"
+#include "harness/kafka_conf.h"
 #include "harness/kafka_log.h"
 
 #define DRAIN_MAX_PARTITIONS 1024
@@ -32,7 +32,7 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
                                    "drain: %d partitions is out of range",
                                    partitions);
         conf = rd_kafka_conf_new();
-        if (crmsync_kafka_conf_file(conf, props_file, errstr, errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, props_file, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }
