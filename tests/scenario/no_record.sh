@@ -25,7 +25,14 @@ check "on: summary recording is true, the log was read" "$(jget "$SUMMARY" 'd["r
 H=$(dirname "$SUMMARY")/history.jsonl
 check "on: served-event and topic lines in history.jsonl" "$(grep -q '"kind":"crm_serve"' "$H" && grep -q '"kind":"topic"' "$H" && echo True)"
 
-run_scenario "$BIN" "$SRC/tests/scenarios/bug-ignore-deletes.json" "$RUNS/bug" --no-record
+cat >"$RUNS/ignore-deletes.json" <<'JSON'
+{ "name": "no-record-ignore-deletes", "seed": 108,
+  "workload": { "accounts": 150, "contacts_per_account": 2, "changes": 2000,
+                "rate_per_s": 1000, "mix": { "update": 0.7, "delete": 0.3 } },
+  "pipeline": { "profiler": { "bugs": ["ignore-deletes"] } },
+  "settle_s": 3, "expect": { "converge_within_s": 30 } }
+JSON
+run_scenario "$BIN" "$RUNS/ignore-deletes.json" "$RUNS/bug" --no-record
 check "off, ignore-deletes: the end state still fails the run (got $RC)" "$([ $RC -eq 1 ] && echo True)"
 check "off, ignore-deletes: zombies found" "$(jget "$SUMMARY" 'd["anomalies"]["zombie"] > 0')"
 
