@@ -13,6 +13,7 @@
 
 #include "crmsync/bugs.h"
 #include "crmsync/domain.h"
+#include "crmsync/log.h"
 #include "crmsync/pipeline.h"
 
 #define DLQ_FLUSH_SLICE_MS 100
@@ -74,11 +75,9 @@ static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
         va_list ap;
-        fprintf(stderr, "profiler: ");
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        crmsync_vlog("profiler", fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 
 static void print_stats(struct profiler *p)

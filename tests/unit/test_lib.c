@@ -21,6 +21,7 @@
 #include "crmsync/hmac.h"
 #include "crmsync/http_reply.h"
 #include "crmsync/kafka_props.h"
+#include "crmsync/log.h"
 #include "crmsync/rand.h"
 #include "crmsync/strmap.h"
 
@@ -177,6 +178,30 @@ static void test_strmap(void **state)
         crmsync_strmap_reset(&m); /* twice is fine */
 }
 
+static void test_log(void **state)
+{
+        char  path[] = "/tmp/crmsync-test-log-XXXXXX";
+        char  got[128] = "";
+        int   fd = mkstemp(path), saved = dup(2);
+        FILE *fp;
+        (void)state;
+
+        assert_true(fd >= 0 && saved >= 0);
+        fflush(stderr);
+        dup2(fd, 2);
+        crmsync_log("profiler", "batch %d of %s", 3, "x");
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(fd);
+        fp = fopen(path, "r");
+        assert_non_null(fp);
+        assert_true(fread(got, 1, sizeof(got) - 1, fp) > 0);
+        fclose(fp);
+        unlink(path);
+        assert_string_equal(got, "profiler: batch 3 of x\n");
+}
+
 struct seen {
         char keys[256];
         int  n;
@@ -247,6 +272,7 @@ int main(void)
                 cmocka_unit_test(test_hmac),
                 cmocka_unit_test(test_dynbuf),
                 cmocka_unit_test(test_strmap),
+                cmocka_unit_test(test_log),
                 cmocka_unit_test(test_json_error),
                 cmocka_unit_test(test_kafka_props),
         };
