@@ -12,5 +12,6 @@ int crmsync_cmd_profiler(int argc, char **argv);
 int crmsync_cmd_run(int argc, char **argv);
 int crmsync_cmd_validate(int argc, char **argv);
 int crmsync_cmd_trace(int argc, char **argv);
+int crmsync_cmd_compare(int argc, char **argv);
 
 #endif

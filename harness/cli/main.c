@@ -17,6 +17,9 @@ static const struct {
          "check scenario files (a file or a folder)"},
         {"trace", crmsync_cmd_trace,
          "lineage of a change or an account in a finished run"},
+        {"compare", crmsync_cmd_compare,
+         "runs or suites side by side; exit 1 on a regression against\n"
+         "             a baseline beyond thresholds"},
         {"broker", crmsync_cmd_broker,
          "start the embedded Kafka cluster (librdkafka mock)"},
         {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},
