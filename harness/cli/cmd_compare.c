@@ -122,8 +122,8 @@ static int thresholds_file(const char *path,
                                          "more than %zu thresholds", max);
                         if (jp)
                                 crmsync_jsonpos_find(jp, k, 0, &line, &col);
-                        fprintf(stderr, "crmsync compare: %s:%d:%d: %s: %s\n",
-                                path, line, col, k, why);
+                        fprintf(stderr, "crmsync compare: %s:%d:%d: %s\n",
+                                path, line, col, why);
                         goto out;
                 }
                 n++;
