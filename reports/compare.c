@@ -244,6 +244,26 @@ static long find_row(const json_t *table, const char *scenario,
         return -1;
 }
 
+/* Where a new row goes: after the last row of the same scenario and
+ * family ("convergence.f0.sink_slow" after "convergence"), else at the
+ * end. */
+static size_t insert_at(const json_t *table, const char *scenario,
+                        const char *figure)
+{
+        size_t        fam = strcspn(figure, "."), i, at = json_array_size(table);
+        const json_t *r;
+        json_array_foreach(table, i, r) {
+                const char *f =
+                        json_string_value(json_object_get(r, "figure"));
+                if (!strcmp(json_string_value(
+                                    json_object_get(r, "scenario")),
+                            scenario) &&
+                    strcspn(f, ".") == fam && !strncmp(f, figure, fam))
+                        at = i + 1;
+        }
+        return at;
+}
+
 json_t *crmsync_compare_table(const json_t *cols)
 {
         size_t        ncols = json_array_size(cols), c, i, j;
@@ -282,7 +302,10 @@ json_t *crmsync_compare_table(const json_t *cols)
                                                 fig, "unit",
                                                 json_object_get(f, "unit"),
                                                 "values", vals);
-                                        json_array_append_new(table, r);
+                                        json_array_insert_new(
+                                                table,
+                                                insert_at(table, scen, fig),
+                                                r);
                                 } else {
                                         r = json_array_get(table, (size_t)at);
                                 }
@@ -407,6 +430,17 @@ static int has_scenarios(const json_t *table)
         return 0;
 }
 
+/* A Markdown table cell: '|' escaped. */
+static void md(FILE *fp, const char *s)
+{
+        for (; s && *s; s++) {
+                if (*s == '|')
+                        fputc('\\', fp);
+                if (*s != '\n')
+                        fputc(*s, fp);
+        }
+}
+
 static void fmt_ratio(char *buf, size_t size, const json_t *r)
 {
         if (json_is_number(r))
@@ -425,7 +459,9 @@ void crmsync_compare_markdown(const json_t *table, const char *const *labels,
 
         fputs(scen ? "| scenario | figure | unit |" : "| figure | unit |", fp);
         for (c = 0; c < ncols; c++) {
-                fprintf(fp, " %s |", labels[c]);
+                fputc(' ', fp);
+                md(fp, labels[c]);
+                fputs(" |", fp);
                 if (c > 0)
                         fprintf(fp, " ratio |");
         }
@@ -436,16 +472,21 @@ void crmsync_compare_markdown(const json_t *table, const char *const *labels,
         json_array_foreach(table, i, row) {
                 const json_t *vals = json_object_get(row, "values");
                 const json_t *rat  = json_object_get(row, "ratios");
-                if (scen)
-                        fprintf(fp, "| %s ",
-                                json_string_value(
-                                        json_object_get(row, "scenario")));
-                fprintf(fp, "| %s | %s |",
-                        json_string_value(json_object_get(row, "figure")),
+                if (scen) {
+                        fputs("| ", fp);
+                        md(fp, json_string_value(
+                                       json_object_get(row, "scenario")));
+                        fputc(' ', fp);
+                }
+                fputs("| ", fp);
+                md(fp, json_string_value(json_object_get(row, "figure")));
+                fprintf(fp, " | %s |",
                         json_string_value(json_object_get(row, "unit")));
                 for (c = 0; c < ncols; c++) {
                         fmt_value(buf, sizeof(buf), json_array_get(vals, c));
-                        fprintf(fp, " %s |", buf);
+                        fputc(' ', fp);
+                        md(fp, buf);
+                        fputs(" |", fp);
                         if (c > 0) {
                                 fmt_ratio(buf, sizeof(buf),
                                           json_array_get(rat, c));

@@ -146,6 +146,43 @@ static void test_table_and_ratios(void **state)
         json_decref(t);
 }
 
+/* A figure only a later column has goes beside its family, and the
+ * Markdown table escapes '|'. */
+static void test_row_order_and_markdown(void **state)
+{
+        json_t *a = summary("s", "pass", 400, 2, 1000, 0);
+        json_t *b = summary("s", "pass", 500, 2, 1000, 0);
+        json_t *t;
+        char    buf[8192] = "";
+        FILE   *fp;
+        const char *labels[] = {"a|1", "b"};
+        size_t  i;
+        const json_t *r;
+        long    conv = -1, fault = -1;
+        (void)state;
+
+        json_array_clear(json_object_get(json_object_get(a, "timing"),
+                                         "fault_convergence"));
+        t = table_of(a, b);
+        json_array_foreach(t, i, r) {
+                const char *f =
+                        json_string_value(json_object_get(r, "figure"));
+                if (!strcmp(f, "convergence"))
+                        conv = (long)i;
+                if (!strcmp(f, "convergence.f0.sink_slow"))
+                        fault = (long)i;
+        }
+        assert_true(conv >= 0 && fault == conv + 1);
+        fp = fmemopen(buf, sizeof(buf) - 1, "w");
+        crmsync_compare_markdown(t, labels, 2, fp);
+        fclose(fp);
+        assert_non_null(strstr(buf, "| figure | unit | a\\|1 | b | ratio |\n"));
+        assert_non_null(strstr(buf, "| p99 | ms | 400 | 500 | 1.25x |\n"));
+        assert_non_null(
+                strstr(buf, "| convergence.f0.sink_slow | s | - | 2 | - |\n"));
+        json_decref(t);
+}
+
 static void test_suites_match_by_scenario(void **state)
 {
         json_t *cols = json_pack(
@@ -318,6 +355,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_threshold_parse),
                 cmocka_unit_test(test_table_and_ratios),
+                cmocka_unit_test(test_row_order_and_markdown),
                 cmocka_unit_test(test_suites_match_by_scenario),
                 cmocka_unit_test(test_regressions),
                 cmocka_unit_test(test_regression_message),
