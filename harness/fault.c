@@ -1,141 +1,11 @@
-/* fault.c -- the one table of fault types (harness/fault.h) and the hooks
- * that call each layer's injector. */
+/* fault.c -- the one table of fault types (harness/fault.h): names,
+ * parameters, layers and which injector starts and stops each. The hooks
+ * themselves are in fault_hooks.c, so the scenario loader links without
+ * the run. */
 #include "harness/fault.h"
 
-#include "run_int.h"
-
-/* -- hooks ---------------------------------------------------------------- */
-
-static int crm_on(struct run *r, const char *type, const json_t *p, char *why,
-                  size_t size)
-{
-        return crmsync_crm_server_fault(r->crm, type, p, 1, why, size);
-}
-
-static int crm_off(struct run *r, const char *type, const json_t *p, char *why,
-                   size_t size)
-{
-        return crmsync_crm_server_fault(r->crm, type, p, 0, why, size);
-}
-
-static int kafka_on(struct run *r, const char *type, const json_t *p, char *why,
-                    size_t size)
-{
-        return crmsync_cluster_fault(r->cluster, type, p, 1, why, size);
-}
-
-static int kafka_off(struct run *r, const char *type, const json_t *p,
-                     char *why, size_t size)
-{
-        return crmsync_cluster_fault(r->cluster, type, p, 0, why, size);
-}
-
-static int sink_on(struct run *r, const char *type, const json_t *p, char *why,
-                   size_t size)
-{
-        return crmsync_sink_fault(r->sink, type, p, 1, why, size);
-}
-
-static int sink_off(struct run *r, const char *type, const json_t *p, char *why,
-                    size_t size)
-{
-        return crmsync_sink_fault(r->sink, type, p, 0, why, size);
-}
-
-/* Harness self-test: corrupt live sink records that already hold the
- * CRM's final version, so no later conditional write repairs them. */
-struct corrupt_ctx {
-        struct run *r;
-        char (*keys)[CRMSYNC_KEY_MAX];
-        int want, found;
-};
-
-static void corrupt_pick_cb(void *opaque, const struct sink_record *sr)
-{
-        struct corrupt_ctx      *c = opaque;
-        const struct crm_record *cr;
-        char                     ent[32];
-        const char              *slash = strchr(sr->key, '/');
-        int                      e;
-
-        if (c->found == c->want || sr->deleted || !slash ||
-            (size_t)(slash - sr->key) >= sizeof(ent))
-                return;
-        memcpy(ent, sr->key, (size_t)(slash - sr->key));
-        ent[slash - sr->key] = '\0';
-        if ((e = crmsync_entity_parse(ent)) < 0 ||
-            !(cr = crmsync_workload_find(c->r->wl, (enum crm_entity)e,
-                                         slash + 1)) ||
-            cr->deleted || cr->version != sr->version)
-                return;
-        snprintf(c->keys[c->found++], CRMSYNC_KEY_MAX, "%s", sr->key);
-}
-
-static int corrupt_on(struct run *r, const char *type, const json_t *p,
-                      char *why, size_t size)
-{
-        int count = (int)json_integer_value(json_object_get(p, "count"));
-        struct corrupt_ctx c    = {r, calloc((size_t)count, CRMSYNC_KEY_MAX),
-                                   count, 0};
-        int                done = 0;
-        (void)type;
-        if (!c.keys)
-                return -1;
-        crmsync_sink_foreach(r->sink, corrupt_pick_cb, &c);
-        for (int i = 0; i < c.found; i++)
-                if (crmsync_sink_corrupt(r->sink, c.keys[i]) == 0) {
-                        run_history(r, "sink_corrupted", ",\"key\":\"%s\"",
-                                    c.keys[i]);
-                        done++;
-                }
-        free(c.keys);
-        if (done < count) {
-                snprintf(why, size,
-                         "only %d of %d records could be corrupted (too few "
-                         "records hold their final version yet)",
-                         done, count);
-                return done ? 0 : -1;
-        }
-        return 0;
-}
-
-static int crash_on(struct run *r, const char *type, const json_t *p, char *why,
-                    size_t size)
-{
-        struct child *c = type[0] == 'c' ? &r->connector : &r->profiler;
-        (void)why;
-        (void)size;
-        crmsync_child_signal(c, SIGKILL);
-        crmsync_child_stop(c, 0); /* reaps it */
-        run_history(r, "child_killed", ",\"child\":\"%s\"", c->name);
-        run_schedule_restart(
-            r, c, json_number_value(json_object_get(p, "restart_after_s")));
-        return 0;
-}
-
-static int pause_on(struct run *r, const char *type, const json_t *p, char *why,
-                    size_t size)
-{
-        (void)type;
-        (void)p;
-        (void)why;
-        (void)size;
-        crmsync_child_signal(&r->connector, SIGSTOP);
-        return 0;
-}
-
-static int pause_off(struct run *r, const char *type, const json_t *p,
-                     char *why, size_t size)
-{
-        (void)type;
-        (void)p;
-        (void)why;
-        (void)size;
-        crmsync_child_signal(&r->connector, SIGCONT);
-        return 0;
-}
-
-/* -- the table ------------------------------------------------------------ */
+#include <stdio.h>
+#include <string.h>
 
 #define CRM FAULT_LAYER_CRM
 #define SINK FAULT_LAYER_SINK
@@ -150,77 +20,77 @@ static int pause_off(struct run *r, const char *type, const json_t *p,
 #define BROKER {"broker", FAULT_P_INT, NULL, 1, 64, NULL, 1, NULL, NULL}
 static const struct fault_type fault_table[] = {
         {"duplicate_delivery", CRM, "duplicate_delivery", 1, 0,
-         {RATIO(1, NULL)}, crm_on, crm_off},
+         {RATIO(1, NULL)}, INJ_CRM},
         {"late_events", CRM, "late_events", 1, 0,
          {RATIO(1, NULL),
           {"delay_s", FAULT_P_NUM, "s", 0.001, 3600, NULL, 1, NULL, NULL}},
-         crm_on, crm_off},
+         INJ_CRM},
         {"gap_events", CRM, "gap_events", 1, 0, {RATIO(1, NULL)},
-         crm_on, crm_off},
+         INJ_CRM},
         {"sink_outage", SINK, "sink", 1, 0,
          {{"mode", FAULT_P_STR, NULL, 0, 0, "503|hang|refuse", 1, NULL,
            NULL}},
-         sink_on, sink_off},
+         INJ_SINK},
         {"sink_slow", SINK, "sink_slow", 1, 0,
          {{"latency_ms", FAULT_P_INT, "ms", 1, 60000, NULL, 1, NULL, NULL}},
-         sink_on, sink_off},
+         INJ_SINK},
         {"sink_partial_failure", SINK, "sink_partial_failure", 1, 0,
-         {RATIO(1, NULL)}, sink_on, sink_off},
+         {RATIO(1, NULL)}, INJ_SINK},
         {"broker_restart", KAFKA, "broker", 1, 0,
          {BROKER,
           {"move_leaders", FAULT_P_BOOL, NULL, 0, 0, NULL, 0, "false",
            NULL}},
-         kafka_on, kafka_off},
+         INJ_KAFKA},
         {"broker_rtt", KAFKA, "broker_rtt", 1, 1,
          {BROKER,
           {"rtt_ms", FAULT_P_INT, "ms", 1, 60000, NULL, 1, NULL, NULL}},
-         kafka_on, kafka_off},
+         INJ_KAFKA},
         {"kafka_request_errors", KAFKA, NULL, 0, 1,
          {{"request", FAULT_P_STR, NULL, 0, 0,
            "produce|fetch|offset_commit|metadata", 1, NULL, NULL},
           {"error", FAULT_P_STR, NULL, 0, 0, KAFKA_ERRORS, 1, NULL, NULL},
           {"count", FAULT_P_INT, NULL, 1, 100000, NULL, 1, NULL, NULL}},
-         kafka_on, kafka_off},
+         INJ_KAFKA},
         {"leader_move", KAFKA, NULL, 0, 1,
          {BROKER,
           {"partition", FAULT_P_INT, NULL, 0, 100000, NULL, 0, NULL,
            "all partitions"}},
-         kafka_on, kafka_off},
+         INJ_KAFKA},
         {"connector_crash", PROC, "connector", 0, 0,
          {{"restart_after_s", FAULT_P_NUM, "s", 0, 3600, NULL, 0, "1",
            NULL}},
-         crash_on, NULL},
+         INJ_CRASH},
         {"profiler_crash", PROC, "profiler", 0, 0,
          {{"restart_after_s", FAULT_P_NUM, "s", 0, 3600, NULL, 0, "1",
            NULL}},
-         crash_on, NULL},
-        {"connector_pause", PROC, "connector", 1, 0, {{NULL}},
-         pause_on, pause_off},
+         INJ_CRASH},
+        {"connector_pause", PROC, "connector", 1, 0, {{0}},
+         INJ_PAUSE},
         {"throttle_storm", CRM, "throttle", 1, 0,
          {{"rate_per_s", FAULT_P_NUM, "requests/s", 0.1, 1e6, NULL, 1,
            NULL, NULL}},
-         crm_on, crm_off},
+         INJ_CRM},
         {"crm_5xx_burst", CRM, "crm_5xx_burst", 1, 0, {RATIO(1, NULL)},
-         crm_on, crm_off},
+         INJ_CRM},
         {"retention_cut", CRM, NULL, 0, 0,
          {{"keep_s", FAULT_P_NUM, "s", 0, 1e6, NULL, 0, "0", NULL}},
-         crm_on, crm_off},
+         INJ_CRM},
         {"schema_drift", CRM, "schema_drift", 1, 0,
          {{"kind", FAULT_P_STR, NULL, 0, 0,
            "new_field|changed_type|missing_required", 1, NULL, NULL},
           RATIO(0, "1")},
-         crm_on, crm_off},
+         INJ_CRM},
         {"webhook_storm", CRM, "webhook_storm", 1, 0, {RATIO(1, NULL)},
-         crm_on, crm_off},
+         INJ_CRM},
         /* Harness self-tests: prove the checker catches a planted error. */
         {"drop_event", CRM, NULL, 0, 0,
          {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL},
           {"seq", FAULT_P_INT, NULL, 1, 100000000, NULL, 0, NULL,
            "none (count is used)"}},
-         crm_on, crm_off},
+         INJ_CRM},
         {"corrupt_sink_record", SINK, NULL, 0, 0,
          {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL}},
-         corrupt_on, NULL},
+         INJ_CORRUPT},
 };
 /* clang-format on */
 

@@ -49,6 +49,16 @@ struct run; /* harness/run_int.h */
 typedef int (*fault_hook)(struct run *r, const char *type, const json_t *params,
                           char *why, size_t why_size);
 
+/* Which injector starts and stops a fault type (fault_hooks.c). */
+enum fault_injector {
+        INJ_CRM,     /* the mock CRM's fault function */
+        INJ_SINK,    /* the fake sink's fault function */
+        INJ_KAFKA,   /* the cluster's fault function */
+        INJ_CRASH,   /* kill a pipeline process, restart it later */
+        INJ_PAUSE,   /* SIGSTOP / SIGCONT a pipeline process */
+        INJ_CORRUPT, /* self-test: corrupt live sink records */
+};
+
 struct fault_type {
         const char        *name;
         enum fault_layer   layer;
@@ -56,8 +66,13 @@ struct fault_type {
         int                needs_duration;
         int                embedded_only; /* needs the embedded broker */
         struct fault_param params[FAULT_MAX_PARAMS];
-        fault_hook         start, stop; /* stop NULL = nothing to undo */
+        enum fault_injector injector;
 };
+
+/* The hook that starts (on=1) or stops (on=0) faults of type ft, or NULL
+ * when there is nothing to do (e.g. a crash has no stop). Defined in
+ * fault_hooks.c, which links the run. */
+fault_hook crmsync_fault_hook(const struct fault_type *ft, int on);
 
 /* The i-th fault type (table order), NULL past the end. Static storage. */
 const struct fault_type *crmsync_fault_at(size_t i);

@@ -203,7 +203,7 @@ static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
                        char *why, size_t size)
 {
         const struct fault_type *ft = crmsync_fault_find(f->type);
-        fault_hook               h  = ft ? (on ? ft->start : ft->stop) : NULL;
+        fault_hook               h  = crmsync_fault_hook(ft, on);
         json_t                  *p;
         int                      rc;
 

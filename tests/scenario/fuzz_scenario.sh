@@ -32,6 +32,7 @@ SOURCES=(
         "$SRC/tests/fuzz/fuzz_scenario.c"
         "$SRC/harness/scenario.c"
         "$SRC/harness/jsonpos.c"
+        "$SRC/harness/fault.c"
         "$SRC/lib/domain.c"
         "$SRC/lib/common.c"
         "$SRC/lib/bugs.c"

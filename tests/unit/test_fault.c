@@ -30,7 +30,7 @@ static void test_rows_sound(void **state)
         const struct fault_type *ft;
         (void)state;
         for (size_t i = 0; (ft = crmsync_fault_at(i)); i++) {
-                assert_non_null(ft->start);
+                assert_non_null(crmsync_fault_hook(ft, 1));
                 assert_string_not_equal(crmsync_fault_layer_name(ft->layer),
                                         "?");
                 assert_ptr_equal(crmsync_fault_find(ft->name), ft);
