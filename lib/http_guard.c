@@ -112,7 +112,7 @@ static void json_page(const http_guard_t *g, int status, size_t req_in_bytes,
         case 501:
                 *reason = "Not Implemented";
                 *code   = "not_implemented";
-                snprintf(msg, msg_size, "method not implemented");
+                snprintf(msg, msg_size, "method not supported by this server");
                 return;
         default:
                 *reason = "Error";
