@@ -414,7 +414,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                          crmsync_workload_event_cnt(r->wl));
                 run_history(r, "workload_done", "%s", "");
         }
-        if (now - r->last_check_mono < CHECK_EVERY_MS)
+        if (now - r->last_check_mono < CHECK_EVERY_MS ||
+            (r->last_progress_mono == now &&
+             now - r->last_check_mono < CHECK_BUSY_EVERY_MS))
                 return;
         r->last_check_mono = now;
 

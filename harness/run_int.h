@@ -42,6 +42,11 @@
 
 #define TICK_MS        250
 #define CHECK_EVERY_MS 250
+/* While the sink is being written (a write since the last tick), the
+ * end-state check -- a comparison of every record, which shares the event
+ * loop with the sink and the CRM -- runs at most this often; once writes
+ * stop it runs on the next tick. */
+#define CHECK_BUSY_EVERY_MS 1000
 /* Time the connector gets to start before the CRM's first commit. */
 #define CONNECTOR_WARMUP_MS 1500
 #define PROBE_INTERVAL_MS   200

@@ -41,7 +41,14 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         if (n != r->last_apply_cnt) {
                 r->last_apply_cnt     = n;
                 r->last_progress_mono = now;
+                if (now - r->last_check_mono < CHECK_BUSY_EVERY_MS) {
+                        /* Rebuilding: judge once the writes pause (the
+                         * status line comes with the judging). */
+                        run_check_writes(r);
+                        return;
+                }
         }
+        r->last_check_mono = now;
         crmsync_check_result_init(&res);
         run_check_now(r, &res);
         run_status(r, 1, (long long)crmsync_check_result_total(&res));

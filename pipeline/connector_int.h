@@ -84,6 +84,12 @@ int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size);
 
 /* The Kafka value: a deep copy of ev plus "connector":{"source_cursor":
  * cursor (omitted when NULL),"ingest_ts_ms":..,"via":via}. New reference. */
+/* The same envelope as connector_envelope(), serialised (JSON_COMPACT,
+ * the same bytes) without copying ev: ev's own members, then
+ * "connector". ev must not have a "connector" member. malloc'ed, NULL on
+ * ENOMEM. */
+char *connector_envelope_dumps(const json_t *ev, const char *cursor,
+                               int64_t ingest_ts_ms, const char *via);
 json_t *connector_envelope(const json_t *ev, const char *cursor,
                            int64_t ingest_ts_ms, const char *via);
 

@@ -303,11 +303,17 @@ int connector_produce_event(struct connector *c, const json_t *ev,
         }
         key = connector_event_key(ev, c->cfg->bugs);
         eid = json_string_value(json_object_get(ev, "event_id"));
-        env = connector_envelope(ev, cursor, crmsync_wall_ms(), via);
-        if (!env)
-                return crmsync_err(errstr, errstr_size, "out of memory");
-        value = json_dumps(env, JSON_COMPACT);
-        json_decref(env);
+        if (json_object_get(ev, "connector")) {
+                env = connector_envelope(ev, cursor, crmsync_wall_ms(), via);
+                if (!env)
+                        return crmsync_err(errstr, errstr_size,
+                                           "out of memory");
+                value = json_dumps(env, JSON_COMPACT);
+                json_decref(env);
+        } else {
+                value = connector_envelope_dumps(ev, cursor,
+                                                 crmsync_wall_ms(), via);
+        }
         if (!value)
                 return crmsync_err(errstr, errstr_size, "out of memory");
         return produce_raw(c, c->cfg->topic, key, value, strlen(value), eid,

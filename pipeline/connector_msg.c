@@ -238,6 +238,41 @@ json_t *connector_envelope(const json_t *ev, const char *cursor,
         return v;
 }
 
+char *connector_envelope_dumps(const json_t *ev, const char *cursor,
+                               int64_t ingest_ts_ms, const char *via)
+{
+        char   *body, *meta, *out;
+        size_t  bl, ml;
+        json_t *m = json_object();
+
+        if (!m)
+                return NULL;
+        if (cursor)
+                json_object_set_new(m, "source_cursor", json_string(cursor));
+        json_object_set_new(m, "ingest_ts_ms", json_integer(ingest_ts_ms));
+        json_object_set_new(m, "via", json_string(via ? via : "feed"));
+        meta = json_dumps(m, JSON_COMPACT);
+        json_decref(m);
+        body = json_dumps(ev, JSON_COMPACT);
+        if (!meta || !body || !json_is_object(ev)) {
+                free(meta);
+                free(body);
+                return NULL;
+        }
+        bl = strlen(body);
+        ml = strlen(meta);
+        /* body ends with '}'; "{}" gets no comma. */
+        out = malloc(bl + ml + sizeof(",\"connector\":}"));
+        if (out) {
+                memcpy(out, body, bl - 1);
+                sprintf(out + bl - 1, "%s\"connector\":%s}",
+                        json_object_size(ev) ? "," : "", meta);
+        }
+        free(meta);
+        free(body);
+        return out;
+}
+
 int connector_needs_object(const json_t *ev, const char **flag)
 {
         const char *ct = str_field(ev, "change_type");

@@ -213,6 +213,28 @@ static void test_envelope(void **state)
         json_decref(ev);
 }
 
+/* The serialised envelope is byte for byte the dump of the built one. */
+static void test_envelope_dumps(void **state)
+{
+        json_t     *evs[3] = {sample_event(), json_object(), sample_event()};
+        const char *curs[3] = {"cur-\"7\"\\x", NULL, "c1.c350.a1"};
+        (void)state;
+
+        json_object_set_new(evs[2], "note", json_string("caf\xc3\xa9 \t\n"));
+        for (int i = 0; i < 3; i++) {
+                json_t *env = connector_envelope(evs[i], curs[i], 17, "poll");
+                char   *want = json_dumps(env, JSON_COMPACT);
+                char   *got  = connector_envelope_dumps(evs[i], curs[i], 17,
+                                                        "poll");
+                assert_non_null(got);
+                assert_string_equal(got, want);
+                free(want);
+                free(got);
+                json_decref(env);
+                json_decref(evs[i]);
+        }
+}
+
 static void test_resolve_gap(void **state)
 {
         json_t *ev = sample_event(), *obj, *out;
@@ -843,6 +865,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_parse_page),
+            cmocka_unit_test(test_envelope_dumps),
             cmocka_unit_test(test_parse_objects),
             cmocka_unit_test(test_key_choice),
             cmocka_unit_test(test_event_check_catches_drift),
