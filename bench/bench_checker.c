@@ -22,8 +22,7 @@ static uint64_t rng(void)
 
 int main(int argc, char **argv)
 {
-        uint32_t             n       = argc > 1 ? (uint32_t)atol(argv[1])
-                                                : 1000000;
+        uint32_t             n = argc > 1 ? (uint32_t)atol(argv[1]) : 1000000;
         uint32_t             records = n / 5 ? n / 5 : 1;
         uint32_t            *version = calloc(records, sizeof(uint32_t));
         uint32_t            *rec_of  = malloc(n * sizeof(uint32_t));

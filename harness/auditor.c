@@ -17,12 +17,12 @@
 #define AUDITOR_MAX_PARTITIONS 1024
 
 struct auditor {
-        rd_kafka_t          *rk;
-        char                 topic[256], dlq[300];
-        int                  partitions;
-        pthread_t            thr;
-        int                  started;
-        volatile int         stop;
+        rd_kafka_t  *rk;
+        char         topic[256], dlq[300];
+        int          partitions;
+        pthread_t    thr;
+        int          started;
+        volatile int stop;
         /* Written by the reader thread only. */
         struct auditor_fact *facts;
         size_t               cnt, size, max;
@@ -30,8 +30,8 @@ struct auditor {
         int64_t              next_offset[AUDITOR_MAX_PARTITIONS + 1];
         int64_t              low[AUDITOR_MAX_PARTITIONS];
         /* Set by finish before it stops the thread: read up to here. */
-        int64_t              target[AUDITOR_MAX_PARTITIONS + 1];
-        volatile int         draining;
+        int64_t      target[AUDITOR_MAX_PARTITIONS + 1];
+        volatile int draining;
 };
 
 /* The topic contract: key = the envelope's account_id (the ordering
@@ -73,9 +73,9 @@ static void dlq_event_id(const rd_kafka_message_t *m, char *out, size_t size)
 
 static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
 {
-        rd_kafka_headers_t *hdrs = NULL;
-        const void         *val;
-        size_t              len;
+        rd_kafka_headers_t  *hdrs = NULL;
+        const void          *val;
+        size_t               len;
         struct auditor_fact *f;
 
         a->bytes += m->len + m->key_len;
@@ -104,7 +104,7 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
         f->misrouted = !dlq && misrouted(m);
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             rd_kafka_header_get_last(hdrs, "event_id", &val, &len) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
             val) {
                 if (len >= sizeof(f->event_id))
                         len = sizeof(f->event_id) - 1;
@@ -147,8 +147,8 @@ static void *reader(void *arg)
 }
 
 auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
-                                 int partitions, size_t max_facts,
-                                 char *errstr, size_t errstr_size)
+                                 int partitions, size_t max_facts, char *errstr,
+                                 size_t errstr_size)
 {
         auditor_t                       *a;
         rd_kafka_conf_t                 *conf;
@@ -189,8 +189,8 @@ auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
                 free(a);
                 return NULL;
         }
-        if (!(a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr,
-                                   sizeof(kerr)))) {
+        if (!(a->rk =
+                  rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr)))) {
                 crmsync_err(errstr, errstr_size, "auditor: %s", kerr);
                 free(a);
                 return NULL;
@@ -227,7 +227,7 @@ void crmsync_auditor_finish(auditor_t *a, int timeout_ms)
         if (!a || !a->started)
                 return;
         for (int p = 0; p <= a->partitions; p++) {
-                int64_t lo = -1, hi = -1;
+                int64_t     lo = -1, hi = -1;
                 const char *t  = p < a->partitions ? a->topic : a->dlq;
                 int32_t     pp = p < a->partitions ? p : 0;
                 if (rd_kafka_query_watermark_offsets(a->rk, t, pp, &lo, &hi,
@@ -250,7 +250,7 @@ void crmsync_auditor_finish(auditor_t *a, int timeout_ms)
         rd_kafka_consumer_close(a->rk);
 }
 
-size_t crmsync_auditor_facts(const auditor_t *a,
+size_t crmsync_auditor_facts(const auditor_t            *a,
                              const struct auditor_fact **out)
 {
         *out = a->facts;

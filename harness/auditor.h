@@ -14,8 +14,8 @@ struct auditor_fact {
         char    event_id[48];
         int32_t partition;
         int64_t offset;
-        int64_t ts_ms;  /* the record's timestamp */
-        int     dlq;    /* 1 = read from the dead-letter topic */
+        int64_t ts_ms;     /* the record's timestamp */
+        int     dlq;       /* 1 = read from the dead-letter topic */
         int     misrouted; /* key is not the envelope's account_id */
 };
 
@@ -27,14 +27,14 @@ typedef struct auditor auditor_t;
  * NULL + errstr on failure. The caller owns the result: free with
  * crmsync_auditor_destroy. */
 auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
-                                 int partitions, size_t max_facts,
-                                 char *errstr, size_t errstr_size);
+                                 int partitions, size_t max_facts, char *errstr,
+                                 size_t errstr_size);
 /* Read on until every partition reached its high watermark as of now (at
  * most timeout_ms), then stop the thread. Call once. */
 void crmsync_auditor_finish(auditor_t *a, int timeout_ms);
 /* After finish: the facts (borrowed, valid until destroy). */
-size_t crmsync_auditor_facts(const auditor_t *a,
-                             const struct auditor_fact **out);
+size_t   crmsync_auditor_facts(const auditor_t            *a,
+                               const struct auditor_fact **out);
 uint64_t crmsync_auditor_bytes(const auditor_t *a);   /* key+value bytes */
 uint64_t crmsync_auditor_dropped(const auditor_t *a); /* over max_facts */
 /* Lowest offset still held by partition p at finish (> 0 when the broker

@@ -10,9 +10,15 @@
 #include "crmsync/strmap.h"
 
 static const char *anomaly_names[ANOMALY_CNT] = {
-        "missing",   "stale", "zombie",
-        "divergent", "unexpected", "lost",
-        "duplicate_side_effect", "reordered", "dead_lettered",
+    "missing",
+    "stale",
+    "zombie",
+    "divergent",
+    "unexpected",
+    "lost",
+    "duplicate_side_effect",
+    "reordered",
+    "dead_lettered",
 };
 
 const char *crmsync_anomaly_name(enum anomaly_class c)
@@ -52,8 +58,8 @@ void crmsync_check_result_add(struct check_result *r, enum anomaly_class c,
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        json_array_append_new(arr, json_pack("{s:s, s:s}", "key", key,
-                                             "detail", detail));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "key", key, "detail", detail));
 }
 
 uint64_t crmsync_check_result_total(const struct check_result *r)
@@ -86,8 +92,7 @@ static void owner_diff(const crm_workload_t *w, const struct check_record *ar,
         buf[0] = '\0';
         if (!strcmp(sink, cr->account_id))
                 return;
-        acc = *sink ? crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, sink)
-                    : NULL;
+        acc = *sink ? crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, sink) : NULL;
         if (acc && acc->merged_into[0])
                 snprintf(why, sizeof(why), " (%s merged into %s)", sink,
                          acc->merged_into);
@@ -113,8 +118,8 @@ static void field_value(const json_t *v, char *buf, size_t size)
 
 /* Which fields differ: "; fields differ: email (sink "x", CRM "y"),
  * phone ...". with_values=0 names them only. Empty when none differ. */
-static void fields_diff(const json_t *sink, const json_t *crm,
-                        int with_values, char *buf, size_t size)
+static void fields_diff(const json_t *sink, const json_t *crm, int with_values,
+                        char *buf, size_t size)
 {
         const json_t *objs[2] = {crm, sink};
         const char   *k;
@@ -124,12 +129,13 @@ static void fields_diff(const json_t *sink, const json_t *crm,
 
         buf[0] = '\0';
         for (int side = 0; side < 2; side++) {
-                json_object_foreach((json_t *)objs[side], k, v) {
+                json_object_foreach((json_t *)objs[side], k, v)
+                {
                         const json_t *sv = json_object_get(sink, k);
                         const json_t *cv = json_object_get(crm, k);
                         /* Fields only the sink has: listed on the 2nd pass. */
-                        if ((side == 1 && cv) || json_equal((json_t *)sv,
-                                                            (json_t *)cv))
+                        if ((side == 1 && cv) ||
+                            json_equal((json_t *)sv, (json_t *)cv))
                                 continue;
                         n++;
                         if (shown >= 3 || len >= size)
@@ -139,15 +145,14 @@ static void fields_diff(const json_t *sink, const json_t *crm,
                                 field_value(sv, a, sizeof(a));
                                 field_value(cv, b, sizeof(b));
                                 len += (size_t)snprintf(
-                                        buf + len, size - len,
-                                        "%s%s (sink %s, CRM %s)",
-                                        shown == 1 ? "; fields differ: " : ", ",
-                                        k, a, b);
+                                    buf + len, size - len,
+                                    "%s%s (sink %s, CRM %s)",
+                                    shown == 1 ? "; fields differ: " : ", ", k,
+                                    a, b);
                         } else {
                                 len += (size_t)snprintf(
-                                        buf + len, size - len, "%s%s",
-                                        shown == 1 ? "; fields differ: " : ", ",
-                                        k);
+                                    buf + len, size - len, "%s%s",
+                                    shown == 1 ? "; fields differ: " : ", ", k);
                         }
                 }
         }
@@ -155,9 +160,10 @@ static void fields_diff(const json_t *sink, const json_t *crm,
                 snprintf(buf + len, size - len, " and %zu more", n - shown);
 }
 
-/* -- end state -------------------------------------------------------------- */
+/* -- end state --------------------------------------------------------------
+ */
 
-int crmsync_check_end_state(const crm_workload_t *w,
+int crmsync_check_end_state(const crm_workload_t      *w,
                             const struct check_record *actual, size_t cnt,
                             struct check_result *r, char *errstr,
                             size_t errstr_size)
@@ -167,7 +173,7 @@ int crmsync_check_end_state(const crm_workload_t *w,
         size_t                nrec = crmsync_workload_record_cnt(w);
         char                  key[CRMSYNC_KEY_MAX], od[160], fd[200];
 
-        int                   oom  = !seen;
+        int oom = !seen;
 
         /* A later record with the same key replaces an earlier one. */
         crmsync_strmap_init(&ix, record_key);
@@ -195,44 +201,40 @@ int crmsync_check_end_state(const crm_workload_t *w,
                 if (cr->deleted) {
                         if (ar && !ar->deleted)
                                 crmsync_check_result_add(
-                                        r, ANOMALY_ZOMBIE, key,
-                                        "deleted at v%u%s%s, live in sink at "
-                                        "v%u",
-                                        cr->version,
-                                        cr->merged_into[0] ? ", merged into "
-                                                           : "",
-                                        cr->merged_into, ar->version);
+                                    r, ANOMALY_ZOMBIE, key,
+                                    "deleted at v%u%s%s, live in sink at "
+                                    "v%u",
+                                    cr->version,
+                                    cr->merged_into[0] ? ", merged into " : "",
+                                    cr->merged_into, ar->version);
                         continue;
                 }
                 r->records_expected++;
                 if (!ar || ar->deleted) {
                         crmsync_check_result_add(
-                                r, ANOMALY_MISSING, key,
-                                ar ? "live at v%u in CRM, deleted at v%u in "
-                                     "sink"
-                                   : "live at v%u in CRM, absent in sink%.0u",
-                                cr->version, ar ? ar->version : 0);
+                            r, ANOMALY_MISSING, key,
+                            ar ? "live at v%u in CRM, deleted at v%u in "
+                                 "sink"
+                               : "live at v%u in CRM, absent in sink%.0u",
+                            cr->version, ar ? ar->version : 0);
                 } else if (ar->version < cr->version) {
                         owner_diff(w, ar, cr, od, sizeof(od));
-                        fields_diff(ar->fields, cr->fields, 0, fd,
-                                    sizeof(fd));
-                        crmsync_check_result_add(r, ANOMALY_STALE, key,
-                                                 "sink v%u, CRM v%u%s%s",
-                                                 ar->version, cr->version,
-                                                 od, fd);
+                        fields_diff(ar->fields, cr->fields, 0, fd, sizeof(fd));
+                        crmsync_check_result_add(
+                            r, ANOMALY_STALE, key, "sink v%u, CRM v%u%s%s",
+                            ar->version, cr->version, od, fd);
                 } else if (ar->version > cr->version) {
                         crmsync_check_result_add(
-                                r, ANOMALY_DIVERGENT, key,
-                                "sink v%u is newer than the CRM's v%u",
-                                ar->version, cr->version);
+                            r, ANOMALY_DIVERGENT, key,
+                            "sink v%u is newer than the CRM's v%u", ar->version,
+                            cr->version);
                 } else if (strcmp(ar->account_id ? ar->account_id : "",
                                   cr->account_id)) {
                         owner_diff(w, ar, cr, od, sizeof(od));
                         crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
                                                  "v%u%s", cr->version, od);
                 } else if (!json_equal((json_t *)ar->fields, cr->fields)) {
-                        fields_diff(ar->fields, cr->fields, 1, fd,
-                                    sizeof(fd));
+                        fields_diff(ar->fields, cr->fields, 1, fd, sizeof(fd));
                         crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
                                                  "v%u%s", cr->version, fd);
                 }

@@ -62,12 +62,12 @@ void crmsync_check_result_clear(struct check_result *r);
 /* Record one anomaly of class c for key (detail is printf-style). */
 void crmsync_check_result_add(struct check_result *r, enum anomaly_class c,
                               const char *key, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 uint64_t crmsync_check_result_total(const struct check_result *r);
 
 /* Compare the sink's records (actual, cnt of them) with the workload's
  * final state. Adds end-state anomalies to r. Returns 0, -1 on OOM. */
-int crmsync_check_end_state(const crm_workload_t *w,
+int crmsync_check_end_state(const crm_workload_t      *w,
                             const struct check_record *actual, size_t cnt,
                             struct check_result *r, char *errstr,
                             size_t errstr_size);

@@ -28,14 +28,14 @@ struct cluster {
         char                   props_copy[600]; /* redacted, run folder */
         char                   log_path[600];
         int                    probe_partitions;
-        int                    partitions; /* of the changes topic, read */
+        int                    partitions;    /* of the changes topic, read */
         int64_t               *start_offsets; /* [partitions]: its end at
                                                * set-up */
-        char                  *start_spec;    /* "p:off,..." of those */
-        rd_kafka_t            *lag_rk;        /* reads a group's commits */
-        char                   lag_group[256];
-        pid_t                  cmds[CLUSTER_MAX_CMDS];
-        int                    ncmds, failed_cmds;
+        char       *start_spec;               /* "p:off,..." of those */
+        rd_kafka_t *lag_rk;                   /* reads a group's commits */
+        char        lag_group[256];
+        pid_t       cmds[CLUSTER_MAX_CMDS];
+        int         ncmds, failed_cmds;
 };
 
 /* A property whose value is a secret: a password, a client secret, a
@@ -61,11 +61,10 @@ static int write_props_to(cluster_t *c, FILE *fp, int redact)
         if (c->embedded)
                 fprintf(fp, "bootstrap.servers=%s\n", c->bootstrap);
         else
-                json_object_foreach(c->sc->target->properties, k, v)
-                        fprintf(fp, "%s=%s\n", k,
-                                redact && secret_property(k)
-                                        ? "[redacted]"
-                                        : json_string_value(v));
+                json_object_foreach(c->sc->target->properties, k, v) fprintf(
+                    fp, "%s=%s\n", k,
+                    redact && secret_property(k) ? "[redacted]"
+                                                 : json_string_value(v));
         return ferror(fp);
 }
 
@@ -81,10 +80,9 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
 
         if (!c->props_dir[0]) {
                 snprintf(c->props_dir, sizeof(c->props_dir),
-                         "%s/crmsync-props.XXXXXX",
-                         tmp && *tmp ? tmp : "/tmp");
+                         "%s/crmsync-props.XXXXXX", tmp && *tmp ? tmp : "/tmp");
                 if (!mkdtemp(c->props_dir)) {
-                        int e = errno;
+                        int e           = errno;
                         c->props_dir[0] = '\0';
                         return crmsync_err(errstr, errstr_size,
                                            "private directory for the "
@@ -95,9 +93,8 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
                 snprintf(c->props, sizeof(c->props), "%s/kafka.properties",
                          c->props_dir);
         }
-        fd = open(c->props, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-                                    O_CLOEXEC,
-                  0600);
+        fd = open(c->props,
+                  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd == -1 || !(fp = fdopen(fd, "w"))) {
                 if (fd != -1)
                         close(fd);
@@ -110,20 +107,18 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
                 return crmsync_err(errstr, errstr_size, "%s: %s", c->props,
                                    strerror(bad ? err : errno));
         if (!(fp = fopen(c->props_copy, "w")))
-                return crmsync_err(errstr, errstr_size, "%s: %s",
-                                   c->props_copy, strerror(errno));
+                return crmsync_err(errstr, errstr_size, "%s: %s", c->props_copy,
+                                   strerror(errno));
         bad = write_props_to(c, fp, 1);
         err = errno;
         if (fclose(fp) || bad)
-                return crmsync_err(errstr, errstr_size, "%s: %s",
-                                   c->props_copy,
+                return crmsync_err(errstr, errstr_size, "%s: %s", c->props_copy,
                                    strerror(bad ? err : errno));
         return 0;
 }
 
 /* A short-lived admin client with the run's properties. */
-static rd_kafka_t *admin_client(cluster_t *c, char *errstr,
-                                size_t errstr_size)
+static rd_kafka_t *admin_client(cluster_t *c, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t      *rk;
@@ -151,8 +146,8 @@ struct reach {
 static void reach_error_cb(rd_kafka_t *rk, int err, const char *reason,
                            void *opaque)
 {
-        struct reach *re = opaque;
-        int specific = err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        struct reach *re       = opaque;
+        int           specific = err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
         (void)rk;
         if (re->specific || (re->reason[0] && !specific))
                 return; /* keep the first, most specific reason */
@@ -214,17 +209,16 @@ static int check_reachable(cluster_t *c, char *errstr, size_t errstr_size)
 static int create_external(cluster_t *c, rd_kafka_t *rk, const char *topic,
                            int partitions, char *errstr, size_t errstr_size)
 {
-        rd_kafka_NewTopic_t        *nt;
-        rd_kafka_queue_t           *q = rd_kafka_queue_new(rk);
-        rd_kafka_event_t           *ev;
+        rd_kafka_NewTopic_t            *nt;
+        rd_kafka_queue_t               *q = rd_kafka_queue_new(rk);
+        rd_kafka_event_t               *ev;
         const rd_kafka_topic_result_t **res;
-        size_t                      n = 0;
-        char                        kerr[256];
-        int                         rc = 0;
+        size_t                          n = 0;
+        char                            kerr[256];
+        int                             rc = 0;
 
-        nt = rd_kafka_NewTopic_new(topic, partitions,
-                                   c->sc->target->replication, kerr,
-                                   sizeof(kerr));
+        nt = rd_kafka_NewTopic_new(
+            topic, partitions, c->sc->target->replication, kerr, sizeof(kerr));
         if (!nt) {
                 rd_kafka_queue_destroy(q);
                 return crmsync_err(errstr, errstr_size, "topic %s: %s", topic,
@@ -240,13 +234,13 @@ static int create_external(cluster_t *c, rd_kafka_t *rk, const char *topic,
                                  rd_kafka_event_error_string(ev));
         } else {
                 res = rd_kafka_CreateTopics_result_topics(
-                        rd_kafka_event_CreateTopics_result(ev), &n);
+                    rd_kafka_event_CreateTopics_result(ev), &n);
                 if (n && rd_kafka_topic_result_error(res[0]) &&
                     rd_kafka_topic_result_error(res[0]) !=
-                            RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
                         rc = crmsync_err(
-                                errstr, errstr_size, "topic %s: %s", topic,
-                                rd_kafka_topic_result_error_string(res[0]));
+                            errstr, errstr_size, "topic %s: %s", topic,
+                            rd_kafka_topic_result_error_string(res[0]));
         }
         if (ev)
                 rd_kafka_event_destroy(ev);
@@ -280,9 +274,8 @@ static int partitions_of(rd_kafka_t *rk, const char *topic)
 static int check_partitions(cluster_t *c, rd_kafka_t *rk, char *errstr,
                             size_t errstr_size)
 {
-        const struct scenario *sc   = c->sc;
-        const char            *name = sc->target ? sc->target->name
-                                                 : "embedded";
+        const struct scenario *sc = c->sc;
+        const char *name          = sc->target ? sc->target->name : "embedded";
 
         c->partitions = partitions_of(rk, sc->topic);
         if (c->partitions < 1)
@@ -312,9 +305,9 @@ static int record_start(cluster_t *c, rd_kafka_t *rk, char *errstr,
 {
         size_t len = 0, size = (size_t)c->partitions * 32 + 1;
 
-        c->start_offsets = calloc((size_t)c->partitions,
-                                  sizeof(*c->start_offsets));
-        c->start_spec    = malloc(size);
+        c->start_offsets =
+            calloc((size_t)c->partitions, sizeof(*c->start_offsets));
+        c->start_spec = malloc(size);
         if (!c->start_offsets || !c->start_spec)
                 return crmsync_err(errstr, errstr_size, "out of memory");
         c->start_spec[0] = '\0';
@@ -331,7 +324,7 @@ static int record_start(cluster_t *c, rd_kafka_t *rk, char *errstr,
                         if (attempt)
                                 nanosleep(&ts, NULL);
                         err = rd_kafka_query_watermark_offsets(
-                                rk, c->sc->topic, p, &lo, &hi, 2000);
+                            rk, c->sc->topic, p, &lo, &hi, 2000);
                 }
                 if (err || hi < 0)
                         return crmsync_err(errstr, errstr_size,
@@ -350,9 +343,9 @@ static int record_start(cluster_t *c, rd_kafka_t *rk, char *errstr,
 static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
 {
         const struct scenario *sc = c->sc;
-        const char *topics[4]     = {sc->topic, NULL, "crmsync.connector.offsets",
-                                     CLUSTER_PROBE_TOPIC};
-        int         parts[4]      = {sc->partitions, 1, 1, sc->partitions};
+        const char *topics[4] = {sc->topic, NULL, "crmsync.connector.offsets",
+                                 CLUSTER_PROBE_TOPIC};
+        int         parts[4]  = {sc->partitions, 1, 1, sc->partitions};
         char        dlq[200];
         rd_kafka_t *rk;
         int         rc = 0;
@@ -367,14 +360,14 @@ static int open_external(cluster_t *c, char *errstr, size_t errstr_size)
                 return -1;
         for (int i = 0; i < 4 && !rc; i++)
                 if (sc->target->create_topics)
-                        rc = create_external(c, rk, topics[i], parts[i],
-                                             errstr, errstr_size);
+                        rc = create_external(c, rk, topics[i], parts[i], errstr,
+                                             errstr_size);
         if (!rc)
                 rc = check_partitions(c, rk, errstr, errstr_size);
         if (!rc)
                 rc = record_start(c, rk, errstr, errstr_size);
-        if (!rc && (c->probe_partitions =
-                            partitions_of(rk, CLUSTER_PROBE_TOPIC)) < 1)
+        if (!rc &&
+            (c->probe_partitions = partitions_of(rk, CLUSTER_PROBE_TOPIC)) < 1)
                 rc = crmsync_err(errstr, errstr_size,
                                  "%s: topic %s does not exist and could not "
                                  "be created (set topics.create in the "
@@ -393,24 +386,22 @@ static int open_embedded(cluster_t *c, char *errstr, size_t errstr_size)
         int                    rc;
 
         snprintf(dlq, sizeof(dlq), "%s.dlq", sc->topic);
-        if (!(c->embedded = crmsync_broker_new(sc->brokers, errstr,
-                                               errstr_size)) ||
-            crmsync_broker_create_topic(c->embedded, sc->topic,
-                                        sc->partitions, repl, errstr,
-                                        errstr_size) ||
+        if (!(c->embedded =
+                  crmsync_broker_new(sc->brokers, errstr, errstr_size)) ||
+            crmsync_broker_create_topic(c->embedded, sc->topic, sc->partitions,
+                                        repl, errstr, errstr_size) ||
             crmsync_broker_create_topic(c->embedded, dlq, 1, 1, errstr,
                                         errstr_size) ||
             crmsync_broker_create_topic(c->embedded,
                                         "crmsync.connector.offsets", 1, 1,
                                         errstr, errstr_size) ||
             crmsync_broker_create_topic(c->embedded, CLUSTER_PROBE_TOPIC,
-                                        sc->partitions, 1, errstr,
-                                        errstr_size))
+                                        sc->partitions, 1, errstr, errstr_size))
                 return -1;
         for (int p = 0; p < sc->partitions; p++)
                 crmsync_broker_set_leader(
-                        c->embedded, CLUSTER_PROBE_TOPIC, p,
-                        crmsync_broker_leader(c->embedded, sc->topic, p));
+                    c->embedded, CLUSTER_PROBE_TOPIC, p,
+                    crmsync_broker_leader(c->embedded, sc->topic, p));
         c->probe_partitions = sc->partitions;
         snprintf(c->bootstrap, sizeof(c->bootstrap), "%s",
                  crmsync_broker_bootstraps(c->embedded));
@@ -524,8 +515,7 @@ static int run_command(cluster_t *c, const char *tmpl, int broker, char *why,
          * write (a full disk) can be told: the fault is then not run. */
         if (!(log = fopen(c->log_path, "ae")) ||
             fprintf(log, "$ %s\n", cmd) < 0 || fflush(log) == EOF) {
-                snprintf(why, why_size, "%s: %s", c->log_path,
-                         strerror(errno));
+                snprintf(why, why_size, "%s: %s", c->log_path, strerror(errno));
                 if (log)
                         fclose(log);
                 return -1;
@@ -566,15 +556,14 @@ static int kafka_error_code(const char *name)
                 const char *name;
                 int         code;
         } t[] = {
-                {"NOT_LEADER_FOR_PARTITION",
-                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION},
-                {"REQUEST_TIMED_OUT", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
-                {"NOT_ENOUGH_REPLICAS", RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS},
-                {"BROKER_NOT_AVAILABLE",
-                 RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE},
-                {"NOT_COORDINATOR", RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
-                {"COORDINATOR_NOT_AVAILABLE",
-                 RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE},
+            {"NOT_LEADER_FOR_PARTITION",
+             RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION},
+            {"REQUEST_TIMED_OUT", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
+            {"NOT_ENOUGH_REPLICAS", RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS},
+            {"BROKER_NOT_AVAILABLE", RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE},
+            {"NOT_COORDINATOR", RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
+            {"COORDINATOR_NOT_AVAILABLE",
+             RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE},
         };
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
                 if (!strcmp(t[i].name, name))
@@ -596,8 +585,7 @@ static int kafka_api_key(const char *name)
 /* Lead partition p of the changes topic from broker; the probe topic
  * mirrors it so that its failures measure the changes topic. -1 + why when
  * the mock refuses. */
-static int set_leader(cluster_t *c, int p, int broker, char *why,
-                      size_t size)
+static int set_leader(cluster_t *c, int p, int broker, char *why, size_t size)
 {
         if (crmsync_broker_set_leader(c->embedded, c->sc->topic, p, broker) ||
             crmsync_broker_set_leader(c->embedded, CLUSTER_PROBE_TOPIC, p,
@@ -611,25 +599,24 @@ static int set_leader(cluster_t *c, int p, int broker, char *why,
         return 0;
 }
 
-static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
-                          int on, char *why, size_t size)
+static int embedded_fault(cluster_t *c, const char *t, const json_t *p, int on,
+                          char *why, size_t size)
 {
         int broker = (int)json_integer_value(json_object_get(p, "broker"));
         int n      = crmsync_broker_count(c->embedded);
 
         if (json_object_get(p, "broker") && broker > n) {
-                snprintf(why, size, "no broker %d (the cluster has %d)",
-                         broker, n);
+                snprintf(why, size, "no broker %d (the cluster has %d)", broker,
+                         n);
                 return -1;
         }
         if (!strcmp(t, "broker_restart")) {
                 if (on && json_is_true(json_object_get(p, "move_leaders")))
                         for (int i = 0; i < c->sc->partitions; i++)
                                 if (crmsync_broker_leader(c->embedded,
-                                                          c->sc->topic, i) ==
-                                            broker &&
-                                    set_leader(c, i, broker % n + 1, why,
-                                               size))
+                                                          c->sc->topic,
+                                                          i) == broker &&
+                                    set_leader(c, i, broker % n + 1, why, size))
                                         return -1;
                 if ((on ? crmsync_broker_set_down(c->embedded, broker)
                         : crmsync_broker_set_up(c->embedded, broker))) {
@@ -643,10 +630,10 @@ static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
         }
         if (!strcmp(t, "broker_rtt")) {
                 if (crmsync_broker_set_rtt(
-                            c->embedded, broker,
-                            on ? (int)json_integer_value(
-                                         json_object_get(p, "rtt_ms"))
-                               : 0)) {
+                        c->embedded, broker,
+                        on ? (int)json_integer_value(
+                                 json_object_get(p, "rtt_ms"))
+                           : 0)) {
                         snprintf(why, size,
                                  "the embedded broker refused an RTT on "
                                  "broker %d",
@@ -656,14 +643,14 @@ static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
                 return 0;
         }
         if (!strcmp(t, "kafka_request_errors")) {
-                if (on && crmsync_broker_push_errors(
-                                  c->embedded,
-                                  (int16_t)kafka_api_key(json_string_value(
-                                          json_object_get(p, "request"))),
-                                  (size_t)json_integer_value(
-                                          json_object_get(p, "count")),
-                                  kafka_error_code(json_string_value(
-                                          json_object_get(p, "error"))))) {
+                if (on &&
+                    crmsync_broker_push_errors(
+                        c->embedded,
+                        (int16_t)kafka_api_key(
+                            json_string_value(json_object_get(p, "request"))),
+                        (size_t)json_integer_value(json_object_get(p, "count")),
+                        kafka_error_code(
+                            json_string_value(json_object_get(p, "error"))))) {
                         snprintf(why, size,
                                  "the embedded broker refused the request "
                                  "errors");
@@ -677,8 +664,7 @@ static int embedded_fault(cluster_t *c, const char *t, const json_t *p,
                 if (!on)
                         return 0;
                 if (part && (only < 0 || only >= c->sc->partitions)) {
-                        snprintf(why, size,
-                                 "no partition %lld (%s has %d)",
+                        snprintf(why, size, "no partition %lld (%s has %d)",
                                  (long long)only, c->sc->topic,
                                  c->sc->partitions);
                         return -1;
@@ -702,21 +688,19 @@ int crmsync_cluster_fault(cluster_t *c, const char *type, const json_t *params,
         if (c->embedded)
                 return embedded_fault(c, type, params, on, why, why_size);
         if (!strcmp(type, "broker_restart") && t->broker_down) {
-                if (json_is_true(json_object_get(params, "move_leaders")) &&
-                    on)
+                if (json_is_true(json_object_get(params, "move_leaders")) && on)
                         snprintf(why, why_size,
                                  "move_leaders is left to the cluster's own "
                                  "failover on an external target");
                 return run_command(c, on ? t->broker_down : t->broker_up,
                                    broker, why, why_size);
         }
-        snprintf(why, why_size,
-                 "target '%s' cannot do %s: %s", t->name, type,
+        snprintf(why, why_size, "target '%s' cannot do %s: %s", t->name, type,
                  !strcmp(type, "broker_restart")
-                         ? "the target file has no commands.broker_down/up"
-                         : "it needs the embedded broker's fault hooks "
-                           "(there is no such request in the Kafka "
-                           "protocol)");
+                     ? "the target file has no commands.broker_down/up"
+                     : "it needs the embedded broker's fault hooks "
+                       "(there is no such request in the Kafka "
+                       "protocol)");
         return -1;
 }
 
@@ -729,8 +713,7 @@ int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
                                      int64_t *offsets, int partitions,
                                      char *errstr, size_t errstr_size)
 {
-        rd_kafka_t                      *rk = admin_client(c, errstr,
-                                                           errstr_size);
+        rd_kafka_t *rk = admin_client(c, errstr, errstr_size);
         rd_kafka_topic_partition_list_t *tps;
         rd_kafka_resp_err_t              err;
 
@@ -739,11 +722,11 @@ int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
         tps = rd_kafka_topic_partition_list_new(partitions);
         for (int p = 0; p < partitions; p++)
                 rd_kafka_topic_partition_list_add(tps, c->sc->topic, p)
-                        ->offset = ts_ms;
+                    ->offset = ts_ms;
         err = rd_kafka_offsets_for_times(rk, tps, 10000);
         for (int p = 0; p < partitions; p++)
-                offsets[p] = err || tps->elems[p].err ? -1
-                                                      : tps->elems[p].offset;
+                offsets[p] =
+                    err || tps->elems[p].err ? -1 : tps->elems[p].offset;
         rd_kafka_topic_partition_list_destroy(tps);
         rd_kafka_destroy(rk);
         if (err)
@@ -757,20 +740,20 @@ static json_t *describe(const cluster_t *c)
 {
         if (c->embedded)
                 return json_pack(
-                        "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
-                        "embedded", "bootstrap_servers", c->bootstrap,
-                        "brokers", c->sc->brokers, "partitions",
-                        c->partitions, "topic", c->sc->topic, "limits",
-                        "librdkafka mock cluster: at most 5 MiB or 100,000 "
-                        "message sets per partition (oldest dropped)",
-                        "no CreateTopics handler: topics are created by the "
-                        "harness",
-                        "no offset lookup by timestamp",
-                        "a broker going down does not move leadership");
+                    "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
+                    "embedded", "bootstrap_servers", c->bootstrap, "brokers",
+                    c->sc->brokers, "partitions", c->partitions, "topic",
+                    c->sc->topic, "limits",
+                    "librdkafka mock cluster: at most 5 MiB or 100,000 "
+                    "message sets per partition (oldest dropped)",
+                    "no CreateTopics handler: topics are created by the "
+                    "harness",
+                    "no offset lookup by timestamp",
+                    "a broker going down does not move leadership");
         return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "type", "external",
                          "name", c->sc->target->name, "bootstrap_servers",
-                         c->bootstrap, "partitions", c->partitions,
-                         "topic", c->sc->topic, "limits");
+                         c->bootstrap, "partitions", c->partitions, "topic",
+                         c->sc->topic, "limits");
 }
 
 json_t *crmsync_cluster_describe(const cluster_t *c)
@@ -807,8 +790,8 @@ static rd_kafka_t *lag_client(cluster_t *c, const char *group, char *errstr,
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", kerr,
                               sizeof(kerr)) ||
             rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr)) ||
-            !(c->lag_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr,
-                                       sizeof(kerr)))) {
+            !(c->lag_rk =
+                  rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr)))) {
                 rd_kafka_conf_destroy(conf);
                 crmsync_err(errstr, errstr_size, "lag reader: %s", kerr);
                 return NULL;
@@ -824,7 +807,7 @@ int crmsync_cluster_group_lag(cluster_t *c, const char *group,
         rd_kafka_t                      *rk;
         rd_kafka_topic_partition_list_t *tps;
         rd_kafka_resp_err_t              err;
-        size_t                           n = 0;
+        size_t                           n      = 0;
         int                              listed = 0;
 
         memset(lag, 0, sizeof(*lag));
@@ -843,8 +826,8 @@ int crmsync_cluster_group_lag(cluster_t *c, const char *group,
                 int64_t lo = -1, hi = -1, from, behind;
                 int64_t done = tps->elems[p].err ? -1 : tps->elems[p].offset;
                 if ((err = rd_kafka_query_watermark_offsets(
-                             rk, c->sc->topic, p, &lo, &hi,
-                             CLUSTER_LAG_TIMEOUT_MS))) {
+                         rk, c->sc->topic, p, &lo, &hi,
+                         CLUSTER_LAG_TIMEOUT_MS))) {
                         rd_kafka_topic_partition_list_destroy(tps);
                         return crmsync_err(errstr, errstr_size,
                                            "end offset of %s partition %d: "
@@ -863,9 +846,8 @@ int crmsync_cluster_group_lag(cluster_t *c, const char *group,
                 if (listed < 8 && n < sizeof(lag->detail) - 40) {
                         n += (size_t)snprintf(lag->detail + n,
                                               sizeof(lag->detail) - n,
-                                              "%s%d (%lld)",
-                                              listed ? ", " : "", p,
-                                              (long long)behind);
+                                              "%s%d (%lld)", listed ? ", " : "",
+                                              p, (long long)behind);
                         listed++;
                 } else if (listed == 8) {
                         snprintf(lag->detail + n, sizeof(lag->detail) - n,

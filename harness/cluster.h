@@ -23,7 +23,7 @@ typedef struct cluster cluster_t;
 cluster_t *crmsync_cluster_open(const struct scenario *sc,
                                 const char *props_path, const char *log_path,
                                 char *errstr, size_t errstr_size);
-void crmsync_cluster_close(cluster_t *c); /* accepts NULL */
+void       crmsync_cluster_close(cluster_t *c); /* accepts NULL */
 
 /* bootstrap.servers of the cluster. Borrowed, valid until close. */
 const char *crmsync_cluster_bootstrap(const cluster_t *c);
@@ -66,9 +66,9 @@ int crmsync_cluster_offsets_for_time(cluster_t *c, int64_t ts_ms,
 
 /* A consumer group's lag on the changes topic. */
 struct cluster_lag {
-        int64_t total;      /* records past the group's committed offsets */
-        int     partitions; /* partitions with lag */
-        int     committed;  /* partitions the group has committed on */
+        int64_t total;       /* records past the group's committed offsets */
+        int     partitions;  /* partitions with lag */
+        int     committed;   /* partitions the group has committed on */
         char    detail[256]; /* "3 (120), 7 (5)": partition (lag), first 8 */
 };
 #define CLUSTER_LAG_TIMEOUT_MS 2000

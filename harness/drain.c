@@ -23,8 +23,8 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
         rd_kafka_topic_partition_list_t *tps;
         char                             kerr[256];
         int64_t                         *end, *next;
-        int64_t t0 = crmsync_mono_ms(), t1, deadline;
-        int     left = 0;
+        int64_t                          t0   = crmsync_mono_ms(), t1, deadline;
+        int                              left = 0;
 
         memset(out, 0, sizeof(*out));
         if (partitions < 1 || partitions > DRAIN_MAX_PARTITIONS)
@@ -45,8 +45,7 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
                 rd_kafka_conf_destroy(conf);
                 return crmsync_err(errstr, errstr_size, "drain: %s", kerr);
         }
-        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr,
-                                sizeof(kerr)))) {
+        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr)))) {
                 rd_kafka_conf_destroy(conf);
                 return crmsync_err(errstr, errstr_size, "drain: %s", kerr);
         }
@@ -63,8 +62,8 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
                 if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi,
                                                      5000)) {
                         crmsync_err(errstr, errstr_size,
-                                    "drain: %s [%d]: end offset unknown",
-                                    topic, p);
+                                    "drain: %s [%d]: end offset unknown", topic,
+                                    p);
                         goto fail;
                 }
                 next[p] = start && start[p] >= 0 ? start[p] : lo;
@@ -74,7 +73,7 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
                 if (next[p] < end[p]) {
                         left++;
                         rd_kafka_topic_partition_list_add(tps, topic, p)
-                                ->offset = next[p];
+                            ->offset = next[p];
                 }
         }
         t1           = crmsync_mono_ms();
@@ -85,8 +84,7 @@ int crmsync_drain_topic(const char *props_file, const char *topic,
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
                 if (!m)
                         continue;
-                if (!m->err && m->partition >= 0 &&
-                    m->partition < partitions &&
+                if (!m->err && m->partition >= 0 && m->partition < partitions &&
                     m->offset >= next[m->partition] &&
                     next[m->partition] < end[m->partition]) {
                         out->records++;

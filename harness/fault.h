@@ -60,12 +60,12 @@ enum fault_injector {
 };
 
 struct fault_type {
-        const char        *name;
-        enum fault_layer   layer;
-        const char        *group; /* exclusive group; NULL = none */
-        int                needs_duration;
-        int                embedded_only; /* needs the embedded broker */
-        struct fault_param params[FAULT_MAX_PARAMS];
+        const char         *name;
+        enum fault_layer    layer;
+        const char         *group; /* exclusive group; NULL = none */
+        int                 needs_duration;
+        int                 embedded_only; /* needs the embedded broker */
+        struct fault_param  params[FAULT_MAX_PARAMS];
         enum fault_injector injector;
 };
 

@@ -137,18 +137,14 @@ static int pause_off(struct run *r, const char *type, const json_t *p,
 
 /* -- the table ------------------------------------------------------------ */
 
-
 /* -- lookup ---------------------------------------------------------------- */
 
 static const struct {
         fault_hook start, stop;
 } hooks[] = {
-        [INJ_CRM]     = {crm_on, crm_off},
-        [INJ_SINK]    = {sink_on, sink_off},
-        [INJ_KAFKA]   = {kafka_on, kafka_off},
-        [INJ_CRASH]   = {crash_on, NULL},
-        [INJ_PAUSE]   = {pause_on, pause_off},
-        [INJ_CORRUPT] = {corrupt_on, NULL},
+    [INJ_CRM] = {crm_on, crm_off},       [INJ_SINK] = {sink_on, sink_off},
+    [INJ_KAFKA] = {kafka_on, kafka_off}, [INJ_CRASH] = {crash_on, NULL},
+    [INJ_PAUSE] = {pause_on, pause_off}, [INJ_CORRUPT] = {corrupt_on, NULL},
 };
 
 fault_hook crmsync_fault_hook(const struct fault_type *ft, int on)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define HISTOGRAM_SUB_BITS 6
-#define HISTOGRAM_BUCKETS  ((64 - HISTOGRAM_SUB_BITS + 1) << HISTOGRAM_SUB_BITS)
+#define HISTOGRAM_BUCKETS ((64 - HISTOGRAM_SUB_BITS + 1) << HISTOGRAM_SUB_BITS)
 
 struct histogram {
         uint64_t counts[HISTOGRAM_BUCKETS];
@@ -15,8 +15,8 @@ struct histogram {
         uint64_t min;
 };
 
-void     crmsync_histogram_init(struct histogram *h);
-void     crmsync_histogram_record(struct histogram *h, uint64_t v);
+void crmsync_histogram_init(struct histogram *h);
+void crmsync_histogram_record(struct histogram *h, uint64_t v);
 /* Value at quantile q (0..1): the upper edge of the bucket holding it, never
  * above the recorded max. 0 when empty. */
 uint64_t crmsync_histogram_quantile(const struct histogram *h, double q);

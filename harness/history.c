@@ -13,14 +13,14 @@ struct apply_fact {
 };
 
 struct history {
-        uint32_t  commits, records;
-        size_t    max_facts;
+        uint32_t commits, records;
+        size_t   max_facts;
         /* Per seq (index seq - 1). */
-        uint32_t *commit_record, *commit_version;
-        uint8_t  *observed;   /* copies seen in the log, saturating */
-        uint8_t  *written;    /* the sink got a write carrying seq */
-        uint8_t  *dead;       /* dead-lettered */
-        uint32_t *side_count; /* side-effect requests */
+        uint32_t          *commit_record, *commit_version;
+        uint8_t           *observed;   /* copies seen in the log, saturating */
+        uint8_t           *written;    /* the sink got a write carrying seq */
+        uint8_t           *dead;       /* dead-lettered */
+        uint32_t          *side_count; /* side-effect requests */
         struct apply_fact *applies;
         size_t             apply_cnt;
         uint64_t           observed_total, log_dups, dropped;
@@ -112,8 +112,8 @@ void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
                         return;
         } else if ((h->apply_cnt & (h->apply_cnt - 1)) == 0 &&
                    h->apply_cnt >= 1024) {
-                struct apply_fact *n = realloc(
-                        h->applies, h->apply_cnt * 2 * sizeof(*n));
+                struct apply_fact *n =
+                    realloc(h->applies, h->apply_cnt * 2 * sizeof(*n));
                 if (!n) {
                         h->dropped++;
                         return;
@@ -121,9 +121,8 @@ void crmsync_history_apply(history_t *h, uint32_t seq, uint32_t record,
                 h->applies = n;
         }
         h->applies[h->apply_cnt++] = (struct apply_fact){
-                seq, record, version, (uint8_t)!!applied,
-                (uint8_t)!!(flags & (HISTORY_WRITE_FULL |
-                                     HISTORY_WRITE_DELETE))};
+            seq, record, version, (uint8_t) !!applied,
+            (uint8_t) !!(flags & (HISTORY_WRITE_FULL | HISTORY_WRITE_DELETE))};
 }
 
 void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count)
@@ -132,8 +131,7 @@ void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count)
                 h->side_count[seq - 1] += count;
 }
 
-void crmsync_history_set_names(history_t *h, history_name_fn fn,
-                               void *opaque)
+void crmsync_history_set_names(history_t *h, history_name_fn fn, void *opaque)
 {
         h->name        = fn;
         h->name_opaque = opaque;
@@ -147,8 +145,7 @@ static void example_names(const history_t *h, uint32_t seq, uint32_t rec,
         if (h->name) {
                 h->name(h->name_opaque, 0, rec, key, key_size);
                 if (seq)
-                        h->name(h->name_opaque, seq, UINT32_MAX, chg,
-                                chg_size);
+                        h->name(h->name_opaque, seq, UINT32_MAX, chg, chg_size);
                 else
                         snprintf(chg, chg_size, "no change id");
         } else {
@@ -163,8 +160,8 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         /* Per record: highest version applied so far (reordered), highest
          * version applied at all, and highest version covered by a full
          * write or a delete (lost). */
-        uint32_t *max_applied = calloc(h->records + 1, sizeof(uint32_t));
-        uint32_t *max_cover   = calloc(h->records + 1, sizeof(uint32_t));
+        uint32_t *max_applied  = calloc(h->records + 1, sizeof(uint32_t));
+        uint32_t *max_cover    = calloc(h->records + 1, sizeof(uint32_t));
         struct history_stats s = {0};
         char                 key[CRMSYNC_KEY_MAX], chg[CRMSYNC_KEY_MAX];
 
@@ -183,12 +180,12 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                 if (!a->applied)
                         continue;
                 if (a->version < max_applied[a->record]) {
-                        example_names(h, a->seq, a->record, key,
-                                      sizeof(key), chg, sizeof(chg));
-                        crmsync_check_result_add(
-                                r, ANOMALY_REORDERED, key,
-                                "v%u (%s) applied after v%u", a->version,
-                                chg, max_applied[a->record]);
+                        example_names(h, a->seq, a->record, key, sizeof(key),
+                                      chg, sizeof(chg));
+                        crmsync_check_result_add(r, ANOMALY_REORDERED, key,
+                                                 "v%u (%s) applied after v%u",
+                                                 a->version, chg,
+                                                 max_applied[a->record]);
                 } else {
                         max_applied[a->record] = a->version;
                 }
@@ -196,8 +193,8 @@ int crmsync_history_check(history_t *h, struct check_result *r,
         for (uint32_t i = 0; i < h->commits; i++) {
                 uint32_t rec = h->commit_record[i], v = h->commit_version[i];
                 if (h->dead[i]) {
-                        example_names(h, i + 1, rec, key, sizeof(key),
-                                      chg, sizeof(chg));
+                        example_names(h, i + 1, rec, key, sizeof(key), chg,
+                                      sizeof(chg));
                         crmsync_check_result_add(r, ANOMALY_DEAD_LETTERED, key,
                                                  "v%u (%s) sent to the "
                                                  "dead-letter topic",
@@ -205,12 +202,12 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                         continue;
                 }
                 if (h->side_count[i] > 1) {
-                        example_names(h, i + 1, rec, key, sizeof(key),
-                                      chg, sizeof(chg));
+                        example_names(h, i + 1, rec, key, sizeof(key), chg,
+                                      sizeof(chg));
                         crmsync_check_result_add(
-                                r, ANOMALY_DUPLICATE_SIDE_EFFECT, key,
-                                "v%u (%s): side effect requested %u times",
-                                v, chg, h->side_count[i]);
+                            r, ANOMALY_DUPLICATE_SIDE_EFFECT, key,
+                            "v%u (%s): side effect requested %u times", v, chg,
+                            h->side_count[i]);
                 }
                 if (h->written[i] || max_cover[rec] >= v ||
                     max_applied[rec] <= v)
@@ -220,17 +217,17 @@ int crmsync_history_check(history_t *h, struct check_result *r,
                 if (!h->observed[i]) {
                         s.lost_before_topic++;
                         crmsync_check_result_add(
-                                r, ANOMALY_LOST, key,
-                                "v%u (%s) never reached the topic; v%u was "
-                                "applied",
-                                v, chg, max_applied[rec]);
+                            r, ANOMALY_LOST, key,
+                            "v%u (%s) never reached the topic; v%u was "
+                            "applied",
+                            v, chg, max_applied[rec]);
                 } else {
                         s.lost_after_topic++;
                         crmsync_check_result_add(
-                                r, ANOMALY_LOST, key,
-                                "v%u (%s) reached the topic but not the sink; "
-                                "v%u was applied",
-                                v, chg, max_applied[rec]);
+                            r, ANOMALY_LOST, key,
+                            "v%u (%s) reached the topic but not the sink; "
+                            "v%u was applied",
+                            v, chg, max_applied[rec]);
                 }
         }
         s.observed       = h->observed_total;

@@ -21,7 +21,7 @@ typedef struct history history_t;
  * crmsync_history_destroy. */
 history_t *crmsync_history_new(uint32_t commits, uint32_t records,
                                size_t max_facts);
-void crmsync_history_destroy(history_t *h); /* accepts NULL */
+void       crmsync_history_destroy(history_t *h); /* accepts NULL */
 
 /* Change seq committed version of record. */
 void crmsync_history_commit(history_t *h, uint32_t seq, uint32_t record,
@@ -34,7 +34,7 @@ void crmsync_history_dead_letter(history_t *h, uint32_t seq);
 /* What a sink write carries (flags of crmsync_history_apply). Both kinds
  * hold the record's whole state at their version, so they cover (supersede)
  * every older change of the record. */
-#define HISTORY_WRITE_FULL   0x1 /* whole record: create, undelete, snapshot */
+#define HISTORY_WRITE_FULL 0x1   /* whole record: create, undelete, snapshot */
 #define HISTORY_WRITE_DELETE 0x2 /* a delete (tombstone), merges' included */
 
 /* The sink received a write of version of record carrying seq (0 when the
@@ -50,14 +50,13 @@ void crmsync_history_side_effect(history_t *h, uint32_t seq, uint32_t count);
  * one, examples say "record #N" and "seq:N". */
 typedef void (*history_name_fn)(void *opaque, uint32_t seq, uint32_t record,
                                 char *buf, size_t size);
-void crmsync_history_set_names(history_t *h, history_name_fn fn,
-                               void *opaque);
+void crmsync_history_set_names(history_t *h, history_name_fn fn, void *opaque);
 
 struct history_stats {
         uint64_t observed;       /* topic records seen */
         uint64_t log_duplicates; /* extra copies of an event in the log */
         uint64_t applies;
-        uint64_t dropped_facts;  /* over max_facts */
+        uint64_t dropped_facts; /* over max_facts */
         uint64_t lost_before_topic, lost_after_topic;
 };
 

@@ -16,9 +16,9 @@
  * 0 the first time only. */
 void crmsync_interrupt_install(void);
 /* Signals received so far (0: none). Async-signal-safe. */
-int  crmsync_interrupt_count(void);
+int crmsync_interrupt_count(void);
 /* The first signal received, 0 when none. */
-int  crmsync_interrupt_signal(void);
+int crmsync_interrupt_signal(void);
 /* When the first signal came (crmsync_mono_ms's clock), 0 when none. */
 int64_t crmsync_interrupt_mono_ms(void);
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define JSONPOS_MAX_ENTRIES 100000
-#define JSONPOS_MAX_DEPTH   64
+#define JSONPOS_MAX_DEPTH 64
 
 struct jsonpos_entry {
         char *path;
@@ -41,9 +41,8 @@ static void adv(struct scan *s)
 
 static void skip_ws(struct scan *s)
 {
-        while (s->p < s->end &&
-               (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' ||
-                *s->p == '\r'))
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+                                 *s->p == '\n' || *s->p == '\r'))
                 adv(s);
 }
 
@@ -55,8 +54,7 @@ static int add(struct scan *s, const char *path, int line, int column,
                 return -1;
         if (jp->cnt == jp->size) {
                 size_t                nsize = jp->size ? jp->size * 2 : 64;
-                struct jsonpos_entry *nv =
-                        realloc(jp->v, nsize * sizeof(*nv));
+                struct jsonpos_entry *nv = realloc(jp->v, nsize * sizeof(*nv));
                 if (!nv)
                         return -1;
                 jp->v    = nv;
@@ -126,9 +124,9 @@ static void scan_value(struct scan *s, char *path, size_t path_len, int depth,
                         skip_ws(s);
                         if (s->p < s->end && *s->p == ':')
                                 adv(s);
-                        size_t n = (size_t)snprintf(
-                                path + path_len, 1024 - path_len, "%s%s",
-                                path_len ? "." : "", key);
+                        size_t n =
+                            (size_t)snprintf(path + path_len, 1024 - path_len,
+                                             "%s%s", path_len ? "." : "", key);
                         if (path_len + n >= 1024) {
                                 s->failed = 1;
                                 return;
@@ -149,9 +147,8 @@ static void scan_value(struct scan *s, char *path, size_t path_len, int depth,
                         skip_ws(s);
                         if (s->p >= s->end || *s->p == ']')
                                 break;
-                        size_t n = (size_t)snprintf(path + path_len,
-                                                    1024 - path_len, "[%d]",
-                                                    idx++);
+                        size_t n = (size_t)snprintf(
+                            path + path_len, 1024 - path_len, "[%d]", idx++);
                         if (path_len + n >= 1024) {
                                 s->failed = 1;
                                 return;

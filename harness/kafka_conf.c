@@ -4,8 +4,8 @@
 #include "crmsync/common.h"
 #include "crmsync/kafka_props.h"
 
-static int judge_set(void *opaque, const char *key, const char *val,
-                     char *err, size_t err_size)
+static int judge_set(void *opaque, const char *key, const char *val, char *err,
+                     size_t err_size)
 {
         rd_kafka_conf_res_t res =
             rd_kafka_conf_set(opaque, key, val, err, err_size);

@@ -43,9 +43,8 @@ void crmsync_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
         FILE *fp;
         pthread_mutex_lock(&lock);
         fp = logfp ? logfp : stderr;
-        if ((fprintf(fp, "%lld %%%d|%s|%s| %s\n",
-                     (long long)crmsync_wall_ms(), level, fac,
-                     rk ? rd_kafka_name(rk) : "-", buf) < 0 ||
+        if ((fprintf(fp, "%lld %%%d|%s|%s| %s\n", (long long)crmsync_wall_ms(),
+                     level, fac, rk ? rd_kafka_name(rk) : "-", buf) < 0 ||
              fflush(fp) == EOF) &&
             logfp) {
                 /* A full disk: say so once (the run stops on it), and

@@ -13,7 +13,7 @@ void crmsync_kafka_log_open(const char *path);
 void crmsync_kafka_log_close(void);
 /* errno of the first failed open of, or write to, the file since the last
  * crmsync_kafka_log_open; 0 when none failed. Thread-safe. */
-int  crmsync_kafka_log_failed(void);
+int crmsync_kafka_log_failed(void);
 /* rd_kafka_conf_set_log_cb callback; thread-safe. */
 void crmsync_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                           const char *buf);

@@ -41,14 +41,14 @@ static void *run(void *arg)
                 int64_t next = crmsync_mono_ms() + p->interval_ms;
                 for (int i = 0; i < p->partitions && p->cnt < p->max; i++) {
                         size_t idx = p->cnt++;
-                        p->samples[idx] = (struct probe_sample){
-                                crmsync_wall_ms(), i, 0};
+                        p->samples[idx] =
+                            (struct probe_sample){crmsync_wall_ms(), i, 0};
                         if (rd_kafka_producev(
-                                    p->rk, RD_KAFKA_V_TOPIC(p->topic),
-                                    RD_KAFKA_V_PARTITION(i),
-                                    RD_KAFKA_V_VALUE("probe", 5),
-                                    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx),
-                                    RD_KAFKA_V_END))
+                                p->rk, RD_KAFKA_V_TOPIC(p->topic),
+                                RD_KAFKA_V_PARTITION(i),
+                                RD_KAFKA_V_VALUE("probe", 5),
+                                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)idx),
+                                RD_KAFKA_V_END))
                                 p->samples[idx].state = -1;
                 }
                 while (!p->stop && crmsync_mono_ms() < next)
@@ -96,8 +96,8 @@ probe_t *crmsync_probe_start(const char *props_file, const char *topic,
         }
         rd_kafka_conf_set_opaque(conf, p);
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-        if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr,
-                                   sizeof(kerr)))) {
+        if (!(p->rk =
+                  rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr)))) {
                 crmsync_err(errstr, errstr_size, "probe: %s", kerr);
                 crmsync_probe_destroy(p);
                 return NULL;

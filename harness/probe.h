@@ -11,7 +11,7 @@
 struct probe_sample {
         int64_t send_ms; /* wall clock */
         int32_t partition;
-        int8_t  state;   /* 0 pending, 1 acknowledged, -1 failed */
+        int8_t  state; /* 0 pending, 1 acknowledged, -1 failed */
 };
 
 typedef struct probe probe_t;

@@ -8,7 +8,6 @@
 #include "harness/fault.h"
 #include "harness/verdict.h"
 
-
 /* history.jsonl: one JSON object a line, with monotonic (since start) and
  * wall-clock timestamps. fmt adds extra members (",\"k\":v"). */
 void run_history(struct run *r, const char *kind, const char *fmt, ...)
@@ -27,7 +26,6 @@ void run_history(struct run *r, const char *kind, const char *fmt, ...)
         va_end(ap);
         run_history_check(r, failed);
 }
-
 
 void run_progress(struct run *r, const char *fmt, ...)
 {
@@ -77,7 +75,7 @@ static void add_bug_args(const char **argv, int *n, uint32_t bugs)
 /* Prepare (not start) a pipeline process. name is connector, profiler or
  * replay (a profiler rebuilding the sink from the earliest offset). */
 void run_setup_child(struct run *r, struct child *c, const char *name,
-                        const struct scenario_process *p, const char *group)
+                     const struct scenario_process *p, const char *group)
 {
         const char *argv[SUPERVISOR_MAX_ARGS];
         char        n1[16], n2[16], n3[32], shcmd[4096];
@@ -123,11 +121,11 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
                                 argv[n++] = r->sc->replay.domain;
                         }
                         if (!strcmp(r->sc->replay.from, "timestamp")) {
-                                snprintf(n3, sizeof(n3), "%lld",
-                                         (long long)(r->t0_wall +
-                                                     (int64_t)(r->sc->replay
-                                                                       .from_s *
-                                                               1000)));
+                                snprintf(
+                                    n3, sizeof(n3), "%lld",
+                                    (long long)(r->t0_wall +
+                                                (int64_t)(r->sc->replay.from_s *
+                                                          1000)));
                                 argv[n++] = "--from-timestamp";
                                 argv[n++] = n3;
                         }
@@ -154,11 +152,12 @@ int run_start_child(struct run *r, struct child *c)
         if (crmsync_child_start(c, errstr, sizeof(errstr)) == -1) {
                 run_progress(r, "%s: %s", c->name, errstr);
                 run_history(r, "child_start_failed", ",\"child\":\"%s\"",
-                        c->name);
+                            c->name);
                 return -1;
         }
-        run_history(r, "child_start", ",\"child\":\"%s\",\"pid\":%d,\"start\":%d",
-                c->name, (int)c->pid, c->starts);
+        run_history(r, "child_start",
+                    ",\"child\":\"%s\",\"pid\":%d,\"start\":%d", c->name,
+                    (int)c->pid, c->starts);
         return 0;
 }
 
@@ -220,10 +219,10 @@ static int fault_apply(struct run *r, const struct scenario_fault *f, int on,
 
 static void fault_cb(evutil_socket_t fd, short what, void *arg)
 {
-        struct fault_timer          *ft = arg;
-        struct run                  *r  = ft->r;
-        const struct scenario_fault *f  = &r->sc->faults[ft->idx];
-        struct fault_state          *fs = &r->faults[ft->idx];
+        struct fault_timer          *ft       = arg;
+        struct run                  *r        = ft->r;
+        const struct scenario_fault *f        = &r->sc->faults[ft->idx];
+        struct fault_state          *fs       = &r->faults[ft->idx];
         char                         why[256] = "";
         (void)fd;
         (void)what;
@@ -239,15 +238,15 @@ static void fault_cb(evutil_socket_t fd, short what, void *arg)
                         snprintf(fs->reason, sizeof(fs->reason), "%s",
                                  why[0] ? why : "not supported");
                         run_progress(r, "fault %s skipped: %s", f->type,
-                                 fs->reason);
+                                     fs->reason);
                         run_history(r, "fault_skipped",
-                                ",\"fault\":%d,\"type\":\"%s\"", ft->idx,
-                                f->type);
+                                    ",\"fault\":%d,\"type\":\"%s\"", ft->idx,
+                                    f->type);
                         goto out;
                 }
                 run_progress(r, "fault %s start", f->type);
                 run_history(r, "fault_start", ",\"fault\":%d,\"type\":\"%s\"",
-                        ft->idx, f->type);
+                            ft->idx, f->type);
                 if (f->duration_s <= 0) {
                         fs->ended    = 1;
                         fs->end_mono = fs->start_mono;
@@ -260,7 +259,7 @@ static void fault_cb(evutil_socket_t fd, short what, void *arg)
                 fs->end_wall = crmsync_wall_ms();
                 run_progress(r, "fault %s end", f->type);
                 run_history(r, "fault_end", ",\"fault\":%d,\"type\":\"%s\"",
-                        ft->idx, f->type);
+                            ft->idx, f->type);
         }
 out:
         free(ft);
@@ -297,9 +296,8 @@ static void collect_cb(void *opaque, const struct sink_record *sr)
                 c->v    = nv;
                 c->size = ns;
         }
-        c->v[c->cnt++] = (struct check_record){sr->key, sr->account_id,
-                                               sr->version, sr->deleted,
-                                               sr->fields};
+        c->v[c->cnt++] = (struct check_record){
+            sr->key, sr->account_id, sr->version, sr->deleted, sr->fields};
 }
 
 /* End-state check of the sink as it is now. */
@@ -346,8 +344,9 @@ int run_group_lagging(struct run *r, const char *group, int64_t now)
         if (crmsync_cluster_group_lag(r->cluster, group, &r->lag, errstr,
                                       sizeof(errstr))) {
                 if (!r->lag_warned++)
-                        run_progress(r, "group lag unknown (%s): judging "
-                                        "convergence on inactivity",
+                        run_progress(r,
+                                     "group lag unknown (%s): judging "
+                                     "convergence on inactivity",
                                      errstr);
                 return r->lagging = 0;
         }
@@ -409,9 +408,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 }
                 r->phase              = PHASE_WAIT;
                 r->last_progress_mono = now;
-                run_progress(r, "workload committed (%zu events) and faults "
-                            "over; waiting for convergence",
-                         crmsync_workload_event_cnt(r->wl));
+                run_progress(r,
+                             "workload committed (%zu events) and faults "
+                             "over; waiting for convergence",
+                             crmsync_workload_event_cnt(r->wl));
                 run_history(r, "workload_done", "%s", "");
         }
         if (now - r->last_check_mono < CHECK_EVERY_MS ||
@@ -434,7 +434,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                 run_history(r, "converged", "%s", "");
                 event_base_loopexit(r->base, NULL);
         } else if (now - r->last_progress_mono >=
-                           (int64_t)(r->sc->settle_s * 1000) &&
+                       (int64_t)(r->sc->settle_s * 1000) &&
                    run_group_lagging(r, r->group_id, now)) {
                 /* No sink write for settle_s, but the pipeline has not
                  * consumed everything: a restarted member may be waiting
@@ -442,10 +442,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                  * lag, up to the timeout. */
                 if (!r->lag_wait_start_mono) {
                         r->lag_wait_start_mono = now;
-                        run_progress(r, "no sink write for %.1f s, but "
-                                        "group %s still has lag %lld on "
-                                        "%d partition(s): waiting on it "
-                                        "(up to the timeout)",
+                        run_progress(r,
+                                     "no sink write for %.1f s, but "
+                                     "group %s still has lag %lld on "
+                                     "%d partition(s): waiting on it "
+                                     "(up to the timeout)",
                                      r->sc->settle_s, r->group_id,
                                      (long long)r->lag.total,
                                      r->lag.partitions);
@@ -456,11 +457,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
                    (int64_t)(r->sc->settle_s * 1000)) {
                 r->settled = 1;
                 r->phase   = PHASE_DONE;
-                run_progress(r, "settled without converging: %llu records "
-                            "differ and no write for %.1f s",
-                         (unsigned long long)bad, r->sc->settle_s);
+                run_progress(r,
+                             "settled without converging: %llu records "
+                             "differ and no write for %.1f s",
+                             (unsigned long long)bad, r->sc->settle_s);
                 run_history(r, "settled", ",\"differing\":%llu",
-                        (unsigned long long)bad);
+                            (unsigned long long)bad);
                 event_base_loopexit(r->base, NULL);
         }
 }
@@ -497,8 +499,9 @@ int run_interrupted(struct run *r, const char *phase)
         r->interrupt_phase = phase;
         r->interrupt_mono  = crmsync_interrupt_mono_ms();
         r->phase           = PHASE_DONE;
-        run_progress(r, "interrupted (%s) during %s: stopping the pipeline "
-                        "(interrupt again to stop at once)",
+        run_progress(r,
+                     "interrupted (%s) during %s: stopping the pipeline "
+                     "(interrupt again to stop at once)",
                      strsignal(r->interrupt_sig), phase);
         run_history(r, "interrupted", ",\"signal\":%d,\"phase\":\"%s\"",
                     r->interrupt_sig, phase);
@@ -518,10 +521,12 @@ static int wait_ready(struct run *r, const char *path, int timeout_ms)
 {
         int64_t since = crmsync_mono_ms(), until = since + timeout_ms;
         while (crmsync_mono_ms() < until) {
-                struct timespec ts = {0, 50 * 1000000};
+                struct timespec ts  = {0, 50 * 1000000};
                 int             pid = r->profiler.pid;
-                run_status_wait(r, "waiting for the profiler to join its "
-                                   "group", since);
+                run_status_wait(r,
+                                "waiting for the profiler to join its "
+                                "group",
+                                since);
                 if (access(path, F_OK) == 0) {
                         r->profiler_ready = 1;
                         run_progress(r, "profiler ready (partitions assigned)");
@@ -538,7 +543,7 @@ static int wait_ready(struct run *r, const char *path, int timeout_ms)
         }
         r->profiler_ready = 1; /* alive: taken as ready (the contract) */
         run_progress(r, "profiler not ready after %d ms: starting anyway",
-                 timeout_ms);
+                     timeout_ms);
         return 0;
 }
 
@@ -579,12 +584,12 @@ static void crm_serve_observer(void *opaque, const struct crm_event *ev,
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 json_t **summary_out, char *errstr, size_t errstr_size)
 {
-        struct run               r = {0};
-        struct crm_server_config cc = {0};
+        struct run               r   = {0};
+        struct crm_server_config cc  = {0};
         struct sink_config       skc = {0};
         struct check_result      res;
-        json_t *summary = NULL, *log, *timing, *replay = NULL;
-        char    ready_path[600];
+        json_t                  *summary = NULL, *log, *timing, *replay = NULL;
+        char                     ready_path[600];
         char                     path[600];
         int                      failed = 0, rc = 2;
         double                   timeout_s;
@@ -598,8 +603,9 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 return 2;
         if (make_run_dir(&r, errstr, errstr_size) == -1)
                 goto out;
-        run_progress(&r, "setting up %s: the Kafka target, the auditor, the "
-                         "probe, the sink, the profiler",
+        run_progress(&r,
+                     "setting up %s: the Kafka target, the auditor, the "
+                     "probe, the sink, the profiler",
                      r.run_dir);
         snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
         if (!(r.history = fopen(path, "w"))) {
@@ -633,21 +639,21 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         if (opt->no_record) {
                 /* Benchmark: the judge records nothing. */
         } else if (!(r.auditor = crmsync_auditor_start(
-                      crmsync_cluster_props(r.cluster), sc->topic,
-                      sc->partitions,
-                      crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
-                      errstr_size)) ||
-            !(r.probe = crmsync_probe_start(
-                      crmsync_cluster_props(r.cluster), CLUSTER_PROBE_TOPIC,
-                      crmsync_cluster_probe_partitions(r.cluster),
-                      PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
+                         crmsync_cluster_props(r.cluster), sc->topic,
+                         sc->partitions,
+                         crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
+                         errstr_size)) ||
+                   !(r.probe = crmsync_probe_start(
+                         crmsync_cluster_props(r.cluster), CLUSTER_PROBE_TOPIC,
+                         crmsync_cluster_probe_partitions(r.cluster),
+                         PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
                 goto out;
         if (run_interrupted(&r, "setup"))
                 goto interrupted;
 
         skc.blind_writes = sc->sink_blind_writes;
-        if (!(r.sink = crmsync_sink_server_new(r.base, &skc, errstr,
-                                               errstr_size)))
+        if (!(r.sink =
+                  crmsync_sink_server_new(r.base, &skc, errstr, errstr_size)))
                 goto out;
         snprintf(r.sink_url, sizeof(r.sink_url), "http://127.0.0.1:%d",
                  crmsync_sink_server_port(r.sink));
@@ -663,8 +669,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         crmsync_child_setenv(&r.profiler, "CRMSYNC_READY_FILE", ready_path);
         if (run_start_child(&r, &r.profiler) == -1) {
                 crmsync_err(errstr, errstr_size,
-                            "could not start the profiler (see %s)",
-                            r.run_dir);
+                            "could not start the profiler (see %s)", r.run_dir);
                 goto out;
         }
         if (wait_ready(&r, ready_path, 15000) == -1)
@@ -675,22 +680,20 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         /* The CRM's clock starts CONNECTOR_WARMUP_MS from now, so the
          * connector has started (read its stored cursor) before the first
          * change commits. */
-        r.t0_mono            = crmsync_mono_ms() + CONNECTOR_WARMUP_MS;
-        r.t0_wall            = crmsync_wall_ms() + CONNECTOR_WARMUP_MS;
-        cc.workload          = r.wl;
-        cc.start_wall_ms     = r.t0_wall;
-        cc.max_page          = sc->crm_max_page;
-        cc.rate_limit_per_s  = sc->crm_rate_limit_per_s;
-        cc.rate_burst        = sc->crm_rate_burst;
-        cc.daily_quota       = sc->crm_daily_quota;
-        cc.error_rate_5xx    = sc->crm_error_rate_5xx;
-        cc.retention_ms      = (int64_t)(sc->crm_retention_s * 1000);
-        if (!(r.crm = crmsync_crm_server_new(r.base, &cc, errstr,
-                                             errstr_size)))
+        r.t0_mono           = crmsync_mono_ms() + CONNECTOR_WARMUP_MS;
+        r.t0_wall           = crmsync_wall_ms() + CONNECTOR_WARMUP_MS;
+        cc.workload         = r.wl;
+        cc.start_wall_ms    = r.t0_wall;
+        cc.max_page         = sc->crm_max_page;
+        cc.rate_limit_per_s = sc->crm_rate_limit_per_s;
+        cc.rate_burst       = sc->crm_rate_burst;
+        cc.daily_quota      = sc->crm_daily_quota;
+        cc.error_rate_5xx   = sc->crm_error_rate_5xx;
+        cc.retention_ms     = (int64_t)(sc->crm_retention_s * 1000);
+        if (!(r.crm = crmsync_crm_server_new(r.base, &cc, errstr, errstr_size)))
                 goto out;
         if (!opt->no_record)
-                crmsync_crm_server_set_observer(r.crm, crm_serve_observer,
-                                                &r);
+                crmsync_crm_server_set_observer(r.crm, crm_serve_observer, &r);
         snprintf(r.crm_url, sizeof(r.crm_url), "http://127.0.0.1:%d",
                  crmsync_crm_server_port(r.crm));
         if (run_interrupted(&r, "setup"))
@@ -699,9 +702,10 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         r.workload_end_mono = r.t0_mono + crmsync_workload_duration_ms(r.wl);
         r.faults_end_mono   = r.t0_mono;
         for (int i = 0; i < sc->fault_cnt; i++) {
-                int64_t end = r.t0_mono + (int64_t)((sc->faults[i].at_s +
-                                                     sc->faults[i].duration_s) *
-                                                    1000);
+                int64_t end =
+                    r.t0_mono +
+                    (int64_t)((sc->faults[i].at_s + sc->faults[i].duration_s) *
+                              1000);
                 if (end > r.faults_end_mono)
                         r.faults_end_mono = end;
                 schedule_fault(&r, i, 1,
@@ -709,35 +713,34 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 if (sc->faults[i].duration_s > 0)
                         schedule_fault(&r, i, 0,
                                        sc->faults[i].at_s +
-                                               sc->faults[i].duration_s +
-                                               CONNECTOR_WARMUP_MS / 1e3);
+                                           sc->faults[i].duration_s +
+                                           CONNECTOR_WARMUP_MS / 1e3);
         }
-        timeout_s = opt->timeout_s > 0   ? opt->timeout_s
-                    : sc->timeout_s > 0 ? sc->timeout_s
-                                        : (double)(r.faults_end_mono >
-                                                           r.workload_end_mono
-                                                   ? r.faults_end_mono
-                                                   : r.workload_end_mono) /
-                                                          1000.0 -
-                                                  (double)r.t0_mono / 1000.0 +
-                                                  120;
+        timeout_s       = opt->timeout_s > 0 ? opt->timeout_s
+                          : sc->timeout_s > 0
+                              ? sc->timeout_s
+                              : (double)(r.faults_end_mono > r.workload_end_mono
+                                             ? r.faults_end_mono
+                                             : r.workload_end_mono) /
+                                  1000.0 -
+                              (double)r.t0_mono / 1000.0 + 120;
         r.deadline_mono = r.t0_mono + (int64_t)(timeout_s * 1000);
 
         run_progress(&r, "run %s: crm %s, sink %s, kafka %s", r.run_id,
-                 r.crm_url, r.sink_url, crmsync_cluster_bootstrap(r.cluster));
+                     r.crm_url, r.sink_url,
+                     crmsync_cluster_bootstrap(r.cluster));
         run_progress(&r, "workload: %zu changes over %.1f s (seed %llu)",
-                 crmsync_workload_event_cnt(r.wl),
-                 (double)crmsync_workload_duration_ms(r.wl) / 1000.0,
-                 (unsigned long long)sc->seed);
+                     crmsync_workload_event_cnt(r.wl),
+                     (double)crmsync_workload_duration_ms(r.wl) / 1000.0,
+                     (unsigned long long)sc->seed);
         run_history(&r, "run_start", ",\"crm\":\"%s\",\"sink\":\"%s\"",
-                r.crm_url, r.sink_url);
+                    r.crm_url, r.sink_url);
 
         run_setup_child(&r, &r.connector, "connector", &sc->connector,
-                    r.group_id);
+                        r.group_id);
         if (run_start_child(&r, &r.connector) == -1) {
                 crmsync_err(errstr, errstr_size,
-                            "could not start the pipeline (see %s)",
-                            r.run_dir);
+                            "could not start the pipeline (see %s)", r.run_dir);
                 goto out;
         }
 
@@ -766,7 +769,7 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         crmsync_check_result_init(&res);
         run_check_now(&r, &res);
         log    = opt->no_record ? json_pack("{s:b}", "recording", 0)
-                             : run_history_checks(&r, &res);
+                                : run_history_checks(&r, &res);
         timing = run_timing_json(&r);
         if (!opt->no_record)
                 run_write_applies(&r);

@@ -20,7 +20,7 @@ struct run_options {
          * (no auditor reading the topic, no probes, no served-event
          * lines, no history checks); the verdict is the end state alone
          * and the summary says "recording": false. */
-        int         no_record;
+        int no_record;
 };
 
 /* Run sc. Returns the process exit code: 0 every expectation met, 1 some

@@ -16,8 +16,8 @@ json_t *run_api_json(struct run *r)
         size_t   n = r->crm ? crmsync_crm_server_clients(r->crm, NULL, 0) : 0;
         size_t   events = crmsync_workload_event_cnt(r->wl);
         uint64_t req = 0, s429 = 0, s403 = 0, s5xx = 0, early = 0, ra = 0;
-        json_t  *clients = json_object(), *o;
-        const char *worst = NULL;
+        json_t  *clients        = json_object(), *o;
+        const char *worst       = NULL;
         uint64_t    worst_early = 0;
 
         if (n && (cs = calloc(n, sizeof(*cs))))
@@ -38,39 +38,35 @@ json_t *run_api_json(struct run *r)
                         worst       = cs[i].id;
                 }
                 json_object_set_new(
-                        clients, cs[i].id,
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                                  "requests", (json_int_t)cs[i].requests,
-                                  "status_429", (json_int_t)cs[i].status_429,
-                                  "status_403", (json_int_t)cs[i].status_403,
-                                  "status_5xx", (json_int_t)cs[i].status_5xx,
-                                  "retry_afters",
-                                  (json_int_t)cs[i].retry_afters,
-                                  "early_retries",
-                                  (json_int_t)cs[i].early_retries,
-                                  "earliest_ms",
-                                  (json_int_t)cs[i].earliest_ms));
+                    clients, cs[i].id,
+                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+                              (json_int_t)cs[i].requests, "status_429",
+                              (json_int_t)cs[i].status_429, "status_403",
+                              (json_int_t)cs[i].status_403, "status_5xx",
+                              (json_int_t)cs[i].status_5xx, "retry_afters",
+                              (json_int_t)cs[i].retry_afters, "early_retries",
+                              (json_int_t)cs[i].early_retries, "earliest_ms",
+                              (json_int_t)cs[i].earliest_ms));
         }
         o = json_pack(
-                "{s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i,"
-                " s:{s:f, s:i, s:I}}",
-                "requests", (json_int_t)req, "requests_per_change",
-                events ? (double)req / (double)events : 0.0, "status_429",
-                (json_int_t)s429, "status_403", (json_int_t)s403, "status_5xx",
-                (json_int_t)s5xx, "retry_afters", (json_int_t)ra,
-                "early_retries", (json_int_t)early, "over_rate_limit",
-                (json_int_t)s429, "over_daily_quota", (json_int_t)s403,
-                "early_slack_ms", CRMSYNC_THROTTLE_EARLY_SLACK_MS, "limits",
-                "rate_limit_per_s", r->sc->crm_rate_limit_per_s, "burst",
-                (int)r->sc->crm_rate_burst, "daily_quota",
-                (json_int_t)r->sc->crm_daily_quota);
+            "{s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i,"
+            " s:{s:f, s:i, s:I}}",
+            "requests", (json_int_t)req, "requests_per_change",
+            events ? (double)req / (double)events : 0.0, "status_429",
+            (json_int_t)s429, "status_403", (json_int_t)s403, "status_5xx",
+            (json_int_t)s5xx, "retry_afters", (json_int_t)ra, "early_retries",
+            (json_int_t)early, "over_rate_limit", (json_int_t)s429,
+            "over_daily_quota", (json_int_t)s403, "early_slack_ms",
+            CRMSYNC_THROTTLE_EARLY_SLACK_MS, "limits", "rate_limit_per_s",
+            r->sc->crm_rate_limit_per_s, "burst", (int)r->sc->crm_rate_burst,
+            "daily_quota", (json_int_t)r->sc->crm_daily_quota);
         /* 0 = unlimited: say so with null. */
         if (r->sc->crm_rate_limit_per_s <= 0)
                 json_object_set_new(json_object_get(o, "limits"),
                                     "rate_limit_per_s", json_null());
         if (!r->sc->crm_daily_quota)
-                json_object_set_new(json_object_get(o, "limits"),
-                                    "daily_quota", json_null());
+                json_object_set_new(json_object_get(o, "limits"), "daily_quota",
+                                    json_null());
         if (worst)
                 json_object_set_new(o, "worst_client", json_string(worst));
         json_object_set_new(o, "clients", clients);
@@ -92,20 +88,18 @@ static json_int_t geti(const json_t *o, const char *k)
         return json_integer_value(json_object_get(o, k));
 }
 
-void run_api_expect(struct run *r, const json_t *api, json_t *exp,
-                    int *failed)
+void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
         char                          name[96], detail[256];
         json_int_t                    early = geti(api, "early_retries");
 
         if (e->api_early_retries_max >= 0) {
-                const char *w = json_string_value(
-                        json_object_get(api, "worst_client"));
-                const json_t *wc = w ? json_object_get(
-                                               json_object_get(api, "clients"),
-                                               w)
-                                     : NULL;
+                const char *w =
+                    json_string_value(json_object_get(api, "worst_client"));
+                const json_t *wc =
+                    w ? json_object_get(json_object_get(api, "clients"), w)
+                      : NULL;
                 snprintf(name, sizeof(name), "api.early_retries <= %lld",
                          (long long)e->api_early_retries_max);
                 if (wc)
@@ -123,8 +117,8 @@ void run_api_expect(struct run *r, const json_t *api, json_t *exp,
                                  "no request came before a Retry-After "
                                  "elapsed (%lld answers carried one)",
                                  (long long)geti(api, "retry_afters"));
-                api_expect(exp, failed, name,
-                           early <= e->api_early_retries_max, detail);
+                api_expect(exp, failed, name, early <= e->api_early_retries_max,
+                           detail);
         }
         if (e->api_over_rate_limit_max >= 0) {
                 snprintf(name, sizeof(name), "api.over_rate_limit <= %lld",
@@ -134,7 +128,7 @@ void run_api_expect(struct run *r, const json_t *api, json_t *exp,
                          (long long)geti(api, "over_rate_limit"));
                 api_expect(exp, failed, name,
                            geti(api, "over_rate_limit") <=
-                                   e->api_over_rate_limit_max,
+                               e->api_over_rate_limit_max,
                            detail);
         }
         if (e->api_over_daily_quota_max >= 0) {
@@ -145,12 +139,12 @@ void run_api_expect(struct run *r, const json_t *api, json_t *exp,
                          (long long)geti(api, "over_daily_quota"));
                 api_expect(exp, failed, name,
                            geti(api, "over_daily_quota") <=
-                                   e->api_over_daily_quota_max,
+                               e->api_over_daily_quota_max,
                            detail);
         }
         if (e->api_requests_per_change_max > 0) {
                 double rpc = json_number_value(
-                        json_object_get(api, "requests_per_change"));
+                    json_object_get(api, "requests_per_change"));
                 snprintf(name, sizeof(name), "api.requests_per_change <= %g",
                          e->api_requests_per_change_max);
                 snprintf(detail, sizeof(detail),

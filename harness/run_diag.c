@@ -10,8 +10,7 @@
 static void status_text(int status, char *buf, size_t size)
 {
         if (WIFEXITED(status))
-                snprintf(buf, size, "exited with code %d",
-                         WEXITSTATUS(status));
+                snprintf(buf, size, "exited with code %d", WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
                 snprintf(buf, size, "was killed by signal %d (%s)",
                          WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -21,8 +20,7 @@ static void status_text(int status, char *buf, size_t size)
 
 /* The last RUN_TAIL_LINES lines of path after offset start, at most
  * size - 1 bytes, from a line boundary; "" when it cannot be read. */
-static void log_tail(const char *path, long start_at, char *out,
-                     size_t size)
+static void log_tail(const char *path, long start_at, char *out, size_t size)
 {
         FILE  *fp = fopen(path, "r");
         long   end, from;
@@ -80,11 +78,10 @@ static int child_ready(struct run *r, const struct child *c)
 
 void run_note_exit(struct run *r, struct child *c, int pid)
 {
-        struct child_exit  tmp, *e = r->exit_cnt < RUN_MAX_EXITS
-                                             ? &r->exits[r->exit_cnt++]
-                                             : &tmp;
-        char               how[96];
-        const char        *last;
+        struct child_exit tmp,
+            *e = r->exit_cnt < RUN_MAX_EXITS ? &r->exits[r->exit_cnt++] : &tmp;
+        char        how[96];
+        const char *last;
 
         memset(e, 0, sizeof(*e));
         snprintf(e->child, sizeof(e->child), "%s", c->name);
@@ -105,9 +102,8 @@ void run_note_exit(struct run *r, struct child *c, int pid)
                     e->status);
         if (!e->ready)
                 run_fail(r, "set-up",
-                         "%s %s before it became ready (%s.log: %s)",
-                         c->name, how, c->name,
-                         last[0] ? last : "empty");
+                         "%s %s before it became ready (%s.log: %s)", c->name,
+                         how, c->name, last[0] ? last : "empty");
 }
 
 /* A string member from text that may not be UTF-8 (a process's log). */
@@ -130,17 +126,17 @@ json_t *run_exits_json(struct run *r)
         json_t *arr = json_array();
         for (int i = 0; i < r->exit_cnt; i++) {
                 const struct child_exit *e = &r->exits[i];
-                json_t *o = json_pack(
-                        "{s:s, s:i, s:i, s:f, s:I, s:b}", "child", e->child,
-                        "pid", e->pid, "start", e->start, "t_s",
-                        (double)(e->mono - r->t0_mono) / 1000.0, "wall_ms",
-                        (json_int_t)e->wall, "ready", e->ready);
+                json_t                  *o = json_pack(
+                                     "{s:s, s:i, s:i, s:f, s:I, s:b}", "child", e->child, "pid",
+                                     e->pid, "start", e->start, "t_s",
+                                     (double)(e->mono - r->t0_mono) / 1000.0, "wall_ms",
+                                     (json_int_t)e->wall, "ready", e->ready);
                 char how[96], log[64];
                 status_text(e->status, how, sizeof(how));
                 if (WIFEXITED(e->status))
                         json_object_set_new(
-                                o, "exit_code",
-                                json_integer(WEXITSTATUS(e->status)));
+                            o, "exit_code",
+                            json_integer(WEXITSTATUS(e->status)));
                 else if (WIFSIGNALED(e->status))
                         json_object_set_new(o, "signal",
                                             json_integer(WTERMSIG(e->status)));
@@ -217,10 +213,10 @@ void run_history_close(struct run *r)
         int failed;
         if (!r->history)
                 return;
-        failed = !r->history_failed && (fflush(r->history) == EOF ||
-                                         ferror(r->history));
+        failed = !r->history_failed &&
+                 (fflush(r->history) == EOF || ferror(r->history));
         run_history_check(r, failed);
-        failed = fclose(r->history) == EOF;
+        failed     = fclose(r->history) == EOF;
         r->history = NULL;
         run_history_check(r, failed);
 }
@@ -231,11 +227,11 @@ static json_t *setup_error_summary(struct run *r, const char *reason)
 {
         json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s}", "schema",
                               CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
-                              "scenario_file", r->sc->path, "run_id",
-                              r->run_id, "verdict", "error");
-        json_object_set_new(s, "error",
-                            json_pack("{s:s, s:s}", "phase", "set-up",
-                                      "reason", reason));
+                              "scenario_file", r->sc->path, "run_id", r->run_id,
+                              "verdict", "error");
+        json_object_set_new(
+            s, "error",
+            json_pack("{s:s, s:s}", "phase", "set-up", "reason", reason));
         json_object_set_new(s, "process_exits", run_exits_json(r));
         if (r->cluster)
                 json_object_set_new(s, "target",
@@ -247,8 +243,9 @@ static json_t *setup_error_summary(struct run *r, const char *reason)
 static void mark_error(json_t *s, const char *phase, const char *reason)
 {
         json_object_set_new(s, "verdict", json_string("error"));
-        json_object_set_new(s, "error", json_pack("{s:s, s:s}", "phase",
-                                                  phase, "reason", reason));
+        json_object_set_new(
+            s, "error",
+            json_pack("{s:s, s:s}", "phase", phase, "reason", reason));
 }
 
 int run_finish(struct run *r, int rc, json_t **summary, char *errstr,
@@ -269,14 +266,12 @@ int run_finish(struct run *r, int rc, json_t **summary, char *errstr,
         if (rc == 2 && !*summary)
                 *summary = setup_error_summary(r, errstr);
         else if (rc == 2)
-                mark_error(*summary, r->error_phase[0] ? r->error_phase
-                                                       : "run",
+                mark_error(*summary, r->error_phase[0] ? r->error_phase : "run",
                            errstr);
         if (crmsync_report_write(*summary, r->run_dir, werr, sizeof(werr))) {
                 if (rc == 2) {
                         size_t len = strlen(errstr);
-                        snprintf(errstr + len, errstr_size - len, "; %s",
-                                 werr);
+                        snprintf(errstr + len, errstr_size - len, "; %s", werr);
                 } else {
                         rc = 2;
                         snprintf(errstr, errstr_size, "%s", werr);

@@ -40,7 +40,7 @@
 #include "harness/timing.h"
 #include "crmsync/workload.h"
 
-#define TICK_MS        250
+#define TICK_MS 250
 #define CHECK_EVERY_MS 250
 /* While the sink is being written (a write since the last tick), the
  * end-state check -- a comparison of every record, which shares the event
@@ -49,9 +49,9 @@
 #define CHECK_BUSY_EVERY_MS 1000
 /* Time the connector gets to start before the CRM's first commit. */
 #define CONNECTOR_WARMUP_MS 1500
-#define PROBE_INTERVAL_MS   200
+#define PROBE_INTERVAL_MS 200
 /* A clean stop (flush, commit, leave the group) before SIGKILL. */
-#define STOP_GRACE_MS       10000
+#define STOP_GRACE_MS 10000
 
 enum phase { PHASE_RUN, PHASE_WAIT, PHASE_DONE };
 
@@ -62,7 +62,7 @@ struct fault_state {
 };
 
 /* A pipeline process that exited on its own (run_diag.c). */
-#define RUN_MAX_EXITS  16
+#define RUN_MAX_EXITS 16
 #define RUN_TAIL_LINES 10
 struct child_exit {
         char    child[32];
@@ -73,12 +73,12 @@ struct child_exit {
 
 /* The periodic status line (run_status.c). */
 struct run_status_state {
-        int      init, tty, shown; /* shown: a TTY line awaits clearing */
-        int64_t  last_mono;
-        size_t    ap_idx;          /* sink writes read so far */
-        uint32_t *held;            /* per record: newest version applied */
-        size_t    oldest;          /* first change the sink lacks (index) */
-        uint64_t  writes;          /* applied writes (of the phase) */
+        int       init, tty, shown; /* shown: a TTY line awaits clearing */
+        int64_t   last_mono;
+        size_t    ap_idx; /* sink writes read so far */
+        uint32_t *held;   /* per record: newest version applied */
+        size_t    oldest; /* first change the sink lacks (index) */
+        uint64_t  writes; /* applied writes (of the phase) */
 };
 
 struct run {
@@ -106,43 +106,43 @@ struct run {
         enum phase                phase;
         int                       converged, interrupted, timed_out, settled;
         /* Set by run_interrupted: the first signal, where and when. */
-        int                       interrupt_sig;
-        const char               *interrupt_phase;
-        int64_t                   interrupt_mono;
-        int64_t                   converged_mono;
-        int64_t                   last_check_mono;
-        size_t                    last_apply_cnt;
-        int64_t                   last_progress_mono;
-        int                       unexpected_exits;
+        int         interrupt_sig;
+        const char *interrupt_phase;
+        int64_t     interrupt_mono;
+        int64_t     converged_mono;
+        int64_t     last_check_mono;
+        size_t      last_apply_cnt;
+        int64_t     last_progress_mono;
+        int         unexpected_exits;
         /* Diagnoses (run_diag.c): unexpected exits, and the first error
          * that ends the run with exit 2 (set-up, or a file it cannot
          * write). */
-        struct child_exit         exits[RUN_MAX_EXITS];
-        int                       exit_cnt, profiler_ready, history_failed;
-        char                      error[1024], error_phase[16];
+        struct child_exit exits[RUN_MAX_EXITS];
+        int               exit_cnt, profiler_ready, history_failed;
+        char              error[1024], error_phase[16];
         /* Convergence waits while the profiler's group has lag
          * (run_group_lagging). */
-        int64_t                   lag_checked_mono, lag_wait_start_mono;
-        int                       lagging, lag_warned;
-        struct cluster_lag        lag;          /* the last reading */
-        char                      lag_note[640]; /* stalled group, or "" */
+        int64_t            lag_checked_mono, lag_wait_start_mono;
+        int                lagging, lag_warned;
+        struct cluster_lag lag;           /* the last reading */
+        char               lag_note[640]; /* stalled group, or "" */
         /* Replay phase. */
-        int64_t                   replay_start_mono, replay_done_mono;
-        int                       replay_matched;
+        int64_t replay_start_mono, replay_done_mono;
+        int     replay_matched;
         /* Record index of every committed change and of every sink write
          * of the main phase, computed once for the checks (run_indexes). */
-        uint32_t                 *ev_rec, *ap_rec;
-        size_t                    ap_cnt;
-        struct run_status_state   status;
+        uint32_t               *ev_rec, *ap_rec;
+        size_t                  ap_cnt;
+        struct run_status_state status;
 };
 
 /* history.jsonl: one JSON object a line with t_ms (since the CRM's clock
  * started) and wall_ms; fmt adds members (",\"k\":v"). */
 void run_history(struct run *r, const char *kind, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A progress line on stderr (unless --quiet). */
 void run_progress(struct run *r, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* run_status.c: the periodic status line on stderr (unless --quiet), at
  * most every few seconds however often it is called. replay: the replay
  * phase; differing: records that differ now, or -1 when not known. */
@@ -177,42 +177,42 @@ int  run_start_child(struct run *r, struct child *c);
 /* Has the run been interrupted (SIGINT, SIGTERM)? The first time it sees
  * a signal, it records it with phase (setup, workload, ...), ends the main
  * phase and says so. */
-int  run_interrupted(struct run *r, const char *phase);
+int run_interrupted(struct run *r, const char *phase);
 
 /* run_diag.c */
 /* A pipeline process exited without being told to: record it (time,
  * status, its log's last lines), say so, and fail the set-up when it never
  * became ready. pid is the one it had. */
-void    run_note_exit(struct run *r, struct child *c, int pid);
+void run_note_exit(struct run *r, struct child *c, int pid);
 /* process_exits for summary.json (new reference). */
 json_t *run_exits_json(struct run *r);
 /* End the run with exit 2 for this reason (the first one is kept);
  * phase is "set-up" or "run". Stops the event loop. */
-void    run_fail(struct run *r, const char *phase, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+void run_fail(struct run *r, const char *phase, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* history.jsonl: 1 while it can be written. */
-int     run_history_usable(struct run *r);
+int run_history_usable(struct run *r);
 /* Call right after a write to history.jsonl; failed != 0 fails the run
  * with errno's reason. */
-void    run_history_check(struct run *r, int failed);
+void run_history_check(struct run *r, int failed);
 /* A raw line (or part) for history.jsonl, checked. */
-void    run_history_line(struct run *r, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-void    run_history_flush(struct run *r);
+void run_history_line(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void run_history_flush(struct run *r);
 /* Each tick: flush history.jsonl and check the harness's other files
  * (kafka-clients.log); a failed write fails the run. */
-void    run_check_writes(struct run *r);
-void    run_history_close(struct run *r);
+void run_check_writes(struct run *r);
+void run_history_close(struct run *r);
 /* Write the run folder's reports for summary (created for a set-up error
  * when NULL) and settle the exit code: 2 with errstr when r failed or a
  * report could not be written. */
-int     run_finish(struct run *r, int rc, json_t **summary, char *errstr,
-                   size_t errstr_size);
+int run_finish(struct run *r, int rc, json_t **summary, char *errstr,
+               size_t errstr_size);
 
 /* run_summary.c */
 /* Fill r->ev_rec and r->ap_rec (once; the sink's apply log must be final).
  * Returns 0 or -1 on allocation failure. */
-int     run_indexes(struct run *r);
+int run_indexes(struct run *r);
 /* The json_t * builders below return new references the caller owns
  * (json_decref). */
 json_t *run_timing_json(struct run *r);
@@ -228,8 +228,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
 /* run_api.c: the summary's "api" object (new reference) from the CRM's
  * per-client counts, and the expect.api checks appended to exp. */
 json_t *run_api_json(struct run *r);
-void    run_api_expect(struct run *r, const json_t *api, json_t *exp,
-                       int *failed);
+void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed);
 
 /* run_replay.c: rebuild the sink from the earliest offset; the replay's
  * part of summary.json (new reference). */

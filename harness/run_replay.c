@@ -59,7 +59,7 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         } else if (replayer_exited(r) || r->error[0] ||
                    now >= r->deadline_mono ||
                    now - r->last_progress_mono >=
-                           (int64_t)(r->sc->settle_s * 1000) ||
+                       (int64_t)(r->sc->settle_s * 1000) ||
                    run_interrupted(r, "replay")) {
                 event_base_loopexit(r->base, NULL);
         }
@@ -87,20 +87,20 @@ static void snapshot_outside_cb(void *opaque, const struct sink_record *sr)
         if (crmsync_domain_contains(&dc->d, sr->account_id))
                 return;
         json_object_set_new(dc->outside, sr->key,
-                            json_pack("{s:i, s:b, s:O}", "v",
-                                      (int)sr->version, "deleted",
-                                      sr->deleted, "fields", sr->fields));
+                            json_pack("{s:i, s:b, s:O}", "v", (int)sr->version,
+                                      "deleted", sr->deleted, "fields",
+                                      sr->fields));
 }
 
 static void compare_outside_cb(void *opaque, const struct sink_record *sr)
 {
-        struct domain_ctx *dc = opaque;
-        json_t *was = json_object_get(dc->outside, sr->key);
+        struct domain_ctx *dc  = opaque;
+        json_t            *was = json_object_get(dc->outside, sr->key);
         if (crmsync_domain_contains(&dc->d, sr->account_id))
                 return;
         if (!was ||
             json_integer_value(json_object_get(was, "v")) !=
-                    (json_int_t)sr->version ||
+                (json_int_t)sr->version ||
             json_is_true(json_object_get(was, "deleted")) != !!sr->deleted ||
             !json_equal(json_object_get(was, "fields"), sr->fields))
                 dc->changed++;
@@ -116,12 +116,11 @@ static json_t *replay_time_check(struct run *r, int64_t from_ts,
                                  uint64_t *events)
 {
         const struct auditor_fact *facts;
-        size_t  nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts)
-                                : 0;
-        int     np = r->sc->partitions;
+        size_t nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
+        int    np = r->sc->partitions;
         int64_t *off = calloc((size_t)np, sizeof(*off));
-        char    errstr[256], why[512];
-        json_t *o = NULL;
+        char     errstr[256], why[512];
+        json_t  *o = NULL;
 
         if (crmsync_cluster_is_embedded(r->cluster)) {
                 free(off);
@@ -130,9 +129,8 @@ static json_t *replay_time_check(struct run *r, int64_t from_ts,
                                  "timestamp, which the embedded broker "
                                  "(librdkafka mock) does not support");
         }
-        if (!off || crmsync_cluster_offsets_for_time(r->cluster, from_ts, off,
-                                                     np, errstr,
-                                                     sizeof(errstr))) {
+        if (!off || crmsync_cluster_offsets_for_time(
+                        r->cluster, from_ts, off, np, errstr, sizeof(errstr))) {
                 free(off);
                 return json_pack("{s:b, s:s}", "performed", 0, "reason",
                                  off ? errstr : "out of memory");
@@ -162,8 +160,7 @@ static json_t *replay_time_check(struct run *r, int64_t from_ts,
  * for an outside replay pipeline (CRMSYNC_REPLAY_ACCOUNTS_FILE): every
  * account of the workload (deleted and merged-away ones too) that the
  * domain contains, in id order. Returns the number written or -1. */
-static long write_domain_accounts(struct run *r,
-                                  const struct account_domain *d,
+static long write_domain_accounts(struct run *r, const struct account_domain *d,
                                   char *path, size_t path_size)
 {
         FILE *f;
@@ -174,7 +171,7 @@ static long write_domain_accounts(struct run *r,
                 return -1;
         for (size_t i = 0; i < crmsync_workload_record_cnt(r->wl); i++) {
                 const struct crm_record *rec =
-                        crmsync_workload_record(r->wl, i);
+                    crmsync_workload_record(r->wl, i);
                 if (rec->entity != CRM_ENTITY_ACCOUNT ||
                     !crmsync_domain_contains(d, rec->id))
                         continue;
@@ -197,8 +194,7 @@ static json_t *replay_broker_drain(struct run *r)
         struct drain_result d;
         char                err[256];
 
-        if (crmsync_drain_topic(crmsync_cluster_props(r->cluster),
-                                r->sc->topic,
+        if (crmsync_drain_topic(crmsync_cluster_props(r->cluster), r->sc->topic,
                                 crmsync_cluster_partitions(r->cluster),
                                 crmsync_cluster_start_offsets(r->cluster),
                                 120000, &d, err, sizeof(err)))
@@ -208,8 +204,8 @@ static json_t *replay_broker_drain(struct run *r)
                          "setup_s", d.setup_s, "seconds", d.seconds,
                          "events_per_s",
                          d.complete && d.seconds > 0
-                                 ? json_real((double)d.records / d.seconds)
-                                 : json_null(),
+                             ? json_real((double)d.records / d.seconds)
+                             : json_null(),
                          "complete", d.complete);
 }
 
@@ -224,17 +220,17 @@ json_t *run_replay(struct run *r, struct check_result *res)
 {
         const struct scenario_replay *rp = &r->sc->replay;
         const struct auditor_fact    *facts;
-        size_t   nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
-        uint64_t events = 0, side = 0;
-        int64_t  from_ts = r->t0_wall + (int64_t)(rp->from_s * 1000);
-        json_t  *missing = json_array(), *o;
-        char     group[300];
-        struct event  *tick;
-        struct timeval tv = {0, TICK_MS * 1000};
-        double         secs;
-        struct domain_ctx dc = {0};
+        size_t nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
+        uint64_t          events = 0, side = 0;
+        int64_t           from_ts = r->t0_wall + (int64_t)(rp->from_s * 1000);
+        json_t           *missing = json_array(), *o;
+        char              group[300];
+        struct event     *tick;
+        struct timeval    tv = {0, TICK_MS * 1000};
+        double            secs;
+        struct domain_ctx dc      = {0};
         int               cleared = 0;
-        const int64_t    *start = crmsync_cluster_start_offsets(r->cluster);
+        const int64_t    *start   = crmsync_cluster_start_offsets(r->cluster);
         char              accounts_path[600], ready_path[600];
         long              accounts = -1;
         int64_t           start_wall, ready_wall = 0, last_apply = 0;
@@ -245,24 +241,20 @@ json_t *run_replay(struct run *r, struct check_result *res)
          * held offset. */
         for (size_t i = 0; i < nf; i++)
                 if (!facts[i].dlq &&
-                    facts[i].offset >=
-                            crmsync_auditor_low_watermark(r->auditor,
-                                                          facts[i].partition))
+                    facts[i].offset >= crmsync_auditor_low_watermark(
+                                           r->auditor, facts[i].partition))
                         events++;
         for (int p = 0; p < r->sc->partitions; p++) {
-                int64_t lo = r->auditor
-                                     ? crmsync_auditor_low_watermark(r->auditor,
-                                                                     p)
-                                     : -1;
+                int64_t lo    = r->auditor
+                                    ? crmsync_auditor_low_watermark(r->auditor, p)
+                                    : -1;
                 int64_t first = start[p]; /* the run's first offset */
                 if (lo > first)
                         json_array_append_new(
-                                missing,
-                                json_pack("{s:i, s:I, s:I}", "partition", p,
-                                          "first_missing_offset",
-                                          (json_int_t)first,
-                                          "first_held_offset",
-                                          (json_int_t)lo));
+                            missing,
+                            json_pack("{s:i, s:I, s:I}", "partition", p,
+                                      "first_missing_offset", (json_int_t)first,
+                                      "first_held_offset", (json_int_t)lo));
         }
         if (!strcmp(rp->from, "timestamp")) {
                 json_t *why = replay_time_check(r, from_ts, &events);
@@ -270,22 +262,22 @@ json_t *run_replay(struct run *r, struct check_result *res)
                         return why;
         }
 
-        run_progress(r, "replay: rebuilding the sink from the run's first "
-                    "offsets (%llu records in the log)",
-                 (unsigned long long)events);
+        run_progress(r,
+                     "replay: rebuilding the sink from the run's first "
+                     "offsets (%llu records in the log)",
+                     (unsigned long long)events);
         run_history(r, "replay_start", ",\"records\":%llu",
-                (unsigned long long)events);
+                    (unsigned long long)events);
         if (rp->domain) {
                 char msg[256];
                 if (crmsync_domain_parse(rp->domain, &dc.d, msg, sizeof(msg)))
-                        return json_pack("{s:b, s:s}", "performed", 0,
-                                         "reason", msg);
+                        return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                         msg);
                 accounts = write_domain_accounts(r, &dc.d, accounts_path,
                                                  sizeof(accounts_path));
                 if (accounts < 0) {
                         crmsync_domain_clear(&dc.d);
-                        return json_pack("{s:b, s:s}", "performed", 0,
-                                         "reason",
+                        return json_pack("{s:b, s:s}", "performed", 0, "reason",
                                          "cannot write replay-accounts.txt "
                                          "in the run folder");
                 }
@@ -300,8 +292,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         run_setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
         /* The replay profiler creates it once its partitions are assigned:
          * its time stamp splits the replay into join and drain. */
-        snprintf(ready_path, sizeof(ready_path), "%s/replay.ready",
-                 r->run_dir);
+        snprintf(ready_path, sizeof(ready_path), "%s/replay.ready", r->run_dir);
         unlink(ready_path);
         crmsync_child_setenv(&r->replayer, "CRMSYNC_READY_FILE", ready_path);
         if (rp->domain)
@@ -311,10 +302,9 @@ json_t *run_replay(struct run *r, struct check_result *res)
         r->phase              = PHASE_WAIT;
         r->last_apply_cnt     = 0;
         r->last_progress_mono = crmsync_mono_ms();
-        r->deadline_mono      = r->last_progress_mono +
-                           (int64_t)((r->sc->timeout_s > 0 ? r->sc->timeout_s
-                                                           : 120) *
-                                     1000);
+        r->deadline_mono =
+            r->last_progress_mono +
+            (int64_t)((r->sc->timeout_s > 0 ? r->sc->timeout_s : 120) * 1000);
         r->replay_start_mono = crmsync_mono_ms();
         start_wall           = crmsync_wall_ms();
         {
@@ -331,7 +321,7 @@ json_t *run_replay(struct run *r, struct check_result *res)
         r->replay_done_mono = crmsync_mono_ms();
         run_stop_child_serving(r, &r->replayer, STOP_GRACE_MS);
         run_history(r, "replay_end", ",\"matched\":%s",
-                r->replay_matched ? "true" : "false");
+                    r->replay_matched ? "true" : "false");
 
         /* Every side effect during a rebuild repeats one already sent. */
         crmsync_sink_foreach_side_effect(r->sink, count_side_effect, &side);
@@ -363,9 +353,8 @@ json_t *run_replay(struct run *r, struct check_result *res)
                         uint64_t seq = run_event_seq(ap[i].event_id);
                         if (seq && seq <= crmsync_workload_event_cnt(r->wl) &&
                             !crmsync_domain_contains(
-                                    &dc.d, crmsync_workload_event(r->wl,
-                                                                  seq - 1)
-                                                   ->account_id))
+                                &dc.d, crmsync_workload_event(r->wl, seq - 1)
+                                           ->account_id))
                                 dc.writes++;
                 }
                 crmsync_sink_foreach(r->sink, compare_outside_cb, &dc);
@@ -374,61 +363,55 @@ json_t *run_replay(struct run *r, struct check_result *res)
                 json_decref(dc.outside);
                 crmsync_domain_clear(&dc.d);
         }
-        o = json_pack("{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}",
-                      "performed", 1, "events", (json_int_t)events, "bytes",
-                      (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
-                                              : 0),
-                      "seconds", secs, "matches_oracle", r->replay_matched,
-                      "complete", json_array_size(missing) == 0,
-                      "missing", missing, "side_effects", (json_int_t)side);
+        o = json_pack(
+            "{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}", "performed", 1,
+            "events", (json_int_t)events, "bytes",
+            (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor) : 0),
+            "seconds", secs, "matches_oracle", r->replay_matched, "complete",
+            json_array_size(missing) == 0, "missing", missing, "side_effects",
+            (json_int_t)side);
         json_object_set_new(o, "events_per_s",
                             r->replay_matched && secs > 0
-                                    ? json_real((double)events / secs)
-                                    : json_null());
+                                ? json_real((double)events / secs)
+                                : json_null());
         /* join: replayer started -> partitions assigned; drain: assigned ->
          * its last sink write. */
         {
-                double join  = ready_wall ? (double)(ready_wall - start_wall) /
-                                                    1000.0
-                                          : -1;
+                double join  = ready_wall
+                                   ? (double)(ready_wall - start_wall) / 1000.0
+                                   : -1;
                 double drain = ready_wall && last_apply > ready_wall
-                                       ? (double)(last_apply - ready_wall) /
-                                                 1000.0
-                                       : -1;
+                                   ? (double)(last_apply - ready_wall) / 1000.0
+                                   : -1;
                 json_object_set_new(o, "join_s",
-                                    join >= 0 ? json_real(join)
-                                              : json_null());
+                                    join >= 0 ? json_real(join) : json_null());
                 json_object_set_new(o, "drain_s",
-                                    drain > 0 ? json_real(drain)
-                                              : json_null());
-                json_object_set_new(
-                        o, "drain_events_per_s",
-                        r->replay_matched && drain > 0
-                                ? json_real((double)events / drain)
-                                : json_null());
+                                    drain > 0 ? json_real(drain) : json_null());
+                json_object_set_new(o, "drain_events_per_s",
+                                    r->replay_matched && drain > 0
+                                        ? json_real((double)events / drain)
+                                        : json_null());
         }
         json_object_set_new(o, "broker", replay_broker_drain(r));
-        json_object_set_new(
-                o, "bytes_per_s",
-                r->replay_matched && secs > 0
-                        ? json_real((double)json_integer_value(
-                                            json_object_get(o, "bytes")) /
-                                    secs)
-                        : json_null());
+        json_object_set_new(o, "bytes_per_s",
+                            r->replay_matched && secs > 0
+                                ? json_real((double)json_integer_value(
+                                                json_object_get(o, "bytes")) /
+                                            secs)
+                                : json_null());
         if (rp->domain)
                 json_object_set_new(
-                        o, "domain",
-                        json_pack("{s:s, s:I, s:i, s:I, s:I, s:b}", "spec",
-                                  rp->domain, "accounts",
-                                  (json_int_t)accounts, "records_rebuilt",
-                                  cleared,
-                                  "outside_changed", (json_int_t)dc.changed,
-                                  "outside_writes", (json_int_t)dc.writes,
-                                  "outside_untouched",
-                                  dc.changed == 0 && dc.writes == 0));
+                    o, "domain",
+                    json_pack("{s:s, s:I, s:i, s:I, s:I, s:b}", "spec",
+                              rp->domain, "accounts", (json_int_t)accounts,
+                              "records_rebuilt", cleared, "outside_changed",
+                              (json_int_t)dc.changed, "outside_writes",
+                              (json_int_t)dc.writes, "outside_untouched",
+                              dc.changed == 0 && dc.writes == 0));
         run_progress(r, "replay: %s in %.2f s (%s)",
-                 r->replay_matched ? "rebuilt" : "did not rebuild", secs,
-                 json_array_size(missing) ? "INCOMPLETE: the log lost records"
-                                          : "window complete");
+                     r->replay_matched ? "rebuilt" : "did not rebuild", secs,
+                     json_array_size(missing)
+                         ? "INCOMPLETE: the log lost records"
+                         : "window complete");
         return o;
 }

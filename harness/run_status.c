@@ -7,7 +7,7 @@
 
 #include <sys/ioctl.h>
 
-#define STATUS_TTY_MS   2000
+#define STATUS_TTY_MS 2000
 #define STATUS_PLAIN_MS 5000
 
 void run_status_clear(struct run *r)
@@ -47,14 +47,12 @@ static void scan_applies(struct run *r, size_t committed)
                         st->held[rec] = ap->version;
         }
         while (st->oldest < committed) {
-                const struct crm_event  *ev =
-                        crmsync_workload_event(r->wl, st->oldest);
+                const struct crm_event *ev =
+                    crmsync_workload_event(r->wl, st->oldest);
                 const struct crm_record *cr =
-                        crmsync_workload_find(r->wl, ev->entity,
-                                              ev->record_id);
-                size_t rec = cr ? (size_t)(cr - crmsync_workload_record(
-                                                        r->wl, 0))
-                                : 0;
+                    crmsync_workload_find(r->wl, ev->entity, ev->record_id);
+                size_t rec =
+                    cr ? (size_t)(cr - crmsync_workload_record(r->wl, 0)) : 0;
                 if (cr && st->held[rec] < ev->version)
                         break;
                 st->oldest++;
@@ -122,42 +120,38 @@ void run_status(struct run *r, int replay, long long differing)
 
         if (replay) {
                 double secs = (double)(now - r->replay_start_mono) / 1000.0;
-                len = snprintf(line, sizeof(line),
-                               "replay %.1f s: %llu writes applied (%.0f/s)",
-                               secs, (unsigned long long)st->writes,
+                len         = snprintf(line, sizeof(line),
+                                       "replay %.1f s: %llu writes applied (%.0f/s)",
+                                       secs, (unsigned long long)st->writes,
                                secs > 0 ? (double)st->writes / secs : 0.0);
         } else {
                 /* Lag: the age of the oldest committed change the sink does
                  * not hold yet; pending: the changes from that one on. */
-                int64_t lag_ms =
-                        st->oldest < committed
-                                ? crmsync_wall_ms() -
-                                          (r->t0_wall +
-                                           crmsync_workload_event(r->wl,
-                                                                  st->oldest)
-                                                   ->commit_ms)
-                                : 0;
+                int64_t lag_ms = st->oldest < committed
+                                     ? crmsync_wall_ms() -
+                                           (r->t0_wall + crmsync_workload_event(
+                                                             r->wl, st->oldest)
+                                                             ->commit_ms)
+                                     : 0;
                 if (r->phase == PHASE_RUN && now < r->t0_mono)
                         len = snprintf(line, sizeof(line),
                                        "workload starts in %.1f s:",
                                        (double)(r->t0_mono - now) / 1000.0);
                 else if (r->phase == PHASE_RUN)
-                        len = snprintf(line, sizeof(line),
-                                       "workload %.1f/%.1f s:",
-                                       (double)(now - r->t0_mono) / 1000.0,
-                                       (double)crmsync_workload_duration_ms(
-                                               r->wl) /
-                                               1000.0);
+                        len = snprintf(
+                            line, sizeof(line), "workload %.1f/%.1f s:",
+                            (double)(now - r->t0_mono) / 1000.0,
+                            (double)crmsync_workload_duration_ms(r->wl) /
+                                1000.0);
                 else
                         len = snprintf(line, sizeof(line),
                                        "waiting for convergence %.1f s:",
                                        (double)(now - r->workload_end_mono) /
-                                               1000.0);
+                                           1000.0);
                 len += snprintf(line + len, sizeof(line) - (size_t)len,
                                 " committed %zu/%zu, applied %llu writes, "
                                 "lag %.1f s (%zu pending)",
-                                committed,
-                                crmsync_workload_event_cnt(r->wl),
+                                committed, crmsync_workload_event_cnt(r->wl),
                                 (unsigned long long)st->writes,
                                 lag_ms > 0 ? (double)lag_ms / 1000.0 : 0.0,
                                 committed - st->oldest);
@@ -166,8 +160,8 @@ void run_status(struct run *r, int replay, long long differing)
                 len += snprintf(line + len, sizeof(line) - (size_t)len,
                                 ", %lld records differ", differing);
         if (len > 0 && (size_t)len < sizeof(line))
-                snprintf(line + len, sizeof(line) - (size_t)len,
-                         ", faults %s", faults);
+                snprintf(line + len, sizeof(line) - (size_t)len, ", faults %s",
+                         faults);
         status_print(r, now, line);
 }
 

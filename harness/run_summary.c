@@ -1,5 +1,6 @@
 /* run_summary.c -- after a run: timing (freshness, apply latency,
- * convergence per fault, catch-up, broker unavailability), the history checks and summary.json. */
+ * convergence per fault, catch-up, broker unavailability), the history checks
+ * and summary.json. */
 #include "run_int.h"
 
 #include "harness/fault.h"
@@ -52,8 +53,8 @@ static int facts_build(struct run *r, struct facts_buf *b)
         }
         for (size_t i = 0; i < ne; i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                b->ev_ver[i] = ev->version;
-                b->ev_ms[i]  = r->t0_wall + ev->commit_ms;
+                b->ev_ver[i]               = ev->version;
+                b->ev_ms[i]                = r->t0_wall + ev->commit_ms;
         }
         for (size_t i = 0; i < na; i++) {
                 b->ap_ver[i] = a[i].version;
@@ -62,17 +63,17 @@ static int facts_build(struct run *r, struct facts_buf *b)
                 b->ap_del[i] = (uint8_t)a[i].is_delete;
         }
         b->f = (struct timing_facts){
-                .ev_record  = r->ev_rec,
-                .ev_version = b->ev_ver,
-                .ev_wall_ms = b->ev_ms,
-                .ev_cnt     = ne,
-                .ap_record  = r->ap_rec,
-                .ap_version = b->ap_ver,
-                .ap_wall_ms = b->ap_ms,
-                .ap_applied = b->ap_ok,
-                .ap_cnt     = na,
-                .record_cnt = (uint32_t)crmsync_workload_record_cnt(r->wl),
-                .ap_delete  = b->ap_del,
+            .ev_record  = r->ev_rec,
+            .ev_version = b->ev_ver,
+            .ev_wall_ms = b->ev_ms,
+            .ev_cnt     = ne,
+            .ap_record  = r->ap_rec,
+            .ap_version = b->ap_ver,
+            .ap_wall_ms = b->ap_ms,
+            .ap_applied = b->ap_ok,
+            .ap_cnt     = na,
+            .record_cnt = (uint32_t)crmsync_workload_record_cnt(r->wl),
+            .ap_delete  = b->ap_del,
         };
         return 0;
 }
@@ -80,12 +81,11 @@ static int facts_build(struct run *r, struct facts_buf *b)
 /* Per fault: convergence after it ended, and for process outages the
  * catch-up (backlog drain) time after the process was back. f is NULL
  * when the facts could not be built. */
-static void fault_timing(struct run *r, const struct timing_facts *f,
-                         json_t *t)
+static void fault_timing(struct run *r, const struct timing_facts *f, json_t *t)
 {
-        json_t   *conv = json_array(), *catch_up = json_array();
-        json_t   *unavail = json_array();
-        double    worst_catch_up = -1;
+        json_t *conv = json_array(), *catch_up = json_array();
+        json_t *unavail        = json_array();
+        double  worst_catch_up = -1;
 
         if (!f)
                 goto out;
@@ -101,48 +101,43 @@ static void fault_timing(struct run *r, const struct timing_facts *f,
                              p < crmsync_cluster_probe_partitions(r->cluster);
                              p++) {
                                 double u = crmsync_probe_unavailable_s(
-                                        r->probe, p, fs->start_wall - 100);
+                                    r->probe, p, fs->start_wall - 100);
                                 if (u < 0 || (worst >= 0 && u > worst))
                                         worst = u;
                         }
                         json_array_append_new(
-                                unavail,
-                                json_pack("{s:i, s:i, s:o}", "fault", i,
-                                          "broker",
-                                          (int)json_integer_value(
-                                                  json_object_get(sf->params,
-                                                                  "broker")),
-                                          "unavailable_s",
-                                          worst < 0 ? json_null()
-                                                    : json_real(worst)));
+                            unavail,
+                            json_pack(
+                                "{s:i, s:i, s:o}", "fault", i, "broker",
+                                (int)json_integer_value(
+                                    json_object_get(sf->params, "broker")),
+                                "unavailable_s",
+                                worst < 0 ? json_null() : json_real(worst)));
                 }
                 c = crmsync_timing_convergence_s(f, fs->end_wall);
                 json_array_append_new(
-                        conv, json_pack("{s:i, s:s, s:o}", "fault", i, "type",
-                                        sf->type,
-                                        "convergence_s",
-                                        c < 0 ? json_null() : json_real(c)));
+                    conv, json_pack("{s:i, s:s, s:o}", "fault", i, "type",
+                                    sf->type, "convergence_s",
+                                    c < 0 ? json_null() : json_real(c)));
                 if (strcmp(sf->type, "connector_crash") &&
                     strcmp(sf->type, "profiler_crash") &&
                     strcmp(sf->type, "connector_pause"))
                         continue;
                 /* Back: the scheduled restart, or the SIGCONT. */
                 double  ra   = crmsync_fault_num(sf->type, sf->params,
-                                                     "restart_after_s", 0);
+                                                 "restart_after_s", 0);
                 int64_t back = strcmp(sf->type, "connector_pause")
-                                       ? fs->start_wall +
-                                                 (int64_t)(ra * 1000)
-                                       : fs->end_wall;
-                c = crmsync_timing_convergence_s(f, back);
+                                   ? fs->start_wall + (int64_t)(ra * 1000)
+                                   : fs->end_wall;
+                c            = crmsync_timing_convergence_s(f, back);
                 if (c > worst_catch_up)
                         worst_catch_up = c;
                 json_array_append_new(
-                        catch_up,
-                        json_pack("{s:i, s:s, s:f, s:o}", "fault", i, "type",
-                                  sf->type, "back_s",
-                                  (double)(back - r->t0_wall) / 1000.0,
-                                  "catch_up_s",
-                                  c < 0 ? json_null() : json_real(c)));
+                    catch_up, json_pack("{s:i, s:s, s:f, s:o}", "fault", i,
+                                        "type", sf->type, "back_s",
+                                        (double)(back - r->t0_wall) / 1000.0,
+                                        "catch_up_s",
+                                        c < 0 ? json_null() : json_real(c)));
         }
 out:
         json_object_set_new(t, "fault_convergence", conv);
@@ -160,19 +155,20 @@ static json_t *freshness_json(const struct freshness_stats *s)
         static const struct {
                 const char *name;
                 double      q;
-        } qs[] = {{"p50", 0.50}, {"p95", 0.95}, {"p99", 0.99},
-                  {"p99_9", 0.999}, {"max", 1.0}};
-        json_t *o = json_pack("{s:I, s:I, s:I}", "count",
-                              (json_int_t)s->count, "excluded",
-                              (json_int_t)s->excluded, "unseen",
+        } qs[]    = {{"p50", 0.50},
+                     {"p95", 0.95},
+                     {"p99", 0.99},
+                     {"p99_9", 0.999},
+                     {"max", 1.0}};
+        json_t *o = json_pack("{s:I, s:I, s:I}", "count", (json_int_t)s->count,
+                              "excluded", (json_int_t)s->excluded, "unseen",
                               (json_int_t)s->unseen);
         for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
                 uint64_t ms;
-                json_object_set_new(
-                        o, qs[i].name,
-                        crmsync_freshness_quantile(s, qs[i].q, &ms)
-                                ? json_null()
-                                : json_integer((json_int_t)ms));
+                json_object_set_new(o, qs[i].name,
+                                    crmsync_freshness_quantile(s, qs[i].q, &ms)
+                                        ? json_null()
+                                        : json_integer((json_int_t)ms));
         }
         return o;
 }
@@ -181,11 +177,10 @@ static json_t *freshness_json(const struct freshness_stats *s)
  * changes committed after the warm-up). */
 static json_t *freshness_timing(struct run *r, const struct timing_facts *f)
 {
-        int64_t warmup_ms =
-                r->sc->warmup_s >= 0
-                        ? (int64_t)(r->sc->warmup_s * 1000)
-                        : crmsync_workload_duration_ms(r->wl) / 10;
-        struct timing_freshness *fr = malloc(sizeof(*fr));
+        int64_t                  warmup_ms = r->sc->warmup_s >= 0
+                                                 ? (int64_t)(r->sc->warmup_s * 1000)
+                                                 : crmsync_workload_duration_ms(r->wl) / 10;
+        struct timing_freshness *fr        = malloc(sizeof(*fr));
         json_t                  *o, *st;
 
         if (!fr || !f ||
@@ -204,16 +199,16 @@ static json_t *freshness_timing(struct run *r, const struct timing_facts *f)
 json_t *run_timing_json(struct run *r)
 {
         const struct sink_apply *a;
-        size_t                   n   = crmsync_sink_applies(r->sink, &a);
-        size_t                   ne  = crmsync_workload_event_cnt(r->wl);
+        size_t                   n    = crmsync_sink_applies(r->sink, &a);
+        size_t                   ne   = crmsync_workload_event_cnt(r->wl);
         uint8_t                 *seen = calloc(ne + 1, 1);
         struct histogram        *h    = malloc(sizeof(*h));
         struct facts_buf         fb;
         int                      have_facts;
         json_t                  *t;
-        int64_t                  quiet_end =
-                r->workload_end_mono > r->faults_end_mono ? r->workload_end_mono
-                                                          : r->faults_end_mono;
+        int64_t quiet_end = r->workload_end_mono > r->faults_end_mono
+                                ? r->workload_end_mono
+                                : r->faults_end_mono;
 
         if (!seen || !h) {
                 free(seen);
@@ -230,53 +225,48 @@ json_t *run_timing_json(struct run *r)
                         continue;
                 seen[seq] = 1;
                 const struct crm_event *ev =
-                        crmsync_workload_event(r->wl, seq - 1);
+                    crmsync_workload_event(r->wl, seq - 1);
                 int64_t lat = a[i].wall_ms - (r->t0_wall + ev->commit_ms);
                 crmsync_histogram_record(h, lat < 0 ? 0 : (uint64_t)lat);
         }
         t = json_pack(
-                "{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:f}",
-                "freshness", freshness_timing(r, have_facts ? &fb.f : NULL),
-                "apply_latency", "count", (json_int_t)h->total, "p50",
-                (json_int_t)crmsync_histogram_quantile(h, 0.50), "p95",
-                (json_int_t)crmsync_histogram_quantile(h, 0.95), "p99",
-                (json_int_t)crmsync_histogram_quantile(h, 0.99), "p99_9",
-                (json_int_t)crmsync_histogram_quantile(h, 0.999), "max",
-                (json_int_t)h->max, "min",
-                (json_int_t)(h->total ? h->min : 0), "converged",
-                r->converged, "convergence_s",
-                r->converged ? json_real((double)(r->converged_mono -
-                                                  quiet_end) /
-                                         1000.0)
-                             : json_null(),
-                "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+            "{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:f}",
+            "freshness", freshness_timing(r, have_facts ? &fb.f : NULL),
+            "apply_latency", "count", (json_int_t)h->total, "p50",
+            (json_int_t)crmsync_histogram_quantile(h, 0.50), "p95",
+            (json_int_t)crmsync_histogram_quantile(h, 0.95), "p99",
+            (json_int_t)crmsync_histogram_quantile(h, 0.99), "p99_9",
+            (json_int_t)crmsync_histogram_quantile(h, 0.999), "max",
+            (json_int_t)h->max, "min", (json_int_t)(h->total ? h->min : 0),
+            "converged", r->converged, "convergence_s",
+            r->converged
+                ? json_real((double)(r->converged_mono - quiet_end) / 1000.0)
+                : json_null(),
+            "run_s", (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
         free(seen);
         free(h);
         /* drain: first commit to last sink write, from the workload and
          * the sink's own apply log (no history needed): the throughput
          * bench_e2e reports, with the recording on or off. */
         {
-                int64_t first = ne ? r->t0_wall +
-                                             crmsync_workload_event(r->wl, 0)
-                                                     ->commit_ms
-                                   : 0;
-                int64_t last  = 0;
+                int64_t first =
+                    ne ? r->t0_wall +
+                             crmsync_workload_event(r->wl, 0)->commit_ms
+                       : 0;
+                int64_t last = 0;
                 for (size_t i = 0; i < n; i++)
                         if (a[i].wall_ms > last)
                                 last = a[i].wall_ms;
                 double secs = (double)(last - first) / 1000.0;
                 json_object_set_new(
-                        t, "drain",
-                        ne && n && last > first
-                                ? json_pack("{s:I, s:I, s:I, s:f, s:f}",
-                                            "events", (json_int_t)ne,
-                                            "first_commit_wall_ms",
-                                            (json_int_t)first,
-                                            "last_apply_wall_ms",
-                                            (json_int_t)last, "seconds", secs,
-                                            "events_per_s",
-                                            (double)ne / secs)
-                                : json_null());
+                    t, "drain",
+                    ne && n && last > first
+                        ? json_pack("{s:I, s:I, s:I, s:f, s:f}", "events",
+                                    (json_int_t)ne, "first_commit_wall_ms",
+                                    (json_int_t)first, "last_apply_wall_ms",
+                                    (json_int_t)last, "seconds", secs,
+                                    "events_per_s", (double)ne / secs)
+                        : json_null());
         }
         fault_timing(r, have_facts ? &fb.f : NULL, t);
         if (have_facts)
@@ -289,29 +279,27 @@ static json_t *faults_json(struct run *r)
         json_t *arr = json_array();
         for (int i = 0; i < r->sc->fault_cnt; i++) {
                 const struct fault_state *fs = &r->faults[i];
-                json_t *o = json_pack(
-                        "{s:s, s:f, s:b}", "type", r->sc->faults[i].type,
-                        "at_s", r->sc->faults[i].at_s, "skipped",
-                        fs->skipped || !fs->started);
+                json_t                   *o =
+                    json_pack("{s:s, s:f, s:b}", "type", r->sc->faults[i].type,
+                              "at_s", r->sc->faults[i].at_s, "skipped",
+                              fs->skipped || !fs->started);
                 json_object_set_new(
-                        o, "start_s",
-                        fs->started ? json_real((double)(fs->start_mono -
-                                                         r->t0_mono) /
-                                                1000.0)
-                                    : json_null());
+                    o, "start_s",
+                    fs->started
+                        ? json_real((double)(fs->start_mono - r->t0_mono) /
+                                    1000.0)
+                        : json_null());
                 json_object_set_new(
-                        o, "end_s",
-                        fs->ended ? json_real((double)(fs->end_mono -
-                                                       r->t0_mono) /
-                                              1000.0)
-                                  : json_null());
+                    o, "end_s",
+                    fs->ended ? json_real((double)(fs->end_mono - r->t0_mono) /
+                                          1000.0)
+                              : json_null());
                 if (fs->skipped || !fs->started)
                         json_object_set_new(
-                                o, "reason",
-                                json_string(fs->reason[0]
-                                                    ? fs->reason
-                                                    : "the run ended before "
-                                                      "its start time"));
+                            o, "reason",
+                            json_string(fs->reason[0] ? fs->reason
+                                                      : "the run ended before "
+                                                        "its start time"));
                 json_array_append_new(arr, o);
         }
         return arr;
@@ -320,16 +308,14 @@ static json_t *faults_json(struct run *r)
 json_t *run_interrupted_summary(struct run *r)
 {
         const char *sig = r->interrupt_sig == SIGTERM ? "SIGTERM" : "SIGINT";
-        double      after_s =
-                (double)(r->interrupt_mono - r->start_mono) / 1000.0;
-        size_t      planned = crmsync_workload_event_cnt(r->wl), done = 0;
-        char        why[256];
-        json_t     *s;
+        double  after_s = (double)(r->interrupt_mono - r->start_mono) / 1000.0;
+        size_t  planned = crmsync_workload_event_cnt(r->wl), done = 0;
+        char    why[256];
+        json_t *s;
 
         /* Changes the CRM had committed when the signal came. */
         for (size_t i = 0; r->crm && i < planned; i++)
-                if (r->t0_mono +
-                            crmsync_workload_event(r->wl, i)->commit_ms <=
+                if (r->t0_mono + crmsync_workload_event(r->wl, i)->commit_ms <=
                     r->interrupt_mono)
                         done++;
         snprintf(why, sizeof(why),
@@ -338,42 +324,40 @@ json_t *run_interrupted_summary(struct run *r)
                  "flight)",
                  sig, r->interrupt_phase ? r->interrupt_phase : "setup",
                  after_s);
-        s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
-                      " s:{s:s, s:s, s:f, s:i},"
-                      " s:{s:I, s:I, s:I},"
-                      " s:[], s:{s:f}, s:o}",
-                      "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario",
-                      r->sc->name, "scenario_file", r->sc->path, "run_id",
-                      r->run_id, "verdict", "interrupted", "reason", why,
-                      "interruption", "signal", sig, "phase",
-                      r->interrupt_phase ? r->interrupt_phase : "setup",
-                      "after_s", after_s, "signals",
-                      crmsync_interrupt_count(), "workload",
-                      "events_planned", (json_int_t)planned,
-                      "events_committed", (json_int_t)done, "seed",
-                      (json_int_t)r->sc->seed, "expectations", "timing",
-                      "run_s",
-                      (double)(crmsync_mono_ms() - r->start_mono) / 1000.0,
-                      "faults", faults_json(r));
+        s = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s,"
+            " s:{s:s, s:s, s:f, s:i},"
+            " s:{s:I, s:I, s:I},"
+            " s:[], s:{s:f}, s:o}",
+            "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
+            "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
+            "interrupted", "reason", why, "interruption", "signal", sig,
+            "phase", r->interrupt_phase ? r->interrupt_phase : "setup",
+            "after_s", after_s, "signals", crmsync_interrupt_count(),
+            "workload", "events_planned", (json_int_t)planned,
+            "events_committed", (json_int_t)done, "seed",
+            (json_int_t)r->sc->seed, "expectations", "timing", "run_s",
+            (double)(crmsync_mono_ms() - r->start_mono) / 1000.0, "faults",
+            faults_json(r));
         if (!s)
                 return NULL;
         if (r->cluster)
                 json_object_set_new(s, "target",
                                     crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
-        json_object_set_new(
-                s, "run",
-                json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
-                          r->converged, "settled", r->settled, "timed_out",
-                          r->timed_out, "interrupted", 1, "connector_starts",
-                          r->connector.starts, "profiler_starts",
-                          r->profiler.starts));
+        json_object_set_new(s, "run",
+                            json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}",
+                                      "converged", r->converged, "settled",
+                                      r->settled, "timed_out", r->timed_out,
+                                      "interrupted", 1, "connector_starts",
+                                      r->connector.starts, "profiler_starts",
+                                      r->profiler.starts));
         return s;
 }
 
 static void expect_add(json_t *arr, int *failed, const char *name, int ok,
                        const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void expect_add(json_t *arr, int *failed, const char *name, int ok,
                        const char *fmt, ...)
@@ -400,36 +384,41 @@ static void freshness_expect(json_t *exp, int *failed, const json_t *fr,
                 return;
         snprintf(name, sizeof(name), "%s <= %g ms", what, bound_ms);
         if (json_is_integer(p99))
-                expect_add(exp, failed, name,
-                           (double)json_integer_value(p99) <= bound_ms,
-                           "p99 %lld ms over %lld changes (%lld excluded)",
-                           (long long)json_integer_value(p99),
-                           (long long)json_integer_value(
-                                   json_object_get(fr, "count")),
-                           (long long)json_integer_value(
-                                   json_object_get(fr, "excluded")));
+                expect_add(
+                    exp, failed, name,
+                    (double)json_integer_value(p99) <= bound_ms,
+                    "p99 %lld ms over %lld changes (%lld excluded)",
+                    (long long)json_integer_value(p99),
+                    (long long)json_integer_value(json_object_get(fr, "count")),
+                    (long long)json_integer_value(
+                        json_object_get(fr, "excluded")));
         else
                 expect_add(exp, failed, name, 0,
                            "p99 not reached: %lld of %lld changes never "
                            "seen in the sink",
                            (long long)json_integer_value(
-                                   json_object_get(fr, "unseen")),
+                               json_object_get(fr, "unseen")),
                            (long long)json_integer_value(
-                                   json_object_get(fr, "count")));
+                               json_object_get(fr, "count")));
 }
 
 json_t *run_build_summary(struct run *r, struct check_result *res,
-                             json_t *timing, json_t *log, json_t *replay,
-                             int *failed)
+                          json_t *timing, json_t *log, json_t *replay,
+                          int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
         json_t  *exp = json_array(), *an = json_object(), *s, *api;
         char     sha[65];
-        uint64_t accounts = 0;
-        int64_t  bounds[ANOMALY_CNT] = {
-                e->missing,   e->stale,  e->zombie,
-                e->divergent, e->unexpected, e->lost,
-                e->duplicate_side_effect, e->reordered, e->dead_lettered};
+        uint64_t accounts            = 0;
+        int64_t  bounds[ANOMALY_CNT] = {e->missing,
+                                        e->stale,
+                                        e->zombie,
+                                        e->divergent,
+                                        e->unexpected,
+                                        e->lost,
+                                        e->duplicate_side_effect,
+                                        e->reordered,
+                                        e->dead_lettered};
 
         for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
@@ -451,7 +440,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            (unsigned long long)res->counts[c]);
         }
         {
-                char   name[64];
+                char    name[64];
                 json_t *cs = json_object_get(timing, "convergence_s");
                 snprintf(name, sizeof(name), "converged within %gs",
                          e->converge_within_s);
@@ -479,110 +468,101 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
         if (e->catch_up_within_s > 0) {
                 size_t  i;
                 json_t *c;
-                json_array_foreach(json_object_get(timing, "catch_up"), i, c) {
+                json_array_foreach(json_object_get(timing, "catch_up"), i, c)
+                {
                         char    name[96];
                         json_t *v = json_object_get(c, "catch_up_s");
-                        snprintf(name, sizeof(name),
-                                 "%s caught up within %gs",
+                        snprintf(name, sizeof(name), "%s caught up within %gs",
                                  json_string_value(json_object_get(c, "type")),
                                  e->catch_up_within_s);
-                        expect_add(exp, failed, name,
-                                   json_is_number(v) &&
-                                           json_number_value(v) <=
-                                                   e->catch_up_within_s,
-                                   "%.1f s (-1: never caught up)",
-                                   json_is_number(v) ? json_number_value(v)
-                                                     : -1.0);
+                        expect_add(
+                            exp, failed, name,
+                            json_is_number(v) &&
+                                json_number_value(v) <= e->catch_up_within_s,
+                            "%.1f s (-1: never caught up)",
+                            json_is_number(v) ? json_number_value(v) : -1.0);
                 }
         }
         if (e->broker_unavailable_max_s > 0) {
                 size_t  i;
                 json_t *u;
-                json_array_foreach(json_object_get(timing,
-                                                   "broker_unavailable"),
-                                   i, u) {
+                json_array_foreach(
+                    json_object_get(timing, "broker_unavailable"), i, u)
+                {
                         char    name[96];
                         json_t *v = json_object_get(u, "unavailable_s");
                         snprintf(name, sizeof(name),
                                  "broker %lld unavailable <= %gs",
                                  (long long)json_integer_value(
-                                         json_object_get(u, "broker")),
+                                     json_object_get(u, "broker")),
                                  e->broker_unavailable_max_s);
                         expect_add(exp, failed, name,
                                    json_is_number(v) &&
-                                           json_number_value(v) <=
-                                                   e->broker_unavailable_max_s,
+                                       json_number_value(v) <=
+                                           e->broker_unavailable_max_s,
                                    "%.1f s (-1: never recovered)",
                                    json_is_number(v) ? json_number_value(v)
                                                      : -1.0);
                 }
         }
         if (replay && json_is_true(json_object_get(replay, "performed"))) {
-                json_t *miss = json_array_get(json_object_get(replay, "missing"),
-                                              0);
+                json_t *miss =
+                    json_array_get(json_object_get(replay, "missing"), 0);
                 if (miss)
-                        expect_add(exp, failed, "replay window complete", 0,
-                                   "partition %lld no longer holds offsets "
-                                   "%lld..%lld (first missing offset %lld, "
-                                   "the run's first): the replay is "
-                                   "incomplete",
-                                   (long long)json_integer_value(
-                                           json_object_get(miss, "partition")),
-                                   (long long)json_integer_value(
-                                           json_object_get(
-                                                   miss,
-                                                   "first_missing_offset")),
-                                   (long long)json_integer_value(
-                                           json_object_get(
-                                                   miss,
-                                                   "first_held_offset")) -
-                                           1,
-                                   (long long)json_integer_value(
-                                           json_object_get(
-                                                   miss,
-                                                   "first_missing_offset")));
+                        expect_add(
+                            exp, failed, "replay window complete", 0,
+                            "partition %lld no longer holds offsets "
+                            "%lld..%lld (first missing offset %lld, "
+                            "the run's first): the replay is "
+                            "incomplete",
+                            (long long)json_integer_value(
+                                json_object_get(miss, "partition")),
+                            (long long)json_integer_value(
+                                json_object_get(miss, "first_missing_offset")),
+                            (long long)json_integer_value(
+                                json_object_get(miss, "first_held_offset")) -
+                                1,
+                            (long long)json_integer_value(
+                                json_object_get(miss, "first_missing_offset")));
                 else
                         expect_add(exp, failed, "replay window complete", 1,
                                    "every partition still holds the run's "
                                    "records from its first offset on");
                 json_t *dom = json_object_get(replay, "domain");
                 if (dom)
-                        expect_add(exp, failed,
-                                   "replay leaves other accounts untouched",
-                                   json_is_true(json_object_get(
-                                           dom, "outside_untouched")),
-                                   "%lld records outside the domain "
-                                   "changed, %lld writes for changes of "
-                                   "accounts outside it (%s)",
-                                   (long long)json_integer_value(
-                                           json_object_get(dom,
-                                                           "outside_changed")),
-                                   (long long)json_integer_value(
-                                           json_object_get(dom,
-                                                           "outside_writes")),
-                                   json_string_value(
-                                           json_object_get(dom, "spec")));
-                expect_add(exp, failed, "replay rebuilds the CRM's state",
-                           json_is_true(json_object_get(replay,
-                                                        "matches_oracle")),
-                           "%s in %.2f s",
-                           json_is_true(json_object_get(replay,
-                                                        "matches_oracle"))
-                                   ? "rebuilt"
-                                   : "did not match",
-                           json_real_value(json_object_get(replay, "seconds")));
+                        expect_add(
+                            exp, failed,
+                            "replay leaves other accounts untouched",
+                            json_is_true(
+                                json_object_get(dom, "outside_untouched")),
+                            "%lld records outside the domain "
+                            "changed, %lld writes for changes of "
+                            "accounts outside it (%s)",
+                            (long long)json_integer_value(
+                                json_object_get(dom, "outside_changed")),
+                            (long long)json_integer_value(
+                                json_object_get(dom, "outside_writes")),
+                            json_string_value(json_object_get(dom, "spec")));
+                expect_add(
+                    exp, failed, "replay rebuilds the CRM's state",
+                    json_is_true(json_object_get(replay, "matches_oracle")),
+                    "%s in %.2f s",
+                    json_is_true(json_object_get(replay, "matches_oracle"))
+                        ? "rebuilt"
+                        : "did not match",
+                    json_real_value(json_object_get(replay, "seconds")));
                 if (e->replay_min_events_per_s > 0) {
                         double eps = json_number_value(
-                                json_object_get(replay, "events_per_s"));
+                            json_object_get(replay, "events_per_s"));
                         expect_add(exp, failed, "replay events/s",
                                    eps >= e->replay_min_events_per_s,
                                    "%.0f events/s (bound %.0f)", eps,
                                    e->replay_min_events_per_s);
                 }
         } else if (replay) {
-                expect_add(exp, failed, "replay performed", 0, "%s",
-                           json_string_value(json_object_get(replay,
-                                                             "reason")));
+                expect_add(
+                    exp, failed, "replay performed", 0, "%s",
+                    json_string_value(json_object_get(replay, "reason")));
         }
         {
                 int skipped = 0;
@@ -595,8 +575,8 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                                    skipped, r->sc->fault_cnt);
         }
         {
-                json_int_t mis = json_integer_value(
-                        json_object_get(log, "misrouted"));
+                json_int_t mis =
+                    json_integer_value(json_object_get(log, "misrouted"));
                 expect_add(exp, failed, "records keyed by account id", !mis,
                            "%lld records whose key is not their account_id "
                            "(the ordering scope)",
@@ -607,21 +587,21 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            "%lld facts past the memory cap were not kept: "
                            "the history checks are incomplete",
                            (long long)json_integer_value(
-                                   json_object_get(log, "facts_dropped")));
+                               json_object_get(log, "facts_dropped")));
         if (crmsync_cluster_reap(r->cluster))
                 expect_add(exp, failed, "fault commands succeed", 0,
                            "%d target fault commands failed (see "
                            "fault-commands.log)",
                            crmsync_cluster_reap(r->cluster));
         if (r->unexpected_exits) {
-                const struct child_exit *x = &r->exits[0];
-                json_t *ps = run_exits_json(r);
+                const struct child_exit *x  = &r->exits[0];
+                json_t                  *ps = run_exits_json(r);
                 expect_add(exp, failed, CRMSYNC_EXPECT_PROCESSES_UP, 0,
                            "%s %s at %.1f s; %d unexpected exits (see "
                            "process_exits)",
                            x->child,
                            json_string_value(json_object_get(
-                                   json_array_get(ps, 0), "status")),
+                               json_array_get(ps, 0), "status")),
                            (double)(x->mono - r->t0_mono) / 1000.0,
                            r->unexpected_exits);
                 json_decref(ps);
@@ -631,20 +611,19 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
         run_api_expect(r, api, exp, failed);
 
         s = json_pack(
-                "{s:s, s:s, s:s, s:s, s:s,"
-                " s:{s:I, s:I, s:I, s:s, s:I},"
-                " s:o, s:o, s:o, s:o, s:o, s:o}",
-                "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
-                "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
-                *failed ? "fail" : "pass", "workload", "events_committed",
-                (json_int_t)crmsync_workload_event_cnt(r->wl), "accounts",
-                (json_int_t)accounts, "seed", (json_int_t)r->sc->seed,
-                "commit_log_sha256", sha, "records_live",
-                (json_int_t)res->records_expected, "anomalies", an,
-                "anomaly_examples", json_incref(res->examples),
-                "expectations", exp, "timing", timing, "faults",
-                faults_json(r), "target",
-                crmsync_cluster_describe(r->cluster));
+            "{s:s, s:s, s:s, s:s, s:s,"
+            " s:{s:I, s:I, s:I, s:s, s:I},"
+            " s:o, s:o, s:o, s:o, s:o, s:o}",
+            "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
+            "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
+            *failed ? "fail" : "pass", "workload", "events_committed",
+            (json_int_t)crmsync_workload_event_cnt(r->wl), "accounts",
+            (json_int_t)accounts, "seed", (json_int_t)r->sc->seed,
+            "commit_log_sha256", sha, "records_live",
+            (json_int_t)res->records_expected, "anomalies", an,
+            "anomaly_examples", json_incref(res->examples), "expectations", exp,
+            "timing", timing, "faults", faults_json(r), "target",
+            crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "api", api);
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
         json_object_set_new(s, "log", log);
@@ -654,24 +633,22 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
         json_object_set_new(s, "process_exits", run_exits_json(r));
         if (replay)
                 json_object_set_new(timing, "replay", replay);
-        json_object_set_new(
-                s, "run",
-                json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}", "converged",
-                          r->converged, "settled", r->settled, "timed_out",
-                          r->timed_out, "interrupted", r->interrupted,
-                          "connector_starts", r->connector.starts,
-                          "profiler_starts", r->profiler.starts));
+        json_object_set_new(s, "run",
+                            json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}",
+                                      "converged", r->converged, "settled",
+                                      r->settled, "timed_out", r->timed_out,
+                                      "interrupted", r->interrupted,
+                                      "connector_starts", r->connector.starts,
+                                      "profiler_starts", r->profiler.starts));
         /* Convergence waits on the profiler group's lag, not only on
          * inactivity: whether it did, and a group still behind at the
          * end, by name. */
         json_object_set_new(
-                json_object_get(s, "run"), "group_lag",
-                json_pack("{s:s, s:b, s:I, s:o}", "group", r->group_id,
-                          "waited_on_lag", r->lag_wait_start_mono != 0,
-                          "lag_at_last_check", (json_int_t)r->lag.total,
-                          "stalled",
-                          r->lag_note[0] ? json_string(r->lag_note)
-                                         : json_null()));
+            json_object_get(s, "run"), "group_lag",
+            json_pack("{s:s, s:b, s:I, s:o}", "group", r->group_id,
+                      "waited_on_lag", r->lag_wait_start_mono != 0,
+                      "lag_at_last_check", (json_int_t)r->lag.total, "stalled",
+                      r->lag_note[0] ? json_string(r->lag_note) : json_null()));
         return s;
 }
 void run_write_applies(struct run *r)
@@ -683,40 +660,41 @@ void run_write_applies(struct run *r)
         /* The commit log, for lineage (crmsync trace). */
         for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
                 const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                run_history_line(r,
-                        "{\"wall_ms\":%lld,\"kind\":\"crm_commit\","
-                        "\"event_id\":\"%s\",\"key\":\"%s/%s\","
-                        "\"account_id\":\"%s\",\"previous_account_id\":"
-                        "\"%s\",\"change\":\"%s\",\"version\":%u}\n",
-                        (long long)(r->t0_wall + ev->commit_ms), ev->event_id,
-                        crmsync_entity_name(ev->entity), ev->record_id,
-                        ev->account_id, ev->previous_account_id,
-                        crmsync_change_name(ev->change), ev->version);
+                run_history_line(
+                    r,
+                    "{\"wall_ms\":%lld,\"kind\":\"crm_commit\","
+                    "\"event_id\":\"%s\",\"key\":\"%s/%s\","
+                    "\"account_id\":\"%s\",\"previous_account_id\":"
+                    "\"%s\",\"change\":\"%s\",\"version\":%u}\n",
+                    (long long)(r->t0_wall + ev->commit_ms), ev->event_id,
+                    crmsync_entity_name(ev->entity), ev->record_id,
+                    ev->account_id, ev->previous_account_id,
+                    crmsync_change_name(ev->change), ev->version);
         }
         for (size_t i = 0; i < n; i++)
-                run_history_line(r,
-                        "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
-                        "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
-                        "\"delete\":%s,\"full\":%s,\"applied\":%s}\n",
-                        (long long)a[i].wall_ms, a[i].event_id, a[i].key,
-                        a[i].version, a[i].is_delete ? "true" : "false",
-                        a[i].full ? "true" : "false",
-                        a[i].applied ? "true" : "false");
+                run_history_line(
+                    r,
+                    "{\"wall_ms\":%lld,\"kind\":\"sink_apply\","
+                    "\"event_id\":\"%s\",\"key\":\"%s\",\"version\":%u,"
+                    "\"delete\":%s,\"full\":%s,\"applied\":%s}\n",
+                    (long long)a[i].wall_ms, a[i].event_id, a[i].key,
+                    a[i].version, a[i].is_delete ? "true" : "false",
+                    a[i].full ? "true" : "false",
+                    a[i].applied ? "true" : "false");
 }
 
 uint32_t run_record_index(struct run *r, const char *key)
 {
-        char        ent[32];
-        const char *slash = strchr(key, '/');
-        int         e;
+        char                     ent[32];
+        const char              *slash = strchr(key, '/');
+        int                      e;
         const struct crm_record *cr;
         if (!slash || (size_t)(slash - key) >= sizeof(ent))
                 return UINT32_MAX;
         memcpy(ent, key, (size_t)(slash - key));
         ent[slash - key] = '\0';
         if ((e = crmsync_entity_parse(ent)) < 0 ||
-            !(cr = crmsync_workload_find(r->wl, (enum crm_entity)e,
-                                         slash + 1)))
+            !(cr = crmsync_workload_find(r->wl, (enum crm_entity)e, slash + 1)))
                 return UINT32_MAX;
         return (uint32_t)(cr - crmsync_workload_record(r->wl, 0));
 }
@@ -755,8 +733,8 @@ struct side_effect_ctx {
         uint64_t   total;
 };
 
-static void side_effect_cb(void *opaque, const char *event_id,
-                           const char *kind, uint32_t count)
+static void side_effect_cb(void *opaque, const char *event_id, const char *kind,
+                           uint32_t count)
 {
         struct side_effect_ctx *c = opaque;
         (void)kind;
@@ -769,20 +747,20 @@ static void side_effect_cb(void *opaque, const char *event_id,
  * run the history checks, and describe the log in the summary. */
 /* Names in the history's examples: a record's "entity/id", a change's
  * event id. */
-static void history_name(void *opaque, uint32_t seq, uint32_t record,
-                         char *buf, size_t size)
+static void history_name(void *opaque, uint32_t seq, uint32_t record, char *buf,
+                         size_t size)
 {
         struct run *r = opaque;
         if (seq) {
                 if (seq <= crmsync_workload_event_cnt(r->wl))
-                        snprintf(buf, size, "%s",
-                                 crmsync_workload_event(r->wl, seq - 1)
-                                         ->event_id);
+                        snprintf(
+                            buf, size, "%s",
+                            crmsync_workload_event(r->wl, seq - 1)->event_id);
                 else
                         snprintf(buf, size, "seq:%u", seq);
         } else if (record < crmsync_workload_record_cnt(r->wl)) {
                 const struct crm_record *cr =
-                        crmsync_workload_record(r->wl, record);
+                    crmsync_workload_record(r->wl, record);
                 snprintf(buf, size, "%s/%s", crmsync_entity_name(cr->entity),
                          cr->id);
         } else {
@@ -792,8 +770,8 @@ static void history_name(void *opaque, uint32_t seq, uint32_t record,
 
 json_t *run_history_checks(struct run *r, struct check_result *res)
 {
-        size_t                     ne = crmsync_workload_event_cnt(r->wl);
-        size_t                     nr = crmsync_workload_record_cnt(r->wl);
+        size_t                     ne    = crmsync_workload_event_cnt(r->wl);
+        size_t                     nr    = crmsync_workload_record_cnt(r->wl);
         const struct auditor_fact *facts = NULL;
         const struct sink_apply   *a;
         size_t                     nf = 0, na, misrouted = 0;
@@ -820,15 +798,14 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
                 else
                         crmsync_history_observe(h, seq, facts[i].partition,
                                                 facts[i].offset);
-                run_history_line(r,
-                                 "{\"kind\":\"topic\",\"event_id\":\"%s\","
-                                 "\"topic\":\"%s\",\"partition\":%d,"
-                                 "\"offset\":%lld,\"ts_ms\":%lld}\n",
-                                 facts[i].event_id,
-                                 facts[i].dlq ? "dlq" : r->sc->topic,
-                                 (int)facts[i].partition,
-                                 (long long)facts[i].offset,
-                                 (long long)facts[i].ts_ms);
+                run_history_line(
+                    r,
+                    "{\"kind\":\"topic\",\"event_id\":\"%s\","
+                    "\"topic\":\"%s\",\"partition\":%d,"
+                    "\"offset\":%lld,\"ts_ms\":%lld}\n",
+                    facts[i].event_id, facts[i].dlq ? "dlq" : r->sc->topic,
+                    (int)facts[i].partition, (long long)facts[i].offset,
+                    (long long)facts[i].ts_ms);
         }
         na = crmsync_sink_applies(r->sink, &a);
         if (na > r->ap_cnt)
@@ -839,9 +816,9 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
         for (size_t i = 0; i < na; i++) {
                 uint32_t seq = (uint32_t)run_event_seq(a[i].event_id);
                 crmsync_history_apply(
-                        h, seq, r->ap_rec[i], a[i].version, a[i].applied,
-                        (a[i].full || seq == 0 ? HISTORY_WRITE_FULL : 0u) |
-                                (a[i].is_delete ? HISTORY_WRITE_DELETE : 0u));
+                    h, seq, r->ap_rec[i], a[i].version, a[i].applied,
+                    (a[i].full || seq == 0 ? HISTORY_WRITE_FULL : 0u) |
+                        (a[i].is_delete ? HISTORY_WRITE_DELETE : 0u));
         }
         se.h     = h;
         se.total = 0;
@@ -849,18 +826,15 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
         crmsync_history_check(h, res, &st);
         crmsync_history_destroy(h);
         return json_pack(
-                "{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}",
-                "records_read", (json_int_t)st.observed, "misrouted",
-                (json_int_t)misrouted, "duplicates",
-                (json_int_t)st.log_duplicates, "amplification",
-                ne ? (double)st.observed / (double)ne : 0.0, "bytes",
-                (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor)
-                                        : 0),
-                "side_effects", (json_int_t)se.total, "facts_dropped",
-                (json_int_t)(st.dropped_facts +
-                             (r->auditor ? crmsync_auditor_dropped(r->auditor)
-                                         : 0)),
-                "lost_where", "before_topic",
-                (json_int_t)st.lost_before_topic, "after_topic",
-                (json_int_t)st.lost_after_topic);
+            "{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I}}", "records_read",
+            (json_int_t)st.observed, "misrouted", (json_int_t)misrouted,
+            "duplicates", (json_int_t)st.log_duplicates, "amplification",
+            ne ? (double)st.observed / (double)ne : 0.0, "bytes",
+            (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor) : 0),
+            "side_effects", (json_int_t)se.total, "facts_dropped",
+            (json_int_t)(st.dropped_facts +
+                         (r->auditor ? crmsync_auditor_dropped(r->auditor)
+                                     : 0)),
+            "lost_where", "before_topic", (json_int_t)st.lost_before_topic,
+            "after_topic", (json_int_t)st.lost_after_topic);
 }

@@ -43,8 +43,7 @@ verr(struct vctx *c, const char *path, int want_key, const char *fmt, ...)
         va_end(ap);
         crmsync_jsonpos_find(c->jp, path, want_key, &line, &column);
         return crmsync_err(c->errstr, c->errstr_size, "%s:%d:%d: %s: %s",
-                           c->file, line, column, *path ? path : "(root)",
-                           msg);
+                           c->file, line, column, *path ? path : "(root)", msg);
 }
 
 static void join(char *out, size_t size, const char *parent, const char *key)
@@ -55,14 +54,21 @@ static void join(char *out, size_t size, const char *parent, const char *key)
 static const char *type_name(const json_t *v)
 {
         switch (json_typeof(v)) {
-        case JSON_OBJECT: return "an object";
-        case JSON_ARRAY: return "an array";
-        case JSON_STRING: return "a string";
-        case JSON_INTEGER: return "an integer";
-        case JSON_REAL: return "a number";
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+                return "an integer";
+        case JSON_REAL:
+                return "a number";
         case JSON_TRUE:
-        case JSON_FALSE: return "a boolean";
-        default: return "null";
+        case JSON_FALSE:
+                return "a boolean";
+        default:
+                return "null";
         }
 }
 
@@ -72,7 +78,8 @@ static int check_known(struct vctx *c, json_t *obj, const char *path,
 {
         const char *key;
         json_t     *v;
-        json_object_foreach(obj, key, v) {
+        json_object_foreach(obj, key, v)
+        {
                 int ok = 0;
                 for (const char *const *k = known; *k; k++)
                         if (!strcmp(*k, key))
@@ -112,8 +119,7 @@ static int get_num(struct vctx *c, json_t *obj, const char *path,
                 return 0;
         join(p, sizeof(p), path, key);
         if (!json_is_number(v))
-                return verr(c, p, 0, "expected a number, got %s",
-                            type_name(v));
+                return verr(c, p, 0, "expected a number, got %s", type_name(v));
         double d = json_number_value(v);
         if (!isfinite(d) || d < min || d > max)
                 return verr(c, p, 0, "%g is out of range [%g, %g]", d, min,
@@ -135,9 +141,9 @@ static int get_u64(struct vctx *c, json_t *obj, const char *path,
                             type_name(v));
         json_int_t i = json_integer_value(v);
         if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
-                return verr(c, p, 0,
-                            "%lld is out of range [%llu, %llu]", (long long)i,
-                            (unsigned long long)min, (unsigned long long)max);
+                return verr(c, p, 0, "%lld is out of range [%llu, %llu]",
+                            (long long)i, (unsigned long long)min,
+                            (unsigned long long)max);
         *out = (uint64_t)i;
         return 0;
 }
@@ -156,8 +162,7 @@ static int get_int(struct vctx *c, json_t *obj, const char *path,
                    const char *key, int *out, int min, int max)
 {
         uint64_t v = (uint64_t)*out;
-        if (get_u64(c, obj, path, key, &v, (uint64_t)min, (uint64_t)max) ==
-            -1)
+        if (get_u64(c, obj, path, key, &v, (uint64_t)min, (uint64_t)max) == -1)
                 return -1;
         *out = (int)v;
         return 0;
@@ -189,8 +194,7 @@ static int get_str(struct vctx *c, json_t *obj, const char *path,
                 return 0;
         join(p, sizeof(p), path, key);
         if (!json_is_string(v))
-                return verr(c, p, 0, "expected a string, got %s",
-                            type_name(v));
+                return verr(c, p, 0, "expected a string, got %s", type_name(v));
         const char *s = json_string_value(v);
         if (strlen(s) >= out_size)
                 return verr(c, p, 0, "longer than %zu characters",
@@ -263,10 +267,10 @@ static int load_fault_param(struct vctx *c, json_t *f, const char *path,
         case FAULT_P_INT:
                 return get_u64(c, f, path, ps->name, &u, (uint64_t)ps->min,
                                (uint64_t)ps->max);
-        case FAULT_P_BOOL: return get_bool(c, f, path, ps->name, &b);
+        case FAULT_P_BOOL:
+                return get_bool(c, f, path, ps->name, &b);
         case FAULT_P_STR:
-                return get_str(c, f, path, ps->name, s, sizeof(s),
-                               ps->choices);
+                return get_str(c, f, path, ps->name, s, sizeof(s), ps->choices);
         }
         return 0;
 }
@@ -276,9 +280,8 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
 {
         char                     p[512];
         const struct fault_type *spec;
-        const char              *known[12] = {"type", "at_s", "duration_s",
-                                              "note"};
-        int                      nk        = 4;
+        const char *known[12] = {"type", "at_s", "duration_s", "note"};
+        int         nk        = 4;
 
         if (!json_is_object(f))
                 return verr(c, path, 0, "expected an object, got %s",
@@ -298,8 +301,8 @@ static int load_fault(struct vctx *c, json_t *f, const char *path,
             get_num(c, f, path, "duration_s", &out->duration_s, 0, 86400))
                 return -1;
         if (spec->needs_duration && out->duration_s <= 0)
-                return verr(c, path, 0,
-                            "fault '%s' needs duration_s > 0", out->type);
+                return verr(c, path, 0, "fault '%s' needs duration_s > 0",
+                            out->type);
         for (int i = 0; i < FAULT_MAX_PARAMS && spec->params[i].name; i++) {
                 known[nk++] = spec->params[i].name;
                 if (load_fault_param(c, f, path, out->type, &spec->params[i]))
@@ -319,13 +322,14 @@ static int check_overlaps(struct vctx *c, struct scenario *sc)
 {
         for (int i = 0; i < sc->fault_cnt; i++) {
                 const struct fault_type *a =
-                        crmsync_fault_find(sc->faults[i].type);
+                    crmsync_fault_find(sc->faults[i].type);
                 for (int j = 0; j < i; j++) {
                         const struct fault_type *b =
-                                crmsync_fault_find(sc->faults[j].type);
+                            crmsync_fault_find(sc->faults[j].type);
                         struct scenario_fault *fi = &sc->faults[i],
                                               *fj = &sc->faults[j];
-                        if (!a->group || !b->group || strcmp(a->group, b->group))
+                        if (!a->group || !b->group ||
+                            strcmp(a->group, b->group))
                                 continue;
                         json_t *bi = json_object_get(fi->params, "broker");
                         json_t *bj = json_object_get(fj->params, "broker");
@@ -341,8 +345,8 @@ static int check_overlaps(struct vctx *c, struct scenario *sc)
                                             "'%s' at %gs..%gs overlaps "
                                             "faults[%d] '%s' at %gs..%gs; "
                                             "they are exclusive",
-                                            fi->type, fi->at_s, ei, j,
-                                            fj->type, fj->at_s, ej);
+                                            fi->type, fi->at_s, ei, j, fj->type,
+                                            fj->at_s, ej);
                         }
                 }
         }
@@ -361,7 +365,8 @@ static int load_bugs(struct vctx *c, json_t *obj, const char *path,
         if (!json_is_array(arr))
                 return verr(c, p, 0, "expected an array of bug names, got %s",
                             type_name(arr));
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
                 char     pi[560];
                 uint32_t bit;
                 snprintf(pi, sizeof(pi), "%s[%zu]", p, i);
@@ -380,7 +385,7 @@ static int load_bugs(struct vctx *c, json_t *obj, const char *path,
 static int load_process(struct vctx *c, json_t *obj, const char *path,
                         struct scenario_process *pr, int is_connector)
 {
-        static const char *const kc[] = {"command", "bugs", "mode",
+        static const char *const kc[] = {"command",   "bugs",        "mode",
                                          "page_size", "lookback_ms", NULL};
         static const char *const kp[] = {"command", "bugs", "batch_size",
                                          "linger_ms", NULL};
@@ -391,20 +396,19 @@ static int load_process(struct vctx *c, json_t *obj, const char *path,
             load_bugs(c, obj, path, &pr->bugs))
                 return -1;
         if (is_connector)
-                return get_str(c, obj, path, "mode", pr->mode,
-                               sizeof(pr->mode), "feed|webhook|poll") ||
-                       get_u32(c, obj, path, "page_size", &pr->page_size, 1,
-                               1000) ||
-                       get_u32(c, obj, path, "lookback_ms", &pr->lookback_ms,
-                               0, 3600000)
-                               ? -1
-                               : 0;
-        return get_u32(c, obj, path, "batch_size", &pr->batch_size, 1,
-                       10000) ||
-                               get_u32(c, obj, path, "linger_ms",
-                                       &pr->linger_ms, 0, 60000)
-                       ? -1
-                       : 0;
+                return get_str(c, obj, path, "mode", pr->mode, sizeof(pr->mode),
+                               "feed|webhook|poll") ||
+                               get_u32(c, obj, path, "page_size",
+                                       &pr->page_size, 1, 1000) ||
+                               get_u32(c, obj, path, "lookback_ms",
+                                       &pr->lookback_ms, 0, 3600000)
+                           ? -1
+                           : 0;
+        return get_u32(c, obj, path, "batch_size", &pr->batch_size, 1, 10000) ||
+                       get_u32(c, obj, path, "linger_ms", &pr->linger_ms, 0,
+                               60000)
+                   ? -1
+                   : 0;
 }
 
 static int load_anomaly_bound(struct vctx *c, json_t *obj, const char *path,
@@ -429,30 +433,27 @@ static int load_expect_api(struct vctx *c, json_t *obj,
                            struct scenario_expect *e)
 {
         static const char *const known[] = {
-                "early_retries_max", "over_rate_limit_max",
-                "over_daily_quota_max", "requests_per_change_max", NULL};
+            "early_retries_max", "over_rate_limit_max", "over_daily_quota_max",
+            "requests_per_change_max", NULL};
         json_t *api;
         if (get_obj(c, obj, "expect", "api", &api))
                 return -1;
         if (!api)
                 return 0;
         return check_known(c, api, "expect.api", known) ||
-                               load_anomaly_bound(c, api, "expect.api",
-                                                  "early_retries_max",
-                                                  &e->api_early_retries_max) ||
-                               load_anomaly_bound(c, api, "expect.api",
-                                                  "over_rate_limit_max",
-                                                  &e->api_over_rate_limit_max) ||
-                               load_anomaly_bound(
-                                       c, api, "expect.api",
-                                       "over_daily_quota_max",
-                                       &e->api_over_daily_quota_max) ||
-                               get_num(c, api, "expect.api",
-                                       "requests_per_change_max",
-                                       &e->api_requests_per_change_max, 0,
-                                       1e9)
-                       ? -1
-                       : 0;
+                       load_anomaly_bound(c, api, "expect.api",
+                                          "early_retries_max",
+                                          &e->api_early_retries_max) ||
+                       load_anomaly_bound(c, api, "expect.api",
+                                          "over_rate_limit_max",
+                                          &e->api_over_rate_limit_max) ||
+                       load_anomaly_bound(c, api, "expect.api",
+                                          "over_daily_quota_max",
+                                          &e->api_over_daily_quota_max) ||
+                       get_num(c, api, "expect.api", "requests_per_change_max",
+                               &e->api_requests_per_change_max, 0, 1e9)
+                   ? -1
+                   : 0;
 }
 
 /* A sum of anomaly classes "stale+missing": every part a known class. */
@@ -496,7 +497,8 @@ static int load_names(struct vctx *c, json_t *arr, const char *path,
         if (json_array_size(arr) > SCENARIO_MAX_MUST_FAIL)
                 return verr(c, path, 0, "at most %d names",
                             SCENARIO_MAX_MUST_FAIL);
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
                 snprintf(p, sizeof(p), "%s[%zu]", path, i);
                 if (!json_is_string(v) || !*json_string_value(v))
                         return verr(c, p, 0,
@@ -517,7 +519,7 @@ static int load_names(struct vctx *c, json_t *arr, const char *path,
  * scenario that must fail, and in which way. */
 static int load_must_fail(struct vctx *c, json_t *obj,
                           struct scenario_must_fail *mf,
-                          const char *const *classes)
+                          const char *const         *classes)
 {
         char        verdict[8] = "pass", p[512];
         json_t     *al, *names = json_object_get(obj, "failing"), *v;
@@ -530,11 +532,13 @@ static int load_must_fail(struct vctx *c, json_t *obj,
                 return -1;
         mf->enabled = !strcmp(verdict, "fail");
         if (!mf->enabled && (al || names || also))
-                return verr(c, al      ? "expect.anomalies_at_least"
-                               : names ? "expect.failing"
-                                       : "expect.may_also_fail",
-                            1, "only for a scenario that must fail: add "
-                               "\"verdict\": \"fail\"");
+                return verr(c,
+                            al      ? "expect.anomalies_at_least"
+                            : names ? "expect.failing"
+                                    : "expect.may_also_fail",
+                            1,
+                            "only for a scenario that must fail: add "
+                            "\"verdict\": \"fail\"");
         if (mf->enabled && !(al && json_object_size(al)) &&
             !(names && json_array_size(names)))
                 return verr(c, "expect.verdict", 0,
@@ -544,7 +548,8 @@ static int load_must_fail(struct vctx *c, json_t *obj,
         if (al && json_object_size(al) > SCENARIO_MAX_MUST_FAIL)
                 return verr(c, "expect.anomalies_at_least", 0,
                             "at most %d entries", SCENARIO_MAX_MUST_FAIL);
-        json_object_foreach(al, k, v) {
+        json_object_foreach(al, k, v)
+        {
                 uint64_t n = 0;
                 int      j = mf->at_least_cnt;
                 join(p, sizeof(p), "expect.anomalies_at_least", k);
@@ -561,29 +566,48 @@ static int load_must_fail(struct vctx *c, json_t *obj,
         }
         return load_names(c, names, "expect.failing", mf->names,
                           &mf->name_cnt) ||
-                               load_names(c, also, "expect.may_also_fail",
-                                          mf->also, &mf->also_cnt)
-                       ? -1
-                       : 0;
+                       load_names(c, also, "expect.may_also_fail", mf->also,
+                                  &mf->also_cnt)
+                   ? -1
+                   : 0;
 }
 
 static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
-        static const char *const known[] = {
-                "anomalies", "converge_within_s", "freshness_p99_ms_max",
-                "e2e_p99_ms_max", "freshness_steady_p99_ms_max",
-                "replay_min_events_per_s", "catch_up_within_s",
-                "broker_unavailable_max_s", "api", "verdict",
-                "anomalies_at_least", "failing", "may_also_fail", NULL};
-        static const char *const classes[] = {
-                "missing", "stale", "zombie", "divergent", "unexpected",
-                "lost", "duplicate_side_effect", "reordered", "dead_lettered",
-                NULL};
-        int64_t *slots[] = {&e->missing, &e->stale, &e->zombie,
-                            &e->divergent, &e->unexpected, &e->lost,
-                            &e->duplicate_side_effect, &e->reordered,
-                            &e->dead_lettered};
-        json_t  *an;
+        static const char *const known[]   = {"anomalies",
+                                              "converge_within_s",
+                                              "freshness_p99_ms_max",
+                                              "e2e_p99_ms_max",
+                                              "freshness_steady_p99_ms_max",
+                                              "replay_min_events_per_s",
+                                              "catch_up_within_s",
+                                              "broker_unavailable_max_s",
+                                              "api",
+                                              "verdict",
+                                              "anomalies_at_least",
+                                              "failing",
+                                              "may_also_fail",
+                                              NULL};
+        static const char *const classes[] = {"missing",
+                                              "stale",
+                                              "zombie",
+                                              "divergent",
+                                              "unexpected",
+                                              "lost",
+                                              "duplicate_side_effect",
+                                              "reordered",
+                                              "dead_lettered",
+                                              NULL};
+        int64_t                 *slots[]   = {&e->missing,
+                                              &e->stale,
+                                              &e->zombie,
+                                              &e->divergent,
+                                              &e->unexpected,
+                                              &e->lost,
+                                              &e->duplicate_side_effect,
+                                              &e->reordered,
+                                              &e->dead_lettered};
+        json_t                  *an;
         if (!obj)
                 return 0;
         if (load_expect_api(c, obj, e))
@@ -628,20 +652,27 @@ static int load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 
 static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
 {
-        static const char *const known[] = {
-                "accounts", "contacts_per_account",
-                "opportunities_per_account", "entitlements_per_account",
-                "changes", "rate_per_s", "burst_factor", "burst_every_s",
-                "burst_len_s", "mix", "zipf_s", "txn_max", NULL};
-        static const char *const mixk[] = {"update", "create", "delete",
-                                           "undelete", "merge", NULL};
-        struct crm_workload_config *wc = &sc->workload;
+        static const char *const    known[] = {"accounts",
+                                               "contacts_per_account",
+                                               "opportunities_per_account",
+                                               "entitlements_per_account",
+                                               "changes",
+                                               "rate_per_s",
+                                               "burst_factor",
+                                               "burst_every_s",
+                                               "burst_len_s",
+                                               "mix",
+                                               "zipf_s",
+                                               "txn_max",
+                                               NULL};
+        static const char *const    mixk[]  = {"update",   "create", "delete",
+                                               "undelete", "merge",  NULL};
+        struct crm_workload_config *wc      = &sc->workload;
         json_t                     *mix;
         if (!w)
                 return 0;
         if (check_known(c, w, "workload", known) ||
-            get_u32(c, w, "workload", "accounts", &wc->accounts, 1,
-                    10000000) ||
+            get_u32(c, w, "workload", "accounts", &wc->accounts, 1, 10000000) ||
             get_u32(c, w, "workload", "contacts_per_account",
                     &wc->contacts_per_account, 0, 100) ||
             get_u32(c, w, "workload", "opportunities_per_account",
@@ -669,18 +700,18 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
         if (!mix)
                 return 0;
         return check_known(c, mix, "workload.mix", mixk) ||
-                               get_num(c, mix, "workload.mix", "update",
-                                       &wc->mix_update, 0, 1e6) ||
-                               get_num(c, mix, "workload.mix", "create",
-                                       &wc->mix_create, 0, 1e6) ||
-                               get_num(c, mix, "workload.mix", "delete",
-                                       &wc->mix_delete, 0, 1e6) ||
-                               get_num(c, mix, "workload.mix", "undelete",
-                                       &wc->mix_undelete, 0, 1e6) ||
-                               get_num(c, mix, "workload.mix", "merge",
-                                       &wc->mix_merge, 0, 1e6)
-                       ? -1
-                       : 0;
+                       get_num(c, mix, "workload.mix", "update",
+                               &wc->mix_update, 0, 1e6) ||
+                       get_num(c, mix, "workload.mix", "create",
+                               &wc->mix_create, 0, 1e6) ||
+                       get_num(c, mix, "workload.mix", "delete",
+                               &wc->mix_delete, 0, 1e6) ||
+                       get_num(c, mix, "workload.mix", "undelete",
+                               &wc->mix_undelete, 0, 1e6) ||
+                       get_num(c, mix, "workload.mix", "merge", &wc->mix_merge,
+                               0, 1e6)
+                   ? -1
+                   : 0;
 }
 
 /* -- checks across sections: what the run would find out too late ------- */
@@ -698,10 +729,10 @@ static int has_fault(const struct scenario *sc, const char *const *types)
  * measured. */
 static int check_expect(struct vctx *c, const struct scenario *sc)
 {
-        static const char *const procs[] = {
-                "connector_crash", "profiler_crash", "connector_pause", NULL};
+        static const char *const procs[] = {"connector_crash", "profiler_crash",
+                                            "connector_pause", NULL};
         static const char *const restarts[] = {"broker_restart", NULL};
-        const struct scenario_expect *e = &sc->expect;
+        const struct scenario_expect *e     = &sc->expect;
 
         if (e->replay_min_events_per_s > 0 && !sc->replay.enabled)
                 return verr(c, "expect.replay_min_events_per_s", 0,
@@ -730,7 +761,7 @@ static int check_workload(struct vctx *c, json_t *root, struct scenario *sc,
 
         if (!crmsync_workload_resolve(&sc->workload, eff, msg, sizeof(msg)))
                 return 0;
-        per     = 1 + (uint64_t)eff->contacts_per_account +
+        per = 1 + (uint64_t)eff->contacts_per_account +
               eff->opportunities_per_account + eff->entitlements_per_account;
         creates = (uint64_t)eff->accounts * per;
         if (creates <= eff->changes)
@@ -804,12 +835,12 @@ static int check_faults(struct vctx *c, const struct scenario *sc,
                         const struct crm_workload_config *eff)
 {
         for (int i = 0; i < sc->fault_cnt; i++) {
-                const struct scenario_fault *f = &sc->faults[i];
-                long long broker = fault_int(f, "broker");
-                long long part   = fault_int(f, "partition");
-                long long seq    = fault_int(f, "seq");
-                double    end    = f->at_s + f->duration_s;
-                char      p[64];
+                const struct scenario_fault *f      = &sc->faults[i];
+                long long                    broker = fault_int(f, "broker");
+                long long                    part   = fault_int(f, "partition");
+                long long                    seq    = fault_int(f, "seq");
+                double                       end    = f->at_s + f->duration_s;
+                char                         p[64];
 
                 /* An external cluster's ids are its own: only its
                  * commands know them. */
@@ -828,8 +859,7 @@ static int check_faults(struct vctx *c, const struct scenario *sc,
                                     "no partition %lld: the changes topic "
                                     "has %d (target.partitions), "
                                     "partitions 0..%d",
-                                    part, sc->partitions,
-                                    sc->partitions - 1);
+                                    part, sc->partitions, sc->partitions - 1);
                 }
                 if (sc->target && check_target_can(c, sc, i))
                         return -1;
@@ -872,9 +902,9 @@ int crmsync_scenario_check_timeout(const struct scenario *sc, double timeout_s,
                                    size_t errstr_size)
 {
         for (int i = 0; i < sc->fault_cnt; i++) {
-                const struct scenario_fault *f   = &sc->faults[i];
-                double                       end = f->at_s + f->duration_s;
-                int starts = f->at_s >= timeout_s;
+                const struct scenario_fault *f      = &sc->faults[i];
+                double                       end    = f->at_s + f->duration_s;
+                int                          starts = f->at_s >= timeout_s;
                 if (end < timeout_s)
                         continue;
                 return crmsync_err(errstr, errstr_size,
@@ -913,11 +943,11 @@ static int check_domain(struct vctx *c, const struct scenario *sc,
 
         if (crmsync_domain_parse(sc->replay.domain, &d, msg, sizeof(msg)))
                 return verr(c, "replay.domain", 0, "%s", msg);
-        creates = (uint64_t)eff->accounts *
-                  (1 + (uint64_t)eff->contacts_per_account +
-                   eff->opportunities_per_account +
-                   eff->entitlements_per_account);
-        most    = eff->accounts + (eff->changes - creates);
+        creates =
+            (uint64_t)eff->accounts *
+            (1 + (uint64_t)eff->contacts_per_account +
+             eff->opportunities_per_account + eff->entitlements_per_account);
+        most = eff->accounts + (eff->changes - creates);
         for (size_t i = 0; i < d.nids && !rc; i++) {
                 unsigned long n = account_number(d.ids[i]);
                 if (!n)
@@ -960,22 +990,21 @@ static int check_replay(struct vctx *c, json_t *root, const struct scenario *sc,
 static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
 {
         static const char *const known[] = {
-                "name", "description", "seed", "workload", "crm", "sink",
-                "pipeline", "target", "faults", "replay", "expect",
-                "timeout_s", "settle_s", "warmup_s", NULL};
-        static const char *const crmk[]  = {"max_page", "rate_limit_per_s",
-                                            "rate_burst", "daily_quota",
-                                            "error_rate_5xx", "retention_s",
-                                            NULL};
-        static const char *const sinkk[] = {"write_mode", NULL};
-        static const char *const pipk[]  = {"connector", "profiler", NULL};
-        static const char *const tgtk[]  = {"type", "file", "brokers",
-                                            "partitions", "topic", NULL};
-        static const char *const repk[]  = {"enabled", "from", "from_s",
-                                            "clear_sink", "domain", NULL};
+            "name",   "description", "seed",     "workload", "crm",
+            "sink",   "pipeline",    "target",   "faults",   "replay",
+            "expect", "timeout_s",   "settle_s", "warmup_s", NULL};
+        static const char *const crmk[] = {
+            "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
+            "error_rate_5xx", "retention_s",      NULL};
+        static const char *const   sinkk[] = {"write_mode", NULL};
+        static const char *const   pipk[]  = {"connector", "profiler", NULL};
+        static const char *const   tgtk[]  = {"type",       "file",  "brokers",
+                                              "partitions", "topic", NULL};
+        static const char *const   repk[]  = {"enabled",    "from",   "from_s",
+                                              "clear_sink", "domain", NULL};
         struct crm_workload_config eff;
-        json_t *o, *o2, *faults;
-        char    mode[16] = "conditional";
+        json_t                    *o, *o2, *faults;
+        char                       mode[16] = "conditional";
 
         if (!json_is_object(root))
                 return verr(c, "", 0, "a scenario must be a JSON object");
@@ -1003,19 +1032,18 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                 return -1;
         if (get_obj(c, root, "", "crm", &o))
                 return -1;
-        if (o && (check_known(c, o, "crm", crmk) ||
-                  get_u32(c, o, "crm", "max_page", &sc->crm_max_page, 1,
-                          1000) ||
-                  get_num(c, o, "crm", "rate_limit_per_s",
-                          &sc->crm_rate_limit_per_s, 0, 1e7) ||
-                  get_u32(c, o, "crm", "rate_burst", &sc->crm_rate_burst, 0,
-                          1000000) ||
-                  get_u64(c, o, "crm", "daily_quota", &sc->crm_daily_quota,
-                          0, UINT32_MAX) ||
-                  get_num(c, o, "crm", "error_rate_5xx",
-                          &sc->crm_error_rate_5xx, 0, 1) ||
-                  get_num(c, o, "crm", "retention_s", &sc->crm_retention_s, 0,
-                          1e7)))
+        if (o &&
+            (check_known(c, o, "crm", crmk) ||
+             get_u32(c, o, "crm", "max_page", &sc->crm_max_page, 1, 1000) ||
+             get_num(c, o, "crm", "rate_limit_per_s", &sc->crm_rate_limit_per_s,
+                     0, 1e7) ||
+             get_u32(c, o, "crm", "rate_burst", &sc->crm_rate_burst, 0,
+                     1000000) ||
+             get_u64(c, o, "crm", "daily_quota", &sc->crm_daily_quota, 0,
+                     UINT32_MAX) ||
+             get_num(c, o, "crm", "error_rate_5xx", &sc->crm_error_rate_5xx, 0,
+                     1) ||
+             get_num(c, o, "crm", "retention_s", &sc->crm_retention_s, 0, 1e7)))
                 return -1;
         if (get_obj(c, root, "", "sink", &o))
                 return -1;
@@ -1033,25 +1061,23 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                     load_process(c, o2, "pipeline.connector", &sc->connector,
                                  1) ||
                     get_obj(c, o, "pipeline", "profiler", &o2) ||
-                    load_process(c, o2, "pipeline.profiler", &sc->profiler,
-                                 0))
+                    load_process(c, o2, "pipeline.profiler", &sc->profiler, 0))
                         return -1;
         }
         if (get_obj(c, root, "", "target", &o))
                 return -1;
-        if (o && (check_known(c, o, "target", tgtk) ||
-                  get_str(c, o, "target", "type", sc->target_type,
-                          sizeof(sc->target_type), "embedded|external") ||
-                  get_strdup(c, o, "target", "file", &sc->target_file) ||
-                  get_int(c, o, "target", "brokers", &sc->brokers, 1, 16) ||
-                  get_int(c, o, "target", "partitions", &sc->partitions, 1,
-                          1024) ||
-                  get_str(c, o, "target", "topic", sc->topic,
-                          sizeof(sc->topic), NULL)))
+        if (o &&
+            (check_known(c, o, "target", tgtk) ||
+             get_str(c, o, "target", "type", sc->target_type,
+                     sizeof(sc->target_type), "embedded|external") ||
+             get_strdup(c, o, "target", "file", &sc->target_file) ||
+             get_int(c, o, "target", "brokers", &sc->brokers, 1, 16) ||
+             get_int(c, o, "target", "partitions", &sc->partitions, 1, 1024) ||
+             get_str(c, o, "target", "topic", sc->topic, sizeof(sc->topic),
+                     NULL)))
                 return -1;
         if (!strcmp(sc->target_type, "external") && !sc->target_file)
-                return verr(c, "target", 0,
-                            "an external target needs 'file'");
+                return verr(c, "target", 0, "an external target needs 'file'");
         if (check_topic(c, sc))
                 return -1;
         if (sc->target_file) {
@@ -1064,8 +1090,8 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                         snprintf(path, sizeof(path), "%.*s/%s",
                                  (int)(slash - c->file), c->file,
                                  sc->target_file);
-                if (!(sc->target = crmsync_target_load(path, errbuf,
-                                                       sizeof(errbuf))))
+                if (!(sc->target =
+                          crmsync_target_load(path, errbuf, sizeof(errbuf))))
                         return verr(c, "target.file", 0, "%s", errbuf);
         }
 
@@ -1074,13 +1100,13 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                 size_t  i;
                 json_t *f;
                 if (!json_is_array(faults))
-                        return verr(c, "faults", 0,
-                                    "expected an array, got %s",
+                        return verr(c, "faults", 0, "expected an array, got %s",
                                     type_name(faults));
                 if (json_array_size(faults) > SCENARIO_MAX_FAULTS)
                         return verr(c, "faults", 0, "more than %d faults",
                                     SCENARIO_MAX_FAULTS);
-                json_array_foreach(faults, i, f) {
+                json_array_foreach(faults, i, f)
+                {
                         char p[32];
                         snprintf(p, sizeof(p), "faults[%zu]", i);
                         if (load_fault(c, f, p, &sc->faults[i]))
@@ -1124,16 +1150,16 @@ static void set_defaults(struct scenario *sc)
         snprintf(sc->topic, sizeof(sc->topic), "crm.changes");
         snprintf(sc->connector.mode, sizeof(sc->connector.mode), "feed");
         snprintf(sc->replay.from, sizeof(sc->replay.from), "earliest");
-        sc->brokers                    = 3;
-        sc->partitions                 = 12;
-        sc->connector.page_size        = 500;
-        sc->connector.lookback_ms      = 2000;
-        sc->profiler.batch_size        = 500;
-        sc->profiler.linger_ms         = 50;
-        sc->crm_max_page               = 1000;
-        sc->settle_s                   = 10;
-        sc->warmup_s                   = -1; /* 10% of the workload */
-        sc->expect.converge_within_s   = 60;
+        sc->brokers                  = 3;
+        sc->partitions               = 12;
+        sc->connector.page_size      = 500;
+        sc->connector.lookback_ms    = 2000;
+        sc->profiler.batch_size      = 500;
+        sc->profiler.linger_ms       = 50;
+        sc->crm_max_page             = 1000;
+        sc->settle_s                 = 10;
+        sc->warmup_s                 = -1; /* 10% of the workload */
+        sc->expect.converge_within_s = 60;
         /* A connector must honour Retry-After; the other API bounds are
          * opt-in. */
         sc->expect.api_early_retries_max    = 0;
@@ -1142,9 +1168,9 @@ static void set_defaults(struct scenario *sc)
         /* Every anomaly class defaults to "zero allowed". */
 }
 
-struct scenario *crmsync_scenario_load_buffer(const char *name,
-                                              const char *buf, size_t len,
-                                              char *errstr, size_t errstr_size)
+struct scenario *crmsync_scenario_load_buffer(const char *name, const char *buf,
+                                              size_t len, char *errstr,
+                                              size_t errstr_size)
 {
         json_error_t     jerr;
         struct scenario *sc;
@@ -1192,10 +1218,9 @@ struct scenario *crmsync_scenario_load(const char *path, char *errstr,
          * what it is instead of reporting a JSON syntax error. */
         if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
                 fclose(fp);
-                crmsync_err(errstr, errstr_size,
-                            "%s: is %s, not a scenario file", path,
-                            S_ISDIR(st.st_mode) ? "a folder"
-                                                : "not a regular file");
+                crmsync_err(
+                    errstr, errstr_size, "%s: is %s, not a scenario file", path,
+                    S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
                 return NULL;
         }
         if (!(buf = malloc(SCENARIO_MAX_BYTES + 1))) {
@@ -1207,9 +1232,8 @@ struct scenario *crmsync_scenario_load(const char *path, char *errstr,
         fclose(fp);
         if (n > SCENARIO_MAX_BYTES) {
                 free(buf);
-                crmsync_err(errstr, errstr_size,
-                            "%s: larger than %d bytes", path,
-                            SCENARIO_MAX_BYTES);
+                crmsync_err(errstr, errstr_size, "%s: larger than %d bytes",
+                            path, SCENARIO_MAX_BYTES);
                 return NULL;
         }
         sc = crmsync_scenario_load_buffer(path, buf, n, errstr, errstr_size);
@@ -1272,8 +1296,8 @@ static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
                                              "commands", NULL};
         static const char *const topick[] = {"create", "replication", NULL};
         static const char *const cmdk[]   = {"broker_down", "broker_up", NULL};
-        json_t     *props, *o, *v;
-        const char *k;
+        json_t                  *props, *o, *v;
+        const char              *k;
 
         if (!json_is_object(root))
                 return verr(c, "", 0, "a target must be a JSON object");
@@ -1284,7 +1308,8 @@ static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
         if (!props || !json_object_get(props, "bootstrap.servers"))
                 return verr(c, props ? "properties" : "", 0,
                             "missing required property 'bootstrap.servers'");
-        json_object_foreach(props, k, v) {
+        json_object_foreach(props, k, v)
+        {
                 char p[512];
                 snprintf(p, sizeof(p), "properties.%s", k);
                 if (!json_is_string(v))
@@ -1301,17 +1326,17 @@ static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
         t->properties = json_incref(props);
         if (get_obj(c, root, "", "topics", &o))
                 return -1;
-        if (o && (check_known(c, o, "topics", topick) ||
-                  get_bool(c, o, "topics", "create", &t->create_topics) ||
-                  get_int(c, o, "topics", "replication", &t->replication, 1,
-                          16)))
+        if (o &&
+            (check_known(c, o, "topics", topick) ||
+             get_bool(c, o, "topics", "create", &t->create_topics) ||
+             get_int(c, o, "topics", "replication", &t->replication, 1, 16)))
                 return -1;
         if (get_obj(c, root, "", "commands", &o))
                 return -1;
-        if (o && (check_known(c, o, "commands", cmdk) ||
-                  get_strdup(c, o, "commands", "broker_down",
-                             &t->broker_down) ||
-                  get_strdup(c, o, "commands", "broker_up", &t->broker_up)))
+        if (o &&
+            (check_known(c, o, "commands", cmdk) ||
+             get_strdup(c, o, "commands", "broker_down", &t->broker_down) ||
+             get_strdup(c, o, "commands", "broker_up", &t->broker_up)))
                 return -1;
         if (!t->broker_down != !t->broker_up)
                 return verr(c, "commands", 0,

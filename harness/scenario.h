@@ -24,13 +24,13 @@ struct scenario_fault {
 };
 
 struct scenario_process {
-        char    *command; /* NULL = the reference process */
-        uint32_t bugs;    /* CRMSYNC_BUG_* */
-        char     mode[16];      /* connector: feed | webhook | poll */
-        uint32_t page_size;     /* connector */
-        uint32_t lookback_ms;   /* connector, poll mode */
-        uint32_t batch_size;    /* profiler */
-        uint32_t linger_ms;     /* profiler */
+        char    *command;     /* NULL = the reference process */
+        uint32_t bugs;        /* CRMSYNC_BUG_* */
+        char     mode[16];    /* connector: feed | webhook | poll */
+        uint32_t page_size;   /* connector */
+        uint32_t lookback_ms; /* connector, poll mode */
+        uint32_t batch_size;  /* profiler */
+        uint32_t linger_ms;   /* profiler */
 };
 
 #define SCENARIO_MAX_MUST_FAIL 8
@@ -59,15 +59,15 @@ struct scenario_expect {
         double  converge_within_s; /* after the workload and faults end */
         /* Bounds on freshness p99, whole run and steady state (0 = no
          * bound); e2e_p99_ms_max is the old name of the first. */
-        double  freshness_p99_ms_max;
-        double  freshness_steady_p99_ms_max;
-        double  replay_min_events_per_s; /* 0 = no bound */
-        double  catch_up_within_s;       /* 0 = no bound */
-        double  broker_unavailable_max_s; /* 0 = no bound */
+        double freshness_p99_ms_max;
+        double freshness_steady_p99_ms_max;
+        double replay_min_events_per_s;  /* 0 = no bound */
+        double catch_up_within_s;        /* 0 = no bound */
+        double broker_unavailable_max_s; /* 0 = no bound */
         /* API etiquette towards the CRM (expect.api); -1 = no bound. */
-        int64_t api_early_retries_max;    /* default 0 */
-        int64_t api_over_rate_limit_max;  /* 429s; default -1 */
-        int64_t api_over_daily_quota_max; /* 403s; default -1 */
+        int64_t api_early_retries_max;       /* default 0 */
+        int64_t api_over_rate_limit_max;     /* 429s; default -1 */
+        int64_t api_over_daily_quota_max;    /* 403s; default -1 */
         double  api_requests_per_change_max; /* 0 = no bound */
         struct scenario_must_fail must_fail;
 };
@@ -75,27 +75,27 @@ struct scenario_expect {
 /* An external cluster (docs/targets.md). */
 struct scenario_target {
         char    name[128];
-        json_t *properties;     /* librdkafka property -> string; owned */
+        json_t *properties; /* librdkafka property -> string; owned */
         char    bootstrap[1024];
-        int     create_topics;  /* create missing topics (CreateTopics) */
+        int     create_topics; /* create missing topics (CreateTopics) */
         int     replication;
-        char   *broker_down;    /* shell command, {broker} = broker id */
+        char   *broker_down; /* shell command, {broker} = broker id */
         char   *broker_up;
 };
 
 struct scenario_replay {
-        int   enabled;
-        char  from[16]; /* "earliest" | "timestamp" */
-        double from_s;  /* timestamp: seconds after the CRM's clock start */
-        int   clear_sink;
-        char *domain;   /* bounded replay (domain.h spec) or NULL */
+        int    enabled;
+        char   from[16]; /* "earliest" | "timestamp" */
+        double from_s;   /* timestamp: seconds after the CRM's clock start */
+        int    clear_sink;
+        char  *domain; /* bounded replay (domain.h spec) or NULL */
 };
 
 struct scenario {
-        char    *path;
-        char     name[128];
-        char    *description;
-        uint64_t seed;
+        char                      *path;
+        char                       name[128];
+        char                      *description;
+        uint64_t                   seed;
         struct crm_workload_config workload;
         /* crm */
         uint32_t crm_max_page;
@@ -109,18 +109,18 @@ struct scenario {
         /* pipeline */
         struct scenario_process connector, profiler;
         /* target */
-        char target_type[16]; /* embedded | external */
-        char *target_file;    /* external target file, as written */
+        char  target_type[16];          /* embedded | external */
+        char *target_file;              /* external target file, as written */
         struct scenario_target *target; /* loaded external target or NULL */
-        int  brokers, partitions;
-        char topic[128];
+        int                     brokers, partitions;
+        char                    topic[128];
         /* run */
         double timeout_s; /* 0 = workload duration + 120 s */
         double settle_s;  /* stop waiting after this long without writes */
         double warmup_s;  /* freshness steady state starts here; -1 = 10%
                            * of the workload's duration */
-        struct scenario_fault faults[SCENARIO_MAX_FAULTS];
-        int                   fault_cnt;
+        struct scenario_fault  faults[SCENARIO_MAX_FAULTS];
+        int                    fault_cnt;
         struct scenario_replay replay;
         struct scenario_expect expect;
 };
@@ -131,9 +131,8 @@ struct scenario *crmsync_scenario_load(const char *path, char *errstr,
                                        size_t errstr_size);
 /* Same, from a buffer (borrowed for the call); name is used in error
  * messages. The caller frees with crmsync_scenario_destroy. */
-struct scenario *crmsync_scenario_load_buffer(const char *name,
-                                              const char *buf, size_t len,
-                                              char *errstr,
+struct scenario *crmsync_scenario_load_buffer(const char *name, const char *buf,
+                                              size_t len, char *errstr,
                                               size_t errstr_size);
 void crmsync_scenario_destroy(struct scenario *sc); /* accepts NULL */
 

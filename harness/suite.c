@@ -25,11 +25,11 @@
 
 struct suite_entry {
         char            *path;
-        struct scenario *sc;      /* after validation */
-        pid_t            pid;     /* running child, 0 otherwise */
+        struct scenario *sc;  /* after validation */
+        pid_t            pid; /* running child, 0 otherwise */
         int64_t          start_ms, end_ms, deadline_ms;
-        int              rc;      /* exit code; -1 before it ends */
-        int              killed;  /* past its deadline */
+        int              rc;     /* exit code; -1 before it ends */
+        int              killed; /* past its deadline */
         char             log[1024];
 };
 
@@ -76,7 +76,7 @@ static int add_dir(struct suite *s, const char *dir, const char *filter,
         DIR           *d = opendir(dir);
         struct dirent *de;
         char         **names = NULL, path[4096];
-        size_t         n = 0, i;
+        size_t         n     = 0, i;
         int            rc = 0, found = 0;
 
         if (!d)
@@ -121,9 +121,8 @@ static int add_dir(struct suite *s, const char *dir, const char *filter,
         return rc;
 }
 
-suite_t *crmsync_suite_new(int path_cnt, char *const *paths,
-                           const char *filter, char *errstr,
-                           size_t errstr_size)
+suite_t *crmsync_suite_new(int path_cnt, char *const *paths, const char *filter,
+                           char *errstr, size_t errstr_size)
 {
         struct suite *s = calloc(1, sizeof(*s));
         if (!s || !(s->e = calloc(SUITE_MAX_SCENARIOS, sizeof(*s->e)))) {
@@ -140,10 +139,8 @@ suite_t *crmsync_suite_new(int path_cnt, char *const *paths,
                         goto fail;
                 }
                 rc = S_ISDIR(st.st_mode)
-                             ? add_dir(s, paths[i], filter, errstr,
-                                       errstr_size)
-                             : add_path(s, paths[i], filter, errstr,
-                                        errstr_size);
+                         ? add_dir(s, paths[i], filter, errstr, errstr_size)
+                         : add_path(s, paths[i], filter, errstr, errstr_size);
                 if (rc)
                         goto fail;
         }
@@ -194,9 +191,9 @@ static int external(const struct suite_entry *e)
 /* The longest a run may take before the suite kills it. */
 static int64_t run_limit_ms(const struct scenario *sc, double timeout_s)
 {
-        double t = timeout_s > 0      ? timeout_s
+        double t = timeout_s > 0       ? timeout_s
                    : sc->timeout_s > 0 ? sc->timeout_s
-                                      : 3600;
+                                       : 3600;
         return (int64_t)((t + SUITE_GRACE_S) * 1000);
 }
 
@@ -292,23 +289,21 @@ static json_t *run_row(const struct suite_entry *e, const json_t *rs,
         if (!verdict)
                 verdict = e->killed ? "timed out" : "error";
         return json_pack(
-                "{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:o, s:o, s:o, s:o, "
-                "s:O*, s:O*, s:s}",
-                "scenario", e->sc->name, "file", e->path, "run_dir", run_dir,
-                "verdict", verdict, "exit_code", e->rc, "duration_s",
-                (double)(e->end_ms - e->start_ms) / 1000.0,
-                "anomalies", total, "anomaly_counts", counts,
-                "freshness_p99_ms",
-                num_or_null(json_object_get(json_object_get(t, "freshness"),
-                                            "p99")),
-                "convergence_s",
-                num_or_null(json_object_get(t, "convergence_s")),
-                "replay_events_per_s",
-                num_or_null(json_object_get(json_object_get(t, "replay"),
-                                            "events_per_s")),
-                "run_verdict", json_object_get(rs, "run_verdict"),
-                "expected_failure", json_object_get(rs, "expected_failure"),
-                "log", e->log);
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:o, s:o, s:o, s:o, "
+            "s:O*, s:O*, s:s}",
+            "scenario", e->sc->name, "file", e->path, "run_dir", run_dir,
+            "verdict", verdict, "exit_code", e->rc, "duration_s",
+            (double)(e->end_ms - e->start_ms) / 1000.0, "anomalies", total,
+            "anomaly_counts", counts, "freshness_p99_ms",
+            num_or_null(
+                json_object_get(json_object_get(t, "freshness"), "p99")),
+            "convergence_s", num_or_null(json_object_get(t, "convergence_s")),
+            "replay_events_per_s",
+            num_or_null(
+                json_object_get(json_object_get(t, "replay"), "events_per_s")),
+            "run_verdict", json_object_get(rs, "run_verdict"),
+            "expected_failure", json_object_get(rs, "expected_failure"), "log",
+            e->log);
 }
 
 /* "stale+missing >= 1" / "fails: records keyed by account id". */
@@ -341,29 +336,30 @@ static json_t *found_text(const json_t *row)
         const char *k;
         json_t     *v;
         buf[0] = '\0';
-        json_object_foreach(json_object_get(json_object_get(row,
-                                                            "expected_failure"),
-                                            "found"),
-                            k, v) {
+        json_object_foreach(
+            json_object_get(json_object_get(row, "expected_failure"), "found"),
+            k, v)
+        {
                 if (len >= sizeof(buf))
                         break;
                 if (json_is_integer(v))
-                        len += (size_t)snprintf(
-                                buf + len, sizeof(buf) - len, "%s%s = %lld",
-                                len ? ", " : "", k,
-                                (long long)json_integer_value(v));
+                        len +=
+                            (size_t)snprintf(buf + len, sizeof(buf) - len,
+                                             "%s%s = %lld", len ? ", " : "", k,
+                                             (long long)json_integer_value(v));
                 else
                         len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-                                                "%s%s: %s", len ? ", " : "",
-                                                k, json_string_value(v));
+                                                "%s%s: %s", len ? ", " : "", k,
+                                                json_string_value(v));
         }
-        json_object_foreach(json_object_get(row, "anomaly_counts"), k, v) {
+        json_object_foreach(json_object_get(row, "anomaly_counts"), k, v)
+        {
                 if (len < sizeof(buf))
                         len += (size_t)snprintf(
-                                buf + len, sizeof(buf) - len, "%s%s=%lld",
-                                first ? (len ? "; anomalies: " : "anomalies: ")
-                                      : " ",
-                                k, (long long)json_integer_value(v));
+                            buf + len, sizeof(buf) - len, "%s%s=%lld",
+                            first ? (len ? "; anomalies: " : "anomalies: ")
+                                  : " ",
+                            k, (long long)json_integer_value(v));
                 first = 0;
         }
         return json_string(len ? buf : "nothing");
@@ -381,28 +377,26 @@ static void matrix_rows(json_t *matrix, const struct suite_entry *e,
                         if (!(procs[p]->bugs & bit) || !sw)
                                 continue;
                         json_array_append_new(
-                                matrix,
-                                json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, "
-                                          "s:b}",
-                                          "switch", sw, "process", names[p],
-                                          "scenario", e->sc->name, "file",
-                                          e->path, "expected",
-                                          expected_text(&e->sc->expect
-                                                                 .must_fail),
-                                          "found", found_text(row), "caught",
-                                          e->sc->expect.must_fail.enabled &&
-                                                  e->rc == 0));
+                            matrix,
+                            json_pack(
+                                "{s:s, s:s, s:s, s:s, s:o, s:o, "
+                                "s:b}",
+                                "switch", sw, "process", names[p], "scenario",
+                                e->sc->name, "file", e->path, "expected",
+                                expected_text(&e->sc->expect.must_fail),
+                                "found", found_text(row), "caught",
+                                e->sc->expect.must_fail.enabled && e->rc == 0));
                 }
 }
 
 static void progress(const struct suite_options *opt, size_t k, size_t n,
                      const struct suite_entry *e)
 {
-        const char *what = e->rc == 0   ? "PASS"
-                           : e->rc == 1 ? "FAIL"
-                           : e->killed  ? "TIMEOUT"
+        const char *what = e->rc == 0    ? "PASS"
+                           : e->rc == 1  ? "FAIL"
+                           : e->killed   ? "TIMEOUT"
                            : e->rc > 128 ? "INTERRUPTED"
-                                        : "ERROR";
+                                         : "ERROR";
         if (!opt->progress)
                 return;
         fprintf(opt->progress, "[%zu/%zu] %s ... %s (%.1f s)\n", k, n,
@@ -424,8 +418,8 @@ static long reap_one(struct suite *s)
                         e->pid    = 0;
                         e->end_ms = crmsync_mono_ms();
                         e->rc     = WIFEXITED(st)     ? WEXITSTATUS(st)
-                                 : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
-                                                   : 2;
+                                    : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+                                                      : 2;
                         if (e->killed && e->rc != 0)
                                 e->rc = 2;
                         return (long)i;
@@ -501,7 +495,7 @@ int crmsync_suite_run(suite_t *s, const struct suite_options *opt,
                 progress(opt, done, s->cnt, &s->e[i]);
         }
         for (size_t i = 0; i < s->cnt; i++) {
-                struct suite_entry *e = &s->e[i];
+                struct suite_entry *e  = &s->e[i];
                 json_t             *rs = NULL, *row;
                 char                path[4200];
                 if (e->rc < 0)
@@ -515,20 +509,20 @@ int crmsync_suite_run(suite_t *s, const struct suite_options *opt,
                 json_array_append_new(rows, row);
                 json_array_append_new(runs, rs ? rs : json_null());
         }
-        rc = sig ? 128 + sig : passed == s->cnt ? 0 : 1;
+        rc      = sig ? 128 + sig : passed == s->cnt ? 0 : 1;
         summary = json_pack(
-                "{s:s, s:s, s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i, s:i}, "
-                "s:O, s:O}",
-                "schema", CRMSYNC_SUITE_SCHEMA, "suite_id", id, "suite_dir",
-                dir, "verdict",
-                rc == 0 ? "pass" : sig ? "interrupted" : "fail", "exit_code",
-                rc, "jobs", opt->jobs, "counts", "scenarios", (int)s->cnt,
-                "run", (int)done, "passed", (int)passed, "failed",
-                (int)(done - passed), "runs", rows, "mutation_matrix",
-                matrix);
-        if (!summary ||
-            crmsync_suite_report_write(summary, runs, dir, errstr,
-                                       errstr_size)) {
+            "{s:s, s:s, s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i, s:i}, "
+            "s:O, s:O}",
+            "schema", CRMSYNC_SUITE_SCHEMA, "suite_id", id, "suite_dir", dir,
+            "verdict",
+            rc == 0 ? "pass"
+            : sig   ? "interrupted"
+                    : "fail",
+            "exit_code", rc, "jobs", opt->jobs, "counts", "scenarios",
+            (int)s->cnt, "run", (int)done, "passed", (int)passed, "failed",
+            (int)(done - passed), "runs", rows, "mutation_matrix", matrix);
+        if (!summary || crmsync_suite_report_write(summary, runs, dir, errstr,
+                                                   errstr_size)) {
                 if (!summary)
                         crmsync_err(errstr, errstr_size, "out of memory");
                 rc = 2;

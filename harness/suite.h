@@ -26,9 +26,8 @@ struct suite_options {
  * filter (NULL: all; with * ? or [ a glob, else a substring). NULL +
  * errstr when a path is missing or nothing is left. Free with
  * crmsync_suite_destroy. */
-suite_t *crmsync_suite_new(int path_cnt, char *const *paths,
-                           const char *filter, char *errstr,
-                           size_t errstr_size);
+suite_t *crmsync_suite_new(int path_cnt, char *const *paths, const char *filter,
+                           char *errstr, size_t errstr_size);
 /* Load and validate every scenario (and its --timeout, when > 0), writing
  * each error ("file:line:col: field: what") as a line to errfp. Returns the
  * number of scenarios that failed validation. */
@@ -39,8 +38,8 @@ size_t crmsync_suite_size(const suite_t *s);
  * every run passed, 1 some failed (or could not be set up), 2 the suite
  * folder could not be written (errstr), 128 + signal when interrupted.
  * *summary (may be NULL) receives a new reference to summary.json. */
-int crmsync_suite_run(suite_t *s, const struct suite_options *opt,
-                      json_t **summary, char *errstr, size_t errstr_size);
+int  crmsync_suite_run(suite_t *s, const struct suite_options *opt,
+                       json_t **summary, char *errstr, size_t errstr_size);
 void crmsync_suite_destroy(suite_t *s); /* accepts NULL */
 
 #endif

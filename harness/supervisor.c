@@ -28,8 +28,7 @@ void crmsync_child_set_argv(struct child *c, const char *const *argv)
         c->argv[i] = NULL;
 }
 
-void crmsync_child_setenv(struct child *c, const char *name,
-                          const char *value)
+void crmsync_child_setenv(struct child *c, const char *name, const char *value)
 {
         size_t n = strlen(name) + strlen(value) + 2;
         int    i;
@@ -91,12 +90,12 @@ static void wd_send(int op, pid_t pgid)
  * as long as the harness lives, by design. */
 static void __attribute__((noreturn)) watchdog_main(int fd)
 {
-        static pid_t      groups[SUPERVISOR_MAX_GROUPS * 4];
-        static const int  ignored[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-                                       SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
-        struct sigaction  sa = {.sa_handler = SIG_IGN};
-        sigset_t          none;
-        int               n = 0;
+        static pid_t     groups[SUPERVISOR_MAX_GROUPS * 4];
+        static const int ignored[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+                                      SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
+        struct sigaction sa        = {.sa_handler = SIG_IGN};
+        sigset_t         none;
+        int              n = 0;
 
         /* Its own group: a kill of the harness's group (a CI runner's, a
          * terminal's) leaves it alive to clean up. */
@@ -122,8 +121,8 @@ static void __attribute__((noreturn)) watchdog_main(int fd)
                         int i;
                         for (i = 0; i < n && groups[i] != m.pgid; i++)
                                 ;
-                        if (i == n && n < (int)(sizeof(groups) /
-                                                sizeof(groups[0])))
+                        if (i == n &&
+                            n < (int)(sizeof(groups) / sizeof(groups[0])))
                                 groups[n++] = m.pgid;
                 } else if (m.op == '-') {
                         for (int i = 0; i < n; i++)
@@ -175,7 +174,8 @@ void crmsync_supervisor_signal_all(int sig)
         }
 }
 
-/* -- children --------------------------------------------------------------- */
+/* -- children ---------------------------------------------------------------
+ */
 
 int crmsync_child_start(struct child *c, char *errstr, size_t errstr_size)
 {
@@ -188,8 +188,10 @@ int crmsync_child_start(struct child *c, char *errstr, size_t errstr_size)
                 return crmsync_err(errstr, errstr_size, "%s: already running",
                                    c->name);
         if (crmsync_supervisor_init(wd_err, sizeof(wd_err)) == -1)
-                fprintf(stderr, "crmsync: %s: children rely on their death "
-                                "signal alone\n", wd_err);
+                fprintf(stderr,
+                        "crmsync: %s: children rely on their death "
+                        "signal alone\n",
+                        wd_err);
         if (c->log_path[0] &&
             (fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                        0644)) == -1)
@@ -274,7 +276,7 @@ int crmsync_child_reap(struct child *c)
         /* Look without reaping (see child_gone). */
         memset(&si, 0, sizeof(si));
         if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
-                    -1 ||
+                -1 ||
             si.si_pid != c->pid)
                 return 0;
         child_gone(c);
@@ -300,7 +302,7 @@ void crmsync_child_stop(struct child *c, int grace_ms)
                 /* Wait for the exit without reaping (see child_gone). */
                 memset(&si, 0, sizeof(si));
                 while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) ==
-                               -1 &&
+                           -1 &&
                        errno == EINTR)
                         ;
                 child_gone(c);

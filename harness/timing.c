@@ -50,8 +50,8 @@ static void freshness_init(struct freshness_stats *s)
 }
 
 int crmsync_timing_freshness(const struct timing_facts *f,
-                             int64_t steady_from_ms,
-                             struct timing_freshness *out)
+                             int64_t                    steady_from_ms,
+                             struct timing_freshness   *out)
 {
         /* The applied writes of each record, in apply order: record r's
          * are list[first[r] .. first[r + 1]). pos[r] is the sweep's place
@@ -81,8 +81,8 @@ int crmsync_timing_freshness(const struct timing_facts *f,
          * a version >= v never lies before the previous change's: one
          * sweep per record. */
         for (size_t i = 0; i < f->ev_cnt; i++) {
-                uint32_t                r = f->ev_record[i];
-                uint32_t                v = f->ev_version[i];
+                uint32_t                r    = f->ev_record[i];
+                uint32_t                v    = f->ev_version[i];
                 struct freshness_stats *s[2] = {&out->whole, NULL};
                 size_t                  p, end;
 

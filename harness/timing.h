@@ -11,25 +11,24 @@
 /* The facts the computation needs, as parallel arrays (borrowed). */
 struct timing_facts {
         /* Committed changes in commit order. */
-        const uint32_t *ev_record;  /* record index */
+        const uint32_t *ev_record; /* record index */
         const uint32_t *ev_version;
         const int64_t  *ev_wall_ms; /* commit time */
         size_t          ev_cnt;
         /* Sink writes in apply order (rejected ones included). */
-        const uint32_t *ap_record;  /* UINT32_MAX = unknown record */
+        const uint32_t *ap_record; /* UINT32_MAX = unknown record */
         const uint32_t *ap_version;
         const int64_t  *ap_wall_ms;
         const uint8_t  *ap_applied;
         size_t          ap_cnt;
         uint32_t        record_cnt;
-        const uint8_t  *ap_delete;  /* 1 = a delete; NULL = none is */
+        const uint8_t  *ap_delete; /* 1 = a delete; NULL = none is */
 };
 
 /* Seconds after t_ms until the sink held, for every record, a version at
  * least as new as the last one committed at or before t_ms (0 when it
  * already did). -1 when it never did, or on allocation failure. */
-double crmsync_timing_convergence_s(const struct timing_facts *f,
-                                    int64_t t_ms);
+double crmsync_timing_convergence_s(const struct timing_facts *f, int64_t t_ms);
 
 /* Freshness of a set of changes (docs/anomalies.md#freshness). */
 struct freshness_stats {
@@ -54,8 +53,8 @@ struct timing_freshness {
  * changes committed at or after steady_from_ms (warm-up excluded). O(changes
  * + writes). Returns 0, -1 on allocation failure. */
 int crmsync_timing_freshness(const struct timing_facts *f,
-                             int64_t steady_from_ms,
-                             struct timing_freshness *out);
+                             int64_t                    steady_from_ms,
+                             struct timing_freshness   *out);
 
 /* Latency at quantile q (0..1) of s, counting the unseen changes as later
  * than every seen one. Returns 0 and sets *ms, or -1 when the quantile

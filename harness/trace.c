@@ -9,16 +9,16 @@
 
 #include "crmsync/common.h"
 
-#define TRACE_LINE_MAX   65536
+#define TRACE_LINE_MAX 65536
 #define TRACE_MAX_EVENTS 100000
-#define TRACE_MAX_HOPS   1000000
+#define TRACE_MAX_HOPS 1000000
 
 #define TRACE_MAX_LANDINGS 8
 
 struct hop {
-        size_t  ev;      /* index into the traced events */
+        size_t  ev; /* index into the traced events */
         int64_t wall_ms;
-        int     other;   /* a write of the record by another change */
+        int     other; /* a write of the record by another change */
         char    what[260];
 };
 
@@ -70,8 +70,8 @@ static const char *s_(const json_t *o, const char *k)
 }
 
 /* Pass 1: pick the changes to trace from the commit lines. */
-static int select_events(FILE *fp, const char *event_id,
-                         const char *account_id, struct trace_ctx *t)
+static int select_events(FILE *fp, const char *event_id, const char *account_id,
+                         struct trace_ctx *t)
 {
         char *line = malloc(TRACE_LINE_MAX);
         if (!line)
@@ -82,35 +82,34 @@ static int select_events(FILE *fp, const char *event_id,
                     !(o = json_loads(line, 0, NULL)))
                         continue;
                 const char *id = s_(o, "event_id");
-                int want = event_id ? !strcmp(id, event_id)
-                                    : (!strcmp(s_(o, "account_id"),
-                                               account_id) ||
-                                       !strcmp(s_(o, "previous_account_id"),
-                                               account_id));
+                int         want =
+                    event_id
+                                ? !strcmp(id, event_id)
+                                : (!strcmp(s_(o, "account_id"), account_id) ||
+                           !strcmp(s_(o, "previous_account_id"), account_id));
                 if (want && t->nev < TRACE_MAX_EVENTS) {
                         struct traced *e = &t->ev[t->nev++];
                         snprintf(e->event_id, sizeof(e->event_id), "%s", id);
                         snprintf(e->key, sizeof(e->key), "%s", s_(o, "key"));
-                        e->version = json_integer_value(
-                                json_object_get(o, "version"));
+                        e->version =
+                            json_integer_value(json_object_get(o, "version"));
                         snprintf(e->header, sizeof(e->header),
                                  "%s  %s %s v%lld  account %s%s%s", id,
                                  s_(o, "change"), s_(o, "key"),
                                  (long long)json_integer_value(
-                                         json_object_get(o, "version")),
+                                     json_object_get(o, "version")),
                                  s_(o, "account_id"),
+                                 *s_(o, "previous_account_id") ? " (moved from "
+                                                               : "",
                                  *s_(o, "previous_account_id")
-                                         ? " (moved from "
-                                         : "",
-                                 *s_(o, "previous_account_id")
-                                         ? s_(o, "previous_account_id")
-                                         : "");
+                                     ? s_(o, "previous_account_id")
+                                     : "");
                         if (*s_(o, "previous_account_id"))
                                 strncat(e->header, ")",
-                                        sizeof(e->header) -
-                                                strlen(e->header) - 1);
-                        e->commit_ms = json_integer_value(
-                                json_object_get(o, "wall_ms"));
+                                        sizeof(e->header) - strlen(e->header) -
+                                            1);
+                        e->commit_ms =
+                            json_integer_value(json_object_get(o, "wall_ms"));
                 }
                 json_decref(o);
         }
@@ -155,9 +154,9 @@ static void add_landing(struct traced *e, const json_t *o)
         if (e->nland >= TRACE_MAX_LANDINGS)
                 return;
         e->land_part[e->nland] =
-                (int)json_integer_value(json_object_get(o, "partition"));
+            (int)json_integer_value(json_object_get(o, "partition"));
         e->land_off[e->nland++] =
-                json_integer_value(json_object_get(o, "offset"));
+            json_integer_value(json_object_get(o, "offset"));
 }
 
 /* An applied sink write of another change to e's record at e's version or
@@ -167,8 +166,7 @@ static int covers(const struct traced *e, const json_t *o)
         return !strcmp(s_(o, "kind"), "sink_apply") &&
                !strcmp(s_(o, "key"), e->key) &&
                json_is_true(json_object_get(o, "applied")) &&
-               json_integer_value(json_object_get(o, "version")) >=
-                       e->version;
+               json_integer_value(json_object_get(o, "version")) >= e->version;
 }
 
 /* Pass 2: every record of the selected changes. */
@@ -186,8 +184,8 @@ static void collect_hops(FILE *fp, struct trace_ctx *t)
                 ev = find_event(t, s_(o, "event_id"));
                 if (ev >= 0) {
                         const char *k = s_(o, "kind");
-                        int64_t     w = json_integer_value(
-                                json_object_get(o, "wall_ms"));
+                        int64_t     w =
+                            json_integer_value(json_object_get(o, "wall_ms"));
                         if (!strcmp(k, "crm_commit")) {
                                 snprintf(what, sizeof(what),
                                          "crm     committed");
@@ -196,16 +194,15 @@ static void collect_hops(FILE *fp, struct trace_ctx *t)
                                          "crm     served via %s", s_(o, "via"));
                         } else if (!strcmp(k, "topic")) {
                                 w = json_integer_value(
-                                        json_object_get(o, "ts_ms"));
+                                    json_object_get(o, "ts_ms"));
                                 snprintf(what, sizeof(what),
                                          "kafka   %s partition %lld offset "
                                          "%lld",
                                          s_(o, "topic"),
                                          (long long)json_integer_value(
-                                                 json_object_get(o,
-                                                                 "partition")),
+                                             json_object_get(o, "partition")),
                                          (long long)json_integer_value(
-                                                 json_object_get(o, "offset")));
+                                             json_object_get(o, "offset")));
                         } else if (!strcmp(k, "sink_apply")) {
                                 sink_write(&t->ev[ev], o, what, sizeof(what));
                         } else {
@@ -225,16 +222,16 @@ static void collect_hops(FILE *fp, struct trace_ctx *t)
                                  "another change, %s: it supersedes this "
                                  "one]",
                                  json_is_true(json_object_get(o, "delete"))
-                                         ? "delete"
-                                         : "upsert",
+                                     ? "delete"
+                                     : "upsert",
                                  s_(o, "key"),
                                  (long long)json_integer_value(
-                                         json_object_get(o, "version")),
+                                     json_object_get(o, "version")),
                                  s_(o, "event_id"));
-                        add_hop(t, 0,
-                                json_integer_value(
-                                        json_object_get(o, "wall_ms")),
-                                what, 1);
+                        add_hop(
+                            t, 0,
+                            json_integer_value(json_object_get(o, "wall_ms")),
+                            what, 1);
                 }
                 json_decref(o);
         }
@@ -318,10 +315,10 @@ int crmsync_trace(const char *run_dir, const char *event_id,
                         if (t.hops[h].other &&
                             (t.ev[i].own_applied || other_shown++))
                                 continue;
-                        fprintf(out, "  %+9lld ms  %s\n",
-                                (long long)(t.hops[h].wall_ms -
-                                            t.ev[i].commit_ms),
-                                t.hops[h].what);
+                        fprintf(
+                            out, "  %+9lld ms  %s\n",
+                            (long long)(t.hops[h].wall_ms - t.ev[i].commit_ms),
+                            t.hops[h].what);
                 }
         }
         rc = (int)t.nev;

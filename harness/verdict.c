@@ -22,7 +22,7 @@ static json_int_t class_sum(const json_t *anomalies, const char *sum)
 
 /* "anomalies.<class> <= n" for a class named in one of the sums. */
 static int explained_bound(const struct scenario_must_fail *mf,
-                           const char *name)
+                           const char                      *name)
 {
         const char *cls;
         size_t      n;
@@ -84,11 +84,11 @@ static void add(json_t *exp, const char *name, int ok, const char *detail)
                                              "ok", ok, "detail", detail));
 }
 
-int crmsync_verdict_apply(const struct scenario_must_fail *mf,
-                          json_t *summary, int failed)
+int crmsync_verdict_apply(const struct scenario_must_fail *mf, json_t *summary,
+                          int failed)
 {
-        json_t *exp = json_object_get(summary, "expectations"), *e;
-        json_t *an  = json_object_get(summary, "anomalies");
+        json_t *exp   = json_object_get(summary, "expectations"), *e;
+        json_t *an    = json_object_get(summary, "anomalies");
         json_t *found = json_object(), *other = json_array();
         json_t *at_least = json_object(), *names = json_array(), *ef;
         char    name[256], detail[512];
@@ -113,13 +113,11 @@ int crmsync_verdict_apply(const struct scenario_must_fail *mf,
                         continue;
                 if (explained_bound(mf, n) || named(mf, n) || also(mf, n) ||
                     explained_convergence(an, n)) {
-                        snprintf(detail, sizeof(detail),
-                                 "failed as expected: %s",
-                                 json_string_value(
-                                         json_object_get(e, "detail")));
+                        snprintf(
+                            detail, sizeof(detail), "failed as expected: %s",
+                            json_string_value(json_object_get(e, "detail")));
                         json_object_set_new(e, "ok", json_true());
-                        json_object_set_new(e, "expected_failure",
-                                            json_true());
+                        json_object_set_new(e, "expected_failure", json_true());
                         json_object_set_new(e, "detail", json_string(detail));
                 } else {
                         json_array_append_new(other, json_string(n));
@@ -132,12 +130,9 @@ int crmsync_verdict_apply(const struct scenario_must_fail *mf,
                                     json_integer(mf->at_least[j].n));
                 json_object_set_new(found, mf->at_least[j].classes,
                                     json_integer(got));
-                snprintf(name, sizeof(name),
-                         "must fail: anomalies.%s >= %lld",
-                         mf->at_least[j].classes,
-                         (long long)mf->at_least[j].n);
-                snprintf(detail, sizeof(detail), "found %lld%s",
-                         (long long)got,
+                snprintf(name, sizeof(name), "must fail: anomalies.%s >= %lld",
+                         mf->at_least[j].classes, (long long)mf->at_least[j].n);
+                snprintf(detail, sizeof(detail), "found %lld%s", (long long)got,
                          ok ? "" : ": the mutation was not caught");
                 add(exp, name, ok, detail);
                 caught &= ok;
@@ -146,18 +141,18 @@ int crmsync_verdict_apply(const struct scenario_must_fail *mf,
                 const json_t *hit = NULL;
                 int           ok;
                 for (i = 0; i < nexp; i++) {
-                        const char *n = json_string_value(json_object_get(
-                                json_array_get(exp, i), "name"));
+                        const char *n = json_string_value(
+                            json_object_get(json_array_get(exp, i), "name"));
                         if (n && !strcmp(mf->names[j], n))
                                 hit = json_array_get(exp, i);
                 }
-                ok = hit && json_is_true(json_object_get(hit,
-                                                         "expected_failure"));
+                ok = hit &&
+                     json_is_true(json_object_get(hit, "expected_failure"));
                 json_array_append_new(names, json_string(mf->names[j]));
                 json_object_set_new(found, mf->names[j],
-                                    json_string(!hit  ? "absent"
-                                                : ok  ? "failed"
-                                                      : "passed"));
+                                    json_string(!hit ? "absent"
+                                                : ok ? "failed"
+                                                     : "passed"));
                 snprintf(name, sizeof(name), "must fail: %s", mf->names[j]);
                 add(exp, name, ok,
                     !hit ? "the run has no expectation of that name"
@@ -166,22 +161,19 @@ int crmsync_verdict_apply(const struct scenario_must_fail *mf,
                 caught &= ok;
         }
         if (json_array_size(other)) {
-                size_t len = 0;
+                size_t  len = 0;
                 json_t *o;
                 len += (size_t)snprintf(detail, sizeof(detail), "%s",
                                         "failed for a different reason: ");
-                json_array_foreach(other, i, o)
-                        if (len < sizeof(detail))
-                                len += (size_t)snprintf(
-                                        detail + len, sizeof(detail) - len,
-                                        "%s%s", i ? "; " : "",
-                                        json_string_value(o));
+                json_array_foreach(other, i, o) if (len < sizeof(detail)) len +=
+                    (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%s",
+                                     i ? "; " : "", json_string_value(o));
                 add(exp, "must fail: in no other way", 0, detail);
         }
-        ef = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "verdict", "fail",
-                       "anomalies_at_least", at_least, "failing", names,
-                       "found", found, "other_failures", other, "caught",
-                       caught);
+        ef =
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "verdict", "fail",
+                      "anomalies_at_least", at_least, "failing", names, "found",
+                      found, "other_failures", other, "caught", caught);
         caught = caught && !json_array_size(other);
         json_object_set(summary, "run_verdict",
                         json_object_get(summary, "verdict"));

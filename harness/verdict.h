@@ -15,13 +15,13 @@
  * (the anomaly bounds of the classes in anomalies_at_least, the names in
  * failing, the classes or names in may_also_fail, and "converged
  * within" when the sink holds end-state anomalies,
- * which their own bounds judge) is kept with "expected_failure": true and counted as ok; one
- * expectation per anomalies_at_least entry and per failing name is added;
- * summary gets "run_verdict" (the verdict before) and "expected_failure"
- * {anomalies_at_least, failing, found, other_failures, caught}; "verdict"
- * becomes "pass" when caught and nothing else failed. Returns 0 for that
- * pass, 1 otherwise. */
-int crmsync_verdict_apply(const struct scenario_must_fail *mf,
-                          json_t *summary, int failed);
+ * which their own bounds judge) is kept with "expected_failure": true and
+ * counted as ok; one expectation per anomalies_at_least entry and per failing
+ * name is added; summary gets "run_verdict" (the verdict before) and
+ * "expected_failure" {anomalies_at_least, failing, found, other_failures,
+ * caught}; "verdict" becomes "pass" when caught and nothing else failed.
+ * Returns 0 for that pass, 1 otherwise. */
+int crmsync_verdict_apply(const struct scenario_must_fail *mf, json_t *summary,
+                          int failed);
 
 #endif

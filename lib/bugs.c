@@ -11,18 +11,18 @@ static const struct {
         uint32_t    bit;
         const char *name;
 } bug_table[] = {
-        {CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK, "commit-before-sink-ack"},
-        {CRMSYNC_BUG_NO_DEDUPE, "no-dedupe"},
-        {CRMSYNC_BUG_NO_VERSION_CHECK, "no-version-check"},
-        {CRMSYNC_BUG_KEY_BY_RECORD_ID, "key-by-record-id"},
-        {CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY, "cursor-before-delivery"},
-        {CRMSYNC_BUG_STRICT_GT_TIMESTAMP, "strict-gt-timestamp"},
-        {CRMSYNC_BUG_NO_LOOKBACK, "no-lookback"},
-        {CRMSYNC_BUG_IGNORE_MERGES, "ignore-merges"},
-        {CRMSYNC_BUG_IGNORE_DELETES, "ignore-deletes"},
-        {CRMSYNC_BUG_NO_RETRY_429, "no-retry-429"},
-        {CRMSYNC_BUG_IGNORE_410, "ignore-410"},
-        {CRMSYNC_BUG_IGNORE_RETRY_AFTER, "ignore-retry-after"},
+    {CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK, "commit-before-sink-ack"},
+    {CRMSYNC_BUG_NO_DEDUPE, "no-dedupe"},
+    {CRMSYNC_BUG_NO_VERSION_CHECK, "no-version-check"},
+    {CRMSYNC_BUG_KEY_BY_RECORD_ID, "key-by-record-id"},
+    {CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY, "cursor-before-delivery"},
+    {CRMSYNC_BUG_STRICT_GT_TIMESTAMP, "strict-gt-timestamp"},
+    {CRMSYNC_BUG_NO_LOOKBACK, "no-lookback"},
+    {CRMSYNC_BUG_IGNORE_MERGES, "ignore-merges"},
+    {CRMSYNC_BUG_IGNORE_DELETES, "ignore-deletes"},
+    {CRMSYNC_BUG_NO_RETRY_429, "no-retry-429"},
+    {CRMSYNC_BUG_IGNORE_410, "ignore-410"},
+    {CRMSYNC_BUG_IGNORE_RETRY_AFTER, "ignore-retry-after"},
 };
 
 uint32_t crmsync_bug_parse(const char *name)

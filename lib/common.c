@@ -38,8 +38,7 @@ int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
         return -1;
 }
 
-int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max,
-                      uint64_t *out)
+int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
         char              *end;
         unsigned long long v;

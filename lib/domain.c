@@ -36,9 +36,8 @@ int crmsync_domain_parse(const char *spec, struct account_domain *d,
         if (!strncmp(spec, "hash:", 5)) {
                 const char *p = spec + 5;
                 long        k = digits(p, '/', DOMAIN_MAX_BUCKETS, &p);
-                long        n = k < 0 ? -1
-                                      : digits(p + 1, '\0',
-                                               DOMAIN_MAX_BUCKETS, &p);
+                long        n =
+                    k < 0 ? -1 : digits(p + 1, '\0', DOMAIN_MAX_BUCKETS, &p);
                 if (k < 0 || n < 1 || k >= n)
                         return crmsync_err(errstr, errstr_size,
                                            "'%s': want hash:K/N, decimal, "
@@ -73,8 +72,7 @@ int crmsync_domain_parse(const char *spec, struct account_domain *d,
                                 free(copy);
                                 crmsync_domain_clear(d);
                                 return crmsync_err(errstr, errstr_size,
-                                                   "'%s': too many ids",
-                                                   spec);
+                                                   "'%s': too many ids", spec);
                         }
                         d->ids            = n;
                         d->ids[d->nids++] = strdup(tok);
@@ -88,7 +86,7 @@ int crmsync_domain_parse(const char *spec, struct account_domain *d,
 }
 
 int crmsync_domain_contains(const struct account_domain *d,
-                            const char *account_id)
+                            const char                  *account_id)
 {
         if (d->buckets) {
                 /* FNV-1a 64 (docs/wire-contracts.md has test vectors). */

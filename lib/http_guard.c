@@ -25,14 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS     1024
-#define TAIL_MAX  4096 /* libevent's page with its head is ~250 bytes */
-#define PAGE_END  "</BODY></HTML>\n"
+#define SLOTS 1024
+#define TAIL_MAX 4096 /* libevent's page with its head is ~250 bytes */
+#define PAGE_END "</BODY></HTML>\n"
 #define PAGE_BODY "\r\n\r\n<HTML><HEAD>\n<TITLE>"
 
 struct slot {
         http_guard_t    *g;
-        struct evbuffer *in, *out; /* of the connection holding the slot */
+        struct evbuffer *in, *out;     /* of the connection holding the slot */
         size_t           in_bytes;     /* since the last response began */
         size_t           req_in_bytes; /* in_bytes when it began */
 };
@@ -50,7 +50,7 @@ struct http_guard {
  * frozen. Returns 0 or -1. */
 static int copy_at(struct evbuffer *buf, size_t off, char *out, size_t n)
 {
-        struct evbuffer_ptr at;
+        struct evbuffer_ptr   at;
         struct evbuffer_iovec v[16];
         int                   nv;
         size_t                got = 0;
@@ -125,10 +125,10 @@ static void json_page(const http_guard_t *g, int status, size_t req_in_bytes,
 /* Replace libevent's error page at the end of buf, if there is one. */
 static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
 {
-        char                   tail[TAIL_MAX + 1], msg[160], resp[512];
-        size_t                 len = evbuffer_get_length(buf), n;
-        const char            *body, *head, *reason, *code;
-        int                    status, new_status, m;
+        char        tail[TAIL_MAX + 1], msg[160], resp[512];
+        size_t      len = evbuffer_get_length(buf), n;
+        const char *body, *head, *reason, *code;
+        int         status, new_status, m;
 
         /* Cheap test first: this runs on every write to the buffer. */
         if (len < sizeof(PAGE_END) - 1 ||
@@ -140,10 +140,10 @@ static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
         if (copy_at(buf, len - n, tail, n))
                 return;
         tail[n] = '\0'; /* sscanf below reads a string */
-        body = last_of(tail, n, PAGE_BODY);
-        head = body ? last_of(tail, (size_t)(body - tail), "HTTP/1.") : NULL;
-        if (!head || !memmem(head, (size_t)(body - head),
-                             "Content-Type: text/html", 23))
+        body    = last_of(tail, n, PAGE_BODY);
+        head    = body ? last_of(tail, (size_t)(body - tail), "HTTP/1.") : NULL;
+        if (!head ||
+            !memmem(head, (size_t)(body - head), "Content-Type: text/html", 23))
                 return;
         if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 400)
                 return; /* evhttp's own pages are errors */
@@ -154,12 +154,12 @@ static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
                 int  jn = snprintf(json, sizeof(json),
                                    "{\"error\":\"%s\",\"message\":\"%s\"}\n",
                                    code, msg);
-                m = snprintf(resp, sizeof(resp),
-                             "HTTP/1.%c %d %s\r\n"
-                             "Content-Type: application/json\r\n"
-                             "Connection: close\r\n"
-                             "Content-Length: %d\r\n\r\n%s",
-                             head[7], new_status, reason, jn, json);
+                m       = snprintf(resp, sizeof(resp),
+                                   "HTTP/1.%c %d %s\r\n"
+                                         "Content-Type: application/json\r\n"
+                                         "Connection: close\r\n"
+                                         "Content-Length: %d\r\n\r\n%s",
+                                   head[7], new_status, reason, jn, json);
         }
         if (m <= 0 || (size_t)m >= sizeof(resp))
                 return;
@@ -168,11 +168,10 @@ static void rewrite_page(http_guard_t *g, struct slot *s, struct evbuffer *buf)
          * while it writes; we are not inside such a write here. */
         evbuffer_unfreeze(buf, 1);
         {
-                size_t keep = len - (n - (size_t)(head - tail));
+                size_t           keep   = len - (n - (size_t)(head - tail));
                 struct evbuffer *before = keep ? evbuffer_new() : NULL;
-                if (!keep || (before &&
-                              evbuffer_remove_buffer(buf, before, keep) ==
-                                      (int)keep)) {
+                if (!keep || (before && evbuffer_remove_buffer(
+                                            buf, before, keep) == (int)keep)) {
                         evbuffer_drain(buf, evbuffer_get_length(buf));
                         if (before)
                                 evbuffer_add_buffer(buf, before);
@@ -224,7 +223,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
         http_guard_t       *g = arg;
         struct slot        *s = &g->slots[g->next++ % SLOTS];
         struct bufferevent *bev =
-                bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+            bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
         if (!bev)
                 return NULL; /* evhttp makes its own */
         s->g            = g;
@@ -241,8 +240,8 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 }
 
 http_guard_t *crmsync_http_guard_new(struct evhttp *http,
-                                     size_t max_header_bytes,
-                                     size_t max_body_bytes)
+                                     size_t         max_header_bytes,
+                                     size_t         max_body_bytes)
 {
         http_guard_t *g = calloc(1, sizeof(*g));
         if (!g)

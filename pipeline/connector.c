@@ -96,8 +96,8 @@ static void wait_after(struct connector *c, enum http_class k,
 
 /* pre: the object as a batch read found it (json null: the CRM had
  * none), or NULL to read it now with a single GET. */
-static int resolve_gap(struct connector *c, const json_t *ev,
-                       const json_t *pre, json_t **out, int wait)
+static int resolve_gap(struct connector *c, const json_t *ev, const json_t *pre,
+                       json_t **out, int wait)
 {
         const char *entity = json_string_value(json_object_get(ev, "entity"));
         const char *id   = json_string_value(json_object_get(ev, "record_id"));
@@ -211,18 +211,18 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
         if (!got)
                 return NULL;
         for (int more = 1; more;) {
-                char        url[URL_MAX], e_ent[64], e_id[128], key[200];
-                const char *entity = NULL;
-                size_t      n = 0, len = 0;
+                char             url[URL_MAX], e_ent[64], e_id[128], key[200];
+                const char      *entity = NULL;
+                size_t           n = 0, len = 0;
                 struct http_resp r;
 
                 more = 0;
                 json_array_foreach(events, i, ev)
                 {
-                        const char *en = json_string_value(
-                                json_object_get(ev, "entity"));
-                        const char *id = json_string_value(
-                                json_object_get(ev, "record_id"));
+                        const char *en =
+                            json_string_value(json_object_get(ev, "entity"));
+                        const char *id =
+                            json_string_value(json_object_get(ev, "record_id"));
                         if (!en || !id || !connector_needs_object(ev, &flag))
                                 continue;
                         snprintf(key, sizeof(key), "%s/%s", en, id);
@@ -231,10 +231,9 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
                         if (!entity) {
                                 entity = en;
                                 connector_url_escape(en, e_ent, sizeof(e_ent));
-                                len = (size_t)snprintf(
-                                        url, sizeof(url),
-                                        "%s/v1/objects/%s?ids=",
-                                        c->cfg->crm_url, e_ent);
+                                len = (size_t)snprintf(url, sizeof(url),
+                                                       "%s/v1/objects/%s?ids=",
+                                                       c->cfg->crm_url, e_ent);
                         } else if (strcmp(en, entity)) {
                                 more = 1;
                                 continue;
@@ -257,16 +256,16 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
                 connector_http_get(c->http, url, &r);
                 c->st.ms_lookup += crmsync_mono_ms() - t0;
                 json_t *root = classify(c, "batch lookup", &r) == HTTP_OK
-                                       ? json_loadb(r.body, r.len, 0, NULL)
-                                       : NULL;
-                json_t *res = json_object_get(root, "results");
-                json_t *mis = json_object_get(root, "missing");
+                                   ? json_loadb(r.body, r.len, 0, NULL)
+                                   : NULL;
+                json_t *res  = json_object_get(root, "results");
+                json_t *mis  = json_object_get(root, "missing");
                 json_t *o;
                 size_t  k;
                 json_array_foreach(res, k, o)
                 {
-                        const char *id = json_string_value(
-                                json_object_get(o, "id"));
+                        const char *id =
+                            json_string_value(json_object_get(o, "id"));
                         snprintf(key, sizeof(key), "%s/%s", entity,
                                  id ? id : "");
                         if (id && json_is_false(json_object_get(got, key)))
@@ -357,8 +356,7 @@ static int produce_listed(struct connector *c, const char *entity,
                         return rc;
                 json_array_foreach(objs, i, o)
                 {
-                        json_t *ev = connector_object_event(entity, o,
-                                                            "resync",
+                        json_t *ev = connector_object_event(entity, o, "resync",
                                                             "resync");
                         if (!ev)
                                 continue;
@@ -468,8 +466,8 @@ struct pending {
  * re-reads from its stored cursor) or -1 fatal (errstr). Under
  * cursor-before-delivery the cursor is stored first. */
 static int batch_produce(struct connector *c, struct batch *b,
-                         const char *cursor, struct pending *pend,
-                         char *errstr, size_t errstr_size)
+                         const char *cursor, struct pending *pend, char *errstr,
+                         size_t errstr_size)
 {
         int bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
         size_t  i;
@@ -510,8 +508,8 @@ static int batch_produce(struct connector *c, struct batch *b,
  * nothing was pending), 1 delivery failed (the caller re-reads from its
  * stored cursor), -1 fatal (errstr). Under cursor-before-delivery failed
  * deliveries are only counted. */
-static int batch_settle(struct connector *c, struct pending *pend,
-                        char *errstr, size_t errstr_size)
+static int batch_settle(struct connector *c, struct pending *pend, char *errstr,
+                        size_t errstr_size)
 {
         int  bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
         int  failed;
@@ -548,7 +546,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
 {
         char             req[CONNECTOR_CURSOR_MAX], next[CONNECTOR_CURSOR_MAX];
         char             url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
-        struct batch     b = {json_array(), 0};
+        struct batch     b    = {json_array(), 0};
         struct pending   pend = {0};
         struct http_resp r;
         unsigned         attempt = 0;
@@ -684,7 +682,7 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                                 continue;
                         }
                 }
-                before = json_array_size(b.items);
+                before      = json_array_size(b.items);
                 json_t *pre = prefetch_objects(c, events);
                 json_array_foreach(events, i, ev)
                 {
@@ -695,15 +693,15 @@ int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
                                 json_t     *res;
                                 char        key[200];
                                 const char *en = json_string_value(
-                                        json_object_get(ev, "entity"));
+                                    json_object_get(ev, "entity"));
                                 const char *id = json_string_value(
-                                        json_object_get(ev, "record_id"));
+                                    json_object_get(ev, "record_id"));
                                 snprintf(key, sizeof(key), "%s/%s",
                                          en ? en : "", id ? id : "");
                                 json_decref(use);
                                 if (resolve_gap(c, ev,
-                                                json_object_get(pre, key),
-                                                &res, 1)) {
+                                                json_object_get(pre, key), &res,
+                                                1)) {
                                         page_retry = 1;
                                         break;
                                 }

@@ -11,10 +11,10 @@
 #include "crmsync/dynbuf.h"
 
 struct connector_http {
-        CURL              *curl;
-        struct curl_slist *hdrs;
+        CURL                 *curl;
+        struct curl_slist    *hdrs;
         struct crmsync_dynbuf body; /* response, up to CONNECTOR_BODY_MAX */
-        char               retry_after[32];
+        char                  retry_after[32];
 };
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *opaque)

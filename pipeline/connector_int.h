@@ -23,7 +23,7 @@
 #define CONNECTOR_BACKOFF_MIN_MS 100
 #define CONNECTOR_BACKOFF_MAX_MS 5000
 #define CONNECTOR_QUOTA_BACKOFF_MS 10000 /* 403 REQUEST_LIMIT_EXCEEDED */
-#define CONNECTOR_BUG_RETRY_MS 10 /* ignore-retry-after: "at once" */
+#define CONNECTOR_BUG_RETRY_MS 10        /* ignore-retry-after: "at once" */
 #define CONNECTOR_STATS_EVERY_MS 5000
 
 /* ---- webhook signatures (connector_sig.c) ---- */
@@ -88,8 +88,8 @@ int connector_event_check(const json_t *ev, char *errstr, size_t errstr_size);
  * the same bytes) without copying ev: ev's own members, then
  * "connector". ev must not have a "connector" member. malloc'ed, NULL on
  * ENOMEM. */
-char *connector_envelope_dumps(const json_t *ev, const char *cursor,
-                               int64_t ingest_ts_ms, const char *via);
+char   *connector_envelope_dumps(const json_t *ev, const char *cursor,
+                                 int64_t ingest_ts_ms, const char *via);
 json_t *connector_envelope(const json_t *ev, const char *cursor,
                            int64_t ingest_ts_ms, const char *via);
 
@@ -133,9 +133,9 @@ int connector_parse_410(const char *body, size_t len, char *oldest,
 struct connector_http;
 
 struct http_resp {
-        long   status; /* 0 = transport error (errstr says which) */
-        const char *body; /* NUL-terminated, owned by the connector_http,
-                           * valid until its next request */
+        long        status; /* 0 = transport error (errstr says which) */
+        const char *body;   /* NUL-terminated, owned by the connector_http,
+                             * valid until its next request */
         size_t len;
         char   retry_after[32]; /* raw Retry-After value or "" */
         char   errstr[256];
@@ -174,7 +174,7 @@ struct connector_stats {
         /* Wall ms spent in each phase (profiling aid): feed pages, object
          * lookups (gaps, moves), producing, waiting for delivery, storing
          * the cursor. */
-        int64_t  ms_page, ms_lookup, ms_produce, ms_wait, ms_cursor;
+        int64_t ms_page, ms_lookup, ms_produce, ms_wait, ms_cursor;
 };
 
 struct connector {

@@ -147,14 +147,13 @@ static rd_kafka_t *new_producer(struct connector *c, int idempotent,
  * Best effort, bounded; a failure only leaves that to the first batch. */
 static void warm_up(struct connector *c)
 {
-        rd_kafka_topic_t            *rkt = rd_kafka_topic_new(c->rk,
-                                                   c->cfg->topic, NULL);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->cfg->topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
 
         if (!rkt)
                 return;
         if (rd_kafka_metadata(c->rk, 0, rkt, &md, 5000) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
             md)
                 rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
@@ -275,14 +274,13 @@ int connector_produce_event(struct connector *c, const json_t *ev,
                 /* Ask for a repair: what the event changed is re-read from
                  * the objects API (the whole entity type, since when). */
                 {
-                        const char *ent = json_string_value(
-                                json_object_get(ev, "entity"));
-                        json_t  *ts = json_object_get(ev, "commit_ts_ms");
-                        int64_t  since =
-                                json_is_integer(ts)
-                                         ? json_integer_value(ts) - 1000
-                                         : crmsync_wall_ms() - 60000;
-                        int known = ent && (!strcmp(ent, "account") ||
+                        const char *ent =
+                            json_string_value(json_object_get(ev, "entity"));
+                        json_t *ts    = json_object_get(ev, "commit_ts_ms");
+                        int64_t since = json_is_integer(ts)
+                                            ? json_integer_value(ts) - 1000
+                                            : crmsync_wall_ms() - 60000;
+                        int     known = ent && (!strcmp(ent, "account") ||
                                             !strcmp(ent, "contact") ||
                                             !strcmp(ent, "opportunity") ||
                                             !strcmp(ent, "entitlement"));
@@ -294,8 +292,7 @@ int connector_produce_event(struct connector *c, const json_t *ev,
                         } else {
                                 if (since < c->repair_since_ms)
                                         c->repair_since_ms = since;
-                                if (!known ||
-                                    strcmp(c->repair_entity, ent))
+                                if (!known || strcmp(c->repair_entity, ent))
                                         c->repair_entity[0] = '\0';
                         }
                 }
@@ -311,8 +308,8 @@ int connector_produce_event(struct connector *c, const json_t *ev,
                 value = json_dumps(env, JSON_COMPACT);
                 json_decref(env);
         } else {
-                value = connector_envelope_dumps(ev, cursor,
-                                                 crmsync_wall_ms(), via);
+                value = connector_envelope_dumps(ev, cursor, crmsync_wall_ms(),
+                                                 via);
         }
         if (!value)
                 return crmsync_err(errstr, errstr_size, "out of memory");
@@ -594,8 +591,8 @@ void connector_stats_maybe(struct connector *c, int force)
                 (unsigned long long)c->st.throttled,
                 (unsigned long long)c->st.http_errors,
                 (unsigned long long)c->st.cursors_stored,
-                c->rk ? rd_kafka_outq_len(c->rk) : 0,
-                cur, (long long)c->st.ms_page, (long long)c->st.ms_lookup,
+                c->rk ? rd_kafka_outq_len(c->rk) : 0, cur,
+                (long long)c->st.ms_page, (long long)c->st.ms_lookup,
                 (long long)c->st.ms_produce, (long long)c->st.ms_wait,
                 (long long)c->st.ms_cursor);
 }

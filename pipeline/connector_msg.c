@@ -131,19 +131,19 @@ static const struct {
         const char *fields[7];
         const char *types; /* one letter per field */
 } field_types[] = {
-        {"account",
-         {"name", "industry", "tier", "owner", "annual_revenue", NULL},
-         "ssssi"},
-        {"contact",
-         {"email", "first_name", "last_name", "title", "consent_email",
-          "consent_sms", NULL},
-         "ssssbb"},
-        {"opportunity", {"name", "stage", "amount", NULL}, "ssi"},
-        {"entitlement", {"sku", "seats", "ends_on", NULL}, "sis"},
+    {"account",
+     {"name", "industry", "tier", "owner", "annual_revenue", NULL},
+     "ssssi"},
+    {"contact",
+     {"email", "first_name", "last_name", "title", "consent_email",
+      "consent_sms", NULL},
+     "ssssbb"},
+    {"opportunity", {"name", "stage", "amount", NULL}, "ssi"},
+    {"entitlement", {"sku", "seats", "ends_on", NULL}, "sis"},
 };
 
-static int check_fields(const char *entity, const json_t *fields,
-                        char *errstr, size_t errstr_size)
+static int check_fields(const char *entity, const json_t *fields, char *errstr,
+                        size_t errstr_size)
 {
         const char *k;
         json_t     *v;
@@ -164,8 +164,7 @@ static int check_fields(const char *entity, const json_t *fields,
                                 break;
                 if (!field_types[e].fields[i])
                         return crmsync_err(errstr, errstr_size,
-                                           "unknown field %s.%.64s", entity,
-                                           k);
+                                           "unknown field %s.%.64s", entity, k);
                 switch (field_types[e].types[i]) {
                 case 'i':
                         ok = json_is_integer(v);

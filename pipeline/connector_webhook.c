@@ -173,8 +173,7 @@ static void on_request(struct evhttp_request *req, void *opaque)
         rx->requests++;
         path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
         if (!path || strcmp(path, WEBHOOK_PATH)) {
-                crmsync_http_send_json(req, 404,
-                                       "{\"error\":\"not_found\"}");
+                crmsync_http_send_json(req, 404, "{\"error\":\"not_found\"}");
                 return;
         }
         if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -195,11 +194,10 @@ static void on_request(struct evhttp_request *req, void *opaque)
         }
         evbuffer_copyout(in, body, len);
         body[len] = '\0';
-        v         = connector_sig_verify(
-                    rx->secret, "POST", rx->url, body, len,
-                    evhttp_find_header(h, CONNECTOR_HDR_SIGNATURE),
-                    evhttp_find_header(h, CONNECTOR_HDR_TIMESTAMP),
-                    crmsync_wall_ms());
+        v         = connector_sig_verify(rx->secret, "POST", rx->url, body, len,
+                                         evhttp_find_header(h, CONNECTOR_HDR_SIGNATURE),
+                                         evhttp_find_header(h, CONNECTOR_HDR_TIMESTAMP),
+                                         crmsync_wall_ms());
         if (v != 0) {
                 rx->rejected++;
                 fprintf(stderr, "connector: webhook: rejected (%s)\n",
@@ -268,8 +266,8 @@ static int subscribe(struct webhook_rx *rx, char *errstr, size_t errstr_size)
                         int64_t ms = connector_backoff_ms(attempt++);
                         if (r.status == 429 || r.retry_after[0]) {
                                 int64_t ra =
-                                        connector_retry_after_s(r.retry_after) *
-                                        1000LL;
+                                    connector_retry_after_s(r.retry_after) *
+                                    1000LL;
                                 ms = r.status == 429 || ra > ms ? ra : ms;
                         }
                         if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_RETRY_AFTER)
@@ -346,9 +344,8 @@ int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
         }
         /* Heads over 64 KiB get 431, bodies over 16 MiB 413, a malformed
          * request 400: JSON bodies, not libevent's HTML pages. */
-        rx.guard = crmsync_http_guard_new(rx.http,
-                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
-                                          WEBHOOK_BODY_MAX);
+        rx.guard = crmsync_http_guard_new(
+            rx.http, CRMSYNC_HTTP_MAX_HEADER_BYTES, WEBHOOK_BODY_MAX);
         if (!rx.guard) {
                 crmsync_err(errstr, errstr_size, "out of memory");
                 goto out_http;

@@ -34,7 +34,7 @@ int crmsync_kafka_conf_file(void *conf, const char *path, char *errstr,
 int crmsync_start_offsets_parse(const char *spec, int64_t *offsets, int max,
                                 char *errstr, size_t errstr_size)
 {
-        const char *p = spec;
+        const char *p    = spec;
         int         item = 0;
 
         for (int i = 0; i < max; i++)
@@ -54,8 +54,7 @@ int crmsync_start_offsets_parse(const char *spec, int64_t *offsets, int max,
                                            CRMSYNC_START_OFFSETS_MAX);
                 errno = 0;
                 part  = strtol(p, &end, 10);
-                if (end == p || *end != ':' || errno || part < 0 ||
-                    part >= max)
+                if (end == p || *end != ':' || errno || part < 0 || part >= max)
                         return crmsync_err(errstr, errstr_size,
                                            "start offsets: item %d ('%.40s')"
                                            ": expected PARTITION:OFFSET "

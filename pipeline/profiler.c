@@ -33,9 +33,8 @@ struct side_fx {
 struct stats {
         /* Wall ms spent waiting in each phase (profiling aid). */
         int64_t  ms_poll, ms_sink, ms_fx, ms_commit;
-        uint64_t consumed, applied, stale, dup, dlq, skipped, failed,
-                committed, retries, side_effects, kafka_errors, parked,
-                forced;
+        uint64_t consumed, applied, stale, dup, dlq, skipped, failed, committed,
+            retries, side_effects, kafka_errors, parked, forced;
 };
 
 struct profiler {
@@ -49,12 +48,12 @@ struct profiler {
         /* The batch: ops waiting for the sink and the offsets they cover
          * (messages that need no op still count for the offsets). */
         struct prof_pending *ents;
-        size_t            nents, ents_cap;
-        struct part_off  *offs;
-        size_t            noffs, offs_cap;
-        size_t            nmsgs;    /* new messages since the last flush */
-        int64_t           first_ms; /* when the first of them came */
-        int64_t           last_flush_ms;
+        size_t               nents, ents_cap;
+        struct part_off     *offs;
+        size_t               noffs, offs_cap;
+        size_t               nmsgs;    /* new messages since the last flush */
+        int64_t              first_ms; /* when the first of them came */
+        int64_t              last_flush_ms;
 
         struct side_fx *fx;
         size_t          nfx, fx_cap;
@@ -82,23 +81,21 @@ static void logf_(const char *fmt, ...)
 
 static void print_stats(struct profiler *p)
 {
-        logf_("consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
-              "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
-              "retries=%llu parked=%llu forced=%llu ms_poll=%lld "
-              "ms_sink=%lld ms_fx=%lld ms_commit=%lld",
-              (unsigned long long)p->st.consumed,
-              (unsigned long long)p->st.applied,
-              (unsigned long long)p->st.stale, (unsigned long long)p->st.dup,
-              (unsigned long long)p->st.dlq,
-              (unsigned long long)p->st.skipped,
-              (unsigned long long)p->st.failed,
-              (unsigned long long)p->st.side_effects,
-              (unsigned long long)p->st.committed,
-              (unsigned long long)p->st.retries,
-              (unsigned long long)p->st.parked,
-              (unsigned long long)p->st.forced, (long long)p->st.ms_poll,
-              (long long)p->st.ms_sink, (long long)p->st.ms_fx,
-              (long long)p->st.ms_commit);
+        logf_(
+            "consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
+            "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
+            "retries=%llu parked=%llu forced=%llu ms_poll=%lld "
+            "ms_sink=%lld ms_fx=%lld ms_commit=%lld",
+            (unsigned long long)p->st.consumed,
+            (unsigned long long)p->st.applied, (unsigned long long)p->st.stale,
+            (unsigned long long)p->st.dup, (unsigned long long)p->st.dlq,
+            (unsigned long long)p->st.skipped, (unsigned long long)p->st.failed,
+            (unsigned long long)p->st.side_effects,
+            (unsigned long long)p->st.committed,
+            (unsigned long long)p->st.retries, (unsigned long long)p->st.parked,
+            (unsigned long long)p->st.forced, (long long)p->st.ms_poll,
+            (long long)p->st.ms_sink, (long long)p->st.ms_fx,
+            (long long)p->st.ms_commit);
 }
 
 /* Give up retrying? While running: when *stop is set. While draining at
@@ -165,7 +162,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
         if (!p->noffs)
                 return;
         rd_kafka_topic_partition_list_t *l =
-                rd_kafka_topic_partition_list_new((int)p->noffs);
+            rd_kafka_topic_partition_list_new((int)p->noffs);
         for (size_t i = 0; i < p->noffs; i++) {
                 int64_t off = p->offs[i].next_offset;
                 for (size_t k = 0; !unsafe && k < p->nents; k++)
@@ -175,7 +172,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
                                 off = p->ents[k].offset;
                 rd_kafka_topic_partition_list_add(l, p->cfg->topic,
                                                   p->offs[i].partition)
-                        ->offset = off;
+                    ->offset = off;
         }
         int64_t t0 = crmsync_mono_ms();
         for (int attempt = 0; attempt < 3; attempt++) {
@@ -188,8 +185,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
                       attempt < 2 ? " (retrying)" : "");
                 if (err == RD_KAFKA_RESP_ERR__STATE ||
                     err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
-                    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
-                    nap(p, 100))
+                    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || nap(p, 100))
                         break;
         }
         rd_kafka_topic_partition_list_destroy(l);
@@ -254,20 +250,19 @@ static int add_fx(struct profiler *p, const struct prof_op *op)
  * (retry the request). */
 static int take_results(struct profiler *p, const size_t *idx, size_t n)
 {
-        int applied = 0;
-        json_t *r = json_loads(p->http.buf, 0, NULL);
-        json_t *res = json_object_get(r, "results");
+        int     applied = 0;
+        json_t *r       = json_loads(p->http.buf, 0, NULL);
+        json_t *res     = json_object_get(r, "results");
         if (!json_is_array(res) || json_array_size(res) != n) {
                 json_decref(r);
                 return -1;
         }
         for (size_t k = 0; k < n; k++) {
-                struct prof_pending *e  = &p->ents[idx[k]];
-                json_t           *o  = json_array_get(res, k);
-                int               st = (int)json_integer_value(
-                        json_object_get(o, "status"));
-                const char *res = json_string_value(
-                        json_object_get(o, "result"));
+                struct prof_pending *e = &p->ents[idx[k]];
+                json_t              *o = json_array_get(res, k);
+                int st = (int)json_integer_value(json_object_get(o, "status"));
+                const char *res =
+                    json_string_value(json_object_get(o, "result"));
                 e->status = st;
                 if (st == 500 || st == 0)
                         continue; /* retried */
@@ -291,8 +286,8 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                          * delivery and fires its effect again. */
                         fx = (p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) != 0;
                 } else {
-                        const char *msg = json_string_value(
-                                json_object_get(o, "message"));
+                        const char *msg =
+                            json_string_value(json_object_get(o, "message"));
                         p->st.failed++;
                         logf_("sink rejected %s (%s/%s v%u): %d %s",
                               e->op.event_id, e->op.entity, e->op.record_id,
@@ -365,20 +360,19 @@ static int post_until_ok(struct profiler *p, const char *path,
                 int64_t now = crmsync_mono_ms();
                 if (now - p->last_err_log_ms >= 1000 || attempt == 0) {
                         if (st)
-                                logf_("POST %s: HTTP %ld %.*s (retry %u)",
-                                      path, st,
+                                logf_("POST %s: HTTP %ld %.*s (retry %u)", path,
+                                      st,
                                       (int)strcspn(p->http.buf, "\r\n") > 200
-                                              ? 200
-                                              : (int)strcspn(p->http.buf,
-                                                             "\r\n"),
+                                          ? 200
+                                          : (int)strcspn(p->http.buf, "\r\n"),
                                       p->http.buf, attempt + 1);
                         else
                                 logf_("%s (retry %u)", err, attempt + 1);
                         p->last_err_log_ms = now;
                 }
                 p->st.retries++;
-                if (nap(p, profiler_backoff_ms(attempt,
-                                               p->http.retry_after_ms)))
+                if (nap(p,
+                        profiler_backoff_ms(attempt, p->http.retry_after_ms)))
                         return -1;
         }
 }
@@ -389,31 +383,30 @@ static int post_until_ok(struct profiler *p, const char *path,
  * Returns 0 or -1 (stopped, or out of memory). */
 static int send_side_effects(struct profiler *p)
 {
-        size_t   left = p->nfx;
+        size_t   left  = p->nfx;
         unsigned fails = 0;
         int64_t  t0    = crmsync_mono_ms();
 
         while (left > 0) {
                 char  *body = NULL;
-                size_t len  = 0, k = 0;
-                FILE  *fp   = open_memstream(&body, &len);
+                size_t len = 0, k = 0;
+                FILE  *fp = open_memstream(&body, &len);
                 if (!fp)
                         return -1;
                 for (size_t i = 0; i < p->nfx; i++) {
                         if (p->fx[i].sent)
                                 continue;
-                        json_t *b = json_pack("{s:s,s:s,s:s}", "event_id",
-                                              p->fx[i].event_id, "kind",
-                                              p->fx[i].kind, "key",
-                                              p->fx[i].key);
+                        json_t *b = json_pack(
+                            "{s:s,s:s,s:s}", "event_id", p->fx[i].event_id,
+                            "kind", p->fx[i].kind, "key", p->fx[i].key);
                         json_dumpf(b, fp, JSON_COMPACT);
                         fputc('\n', fp);
                         json_decref(b);
                 }
                 fclose(fp);
-                int posted = post_until_ok(p, "/v1/side-effects/_bulk",
-                                           "application/x-ndjson", body,
-                                           len) == 0;
+                int posted =
+                    post_until_ok(p, "/v1/side-effects/_bulk",
+                                  "application/x-ndjson", body, len) == 0;
                 free(body);
                 if (!posted)
                         return -1;
@@ -424,8 +417,8 @@ static int send_side_effects(struct profiler *p)
                                 if (p->fx[i].sent)
                                         continue;
                                 json_t *o = json_array_get(res, k++);
-                                if (json_integer_value(json_object_get(
-                                            o, "status")) == 200) {
+                                if (json_integer_value(
+                                        json_object_get(o, "status")) == 200) {
                                         p->fx[i].sent = 1;
                                         p->st.side_effects++;
                                         left--;
@@ -485,8 +478,7 @@ static int flush_batch(struct profiler *p)
                 if (n == (size_t)-1)
                         goto out;
                 if (!n) {
-                        if (progress &&
-                            unpark(p, 1, crmsync_mono_ms()) > 0) {
+                        if (progress && unpark(p, 1, crmsync_mono_ms()) > 0) {
                                 progress = 0;
                                 continue;
                         }
@@ -507,9 +499,9 @@ static int flush_batch(struct profiler *p)
                 }
                 fclose(fp);
                 int64_t t0 = crmsync_mono_ms();
-                int posted = post_until_ok(p, "/v1/profiles/_bulk",
-                                           "application/x-ndjson", body,
-                                           len) == 0;
+                int     posted =
+                    post_until_ok(p, "/v1/profiles/_bulk",
+                                  "application/x-ndjson", body, len) == 0;
                 p->st.ms_sink += crmsync_mono_ms() - t0;
                 free(body);
                 if (!posted)
@@ -557,11 +549,11 @@ static void dead_letter(struct profiler *p, const rd_kafka_message_t *m,
         rd_kafka_header_add(h, "source_topic", -1, p->cfg->topic, -1);
         for (int attempt = 0;; attempt++) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
-                        p->dlq, RD_KAFKA_V_TOPIC(p->cfg->dlq_topic),
-                        RD_KAFKA_V_KEY(m->key, m->key_len),
-                        RD_KAFKA_V_VALUE(m->payload, m->len),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+                    p->dlq, RD_KAFKA_V_TOPIC(p->cfg->dlq_topic),
+                    RD_KAFKA_V_KEY(m->key, m->key_len),
+                    RD_KAFKA_V_VALUE(m->payload, m->len),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
                 if (!err)
                         break; /* headers now owned by librdkafka */
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100 ||
@@ -638,7 +630,7 @@ static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
 }
 
 /* Cooperative revoke: forget what we hold of the revoked partitions. */
-static void drop_partitions(struct profiler *p,
+static void drop_partitions(struct profiler                       *p,
                             const rd_kafka_topic_partition_list_t *parts)
 {
         size_t k = 0;
@@ -655,8 +647,8 @@ static void drop_partitions(struct profiler *p,
         p->nents = k;
         k        = 0;
         for (size_t i = 0; i < p->noffs; i++)
-                if (!rd_kafka_topic_partition_list_find(
-                            parts, p->cfg->topic, p->offs[i].partition))
+                if (!rd_kafka_topic_partition_list_find(parts, p->cfg->topic,
+                                                        p->offs[i].partition))
                         p->offs[k++] = p->offs[i];
         p->noffs = k;
 }
@@ -678,11 +670,11 @@ static void signal_ready(void)
  * run's start offset (not at auto.offset.reset, which on a shared topic
  * would read earlier runs' records). New list, the caller destroys it. */
 static rd_kafka_topic_partition_list_t *
-start_positions(struct profiler *p,
+start_positions(struct profiler                       *p,
                 const rd_kafka_topic_partition_list_t *parts)
 {
         rd_kafka_topic_partition_list_t *at =
-                rd_kafka_topic_partition_list_copy(parts);
+            rd_kafka_topic_partition_list_copy(parts);
         rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
 
         for (int attempt = 0; attempt < 3 && err; attempt++)
@@ -693,18 +685,18 @@ start_positions(struct profiler *p,
                       rd_kafka_err2str(err));
         for (int i = 0; i < at->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &at->elems[i];
-                int64_t start = tp->partition >= 0 &&
-                                                tp->partition <
-                                                        CRMSYNC_START_OFFSETS_MAX
-                                        ? p->start_offs[tp->partition]
-                                        : -1;
+                int64_t                     start =
+                    tp->partition >= 0 &&
+                            tp->partition < CRMSYNC_START_OFFSETS_MAX
+                                            ? p->start_offs[tp->partition]
+                                            : -1;
                 int64_t committed = err || tp->err ? -1 : tp->offset;
                 tp->err           = RD_KAFKA_RESP_ERR_NO_ERROR;
                 if (committed >= 0)
                         tp->offset = committed > start ? committed : start;
                 else
-                        tp->offset = start >= 0 ? start
-                                                : RD_KAFKA_OFFSET_INVALID;
+                        tp->offset =
+                            start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
         }
         return at;
 }
@@ -712,10 +704,9 @@ start_positions(struct profiler *p,
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-        struct profiler *p    = opaque;
-        int              coop = !strcmp(rd_kafka_rebalance_protocol(rk),
-                                        "COOPERATIVE");
-        rd_kafka_error_t *e   = NULL;
+        struct profiler *p = opaque;
+        int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+        rd_kafka_error_t *e = NULL;
 
         switch (err) {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -726,7 +717,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          * partition with nothing at or after it starts at
                          * its end). Later assignments use commits. */
                         rd_kafka_topic_partition_list_t *at =
-                                rd_kafka_topic_partition_list_copy(parts);
+                            rd_kafka_topic_partition_list_copy(parts);
                         rd_kafka_resp_err_t lerr;
                         for (int i = 0; i < at->cnt; i++)
                                 at->elems[i].offset = p->cfg->from_ts_ms;
@@ -735,7 +726,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                 if (lerr || at->elems[i].err ||
                                     at->elems[i].offset < 0)
                                         at->elems[i].offset =
-                                                RD_KAFKA_OFFSET_END;
+                                            RD_KAFKA_OFFSET_END;
                         logf_("replaying from timestamp %lld (lookup: %s)",
                               (long long)p->cfg->from_ts_ms,
                               rd_kafka_err2str(lerr));
@@ -749,7 +740,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 if (p->start_offs) {
                         rd_kafka_topic_partition_list_t *at =
-                                start_positions(p, parts);
+                            start_positions(p, parts);
                         if (coop)
                                 e = rd_kafka_incremental_assign(rk, at);
                         else
@@ -789,8 +780,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
-static void error_cb(rd_kafka_t *rk, int err, const char *reason,
-                     void *opaque)
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
         struct profiler *p = opaque;
         (void)rk;
@@ -823,17 +813,16 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
          *   waits it out);
          * - a short session lets a restarted profiler take its partitions
          *   back in seconds instead of waiting 45 s for the dead member. */
-        if (consumer &&
-            (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50", kerr,
-                               sizeof(kerr)) ||
-             rd_kafka_conf_set(conf, "session.timeout.ms", "6000", kerr,
-                               sizeof(kerr)) ||
-             rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", kerr,
-                               sizeof(kerr)) ||
-             rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000",
-                               kerr, sizeof(kerr)) ||
-             rd_kafka_conf_set(conf, "socket.timeout.ms", "5000", kerr,
-                               sizeof(kerr))))
+        if (consumer && (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50",
+                                           kerr, sizeof(kerr)) ||
+                         rd_kafka_conf_set(conf, "session.timeout.ms", "6000",
+                                           kerr, sizeof(kerr)) ||
+                         rd_kafka_conf_set(conf, "heartbeat.interval.ms",
+                                           "1000", kerr, sizeof(kerr)) ||
+                         rd_kafka_conf_set(conf, "reconnect.backoff.max.ms",
+                                           "1000", kerr, sizeof(kerr)) ||
+                         rd_kafka_conf_set(conf, "socket.timeout.ms", "5000",
+                                           kerr, sizeof(kerr))))
                 logf_("default consumer property refused: %s", kerr);
         if (cfg->kafka_config &&
             crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
@@ -841,24 +830,23 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
-        if (cfg->bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers",
-                                                cfg->bootstrap, kerr,
-                                                sizeof(kerr)) != RD_KAFKA_CONF_OK) {
-                crmsync_err(errstr, errstr_size, "bootstrap.servers: %s",
-                            kerr);
+        if (cfg->bootstrap &&
+            rd_kafka_conf_set(conf, "bootstrap.servers", cfg->bootstrap, kerr,
+                              sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+                crmsync_err(errstr, errstr_size, "bootstrap.servers: %s", kerr);
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
         return conf;
 }
 
-static int set_all(rd_kafka_conf_t *conf, const char *const *kv,
-                   char *errstr, size_t errstr_size)
+static int set_all(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
+                   size_t errstr_size)
 {
         char kerr[256];
         for (; kv[0]; kv += 2)
-                if (rd_kafka_conf_set(conf, kv[0], kv[1], kerr,
-                                      sizeof(kerr)) != RD_KAFKA_CONF_OK)
+                if (rd_kafka_conf_set(conf, kv[0], kv[1], kerr, sizeof(kerr)) !=
+                    RD_KAFKA_CONF_OK)
                         return crmsync_err(errstr, errstr_size, "%s=%s: %s",
                                            kv[0], kv[1], kerr);
         return 0;
@@ -868,14 +856,19 @@ static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
 {
         const struct profiler_config *cfg = p->cfg;
         char                          kerr[512];
-        const char *const cons[] = {
-                "group.id", cfg->group_id,
-                "enable.auto.commit", "false",
-                "enable.auto.offset.store", "false",
-                "auto.offset.reset",
-                cfg->offset_reset ? cfg->offset_reset : "earliest",
-                "client.id", "crmsync-profiler",
-                NULL, NULL,
+        const char *const             cons[] = {
+                        "group.id",
+                        cfg->group_id,
+                        "enable.auto.commit",
+                        "false",
+                        "enable.auto.offset.store",
+                        "false",
+                        "auto.offset.reset",
+            cfg->offset_reset ? cfg->offset_reset : "earliest",
+                        "client.id",
+                        "crmsync-profiler",
+                        NULL,
+                        NULL,
         };
         rd_kafka_conf_t *conf = make_conf(cfg, 1, errstr, errstr_size);
         if (!conf)
@@ -895,10 +888,8 @@ static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
         rd_kafka_poll_set_consumer(p->rk);
 
         const char *const prod[] = {
-                "enable.idempotence", "true",
-                "client.id", "crmsync-profiler-dlq",
-                "linger.ms", "5",
-                NULL, NULL,
+            "enable.idempotence", "true", "client.id", "crmsync-profiler-dlq",
+            "linger.ms",          "5",    NULL,        NULL,
         };
         if (!(conf = make_conf(cfg, 0, errstr, errstr_size)))
                 return -1;
@@ -917,7 +908,7 @@ static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
         }
 
         rd_kafka_topic_partition_list_t *sub =
-                rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, cfg->topic,
                                           RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t err = rd_kafka_subscribe(p->rk, sub);
@@ -970,8 +961,8 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                         goto out;
                 }
                 if (crmsync_start_offsets_parse(
-                            cfg->start_offsets, p.start_offs,
-                            CRMSYNC_START_OFFSETS_MAX, errstr, errstr_size))
+                        cfg->start_offsets, p.start_offs,
+                        CRMSYNC_START_OFFSETS_MAX, errstr, errstr_size))
                         goto out;
                 logf_("partitions without a committed offset start at the "
                       "run's start offsets %s",
@@ -989,16 +980,15 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
         uint32_t linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
         logf_("consuming %s as group %s, writing to %s (batch %u, linger "
               "%u ms, bugs 0x%x)",
-              cfg->topic, cfg->group_id, p.http.base_url, batch_size,
-              linger_ms, cfg->bugs);
+              cfg->topic, cfg->group_id, p.http.base_url, batch_size, linger_ms,
+              cfg->bugs);
         p.last_stats_ms = crmsync_mono_ms();
         while (!*stop) {
                 int64_t now     = crmsync_mono_ms();
                 int     timeout = 100;
                 if (p.nmsgs) {
                         int64_t left = p.first_ms + linger_ms - now;
-                        timeout      = left < 0 ? 0 : left < 100 ? (int)left
-                                                                 : 100;
+                        timeout = left < 0 ? 0 : left < 100 ? (int)left : 100;
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p.rk, timeout);
                 p.st.ms_poll += crmsync_mono_ms() - now;
@@ -1013,10 +1003,9 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                 rd_kafka_poll(p.dlq, 0);
                 if (rd_kafka_fatal_error(p.rk, NULL, 0) ||
                     rd_kafka_fatal_error(p.dlq, NULL, 0)) {
-                        char fe[256];
-                        rd_kafka_t *bad = rd_kafka_fatal_error(p.rk, NULL, 0)
-                                                  ? p.rk
-                                                  : p.dlq;
+                        char        fe[256];
+                        rd_kafka_t *bad =
+                            rd_kafka_fatal_error(p.rk, NULL, 0) ? p.rk : p.dlq;
                         rd_kafka_fatal_error(bad, fe, sizeof(fe));
                         crmsync_err(errstr, errstr_size,
                                     "profiler: fatal kafka error: %s", fe);
@@ -1041,8 +1030,8 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                 logf_("stopping with %zu record(s) unwritten (%s)",
                       p.nents + p.nmsgs,
                       (cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
-                              ? "offsets already committed: lost"
-                              : "uncommitted: they will be redelivered");
+                          ? "offsets already committed: lost"
+                          : "uncommitted: they will be redelivered");
                 batch_reset(&p);
         }
         rc = 0;

@@ -15,17 +15,17 @@
 #include "crmsync/common.h"
 #include "crmsync/dynbuf.h"
 
-#define PROFILER_DEDUPE_CAP     (1u << 20) /* recent event ids remembered */
+#define PROFILER_DEDUPE_CAP (1u << 20) /* recent event ids remembered */
 #define PROFILER_BACKOFF_MIN_MS 100
 #define PROFILER_BACKOFF_MAX_MS 2000
 #define PROFILER_RETRY_AFTER_MAX_MS 30000
 #define PROFILER_HTTP_TIMEOUT_MS 5000
-#define PROFILER_BODY_MAX       (64u << 20) /* largest sink reply read */
+#define PROFILER_BODY_MAX (64u << 20) /* largest sink reply read */
 #define PROFILER_STATS_EVERY_MS 5000
 /* A partial update parked for its predecessor (see profiler_pick_round)
  * is forced through after this long, or when this many are parked. */
-#define PROFILER_PARK_MAX_MS    10000
-#define PROFILER_PARK_CAP       100000
+#define PROFILER_PARK_MAX_MS 10000
+#define PROFILER_PARK_CAP 100000
 
 /* ---- event -> sink op mapping (profiler_map.c) ---- */
 
@@ -46,7 +46,7 @@ struct prof_op {
         int              if_newer;
         /* A partial update (merge) applies only on top of its direct
          * predecessor: sent as "if_version": version - 1. -1 = none. */
-        int64_t          if_version;
+        int64_t if_version;
         /* "welcome_email", "entitlement_notice" or NULL: the side effect
          * due when the sink applies this op. Static string. */
         const char *side_effect;
@@ -75,10 +75,10 @@ struct prof_pending {
          * there yet (it is late, typically on another partition after a
          * merge moved the record to another account). Retried once some
          * op was applied, forced after PROFILER_PARK_MAX_MS. */
-        int            parked;
-        int64_t        parked_since_ms;
-        int32_t        partition;
-        int64_t        offset;
+        int     parked;
+        int64_t parked_since_ms;
+        int32_t partition;
+        int64_t offset;
 };
 
 /* Choose the ops of the next bulk request: for each record, its not-done,
@@ -103,32 +103,32 @@ int profiler_dedupe_has(const struct prof_dedupe *d, const char *id);
 /* Remember id. Returns 1 if it was new, 0 if already present. */
 int profiler_dedupe_add(struct prof_dedupe *d, const char *id);
 /* Forget id (its record was dropped unwritten and will be redelivered). */
-void profiler_dedupe_forget(struct prof_dedupe *d, const char *id);
+void   profiler_dedupe_forget(struct prof_dedupe *d, const char *id);
 size_t profiler_dedupe_len(const struct prof_dedupe *d);
 
 /* ---- sink client (profiler_sink.c) ---- */
 
 /* One keep-alive libcurl handle to the sink. */
 struct prof_http {
-        void   *curl; /* CURL * */
-        char    base_url[256];
+        void *curl; /* CURL * */
+        char  base_url[256];
         /* Last reply body, NUL-terminated ("" when empty), borrowed from
          * body: valid until the next profiler_http_post or _fini. */
         const char           *buf;
         struct crmsync_dynbuf body; /* up to PROFILER_BODY_MAX */
-        int64_t retry_after_ms; /* from the last reply, -1 when absent */
+        int64_t retry_after_ms;     /* from the last reply, -1 when absent */
 };
 
-int  profiler_http_init(struct prof_http *c, const char *base_url,
-                        char *errstr, size_t errstr_size);
+int  profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,
+                        size_t errstr_size);
 void profiler_http_fini(struct prof_http *c); /* accepts a zeroed c */
 
 /* POST body to base_url + path. Returns the HTTP status, or 0 on a
  * transport error (errstr filled). The reply stays in c->buf until the
  * next call. */
 long profiler_http_post(struct prof_http *c, const char *path,
-                        const char *content_type, const char *body,
-                        size_t len, char *errstr, size_t errstr_size);
+                        const char *content_type, const char *body, size_t len,
+                        char *errstr, size_t errstr_size);
 
 /* Milliseconds to wait before retry number attempt (0-based): 100 ms
  * doubling to 2 s; a Retry-After (ms, <0 = none) lengthens it, capped at

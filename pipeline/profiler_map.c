@@ -24,15 +24,14 @@ static int req_str(const json_t *o, const char *name, char *buf, size_t size,
         if (!v)
                 return crmsync_err(reason, reason_size, "missing %s", name);
         if (!json_is_string(v))
-                return crmsync_err(reason, reason_size,
-                                   "%s is not a string", name);
+                return crmsync_err(reason, reason_size, "%s is not a string",
+                                   name);
         size_t len = json_string_length(v);
         if (!allow_empty && len == 0)
                 return crmsync_err(reason, reason_size, "%s is empty", name);
         if (len >= size || strlen(json_string_value(v)) != len)
                 return crmsync_err(reason, reason_size,
-                                   "%s longer than %zu bytes", name,
-                                   size - 1);
+                                   "%s longer than %zu bytes", name, size - 1);
         memcpy(buf, json_string_value(v), len + 1);
         return 0;
 }
@@ -55,8 +54,8 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
         json_t *ev = json_loadb(value, len, 0, &jerr);
         if (!ev)
                 return crmsync_err(reason, reason_size,
-                                   "invalid JSON at column %d: %s",
-                                   jerr.column, jerr.text);
+                                   "invalid JSON at column %d: %s", jerr.column,
+                                   jerr.text);
         if (!json_is_object(ev)) {
                 crmsync_err(reason, reason_size, "value is not an object");
                 goto out;
@@ -67,8 +66,8 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                     reason_size) ||
             req_str(ev, "record_id", op->record_id, sizeof(op->record_id), 0,
                     reason, reason_size) ||
-            req_str(ev, "account_id", op->account_id, sizeof(op->account_id),
-                    1, reason, reason_size) ||
+            req_str(ev, "account_id", op->account_id, sizeof(op->account_id), 1,
+                    reason, reason_size) ||
             req_str(ev, "change_type", change, sizeof(change), 0, reason,
                     reason_size))
                 goto out;
@@ -94,9 +93,9 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
         }
         op->version = (uint32_t)json_integer_value(ver);
 
-        const json_t *fields   = json_object_get(ev, "fields");
-        const json_t *into     = json_object_get(ev, "merged_into");
-        int           is_full  = 0; /* fields carry the whole record */
+        const json_t *fields    = json_object_get(ev, "fields");
+        const json_t *into      = json_object_get(ev, "merged_into");
+        int           is_full   = 0; /* fields carry the whole record */
         int           is_delete = 0;
         if (!strcmp(change, "create") || !strcmp(change, "undelete")) {
                 is_full = 1;
@@ -105,8 +104,7 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                  * current state (GET /v1/objects). */
                 is_full = is_true(ev, "full_state") ||
                           is_true(ev, "resolved_gap") ||
-                          is_true(ev, "resolved_move") ||
-                          is_true(ev, "resync");
+                          is_true(ev, "resolved_move") || is_true(ev, "resync");
         } else if (!strcmp(change, "delete")) {
                 is_delete = 1;
         } else if (!strcmp(change, "gap")) {
@@ -128,8 +126,7 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                 goto out;
         }
         if (into && !json_is_string(into)) {
-                crmsync_err(reason, reason_size,
-                            "merged_into is not a string");
+                crmsync_err(reason, reason_size, "merged_into is not a string");
                 goto out;
         }
 
@@ -148,7 +145,7 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                  * version before. */
                 if (!is_full && op->if_newer && op->version > 0)
                         op->if_version = (int64_t)op->version - 1;
-                op->fields       = json_deep_copy(fields);
+                op->fields = json_deep_copy(fields);
                 if (!op->fields) {
                         crmsync_err(reason, reason_size, "out of memory");
                         goto out;
@@ -158,15 +155,14 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                  * CRM (previous_account_id) or the connector (resolved
                  * into the whole record: resolved_move). */
                 const char *prev = json_string_value(
-                        json_object_get(ev, "previous_account_id"));
+                    json_object_get(ev, "previous_account_id"));
                 int is_move = is_true(ev, "resolved_move") ||
                               (prev && strcmp(prev, op->account_id)) ||
                               (!is_full && json_object_size(fields) == 0);
                 if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) &&
                     !strcmp(change, "update") && is_move)
                         op->action = PROF_SKIP;
-                if (!strcmp(change, "create") &&
-                    !strcmp(op->entity, "contact"))
+                if (!strcmp(change, "create") && !strcmp(op->entity, "contact"))
                         op->side_effect = "welcome_email";
                 else if ((!strcmp(change, "create") ||
                           !strcmp(change, "update")) &&
@@ -192,9 +188,9 @@ json_t *profiler_op_json(const struct prof_op *op)
         json_t *o = json_object();
         if (!o)
                 return NULL;
-        json_object_set_new(o, "op", json_string(op->action == PROF_DELETE
-                                                         ? "delete"
-                                                         : "upsert"));
+        json_object_set_new(
+            o, "op",
+            json_string(op->action == PROF_DELETE ? "delete" : "upsert"));
         json_object_set_new(o, "type", json_string(op->entity));
         json_object_set_new(o, "id", json_string(op->record_id));
         if (op->account_id[0])
@@ -238,7 +234,8 @@ size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
                 if (ents[i].done || ents[i].parked)
                         continue;
                 size_t h = (size_t)(crmsync_fnv1a64_str(op->entity) * 31 +
-                                    crmsync_fnv1a64_str(op->record_id)) & (cap - 1);
+                                    crmsync_fnv1a64_str(op->record_id)) &
+                           (cap - 1);
                 for (; tab[h]; h = (h + 1) & (cap - 1)) {
                         const struct prof_op *o = &ents[tab[h] - 1].op;
                         if (!strcmp(o->record_id, op->record_id) &&
@@ -265,9 +262,9 @@ size_t profiler_pick_round(const struct prof_pending *ents, size_t n,
 
 struct prof_dedupe {
         char (*ids)[CRMSYNC_ID_MAX];
-        uint32_t *next;    /* chain link per ring slot */
-        uint32_t *buckets; /* head slot per bucket */
-        size_t    nbuckets; /* power of two */
+        uint32_t *next;           /* chain link per ring slot */
+        uint32_t *buckets;        /* head slot per bucket */
+        size_t    nbuckets;       /* power of two */
         size_t    cap, len, head; /* head = next slot to (over)write */
 };
 
@@ -314,7 +311,8 @@ int profiler_dedupe_has(const struct prof_dedupe *d, const char *id)
 
 static void unlink_slot(struct prof_dedupe *d, uint32_t slot)
 {
-        uint32_t *p = &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) & (d->nbuckets - 1)];
+        uint32_t *p =
+            &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) & (d->nbuckets - 1)];
         for (size_t n = 0; *p != NIL && n <= d->len; p = &d->next[*p], n++) {
                 if (*p == slot) {
                         *p = d->next[slot];
@@ -333,8 +331,8 @@ int profiler_dedupe_add(struct prof_dedupe *d, const char *id)
         else
                 d->len++;
         snprintf(d->ids[slot], sizeof(d->ids[slot]), "%s", id);
-        uint32_t *b   = &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) &
-                                   (d->nbuckets - 1)];
+        uint32_t *b =
+            &d->buckets[crmsync_fnv1a64_str(d->ids[slot]) & (d->nbuckets - 1)];
         d->next[slot] = *b;
         *b            = slot;
         d->head       = (d->head + 1) % d->cap;

@@ -33,10 +33,9 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
                 const char *v = p + 12;
                 while (v < p + len && isspace((unsigned char)*v))
                         v++;
-                long s = 0;
+                long s      = 0;
                 int  digits = 0;
-                while (v < p + len && isdigit((unsigned char)*v) &&
-                       s < 3600) {
+                while (v < p + len && isdigit((unsigned char)*v) && s < 3600) {
                         s = s * 10 + (*v++ - '0');
                         digits++;
                 }
@@ -45,8 +44,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
         return len;
 }
 
-int profiler_http_init(struct prof_http *c, const char *base_url,
-                       char *errstr, size_t errstr_size)
+int profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,
+                       size_t errstr_size)
 {
         memset(c, 0, sizeof(*c));
         crmsync_dynbuf_init(&c->body, PROFILER_BODY_MAX);
@@ -72,8 +71,7 @@ int profiler_http_init(struct prof_http *c, const char *base_url,
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROFILER_HTTP_TIMEOUT_MS);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
-                         crmsync_dynbuf_curl_write);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, crmsync_dynbuf_curl_write);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
@@ -90,11 +88,11 @@ void profiler_http_fini(struct prof_http *c)
 }
 
 long profiler_http_post(struct prof_http *c, const char *path,
-                        const char *content_type, const char *body,
-                        size_t len, char *errstr, size_t errstr_size)
+                        const char *content_type, const char *body, size_t len,
+                        char *errstr, size_t errstr_size)
 {
         char               url[512], ct[128];
-        struct curl_slist *hdrs = NULL;
+        struct curl_slist *hdrs   = NULL;
         long               status = 0;
 
         snprintf(url, sizeof(url), "%s%s", c->base_url, path);
@@ -106,8 +104,7 @@ long profiler_http_post(struct prof_http *c, const char *path,
         curl_easy_setopt(c->curl, CURLOPT_URL, url);
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)len);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         CURLcode rc = curl_easy_perform(c->curl);
         curl_slist_free_all(hdrs);
         c->buf = crmsync_dynbuf_ptr(&c->body); /* "" for an empty reply */

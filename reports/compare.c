@@ -18,12 +18,12 @@ static const struct {
         const char *name;
         const char *unit;
 } families[] = {
-        {"p50", "ms"},         {"p95", "ms"},
-        {"p99", "ms"},         {"p99_9", "ms"},
-        {"max", "ms"},         {"convergence", "s"},
-        {"catch_up", "s"},     {"broker_unavailable", "s"},
-        {"replay", "events/s"}, {"drain", "events/s"},
-        {"anomalies", "count"},
+    {"p50", "ms"},          {"p95", "ms"},
+    {"p99", "ms"},          {"p99_9", "ms"},
+    {"max", "ms"},          {"convergence", "s"},
+    {"catch_up", "s"},      {"broker_unavailable", "s"},
+    {"replay", "events/s"}, {"drain", "events/s"},
+    {"anomalies", "count"},
 };
 
 static const char *family_unit(const char *figure)
@@ -94,7 +94,7 @@ int crmsync_compare_threshold_parse(const char *name, const char *value,
         return 0;
 }
 
-int crmsync_compare_thresholds_parse(const char *spec,
+int crmsync_compare_thresholds_parse(const char                       *spec,
                                      struct crmsync_compare_threshold *out,
                                      size_t max, char *errstr,
                                      size_t errstr_size)
@@ -125,8 +125,8 @@ int crmsync_compare_thresholds_parse(const char *spec,
                         goto fail;
                 }
                 *eq = '\0';
-                if (crmsync_compare_threshold_parse(item, eq + 1, &out[n],
-                                                    why, sizeof(why))) {
+                if (crmsync_compare_threshold_parse(item, eq + 1, &out[n], why,
+                                                    sizeof(why))) {
                         snprintf(errstr, errstr_size, "threshold '%s=%s': %s",
                                  item, eq + 1, why);
                         goto fail;
@@ -163,9 +163,9 @@ static json_t *num_or_null(const json_t *v)
 json_t *crmsync_compare_figures(const json_t *s)
 {
         static const char *qs[] = {"p50", "p95", "p99", "p99_9", "max"};
-        const json_t      *t   = json_object_get(s, "timing");
-        const json_t      *fr  = json_object_get(t, "freshness");
-        json_t            *arr = json_array(), *v, *e;
+        const json_t      *t    = json_object_get(s, "timing");
+        const json_t      *fr   = json_object_get(t, "freshness");
+        json_t            *arr  = json_array(), *v, *e;
         const char        *k;
         char               name[160];
         size_t             i;
@@ -174,8 +174,8 @@ json_t *crmsync_compare_figures(const json_t *s)
                 return NULL;
         add(arr, "verdict", "",
             json_is_string(json_object_get(s, "verdict"))
-                    ? json_incref(json_object_get(s, "verdict"))
-                    : json_null());
+                ? json_incref(json_object_get(s, "verdict"))
+                : json_null());
         json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
         {
                 snprintf(name, sizeof(name), "anomalies.%s", k);
@@ -189,42 +189,46 @@ json_t *crmsync_compare_figures(const json_t *s)
                 add(arr, qs[i], "ms", num_or_null(json_object_get(fr, qs[i])));
         add(arr, "convergence", "s",
             num_or_null(json_object_get(t, "convergence_s")));
-        json_array_foreach(json_object_get(t, "fault_convergence"), i, e) {
-                snprintf(name, sizeof(name), "convergence.f%lld.%s",
-                         (long long)json_integer_value(
-                                 json_object_get(e, "fault")),
-                         json_string_value(json_object_get(e, "type"))
-                                 ? json_string_value(json_object_get(e, "type"))
-                                 : "?");
+        json_array_foreach(json_object_get(t, "fault_convergence"), i, e)
+        {
+                snprintf(
+                    name, sizeof(name), "convergence.f%lld.%s",
+                    (long long)json_integer_value(json_object_get(e, "fault")),
+                    json_string_value(json_object_get(e, "type"))
+                        ? json_string_value(json_object_get(e, "type"))
+                        : "?");
                 add(arr, name, "s",
                     num_or_null(json_object_get(e, "convergence_s")));
         }
-        add(arr, "catch_up", "s", num_or_null(json_object_get(t, "catch_up_s")));
-        json_array_foreach(json_object_get(t, "catch_up"), i, e) {
-                snprintf(name, sizeof(name), "catch_up.f%lld.%s",
-                         (long long)json_integer_value(
-                                 json_object_get(e, "fault")),
-                         json_string_value(json_object_get(e, "type"))
-                                 ? json_string_value(json_object_get(e, "type"))
-                                 : "?");
+        add(arr, "catch_up", "s",
+            num_or_null(json_object_get(t, "catch_up_s")));
+        json_array_foreach(json_object_get(t, "catch_up"), i, e)
+        {
+                snprintf(
+                    name, sizeof(name), "catch_up.f%lld.%s",
+                    (long long)json_integer_value(json_object_get(e, "fault")),
+                    json_string_value(json_object_get(e, "type"))
+                        ? json_string_value(json_object_get(e, "type"))
+                        : "?");
                 add(arr, name, "s",
                     num_or_null(json_object_get(e, "catch_up_s")));
         }
-        json_array_foreach(json_object_get(t, "broker_unavailable"), i, e) {
-                snprintf(name, sizeof(name), "broker_unavailable.f%lld.b%lld",
-                         (long long)json_integer_value(
-                                 json_object_get(e, "fault")),
-                         (long long)json_integer_value(
-                                 json_object_get(e, "broker")));
+        json_array_foreach(json_object_get(t, "broker_unavailable"), i, e)
+        {
+                snprintf(
+                    name, sizeof(name), "broker_unavailable.f%lld.b%lld",
+                    (long long)json_integer_value(json_object_get(e, "fault")),
+                    (long long)json_integer_value(
+                        json_object_get(e, "broker")));
                 add(arr, name, "s",
                     num_or_null(json_object_get(e, "unavailable_s")));
         }
         add(arr, "replay", "events/s",
-            num_or_null(json_object_get(json_object_get(t, "replay"),
-                                        "events_per_s")));
+            num_or_null(
+                json_object_get(json_object_get(t, "replay"), "events_per_s")));
         add(arr, "drain", "events/s",
-            num_or_null(json_object_get(json_object_get(t, "drain"),
-                                        "events_per_s")));
+            num_or_null(
+                json_object_get(json_object_get(t, "drain"), "events_per_s")));
         return arr;
 }
 
@@ -234,7 +238,8 @@ static long find_row(const json_t *table, const char *scenario,
 {
         size_t        i;
         const json_t *r;
-        json_array_foreach(table, i, r) {
+        json_array_foreach(table, i, r)
+        {
                 if (!strcmp(json_string_value(json_object_get(r, "scenario")),
                             scenario) &&
                     !strcmp(json_string_value(json_object_get(r, "figure")),
@@ -250,13 +255,12 @@ static long find_row(const json_t *table, const char *scenario,
 static size_t insert_at(const json_t *table, const char *scenario,
                         const char *figure)
 {
-        size_t        fam = strcspn(figure, "."), i, at = json_array_size(table);
+        size_t fam = strcspn(figure, "."), i, at = json_array_size(table);
         const json_t *r;
-        json_array_foreach(table, i, r) {
-                const char *f =
-                        json_string_value(json_object_get(r, "figure"));
-                if (!strcmp(json_string_value(
-                                    json_object_get(r, "scenario")),
+        json_array_foreach(table, i, r)
+        {
+                const char *f = json_string_value(json_object_get(r, "figure"));
+                if (!strcmp(json_string_value(json_object_get(r, "scenario")),
                             scenario) &&
                     strcspn(f, ".") == fam && !strncmp(f, figure, fam))
                         at = i + 1;
@@ -266,64 +270,68 @@ static size_t insert_at(const json_t *table, const char *scenario,
 
 json_t *crmsync_compare_table(const json_t *cols)
 {
-        size_t        ncols = json_array_size(cols), c, i, j;
+        size_t        ncols   = json_array_size(cols), c, i, j;
         int           by_name = 0;
         const json_t *col, *s, *f, *row;
         json_t       *table = json_array();
 
         if (!table)
                 return NULL;
-        json_array_foreach(cols, c, col) {
+        json_array_foreach(cols, c, col)
+        {
                 if (json_array_size(col) != 1)
                         by_name = 1;
         }
-        json_array_foreach(cols, c, col) {
-                json_array_foreach(col, i, s) {
+        json_array_foreach(cols, c, col)
+        {
+                json_array_foreach(col, i, s)
+                {
                         const char *scen =
-                                by_name ? json_string_value(json_object_get(
-                                                  s, "scenario"))
-                                        : "";
+                            by_name ? json_string_value(
+                                          json_object_get(s, "scenario"))
+                                    : "";
                         json_t *figs = crmsync_compare_figures(s);
                         if (!scen)
                                 scen = "?";
-                        json_array_foreach(figs, j, f) {
+                        json_array_foreach(figs, j, f)
+                        {
                                 const char *fig = json_string_value(
-                                        json_object_get(f, "figure"));
-                                long  at = find_row(table, scen, fig);
+                                    json_object_get(f, "figure"));
+                                long    at = find_row(table, scen, fig);
                                 json_t *r;
                                 if (at < 0) {
                                         json_t *vals = json_array();
                                         for (size_t k = 0; k < ncols; k++)
                                                 json_array_append_new(
-                                                        vals, json_null());
+                                                    vals, json_null());
                                         r = json_pack(
-                                                "{s:s, s:s, s:O, s:o}",
-                                                "scenario", scen, "figure",
-                                                fig, "unit",
-                                                json_object_get(f, "unit"),
-                                                "values", vals);
+                                            "{s:s, s:s, s:O, s:o}", "scenario",
+                                            scen, "figure", fig, "unit",
+                                            json_object_get(f, "unit"),
+                                            "values", vals);
                                         json_array_insert_new(
-                                                table,
-                                                insert_at(table, scen, fig),
-                                                r);
+                                            table, insert_at(table, scen, fig),
+                                            r);
                                 } else {
                                         r = json_array_get(table, (size_t)at);
                                 }
-                                json_array_set(json_object_get(r, "values"),
-                                               c, json_object_get(f, "value"));
+                                json_array_set(json_object_get(r, "values"), c,
+                                               json_object_get(f, "value"));
                         }
                         json_decref(figs);
                 }
         }
-        json_array_foreach(table, i, row) {
-                const json_t *vals  = json_object_get(row, "values");
-                const json_t *first = json_array_get(vals, 0), *v;
+        json_array_foreach(table, i, row)
+        {
+                const json_t *vals   = json_object_get(row, "values");
+                const json_t *first  = json_array_get(vals, 0), *v;
                 json_t       *ratios = json_array();
-                json_array_foreach(vals, j, v) {
+                json_array_foreach(vals, j, v)
+                {
                         json_array_append_new(
-                                ratios,
-                                json_is_number(v) && json_is_number(first) &&
-                                                json_number_value(first) != 0
+                            ratios, json_is_number(v) &&
+                                            json_is_number(first) &&
+                                            json_number_value(first) != 0
                                         ? json_real(json_number_value(v) /
                                                     json_number_value(first))
                                         : json_null());
@@ -366,16 +374,17 @@ int crmsync_compare_regressions(const json_t *table, size_t col,
         const json_t *row;
         int           n = 0;
 
-        json_array_foreach(table, i, row) {
+        json_array_foreach(table, i, row)
+        {
                 const char *fig =
-                        json_string_value(json_object_get(row, "figure"));
+                    json_string_value(json_object_get(row, "figure"));
                 const char *scen =
-                        json_string_value(json_object_get(row, "scenario"));
+                    json_string_value(json_object_get(row, "scenario"));
                 const char *unit =
-                        json_string_value(json_object_get(row, "unit"));
+                    json_string_value(json_object_get(row, "unit"));
                 const json_t *vals = json_object_get(row, "values");
-                const json_t *a = json_array_get(vals, 0);
-                const json_t *b = json_array_get(vals, col);
+                const json_t *a    = json_array_get(vals, 0);
+                const json_t *b    = json_array_get(vals, col);
                 for (size_t k = 0; k < nt; k++) {
                         double av, bv, allowed;
                         int    bad;
@@ -389,12 +398,10 @@ int crmsync_compare_regressions(const json_t *table, size_t col,
                         } else {
                                 bv      = json_number_value(b);
                                 allowed = t[k].relative
-                                                  ? fabs(av) * t[k].limit /
-                                                            100.0
-                                                  : t[k].limit;
-                                bad     = t[k].limit >= 0
-                                                  ? bv > av + allowed
-                                                  : bv < av + allowed;
+                                              ? fabs(av) * t[k].limit / 100.0
+                                              : t[k].limit;
+                                bad     = t[k].limit >= 0 ? bv > av + allowed
+                                                          : bv < av + allowed;
                         }
                         if (!bad)
                                 continue;
@@ -408,11 +415,10 @@ int crmsync_compare_regressions(const json_t *table, size_t col,
                                 unit, bs, json_is_number(b) ? unit : "");
                         if (json_is_number(b) && av != 0)
                                 fprintf(fp, " (%+.1f%%)",
-                                        (json_number_value(b) - av) /
-                                                fabs(av) * 100.0);
+                                        (json_number_value(b) - av) / fabs(av) *
+                                            100.0);
                         fprintf(fp, ", threshold %s=%g%s\n", t[k].figure,
-                                t[k].limit,
-                                t[k].relative ? "%" : unit);
+                                t[k].limit, t[k].relative ? "%" : unit);
                         break;
                 }
         }
@@ -423,7 +429,8 @@ static int has_scenarios(const json_t *table)
 {
         size_t        i;
         const json_t *row;
-        json_array_foreach(table, i, row) {
+        json_array_foreach(table, i, row)
+        {
                 if (*json_string_value(json_object_get(row, "scenario")))
                         return 1;
         }
@@ -469,13 +476,14 @@ void crmsync_compare_markdown(const json_t *table, const char *const *labels,
         for (c = 0; c < ncols; c++)
                 fputs(c > 0 ? "---:|---:|" : "---:|", fp);
         fputc('\n', fp);
-        json_array_foreach(table, i, row) {
+        json_array_foreach(table, i, row)
+        {
                 const json_t *vals = json_object_get(row, "values");
                 const json_t *rat  = json_object_get(row, "ratios");
                 if (scen) {
                         fputs("| ", fp);
-                        md(fp, json_string_value(
-                                       json_object_get(row, "scenario")));
+                        md(fp,
+                           json_string_value(json_object_get(row, "scenario")));
                         fputc(' ', fp);
                 }
                 fputs("| ", fp);
@@ -501,11 +509,20 @@ static void esc(FILE *fp, const char *s)
 {
         for (; s && *s; s++) {
                 switch (*s) {
-                case '<': fputs("&lt;", fp); break;
-                case '>': fputs("&gt;", fp); break;
-                case '&': fputs("&amp;", fp); break;
-                case '"': fputs("&quot;", fp); break;
-                default: fputc(*s, fp);
+                case '<':
+                        fputs("&lt;", fp);
+                        break;
+                case '>':
+                        fputs("&gt;", fp);
+                        break;
+                case '&':
+                        fputs("&amp;", fp);
+                        break;
+                case '"':
+                        fputs("&quot;", fp);
+                        break;
+                default:
+                        fputc(*s, fp);
                 }
         }
 }
@@ -541,14 +558,15 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
                         fputs("<th>ratio</th>", fp);
         }
         fputs("</tr>\n", fp);
-        json_array_foreach(table, i, row) {
+        json_array_foreach(table, i, row)
+        {
                 const json_t *vals = json_object_get(row, "values");
                 const json_t *rat  = json_object_get(row, "ratios");
                 fputs("<tr>", fp);
                 if (scen) {
                         fputs("<td>", fp);
                         esc(fp, json_string_value(
-                                        json_object_get(row, "scenario")));
+                                    json_object_get(row, "scenario")));
                         fputs("</td>", fp);
                 }
                 fputs("<td>", fp);
@@ -566,7 +584,7 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
                                 continue;
                         fmt_ratio(buf, sizeof(buf), r);
                         fprintf(fp, "<td class=\"n%s\">%s</td>",
-                                !json_is_number(r) ? ""
+                                !json_is_number(r)           ? ""
                                 : json_number_value(r) > 1.0 ? " up"
                                 : json_number_value(r) < 1.0 ? " down"
                                                              : "",
@@ -577,8 +595,7 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
         fputs("</table>\n</body>\n</html>\n", fp);
 }
 
-static json_t *load_summary(const char *path, char *errstr,
-                            size_t errstr_size)
+static json_t *load_summary(const char *path, char *errstr, size_t errstr_size)
 {
         json_error_t err;
         json_t      *s = json_load_file(path, 0, &err);
@@ -587,8 +604,7 @@ static json_t *load_summary(const char *path, char *errstr,
                         snprintf(errstr, errstr_size, "%s:%d:%d: %s", path,
                                  err.line, err.column, err.text);
                 else
-                        snprintf(errstr, errstr_size, "%s: %s", path,
-                                 err.text);
+                        snprintf(errstr, errstr_size, "%s: %s", path, err.text);
                 return NULL;
         }
         if (!json_is_object(s)) {
@@ -634,8 +650,7 @@ static json_t *load_suite_run(const char *suite_dir, const json_t *row)
         return s;
 }
 
-json_t *crmsync_compare_load(const char *dir, char *errstr,
-                             size_t errstr_size)
+json_t *crmsync_compare_load(const char *dir, char *errstr, size_t errstr_size)
 {
         struct stat st;
         char        path[4096];
@@ -657,7 +672,8 @@ json_t *crmsync_compare_load(const char *dir, char *errstr,
         if (schema && !strcmp(schema, SUITE_SCHEMA)) {
                 size_t        i;
                 const json_t *row;
-                json_array_foreach(json_object_get(s, "runs"), i, row) {
+                json_array_foreach(json_object_get(s, "runs"), i, row)
+                {
                         json_array_append_new(out, load_suite_run(dir, row));
                 }
                 json_decref(s);

@@ -15,10 +15,18 @@ static void xml_escape(FILE *fp, const char *s)
 {
         for (; s && *s; s++) {
                 switch (*s) {
-                case '<': fputs("&lt;", fp); break;
-                case '>': fputs("&gt;", fp); break;
-                case '&': fputs("&amp;", fp); break;
-                case '"': fputs("&quot;", fp); break;
+                case '<':
+                        fputs("&lt;", fp);
+                        break;
+                case '>':
+                        fputs("&gt;", fp);
+                        break;
+                case '&':
+                        fputs("&amp;", fp);
+                        break;
+                case '"':
+                        fputs("&quot;", fp);
+                        break;
                 default:
                         if ((unsigned char)*s >= 0x20 || *s == '\n' ||
                             *s == '\t')
@@ -62,25 +70,25 @@ static int close_checked(FILE *fp)
  * each line after indent; entries after the first start with lead. Text
  * goes through put (raw or XML-escaped). */
 static void exits_text(FILE *fp, const json_t *s, const char *lead,
-                       const char *indent,
-                       void (*put)(FILE *, const char *))
+                       const char *indent, void (*put)(FILE *, const char *))
 {
         const json_t *x;
         size_t        i;
-        json_array_foreach(json_object_get(s, "process_exits"), i, x) {
+        json_array_foreach(json_object_get(s, "process_exits"), i, x)
+        {
                 char        head[256];
                 const char *tail = str(x, "log_tail"), *nl;
                 if (i)
                         put(fp, lead);
-                snprintf(head, sizeof(head),
-                         "%s (pid %lld) %s at %.1f s%s; ", str(x, "child"),
-                         (long long)json_integer_value(json_object_get(x,
-                                                                       "pid")),
-                         str(x, "status"),
-                         json_number_value(json_object_get(x, "t_s")),
-                         json_is_false(json_object_get(x, "ready"))
-                                 ? " before it became ready"
-                                 : "");
+                snprintf(
+                    head, sizeof(head), "%s (pid %lld) %s at %.1f s%s; ",
+                    str(x, "child"),
+                    (long long)json_integer_value(json_object_get(x, "pid")),
+                    str(x, "status"),
+                    json_number_value(json_object_get(x, "t_s")),
+                    json_is_false(json_object_get(x, "ready"))
+                        ? " before it became ready"
+                        : "");
                 put(fp, head);
                 if (!*tail) {
                         put(fp, str(x, "log"));
@@ -91,7 +99,7 @@ static void exits_text(FILE *fp, const json_t *s, const char *lead,
                 put(fp, str(x, "log"));
                 put(fp, ":\n");
                 for (; *tail; tail = nl ? nl + 1 : tail + strlen(tail)) {
-                        char line[1024];
+                        char   line[1024];
                         size_t len;
                         nl  = strchr(tail, '\n');
                         len = nl ? (size_t)(nl - tail) : strlen(tail);
@@ -136,10 +144,11 @@ static void junit_interrupted(const json_t *s, FILE *fp)
 {
         fputs("<testsuite name=\"", fp);
         xml_escape(fp, str(s, "scenario"));
-        fprintf(fp, "\" tests=\"1\" failures=\"0\" errors=\"1\" "
-                    "time=\"%.3f\">\n",
-                json_number_value(json_object_get(
-                        json_object_get(s, "timing"), "run_s")));
+        fprintf(fp,
+                "\" tests=\"1\" failures=\"0\" errors=\"1\" "
+                "time=\"%.3f\">\n",
+                json_number_value(
+                    json_object_get(json_object_get(s, "timing"), "run_s")));
         fputs("  <testcase classname=\"crmsync.", fp);
         xml_escape(fp, str(s, "scenario"));
         fputs("\" name=\"run\"><error type=\"interrupted\" message=\"", fp);
@@ -181,40 +190,36 @@ static void md_api(FILE *fp, const json_t *api)
 
         if (!api)
                 return;
-        fprintf(fp,
-                "\n## CRM API etiquette\n\n%lld requests to the CRM "
-                "(%.3f per committed change): %lld answered 429 (beyond the "
-                "rate limit), %lld answered 403 (beyond the daily quota), "
-                "%lld answered 5xx; %lld answers carried Retry-After and "
-                "%lld requests came before one elapsed (%lld ms slack).\n\n"
-                "| client | requests | 429 | 403 | 5xx | Retry-After "
-                "answers | early retries | most ms early |\n"
-                "|---|---|---|---|---|---|---|---|\n",
-                (long long)json_integer_value(json_object_get(api, "requests")),
-                json_number_value(json_object_get(api, "requests_per_change")),
-                (long long)json_integer_value(
-                        json_object_get(api, "status_429")),
-                (long long)json_integer_value(
-                        json_object_get(api, "status_403")),
-                (long long)json_integer_value(
-                        json_object_get(api, "status_5xx")),
-                (long long)json_integer_value(
-                        json_object_get(api, "retry_afters")),
-                (long long)json_integer_value(
-                        json_object_get(api, "early_retries")),
-                (long long)json_integer_value(
-                        json_object_get(api, "early_slack_ms")));
+        fprintf(
+            fp,
+            "\n## CRM API etiquette\n\n%lld requests to the CRM "
+            "(%.3f per committed change): %lld answered 429 (beyond the "
+            "rate limit), %lld answered 403 (beyond the daily quota), "
+            "%lld answered 5xx; %lld answers carried Retry-After and "
+            "%lld requests came before one elapsed (%lld ms slack).\n\n"
+            "| client | requests | 429 | 403 | 5xx | Retry-After "
+            "answers | early retries | most ms early |\n"
+            "|---|---|---|---|---|---|---|---|\n",
+            (long long)json_integer_value(json_object_get(api, "requests")),
+            json_number_value(json_object_get(api, "requests_per_change")),
+            (long long)json_integer_value(json_object_get(api, "status_429")),
+            (long long)json_integer_value(json_object_get(api, "status_403")),
+            (long long)json_integer_value(json_object_get(api, "status_5xx")),
+            (long long)json_integer_value(json_object_get(api, "retry_afters")),
+            (long long)json_integer_value(
+                json_object_get(api, "early_retries")),
+            (long long)json_integer_value(
+                json_object_get(api, "early_slack_ms")));
         json_object_foreach((json_t *)json_object_get(api, "clients"), k, c)
         {
                 fprintf(fp, "| %s |", k);
                 static const char *const cols[] = {
-                        "requests",     "status_429",    "status_403",
-                        "status_5xx",   "retry_afters",  "early_retries",
-                        "earliest_ms"};
+                    "requests",     "status_429",    "status_403", "status_5xx",
+                    "retry_afters", "early_retries", "earliest_ms"};
                 for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
                         fprintf(fp, " %lld |",
                                 (long long)json_integer_value(
-                                        json_object_get(c, cols[i])));
+                                    json_object_get(c, cols[i])));
                 fputc('\n', fp);
         }
 }
@@ -246,7 +251,8 @@ static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
                 return;
         ex = json_object_get(json_object_get(s, "anomaly_examples"), cls);
         fprintf(fp, " (class %s", cls);
-        json_array_foreach(ex, i, x) {
+        json_array_foreach(ex, i, x)
+        {
                 if (i == 3)
                         break;
                 fputs(i ? "; " : "; first examples: ", fp);
@@ -259,22 +265,23 @@ static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
 
 void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
 {
-        const json_t *exp = json_object_get(s, "expectations"), *e;
+        const json_t *exp   = json_object_get(s, "expectations"), *e;
         const json_t *error = json_object_get(s, "error");
         size_t        i, failures = 0;
         if (interrupted(s)) {
                 junit_interrupted(s, fp);
                 return;
         }
-        json_array_foreach(exp, i, e) if (!json_is_true(json_object_get(e, "ok")))
-                failures++;
+        json_array_foreach(
+            exp, i, e) if (!json_is_true(json_object_get(e, "ok"))) failures++;
         fputs("<testsuite name=\"", fp);
         xml_escape(fp, str(s, "scenario"));
-        fprintf(fp, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
-                json_array_size(exp) + (error ? 1 : 0), failures,
-                error ? 1 : 0,
-                json_number_value(json_object_get(
-                        json_object_get(s, "timing"), "run_s")));
+        fprintf(
+            fp,
+            "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+            json_array_size(exp) + (error ? 1 : 0), failures, error ? 1 : 0,
+            json_number_value(
+                json_object_get(json_object_get(s, "timing"), "run_s")));
         junit_api_properties(fp, json_object_get(s, "api"));
         /* A run that could not be set up, or could not write its files:
          * the reason, as an error (the harness failed, not the
@@ -287,7 +294,8 @@ void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
                 exits_text(fp, s, "", "  ", put_xml);
                 fputs("</error></testcase>\n", fp);
         }
-        json_array_foreach(exp, i, e) {
+        json_array_foreach(exp, i, e)
+        {
                 junit_case(fp, s, str(e, "name"));
                 if (!json_is_true(json_object_get(e, "ok"))) {
                         fputs("<failure message=\"", fp);
@@ -305,8 +313,7 @@ void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
 
 static void write_junit(const json_t *s, FILE *fp)
 {
-        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n",
-              fp);
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", fp);
         crmsync_report_junit_testsuite(s, fp);
         fputs("</testsuites>\n", fp);
 }
@@ -338,7 +345,8 @@ static void md_flatten(FILE *fp, const char *path, const json_t *v)
         size_t      i;
 
         if (json_is_object(v)) {
-                json_object_foreach((json_t *)v, k, x) {
+                json_object_foreach((json_t *)v, k, x)
+                {
                         snprintf(sub, sizeof(sub), "%s%s%s", path,
                                  *path ? "." : "", k);
                         md_flatten(fp, sub, x);
@@ -346,7 +354,8 @@ static void md_flatten(FILE *fp, const char *path, const json_t *v)
         } else if (json_is_array(v)) {
                 if (!json_array_size(v))
                         fprintf(fp, "| `%s` | none |\n", path);
-                json_array_foreach(v, i, x) {
+                json_array_foreach(v, i, x)
+                {
                         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
                         md_flatten(fp, sub, x);
                 }
@@ -363,10 +372,10 @@ static const json_t *fault_entry(const json_t *t, const char *arr, size_t i)
 {
         const json_t *e;
         size_t        j;
-        json_array_foreach(json_object_get(t, arr), j, e)
-                if (json_integer_value(json_object_get(e, "fault")) ==
-                    (json_int_t)i)
-                        return e;
+        json_array_foreach(
+            json_object_get(t, arr), j,
+            e) if (json_integer_value(json_object_get(e, "fault")) ==
+                   (json_int_t)i) return e;
         return NULL;
 }
 
@@ -387,11 +396,12 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
         char          b[4][24];
         size_t        i;
 
-        fprintf(fp, "\n## Timing\n\nFreshness (CRM commit -> the sink holds "
-                    "the record at a version at least as new; superseded "
-                    "changes count), %lld changes (%lld excluded: deleted or "
-                    "merged away before they could be seen; %lld never "
-                    "seen): p50 %s, p95 %s, p99 %s, max %s.\n",
+        fprintf(fp,
+                "\n## Timing\n\nFreshness (CRM commit -> the sink holds "
+                "the record at a version at least as new; superseded "
+                "changes count), %lld changes (%lld excluded: deleted or "
+                "merged away before they could be seen; %lld never "
+                "seen): p50 %s, p95 %s, p99 %s, max %s.\n",
                 (long long)json_integer_value(json_object_get(fr, "count")),
                 (long long)json_integer_value(json_object_get(fr, "excluded")),
                 (long long)json_integer_value(json_object_get(fr, "unseen")),
@@ -399,9 +409,10 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
                 ms_or_never(fr, "p95", b[1], sizeof(b[1])),
                 ms_or_never(fr, "p99", b[2], sizeof(b[2])),
                 ms_or_never(fr, "max", b[3], sizeof(b[3])));
-        fprintf(fp, "Steady state (changes committed %.1f s or more after the "
-                    "start), %lld changes (%lld excluded): p50 %s, p95 %s, "
-                    "p99 %s, max %s.\n",
+        fprintf(fp,
+                "Steady state (changes committed %.1f s or more after the "
+                "start), %lld changes (%lld excluded): p50 %s, p95 %s, "
+                "p99 %s, max %s.\n",
                 json_number_value(json_object_get(st, "from_s")),
                 (long long)json_integer_value(json_object_get(st, "count")),
                 (long long)json_integer_value(json_object_get(st, "excluded")),
@@ -409,9 +420,10 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
                 ms_or_never(st, "p95", b[1], sizeof(b[1])),
                 ms_or_never(st, "p99", b[2], sizeof(b[2])),
                 ms_or_never(st, "max", b[3], sizeof(b[3])));
-        fprintf(fp, "Apply latency (CRM commit -> the change's own applied "
-                    "write; only the %lld changes that got one): p50 %lld ms, "
-                    "p95 %lld ms, p99 %lld ms, p99.9 %lld ms, max %lld ms.\n",
+        fprintf(fp,
+                "Apply latency (CRM commit -> the change's own applied "
+                "write; only the %lld changes that got one): p50 %lld ms, "
+                "p95 %lld ms, p99 %lld ms, p99.9 %lld ms, max %lld ms.\n",
                 (long long)json_integer_value(json_object_get(l, "count")),
                 (long long)json_integer_value(json_object_get(l, "p50")),
                 (long long)json_integer_value(json_object_get(l, "p95")),
@@ -419,38 +431,41 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
                 (long long)json_integer_value(json_object_get(l, "p99_9")),
                 (long long)json_integer_value(json_object_get(l, "max")));
         if (json_is_number(json_object_get(t, "convergence_s")))
-                fprintf(fp, "Converged %.2f s after the workload and faults "
-                            "ended.\n",
+                fprintf(fp,
+                        "Converged %.2f s after the workload and faults "
+                        "ended.\n",
                         json_number_value(json_object_get(t, "convergence_s")));
         else
                 fputs("Did not converge.\n", fp);
         if (json_is_number(json_object_get(t, "catch_up_s")))
-                fprintf(fp, "Slowest catch-up after a process was back: "
-                            "%.2f s.\n",
+                fprintf(fp,
+                        "Slowest catch-up after a process was back: "
+                        "%.2f s.\n",
                         json_number_value(json_object_get(t, "catch_up_s")));
         if (json_is_true(json_object_get(rp, "performed"))) {
-                fprintf(fp, "Replay: %lld events (%lld bytes) in %.2f s",
-                        (long long)json_integer_value(
-                                json_object_get(rp, "events")),
-                        (long long)json_integer_value(
-                                json_object_get(rp, "bytes")),
-                        json_number_value(json_object_get(rp, "seconds")));
+                fprintf(
+                    fp, "Replay: %lld events (%lld bytes) in %.2f s",
+                    (long long)json_integer_value(
+                        json_object_get(rp, "events")),
+                    (long long)json_integer_value(json_object_get(rp, "bytes")),
+                    json_number_value(json_object_get(rp, "seconds")));
                 if (json_is_number(json_object_get(rp, "events_per_s")))
                         fprintf(fp, ", %.1f events/s, %.0f bytes/s",
                                 json_number_value(
-                                        json_object_get(rp, "events_per_s")),
+                                    json_object_get(rp, "events_per_s")),
                                 json_number_value(
-                                        json_object_get(rp, "bytes_per_s")));
-                fprintf(fp, "; rebuilt the CRM's state: %s; window "
-                            "complete: %s; side effects re-sent: %lld.\n",
+                                    json_object_get(rp, "bytes_per_s")));
+                fprintf(fp,
+                        "; rebuilt the CRM's state: %s; window "
+                        "complete: %s; side effects re-sent: %lld.\n",
                         json_is_true(json_object_get(rp, "matches_oracle"))
-                                ? "yes"
-                                : "**no**",
+                            ? "yes"
+                            : "**no**",
                         json_is_true(json_object_get(rp, "complete"))
-                                ? "yes"
-                                : "**no**",
+                            ? "yes"
+                            : "**no**",
                         (long long)json_integer_value(
-                                json_object_get(rp, "side_effects")));
+                            json_object_get(rp, "side_effects")));
         } else if (rp) {
                 fprintf(fp, "Replay not performed: %s.\n", str(rp, "reason"));
         }
@@ -460,7 +475,8 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
               "converged s after its end | back at s | catch-up s | broker "
               "unavailable s |\n|---|---|---|---|---|---|---|---|---|\n",
               fp);
-        json_array_foreach(json_object_get(s, "faults"), i, e) {
+        json_array_foreach(json_object_get(s, "faults"), i, e)
+        {
                 const json_t *c  = fault_entry(t, "fault_convergence", i);
                 const json_t *cu = fault_entry(t, "catch_up", i);
                 const json_t *u  = fault_entry(t, "broker_unavailable", i);
@@ -469,8 +485,8 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
                 md_seconds(fp, json_object_get(e, "end_s"));
                 fprintf(fp, " %s |",
                         json_is_true(json_object_get(e, "skipped"))
-                                ? str(e, "reason")
-                                : "no");
+                            ? str(e, "reason")
+                            : "no");
                 md_seconds(fp, json_object_get(c, "convergence_s"));
                 md_seconds(fp, json_object_get(cu, "back_s"));
                 md_seconds(fp, json_object_get(cu, "catch_up_s"));
@@ -487,19 +503,19 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
 
 static void write_md(const json_t *s, FILE *fp)
 {
-        const json_t *w = json_object_get(s, "workload");
-        const json_t *t = json_object_get(s, "timing");
+        const json_t *w   = json_object_get(s, "workload");
+        const json_t *t   = json_object_get(s, "timing");
         const json_t *exp = json_object_get(s, "expectations"), *e, *v;
         const char   *k;
         size_t        i;
 
-        fprintf(fp, "# crmsync run %s\n\nScenario **%s** (`%s`): verdict "
-                    "**%s**.\n\n",
+        fprintf(fp,
+                "# crmsync run %s\n\nScenario **%s** (`%s`): verdict "
+                "**%s**.\n\n",
                 str(s, "run_id"), str(s, "scenario"), str(s, "scenario_file"),
                 str(s, "verdict"));
         if (interrupted(s)) {
-                fprintf(fp, "The run was %s.\n",
-                        str(s, "reason"));
+                fprintf(fp, "The run was %s.\n", str(s, "reason"));
                 return;
         }
         if ((e = json_object_get(s, "error")))
@@ -512,38 +528,38 @@ static void write_md(const json_t *s, FILE *fp)
         }
         if (!w) /* set-up failed: nothing ran */
                 return;
-        fprintf(fp, "Workload: %lld committed changes, %lld accounts, seed "
-                    "%lld, commit log sha256 `%s`.\n\n",
+        fprintf(fp,
+                "Workload: %lld committed changes, %lld accounts, seed "
+                "%lld, commit log sha256 `%s`.\n\n",
                 (long long)json_integer_value(
-                        json_object_get(w, "events_committed")),
+                    json_object_get(w, "events_committed")),
                 (long long)json_integer_value(json_object_get(w, "accounts")),
                 (long long)json_integer_value(json_object_get(w, "seed")),
                 str(w, "commit_log_sha256"));
-        fputs("## Expectations\n\n| expectation | ok | detail |\n|---|---|---|\n",
-              fp);
+        fputs(
+            "## Expectations\n\n| expectation | ok | detail |\n|---|---|---|\n",
+            fp);
         json_array_foreach(exp, i, e)
-                fprintf(fp, "| %s | %s | %s |\n", str(e, "name"),
-                        json_is_true(json_object_get(e, "ok")) ? "yes"
-                                                               : "**NO**",
-                        str(e, "detail"));
+            fprintf(fp, "| %s | %s | %s |\n", str(e, "name"),
+                    json_is_true(json_object_get(e, "ok")) ? "yes" : "**NO**",
+                    str(e, "detail"));
         fputs("\n## Anomalies\n\n| class | count |\n|---|---|\n", fp);
         json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
-                fprintf(fp, "| %s | %lld |\n", k,
-                        (long long)json_integer_value(v));
-        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"),
-                            k, v) {
+            fprintf(fp, "| %s | %lld |\n", k, (long long)json_integer_value(v));
+        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"), k,
+                            v)
+        {
                 const json_t *ex;
                 fprintf(fp, "\nExamples of %s:\n\n", k);
-                json_array_foreach(v, i, ex)
-                        fprintf(fp, "- `%s`: %s\n", str(ex, "key"),
-                                str(ex, "detail"));
+                json_array_foreach(v, i, ex) fprintf(
+                    fp, "- `%s`: %s\n", str(ex, "key"), str(ex, "detail"));
         }
         md_timing(fp, s, t);
         md_api(fp, json_object_get(s, "api"));
         fputs("\n## Target limits\n\n", fp);
         json_array_foreach(
-                json_object_get(json_object_get(s, "target"), "limits"), i, e)
-                fprintf(fp, "- %s\n", json_string_value(e));
+            json_object_get(json_object_get(s, "target"), "limits"), i, e)
+            fprintf(fp, "- %s\n", json_string_value(e));
 }
 
 static void write_json(const json_t *s, FILE *fp)
@@ -584,7 +600,7 @@ int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
         } files[] = {{"summary.json", write_json},
                      {"junit.xml", write_junit},
                      {"report.md", write_md}};
-        int rc = 0;
+        int rc    = 0;
 
         /* Every file is tried; the first failure is the one reported. */
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -595,7 +611,6 @@ int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
         }
         return rc;
 }
-
 
 void crmsync_report_print(const json_t *s, FILE *fp)
 {
@@ -614,14 +629,14 @@ void crmsync_report_print(const json_t *s, FILE *fp)
 
         /* PASS, FAIL, INTERRUPTED, ERROR. */
         for (i = 0; i < sizeof(verdict) - 1 && str(s, "verdict")[i]; i++)
-                verdict[i] = (char)toupper((unsigned char)str(s,
-                                                             "verdict")[i]);
+                verdict[i] = (char)toupper((unsigned char)str(s, "verdict")[i]);
         verdict[i] = '\0';
         fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n", verdict,
                 str(s, "scenario"));
         if (interrupted(s)) {
-                fprintf(fp, "%s\nreport     %s/summary.json (also junit.xml, "
-                            "report.md, history.jsonl)\n",
+                fprintf(fp,
+                        "%s\nreport     %s/summary.json (also junit.xml, "
+                        "report.md, history.jsonl)\n",
                         str(s, "reason"), str(s, "run_dir"));
                 return;
         }
@@ -630,29 +645,31 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                         str(error, "reason"));
         if (json_array_size(json_object_get(s, "process_exits"))) {
                 fputs("exited     ", fp);
-                exits_text(fp, s, "           ", "           | ",
-                           put_raw);
+                exits_text(fp, s, "           ", "           | ", put_raw);
         }
         if (!w) { /* set-up failed: nothing ran */
-                fprintf(fp, "report     %s/summary.json (also junit.xml, "
-                            "report.md, history.jsonl)\n",
+                fprintf(fp,
+                        "report     %s/summary.json (also junit.xml, "
+                        "report.md, history.jsonl)\n",
                         str(s, "run_dir"));
                 return;
         }
-        fprintf(fp, "workload   %lld changes, %lld accounts, %lld live "
-                    "records, sha256 %.16s...\n",
-                (long long)json_integer_value(
-                        json_object_get(w, "events_committed")),
-                (long long)json_integer_value(json_object_get(w, "accounts")),
-                (long long)json_integer_value(
-                        json_object_get(w, "records_live")),
-                str(w, "commit_log_sha256"));
+        fprintf(
+            fp,
+            "workload   %lld changes, %lld accounts, %lld live "
+            "records, sha256 %.16s...\n",
+            (long long)json_integer_value(
+                json_object_get(w, "events_committed")),
+            (long long)json_integer_value(json_object_get(w, "accounts")),
+            (long long)json_integer_value(json_object_get(w, "records_live")),
+            str(w, "commit_log_sha256"));
         fputs("anomalies ", fp);
         json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
-                fprintf(fp, " %s=%lld", k, (long long)json_integer_value(v));
-        fprintf(fp, "\nfreshness  p50 %s  p99 %s  max %s (%lld changes, "
-                    "%lld never seen, %lld excluded); steady state p99 %s "
-                    "(from %.1f s)\n",
+            fprintf(fp, " %s=%lld", k, (long long)json_integer_value(v));
+        fprintf(fp,
+                "\nfreshness  p50 %s  p99 %s  max %s (%lld changes, "
+                "%lld never seen, %lld excluded); steady state p99 %s "
+                "(from %.1f s)\n",
                 ms_or_never(fr, "p50", b[0], sizeof(b[0])),
                 ms_or_never(fr, "p99", b[1], sizeof(b[1])),
                 ms_or_never(fr, "max", b[2], sizeof(b[2])),
@@ -661,8 +678,9 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                 (long long)json_integer_value(json_object_get(fr, "excluded")),
                 ms_or_never(st, "p99", b[3], sizeof(b[3])),
                 json_number_value(json_object_get(st, "from_s")));
-        fprintf(fp, "apply      p50 %lld ms  p99 %lld ms  max %lld ms (%lld "
-                    "changes with their own applied write)\n",
+        fprintf(fp,
+                "apply      p50 %lld ms  p99 %lld ms  max %lld ms (%lld "
+                "changes with their own applied write)\n",
                 (long long)json_integer_value(json_object_get(l, "p50")),
                 (long long)json_integer_value(json_object_get(l, "p99")),
                 (long long)json_integer_value(json_object_get(l, "max")),
@@ -672,33 +690,35 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                         "crm api    %lld requests (%.3f per change)  429=%lld "
                         "403=%lld 5xx=%lld  early retries %lld\n",
                         (long long)json_integer_value(
-                                json_object_get(a, "requests")),
+                            json_object_get(a, "requests")),
                         json_number_value(
-                                json_object_get(a, "requests_per_change")),
+                            json_object_get(a, "requests_per_change")),
                         (long long)json_integer_value(
-                                json_object_get(a, "status_429")),
+                            json_object_get(a, "status_429")),
                         (long long)json_integer_value(
-                                json_object_get(a, "status_403")),
+                            json_object_get(a, "status_403")),
                         (long long)json_integer_value(
-                                json_object_get(a, "status_5xx")),
+                            json_object_get(a, "status_5xx")),
                         (long long)json_integer_value(
-                                json_object_get(a, "early_retries")));
+                            json_object_get(a, "early_retries")));
         json_array_foreach(exp, i, e)
-                fprintf(fp, "  [%s] %-36s %s\n",
-                        json_is_true(json_object_get(e, "ok")) ? " ok " : "FAIL",
-                        str(e, "name"), str(e, "detail"));
-        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"),
-                            k, v) {
+            fprintf(fp, "  [%s] %-36s %s\n",
+                    json_is_true(json_object_get(e, "ok")) ? " ok " : "FAIL",
+                    str(e, "name"), str(e, "detail"));
+        json_object_foreach((json_t *)json_object_get(s, "anomaly_examples"), k,
+                            v)
+        {
                 const json_t *ex = json_array_get(v, 0);
                 if (ex)
                         fprintf(fp, "  e.g. %s %s: %s\n", k, str(ex, "key"),
                                 str(ex, "detail"));
         }
-        json_array_foreach(json_object_get(s, "faults"), i, e)
-                if (json_is_true(json_object_get(e, "skipped")))
-                        fprintf(fp, "  fault %s SKIPPED: %s\n", str(e, "type"),
-                                str(e, "reason"));
-        fprintf(fp, "report     %s/summary.json (also junit.xml, report.md, "
-                    "history.jsonl)\n",
+        json_array_foreach(json_object_get(s, "faults"), i,
+                           e) if (json_is_true(json_object_get(e, "skipped")))
+            fprintf(fp, "  fault %s SKIPPED: %s\n", str(e, "type"),
+                    str(e, "reason"));
+        fprintf(fp,
+                "report     %s/summary.json (also junit.xml, report.md, "
+                "history.jsonl)\n",
                 str(s, "run_dir"));
 }

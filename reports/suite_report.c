@@ -18,10 +18,18 @@ static void esc(FILE *fp, const char *s)
 {
         for (; s && *s; s++) {
                 switch (*s) {
-                case '<': fputs("&lt;", fp); break;
-                case '>': fputs("&gt;", fp); break;
-                case '&': fputs("&amp;", fp); break;
-                case '"': fputs("&quot;", fp); break;
+                case '<':
+                        fputs("&lt;", fp);
+                        break;
+                case '>':
+                        fputs("&gt;", fp);
+                        break;
+                case '&':
+                        fputs("&amp;", fp);
+                        break;
+                case '"':
+                        fputs("&quot;", fp);
+                        break;
                 default:
                         if ((unsigned char)*s >= 0x20 || *s == '\n')
                                 fputc(*s, fp);
@@ -39,11 +47,12 @@ static void junit_no_summary(FILE *fp, const json_t *row)
               "  <testcase classname=\"crmsync.",
               fp);
         esc(fp, str(row, "scenario"));
-        fprintf(fp, "\" name=\"run\"><error type=\"%s\" message=\"exit code "
-                    "%lld, no summary.json; see ",
-                str(row, "verdict"),
-                (long long)json_integer_value(
-                        json_object_get(row, "exit_code")));
+        fprintf(
+            fp,
+            "\" name=\"run\"><error type=\"%s\" message=\"exit code "
+            "%lld, no summary.json; see ",
+            str(row, "verdict"),
+            (long long)json_integer_value(json_object_get(row, "exit_code")));
         esc(fp, str(row, "log"));
         fputs("\"/></testcase>\n</testsuite>\n", fp);
 }
@@ -61,7 +70,8 @@ static int write_junit(const json_t *suite, const json_t *runs,
               fp);
         esc(fp, str(suite, "suite_id"));
         fputs("\">\n", fp);
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
                 const json_t *rs = json_array_get(runs, i);
                 if (json_is_object(rs))
                         crmsync_report_junit_testsuite(rs, fp);
@@ -75,8 +85,8 @@ static int write_junit(const json_t *suite, const json_t *runs,
 static void html_num(FILE *fp, const json_t *v, const char *unit)
 {
         if (json_is_number(v))
-                fprintf(fp, "<td class=\"n\">%.1f%s</td>",
-                        json_number_value(v), unit);
+                fprintf(fp, "<td class=\"n\">%.1f%s</td>", json_number_value(v),
+                        unit);
         else
                 fputs("<td class=\"n\">-</td>", fp);
 }
@@ -100,7 +110,7 @@ static void html_report_link(FILE *fp, const json_t *row)
 
 static int write_html(const json_t *suite, const char *path)
 {
-        const json_t *rows = json_object_get(suite, "runs"), *row, *m;
+        const json_t *rows   = json_object_get(suite, "runs"), *row, *m;
         const json_t *counts = json_object_get(suite, "counts");
         size_t        i;
         FILE         *fp = fopen(path, "w");
@@ -119,31 +129,30 @@ static int write_html(const json_t *suite, const char *path)
               "</style>\n</head>\n<body>\n<h1>crmsync suite ",
               fp);
         esc(fp, str(suite, "suite_id"));
-        fprintf(fp, "</h1>\n<p>Verdict <strong class=\"%s\">%s</strong>: "
-                    "%lld scenarios, %lld run, %lld passed, %lld failed "
-                    "(exit code %lld). Machine-readable: <a "
-                    "href=\"summary.json\">summary.json</a>, <a "
-                    "href=\"junit.xml\">junit.xml</a>.</p>\n",
-                !strcmp(str(suite, "verdict"), "pass") ? "pass" : "fail",
-                str(suite, "verdict"),
-                (long long)json_integer_value(
-                        json_object_get(counts, "scenarios")),
-                (long long)json_integer_value(json_object_get(counts, "run")),
-                (long long)json_integer_value(
-                        json_object_get(counts, "passed")),
-                (long long)json_integer_value(
-                        json_object_get(counts, "failed")),
-                (long long)json_integer_value(
-                        json_object_get(suite, "exit_code")));
+        fprintf(
+            fp,
+            "</h1>\n<p>Verdict <strong class=\"%s\">%s</strong>: "
+            "%lld scenarios, %lld run, %lld passed, %lld failed "
+            "(exit code %lld). Machine-readable: <a "
+            "href=\"summary.json\">summary.json</a>, <a "
+            "href=\"junit.xml\">junit.xml</a>.</p>\n",
+            !strcmp(str(suite, "verdict"), "pass") ? "pass" : "fail",
+            str(suite, "verdict"),
+            (long long)json_integer_value(json_object_get(counts, "scenarios")),
+            (long long)json_integer_value(json_object_get(counts, "run")),
+            (long long)json_integer_value(json_object_get(counts, "passed")),
+            (long long)json_integer_value(json_object_get(counts, "failed")),
+            (long long)json_integer_value(json_object_get(suite, "exit_code")));
         fputs("<table>\n<tr><th>scenario</th><th>verdict</th><th>exit</th>"
               "<th>anomalies</th><th>freshness p99</th><th>convergence</th>"
               "<th>replay</th><th>report</th></tr>\n",
               fp);
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
                 const char *k;
                 json_t     *v;
-                int         pass = json_integer_value(
-                                   json_object_get(row, "exit_code")) == 0;
+                int         pass =
+                    json_integer_value(json_object_get(row, "exit_code")) == 0;
                 fputs("<tr><td>", fp);
                 esc(fp, str(row, "scenario"));
                 fprintf(fp, "</td><td class=\"%s\">", pass ? "pass" : "fail");
@@ -152,13 +161,13 @@ static int write_html(const json_t *suite, const char *path)
                         fputs(" (must fail)", fp);
                 fprintf(fp, "</td><td class=\"n\">%lld</td><td>%lld",
                         (long long)json_integer_value(
-                                json_object_get(row, "exit_code")),
+                            json_object_get(row, "exit_code")),
                         (long long)json_integer_value(
-                                json_object_get(row, "anomalies")));
+                            json_object_get(row, "anomalies")));
                 json_object_foreach(
-                        (json_t *)json_object_get(row, "anomaly_counts"), k,
-                        v) fprintf(fp, " %s=%lld", k,
-                                   (long long)json_integer_value(v));
+                    (json_t *)json_object_get(row, "anomaly_counts"), k, v)
+                    fprintf(fp, " %s=%lld", k,
+                            (long long)json_integer_value(v));
                 fputs("</td>", fp);
                 html_num(fp, json_object_get(row, "freshness_p99_ms"), " ms");
                 html_num(fp, json_object_get(row, "convergence_s"), " s");
@@ -173,8 +182,9 @@ static int write_html(const json_t *suite, const char *path)
                       "<th>process</th><th>scenario</th><th>expected</th>"
                       "<th>found</th><th>caught</th></tr>\n",
                       fp);
-                json_array_foreach(json_object_get(suite, "mutation_matrix"),
-                                   i, m) {
+                json_array_foreach(json_object_get(suite, "mutation_matrix"), i,
+                                   m)
+                {
                         int c = json_is_true(json_object_get(m, "caught"));
                         fputs("<tr><td>", fp);
                         esc(fp, str(m, "switch"));
@@ -202,20 +212,21 @@ void crmsync_suite_report_matrix_md(const json_t *suite, FILE *fp)
 
         n = json_array_size(json_object_get(suite, "mutation_matrix"));
         json_array_foreach(json_object_get(suite, "mutation_matrix"), i, m)
-                caught += json_is_true(json_object_get(m, "caught"));
-        fprintf(fp, "# Mutation matrix\n\nEvery bug switch of the reference "
-                    "pipeline, the scenario that must catch it, the anomaly "
-                    "class (or expectation) it must be caught by, and what "
-                    "the run found. %zu of %zu caught as expected.\n\n"
-                    "| switch | process | scenario | expected | found | "
-                    "caught |\n|---|---|---|---|---|---|\n",
+            caught += json_is_true(json_object_get(m, "caught"));
+        fprintf(fp,
+                "# Mutation matrix\n\nEvery bug switch of the reference "
+                "pipeline, the scenario that must catch it, the anomaly "
+                "class (or expectation) it must be caught by, and what "
+                "the run found. %zu of %zu caught as expected.\n\n"
+                "| switch | process | scenario | expected | found | "
+                "caught |\n|---|---|---|---|---|---|\n",
                 caught, n);
         json_array_foreach(json_object_get(suite, "mutation_matrix"), i, m)
-                fprintf(fp, "| `%s` | %s | `%s` | %s | %s | %s |\n",
-                        str(m, "switch"), str(m, "process"), str(m, "file"),
-                        str(m, "expected"), str(m, "found"),
-                        json_is_true(json_object_get(m, "caught")) ? "yes"
-                                                                   : "**NO**");
+            fprintf(fp, "| `%s` | %s | `%s` | %s | %s | %s |\n",
+                    str(m, "switch"), str(m, "process"), str(m, "file"),
+                    str(m, "expected"), str(m, "found"),
+                    json_is_true(json_object_get(m, "caught")) ? "yes"
+                                                               : "**NO**");
 }
 
 static int write_matrix(const json_t *suite, const char *path)
@@ -235,7 +246,7 @@ int crmsync_suite_report_write(const json_t *suite, const json_t *runs,
         snprintf(path, sizeof(path), "%s/summary.json", dir);
         if (json_dump_file(suite, path,
                            JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                   JSON_REAL_PRECISION(9)))
+                               JSON_REAL_PRECISION(9)))
                 return crmsync_err(errstr, errstr_size, "%s: cannot write",
                                    path);
         snprintf(path, sizeof(path), "%s/junit.xml", dir);

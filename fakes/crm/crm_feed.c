@@ -11,8 +11,14 @@
 #include "crm_query.h"
 #include "crmsync/rand.h"
 
-enum { SALT_DUP = 1, SALT_LATE = 2, SALT_GAP = 3, SALT_DUP_DELAY = 4,
-       SALT_CURSOR = 5, SALT_DRIFT = 6 };
+enum {
+        SALT_DUP       = 1,
+        SALT_LATE      = 2,
+        SALT_GAP       = 3,
+        SALT_DUP_DELAY = 4,
+        SALT_CURSOR    = 5,
+        SALT_DRIFT     = 6
+};
 
 double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt)
 {
@@ -118,8 +124,7 @@ static char *form_json(crm_server_t *s, uint32_t ev, int form)
                         v = json_object_iter_value(it);
                         if (json_is_string(v)) {
                                 json_object_set_new(
-                                        f, k,
-                                        json_pack("{s:O}", "value", v));
+                                    f, k, json_pack("{s:O}", "value", v));
                         } else {
                                 char *t = json_dumps(v, JSON_ENCODE_ANY);
                                 json_object_set_new(f, k,
@@ -258,9 +263,9 @@ static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
                 s->log_cap = ncap;
         }
         struct feed_entry *e = &s->log[s->log_cnt++];
-        e->ev       = ev;
-        e->form     = (uint8_t)form;
-        e->dup      = (uint8_t)dup;
+        e->ev                = ev;
+        e->form              = (uint8_t)form;
+        e->dup               = (uint8_t)dup;
         e->alt      = form == CRM_FORM_NORMAL ? 0 : alt_add(s, ev, form);
         e->added_ms = at_ms;
 
@@ -302,9 +307,9 @@ static int heap_push(crm_server_t *s, int64_t release_ms, uint32_t ev, int dup)
                 s->heap     = n;
                 s->heap_cap = ncap;
         }
-        size_t i    = s->heap_cnt++;
-        s->heap[i]  = (struct pending){release_ms, s->heap_order++, ev,
-                                       (uint8_t)dup};
+        size_t i = s->heap_cnt++;
+        s->heap[i] =
+            (struct pending){release_ms, s->heap_order++, ev, (uint8_t)dup};
         while (i > 0) {
                 size_t p = (i - 1) / 2;
                 if (!heap_less(&s->heap[i], &s->heap[p]))
@@ -361,9 +366,8 @@ static void commit_one(crm_server_t *s, uint32_t ev, int64_t t_ms)
         log_append(s, ev, form, 0, t_ms);
         if (s->dup_ratio > 0 && crm_draw(s, x->seq, SALT_DUP) < s->dup_ratio) {
                 /* Served again 0.1..1 s later, so in a later page. */
-                int64_t d = 100 + (int64_t)(crm_draw(s, x->seq,
-                                                     SALT_DUP_DELAY) *
-                                            900);
+                int64_t d =
+                    100 + (int64_t)(crm_draw(s, x->seq, SALT_DUP_DELAY) * 900);
                 heap_push(s, t_ms + d, ev, 1);
         }
 }
@@ -373,9 +377,9 @@ void crm_feed_advance(crm_server_t *s, int64_t now_ms)
         for (;;) {
                 int64_t tc = INT64_MAX, th = INT64_MAX;
                 if (s->applied < s->ev_cnt)
-                        tc = s->start_wall_ms +
-                             crmsync_workload_event(s->w, s->applied)
-                                     ->commit_ms;
+                        tc =
+                            s->start_wall_ms +
+                            crmsync_workload_event(s->w, s->applied)->commit_ms;
                 if (s->heap_cnt)
                         th = s->heap[0].release_ms;
                 if (tc <= th && tc <= now_ms) {
@@ -436,12 +440,12 @@ void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
 {
         char     cur[CRM_CURSOR_MAX], next[CRM_CURSOR_MAX];
         uint64_t limit = CRM_DEFAULT_PAGE, pos = 0;
-        int64_t  now   = crmsync_wall_ms();
+        int64_t  now = crmsync_wall_ms();
         int      rc;
 
         crm_feed_advance(s, now);
-        rc = crmsync_query_u64_range(query, "limit", 1, s->cfg.max_page,
-                                     &limit);
+        rc =
+            crmsync_query_u64_range(query, "limit", 1, s->cfg.max_page, &limit);
         if (rc < 0) {
                 crm_reply_error(s, req, 400, "bad_limit",
                                 "limit must be an integer in 1..%" PRIu32,
@@ -466,12 +470,12 @@ void crm_feed_handle_changes(crm_server_t *s, struct evhttp_request *req,
                 struct evbuffer *b = evbuffer_new();
                 cursor_write(s, oldest, next);
                 evbuffer_add_printf(
-                        b,
-                        "{\"error\":\"cursor_expired\",\"message\":\"the "
-                        "cursor is older than the retention window; resync "
-                        "from /v1/objects and continue at oldest_cursor\","
-                        "\"oldest_cursor\":\"%s\"}",
-                        next);
+                    b,
+                    "{\"error\":\"cursor_expired\",\"message\":\"the "
+                    "cursor is older than the retention window; resync "
+                    "from /v1/objects and continue at oldest_cursor\","
+                    "\"oldest_cursor\":\"%s\"}",
+                    next);
                 crm_reply_json(s, req, 410, b);
                 evbuffer_free(b);
                 return;
@@ -557,17 +561,17 @@ static int fault_drop(crm_server_t *s, const json_t *params, char *errstr,
 
         if (seq) {
                 json_int_t q = json_integer_value(seq);
-                if (!json_is_integer(seq) || q < 1 ||
-                    (uint64_t)q > s->ev_cnt)
+                if (!json_is_integer(seq) || q < 1 || (uint64_t)q > s->ev_cnt)
                         return crmsync_err(errstr, errstr_size,
                                            "drop_event: seq must be an "
                                            "integer in 1..%zu",
                                            s->ev_cnt);
                 if ((size_t)q <= s->applied)
-                        return crmsync_err(errstr, errstr_size,
-                                           "drop_event: seq %" JSON_INTEGER_FORMAT
-                                           " is already committed",
-                                           q);
+                        return crmsync_err(
+                            errstr, errstr_size,
+                            "drop_event: seq %" JSON_INTEGER_FORMAT
+                            " is already committed",
+                            q);
                 if (mark_drop(s, (size_t)q - 1))
                         return crmsync_err(errstr, errstr_size,
                                            "out of memory");
@@ -637,8 +641,7 @@ int crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
                 return 0;
         }
         if (!strcmp(type, "schema_drift")) {
-                json_t     *k    = params ? json_object_get(params, "kind")
-                                          : NULL;
+                json_t     *k = params ? json_object_get(params, "kind") : NULL;
                 const char *kind = k ? json_string_value(k) : "new_field";
                 if (get_ratio(params, "ratio", 1.0, &v, errstr, errstr_size))
                         return -1;
@@ -662,8 +665,7 @@ int crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
         }
         if (!strcmp(type, "drop_event"))
                 return on ? fault_drop(s, params, errstr, errstr_size) : 0;
-        return crmsync_err(errstr, errstr_size, "unknown CRM fault '%s'",
-                           type);
+        return crmsync_err(errstr, errstr_size, "unknown CRM fault '%s'", type);
 }
 
 /* ------------------------------------------------------------------ */

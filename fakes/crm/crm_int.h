@@ -15,13 +15,13 @@
 #include "crmsync/http_guard.h"
 #include "crm_webhook.h"
 
-#define CRM_DEFAULT_PAGE    100
-#define CRM_DEFAULT_MAX     1000
-#define CRM_IDS_MAX 100 /* ids of one batch read */
-#define CRM_POLL_CAP        10000 /* results per timestamp query */
-#define CRM_BODY_MAX        65536 /* request bodies we accept */
-#define CRM_CURSOR_MAX      64
-#define CRM_REF_MIN_BYTES   1024 /* feed slices shorter than this are copied */
+#define CRM_DEFAULT_PAGE 100
+#define CRM_DEFAULT_MAX 1000
+#define CRM_IDS_MAX 100    /* ids of one batch read */
+#define CRM_POLL_CAP 10000 /* results per timestamp query */
+#define CRM_BODY_MAX 65536 /* request bodies we accept */
+#define CRM_CURSOR_MAX 64
+#define CRM_REF_MIN_BYTES 1024 /* feed slices shorter than this are copied */
 
 /* How a feed entry is serialized: as committed, or altered by a fault. */
 enum crm_form {
@@ -72,25 +72,25 @@ struct live_rec {
 };
 
 struct crm_server {
-        struct event_base        *base;
-        struct evhttp            *http;
-        http_guard_t             *guard; /* limits, JSON errors */
-        int                       port;
-        struct crm_server_config  cfg;
-        crm_workload_t           *w;
-        int64_t                   start_wall_ms;
-        uint64_t                  seed;
-        size_t                    ev_cnt;
+        struct event_base       *base;
+        struct evhttp           *http;
+        http_guard_t            *guard; /* limits, JSON errors */
+        int                      port;
+        struct crm_server_config cfg;
+        crm_workload_t          *w;
+        int64_t                  start_wall_ms;
+        uint64_t                 seed;
+        size_t                   ev_cnt;
 
         /* Wire JSON of every event, serialized once at start and never
          * changed again: "ev0,ev1,...,evN-1," (each event followed by a
          * comma), so consecutive events are one contiguous slice. Pages
          * reference it (evbuffer_add_reference) instead of copying, so it
          * must outlive the evhttp (freed after it in destroy). */
-        char    *wire;
-        size_t  *wire_off; /* ev_cnt + 1 offsets: event i starts at
-                              wire_off[i]; its comma is at wire_off[i+1]-1 */
-        uint32_t *ev_rec;  /* event index -> record index */
+        char   *wire;
+        size_t *wire_off; /* ev_cnt + 1 offsets: event i starts at
+                             wire_off[i]; its comma is at wire_off[i+1]-1 */
+        uint32_t *ev_rec; /* event index -> record index */
         /* Reused page body and its scratch; empty between requests. */
         struct evbuffer *page, *page_scratch;
 
@@ -104,7 +104,7 @@ struct crm_server {
         struct alt_json   *alt; /* altered entries (gap, schema drift) */
         size_t             alt_cnt, alt_cap;
         size_t             retention_floor; /* retention_cut */
-        uint8_t           *drop; /* by event: never served */
+        uint8_t           *drop;            /* by event: never served */
         uint64_t          *dropped;
         size_t             dropped_cnt;
 
@@ -115,7 +115,7 @@ struct crm_server {
         int64_t slow_ms;
 
         /* Objects. */
-        struct live_rec *live; /* by record index */
+        struct live_rec *live;                      /* by record index */
         uint32_t        *by_entity[CRM_ENTITY_CNT]; /* record indexes */
         size_t           by_entity_cnt[CRM_ENTITY_CNT];
 
@@ -133,7 +133,7 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
                     struct evbuffer *body);
 void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
                      const char *code, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void crm_count_served(crm_server_t *s, const char *via, uint64_t n);
 
 /* crm_feed.c */

@@ -22,7 +22,7 @@ int crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size)
         for (size_t i = 0; i < s->ev_cnt; i++) {
                 const struct crm_event  *e = crmsync_workload_event(s->w, i);
                 const struct crm_record *r =
-                        crmsync_workload_find(s->w, e->entity, e->record_id);
+                    crmsync_workload_find(s->w, e->entity, e->record_id);
                 if (!r)
                         return crmsync_err(errstr, errstr_size,
                                            "event %s names unknown record %s",
@@ -91,14 +91,13 @@ static void add_object(crm_server_t *s, struct evbuffer *out, uint32_t idx)
         const struct crm_event  *e  = crmsync_workload_event(s->w, lr->last_ev);
         char *f = lr->fields ? json_dumps(lr->fields, JSON_COMPACT) : NULL;
 
-        evbuffer_add_printf(out,
-                            "{\"entity\":\"%s\",\"id\":\"%s\",\"account_id\":"
-                            "\"%s\",\"version\":%" PRIu32
-                            ",\"deleted\":%s,\"last_modified_ms\":%" PRId64,
-                            crmsync_entity_name(r->entity), r->id,
-                            e->account_id, lr->version,
-                            lr->deleted ? "true" : "false",
-                            lr->last_modified_ms);
+        evbuffer_add_printf(
+            out,
+            "{\"entity\":\"%s\",\"id\":\"%s\",\"account_id\":"
+            "\"%s\",\"version\":%" PRIu32
+            ",\"deleted\":%s,\"last_modified_ms\":%" PRId64,
+            crmsync_entity_name(r->entity), r->id, e->account_id, lr->version,
+            lr->deleted ? "true" : "false", lr->last_modified_ms);
         if (lr->deleted && e->merged_into[0])
                 evbuffer_add_printf(out, ",\"merged_into\":\"%s\"",
                                     e->merged_into);
@@ -133,13 +132,12 @@ static void handle_one(crm_server_t *s, struct evhttp_request *req,
 static void handle_ids(crm_server_t *s, struct evhttp_request *req,
                        enum crm_entity t, const char *query)
 {
-        char  ids[CRM_IDS_MAX * (CRMSYNC_ID_MAX + 1)];
-        char *save = NULL, *id;
+        char     ids[CRM_IDS_MAX * (CRMSYNC_ID_MAX + 1)];
+        char    *save = NULL, *id;
         uint32_t found[CRM_IDS_MAX];
         size_t   nfound = 0, nids = 0;
 
-        if (crmsync_query_get(query, "ids", ids, sizeof(ids)) != 0 ||
-            !ids[0]) {
+        if (crmsync_query_get(query, "ids", ids, sizeof(ids)) != 0 || !ids[0]) {
                 crm_reply_error(s, req, 400, "bad_query",
                                 "ids must be 1..%d comma-separated record "
                                 "ids",
@@ -162,12 +160,11 @@ static void handle_ids(crm_server_t *s, struct evhttp_request *req,
                         return;
                 }
                 r = crmsync_workload_find(s->w, t, id);
-                if (!r || !s->live[r - crmsync_workload_record(s->w, 0)]
-                                    .exists) {
-                        evbuffer_add_printf(miss, "%s\"%s\"",
-                                            evbuffer_get_length(miss) ? ","
-                                                                      : "",
-                                            id);
+                if (!r ||
+                    !s->live[r - crmsync_workload_record(s->w, 0)].exists) {
+                        evbuffer_add_printf(
+                            miss, "%s\"%s\"",
+                            evbuffer_get_length(miss) ? "," : "", id);
                         continue;
                 }
                 uint32_t idx = (uint32_t)(r - crmsync_workload_record(s->w, 0));
@@ -186,7 +183,7 @@ static void handle_ids(crm_server_t *s, struct evhttp_request *req,
                 for (size_t i = 0; i < nfound; i++)
                         s->observer(s->observer_opaque,
                                     crmsync_workload_event(
-                                            s->w, s->live[found[i]].last_ev),
+                                        s->w, s->live[found[i]].last_ev),
                                     "objects", crmsync_wall_ms());
         crm_count_served(s, "objects", nfound);
 }
@@ -249,7 +246,7 @@ static void handle_poll(crm_server_t *s, struct evhttp_request *req,
                         continue;
                 if (after[0] && lr->last_modified_ms == (int64_t)since &&
                     strcmp(crmsync_workload_record(s->w, idx)->id, after) <=
-                            0) {
+                        0) {
                         skipped++;
                         continue;
                 }
@@ -280,22 +277,21 @@ static void handle_poll(crm_server_t *s, struct evhttp_request *req,
                             take < n ? "true" : "false");
         if (take > 0) {
                 uint32_t last = m[take - 1];
-                evbuffer_add_printf(
-                        b,
-                        ",\"next\":{\"modified_since\":%" PRId64
-                        ",\"after\":\"%s\"}",
-                        s->live[last].last_modified_ms,
-                        crmsync_workload_record(s->w, last)->id);
+                evbuffer_add_printf(b,
+                                    ",\"next\":{\"modified_since\":%" PRId64
+                                    ",\"after\":\"%s\"}",
+                                    s->live[last].last_modified_ms,
+                                    crmsync_workload_record(s->w, last)->id);
         }
         evbuffer_add(b, "}", 1);
         crm_reply_json(s, req, 200, b);
         evbuffer_free(b);
         if (s->observer)
                 for (size_t i = 0; i < take; i++)
-                        s->observer(s->observer_opaque,
-                                    crmsync_workload_event(
-                                            s->w, s->live[m[i]].last_ev),
-                                    "objects", crmsync_wall_ms());
+                        s->observer(
+                            s->observer_opaque,
+                            crmsync_workload_event(s->w, s->live[m[i]].last_ev),
+                            "objects", crmsync_wall_ms());
         crm_count_served(s, "objects", take);
         free(m);
 }
@@ -317,14 +313,13 @@ void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
         type[tl] = '\0';
         t        = crmsync_entity_parse(type);
         if (t < 0) {
-                crm_reply_error(s, req, 404, "not_found",
-                                "unknown entity '%s'", type);
+                crm_reply_error(s, req, 404, "not_found", "unknown entity '%s'",
+                                type);
                 return;
         }
         if (!slash) {
                 char probe[2];
-                if (crmsync_query_get(query, "ids", probe, sizeof(probe)) !=
-                    1)
+                if (crmsync_query_get(query, "ids", probe, sizeof(probe)) != 1)
                         handle_ids(s, req, (enum crm_entity)t, query);
                 else
                         handle_poll(s, req, (enum crm_entity)t, query);

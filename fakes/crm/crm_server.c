@@ -35,8 +35,8 @@ static void count_request(crm_server_t *s, struct evhttp_request *req,
                           int status)
 {
         char        labels[96];
-        const char *uri  = evhttp_request_get_uri(req);
-        const char *ep   = "other";
+        const char *uri = evhttp_request_get_uri(req);
+        const char *ep  = "other";
         if (!s->metrics)
                 return;
         if (uri && !strncmp(uri, "/v1/changes", 11))
@@ -82,7 +82,8 @@ static void slow_fire(evutil_socket_t fd, short what, void *arg)
         (void)fd;
         (void)what;
         evhttp_connection_set_closecb(sr->conn, NULL, NULL);
-        evhttp_send_reply(sr->req, sr->status, crmsync_http_reason(sr->status), sr->body);
+        evhttp_send_reply(sr->req, sr->status, crmsync_http_reason(sr->status),
+                          sr->body);
         slow_free(sr);
 }
 
@@ -98,8 +99,7 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
         if (s->slow_ms > 0 && uri && !strncmp(uri, "/v1/", 4)) {
                 struct slow_reply *sr = calloc(1, sizeof(*sr));
                 struct timeval     tv = {(time_t)(s->slow_ms / 1000),
-                                         (suseconds_t)(s->slow_ms % 1000) *
-                                                 1000};
+                                         (suseconds_t)(s->slow_ms % 1000) * 1000};
                 if (sr && (sr->body = evbuffer_new()) &&
                     (sr->timer = evtimer_new(s->base, slow_fire, sr))) {
                         sr->s      = s;
@@ -162,8 +162,7 @@ static char *read_json_body(crm_server_t *s, struct evhttp_request *req,
         }
         if (n > CRM_BODY_MAX) {
                 crm_reply_error(s, req, 413, "body_too_large",
-                                "request body exceeds %d bytes",
-                                CRM_BODY_MAX);
+                                "request body exceeds %d bytes", CRM_BODY_MAX);
                 return NULL;
         }
         b = malloc(n + 1);
@@ -309,7 +308,8 @@ static int throttle_ok(crm_server_t *s, struct evhttp_request *req)
         if (crmsync_throttle_check(s->throttle, client, crmsync_wall_ms(),
                                    &r) == CRM_THROTTLE_OK)
                 return 1;
-        crmsync_throttle_add_headers(&r, evhttp_request_get_output_headers(req));
+        crmsync_throttle_add_headers(&r,
+                                     evhttp_request_get_output_headers(req));
         struct evbuffer *b = evbuffer_new();
         evbuffer_add(b, r.body, strlen(r.body));
         crm_reply_json(s, req, r.http_status, b);
@@ -319,10 +319,10 @@ static int throttle_ok(crm_server_t *s, struct evhttp_request *req)
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
-        crm_server_t              *s   = arg;
-        const struct evhttp_uri   *uri = evhttp_request_get_evhttp_uri(req);
-        const char *path  = uri ? evhttp_uri_get_path(uri) : NULL;
-        const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+        crm_server_t            *s     = arg;
+        const struct evhttp_uri *uri   = evhttp_request_get_evhttp_uri(req);
+        const char              *path  = uri ? evhttp_uri_get_path(uri) : NULL;
+        const char              *query = uri ? evhttp_uri_get_query(uri) : NULL;
 
         if (!path || !*path) {
                 crm_reply_error(s, req, 400, "bad_request", "malformed URI");
@@ -335,8 +335,7 @@ static void on_request(struct evhttp_request *req, void *arg)
                 if (want_method(s, req, EVHTTP_REQ_GET) && throttle_ok(s, req))
                         crm_objects_handle(s, req, path + 12, query);
         } else if (!strcmp(path, "/v1/subscriptions")) {
-                if (want_method(s, req, EVHTTP_REQ_POST) &&
-                    throttle_ok(s, req))
+                if (want_method(s, req, EVHTTP_REQ_POST) && throttle_ok(s, req))
                         handle_subscriptions(s, req);
         } else if (!strncmp(path, "/v1/subscriptions/", 18)) {
                 if (want_method(s, req, EVHTTP_REQ_DELETE) &&
@@ -398,14 +397,14 @@ static int set_nodelay(evutil_socket_t fd)
 /* ------------------------------------------------------------------ */
 /* Public API */
 
-crm_server_t *crmsync_crm_server_new(struct event_base *base,
+crm_server_t *crmsync_crm_server_new(struct event_base              *base,
                                      const struct crm_server_config *cfg,
                                      char *errstr, size_t errstr_size)
 {
-        crm_server_t                *s;
-        struct evhttp_bound_socket  *bs;
-        struct sockaddr_storage      ss;
-        socklen_t                    sl = sizeof(ss);
+        crm_server_t               *s;
+        struct evhttp_bound_socket *bs;
+        struct sockaddr_storage     ss;
+        socklen_t                   sl = sizeof(ss);
 
         if (!base || !cfg || !cfg->workload) {
                 crmsync_err(errstr, errstr_size,
@@ -425,14 +424,13 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        s->base          = base;
-        s->cfg           = *cfg;
-        s->w             = cfg->workload;
-        s->ev_cnt        = crmsync_workload_event_cnt(s->w);
-        s->start_wall_ms = cfg->start_wall_ms ? cfg->start_wall_ms
-                                              : crmsync_wall_ms();
-        s->seed          = crmsync_workload_config(s->w)->seed ^
-                  0x43524d5345525645ULL;
+        s->base   = base;
+        s->cfg    = *cfg;
+        s->w      = cfg->workload;
+        s->ev_cnt = crmsync_workload_event_cnt(s->w);
+        s->start_wall_ms =
+            cfg->start_wall_ms ? cfg->start_wall_ms : crmsync_wall_ms();
+        s->seed = crmsync_workload_config(s->w)->seed ^ 0x43524d5345525645ULL;
         if (!s->cfg.max_page)
                 s->cfg.max_page = CRM_DEFAULT_MAX;
         s->cfg.bind_host = NULL; /* not kept: the caller's string */
@@ -441,19 +439,19 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
             crm_objects_init(s, errstr, errstr_size))
                 goto out_free;
 
-        s->metrics = crmsync_metrics_new(0);
+        s->metrics                    = crmsync_metrics_new(0);
         struct crm_throttle_config tc = {0};
-        tc.rate_per_s      = cfg->rate_limit_per_s;
-        tc.burst           = cfg->rate_burst;
-        tc.daily_quota     = cfg->daily_quota;
-        tc.error_ratio_5xx = cfg->error_rate_5xx;
-        tc.seed            = s->seed;
-        tc.metrics         = s->metrics;
-        s->throttle        = crmsync_throttle_new(&tc);
-        struct crm_webhook_config wc = {0};
-        wc.seed    = s->seed;
-        wc.metrics = s->metrics;
-        s->webhook = crmsync_webhook_new(base, &wc);
+        tc.rate_per_s                 = cfg->rate_limit_per_s;
+        tc.burst                      = cfg->rate_burst;
+        tc.daily_quota                = cfg->daily_quota;
+        tc.error_ratio_5xx            = cfg->error_rate_5xx;
+        tc.seed                       = s->seed;
+        tc.metrics                    = s->metrics;
+        s->throttle                   = crmsync_throttle_new(&tc);
+        struct crm_webhook_config wc  = {0};
+        wc.seed                       = s->seed;
+        wc.metrics                    = s->metrics;
+        s->webhook                    = crmsync_webhook_new(base, &wc);
         if (!s->metrics || !s->throttle || !s->webhook) {
                 crmsync_err(errstr, errstr_size,
                             "cannot create metrics, throttle or webhooks");
@@ -468,15 +466,14 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
                 goto out_free;
         }
         evhttp_set_allowed_methods(
-                s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                 EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+            s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                         EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                         EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
         /* Bodies up to 4x CRM_BODY_MAX reach read_json_body (413 with
          * the size); evhttp cuts off larger ones and heads over 64 KiB,
          * and the guard makes those answers JSON like ours. */
-        s->guard = crmsync_http_guard_new(s->http,
-                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
-                                          4 * CRM_BODY_MAX);
+        s->guard = crmsync_http_guard_new(
+            s->http, CRMSYNC_HTTP_MAX_HEADER_BYTES, 4 * CRM_BODY_MAX);
         if (!s->guard) {
                 crmsync_err(errstr, errstr_size, "out of memory");
                 goto out_free;
@@ -484,8 +481,8 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
         evhttp_set_timeout(s->http, 60);
         evhttp_set_gencb(s->http, on_request, s);
         bs = evhttp_bind_socket_with_handle(
-                s->http, cfg->bind_host ? cfg->bind_host : "127.0.0.1",
-                (ev_uint16_t)cfg->port);
+            s->http, cfg->bind_host ? cfg->bind_host : "127.0.0.1",
+            (ev_uint16_t)cfg->port);
         if (!bs) {
                 crmsync_err(errstr, errstr_size, "cannot bind %s:%d",
                             cfg->bind_host ? cfg->bind_host : "127.0.0.1",
@@ -500,11 +497,11 @@ crm_server_t *crmsync_crm_server_new(struct event_base *base,
         if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
                         &sl) == 0)
                 s->port = ntohs(ss.ss_family == AF_INET6
-                                        ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                        : ((struct sockaddr_in *)&ss)->sin_port);
+                                    ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                    : ((struct sockaddr_in *)&ss)->sin_port);
 
         struct timeval tv = {0, TICK_MS * 1000};
-        s->tick = event_new(base, -1, EV_PERSIST, on_tick, s);
+        s->tick           = event_new(base, -1, EV_PERSIST, on_tick, s);
         if (!s->tick || event_add(s->tick, &tv)) {
                 crmsync_err(errstr, errstr_size, "cannot start the timer");
                 goto out_free;
@@ -524,7 +521,7 @@ void crmsync_crm_server_destroy(crm_server_t *s)
         if (s->tick)
                 event_free(s->tick);
         if (s->http)
-                evhttp_free(s->http); /* closes slow replies too */
+                evhttp_free(s->http);      /* closes slow replies too */
         crmsync_http_guard_free(s->guard); /* after its connections */
         crmsync_webhook_destroy(s->webhook);
         crmsync_throttle_destroy(s->throttle);
@@ -560,15 +557,14 @@ size_t crmsync_crm_server_committed(const crm_server_t *s)
         return lo;
 }
 
-size_t crmsync_crm_server_clients(const crm_server_t             *s,
+size_t crmsync_crm_server_clients(const crm_server_t               *s,
                                   struct crm_throttle_client_stats *out,
                                   size_t                            max)
 {
         return s ? crmsync_throttle_clients(s->throttle, out, max) : 0;
 }
 
-size_t crmsync_crm_server_dropped(const crm_server_t *s,
-                                  const uint64_t **seqs)
+size_t crmsync_crm_server_dropped(const crm_server_t *s, const uint64_t **seqs)
 {
         if (seqs)
                 *seqs = s->dropped;
@@ -602,8 +598,8 @@ int crmsync_crm_server_fault(crm_server_t *s, const char *type,
                 return crmsync_err(errstr, errstr_size,
                                    "fault params must be an object");
         if (!strcmp(type, "throttle_storm")) {
-                json_t *r = params ? json_object_get(params, "rate_per_s")
-                                   : NULL;
+                json_t *r =
+                    params ? json_object_get(params, "rate_per_s") : NULL;
                 v = r ? json_number_value(r) : 1;
                 if (r && (!json_is_number(r) || v <= 0))
                         return crmsync_err(errstr, errstr_size,
@@ -631,9 +627,8 @@ int crmsync_crm_server_fault(crm_server_t *s, const char *type,
                 return 0;
         }
         if (!strcmp(type, "slow_responses")) {
-                json_t *d = params ? json_object_get(params, "delay_ms")
-                                   : NULL;
-                v = d ? json_number_value(d) : 1000;
+                json_t *d = params ? json_object_get(params, "delay_ms") : NULL;
+                v         = d ? json_number_value(d) : 1000;
                 if (d && (!json_is_number(d) || v < 0 || v > 600000))
                         return crmsync_err(errstr, errstr_size,
                                            "delay_ms must be in 0..600000");

@@ -21,8 +21,8 @@ struct client {
         char     id[CRMSYNC_THROTTLE_CLIENT_MAX]; /* "" = free slot */
         double   tokens;
         int64_t  last_ms;
-        int64_t  day;       /* UTC day number of day_count */
-        uint64_t day_count; /* requests counted against the quota */
+        int64_t  day;         /* UTC day number of day_count */
+        uint64_t day_count;   /* requests counted against the quota */
         int64_t  retry_at_ms; /* Retry-After deadline of the last answer
                                * that carried one (0 = none) */
         struct crm_throttle_client_stats api;

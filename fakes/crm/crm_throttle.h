@@ -77,13 +77,13 @@ struct crm_throttle_stats {
 /* API etiquette of one client (by id): what it asked and was answered. */
 struct crm_throttle_client_stats {
         char     id[CRMSYNC_THROTTLE_CLIENT_MAX];
-        uint64_t requests;        /* every checked request */
-        uint64_t status_429;      /* refused: beyond the rate limit */
-        uint64_t status_403;      /* refused: beyond the daily quota */
-        uint64_t status_5xx;      /* transient 500/503 */
-        uint64_t early_retries;   /* before a given Retry-After elapsed */
-        int64_t  earliest_ms;     /* most ms before a deadline (0 = none) */
-        uint64_t retry_afters;    /* answers that carried Retry-After */
+        uint64_t requests;      /* every checked request */
+        uint64_t status_429;    /* refused: beyond the rate limit */
+        uint64_t status_403;    /* refused: beyond the daily quota */
+        uint64_t status_5xx;    /* transient 500/503 */
+        uint64_t early_retries; /* before a given Retry-After elapsed */
+        int64_t  earliest_ms;   /* most ms before a deadline (0 = none) */
+        uint64_t retry_afters;  /* answers that carried Retry-After */
 };
 
 typedef struct crm_throttle crm_throttle_t;

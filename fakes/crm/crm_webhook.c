@@ -165,10 +165,10 @@ struct crm_webhook {
         struct crm_webhook_config cfg;
         crm_webhook_observer_cb  *observer;
         void                     *observer_opaque;
-        struct sub               *subs; /* max_subscriptions slots */
+        struct sub               *subs;    /* max_subscriptions slots */
         uint32_t                  sub_cnt; /* slots in use */
         int                       next_id; /* ids are never reused */
-        uint32_t                  rr; /* round-robin start (slot) */
+        uint32_t                  rr;      /* round-robin start (slot) */
         struct batch_list         all;
         struct batch_list         ready;
         struct event             *pump_ev;
@@ -572,8 +572,7 @@ int crmsync_webhook_enqueue(crm_webhook_t *w, const char *event_json,
                         continue;
                 /* The cap is per subscription: a dead subscriber's full
                  * queue never costs the others an event. */
-                if (s->held >= w->cfg.queue_cap ||
-                    !(q = malloc(sizeof(*q)))) {
+                if (s->held >= w->cfg.queue_cap || !(q = malloc(sizeof(*q)))) {
                         s->dropped++;
                         w->stats.dropped_queue_full++;
                         rc = -1;
@@ -652,7 +651,8 @@ static void retry_or_give_up(crm_webhook_t *w, struct batch *b, int status,
         if (delay > w->cfg.backoff_max_ms)
                 delay = w->cfg.backoff_max_ms;
         /* Deterministic jitter: up to +25%. */
-        delay += (int64_t)(crmsync_splitmix64_unit(&w->rng) * (double)delay / 4.0);
+        delay +=
+            (int64_t)(crmsync_splitmix64_unit(&w->rng) * (double)delay / 4.0);
         if (delay < min_delay_ms)
                 delay = min_delay_ms; /* a 429's Retry-After */
         elapsed = crmsync_mono_ms() - b->first_ms;
@@ -740,9 +740,10 @@ static void response_cb(struct evhttp_request *req, void *arg)
         count_metric(w, CRMSYNC_METRIC_WH_EVENTS, b->attempt, NULL,
                      (uint64_t)b->n);
         /* Draw the faults before the observer runs: it may change them. */
-        lost = w->ack_loss_ratio > 0 && crmsync_splitmix64_unit(&w->rng) < w->ack_loss_ratio;
-        storm =
-            !lost && w->storm_ratio > 0 && crmsync_splitmix64_unit(&w->rng) < w->storm_ratio;
+        lost = w->ack_loss_ratio > 0 &&
+               crmsync_splitmix64_unit(&w->rng) < w->ack_loss_ratio;
+        storm = !lost && w->storm_ratio > 0 &&
+                crmsync_splitmix64_unit(&w->rng) < w->storm_ratio;
         notify(w, b, CRM_WEBHOOK_DELIVERED, status);
         if (lost) {
                 w->stats.ack_lost++;
@@ -872,8 +873,8 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
                         continue;
                 }
                 for (i = 0; i < w->cfg.max_subscriptions; i++) {
-                        struct sub *s = &w->subs[(w->rr + i) %
-                                                 w->cfg.max_subscriptions];
+                        struct sub *s =
+                            &w->subs[(w->rr + i) % w->cfg.max_subscriptions];
                         if (s->id && s->head)
                                 break;
                 }

@@ -102,11 +102,11 @@ typedef void(crm_webhook_observer_cb)(void *opaque, const char *event_id,
                                       int http_status, int64_t wall_ms);
 
 struct crm_webhook_stats {
-        uint64_t enqueued;           /* events accepted (per subscription) */
-        uint64_t dropped_queue_full; /* events refused by queue_cap */
+        uint64_t enqueued;             /* events accepted (per subscription) */
+        uint64_t dropped_queue_full;   /* events refused by queue_cap */
         uint64_t dropped_unsubscribed; /* held when their subscription
                                         * was removed */
-        uint64_t requests;           /* POSTs sent */
+        uint64_t requests;             /* POSTs sent */
         uint64_t requests_by_attempt[CRMSYNC_WEBHOOK_ATTEMPT_SLOTS];
         uint64_t acked_by_attempt[CRMSYNC_WEBHOOK_ATTEMPT_SLOTS]; /* 2xx */
         uint64_t failures;         /* timeout, refused, non-2xx */

@@ -1,4 +1,5 @@
-/* workload.c -- seeded generator of the mock CRM's commit log and final state. */
+/* workload.c -- seeded generator of the mock CRM's commit log and final state.
+ */
 #include "crmsync/workload.h"
 
 #include <inttypes.h>
@@ -14,24 +15,24 @@
 
 #define WL_MAX_EVENTS CRM_WORKLOAD_MAX_CHANGES
 
-#define DEF_ACCOUNTS     2000u
-#define DEF_CONTACTS     2u
-#define DEF_CHANGES      20000u
-#define DEF_RATE_PER_S   2000.0
-#define DEF_MIX_UPDATE   0.85
-#define DEF_MIX_CREATE   0.05
-#define DEF_MIX_DELETE   0.04
+#define DEF_ACCOUNTS 2000u
+#define DEF_CONTACTS 2u
+#define DEF_CHANGES 20000u
+#define DEF_RATE_PER_S 2000.0
+#define DEF_MIX_UPDATE 0.85
+#define DEF_MIX_CREATE 0.05
+#define DEF_MIX_DELETE 0.04
 #define DEF_MIX_UNDELETE 0.02
-#define DEF_MIX_MERGE    0.04
+#define DEF_MIX_MERGE 0.04
 
 /* ------------------------------------------------------------------ */
 /* Names */
 
 static const char *const entity_names[CRM_ENTITY_CNT] = {
-        "account", "contact", "opportunity", "entitlement"};
-static const char entity_prefix[CRM_ENTITY_CNT] = {'A', 'C', 'O', 'E'};
-static const char *const change_names[CRM_CHANGE_CNT] = {
-        "create", "update", "delete", "undelete", "gap"};
+    "account", "contact", "opportunity", "entitlement"};
+static const char        entity_prefix[CRM_ENTITY_CNT] = {'A', 'C', 'O', 'E'};
+static const char *const change_names[CRM_CHANGE_CNT]  = {
+     "create", "update", "delete", "undelete", "gap"};
 
 const char *crmsync_entity_name(enum crm_entity e)
 {
@@ -69,87 +70,87 @@ int crmsync_change_parse(const char *s)
 enum fkind { F_PICK, F_INT, F_BOOL, F_EMAIL, F_NAME, F_DATE };
 
 struct field_def {
-        const char         *name;
-        enum fkind          kind;
-        const char *const  *pick;
-        size_t              pick_cnt;
-        int64_t             lo, hi;
+        const char        *name;
+        enum fkind         kind;
+        const char *const *pick;
+        size_t             pick_cnt;
+        int64_t            lo, hi;
 };
 
 #define PICK(a) a, sizeof(a) / sizeof(a[0])
 
 static const char *const first_names[] = {
-        "Ada",  "Grace", "Alan",   "Linus", "Barbara", "Ken",
-        "Radia", "Edsger", "Frances", "John", "Margaret", "Dennis"};
+    "Ada",   "Grace",  "Alan",    "Linus", "Barbara",  "Ken",
+    "Radia", "Edsger", "Frances", "John",  "Margaret", "Dennis"};
 static const char *const last_names[] = {
-        "Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Thompson",
-        "Perlman",  "Dijkstra", "Allen", "Backus", "Hamilton", "Ritchie"};
-static const char *const titles[] = {"CEO",      "CTO",        "Engineer",
-                                     "Buyer",    "Analyst",    "Director",
-                                     "VP Sales", "Consultant"};
-static const char *const industries[] = {"software", "retail",    "finance",
-                                         "health",   "energy",    "media",
+    "Lovelace", "Hopper",   "Turing", "Torvalds", "Liskov",   "Thompson",
+    "Perlman",  "Dijkstra", "Allen",  "Backus",   "Hamilton", "Ritchie"};
+static const char *const titles[]     = {"CEO",      "CTO",       "Engineer",
+                                         "Buyer",    "Analyst",   "Director",
+                                         "VP Sales", "Consultant"};
+static const char *const industries[] = {"software",  "retail",   "finance",
+                                         "health",    "energy",   "media",
                                          "logistics", "education"};
 static const char *const tiers[]  = {"bronze", "silver", "gold", "platinum"};
 static const char *const owners[] = {"owner-01", "owner-02", "owner-03",
                                      "owner-04", "owner-05", "owner-06",
                                      "owner-07", "owner-08"};
 static const char *const account_words[] = {
-        "Northwind", "Contoso", "Fabrikam", "Initech", "Globex", "Umbrella",
-        "Stark",     "Wayne",   "Tyrell",   "Acme"};
+    "Northwind", "Contoso", "Fabrikam", "Initech", "Globex",
+    "Umbrella",  "Stark",   "Wayne",    "Tyrell",  "Acme"};
 static const char *const opp_words[] = {"Renewal", "Expansion", "New Logo",
                                         "Upsell",  "Pilot",     "Migration"};
-static const char *const stages[] = {"prospecting", "qualification",
-                                     "proposal",    "negotiation",
-                                     "closed_won",  "closed_lost"};
-static const char *const skus[] = {"CRM-BASIC", "CRM-PRO",  "CRM-ENT",
-                                   "SUP-STD",   "SUP-PREM", "DATA-PACK"};
+static const char *const stages[]    = {"prospecting", "qualification",
+                                        "proposal",    "negotiation",
+                                        "closed_won",  "closed_lost"};
+static const char *const skus[]      = {"CRM-BASIC", "CRM-PRO",  "CRM-ENT",
+                                        "SUP-STD",   "SUP-PREM", "DATA-PACK"};
 
 static const struct field_def account_fields[] = {
-        {"name", F_NAME, PICK(account_words), 0, 0},
-        {"industry", F_PICK, PICK(industries), 0, 0},
-        {"tier", F_PICK, PICK(tiers), 0, 0},
-        {"owner", F_PICK, PICK(owners), 0, 0},
-        {"annual_revenue", F_INT, NULL, 0, 50000, 500000000},
+    {"name", F_NAME, PICK(account_words), 0, 0},
+    {"industry", F_PICK, PICK(industries), 0, 0},
+    {"tier", F_PICK, PICK(tiers), 0, 0},
+    {"owner", F_PICK, PICK(owners), 0, 0},
+    {"annual_revenue", F_INT, NULL, 0, 50000, 500000000},
 };
 static const struct field_def contact_fields[] = {
-        {"email", F_EMAIL, NULL, 0, 0, 0},
-        {"first_name", F_PICK, PICK(first_names), 0, 0},
-        {"last_name", F_PICK, PICK(last_names), 0, 0},
-        {"title", F_PICK, PICK(titles), 0, 0},
-        {"consent_email", F_BOOL, NULL, 0, 0, 0},
-        {"consent_sms", F_BOOL, NULL, 0, 0, 0},
+    {"email", F_EMAIL, NULL, 0, 0, 0},
+    {"first_name", F_PICK, PICK(first_names), 0, 0},
+    {"last_name", F_PICK, PICK(last_names), 0, 0},
+    {"title", F_PICK, PICK(titles), 0, 0},
+    {"consent_email", F_BOOL, NULL, 0, 0, 0},
+    {"consent_sms", F_BOOL, NULL, 0, 0, 0},
 };
 static const struct field_def opportunity_fields[] = {
-        {"name", F_NAME, PICK(opp_words), 0, 0},
-        {"stage", F_PICK, PICK(stages), 0, 0},
-        {"amount", F_INT, NULL, 0, 1000, 2000000},
+    {"name", F_NAME, PICK(opp_words), 0, 0},
+    {"stage", F_PICK, PICK(stages), 0, 0},
+    {"amount", F_INT, NULL, 0, 1000, 2000000},
 };
 static const struct field_def entitlement_fields[] = {
-        {"sku", F_PICK, PICK(skus), 0, 0},
-        {"seats", F_INT, NULL, 0, 1, 5000},
-        {"ends_on", F_DATE, NULL, 0, 0, 1460},
+    {"sku", F_PICK, PICK(skus), 0, 0},
+    {"seats", F_INT, NULL, 0, 1, 5000},
+    {"ends_on", F_DATE, NULL, 0, 0, 1460},
 };
 
 static const struct {
         const struct field_def *defs;
         size_t                  cnt;
 } field_table[CRM_ENTITY_CNT] = {
-        {account_fields, sizeof(account_fields) / sizeof(account_fields[0])},
-        {contact_fields, sizeof(contact_fields) / sizeof(contact_fields[0])},
-        {opportunity_fields,
-         sizeof(opportunity_fields) / sizeof(opportunity_fields[0])},
-        {entitlement_fields,
-         sizeof(entitlement_fields) / sizeof(entitlement_fields[0])},
+    {account_fields, sizeof(account_fields) / sizeof(account_fields[0])},
+    {contact_fields, sizeof(contact_fields) / sizeof(contact_fields[0])},
+    {opportunity_fields,
+     sizeof(opportunity_fields) / sizeof(opportunity_fields[0])},
+    {entitlement_fields,
+     sizeof(entitlement_fields) / sizeof(entitlement_fields[0])},
 };
 
 static void lower_copy(char *dst, size_t size, const char *src)
 {
         size_t i;
         for (i = 0; i + 1 < size && src[i]; i++)
-                dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z')
-                                        ? src[i] - 'A' + 'a'
-                                        : src[i]);
+                dst[i] =
+                    (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] - 'A' + 'a'
+                                                            : src[i]);
         dst[i] = '\0';
 }
 
@@ -242,30 +243,30 @@ struct crm_workload {
         size_t                     event_cnt, event_cap;
         struct crm_record         *records;
         size_t                     record_cnt, record_cap;
-        uint32_t                  *slots; /* hash: record index + 1 */
+        uint32_t                  *slots;    /* hash: record index + 1 */
         size_t                     slot_cap; /* power of two */
         char                       sha_hex[65];
 };
 
 /* Generation-only state, freed when the log is complete. */
 struct gen {
-        crm_workload_t *w;
+        crm_workload_t    *w;
         struct crmsync_rng rng;
-        uint32_t        ids[CRM_ENTITY_CNT]; /* last id number per entity */
+        uint32_t           ids[CRM_ENTITY_CNT]; /* last id number per entity */
         /* Accounts by ordinal (creation order): record index. */
-        uint32_t       *accounts;
-        struct idvec   *children; /* by account ordinal: child records */
-        double         *zipf_cdf; /* by account ordinal */
-        size_t          account_cnt, account_cap;
-        uint32_t        live_accounts;
+        uint32_t     *accounts;
+        struct idvec *children; /* by account ordinal: child records */
+        double       *zipf_cdf; /* by account ordinal */
+        size_t        account_cnt, account_cap;
+        uint32_t      live_accounts;
         /* By record index: owner account ordinal, slot in undeletable+1. */
-        uint32_t       *owner, *undel_pos;
-        size_t          aux_cap;
-        struct idvec    undeletable; /* deleted, not merged records */
-        double          t_ms;
-        int64_t         commit_ms;
-        uint32_t        txn, txn_seq, txn_left;
-        int             oom;
+        uint32_t    *owner, *undel_pos;
+        size_t       aux_cap;
+        struct idvec undeletable; /* deleted, not merged records */
+        double       t_ms;
+        int64_t      commit_ms;
+        uint32_t     txn, txn_seq, txn_left;
+        int          oom;
 };
 
 static uint64_t key_hash(enum crm_entity e, const char *id)
@@ -284,7 +285,8 @@ static int slots_insert(crm_workload_t *w, uint32_t idx)
                 for (size_t i = 0; i < w->slot_cap; i++) {
                         if (!w->slots[i])
                                 continue;
-                        const struct crm_record *r = &w->records[w->slots[i] - 1];
+                        const struct crm_record *r =
+                            &w->records[w->slots[i] - 1];
                         size_t j = key_hash(r->entity, r->id) & (ncap - 1);
                         while (ns[j])
                                 j = (j + 1) & (ncap - 1);
@@ -303,8 +305,8 @@ static int slots_insert(crm_workload_t *w, uint32_t idx)
 }
 
 const struct crm_record *crmsync_workload_find(const crm_workload_t *w,
-                                               enum crm_entity e,
-                                               const char *id)
+                                               enum crm_entity       e,
+                                               const char           *id)
 {
         if (!w || !id || !w->slot_cap)
                 return NULL;
@@ -322,9 +324,9 @@ const struct crm_record *crmsync_workload_find(const crm_workload_t *w,
  * Multi-event operations (cascade, merge) always get their own. */
 static void txn_begin(struct gen *g, uint32_t op_events)
 {
-        const struct crm_workload_config *cfg = &g->w->cfg;
-        uint32_t size = op_events;
-        double   rate = cfg->rate_per_s;
+        const struct crm_workload_config *cfg  = &g->w->cfg;
+        uint32_t                          size = op_events;
+        double                            rate = cfg->rate_per_s;
 
         if (op_events == 1 && g->txn_left > 0) {
                 g->txn_left--;
@@ -405,20 +407,20 @@ static int account_push(struct gen *g, uint32_t idx)
                 if (!a)
                         return -1;
                 g->accounts = a;
-                a = realloc(g->children, ncap * sizeof(*g->children));
+                a           = realloc(g->children, ncap * sizeof(*g->children));
                 if (!a)
                         return -1;
                 g->children = a;
-                a = realloc(g->zipf_cdf, ncap * sizeof(*g->zipf_cdf));
+                a           = realloc(g->zipf_cdf, ncap * sizeof(*g->zipf_cdf));
                 if (!a)
                         return -1;
                 g->zipf_cdf    = a;
                 g->account_cap = ncap;
         }
-        size_t n = g->account_cnt;
-        double wgt =
-                g->w->cfg.zipf_s > 0 ? pow((double)(n + 1), -g->w->cfg.zipf_s)
-                                     : 1.0;
+        size_t n       = g->account_cnt;
+        double wgt     = g->w->cfg.zipf_s > 0
+                             ? pow((double)(n + 1), -g->w->cfg.zipf_s)
+                             : 1.0;
         g->accounts[n] = idx;
         memset(&g->children[n], 0, sizeof(g->children[n]));
         g->zipf_cdf[n] = (n ? g->zipf_cdf[n - 1] : 0.0) + wgt;
@@ -452,17 +454,17 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
                  ++g->ids[e]);
         r->fields = json_object();
         for (size_t i = 0; i < field_table[e].cnt; i++)
-                json_object_set_new(r->fields, field_table[e].defs[i].name,
-                                    field_value(&g->rng,
-                                                &field_table[e].defs[i]));
+                json_object_set_new(
+                    r->fields, field_table[e].defs[i].name,
+                    field_value(&g->rng, &field_table[e].defs[i]));
         if (e == CRM_ENTITY_CONTACT) { /* the email follows the name */
                 char f[32], l[32], mail[96];
                 lower_copy(f, sizeof(f),
                            json_string_value(
-                                   json_object_get(r->fields, "first_name")));
-                lower_copy(l, sizeof(l),
-                           json_string_value(
-                                   json_object_get(r->fields, "last_name")));
+                               json_object_get(r->fields, "first_name")));
+                lower_copy(
+                    l, sizeof(l),
+                    json_string_value(json_object_get(r->fields, "last_name")));
                 snprintf(mail, sizeof(mail), "%s.%s.%" PRIu32 "@example.test",
                          f, l, g->ids[e]);
                 json_object_set_new(r->fields, "email", json_string(mail));
@@ -494,7 +496,7 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
 /* Zipf-skewed account ordinal (uniform when zipf_s = 0). */
 static uint32_t zipf_draw(struct gen *g)
 {
-        size_t n = g->account_cnt;
+        size_t n  = g->account_cnt;
         double u  = crmsync_rng_unit(&g->rng) * g->zipf_cdf[n - 1];
         size_t lo = 0, hi = n - 1;
         while (lo < hi) {
@@ -593,28 +595,25 @@ static void do_update(struct gen *g, uint32_t idx)
                 order[i] = order[j];
                 order[j] = t;
                 const struct field_def *d = &defs[order[i]];
-                json_t *v = field_new_value(
-                        &g->rng, d, json_object_get(r->fields, d->name));
+                json_t                 *v = field_new_value(
+                                    &g->rng, d, json_object_get(r->fields, d->name));
                 if (v)
                         json_object_set_new(changed, d->name, v);
         }
         if (json_object_size(changed) == 0) {
                 /* Practically unreachable; keep "update changes something". */
                 const struct field_def *d = &defs[cnt - 1];
-                json_t *cur = json_object_get(r->fields, d->name);
+                json_t *cur               = json_object_get(r->fields, d->name);
                 /* Keep the field's documented JSON type
                  * (docs/wire-contracts.md). */
                 json_object_set_new(
-                        changed, d->name,
-                        d->kind == F_BOOL ? json_boolean(!json_is_true(cur))
-                        : d->kind == F_INT
-                                ? json_integer(json_integer_value(cur) <
-                                                               d->hi
-                                                       ? json_integer_value(
-                                                                 cur) + 1
-                                                       : d->lo)
-                                : json_sprintf("%s~%u", d->name,
-                                               r->version));
+                    changed, d->name,
+                    d->kind == F_BOOL ? json_boolean(!json_is_true(cur))
+                    : d->kind == F_INT
+                        ? json_integer(json_integer_value(cur) < d->hi
+                                           ? json_integer_value(cur) + 1
+                                           : d->lo)
+                        : json_sprintf("%s~%u", d->name, r->version));
         }
         json_object_update(r->fields, changed);
         r->version++;
@@ -750,12 +749,12 @@ static void op_merge(struct gen *g, size_t budget)
         crm_workload_t    *w    = g->w;
         uint32_t           widx = g->accounts[win];
         struct crm_record *wr   = &w->records[widx];
-        json_int_t         rev  = json_integer_value(
-                json_object_get(wr->fields, "annual_revenue"));
+        json_int_t         rev =
+            json_integer_value(json_object_get(wr->fields, "annual_revenue"));
         for (int i = 0; i < nl; i++)
-                rev += json_integer_value(json_object_get(
-                        w->records[g->accounts[losers[i]]].fields,
-                        "annual_revenue"));
+                rev += json_integer_value(
+                    json_object_get(w->records[g->accounts[losers[i]]].fields,
+                                    "annual_revenue"));
 
         txn_begin(g, n);
         json_t *changed = json_pack("{sI}", "annual_revenue", rev);
@@ -787,7 +786,7 @@ static void op_merge(struct gen *g, size_t budget)
                         if (idvec_push(&g->children[win], ci))
                                 g->oom = 1;
                         struct crm_event *mv =
-                                emit(g, ci, CRM_CHANGE_UPDATE, NULL);
+                            emit(g, ci, CRM_CHANGE_UPDATE, NULL);
                         if (mv)
                                 memcpy(mv->previous_account_id, prev,
                                        sizeof(prev));
@@ -838,12 +837,12 @@ int crmsync_workload_resolve(const struct crm_workload_config *in,
                 return crmsync_err(errstr, errstr_size,
                                    "workload.zipf_s must be in [0, 10], got %g",
                                    out->zipf_s);
-        const double mix[5] = {out->mix_update, out->mix_create,
-                               out->mix_delete, out->mix_undelete,
-                               out->mix_merge};
+        const double             mix[5] = {out->mix_update, out->mix_create,
+                                           out->mix_delete, out->mix_undelete,
+                                           out->mix_merge};
         static const char *const mix_names[5] = {"update", "create", "delete",
                                                  "undelete", "merge"};
-        double total = 0;
+        double                   total        = 0;
         for (int i = 0; i < 5; i++) {
                 if (bad_double(mix[i]))
                         return crmsync_err(errstr, errstr_size,
@@ -860,10 +859,9 @@ int crmsync_workload_resolve(const struct crm_workload_config *in,
                 out->mix_merge    = DEF_MIX_MERGE;
         }
         uint64_t creates =
-                (uint64_t)out->accounts *
-                (1 + (uint64_t)out->contacts_per_account +
-                 out->opportunities_per_account +
-                 out->entitlements_per_account);
+            (uint64_t)out->accounts *
+            (1 + (uint64_t)out->contacts_per_account +
+             out->opportunities_per_account + out->entitlements_per_account);
         if (out->changes > WL_MAX_EVENTS)
                 return crmsync_err(errstr, errstr_size,
                                    "workload.changes %" PRIu32
@@ -895,20 +893,19 @@ static int hash_log(crm_workload_t *w)
         }
         for (size_t i = 0; i < w->event_cnt; i++) {
                 const struct crm_event *ev = &w->events[i];
-                int n = snprintf(line, sizeof(line),
-                                 "%" PRIu64 "|%s|%s|%s|%s|%s|%" PRIu32
-                                 "|%" PRId64 "|%" PRIu32 "|%" PRIu32
-                                 "|%s,%s|%s|%s|",
-                                 ev->seq, ev->event_id,
-                                 crmsync_entity_name(ev->entity),
-                                 ev->record_id, ev->account_id,
-                                 crmsync_change_name(ev->change), ev->version,
-                                 ev->commit_ms, ev->txn, ev->txn_seq,
-                                 ev->merged_cnt > 0 ? ev->merged_ids[0] : "",
-                                 ev->merged_cnt > 1 ? ev->merged_ids[1] : "",
-                                 ev->merged_into, ev->previous_account_id);
-                char *f = ev->fields ? json_dumps(ev->fields, JSON_COMPACT |
-                                                                  JSON_SORT_KEYS)
+                int                     n =
+                    snprintf(line, sizeof(line),
+                             "%" PRIu64 "|%s|%s|%s|%s|%s|%" PRIu32 "|%" PRId64
+                             "|%" PRIu32 "|%" PRIu32 "|%s,%s|%s|%s|",
+                             ev->seq, ev->event_id,
+                             crmsync_entity_name(ev->entity), ev->record_id,
+                             ev->account_id, crmsync_change_name(ev->change),
+                             ev->version, ev->commit_ms, ev->txn, ev->txn_seq,
+                             ev->merged_cnt > 0 ? ev->merged_ids[0] : "",
+                             ev->merged_cnt > 1 ? ev->merged_ids[1] : "",
+                             ev->merged_into, ev->previous_account_id);
+                char *f = ev->fields ? json_dumps(ev->fields,
+                                                  JSON_COMPACT | JSON_SORT_KEYS)
                                      : NULL;
                 EVP_DigestUpdate(ctx, line,
                                  (size_t)n < sizeof(line) ? (size_t)n
@@ -1049,7 +1046,7 @@ size_t crmsync_workload_event_cnt(const crm_workload_t *w)
 }
 
 const struct crm_event *crmsync_workload_event(const crm_workload_t *w,
-                                               size_t i)
+                                               size_t                i)
 {
         return w && i < w->event_cnt ? &w->events[i] : NULL;
 }
@@ -1060,7 +1057,7 @@ size_t crmsync_workload_record_cnt(const crm_workload_t *w)
 }
 
 const struct crm_record *crmsync_workload_record(const crm_workload_t *w,
-                                                 size_t i)
+                                                 size_t                i)
 {
         return w && i < w->record_cnt ? &w->records[i] : NULL;
 }
@@ -1085,8 +1082,7 @@ crmsync_workload_config(const crm_workload_t *w)
         return w ? &w->cfg : NULL;
 }
 
-json_t *crmsync_event_to_json(const struct crm_event *ev,
-                              int64_t start_wall_ms)
+json_t *crmsync_event_to_json(const struct crm_event *ev, int64_t start_wall_ms)
 {
         char    txn[CRMSYNC_ID_MAX];
         json_t *o;

@@ -22,8 +22,8 @@
 #include "crmsync/rand.h"
 
 #define APPLIES_PAGE_DEFAULT 10000
-#define APPLIES_PAGE_MAX     100000
-#define PRNG_SEED            0x5eed5eed12345678ull
+#define APPLIES_PAGE_MAX 100000
+#define PRNG_SEED 0x5eed5eed12345678ull
 
 enum pending_kind {
         PENDING_DELAYED, /* latency timer, then handled */
@@ -32,11 +32,11 @@ enum pending_kind {
 };
 
 struct pending {
-        struct pending         *next, *prev;
-        sink_server_t          *s;
-        struct evhttp_request  *req;
-        struct event           *ev;
-        enum pending_kind       kind;
+        struct pending        *next, *prev;
+        sink_server_t         *s;
+        struct evhttp_request *req;
+        struct event          *ev;
+        enum pending_kind      kind;
 };
 
 static void handle(sink_server_t *s, struct evhttp_request *req,
@@ -140,9 +140,8 @@ static int pending_add(sink_server_t *s, struct evhttp_request *req,
         p->req  = req;
         p->kind = kind;
         if (kind != PENDING_HELD) {
-                struct timeval tv = {delay_ms / 1000,
-                                     (delay_ms % 1000) * 1000};
-                p->ev = evtimer_new(s->base, pending_fire, p);
+                struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+                p->ev             = evtimer_new(s->base, pending_fire, p);
                 if (!p->ev || evtimer_add(p->ev, &tv)) {
                         if (p->ev)
                                 event_free(p->ev);
@@ -175,7 +174,7 @@ static void drop_held(sink_server_t *s)
 static int content_type_ok(struct evhttp_request *req)
 {
         const char *ct = evhttp_find_header(
-                evhttp_request_get_input_headers(req), "Content-Type");
+            evhttp_request_get_input_headers(req), "Content-Type");
         if (!ct)
                 return 0;
         while (*ct == ' ')
@@ -185,8 +184,7 @@ static int content_type_ok(struct evhttp_request *req)
                (n == 20 && !strncasecmp(ct, "application/x-ndjson", n));
 }
 
-json_t *sink_parse_ops(const char *data, size_t len, char *msg,
-                       size_t msgsize)
+json_t *sink_parse_ops(const char *data, size_t len, char *msg, size_t msgsize)
 {
         json_error_t err;
         size_t       i = 0;
@@ -249,8 +247,8 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                 return;
         }
         if (len > s->max_body_bytes) {
-                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu",
-                         len, s->max_body_bytes);
+                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
+                         s->max_body_bytes);
                 reply_error(s, req, ep, 413, "body_too_large", msg);
                 return;
         }
@@ -273,9 +271,8 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                 int fail =
                     s->partial_failure > 0 &&
                     crmsync_splitmix64_unit(&s->prng) < s->partial_failure;
-                json_t *r = sink_store_apply_op(&s->store,
-                                                json_array_get(ops, i),
-                                                s->blind_writes, fail);
+                json_t *r = sink_store_apply_op(
+                    &s->store, json_array_get(ops, i), s->blind_writes, fail);
                 if (json_integer_value(json_object_get(r, "status")) != 200)
                         errors = 1;
                 json_array_append_new(results, r);
@@ -332,15 +329,14 @@ static void do_applies(sink_server_t *s, struct evhttp_request *req)
                 limit = APPLIES_PAGE_MAX;
         size_t total = s->store.napplies;
         size_t from  = (size_t)since < total ? (size_t)since : total;
-        size_t to    = from + (size_t)limit < total ? from + (size_t)limit
-                                                    : total;
+        size_t to = from + (size_t)limit < total ? from + (size_t)limit : total;
         json_t *arr = json_array();
         for (size_t i = from; i < to; i++)
                 json_array_append_new(
-                        arr, sink_store_apply_json(&s->store.applies[i], i));
+                    arr, sink_store_apply_json(&s->store.applies[i], i));
         reply(s, req, "applies", 200,
-              json_pack("{s:o,s:I,s:I}", "applies", arr, "next",
-                        (json_int_t)to, "total", (json_int_t)total));
+              json_pack("{s:o,s:I,s:I}", "applies", arr, "next", (json_int_t)to,
+                        "total", (json_int_t)total));
 }
 
 static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
@@ -353,8 +349,7 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
                 reply_error(s, req, ep, 413, "body_too_large", NULL);
                 return;
         }
-        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
-                                   : "",
+        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1) : "",
                                len, 0, &err);
         if (!b) {
                 reply_error(s, req, ep, 400, "bad_json", err.text);
@@ -369,8 +364,8 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
                             "event_id and kind must be non-empty strings");
                 return;
         }
-        int64_t n = sink_store_side_effect(&s->store, eid, kind,
-                                           key ? key : "");
+        int64_t n =
+            sink_store_side_effect(&s->store, eid, kind, key ? key : "");
         json_decref(b);
         if (n < 0)
                 reply_error(s, req, ep, 400, "bad_request",
@@ -379,8 +374,8 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
                 reply_error(s, req, ep, 507, "log_full",
                             "side-effect log reached max_log_entries");
         else
-                reply(s, req, ep, 200, json_pack("{s:I}", "count",
-                                                 (json_int_t)n));
+                reply(s, req, ep, 200,
+                      json_pack("{s:I}", "count", (json_int_t)n));
 }
 
 /* POST /v1/side-effects/_bulk: a JSON array or NDJSON of side-effect
@@ -395,8 +390,8 @@ static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
         char             msg[256];
 
         if (len > s->max_body_bytes) {
-                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu",
-                         len, s->max_body_bytes);
+                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
+                         s->max_body_bytes);
                 reply_error(s, req, ep, 413, "body_too_large", msg);
                 return;
         }
@@ -411,10 +406,11 @@ static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
         json_t *b;
         json_array_foreach(reqs, i, b)
         {
-                const char *eid  =
-                        json_string_value(json_object_get(b, "event_id"));
-                const char *kind = json_string_value(json_object_get(b, "kind"));
-                const char *key  = json_string_value(json_object_get(b, "key"));
+                const char *eid =
+                    json_string_value(json_object_get(b, "event_id"));
+                const char *kind =
+                    json_string_value(json_object_get(b, "kind"));
+                const char *key = json_string_value(json_object_get(b, "key"));
                 json_t     *r;
                 if (!eid || !*eid || !kind || !*kind) {
                         r = json_pack("{s:i,s:s,s:s}", "status", 400, "error",
@@ -422,12 +418,11 @@ static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
                                       "event_id and kind must be non-empty "
                                       "strings");
                 } else {
-                        int64_t n = sink_store_side_effect(
-                                &s->store, eid, kind, key ? key : "");
+                        int64_t n = sink_store_side_effect(&s->store, eid, kind,
+                                                           key ? key : "");
                         if (n < 0)
                                 r = json_pack("{s:i,s:s,s:s}", "status", 400,
-                                              "error", "bad_request",
-                                              "message",
+                                              "error", "bad_request", "message",
                                               "event_id, kind or key too "
                                               "long");
                         else if (n == 0)
@@ -449,9 +444,9 @@ static void do_side_effect_get(sink_server_t *s, struct evhttp_request *req)
         for (size_t i = 0; i < s->store.nsefs; i++) {
                 const struct side_effect *e = s->store.sefs[i];
                 json_array_append_new(
-                        arr, json_pack("{s:s,s:s,s:s,s:I}", "event_id",
-                                       e->event_id, "kind", e->kind, "key",
-                                       e->key, "count", (json_int_t)e->count));
+                    arr, json_pack("{s:s,s:s,s:s,s:I}", "event_id", e->event_id,
+                                   "kind", e->kind, "key", e->key, "count",
+                                   (json_int_t)e->count));
         }
         reply(s, req, "side_effects_list", 200,
               json_pack("{s:o}", "side_effects", arr));
@@ -460,10 +455,14 @@ static void do_side_effect_get(sink_server_t *s, struct evhttp_request *req)
 static const char *outage_name(enum sink_outage m)
 {
         switch (m) {
-        case SINK_OUTAGE_503: return "503";
-        case SINK_OUTAGE_HANG: return "hang";
-        case SINK_OUTAGE_REFUSE: return "refuse";
-        default: return "none";
+        case SINK_OUTAGE_503:
+                return "503";
+        case SINK_OUTAGE_HANG:
+                return "hang";
+        case SINK_OUTAGE_REFUSE:
+                return "refuse";
+        default:
+                return "none";
         }
 }
 
@@ -475,44 +474,42 @@ static void do_metrics(sink_server_t *s, struct evhttp_request *req)
                 return;
         evbuffer_add_printf(b, "# TYPE crmsync_sink_requests_total counter\n");
         for (size_t i = 0; i < s->nreqs; i++)
-                evbuffer_add_printf(b,
-                                    "crmsync_sink_requests_total{endpoint=\"%s\","
-                                    "status=\"%d\"} %llu\n",
-                                    s->reqs[i].endpoint, s->reqs[i].status,
-                                    (unsigned long long)s->reqs[i].count);
+                evbuffer_add_printf(
+                    b,
+                    "crmsync_sink_requests_total{endpoint=\"%s\","
+                    "status=\"%d\"} %llu\n",
+                    s->reqs[i].endpoint, s->reqs[i].status,
+                    (unsigned long long)s->reqs[i].count);
         evbuffer_add_printf(
-                b,
-                "# TYPE crmsync_sink_ops_total counter\n"
-                "crmsync_sink_ops_total{result=\"applied\"} %llu\n"
-                "crmsync_sink_ops_total{result=\"stale\"} %llu\n"
-                "crmsync_sink_ops_total{result=\"failed\"} %llu\n"
-                "crmsync_sink_ops_total{result=\"bad_op\"} %llu\n"
-                "crmsync_sink_ops_total{result=\"store_full\"} %llu\n"
-                "crmsync_sink_ops_total{result=\"gap\"} %llu\n"
-                "# TYPE crmsync_sink_side_effects_total counter\n"
-                "crmsync_sink_side_effects_total %llu\n"
-                "# TYPE crmsync_sink_side_effect_duplicates_total counter\n"
-                "crmsync_sink_side_effect_duplicates_total %llu\n"
-                "# TYPE crmsync_sink_records gauge\n"
-                "crmsync_sink_records %zu\n"
-                "# TYPE crmsync_sink_applies gauge\n"
-                "crmsync_sink_applies %zu\n"
-                "# TYPE crmsync_sink_outage gauge\n"
-                "crmsync_sink_outage{mode=\"%s\"} 1\n"
-                "# TYPE crmsync_sink_latency_ms gauge\n"
-                "crmsync_sink_latency_ms %u\n"
-                "# TYPE crmsync_sink_partial_failure_ratio gauge\n"
-                "crmsync_sink_partial_failure_ratio %g\n",
-                (unsigned long long)c->ops_applied,
-                (unsigned long long)c->ops_stale,
-                (unsigned long long)c->ops_failed,
-                (unsigned long long)c->ops_bad,
-                (unsigned long long)c->ops_full,
-                (unsigned long long)c->ops_gap,
-                (unsigned long long)c->side_effects,
-                (unsigned long long)c->side_effect_duplicates,
-                s->store.nrecs, s->store.napplies, outage_name(s->outage),
-                s->latency_ms, s->partial_failure);
+            b,
+            "# TYPE crmsync_sink_ops_total counter\n"
+            "crmsync_sink_ops_total{result=\"applied\"} %llu\n"
+            "crmsync_sink_ops_total{result=\"stale\"} %llu\n"
+            "crmsync_sink_ops_total{result=\"failed\"} %llu\n"
+            "crmsync_sink_ops_total{result=\"bad_op\"} %llu\n"
+            "crmsync_sink_ops_total{result=\"store_full\"} %llu\n"
+            "crmsync_sink_ops_total{result=\"gap\"} %llu\n"
+            "# TYPE crmsync_sink_side_effects_total counter\n"
+            "crmsync_sink_side_effects_total %llu\n"
+            "# TYPE crmsync_sink_side_effect_duplicates_total counter\n"
+            "crmsync_sink_side_effect_duplicates_total %llu\n"
+            "# TYPE crmsync_sink_records gauge\n"
+            "crmsync_sink_records %zu\n"
+            "# TYPE crmsync_sink_applies gauge\n"
+            "crmsync_sink_applies %zu\n"
+            "# TYPE crmsync_sink_outage gauge\n"
+            "crmsync_sink_outage{mode=\"%s\"} 1\n"
+            "# TYPE crmsync_sink_latency_ms gauge\n"
+            "crmsync_sink_latency_ms %u\n"
+            "# TYPE crmsync_sink_partial_failure_ratio gauge\n"
+            "crmsync_sink_partial_failure_ratio %g\n",
+            (unsigned long long)c->ops_applied,
+            (unsigned long long)c->ops_stale, (unsigned long long)c->ops_failed,
+            (unsigned long long)c->ops_bad, (unsigned long long)c->ops_full,
+            (unsigned long long)c->ops_gap, (unsigned long long)c->side_effects,
+            (unsigned long long)c->side_effect_duplicates, s->store.nrecs,
+            s->store.napplies, outage_name(s->outage), s->latency_ms,
+            s->partial_failure);
         evhttp_add_header(evhttp_request_get_output_headers(req),
                           "Content-Type", "text/plain; version=0.0.4");
         evhttp_send_reply(req, 200, "OK", b);
@@ -539,8 +536,8 @@ static void outage_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
 {
-        const char      *ep = "admin";
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        const char      *ep  = "admin";
+        struct evbuffer *in  = evhttp_request_get_input_buffer(req);
         size_t           len = evbuffer_get_length(in);
         json_error_t     jerr;
         char             err[256];
@@ -553,8 +550,7 @@ static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
                 reply_error(s, req, ep, 413, "body_too_large", NULL);
                 return;
         }
-        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1)
-                                   : "",
+        json_t *b = json_loadb(len ? (const char *)evbuffer_pullup(in, -1) : "",
                                len, 0, &jerr);
         if (!json_is_object(b)) {
                 json_decref(b);
@@ -562,10 +558,10 @@ static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
                             b ? "body must be an object" : jerr.text);
                 return;
         }
-        const json_t *o  = json_object_get(b, "outage");
-        const json_t *l  = json_object_get(b, "latency_ms");
-        const json_t *pf = json_object_get(b, "partial_failure");
-        const json_t *d  = json_object_get(b, "duration_ms");
+        const json_t    *o    = json_object_get(b, "outage");
+        const json_t    *l    = json_object_get(b, "latency_ms");
+        const json_t    *pf   = json_object_get(b, "partial_failure");
+        const json_t    *d    = json_object_get(b, "duration_ms");
         enum sink_outage mode = s->outage;
         const char      *bad  = NULL;
         if (o) {
@@ -611,8 +607,8 @@ static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
                 struct timeval tv = {(time_t)(ms / 1000),
                                      (suseconds_t)((ms % 1000) * 1000)};
                 if (!s->outage_timer)
-                        s->outage_timer = evtimer_new(s->base,
-                                                      outage_timer_cb, s);
+                        s->outage_timer =
+                            evtimer_new(s->base, outage_timer_cb, s);
                 if (s->outage_timer)
                         evtimer_add(s->outage_timer, &tv);
         }
@@ -644,8 +640,8 @@ static void dispatch(sink_server_t *s, struct evhttp_request *req,
                         do_dump(s, req);
                 else
                         goto not_allowed;
-        } else if (!strncmp(path, pre, strlen(pre)) &&
-                   path[strlen(pre)] && !strchr(path + strlen(pre), '/')) {
+        } else if (!strncmp(path, pre, strlen(pre)) && path[strlen(pre)] &&
+                   !strchr(path + strlen(pre), '/')) {
                 if (!get)
                         goto not_allowed;
                 char *acc = evhttp_uridecode(path + strlen(pre), 0, NULL);
@@ -694,17 +690,17 @@ static void handle(sink_server_t *s, struct evhttp_request *req,
                    int after_delay)
 {
         const char *path =
-                evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+            evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
         if (!path || !*path)
                 path = "/";
-        int control = !strcmp(path, "/metrics") ||
-                      !strncmp(path, "/_admin/", 8);
+        int control =
+            !strcmp(path, "/metrics") || !strncmp(path, "/_admin/", 8);
         if (!control) {
                 switch (s->outage) {
                 case SINK_OUTAGE_503:
                         evhttp_add_header(
-                                evhttp_request_get_output_headers(req),
-                                "Retry-After", "1");
+                            evhttp_request_get_output_headers(req),
+                            "Retry-After", "1");
                         reply_error(s, req, "outage", 503, "unavailable",
                                     "sink outage (injected)");
                         return;
@@ -738,15 +734,15 @@ static void gencb(struct evhttp_request *req, void *arg)
 static int bind_listener(sink_server_t *s, int port, char *errstr,
                          size_t errstr_size)
 {
-        s->bound = evhttp_bind_socket_with_handle(s->http, s->host,
-                                                  (ev_uint16_t)port);
+        s->bound =
+            evhttp_bind_socket_with_handle(s->http, s->host, (ev_uint16_t)port);
         if (!s->bound)
                 return crmsync_err(errstr, errstr_size,
-                                   "sink: cannot bind %s:%d: %s", s->host,
-                                   port, strerror(errno));
+                                   "sink: cannot bind %s:%d: %s", s->host, port,
+                                   strerror(errno));
         struct sockaddr_storage ss;
-        socklen_t               sl = sizeof(ss);
-        evutil_socket_t         fd = evhttp_bound_socket_get_fd(s->bound);
+        socklen_t               sl  = sizeof(ss);
+        evutil_socket_t         fd  = evhttp_bound_socket_get_fd(s->bound);
         int                     one = 1;
         /* Nagle off on the listener (accepted sockets inherit it): evhttp
          * does not set TCP_NODELAY, and the last partial segment of a bulk
@@ -757,8 +753,8 @@ static int bind_listener(sink_server_t *s, int port, char *errstr,
                                    "sink: cannot set TCP_NODELAY: %s",
                                    strerror(errno));
         if (getsockname(fd, (struct sockaddr *)&ss, &sl))
-                return crmsync_err(errstr, errstr_size,
-                                   "sink: getsockname: %s", strerror(errno));
+                return crmsync_err(errstr, errstr_size, "sink: getsockname: %s",
+                                   strerror(errno));
         if (ss.ss_family == AF_INET)
                 s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         else
@@ -767,7 +763,7 @@ static int bind_listener(sink_server_t *s, int port, char *errstr,
 }
 
 /* Creates the sink on base (caller keeps base; destroy the sink first). */
-sink_server_t *crmsync_sink_server_new(struct event_base *base,
+sink_server_t *crmsync_sink_server_new(struct event_base        *base,
                                        const struct sink_config *cfg,
                                        char *errstr, size_t errstr_size)
 {
@@ -793,17 +789,16 @@ sink_server_t *crmsync_sink_server_new(struct event_base *base,
          * (with the size); evhttp cuts off anything larger itself, and
          * the guard turns its answer, and every other error evhttp sends
          * by itself (malformed request, head over 64 KiB), into JSON. */
-        s->guard = crmsync_http_guard_new(s->http,
-                                          CRMSYNC_HTTP_MAX_HEADER_BYTES,
-                                          s->max_body_bytes * 2 + 65536);
+        s->guard =
+            crmsync_http_guard_new(s->http, CRMSYNC_HTTP_MAX_HEADER_BYTES,
+                                   s->max_body_bytes * 2 + 65536);
         if (!s->guard) {
                 crmsync_err(errstr, errstr_size, "sink: out of memory");
                 goto out_free;
         }
-        evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-                                                    EVHTTP_REQ_PUT |
-                                                    EVHTTP_REQ_DELETE |
-                                                    EVHTTP_REQ_HEAD);
+        evhttp_set_allowed_methods(
+            s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                         EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
         evhttp_set_gencb(s->http, gencb, s);
         if (bind_listener(s, cfg ? cfg->port : 0, errstr, errstr_size))
                 goto out_free;
@@ -896,9 +891,8 @@ static int sink_fault_outage(sink_server_t *s, const json_t *params, int on,
                            "sink_outage: mode must be 503|hang|refuse");
 }
 
-int crmsync_sink_fault(sink_server_t *s, const char *type,
-                       const json_t *params, int on, char *errstr,
-                       size_t errstr_size)
+int crmsync_sink_fault(sink_server_t *s, const char *type, const json_t *params,
+                       int on, char *errstr, size_t errstr_size)
 {
         const json_t *v;
 
@@ -911,8 +905,8 @@ int crmsync_sink_fault(sink_server_t *s, const char *type,
                         return crmsync_err(errstr, errstr_size,
                                            "sink_slow: latency_ms must be "
                                            "an integer >= 0");
-                crmsync_sink_set_latency(
-                        s, on ? (uint32_t)json_integer_value(v) : 0);
+                crmsync_sink_set_latency(s, on ? (uint32_t)json_integer_value(v)
+                                               : 0);
                 return 0;
         }
         if (!strcmp(type, "sink_partial_failure")) {
@@ -922,8 +916,8 @@ int crmsync_sink_fault(sink_server_t *s, const char *type,
                         return crmsync_err(errstr, errstr_size,
                                            "sink_partial_failure: ratio "
                                            "must be a number in 0..1");
-                crmsync_sink_set_partial_failure(
-                        s, on ? json_number_value(v) : 0);
+                crmsync_sink_set_partial_failure(s,
+                                                 on ? json_number_value(v) : 0);
                 return 0;
         }
         return crmsync_err(errstr, errstr_size, "unknown sink fault '%s'",

@@ -14,9 +14,9 @@
 #include "crmsync/strmap.h"
 #include "crmsync/sink.h"
 
-#define SINK_DEFAULT_MAX_BODY   (8u * 1024 * 1024)
-#define SINK_DEFAULT_MAX_LOG    (4u * 1024 * 1024)
-#define SINK_KIND_MAX           32
+#define SINK_DEFAULT_MAX_BODY (8u * 1024 * 1024)
+#define SINK_DEFAULT_MAX_LOG (4u * 1024 * 1024)
+#define SINK_KIND_MAX 32
 
 struct side_effect {
         char     event_id[CRMSYNC_ID_MAX];
@@ -38,15 +38,15 @@ struct sink_counters {
 
 struct sink_store {
         struct crmsync_strmap recmap;
-        struct sink_record **recs; /* insertion order */
-        size_t               nrecs, recs_cap;
+        struct sink_record  **recs; /* insertion order */
+        size_t                nrecs, recs_cap;
 
         struct sink_apply *applies;
         size_t             napplies, applies_cap;
 
         struct crmsync_strmap sefmap;
-        struct side_effect **sefs; /* first-seen order */
-        size_t               nsefs, sefs_cap;
+        struct side_effect  **sefs; /* first-seen order */
+        size_t                nsefs, sefs_cap;
 
         size_t max_entries; /* hard cap per log / map */
 
@@ -60,7 +60,7 @@ void sink_store_reset(struct sink_store *st);
 /* The record stored under key, or NULL. Borrowed: owned by st, valid
  * until the next apply, reset or fini. */
 struct sink_record *sink_store_get(const struct sink_store *st,
-                                   const char *key);
+                                   const char              *key);
 
 /* Validate and apply one bulk op. fail = the partial-failure draw for this
  * op (a valid op is then answered 500 and not applied). Returns the per-op
@@ -71,8 +71,7 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
 /* Parse a /v1/bulk body, a JSON array or NDJSON, into an array of ops
  * (new reference), or NULL with msg filled (line and column). Outside
  * input: tests/fuzz/fuzz_sink_bulk.c fuzzes it with sink_store_apply_op. */
-json_t *sink_parse_ops(const char *data, size_t len, char *msg,
-                       size_t msgsize);
+json_t *sink_parse_ops(const char *data, size_t len, char *msg, size_t msgsize);
 
 /* Room for n more apply-log entries? */
 int sink_store_log_has_room(const struct sink_store *st, size_t n);
@@ -85,7 +84,7 @@ int64_t sink_store_side_effect(struct sink_store *st, const char *event_id,
 /* JSON renderings (new references). */
 json_t *sink_store_record_json(const struct sink_record *r);
 json_t *sink_store_profile_json(const struct sink_store *st,
-                                const char *account_id);
+                                const char              *account_id);
 json_t *sink_store_apply_json(const struct sink_apply *a, size_t seq);
 
 struct pending;

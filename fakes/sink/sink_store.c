@@ -62,11 +62,11 @@ void sink_store_reset(struct sink_store *st)
         free(st->applies);
         crmsync_strmap_reset(&st->recmap);
         crmsync_strmap_reset(&st->sefmap);
-        st->recs     = NULL;
-        st->sefs     = NULL;
-        st->applies  = NULL;
-        st->nrecs    = st->recs_cap = 0;
-        st->nsefs    = st->sefs_cap = 0;
+        st->recs    = NULL;
+        st->sefs    = NULL;
+        st->applies = NULL;
+        st->nrecs = st->recs_cap = 0;
+        st->nsefs = st->sefs_cap = 0;
         st->napplies = st->applies_cap = 0;
 }
 
@@ -75,8 +75,7 @@ void sink_store_fini(struct sink_store *st)
         sink_store_reset(st);
 }
 
-struct sink_record *sink_store_get(const struct sink_store *st,
-                                   const char *key)
+struct sink_record *sink_store_get(const struct sink_store *st, const char *key)
 {
         return crmsync_strmap_get(&st->recmap, key);
 }
@@ -103,8 +102,7 @@ static json_t *bad_op(struct sink_store *st, const char *msg)
 }
 
 /* Copy a string member into buf; 1 ok, 0 missing, -1 wrong type/too long. */
-static int get_str(const json_t *op, const char *name, char *buf,
-                   size_t size)
+static int get_str(const json_t *op, const char *name, char *buf, size_t size)
 {
         const json_t *v = json_object_get(op, name);
         if (!v)
@@ -188,8 +186,7 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                 is_delete = 1;
         else
                 return bad_op(st, "\"op\" must be upsert or delete");
-        if (get_str(op, "type", type, sizeof(type)) != 1 ||
-            strchr(type, '/'))
+        if (get_str(op, "type", type, sizeof(type)) != 1 || strchr(type, '/'))
                 return bad_op(st, "\"type\" must be a non-empty string "
                                   "without '/'");
         if (get_str(op, "id", id, sizeof(id)) != 1)
@@ -269,14 +266,13 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                 r->deleted = 0;
         }
         if (has_account == 1)
-                snprintf(r->account_id, sizeof(r->account_id), "%s",
-                         account);
+                snprintf(r->account_id, sizeof(r->account_id), "%s", account);
         r->version = version;
         snprintf(r->last_event_id, sizeof(r->last_event_id), "%s", event_id);
         r->applied_wall_ms = now;
         st->c.ops_applied++;
-        log_apply(st, event_id, key, version, is_delete,
-                  !is_delete && !merge, 1, now);
+        log_apply(st, event_id, key, version, is_delete, !is_delete && !merge,
+                  1, now);
         return result(200, "applied", NULL);
 }
 
@@ -322,25 +318,24 @@ json_t *sink_store_record_json(const struct sink_record *r)
         return json_pack("{s:s,s:s,s:I,s:b,s:O,s:s,s:I}", "key", r->key,
                          "account_id", r->account_id, "version",
                          (json_int_t)r->version, "deleted", r->deleted,
-                         "fields", r->fields, "last_event_id",
-                         r->last_event_id, "applied_ms",
-                         (json_int_t)r->applied_wall_ms);
+                         "fields", r->fields, "last_event_id", r->last_event_id,
+                         "applied_ms", (json_int_t)r->applied_wall_ms);
 }
 
 /* Scan: GET /v1/profiles/{account} is rare (debugging, spot checks). */
 json_t *sink_store_profile_json(const struct sink_store *st,
-                                const char *account_id)
+                                const char              *account_id)
 {
         json_t *recs = json_object();
         for (size_t i = 0; i < st->nrecs; i++) {
                 const struct sink_record *r = st->recs[i];
                 if (r->deleted || strcmp(r->account_id, account_id))
                         continue;
-                json_object_set_new(
-                        recs, r->key,
-                        json_pack("{s:I,s:O,s:s}", "version",
-                                  (json_int_t)r->version, "fields", r->fields,
-                                  "last_event_id", r->last_event_id));
+                json_object_set_new(recs, r->key,
+                                    json_pack("{s:I,s:O,s:s}", "version",
+                                              (json_int_t)r->version, "fields",
+                                              r->fields, "last_event_id",
+                                              r->last_event_id));
         }
         return json_pack("{s:s,s:o}", "account_id", account_id, "records",
                          recs);
@@ -351,9 +346,8 @@ json_t *sink_store_apply_json(const struct sink_apply *a, size_t seq)
         return json_pack("{s:I,s:s,s:s,s:I,s:s,s:b,s:s,s:I}", "seq",
                          (json_int_t)seq, "event_id", a->event_id, "key",
                          a->key, "version", (json_int_t)a->version, "op",
-                         a->is_delete ? "delete" : "upsert", "full",
-                         a->full, "result",
-                         a->applied ? "applied" : "stale", "wall_ms",
+                         a->is_delete ? "delete" : "upsert", "full", a->full,
+                         "result", a->applied ? "applied" : "stale", "wall_ms",
                          (json_int_t)a->wall_ms);
 }
 
@@ -367,18 +361,19 @@ void crmsync_sink_foreach(const sink_server_t *s,
                 cb(opaque, s->store.recs[i]);
 }
 
-size_t crmsync_sink_applies(const sink_server_t *s,
+size_t crmsync_sink_applies(const sink_server_t      *s,
                             const struct sink_apply **out)
 {
         *out = s->store.applies;
         return s->store.napplies;
 }
 
-void crmsync_sink_foreach_side_effect(
-        const sink_server_t *s,
-        void (*cb)(void *opaque, const char *event_id, const char *kind,
-                   uint32_t count),
-        void *opaque)
+void crmsync_sink_foreach_side_effect(const sink_server_t *s,
+                                      void (*cb)(void       *opaque,
+                                                 const char *event_id,
+                                                 const char *kind,
+                                                 uint32_t    count),
+                                      void *opaque)
 {
         for (size_t i = 0; i < s->store.nsefs; i++) {
                 const struct side_effect *e = s->store.sefs[i];
@@ -413,12 +408,12 @@ void crmsync_sink_clear(sink_server_t *s)
 }
 
 int crmsync_sink_clear_if(sink_server_t *s,
-                          int (*pred)(void *opaque,
+                          int (*pred)(void                     *opaque,
                                       const struct sink_record *r),
                           void *opaque)
 {
-        struct sink_store *st   = &s->store;
-        size_t             kept = 0;
+        struct sink_store *st      = &s->store;
+        size_t             kept    = 0;
         int                removed = 0;
 
         /* Keep the survivors in order, then rebuild the index; the logs

@@ -54,15 +54,15 @@ static void usage(FILE *fp)
 
 /* Thresholds from a JSON file: {"p99": "20%", "convergence": "5s"}; an
  * error names file:line:col. Returns the count or -1 (printed). */
-static int thresholds_file(const char *path,
+static int thresholds_file(const char                       *path,
                            struct crmsync_compare_threshold *t, size_t max)
 {
-        FILE        *fp = fopen(path, "r");
+        FILE        *fp  = fopen(path, "r");
         char        *buf = NULL;
         size_t       len = 0, cap = 0, n = 0;
         json_error_t jerr;
-        json_t      *o   = NULL, *v;
-        jsonpos_t   *jp  = NULL;
+        json_t      *o  = NULL, *v;
+        jsonpos_t   *jp = NULL;
         const char  *k;
         int          ret = -1;
 
@@ -104,7 +104,8 @@ static int thresholds_file(const char *path,
                 goto out;
         }
         jp = crmsync_jsonpos_index(buf, len);
-        json_object_foreach(o, k, v) {
+        json_object_foreach(o, k, v)
+        {
                 char val[64], why[300];
                 int  line = 0, col = 0;
                 if (json_is_string(v))
@@ -114,16 +115,15 @@ static int thresholds_file(const char *path,
                                  json_number_value(v));
                 else
                         snprintf(val, sizeof(val), "(not a string)");
-                if (n == max ||
-                    crmsync_compare_threshold_parse(k, val, &t[n], why,
-                                                    sizeof(why))) {
+                if (n == max || crmsync_compare_threshold_parse(
+                                    k, val, &t[n], why, sizeof(why))) {
                         if (n == max)
                                 snprintf(why, sizeof(why),
                                          "more than %zu thresholds", max);
                         if (jp)
                                 crmsync_jsonpos_find(jp, k, 0, &line, &col);
-                        fprintf(stderr, "crmsync compare: %s:%d:%d: %s\n",
-                                path, line, col, why);
+                        fprintf(stderr, "crmsync compare: %s:%d:%d: %s\n", path,
+                                line, col, why);
                         goto out;
                 }
                 n++;
@@ -178,13 +178,13 @@ static const char *label_of(const char *path)
 int crmsync_cmd_compare(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"baseline", required_argument, NULL, 'b'},
-                {"max-regression", required_argument, NULL, 'm'},
-                {"thresholds", required_argument, NULL, 't'},
-                {"html", required_argument, NULL, 'H'},
-                {"out", required_argument, NULL, 'o'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0}};
+            {"baseline", required_argument, NULL, 'b'},
+            {"max-regression", required_argument, NULL, 'm'},
+            {"thresholds", required_argument, NULL, 't'},
+            {"html", required_argument, NULL, 'H'},
+            {"out", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
         struct crmsync_compare_threshold thr[CRMSYNC_COMPARE_MAX_THRESHOLDS];
         const char *baseline = NULL, *spec = NULL, *tfile = NULL;
         const char *html = NULL, *out = NULL;
@@ -197,13 +197,27 @@ int crmsync_cmd_compare(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
-                case 'b': baseline = optarg; break;
-                case 'm': spec = optarg; break;
-                case 't': tfile = optarg; break;
-                case 'H': html = optarg; break;
-                case 'o': out = optarg; break;
-                case 'h': usage(stdout); return 0;
-                default: usage(stderr); return 2;
+                case 'b':
+                        baseline = optarg;
+                        break;
+                case 'm':
+                        spec = optarg;
+                        break;
+                case 't':
+                        tfile = optarg;
+                        break;
+                case 'H':
+                        html = optarg;
+                        break;
+                case 'o':
+                        out = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
                 }
         }
         if (spec && tfile) {
@@ -213,8 +227,8 @@ int crmsync_cmd_compare(int argc, char **argv)
         }
         if (spec) {
                 nt = crmsync_compare_thresholds_parse(
-                        spec, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS, errstr,
-                        sizeof(errstr));
+                    spec, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS, errstr,
+                    sizeof(errstr));
                 if (nt < 0) {
                         fprintf(stderr,
                                 "crmsync compare: --max-regression: %s\n",
@@ -222,8 +236,8 @@ int crmsync_cmd_compare(int argc, char **argv)
                         return 2;
                 }
         } else if (tfile) {
-                nt = thresholds_file(tfile, thr,
-                                     CRMSYNC_COMPARE_MAX_THRESHOLDS);
+                nt =
+                    thresholds_file(tfile, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS);
                 if (nt < 0)
                         return 2;
         }
@@ -250,8 +264,8 @@ int crmsync_cmd_compare(int argc, char **argv)
         }
         cols = json_array();
         for (size_t i = 0; i < n; i++) {
-                json_t *col = crmsync_compare_load(paths[i], errstr,
-                                                   sizeof(errstr));
+                json_t *col =
+                    crmsync_compare_load(paths[i], errstr, sizeof(errstr));
                 if (!col) {
                         fprintf(stderr, "crmsync compare: %s\n", errstr);
                         json_decref(cols);
@@ -285,8 +299,8 @@ int crmsync_cmd_compare(int argc, char **argv)
                 }
         }
         for (size_t i = 1; i < n && nt > 0; i++) {
-                int r = crmsync_compare_regressions(table, i, thr,
-                                                    (size_t)nt, stderr);
+                int r = crmsync_compare_regressions(table, i, thr, (size_t)nt,
+                                                    stderr);
                 if (r)
                         fprintf(stderr,
                                 "crmsync compare: %s regressed against %s "

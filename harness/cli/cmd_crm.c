@@ -106,12 +106,11 @@ static void schedule_faults(struct crm_run *r)
                         double at = on ? f->at_s : f->at_s + f->duration_s;
                         if (!on && f->duration_s <= 0)
                                 continue;
-                        struct timeval tv = {(time_t)at,
-                                             (suseconds_t)((at - floor(at)) *
-                                                           1e6)};
+                        struct timeval tv = {
+                            (time_t)at, (suseconds_t)((at - floor(at)) * 1e6)};
                         r->fault_args[n] = (struct fault_arg){r, i, on};
-                        r->fault_ev[n] = evtimer_new(r->base, on_fault,
-                                                     &r->fault_args[n]);
+                        r->fault_ev[n] =
+                            evtimer_new(r->base, on_fault, &r->fault_args[n]);
                         if (r->fault_ev[n])
                                 evtimer_add(r->fault_ev[n], &tv);
                         n++;
@@ -128,8 +127,8 @@ int crmsync_cmd_crm(int argc, char **argv)
         char                       err[512];
         uint64_t                   u;
         double                     d;
-        int                        rc = 2;
-        crm_workload_t            *w  = NULL;
+        int                        rc     = 2;
+        crm_workload_t            *w      = NULL;
         struct event              *sigint = NULL, *sigterm = NULL;
 
         memset(&r, 0, sizeof(r));
@@ -156,7 +155,7 @@ int crmsync_cmd_crm(int argc, char **argv)
                 cc.rate_burst       = r.sc->crm_rate_burst;
                 cc.daily_quota      = r.sc->crm_daily_quota;
                 cc.error_rate_5xx   = r.sc->crm_error_rate_5xx;
-                cc.retention_ms = (int64_t)(r.sc->crm_retention_s * 1000);
+                cc.retention_ms     = (int64_t)(r.sc->crm_retention_s * 1000);
         } else {
                 wc.seed = 1;
         }
@@ -165,13 +164,15 @@ int crmsync_cmd_crm(int argc, char **argv)
                 const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
                 int         bad = 0;
                 if (!v) {
-                        fprintf(stderr, "crmsync crm: %s needs a value "
-                                        "(see --help)\n", o);
+                        fprintf(stderr,
+                                "crmsync crm: %s needs a value "
+                                "(see --help)\n",
+                                o);
                         goto out;
                 }
                 if (!strcmp(o, "--port"))
-                        bad = parse_u64(v, 65535, &u) ||
-                              ((cc.port = (int)u), 0);
+                        bad =
+                            parse_u64(v, 65535, &u) || ((cc.port = (int)u), 0);
                 else if (!strcmp(o, "--host"))
                         host = v;
                 else if (!strcmp(o, "--scenario"))
@@ -184,7 +185,7 @@ int crmsync_cmd_crm(int argc, char **argv)
                 else if (!strcmp(o, "--contacts")) /* 0 = none */
                         bad = parse_u64(v, 1000, &u) ||
                               ((wc.contacts_per_account =
-                                        u ? (uint32_t)u : CRM_WORKLOAD_NONE),
+                                    u ? (uint32_t)u : CRM_WORKLOAD_NONE),
                                0);
                 else if (!strcmp(o, "--changes"))
                         bad = parse_u64(v, UINT32_MAX, &u) ||
@@ -207,8 +208,10 @@ int crmsync_cmd_crm(int argc, char **argv)
                 else if (!strcmp(o, "--error-rate"))
                         bad = parse_double(v, 0, 1, &cc.error_rate_5xx);
                 else {
-                        fprintf(stderr, "crmsync crm: unknown option '%s' "
-                                        "(see --help)\n", o);
+                        fprintf(stderr,
+                                "crmsync crm: unknown option '%s' "
+                                "(see --help)\n",
+                                o);
                         goto out;
                 }
                 if (bad) {

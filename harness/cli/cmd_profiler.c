@@ -70,34 +70,33 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 int crmsync_cmd_profiler(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"bootstrap", required_argument, NULL, 'b'},
-                {"topic", required_argument, NULL, 't'},
-                {"dlq-topic", required_argument, NULL, 'd'},
-                {"group", required_argument, NULL, 'g'},
-                {"sink-url", required_argument, NULL, 's'},
-                {"kafka-config", required_argument, NULL, 'k'},
-                {"offset-reset", required_argument, NULL, 'o'},
-                {"batch-size", required_argument, NULL, 'n'},
-                {"linger-ms", required_argument, NULL, 'l'},
-                {"bug", required_argument, NULL, 'B'},
-                {"no-side-effects", no_argument, NULL, 'S'},
-                {"domain", required_argument, NULL, 'D'},
-                {"from-timestamp", required_argument, NULL, 'T'},
-                {"start-offsets", required_argument, NULL, 'O'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"bootstrap", required_argument, NULL, 'b'},
+            {"topic", required_argument, NULL, 't'},
+            {"dlq-topic", required_argument, NULL, 'd'},
+            {"group", required_argument, NULL, 'g'},
+            {"sink-url", required_argument, NULL, 's'},
+            {"kafka-config", required_argument, NULL, 'k'},
+            {"offset-reset", required_argument, NULL, 'o'},
+            {"batch-size", required_argument, NULL, 'n'},
+            {"linger-ms", required_argument, NULL, 'l'},
+            {"bug", required_argument, NULL, 'B'},
+            {"no-side-effects", no_argument, NULL, 'S'},
+            {"domain", required_argument, NULL, 'D'},
+            {"from-timestamp", required_argument, NULL, 'T'},
+            {"start-offsets", required_argument, NULL, 'O'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         struct profiler_config cfg = {
-                .bootstrap    = crmsync_env("CRMSYNC_BOOTSTRAP_SERVERS", NULL),
-                .topic        = crmsync_env("CRMSYNC_TOPIC", "crm.changes"),
-                .group_id     = crmsync_env("CRMSYNC_GROUP_ID",
-                                            "crmsync-profiler"),
-                .sink_url     = crmsync_env("CRMSYNC_SINK_URL", NULL),
-                .kafka_config = crmsync_env("CRMSYNC_KAFKA_CONFIG", NULL),
-                .offset_reset = "earliest",
-                .start_offsets = crmsync_env("CRMSYNC_START_OFFSETS", NULL),
-                .batch_size   = 500,
-                .linger_ms    = 50,
+            .bootstrap    = crmsync_env("CRMSYNC_BOOTSTRAP_SERVERS", NULL),
+            .topic        = crmsync_env("CRMSYNC_TOPIC", "crm.changes"),
+            .group_id     = crmsync_env("CRMSYNC_GROUP_ID", "crmsync-profiler"),
+            .sink_url     = crmsync_env("CRMSYNC_SINK_URL", NULL),
+            .kafka_config = crmsync_env("CRMSYNC_KAFKA_CONFIG", NULL),
+            .offset_reset = "earliest",
+            .start_offsets = crmsync_env("CRMSYNC_START_OFFSETS", NULL),
+            .batch_size    = 500,
+            .linger_ms     = 50,
         };
         char     dlq[256], errstr[512];
         uint32_t bit;
@@ -106,12 +105,24 @@ int crmsync_cmd_profiler(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
-                case 'b': cfg.bootstrap = optarg; break;
-                case 't': cfg.topic = optarg; break;
-                case 'd': cfg.dlq_topic = optarg; break;
-                case 'g': cfg.group_id = optarg; break;
-                case 's': cfg.sink_url = optarg; break;
-                case 'k': cfg.kafka_config = optarg; break;
+                case 'b':
+                        cfg.bootstrap = optarg;
+                        break;
+                case 't':
+                        cfg.topic = optarg;
+                        break;
+                case 'd':
+                        cfg.dlq_topic = optarg;
+                        break;
+                case 'g':
+                        cfg.group_id = optarg;
+                        break;
+                case 's':
+                        cfg.sink_url = optarg;
+                        break;
+                case 'k':
+                        cfg.kafka_config = optarg;
+                        break;
                 case 'o':
                         if (strcmp(optarg, "earliest") &&
                             strcmp(optarg, "latest")) {
@@ -193,12 +204,12 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 return 2;
         }
         if (cfg.start_offsets) {
-                int64_t *offs = malloc(CRMSYNC_START_OFFSETS_MAX *
-                                       sizeof(*offs));
-                int      bad  = !offs || crmsync_start_offsets_parse(
-                                                 cfg.start_offsets, offs,
-                                                 CRMSYNC_START_OFFSETS_MAX,
-                                                 errstr, sizeof(errstr));
+                int64_t *offs =
+                    malloc(CRMSYNC_START_OFFSETS_MAX * sizeof(*offs));
+                int bad = !offs ||
+                          crmsync_start_offsets_parse(cfg.start_offsets, offs,
+                                                      CRMSYNC_START_OFFSETS_MAX,
+                                                      errstr, sizeof(errstr));
                 free(offs);
                 if (bad) {
                         fprintf(stderr, "crmsync profiler: %s\n",

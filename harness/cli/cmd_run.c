@@ -116,17 +116,18 @@ static int run_suite(int argc, char **argv, const char *filter, int jobs,
         if (!summary)
                 fprintf(stderr, "crmsync run: %s\n", errstr);
         else
-                printf("\n== crmsync suite: %s ==  %lld of %lld scenarios "
-                       "passed\nreport     %s/index.html (also summary.json, "
-                       "junit.xml)\n",
-                       rc == 0 ? "PASS" : rc == 1 ? "FAIL" : "INTERRUPTED",
-                       (long long)json_integer_value(json_object_get(
-                               json_object_get(summary, "counts"), "passed")),
-                       (long long)json_integer_value(json_object_get(
-                               json_object_get(summary, "counts"),
-                               "scenarios")),
-                       json_string_value(
-                               json_object_get(summary, "suite_dir")));
+                printf(
+                    "\n== crmsync suite: %s ==  %lld of %lld scenarios "
+                    "passed\nreport     %s/index.html (also summary.json, "
+                    "junit.xml)\n",
+                    rc == 0   ? "PASS"
+                    : rc == 1 ? "FAIL"
+                              : "INTERRUPTED",
+                    (long long)json_integer_value(json_object_get(
+                        json_object_get(summary, "counts"), "passed")),
+                    (long long)json_integer_value(json_object_get(
+                        json_object_get(summary, "counts"), "scenarios")),
+                    json_string_value(json_object_get(summary, "suite_dir")));
         json_decref(summary);
         crmsync_suite_destroy(s);
         return rc;
@@ -135,15 +136,15 @@ static int run_suite(int argc, char **argv, const char *filter, int jobs,
 int crmsync_cmd_run(int argc, char **argv)
 {
         static const struct option longopts[] = {
-                {"runs-dir", required_argument, NULL, 'd'},
-                {"timeout", required_argument, NULL, 't'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"progress-every", required_argument, NULL, 'p'},
-                {"no-record", no_argument, NULL, 'n'},
-                {"jobs", required_argument, NULL, 'j'},
-                {"filter", required_argument, NULL, 'f'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0}};
+            {"runs-dir", required_argument, NULL, 'd'},
+            {"timeout", required_argument, NULL, 't'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"progress-every", required_argument, NULL, 'p'},
+            {"no-record", no_argument, NULL, 'n'},
+            {"jobs", required_argument, NULL, 'j'},
+            {"filter", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
         struct run_options opt = {.runs_dir = "runs"};
         struct scenario   *sc;
         struct stat        st;
@@ -159,7 +160,9 @@ int crmsync_cmd_run(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
                 switch (c) {
-                case 'd': opt.runs_dir = optarg; break;
+                case 'd':
+                        opt.runs_dir = optarg;
+                        break;
                 case 't':
                         opt.timeout_s = strtod(optarg, NULL);
                         if (opt.timeout_s <= 0) {
@@ -168,8 +171,12 @@ int crmsync_cmd_run(int argc, char **argv)
                                 return 2;
                         }
                         break;
-                case 'q': opt.quiet = 1; break;
-                case 'n': opt.no_record = 1; break;
+                case 'q':
+                        opt.quiet = 1;
+                        break;
+                case 'n':
+                        opt.no_record = 1;
+                        break;
                 case 'p':
                         opt.progress_s = strtod(optarg, NULL);
                         if (opt.progress_s <= 0) {
@@ -186,9 +193,15 @@ int crmsync_cmd_run(int argc, char **argv)
                                 return 2;
                         }
                         break;
-                case 'f': filter = optarg; break;
-                case 'h': usage(stdout); return 0;
-                default: usage(stderr); return 2;
+                case 'f':
+                        filter = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
                 }
         }
         if (optind >= argc) {

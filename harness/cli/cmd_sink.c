@@ -52,13 +52,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int crmsync_cmd_sink(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"port", required_argument, NULL, 'p'},
-                {"bind", required_argument, NULL, 'b'},
-                {"blind-writes", no_argument, NULL, 'w'},
-                {"max-body-bytes", required_argument, NULL, 'm'},
-                {"max-log-entries", required_argument, NULL, 'l'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+            {"port", required_argument, NULL, 'p'},
+            {"bind", required_argument, NULL, 'b'},
+            {"blind-writes", no_argument, NULL, 'w'},
+            {"max-body-bytes", required_argument, NULL, 'm'},
+            {"max-log-entries", required_argument, NULL, 'l'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         struct sink_config cfg = {.bind_host = "127.0.0.1"};
         unsigned long long v;
@@ -117,8 +117,8 @@ int crmsync_cmd_sink(int argc, char **argv)
                 fprintf(stderr, "crmsync sink: event_base_new failed\n");
                 return 1;
         }
-        sink_server_t *s = crmsync_sink_server_new(base, &cfg, errstr,
-                                                   sizeof(errstr));
+        sink_server_t *s =
+            crmsync_sink_server_new(base, &cfg, errstr, sizeof(errstr));
         if (!s) {
                 fprintf(stderr, "crmsync sink: %s\n", errstr);
                 event_base_free(base);

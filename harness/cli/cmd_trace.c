@@ -26,10 +26,10 @@ static void usage(FILE *fp)
 int crmsync_cmd_trace(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"event", required_argument, NULL, 'e'},
-                {"account", required_argument, NULL, 'a'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0}};
+            {"event", required_argument, NULL, 'e'},
+            {"account", required_argument, NULL, 'a'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
         const char *event = NULL, *account = NULL;
         char        errstr[512];
         int         c, n;
@@ -37,10 +37,18 @@ int crmsync_cmd_trace(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
-                case 'e': event = optarg; break;
-                case 'a': account = optarg; break;
-                case 'h': usage(stdout); return 0;
-                default: usage(stderr); return 2;
+                case 'e':
+                        event = optarg;
+                        break;
+                case 'a':
+                        account = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
                 }
         }
         if (optind != argc - 1 || !event == !account) {

@@ -13,8 +13,8 @@
 static int validate_file(const char *path, int *files)
 {
         char             errstr[1024];
-        struct scenario *sc = crmsync_scenario_load(path, errstr,
-                                                    sizeof(errstr));
+        struct scenario *sc =
+            crmsync_scenario_load(path, errstr, sizeof(errstr));
         (*files)++;
         if (!sc) {
                 fprintf(stderr, "%s\n", errstr);
@@ -47,7 +47,7 @@ static int validate_dir(const char *dir, int depth, int *files)
                 if (de->d_name[0] == '.')
                         continue;
                 if (n == size) {
-                        size = size ? size * 2 : 32;
+                        size      = size ? size * 2 : 32;
                         char **nn = realloc(names, size * sizeof(*nn));
                         if (!nn)
                                 break;

@@ -10,24 +10,24 @@ static const struct {
         int (*fn)(int argc, char **argv);
         const char *help;
 } commands[] = {
-        {"run", crmsync_cmd_run,
-         "run a scenario end to end and print the verdict (a folder or\n"
-         "             several files: a suite)"},
-        {"validate", crmsync_cmd_validate,
-         "check scenario files (a file or a folder)"},
-        {"trace", crmsync_cmd_trace,
-         "lineage of a change or an account in a finished run"},
-        {"compare", crmsync_cmd_compare,
-         "runs or suites side by side; exit 1 on a regression against\n"
-         "             a baseline beyond thresholds"},
-        {"broker", crmsync_cmd_broker,
-         "start the embedded Kafka cluster (librdkafka mock)"},
-        {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},
-        {"sink", crmsync_cmd_sink, "start the fake profile store"},
-        {"connector", crmsync_cmd_connector,
-         "reference source connector: CRM -> Kafka"},
-        {"profiler", crmsync_cmd_profiler,
-         "reference profile builder: Kafka -> sink"},
+    {"run", crmsync_cmd_run,
+     "run a scenario end to end and print the verdict (a folder or\n"
+     "             several files: a suite)"},
+    {"validate", crmsync_cmd_validate,
+     "check scenario files (a file or a folder)"},
+    {"trace", crmsync_cmd_trace,
+     "lineage of a change or an account in a finished run"},
+    {"compare", crmsync_cmd_compare,
+     "runs or suites side by side; exit 1 on a regression against\n"
+     "             a baseline beyond thresholds"},
+    {"broker", crmsync_cmd_broker,
+     "start the embedded Kafka cluster (librdkafka mock)"},
+    {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},
+    {"sink", crmsync_cmd_sink, "start the fake profile store"},
+    {"connector", crmsync_cmd_connector,
+     "reference source connector: CRM -> Kafka"},
+    {"profiler", crmsync_cmd_profiler,
+     "reference profile builder: Kafka -> sink"},
 };
 
 static void usage(FILE *fp)
@@ -39,8 +39,7 @@ static void usage(FILE *fp)
                 "--help for details)\n\nCommands:\n",
                 CRMSYNC_VERSION);
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                fprintf(fp, "  %-10s %s\n", commands[i].name,
-                        commands[i].help);
+                fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].help);
         fprintf(fp, "\nExit codes: 0 pass, 1 failed expectation, 2 bad usage "
                     "or configuration,\n130 interrupted (run).\n");
 }

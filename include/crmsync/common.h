@@ -8,7 +8,7 @@
 #define CRMSYNC_VERSION "0.1.0"
 
 /* Identifier buffers: "A-000001", "e-00000001", "contact/C-000001". */
-#define CRMSYNC_ID_MAX  48
+#define CRMSYNC_ID_MAX 48
 #define CRMSYNC_KEY_MAX 64
 
 /* Wall-clock milliseconds since the epoch. */
@@ -21,12 +21,11 @@ int64_t crmsync_mono_us(void);
 /* printf into errstr (may be NULL or size 0); always returns -1 so callers
  * can write `return crmsync_err(errstr, errstr_size, "...")`. */
 int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Parse a whole decimal string (no sign, no trailing text) in [min, max].
  * Returns 0, or -1 when it is not one. */
-int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max,
-                      uint64_t *out);
+int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Environment variable as a string, or def when unset or empty. Borrowed. */
 const char *crmsync_env(const char *name, const char *def);

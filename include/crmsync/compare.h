@@ -31,7 +31,7 @@ int crmsync_compare_threshold_parse(const char *name, const char *value,
                                     char *errstr, size_t errstr_size);
 /* Parse "p99=20%,convergence=5s,replay=-15%". Returns the number of
  * thresholds (<= max), or -1 + errstr naming the item at fault. */
-int crmsync_compare_thresholds_parse(const char *spec,
+int crmsync_compare_thresholds_parse(const char                       *spec,
                                      struct crmsync_compare_threshold *out,
                                      size_t max, char *errstr,
                                      size_t errstr_size);
@@ -67,7 +67,6 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
  * summary.json, then every run it lists: a run_dir as written, else the
  * folder of that name beside the suite folder). Returns an array of run
  * summaries, or NULL + errstr naming the folder or file at fault. */
-json_t *crmsync_compare_load(const char *dir, char *errstr,
-                             size_t errstr_size);
+json_t *crmsync_compare_load(const char *dir, char *errstr, size_t errstr_size);
 
 #endif

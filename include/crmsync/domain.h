@@ -17,7 +17,7 @@ struct account_domain {
 int  crmsync_domain_parse(const char *spec, struct account_domain *d,
                           char *errstr, size_t errstr_size);
 int  crmsync_domain_contains(const struct account_domain *d,
-                             const char *account_id);
+                             const char                  *account_id);
 void crmsync_domain_clear(struct account_domain *d);
 
 #endif

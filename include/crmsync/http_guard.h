@@ -32,9 +32,9 @@ typedef struct http_guard http_guard_t;
  * free with crmsync_http_guard_free after evhttp_free(http). NULL when out
  * of memory. */
 http_guard_t *crmsync_http_guard_new(struct evhttp *http,
-                                     size_t max_header_bytes,
-                                     size_t max_body_bytes);
-void crmsync_http_guard_free(http_guard_t *g); /* accepts NULL */
+                                     size_t         max_header_bytes,
+                                     size_t         max_body_bytes);
+void          crmsync_http_guard_free(http_guard_t *g); /* accepts NULL */
 
 /* Error pages rewritten so far (for tests and metrics). */
 unsigned long long crmsync_http_guard_rewritten(const http_guard_t *g);

@@ -15,8 +15,7 @@
  * err (err_size bytes) to stop: the reader then reports
  * "path:line: property 'key': <err>". */
 typedef int(crmsync_kafka_prop_cb)(void *opaque, const char *key,
-                                   const char *val, char *err,
-                                   size_t err_size);
+                                   const char *val, char *err, size_t err_size);
 
 /* Read the file at path and call cb for each property. Returns 0, or -1 +
  * errstr naming the file and line (unreadable file, too many lines, a

@@ -9,8 +9,8 @@
 
 /* Write "who: " + the formatted message + "\n" to stderr. */
 void crmsync_log(const char *who, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void crmsync_vlog(const char *who, const char *fmt, va_list ap)
-        __attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 #endif

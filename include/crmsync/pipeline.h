@@ -17,22 +17,22 @@ enum connector_mode {
 };
 
 struct connector_config {
-        const char         *crm_url;   /* http://127.0.0.1:port */
-        const char         *bootstrap; /* bootstrap.servers */
-        const char         *topic;     /* crm.changes */
-        const char         *offsets_topic; /* crmsync.connector.offsets */
-        const char         *kafka_config;  /* file of librdkafka props, or NULL */
-        const char         *client_id;     /* X-Client-Id sent to the CRM */
+        const char *crm_url;       /* http://127.0.0.1:port */
+        const char *bootstrap;     /* bootstrap.servers */
+        const char *topic;         /* crm.changes */
+        const char *offsets_topic; /* crmsync.connector.offsets */
+        const char *kafka_config;  /* file of librdkafka props, or NULL */
+        const char *client_id;     /* X-Client-Id sent to the CRM */
         enum connector_mode mode;
-        uint32_t            page_size;     /* limit= per poll (500) */
-        uint32_t            poll_idle_ms;  /* wait when has_more=false (100) */
-        uint32_t            lookback_ms;   /* POLL mode overlap (2000) */
+        uint32_t            page_size;    /* limit= per poll (500) */
+        uint32_t            poll_idle_ms; /* wait when has_more=false (100) */
+        uint32_t            lookback_ms;  /* POLL mode overlap (2000) */
         const char         *webhook_secret;
         uint32_t            bugs; /* CRMSYNC_BUG_* bits */
         /* WEBHOOK mode: port of the receiver on 127.0.0.1 (0 = any free
          * port; the chosen one is printed as "webhook_url=..." on
          * stdout). Added by the connector engineer. */
-        int                 webhook_port;
+        int webhook_port;
 };
 
 struct profiler_config {
@@ -42,14 +42,14 @@ struct profiler_config {
         const char *group_id;
         const char *sink_url;
         const char *kafka_config;
-        const char *offset_reset; /* earliest | latest */
-        uint32_t    batch_size;   /* ops per bulk request (500) */
-        uint32_t    linger_ms;    /* wait to fill a batch (50) */
+        const char *offset_reset;    /* earliest | latest */
+        uint32_t    batch_size;      /* ops per bulk request (500) */
+        uint32_t    linger_ms;       /* wait to fill a batch (50) */
         int         no_side_effects; /* rebuild/replay: send none */
-        const char *domain; /* bounded replay: only these accounts
-                             * (domain.h spec), or NULL for all */
-        int64_t     from_ts_ms; /* replay from this record timestamp
-                                 * (first assignment only); 0 = off */
+        const char *domain;          /* bounded replay: only these accounts
+                                      * (domain.h spec), or NULL for all */
+        int64_t from_ts_ms;          /* replay from this record timestamp
+                                      * (first assignment only); 0 = off */
         /* The run's first offsets, "p:offset,..." (CRMSYNC_START_OFFSETS):
          * an assigned partition without a committed offset starts there
          * instead of at offset_reset, so that earlier runs' records on a

@@ -22,10 +22,10 @@ enum sink_outage {
 };
 
 struct sink_config {
-        const char *bind_host;      /* default 127.0.0.1 */
-        int         port;           /* 0 = pick a free port */
-        int         blind_writes;   /* 1 = ignore if_newer (last write wins) */
-        size_t      max_body_bytes; /* default 8 MiB; larger = 413 */
+        const char *bind_host;       /* default 127.0.0.1 */
+        int         port;            /* 0 = pick a free port */
+        int         blind_writes;    /* 1 = ignore if_newer (last write wins) */
+        size_t      max_body_bytes;  /* default 8 MiB; larger = 413 */
         size_t      max_log_entries; /* cap of the apply log, side-effect
                                       * log and record map; 0 = 4 Mi.
                                       * Beyond it: 507 log_full. */
@@ -50,7 +50,7 @@ struct sink_apply {
         int      applied; /* 0 = rejected as stale (409) */
         int      full;    /* 1 = whole-record upsert (merge_fields=false):
                            * create, undelete, resolved gap/move, resync */
-        int64_t  wall_ms;
+        int64_t wall_ms;
 };
 
 typedef struct sink_server sink_server_t;
@@ -58,11 +58,11 @@ typedef struct sink_server sink_server_t;
 /* Bind and start serving on base (borrowed; must outlive the server). cfg
  * is copied. NULL + errstr on failure. The caller owns the result: free
  * with crmsync_sink_server_destroy. */
-sink_server_t *crmsync_sink_server_new(struct event_base *base,
+sink_server_t *crmsync_sink_server_new(struct event_base        *base,
                                        const struct sink_config *cfg,
                                        char *errstr, size_t errstr_size);
-void crmsync_sink_server_destroy(sink_server_t *s); /* accepts NULL */
-int  crmsync_sink_server_port(const sink_server_t *s);
+void           crmsync_sink_server_destroy(sink_server_t *s); /* accepts NULL */
+int            crmsync_sink_server_port(const sink_server_t *s);
 
 /* Visit every record (tombstones included). Pointers are borrowed for the
  * duration of the callback. */
@@ -70,14 +70,15 @@ void crmsync_sink_foreach(const sink_server_t *s,
                           void (*cb)(void *opaque, const struct sink_record *),
                           void *opaque);
 /* The apply log; borrowed, valid until the next write. */
-size_t crmsync_sink_applies(const sink_server_t *s,
+size_t crmsync_sink_applies(const sink_server_t      *s,
                             const struct sink_apply **out);
 /* Visit side effects: event id, kind, and how often it was requested. */
-void crmsync_sink_foreach_side_effect(
-        const sink_server_t *s,
-        void (*cb)(void *opaque, const char *event_id, const char *kind,
-                   uint32_t count),
-        void *opaque);
+void crmsync_sink_foreach_side_effect(const sink_server_t *s,
+                                      void (*cb)(void       *opaque,
+                                                 const char *event_id,
+                                                 const char *kind,
+                                                 uint32_t    count),
+                                      void *opaque);
 
 /* Modes, switched on and off by the scenario engine (or /_admin/mode). */
 int  crmsync_sink_set_outage(sink_server_t *s, enum sink_outage mode,
@@ -89,9 +90,8 @@ void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio);
  * parameter given: sink_outage (mode 503|hang|refuse), sink_slow
  * (latency_ms), sink_partial_failure (ratio); on=0 ends the fault.
  * Returns 0, or -1 + errstr for an unknown type or a bad parameter. */
-int crmsync_sink_fault(sink_server_t *s, const char *type,
-                       const json_t *params, int on, char *errstr,
-                       size_t errstr_size);
+int crmsync_sink_fault(sink_server_t *s, const char *type, const json_t *params,
+                       int on, char *errstr, size_t errstr_size);
 
 /* Harness self-test: overwrite one field of a live record so that the
  * checker must report it divergent. Returns 0, or -1 if no such record. */
@@ -103,7 +103,7 @@ void crmsync_sink_clear(sink_server_t *s);
  * apply and side-effect logs afresh. Returns how many were removed, or -1
  * on allocation failure. */
 int crmsync_sink_clear_if(sink_server_t *s,
-                          int (*pred)(void *opaque,
+                          int (*pred)(void                     *opaque,
                                       const struct sink_record *r),
                           void *opaque);
 

@@ -12,9 +12,9 @@
 #include <stddef.h>
 
 struct crmsync_strmap {
-        void      **slots;
-        size_t      cap; /* power of two, or 0 before the first insert */
-        size_t      len;
+        void **slots;
+        size_t cap; /* power of two, or 0 before the first insert */
+        size_t len;
         const char *(*keyof)(const void *val);
 };
 

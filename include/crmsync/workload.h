@@ -46,9 +46,9 @@ int crmsync_change_parse(const char *s);
 /* Generator input. Zero values take the documented defaults. */
 struct crm_workload_config {
         uint64_t seed;
-        uint32_t accounts;             /* accounts created first (2000) */
-        uint32_t contacts_per_account; /* initial contacts per account (2;
-                                        * CRM_WORKLOAD_NONE for none) */
+        uint32_t accounts;                  /* accounts created first (2000) */
+        uint32_t contacts_per_account;      /* initial contacts per account (2;
+                                             * CRM_WORKLOAD_NONE for none) */
         uint32_t opportunities_per_account; /* (0) */
         uint32_t entitlements_per_account;  /* (0) */
         uint32_t changes;      /* total committed changes, creates included */
@@ -56,8 +56,8 @@ struct crm_workload_config {
         double   burst_factor; /* rate multiplier inside bursts (1 = none) */
         uint32_t burst_every_s, burst_len_s;
         /* Mix of changes after the initial creates, as weights. */
-        double   mix_update, mix_create, mix_delete, mix_undelete, mix_merge;
-        double   zipf_s;  /* hot-key skew of which account is touched (0 =
+        double mix_update, mix_create, mix_delete, mix_undelete, mix_merge;
+        double zipf_s;    /* hot-key skew of which account is touched (0 =
                            * uniform, 1.0 = classic Zipf) */
         uint32_t txn_max; /* changes grouped per transaction (1 = none) */
 };
@@ -65,7 +65,7 @@ struct crm_workload_config {
 /* One committed change. Immutable once generated. */
 struct crm_event {
         uint64_t        seq; /* 1-based position in the commit log */
-        char            event_id[CRMSYNC_ID_MAX];   /* "e-00000001" */
+        char            event_id[CRMSYNC_ID_MAX]; /* "e-00000001" */
         enum crm_entity entity;
         char            record_id[CRMSYNC_ID_MAX];  /* "C-000001" */
         char            account_id[CRMSYNC_ID_MAX]; /* owner after change */
@@ -110,21 +110,21 @@ int crmsync_workload_resolve(const struct crm_workload_config *cfg,
  * crmsync_workload_destroy. */
 crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
                                           char *errstr, size_t errstr_size);
-void crmsync_workload_destroy(crm_workload_t *w); /* accepts NULL */
+void            crmsync_workload_destroy(crm_workload_t *w); /* accepts NULL */
 
 size_t crmsync_workload_event_cnt(const crm_workload_t *w);
 /* Borrowed, valid until destroy. i is 0-based (seq = i + 1). */
 const struct crm_event *crmsync_workload_event(const crm_workload_t *w,
-                                               size_t i);
+                                               size_t                i);
 /* Final state; borrowed, valid until destroy. */
-size_t crmsync_workload_record_cnt(const crm_workload_t *w);
+size_t                   crmsync_workload_record_cnt(const crm_workload_t *w);
 const struct crm_record *crmsync_workload_record(const crm_workload_t *w,
-                                                 size_t i);
+                                                 size_t                i);
 /* Look up a record's final state by entity and id, or NULL. Borrowed,
  * valid until destroy. */
 const struct crm_record *crmsync_workload_find(const crm_workload_t *w,
-                                               enum crm_entity e,
-                                               const char *id);
+                                               enum crm_entity       e,
+                                               const char           *id);
 /* Commit time of the last event (ms from start). */
 int64_t crmsync_workload_duration_ms(const crm_workload_t *w);
 /* Lowercase hex SHA-256 of the canonical commit log. */
@@ -138,6 +138,6 @@ crmsync_workload_config(const crm_workload_t *w);
 /* The wire form of an event (docs/crm-api.md) with commit_ts_ms =
  * start_wall_ms + commit_ms. New reference for the caller. */
 json_t *crmsync_event_to_json(const struct crm_event *ev,
-                              int64_t start_wall_ms);
+                              int64_t                 start_wall_ms);
 
 #endif

@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (op.action != PROF_SKIP) {
                 struct sink_store st;
-                json_t *j = profiler_op_json(&op), *ops, *r;
-                char   *body, msg[256];
+                json_t           *j = profiler_op_json(&op), *ops, *r;
+                char             *body, msg[256];
                 if (!j || !(body = json_dumps(j, JSON_COMPACT)))
                         abort();
                 if (sink_store_init(&st, 64))

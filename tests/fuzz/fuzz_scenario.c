@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char             err[512];
         struct scenario *sc;
 
-        sc = crmsync_scenario_load_buffer("fuzz.json", (const char *)data,
-                                          size, err, sizeof(err));
+        sc = crmsync_scenario_load_buffer("fuzz.json", (const char *)data, size,
+                                          err, sizeof(err));
         crmsync_scenario_destroy(sc);
         return 0;
 }

@@ -57,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  * version twice. */
                 if (json_integer_value(s) == 200 && !(flags & 1)) {
                         json_t *again = sink_store_apply_op(
-                                &st, json_array_get(ops, i), 0, 0);
+                            &st, json_array_get(ops, i), 0, 0);
                         json_int_t st2 = json_integer_value(
-                                json_object_get(again, "status"));
+                            json_object_get(again, "status"));
                         if (!known_status(st2))
                                 abort();
                         json_decref(again);

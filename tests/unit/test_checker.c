@@ -16,9 +16,9 @@
 struct fixture {
         crm_workload_t      *w;
         struct check_record *recs;
-        char               (*keys)[CRMSYNC_KEY_MAX];
-        json_t             **fields;
-        size_t               cnt;
+        char (*keys)[CRMSYNC_KEY_MAX];
+        json_t **fields;
+        size_t   cnt;
 };
 
 /* A sink that holds exactly the CRM's final state (tombstones included). */
@@ -32,7 +32,7 @@ static int setup(void **state)
                                           .mix_update           = 0.9,
                                           .mix_delete           = 0.05,
                                           .mix_merge            = 0.05};
-        struct fixture            *f = calloc(1, sizeof(*f));
+        struct fixture            *f   = calloc(1, sizeof(*f));
         char                       errstr[256];
         f->w = crmsync_workload_generate(&cfg, errstr, sizeof(errstr));
         assert_non_null(f->w);
@@ -45,9 +45,9 @@ static int setup(void **state)
                 snprintf(f->keys[i], CRMSYNC_KEY_MAX, "%s/%s",
                          crmsync_entity_name(cr->entity), cr->id);
                 f->fields[i] = json_deep_copy(cr->fields);
-                f->recs[i] = (struct check_record){f->keys[i], cr->account_id,
-                                                   cr->version, cr->deleted,
-                                                   f->fields[i]};
+                f->recs[i]   = (struct check_record){f->keys[i], cr->account_id,
+                                                     cr->version, cr->deleted,
+                                                     f->fields[i]};
         }
         *state = f;
         return 0;
@@ -102,7 +102,7 @@ static void test_missing_fires(void **state)
 {
         struct fixture     *f = *state;
         struct check_result r;
-        size_t              i = find(f, 0, CRM_ENTITY_CONTACT);
+        size_t              i    = find(f, 0, CRM_ENTITY_CONTACT);
         struct check_record save = f->recs[i];
         /* Drop record i from the sink by moving the last one over it. */
         f->recs[i] = f->recs[f->cnt - 1];
@@ -134,7 +134,7 @@ static void test_zombie_fires(void **state)
         struct fixture     *f = *state;
         struct check_result r;
         size_t              i = find(f, 1, CRM_ENTITY_CONTACT);
-        f->recs[i].deleted = 0;
+        f->recs[i].deleted    = 0;
         run_check(f, f->cnt, &r);
         f->recs[i].deleted = 1;
         assert_int_equal(r.counts[ANOMALY_ZOMBIE], 1);
@@ -146,8 +146,8 @@ static void test_divergent_fires_on_fields_and_owner(void **state)
 {
         struct fixture     *f = *state;
         struct check_result r;
-        size_t              i = find(f, 0, CRM_ENTITY_CONTACT);
-        size_t              j = find(f, 0, CRM_ENTITY_ACCOUNT);
+        size_t              i     = find(f, 0, CRM_ENTITY_CONTACT);
+        size_t              j     = find(f, 0, CRM_ENTITY_ACCOUNT);
         const char         *owner = f->recs[j].account_id;
         json_object_set_new(f->fields[i], "email", json_string("x@corrupt"));
         f->recs[j].account_id = "A-999999";
@@ -237,7 +237,7 @@ static void test_divergent_example_names_field_and_owner(void **state)
 {
         struct fixture          *f = *state;
         struct check_result      r;
-        size_t                   i = find(f, 0, CRM_ENTITY_CONTACT);
+        size_t                   i  = find(f, 0, CRM_ENTITY_CONTACT);
         const struct crm_record *cr = crmsync_workload_record(f->w, i);
         const json_t            *ex;
         const char              *owner = f->recs[i].account_id;
@@ -250,8 +250,8 @@ static void test_divergent_example_names_field_and_owner(void **state)
         ex = json_array_get(json_object_get(r.examples, "divergent"), 0);
         assert_non_null(ex);
         snprintf(want, sizeof(want), "email (sink \"x@corrupt\", CRM ");
-        assert_non_null(strstr(json_string_value(json_object_get(ex, "detail")),
-                               want));
+        assert_non_null(
+            strstr(json_string_value(json_object_get(ex, "detail")), want));
         field_seen = 1;
         crmsync_check_result_clear(&r);
         json_decref(f->fields[i]);
@@ -261,7 +261,8 @@ static void test_divergent_example_names_field_and_owner(void **state)
         f->recs[i].account_id = "A-999999";
         run_check(f, f->cnt, &r);
         f->recs[i].account_id = owner;
-        json_array_foreach(json_object_get(r.examples, "divergent"), k, ex) {
+        json_array_foreach(json_object_get(r.examples, "divergent"), k, ex)
+        {
                 snprintf(want, sizeof(want),
                          "v%u; account_id differs: sink A-999999, CRM %s",
                          cr->version, cr->account_id);
@@ -322,20 +323,19 @@ static void test_history_examples_name_record_and_change(void **state)
 
 static void test_unexpected_fires(void **state)
 {
-        struct fixture     *f = *state;
-        struct check_result r;
+        struct fixture      *f = *state;
+        struct check_result  r;
         struct check_record *more = calloc(f->cnt + 2, sizeof(*more));
         json_t              *fl   = json_object();
         memcpy(more, f->recs, f->cnt * sizeof(*more));
-        more[f->cnt] = (struct check_record){"contact/C-999999", "A-000001", 1,
-                                             0, fl};
+        more[f->cnt] =
+            (struct check_record){"contact/C-999999", "A-000001", 1, 0, fl};
         /* A tombstone for an unknown key is not an anomaly. */
-        more[f->cnt + 1] = (struct check_record){"contact/C-999998",
-                                                 "A-000001", 2, 1, fl};
+        more[f->cnt + 1] =
+            (struct check_record){"contact/C-999998", "A-000001", 2, 1, fl};
         crmsync_check_result_init(&r);
-        assert_int_equal(crmsync_check_end_state(f->w, more, f->cnt + 2, &r,
-                                                 NULL, 0),
-                         0);
+        assert_int_equal(
+            crmsync_check_end_state(f->w, more, f->cnt + 2, &r, NULL, 0), 0);
         assert_int_equal(r.counts[ANOMALY_UNEXPECTED], 1);
         assert_int_equal(crmsync_check_result_total(&r), 1);
         crmsync_check_result_clear(&r);
@@ -351,26 +351,25 @@ static void test_examples_are_capped(void **state)
         for (int i = 0; i < 50; i++)
                 crmsync_check_result_add(&r, ANOMALY_LOST, "k", "n=%d", i);
         assert_int_equal(r.counts[ANOMALY_LOST], 50);
-        assert_int_equal(
-                json_array_size(json_object_get(r.examples, "lost")),
-                CHECK_EXAMPLES_PER_CLASS);
+        assert_int_equal(json_array_size(json_object_get(r.examples, "lost")),
+                         CHECK_EXAMPLES_PER_CLASS);
         crmsync_check_result_clear(&r);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_quiet_on_correct_sink),
-                cmocka_unit_test(test_missing_fires),
-                cmocka_unit_test(test_stale_fires),
-                cmocka_unit_test(test_zombie_fires),
-                cmocka_unit_test(test_divergent_fires_on_fields_and_owner),
-                cmocka_unit_test(test_stale_example_names_merged_owner),
-                cmocka_unit_test(test_stale_example_same_owner),
-                cmocka_unit_test(test_divergent_example_names_field_and_owner),
-                cmocka_unit_test(test_history_examples_name_record_and_change),
-                cmocka_unit_test(test_unexpected_fires),
-                cmocka_unit_test(test_examples_are_capped),
+            cmocka_unit_test(test_quiet_on_correct_sink),
+            cmocka_unit_test(test_missing_fires),
+            cmocka_unit_test(test_stale_fires),
+            cmocka_unit_test(test_zombie_fires),
+            cmocka_unit_test(test_divergent_fires_on_fields_and_owner),
+            cmocka_unit_test(test_stale_example_names_merged_owner),
+            cmocka_unit_test(test_stale_example_same_owner),
+            cmocka_unit_test(test_divergent_example_names_field_and_owner),
+            cmocka_unit_test(test_history_examples_name_record_and_change),
+            cmocka_unit_test(test_unexpected_fires),
+            cmocka_unit_test(test_examples_are_capped),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

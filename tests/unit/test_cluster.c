@@ -27,12 +27,11 @@ struct fixture {
 
 static int setup(void **state)
 {
-        static const char text[] =
-                "{\"name\":\"cl\",\"target\":{\"brokers\":3,"
-                "\"partitions\":4},\"faults\":[{\"at_s\":1,"
-                "\"type\":\"leader_move\",\"broker\":2}]}";
-        struct fixture *f = calloc(1, sizeof(*f));
-        char            errstr[512];
+        static const char text[] = "{\"name\":\"cl\",\"target\":{\"brokers\":3,"
+                                   "\"partitions\":4},\"faults\":[{\"at_s\":1,"
+                                   "\"type\":\"leader_move\",\"broker\":2}]}";
+        struct fixture   *f      = calloc(1, sizeof(*f));
+        char              errstr[512];
         snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-cluster.XXXXXX");
         if (!mkdtemp(f->dir))
                 return -1;
@@ -105,9 +104,8 @@ static void test_leader_move_to_existing_partition(void **state)
                                "{\"broker\":2,\"partition\":3}", why,
                                sizeof(why)),
                          0);
-        assert_int_equal(fault(f, "leader_move", "{\"broker\":3}", why,
-                               sizeof(why)),
-                         0);
+        assert_int_equal(
+            fault(f, "leader_move", "{\"broker\":3}", why, sizeof(why)), 0);
         assert_string_equal(why, "");
 }
 
@@ -115,9 +113,8 @@ static void test_missing_broker_fails(void **state)
 {
         struct fixture *f = *state;
         char            why[256];
-        assert_int_equal(fault(f, "broker_rtt",
-                               "{\"broker\":7,\"rtt_ms\":5}", why,
-                               sizeof(why)),
+        assert_int_equal(fault(f, "broker_rtt", "{\"broker\":7,\"rtt_ms\":5}",
+                               why, sizeof(why)),
                          -1);
         assert_string_equal(why, "no broker 7 (the cluster has 3)");
 }
@@ -133,9 +130,9 @@ struct ext_fixture {
 static int ext_setup(void **state)
 {
         struct ext_fixture *f = calloc(1, sizeof(*f));
-        char            errstr[512], path[128], buf[1024];
-        FILE           *fp;
-        int             n;
+        char                errstr[512], path[128], buf[1024];
+        FILE               *fp;
+        int                 n;
 
         if (!f)
                 return -1;
@@ -144,8 +141,8 @@ static int ext_setup(void **state)
             !(f->broker = crmsync_broker_new(1, errstr, sizeof(errstr))) ||
             crmsync_broker_create_topic(f->broker, CLUSTER_PROBE_TOPIC, 2, 1,
                                         errstr, sizeof(errstr)) ||
-            crmsync_broker_create_topic(f->broker, "crm.changes", 2, 1,
-                                        errstr, sizeof(errstr))) {
+            crmsync_broker_create_topic(f->broker, "crm.changes", 2, 1, errstr,
+                                        sizeof(errstr))) {
                 fprintf(stderr, "setup: %s\n", errstr);
                 return -1;
         }
@@ -176,7 +173,7 @@ static int ext_setup(void **state)
 static int ext_teardown(void **state)
 {
         struct ext_fixture *f = *state;
-        char            cmd[128];
+        char                cmd[128];
         crmsync_scenario_destroy(f->sc);
         crmsync_broker_destroy(f->broker);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
@@ -200,14 +197,14 @@ static cluster_t *open_with_log(struct ext_fixture *f, const char *log)
 
 static void test_full_log_skips_the_fault(void **state)
 {
-        struct ext_fixture *f = *state;
-        cluster_t      *c = open_with_log(f, "/dev/full");
-        json_t         *p = json_pack("{s:i}", "broker", 1);
-        char            why[512] = "";
+        struct ext_fixture *f        = *state;
+        cluster_t          *c        = open_with_log(f, "/dev/full");
+        json_t             *p        = json_pack("{s:i}", "broker", 1);
+        char                why[512] = "";
 
-        assert_int_equal(crmsync_cluster_fault(c, "broker_restart", p, 1, why,
-                                               sizeof(why)),
-                         -1);
+        assert_int_equal(
+            crmsync_cluster_fault(c, "broker_restart", p, 1, why, sizeof(why)),
+            -1);
         assert_non_null(strstr(why, "/dev/full: No space left on device"));
         json_decref(p);
         crmsync_cluster_close(c);
@@ -216,22 +213,22 @@ static void test_full_log_skips_the_fault(void **state)
 static void test_writable_log_gets_the_command(void **state)
 {
         struct ext_fixture *f = *state;
-        char            log[128], text[256] = "";
-        cluster_t      *c;
-        json_t         *p = json_pack("{s:i}", "broker", 2);
-        char            why[512] = "";
-        FILE           *fp;
-        size_t          n;
+        char                log[128], text[256] = "";
+        cluster_t          *c;
+        json_t             *p        = json_pack("{s:i}", "broker", 2);
+        char                why[512] = "";
+        FILE               *fp;
+        size_t              n;
 
         snprintf(log, sizeof(log), "%s/fault-commands.log", f->dir);
         c = open_with_log(f, log);
-        assert_int_equal(crmsync_cluster_fault(c, "broker_restart", p, 1, why,
-                                               sizeof(why)),
-                         0);
+        assert_int_equal(
+            crmsync_cluster_fault(c, "broker_restart", p, 1, why, sizeof(why)),
+            0);
         crmsync_cluster_close(c); /* waits for the command */
         fp = fopen(log, "r");
         assert_non_null(fp);
-        n = fread(text, 1, sizeof(text) - 1, fp);
+        n       = fread(text, 1, sizeof(text) - 1, fp);
         text[n] = '\0';
         fclose(fp);
         assert_string_equal(text, "$ echo down 2\ndown 2\n");
@@ -241,16 +238,15 @@ static void test_writable_log_gets_the_command(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_leader_move_to_missing_partition_fails),
-                cmocka_unit_test(test_leader_move_to_existing_partition),
-                cmocka_unit_test(test_missing_broker_fails),
+            cmocka_unit_test(test_leader_move_to_missing_partition_fails),
+            cmocka_unit_test(test_leader_move_to_existing_partition),
+            cmocka_unit_test(test_missing_broker_fails),
         };
         const struct CMUnitTest ext_tests[] = {
-                cmocka_unit_test_setup_teardown(test_full_log_skips_the_fault,
-                                                ext_setup, ext_teardown),
-                cmocka_unit_test_setup_teardown(
-                        test_writable_log_gets_the_command, ext_setup,
-                        ext_teardown),
+            cmocka_unit_test_setup_teardown(test_full_log_skips_the_fault,
+                                            ext_setup, ext_teardown),
+            cmocka_unit_test_setup_teardown(test_writable_log_gets_the_command,
+                                            ext_setup, ext_teardown),
         };
         return cmocka_run_group_tests(tests, setup, teardown) +
                cmocka_run_group_tests(ext_tests, NULL, NULL);

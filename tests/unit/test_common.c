@@ -43,9 +43,9 @@ static void test_clocks_move_forward(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_bug_names_roundtrip),
-                cmocka_unit_test(test_err_fills_and_returns_minus_one),
-                cmocka_unit_test(test_clocks_move_forward),
+            cmocka_unit_test(test_bug_names_roundtrip),
+            cmocka_unit_test(test_err_fills_and_returns_minus_one),
+            cmocka_unit_test(test_clocks_move_forward),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,17 +21,16 @@ static json_t *summary(const char *scenario, const char *verdict, int p99,
                        double conv, double replay, int missing)
 {
         return json_pack(
-                "{s:s, s:s, s:s, s:{s:i, s:i}, s:{s:{s:i, s:i, s:i, s:i, "
-                "s:i}, s:f, s:[{s:i, s:s, s:f}], s:[], s:[{s:i, s:i, s:f}], "
-                "s:n, s:{s:f}}}",
-                "schema", "crmsync.summary/1", "scenario", scenario,
-                "verdict", verdict, "anomalies", "missing", missing, "stale",
-                0, "timing", "freshness", "p50", 100, "p95", 200, "p99", p99,
-                "p99_9", p99 + 10, "max", p99 + 20, "convergence_s", conv,
-                "fault_convergence", "fault", 0, "type", "sink_slow",
-                "convergence_s", conv, "catch_up", "broker_unavailable",
-                "fault", 0, "broker", 2, "unavailable_s", 1.5, "catch_up_s",
-                "replay", "events_per_s", replay);
+            "{s:s, s:s, s:s, s:{s:i, s:i}, s:{s:{s:i, s:i, s:i, s:i, "
+            "s:i}, s:f, s:[{s:i, s:s, s:f}], s:[], s:[{s:i, s:i, s:f}], "
+            "s:n, s:{s:f}}}",
+            "schema", "crmsync.summary/1", "scenario", scenario, "verdict",
+            verdict, "anomalies", "missing", missing, "stale", 0, "timing",
+            "freshness", "p50", 100, "p95", 200, "p99", p99, "p99_9", p99 + 10,
+            "max", p99 + 20, "convergence_s", conv, "fault_convergence",
+            "fault", 0, "type", "sink_slow", "convergence_s", conv, "catch_up",
+            "broker_unavailable", "fault", 0, "broker", 2, "unavailable_s", 1.5,
+            "catch_up_s", "replay", "events_per_s", replay);
 }
 
 static json_t *table_of(json_t *a, json_t *b)
@@ -46,7 +45,8 @@ static const json_t *row(const json_t *t, const char *scen, const char *fig)
 {
         size_t        i;
         const json_t *r;
-        json_array_foreach(t, i, r) {
+        json_array_foreach(t, i, r)
+        {
                 if (!strcmp(json_string_value(json_object_get(r, "scenario")),
                             scen) &&
                     !strcmp(json_string_value(json_object_get(r, "figure")),
@@ -67,50 +67,49 @@ static void test_threshold_parse(void **state)
         char                             err[512];
         (void)state;
 
-        assert_int_equal(crmsync_compare_thresholds_parse(
-                                 "p99=20%,convergence=5s,replay=-15%", t, 8,
-                                 err, sizeof(err)),
-                         3);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse(
+                "p99=20%,convergence=5s,replay=-15%", t, 8, err, sizeof(err)),
+            3);
         assert_string_equal(t[0].figure, "p99");
         assert_true(t[0].relative && t[0].limit == 20);
         assert_string_equal(t[1].figure, "convergence");
         assert_true(!t[1].relative && t[1].limit == 5);
         assert_true(t[2].relative && t[2].limit == -15);
         /* Times convert to the figure's unit. */
-        assert_int_equal(crmsync_compare_thresholds_parse(
-                                 "p99=1s,convergence=500ms,"
-                                 "anomalies.missing=0",
-                                 t, 8, err, sizeof(err)),
-                         3);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("p99=1s,convergence=500ms,"
+                                             "anomalies.missing=0",
+                                             t, 8, err, sizeof(err)),
+            3);
         assert_true(t[0].limit == 1000 && !t[0].relative);
         assert_true(t[1].limit == 0.5);
         assert_string_equal(t[2].figure, "anomalies.missing");
         /* Bad input says which. */
-        assert_int_equal(crmsync_compare_thresholds_parse("p98=20%", t, 8, err,
-                                                          sizeof(err)),
-                         -1);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("p98=20%", t, 8, err, sizeof(err)),
+            -1);
         assert_non_null(strstr(err, "unknown figure 'p98'"));
-        assert_int_equal(crmsync_compare_thresholds_parse("p99=abc", t, 8, err,
-                                                          sizeof(err)),
-                         -1);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("p99=abc", t, 8, err, sizeof(err)),
+            -1);
         assert_non_null(strstr(err, "'abc' is not a number"));
-        assert_int_equal(crmsync_compare_thresholds_parse("p99=20%%", t, 8,
-                                                          err, sizeof(err)),
+        assert_int_equal(crmsync_compare_thresholds_parse("p99=20%%", t, 8, err,
+                                                          sizeof(err)),
                          -1);
         assert_non_null(strstr(err, "unknown unit '%%'"));
         assert_int_equal(crmsync_compare_thresholds_parse("replay=5s", t, 8,
                                                           err, sizeof(err)),
                          -1);
         assert_non_null(strstr(err, "a time ('5s') for a figure in events/s"));
-        assert_int_equal(crmsync_compare_thresholds_parse("p99", t, 8, err,
-                                                          sizeof(err)),
-                         -1);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("p99", t, 8, err, sizeof(err)),
+            -1);
         assert_non_null(strstr(err, "expected FIGURE=VALUE"));
-        assert_int_equal(crmsync_compare_thresholds_parse("", t, 8, err,
-                                                          sizeof(err)),
-                         -1);
-        assert_int_equal(crmsync_compare_thresholds_parse("p99=1%,p95=1%", t,
-                                                          1, err, sizeof(err)),
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("", t, 8, err, sizeof(err)), -1);
+        assert_int_equal(crmsync_compare_thresholds_parse("p99=1%,p95=1%", t, 1,
+                                                          err, sizeof(err)),
                          -1);
         assert_non_null(strstr(err, "more than 1"));
 }
@@ -127,22 +126,22 @@ static void test_table_and_ratios(void **state)
         assert_true(val(r, "values", 0) == 400 && val(r, "values", 1) == 600);
         assert_true(val(r, "ratios", 0) == 1.0 && val(r, "ratios", 1) == 1.5);
         r = row(t, "", "verdict");
-        assert_string_equal(json_string_value(json_array_get(
-                                    json_object_get(r, "values"), 1)),
-                            "fail");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(r, "values"), 1)),
+            "fail");
         r = row(t, "", "anomalies.missing");
         assert_true(val(r, "values", 1) == 4);
         /* A baseline of 0: no ratio. */
-        assert_true(json_is_null(json_array_get(json_object_get(r, "ratios"),
-                                                1)));
+        assert_true(
+            json_is_null(json_array_get(json_object_get(r, "ratios"), 1)));
         assert_non_null(row(t, "", "convergence.f0.sink_slow"));
         assert_non_null(row(t, "", "broker_unavailable.f0.b2"));
         r = row(t, "", "replay");
         assert_true(val(r, "ratios", 1) == 0.8);
         /* Absent figure: null, not 0. */
         r = row(t, "", "catch_up");
-        assert_true(json_is_null(json_array_get(json_object_get(r, "values"),
-                                                0)));
+        assert_true(
+            json_is_null(json_array_get(json_object_get(r, "values"), 0)));
         json_decref(t);
 }
 
@@ -150,23 +149,23 @@ static void test_table_and_ratios(void **state)
  * Markdown table escapes '|'. */
 static void test_row_order_and_markdown(void **state)
 {
-        json_t *a = summary("s", "pass", 400, 2, 1000, 0);
-        json_t *b = summary("s", "pass", 500, 2, 1000, 0);
-        json_t *t;
-        char    buf[8192] = "";
-        FILE   *fp;
-        const char *labels[] = {"a|1", "b"};
-        size_t  i;
+        json_t       *a = summary("s", "pass", 400, 2, 1000, 0);
+        json_t       *b = summary("s", "pass", 500, 2, 1000, 0);
+        json_t       *t;
+        char          buf[8192] = "";
+        FILE         *fp;
+        const char   *labels[] = {"a|1", "b"};
+        size_t        i;
         const json_t *r;
-        long    conv = -1, fault = -1;
+        long          conv = -1, fault = -1;
         (void)state;
 
-        json_array_clear(json_object_get(json_object_get(a, "timing"),
-                                         "fault_convergence"));
+        json_array_clear(
+            json_object_get(json_object_get(a, "timing"), "fault_convergence"));
         t = table_of(a, b);
-        json_array_foreach(t, i, r) {
-                const char *f =
-                        json_string_value(json_object_get(r, "figure"));
+        json_array_foreach(t, i, r)
+        {
+                const char *f = json_string_value(json_object_get(r, "figure"));
                 if (!strcmp(f, "convergence"))
                         conv = (long)i;
                 if (!strcmp(f, "convergence.f0.sink_slow"))
@@ -179,17 +178,17 @@ static void test_row_order_and_markdown(void **state)
         assert_non_null(strstr(buf, "| figure | unit | a\\|1 | b | ratio |\n"));
         assert_non_null(strstr(buf, "| p99 | ms | 400 | 500 | 1.25x |\n"));
         assert_non_null(
-                strstr(buf, "| convergence.f0.sink_slow | s | - | 2 | - |\n"));
+            strstr(buf, "| convergence.f0.sink_slow | s | - | 2 | - |\n"));
         json_decref(t);
 }
 
 static void test_suites_match_by_scenario(void **state)
 {
-        json_t *cols = json_pack(
-                "[[o, o], [o, o]]", summary("x", "pass", 100, 1, 10, 0),
-                summary("y", "pass", 200, 1, 10, 0),
-                summary("y", "pass", 400, 1, 10, 0),
-                summary("x", "pass", 150, 1, 10, 0));
+        json_t *cols =
+            json_pack("[[o, o], [o, o]]", summary("x", "pass", 100, 1, 10, 0),
+                      summary("y", "pass", 200, 1, 10, 0),
+                      summary("y", "pass", 400, 1, 10, 0),
+                      summary("x", "pass", 150, 1, 10, 0));
         json_t       *t = crmsync_compare_table(cols);
         const json_t *r;
         (void)state;
@@ -267,13 +266,12 @@ static void test_regressions(void **state)
         {
                 json_t *b = summary("s", "pass", 400, 2, 1000, 0);
                 json_object_set_new(
-                        json_object_get(json_object_get(b, "timing"),
-                                        "freshness"),
-                        "p99", json_null());
+                    json_object_get(json_object_get(b, "timing"), "freshness"),
+                    "p99", json_null());
                 assert_int_equal(
-                        regressions("p99=20%",
-                                    summary("s", "pass", 400, 2, 1000, 0), b),
-                        1);
+                    regressions("p99=20%",
+                                summary("s", "pass", 400, 2, 1000, 0), b),
+                    1);
         }
 }
 
@@ -286,9 +284,9 @@ static void test_regression_message(void **state)
         FILE   *fp  = fmemopen(buf, sizeof(buf) - 1, "w");
         (void)state;
 
-        assert_int_equal(crmsync_compare_thresholds_parse("p99=20%", t, 2, err,
-                                                          sizeof(err)),
-                         1);
+        assert_int_equal(
+            crmsync_compare_thresholds_parse("p99=20%", t, 2, err, sizeof(err)),
+            1);
         assert_int_equal(crmsync_compare_regressions(tab, 1, t, 1, fp), 1);
         fclose(fp);
         assert_string_equal(buf, "regression: p99: 400 ms -> 1000 ms "
@@ -323,16 +321,15 @@ static void test_load_suite(void **state)
         runs = crmsync_compare_load(p, err, sizeof(err));
         assert_non_null(runs);
         assert_int_equal(json_array_size(runs), 2);
-        assert_int_equal(json_integer_value(json_object_get(
-                                 json_object_get(json_object_get(
-                                                         json_array_get(runs,
-                                                                        0),
-                                                         "timing"),
-                                                 "freshness"),
-                                 "p99")),
-                         100);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(
+                    json_object_get(json_array_get(runs, 0), "timing"),
+                    "freshness"),
+                "p99")),
+            100);
         assert_string_equal(json_string_value(json_object_get(
-                                    json_array_get(runs, 1), "verdict")),
+                                json_array_get(runs, 1), "verdict")),
                             "timed out");
         json_decref(runs);
         /* A missing folder and a broken summary say which. */
@@ -353,13 +350,13 @@ static void test_load_suite(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_threshold_parse),
-                cmocka_unit_test(test_table_and_ratios),
-                cmocka_unit_test(test_row_order_and_markdown),
-                cmocka_unit_test(test_suites_match_by_scenario),
-                cmocka_unit_test(test_regressions),
-                cmocka_unit_test(test_regression_message),
-                cmocka_unit_test(test_load_suite),
+            cmocka_unit_test(test_threshold_parse),
+            cmocka_unit_test(test_table_and_ratios),
+            cmocka_unit_test(test_row_order_and_markdown),
+            cmocka_unit_test(test_suites_match_by_scenario),
+            cmocka_unit_test(test_regressions),
+            cmocka_unit_test(test_regression_message),
+            cmocka_unit_test(test_load_suite),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

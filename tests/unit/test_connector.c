@@ -216,16 +216,16 @@ static void test_envelope(void **state)
 /* The serialised envelope is byte for byte the dump of the built one. */
 static void test_envelope_dumps(void **state)
 {
-        json_t     *evs[3] = {sample_event(), json_object(), sample_event()};
+        json_t     *evs[3]  = {sample_event(), json_object(), sample_event()};
         const char *curs[3] = {"cur-\"7\"\\x", NULL, "c1.c350.a1"};
         (void)state;
 
         json_object_set_new(evs[2], "note", json_string("caf\xc3\xa9 \t\n"));
         for (int i = 0; i < 3; i++) {
-                json_t *env = connector_envelope(evs[i], curs[i], 17, "poll");
+                json_t *env  = connector_envelope(evs[i], curs[i], 17, "poll");
                 char   *want = json_dumps(env, JSON_COMPACT);
-                char   *got  = connector_envelope_dumps(evs[i], curs[i], 17,
-                                                        "poll");
+                char   *got =
+                    connector_envelope_dumps(evs[i], curs[i], 17, "poll");
                 assert_non_null(got);
                 assert_string_equal(got, want);
                 free(want);
@@ -432,15 +432,13 @@ static void fake_changes(struct fake_crm *f, struct evhttp_request *req,
                 snprintf(rid, sizeof(rid), "C-%06d", i);
                 snprintf(acct, sizeof(acct), "A-%06d", i % 4);
                 json_array_append_new(
-                    evs,
-                    json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:I,s:o}",
-                              "event_id", eid, "seq", i, "entity", "contact",
-                              "record_id", rid, "account_id", acct,
-                              "change_type", gap ? "gap" : "update", "version",
-                              1, "commit_ts_ms",
-                              (json_int_t)1764066000000LL + i, "fields",
-                              gap ? json_null()
-                                  : stub_fields(i)));
+                    evs, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:I,s:o}",
+                                   "event_id", eid, "seq", i, "entity",
+                                   "contact", "record_id", rid, "account_id",
+                                   acct, "change_type", gap ? "gap" : "update",
+                                   "version", 1, "commit_ts_ms",
+                                   (json_int_t)1764066000000LL + i, "fields",
+                                   gap ? json_null() : stub_fields(i)));
         }
         snprintf(next, sizeof(next), "c-%d", to);
         page = json_pack("{s:o,s:s,s:b}", "events", evs, "next_cursor", next,

@@ -46,8 +46,7 @@ static void test_vectors(void **state)
         for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
                 assert_int_equal(connector_sig_v3(HS_SECRET, "POST", HS_URI,
                                                   HS_BODY, strlen(HS_BODY),
-                                                  vec[i].ts, out,
-                                                  sizeof(out)),
+                                                  vec[i].ts, out, sizeof(out)),
                                  0);
                 assert_string_equal(out, vec[i].sig);
         }
@@ -74,18 +73,14 @@ static void test_verify(void **state)
 
         /* Accepted: exact, and anywhere inside the 5-minute window. */
         assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts, now), 0);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts,
-                                now + 300000),
+        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts, now + 300000),
                          0);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts,
-                                now - 300000),
+        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts, now - 300000),
                          0);
         /* Each signed part matters. */
         assert_int_equal(verify("GET", HS_URI, HS_BODY, sig, ts, now), -1);
-        assert_int_equal(verify("POST", HS_URI "x", HS_BODY, sig, ts, now),
-                         -1);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY " ", sig, ts, now),
-                         -1);
+        assert_int_equal(verify("POST", HS_URI "x", HS_BODY, sig, ts, now), -1);
+        assert_int_equal(verify("POST", HS_URI, HS_BODY " ", sig, ts, now), -1);
         assert_int_equal(verify("POST", HS_URI, HS_BODY, vec[2].sig, ts, now),
                          -1);
         assert_int_equal(verify("POST", HS_URI, HS_BODY,
@@ -93,11 +88,9 @@ static void test_verify(void **state)
                                 ts, now),
                          -1);
         /* Stale or from the future. */
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts,
-                                now + 300001),
+        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts, now + 300001),
                          -2);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts,
-                                now - 300001),
+        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, ts, now - 300001),
                          -2);
         /* Missing or malformed headers. */
         assert_int_equal(verify("POST", HS_URI, HS_BODY, NULL, ts, now), -3);
@@ -105,24 +98,24 @@ static void test_verify(void **state)
         assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, NULL, now), -3);
         assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, "", now), -3);
         assert_int_equal(verify("POST", HS_URI, HS_BODY, sig, "-1", now), -3);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig,
-                                "1693657560000 ", now),
-                         -3);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY, sig,
-                                "1234567890123456789", now),
-                         -3);
-        assert_int_equal(verify("POST", HS_URI, HS_BODY,
-                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-                                "AAAAAAAAAAAAAAAA",
-                                ts, now),
-                         -3);
+        assert_int_equal(
+            verify("POST", HS_URI, HS_BODY, sig, "1693657560000 ", now), -3);
+        assert_int_equal(
+            verify("POST", HS_URI, HS_BODY, sig, "1234567890123456789", now),
+            -3);
+        assert_int_equal(
+            verify("POST", HS_URI, HS_BODY,
+                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                   "AAAAAAAAAAAAAAAA",
+                   ts, now),
+            -3);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_vectors),
-                cmocka_unit_test(test_verify),
+            cmocka_unit_test(test_vectors),
+            cmocka_unit_test(test_verify),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,9 +59,9 @@ static int http(struct fx *f, enum evhttp_cmd_type m, const char *path,
 {
         struct resp               r    = {0};
         struct evhttp_connection *conn = evhttp_connection_base_new(
-                f->base, NULL, "127.0.0.1", (ev_uint16_t)f->port);
-        struct evhttp_request    *req  = evhttp_request_new(on_resp, &r);
-        int64_t                   end  = crmsync_mono_ms() + 5000;
+            f->base, NULL, "127.0.0.1", (ev_uint16_t)f->port);
+        struct evhttp_request *req = evhttp_request_new(on_resp, &r);
+        int64_t                end = crmsync_mono_ms() + 5000;
 
         evhttp_connection_set_timeout(conn, 5);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
@@ -109,14 +109,14 @@ static void fx_start(struct fx *f, uint32_t accounts, uint32_t changes,
         char                       err[256];
 
         memset(f, 0, sizeof(*f));
-        wc.seed       = 17;
-        wc.accounts   = accounts;
-        wc.changes    = changes;
-        wc.rate_per_s = rate;
+        wc.seed                      = 17;
+        wc.accounts                  = accounts;
+        wc.changes                   = changes;
+        wc.rate_per_s                = rate;
         wc.opportunities_per_account = fx_children;
         wc.entitlements_per_account  = fx_children;
         fx_children                  = 0;
-        f->w          = crmsync_workload_generate(&wc, err, sizeof(err));
+        f->w = crmsync_workload_generate(&wc, err, sizeof(err));
         assert_non_null(f->w);
         f->base          = event_base_new();
         sc.workload      = f->w;
@@ -144,8 +144,8 @@ static const char *jstr(json_t *o, const char *k)
 
 /* Page through the whole feed from cursor (NULL = start); appends every
  * event to all (if not NULL) and returns the number of events served. */
-static size_t drain(struct fx *f, const char *cursor, int limit,
-                    json_t *all, char *last_cursor, size_t last_size)
+static size_t drain(struct fx *f, const char *cursor, int limit, json_t *all,
+                    char *last_cursor, size_t last_size)
 {
         char   path[256], cur[128] = "";
         size_t n = 0;
@@ -192,9 +192,9 @@ static void test_paging_covers_all_once(void **state)
                                  i + 1);
         }
         /* Byte content matches the documented wire form. */
-        const struct crm_event *e5 = crmsync_workload_event(f.w, 5);
-        json_t *want = crmsync_event_to_json(e5, 0);
-        json_t *got  = json_array_get(all, 5);
+        const struct crm_event *e5   = crmsync_workload_event(f.w, 5);
+        json_t                 *want = crmsync_event_to_json(e5, 0);
+        json_t                 *got  = json_array_get(all, 5);
         assert_string_equal(jstr(got, "event_id"), e5->event_id);
         assert_string_equal(jstr(got, "record_id"), e5->record_id);
         assert_true(json_equal(json_object_get(got, "fields"),
@@ -242,14 +242,14 @@ static void test_future_events_not_served(void **state)
         assert_true(n <= crmsync_crm_server_committed(f.s));
         for (size_t i = 0; i < n; i++) {
                 json_t *e = json_array_get(all, i);
-                assert_true(json_integer_value(json_object_get(
-                                    e, "commit_ts_ms")) <= now);
+                assert_true(json_integer_value(
+                                json_object_get(e, "commit_ts_ms")) <= now);
         }
         /* The object API does not show the future either. */
-        const struct crm_event *last = crmsync_workload_event(f.w, 299);
+        const struct crm_event  *last = crmsync_workload_event(f.w, 299);
         const struct crm_record *r =
-                crmsync_workload_find(f.w, last->entity, last->record_id);
-        char path[128];
+            crmsync_workload_find(f.w, last->entity, last->record_id);
+        char    path[128];
         json_t *b;
         snprintf(path, sizeof(path), "/v1/objects/%s/%s",
                  crmsync_entity_name(r->entity), r->id);
@@ -269,8 +269,8 @@ static void test_bad_requests(void **state)
         struct fx   f;
         json_t     *b;
         char        cur[128], path[256];
-        const char *bad_limits[] = {"0", "1001", "abc", "-1", "10x", "",
-                                    "99999999999999999999999"};
+        const char *bad_limits[] = {
+            "0", "1001", "abc", "-1", "10x", "", "99999999999999999999999"};
         (void)state;
         fx_start(&f, 5, 100, 100000, -60000);
         for (size_t i = 0; i < sizeof(bad_limits) / sizeof(*bad_limits); i++) {
@@ -312,9 +312,9 @@ static void test_bad_requests(void **state)
                          405);
         json_decref(b);
         /* Admin body checks. */
-        assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
-                              "text/plain", "{}", &b),
-                         415);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_POST, "/_admin/faults", "text/plain", "{}", &b),
+            415);
         assert_string_equal(jstr(b, "error"), "unsupported_media_type");
         json_decref(b);
         assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
@@ -359,15 +359,15 @@ static void test_objects_api(void **state)
                 assert_string_equal(jstr(b, "entity"),
                                     crmsync_entity_name(r->entity));
                 assert_string_equal(jstr(b, "account_id"), r->account_id);
-                assert_int_equal(json_integer_value(
-                                         json_object_get(b, "version")),
-                                 r->version);
+                assert_int_equal(
+                    json_integer_value(json_object_get(b, "version")),
+                    r->version);
                 assert_int_equal(json_is_true(json_object_get(b, "deleted")),
                                  r->deleted);
-                assert_true(json_equal(json_object_get(b, "fields"),
-                                       r->fields));
-                assert_true(json_is_integer(
-                        json_object_get(b, "last_modified_ms")));
+                assert_true(
+                    json_equal(json_object_get(b, "fields"), r->fields));
+                assert_true(
+                    json_is_integer(json_object_get(b, "last_modified_ms")));
                 deleted += r->deleted;
                 checked++;
                 json_decref(b);
@@ -396,8 +396,7 @@ static void test_objects_batch_read(void **state)
         (void)state;
         fx_start(&f, 30, 1500, 100000, -60000);
         len = (size_t)snprintf(path, sizeof(path), "/v1/objects/contact?ids=");
-        for (size_t i = 0; i < crmsync_workload_record_cnt(f.w) && n < 5;
-             i++) {
+        for (size_t i = 0; i < crmsync_workload_record_cnt(f.w) && n < 5; i++) {
                 const struct crm_record *r = crmsync_workload_record(f.w, i);
                 if (r->entity != CRM_ENTITY_CONTACT)
                         continue;
@@ -410,9 +409,9 @@ static void test_objects_batch_read(void **state)
         json_t *res = json_object_get(b, "results");
         assert_int_equal(json_array_size(res), 5);
         assert_int_equal(json_array_size(json_object_get(b, "missing")), 1);
-        assert_string_equal(json_string_value(json_array_get(
-                                    json_object_get(b, "missing"), 0)),
-                            "C-999999");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(b, "missing"), 0)),
+            "C-999999");
         for (size_t k = 0; k < 5; k++) {
                 json_t *o = json_array_get(res, k);
                 snprintf(single, sizeof(single), "/v1/objects/contact/%s",
@@ -446,11 +445,11 @@ static void test_timestamp_polling(void **state)
                 contacts += crmsync_workload_record(f.w, i)->entity ==
                             CRM_ENTITY_CONTACT;
         /* Keyset paging: modified_since + after from "next". */
-        int64_t since = 0;
+        int64_t since     = 0;
         char    after[64] = "";
-        size_t  seen = 0;
-        int64_t prev = 0;
-        json_t *ids  = json_object();
+        size_t  seen      = 0;
+        int64_t prev      = 0;
+        json_t *ids       = json_object();
         for (int page = 0; page < 1000; page++) {
                 snprintf(path, sizeof(path),
                          "/v1/objects/contact?modified_since=%lld&limit=13%s%s",
@@ -462,7 +461,7 @@ static void test_timestamp_polling(void **state)
                 json_array_foreach(res, i, o)
                 {
                         int64_t lm = json_integer_value(
-                                json_object_get(o, "last_modified_ms"));
+                            json_object_get(o, "last_modified_ms"));
                         assert_true(lm >= prev);
                         prev = lm;
                         json_object_set_new(ids, jstr(o, "id"), json_true());
@@ -472,7 +471,7 @@ static void test_timestamp_polling(void **state)
                 int     more = json_is_true(json_object_get(b, "has_more"));
                 if (next) {
                         since = json_integer_value(
-                                json_object_get(next, "modified_since"));
+                            json_object_get(next, "modified_since"));
                         snprintf(after, sizeof(after), "%s",
                                  jstr(next, "after"));
                 }
@@ -501,17 +500,18 @@ static void test_polling_result_cap(void **state)
         fx_start(&f, 5100, 15300, 1e9, -60000); /* every commit at 0 ms */
         int64_t ts = crmsync_wall_ms() + 1; /* placeholder, replaced below */
         assert_int_equal(get(&f, "/v1/objects/contact?limit=1", &b), 200);
-        ts = json_integer_value(json_object_get(
-                json_array_get(json_object_get(b, "results"), 0),
-                "last_modified_ms"));
+        ts = json_integer_value(
+            json_object_get(json_array_get(json_object_get(b, "results"), 0),
+                            "last_modified_ms"));
         assert_int_equal(json_integer_value(json_object_get(b, "total")),
                          10200);
         json_decref(b);
         size_t got = 0;
         while (pages < 20) {
-                snprintf(path, sizeof(path),
-                         "/v1/objects/contact?modified_since=%lld&limit=1000%s%s",
-                         (long long)ts, after[0] ? "&after=" : "", after);
+                snprintf(
+                    path, sizeof(path),
+                    "/v1/objects/contact?modified_since=%lld&limit=1000%s%s",
+                    (long long)ts, after[0] ? "&after=" : "", after);
                 st = get(&f, path, &b);
                 pages++;
                 if (st != 200)
@@ -535,7 +535,7 @@ static int contains_seq(json_t *arr, uint64_t seq)
         json_t *e;
         int     n = 0;
         json_array_foreach(arr, i, e) n +=
-                (uint64_t)json_integer_value(json_object_get(e, "seq")) == seq;
+            (uint64_t)json_integer_value(json_object_get(e, "seq")) == seq;
         return n;
 }
 
@@ -548,9 +548,9 @@ static void test_drop_event(void **state)
         (void)state;
         fx_start(&f, 10, 200, 100000, 300); /* starts in 300 ms */
         json_t *p = json_pack("{si}", "count", 3);
-        assert_int_equal(crmsync_crm_server_fault(f.s, "drop_event", p, 1, err,
-                                                  sizeof(err)),
-                         0);
+        assert_int_equal(
+            crmsync_crm_server_fault(f.s, "drop_event", p, 1, err, sizeof(err)),
+            0);
         json_decref(p);
         assert_int_equal(crmsync_crm_server_dropped(f.s, &seqs), 3);
         uint64_t d[3] = {seqs[0], seqs[1], seqs[2]};
@@ -564,9 +564,9 @@ static void test_drop_event(void **state)
         /* The object API still reflects the committed (dropped) change. */
         /* A committed seq cannot be dropped any more. */
         p = json_pack("{si}", "seq", 1);
-        assert_int_equal(crmsync_crm_server_fault(f.s, "drop_event", p, 1, err,
-                                                  sizeof(err)),
-                         -1);
+        assert_int_equal(
+            crmsync_crm_server_fault(f.s, "drop_event", p, 1, err, sizeof(err)),
+            -1);
         assert_non_null(strstr(err, "committed"));
         json_decref(p);
         json_decref(all);
@@ -596,13 +596,13 @@ static void test_duplicate_gap_late(void **state)
         all = json_array();
         fx_start(&f, 10, 100, 100000, 200);
         p = json_pack("{sf}", "ratio", 0.5);
-        assert_int_equal(crmsync_crm_server_fault(f.s, "gap_events", p, 1, err,
-                                                  sizeof(err)),
-                         0);
+        assert_int_equal(
+            crmsync_crm_server_fault(f.s, "gap_events", p, 1, err, sizeof(err)),
+            0);
         json_decref(p);
         run_ms(&f, 400);
         assert_int_equal(drain(&f, NULL, 1000, all, NULL, 0), 100);
-        size_t gaps = 0, i;
+        size_t  gaps = 0, i;
         json_t *e;
         json_array_foreach(all, i, e)
         {
@@ -620,8 +620,8 @@ static void test_duplicate_gap_late(void **state)
         all = json_array();
         fx_start(&f, 10, 100, 100000, 100);
         p = json_pack("{sfsf}", "ratio", 0.3, "delay_s", 0.6);
-        assert_int_equal(crmsync_crm_server_fault(f.s, "late_events", p, 1,
-                                                  err, sizeof(err)),
+        assert_int_equal(crmsync_crm_server_fault(f.s, "late_events", p, 1, err,
+                                                  sizeof(err)),
                          0);
         json_decref(p);
         run_ms(&f, 300);
@@ -701,11 +701,10 @@ static void test_slow_and_5xx_and_admin(void **state)
         int64_t t0 = crmsync_mono_ms();
         assert_int_equal(get(&f, "/v1/changes?limit=5", NULL), 200);
         assert_true(crmsync_mono_ms() - t0 >= 290);
-        assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
-                              "application/json",
-                              "{\"type\":\"slow_responses\",\"on\":false}",
-                              NULL),
-                         200);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_POST, "/_admin/faults", "application/json",
+                 "{\"type\":\"slow_responses\",\"on\":false}", NULL),
+            200);
         t0 = crmsync_mono_ms();
         assert_int_equal(get(&f, "/v1/changes?limit=5", NULL), 200);
         assert_true(crmsync_mono_ms() - t0 < 250);
@@ -720,7 +719,7 @@ static void test_slow_and_5xx_and_admin(void **state)
         {
                 struct resp               r    = {0};
                 struct evhttp_connection *conn = evhttp_connection_base_new(
-                        f.base, NULL, "127.0.0.1", (ev_uint16_t)f.port);
+                    f.base, NULL, "127.0.0.1", (ev_uint16_t)f.port);
                 struct evhttp_request *req = evhttp_request_new(on_resp, &r);
                 evhttp_connection_set_timeout(conn, 1);
                 evhttp_connection_set_retries(conn, 0);
@@ -733,11 +732,10 @@ static void test_slow_and_5xx_and_admin(void **state)
                 evhttp_connection_free(conn);
                 run_ms(&f, 800); /* the delayed answer's timer fires */
         }
-        assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
-                              "application/json",
-                              "{\"type\":\"slow_responses\",\"on\":false}",
-                              NULL),
-                         200);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_POST, "/_admin/faults", "application/json",
+                 "{\"type\":\"slow_responses\",\"on\":false}", NULL),
+            200);
         assert_int_equal(get(&f, "/v1/changes?limit=5", NULL), 200);
 
         assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
@@ -750,11 +748,10 @@ static void test_slow_and_5xx_and_admin(void **state)
         assert_true(st == 500 || st == 503);
         assert_true(json_is_string(json_object_get(b, "error")));
         json_decref(b);
-        assert_int_equal(http(&f, EVHTTP_REQ_POST, "/_admin/faults",
-                              "application/json",
-                              "{\"type\":\"crm_5xx_burst\",\"on\":false}",
-                              NULL),
-                         200);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_POST, "/_admin/faults", "application/json",
+                 "{\"type\":\"crm_5xx_burst\",\"on\":false}", NULL),
+            200);
         assert_int_equal(get(&f, "/v1/changes", NULL), 200);
         fx_stop(&f);
 }
@@ -800,17 +797,17 @@ static void on_hook(struct evhttp_request *req, void *arg)
 
 static void test_observer_and_webhooks(void **state)
 {
-        struct fx    f;
-        struct seen  c = {0};
-        char         body[256];
-        json_t      *b;
+        struct fx   f;
+        struct seen c = {0};
+        char        body[256];
+        json_t     *b;
         (void)state;
         fx_start(&f, 10, 100, 100000, 300);
         crmsync_crm_server_set_observer(f.s, count_served, &c);
         struct evhttp *rx = evhttp_new(f.base);
         evhttp_set_gencb(rx, on_hook, &c);
         struct evhttp_bound_socket *bs =
-                evhttp_bind_socket_with_handle(rx, "127.0.0.1", 0);
+            evhttp_bind_socket_with_handle(rx, "127.0.0.1", 0);
         assert_non_null(bs);
         struct sockaddr_in sin;
         socklen_t          sl = sizeof(sin);
@@ -832,8 +829,7 @@ static void test_observer_and_webhooks(void **state)
         json_decref(b);
         /* The receiver may count a batch before the CRM has read its
          * 2xx and reported the delivery: wait for both sides. */
-        for (int i = 0; i < 50 && (c.hook_events < 100 || c.webhook < 100);
-             i++)
+        for (int i = 0; i < 50 && (c.hook_events < 100 || c.webhook < 100); i++)
                 run_ms(&f, 100);
         assert_int_equal(c.hook_events, 100);
         assert_int_equal(c.webhook, 100);
@@ -845,24 +841,24 @@ static void test_observer_and_webhooks(void **state)
         assert_int_equal(c.objects, 1);
         assert_int_equal(get(&f, "/metrics", NULL), 200);
         /* DELETE /v1/subscriptions/{id} removes it, once. */
-        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1",
-                              NULL, NULL, &b),
-                         200);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1", NULL, NULL, &b),
+            200);
         assert_true(json_is_true(json_object_get(b, "deleted")));
         json_decref(b);
-        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1",
-                              NULL, NULL, &b),
-                         404);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/1", NULL, NULL, &b),
+            404);
         assert_string_equal(jstr(b, "error"), "subscription_not_found");
         json_decref(b);
-        assert_int_equal(http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/x1",
-                              NULL, NULL, &b),
-                         400);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_DELETE, "/v1/subscriptions/x1", NULL, NULL, &b),
+            400);
         assert_string_equal(jstr(b, "error"), "bad_subscription");
         json_decref(b);
-        assert_int_equal(http(&f, EVHTTP_REQ_GET, "/v1/subscriptions/1",
-                              NULL, NULL, &b),
-                         405);
+        assert_int_equal(
+            http(&f, EVHTTP_REQ_GET, "/v1/subscriptions/1", NULL, NULL, &b),
+            405);
         json_decref(b);
         /* The receiver lives on f.base: free it before fx_stop frees the
          * base (evhttp_free deletes its events from the base). */
@@ -883,10 +879,9 @@ static void test_rate_limit_429(void **state)
                 int st = get(&f, "/v1/changes?limit=1", &b);
                 if (st == 429) {
                         limited++;
-                        assert_true(json_is_string(json_object_get(b,
-                                                                   "error")) ||
-                                    json_is_string(json_object_get(
-                                            b, "errorType")));
+                        assert_true(
+                            json_is_string(json_object_get(b, "error")) ||
+                            json_is_string(json_object_get(b, "errorType")));
                 } else {
                         assert_int_equal(st, 200);
                 }
@@ -905,8 +900,8 @@ static void test_schema_drift(void **state)
         json_t   *all = json_array();
         (void)state;
         fx_start(&f, 10, 100, 100000, 200);
-        json_t *p = json_pack("{sssf}", "kind", "missing_required", "ratio",
-                              1.0);
+        json_t *p =
+            json_pack("{sssf}", "kind", "missing_required", "ratio", 1.0);
         assert_int_equal(crmsync_crm_server_fault(f.s, "schema_drift", p, 1,
                                                   err, sizeof(err)),
                          0);
@@ -939,47 +934,52 @@ struct wire_field {
 };
 
 static const struct wire_field envelope_fields[] = {
-        {"event_id", JSON_STRING, 1},      {"seq", JSON_INTEGER, 1},
-        {"entity", JSON_STRING, 1},        {"record_id", JSON_STRING, 1},
-        {"account_id", JSON_STRING, 1},    {"change_type", JSON_STRING, 1},
-        {"version", JSON_INTEGER, 1},      {"commit_ts_ms", JSON_INTEGER, 1},
-        {"transaction_key", JSON_STRING, 1},
-        {"sequence_number", JSON_INTEGER, 1},
-        {"fields", JSON_OBJECT, 1}, /* null for a gap */
-        {"merged_ids", JSON_ARRAY, 0},     {"merged_into", JSON_STRING, 0},
-        {"previous_account_id", JSON_STRING, 0},
-        {NULL, 0, 0},
+    {"event_id", JSON_STRING, 1},
+    {"seq", JSON_INTEGER, 1},
+    {"entity", JSON_STRING, 1},
+    {"record_id", JSON_STRING, 1},
+    {"account_id", JSON_STRING, 1},
+    {"change_type", JSON_STRING, 1},
+    {"version", JSON_INTEGER, 1},
+    {"commit_ts_ms", JSON_INTEGER, 1},
+    {"transaction_key", JSON_STRING, 1},
+    {"sequence_number", JSON_INTEGER, 1},
+    {"fields", JSON_OBJECT, 1}, /* null for a gap */
+    {"merged_ids", JSON_ARRAY, 0},
+    {"merged_into", JSON_STRING, 0},
+    {"previous_account_id", JSON_STRING, 0},
+    {NULL, 0, 0},
 };
 
 static const struct {
         const char             *entity;
         const struct wire_field f[8];
 } entity_fields[] = {
-        {"account",
-         {{"name", JSON_STRING, 0},
-          {"industry", JSON_STRING, 0},
-          {"tier", JSON_STRING, 0},
-          {"owner", JSON_STRING, 0},
-          {"annual_revenue", JSON_INTEGER, 0},
-          {NULL, 0, 0}}},
-        {"contact",
-         {{"email", JSON_STRING, 0},
-          {"first_name", JSON_STRING, 0},
-          {"last_name", JSON_STRING, 0},
-          {"title", JSON_STRING, 0},
-          {"consent_email", JSON_TRUE, 0}, /* boolean */
-          {"consent_sms", JSON_TRUE, 0},
-          {NULL, 0, 0}}},
-        {"opportunity",
-         {{"name", JSON_STRING, 0},
-          {"stage", JSON_STRING, 0},
-          {"amount", JSON_INTEGER, 0},
-          {NULL, 0, 0}}},
-        {"entitlement",
-         {{"sku", JSON_STRING, 0},
-          {"seats", JSON_INTEGER, 0},
-          {"ends_on", JSON_STRING, 0},
-          {NULL, 0, 0}}},
+    {"account",
+     {{"name", JSON_STRING, 0},
+      {"industry", JSON_STRING, 0},
+      {"tier", JSON_STRING, 0},
+      {"owner", JSON_STRING, 0},
+      {"annual_revenue", JSON_INTEGER, 0},
+      {NULL, 0, 0}}},
+    {"contact",
+     {{"email", JSON_STRING, 0},
+      {"first_name", JSON_STRING, 0},
+      {"last_name", JSON_STRING, 0},
+      {"title", JSON_STRING, 0},
+      {"consent_email", JSON_TRUE, 0}, /* boolean */
+      {"consent_sms", JSON_TRUE, 0},
+      {NULL, 0, 0}}},
+    {"opportunity",
+     {{"name", JSON_STRING, 0},
+      {"stage", JSON_STRING, 0},
+      {"amount", JSON_INTEGER, 0},
+      {NULL, 0, 0}}},
+    {"entitlement",
+     {{"sku", JSON_STRING, 0},
+      {"seats", JSON_INTEGER, 0},
+      {"ends_on", JSON_STRING, 0},
+      {NULL, 0, 0}}},
 };
 
 static int type_is(const json_t *v, int type)
@@ -990,7 +990,7 @@ static int type_is(const json_t *v, int type)
 }
 
 static const struct wire_field *field_find(const struct wire_field *t,
-                                           const char *name)
+                                           const char              *name)
 {
         for (; t->name; t++)
                 if (!strcmp(t->name, name))
@@ -1017,8 +1017,9 @@ static int wire_type_check(const json_t *ev, char *why, size_t why_size)
                         return -1;
                 }
         }
-        json_object_foreach((json_t *)ev, k, v)
-        if (!field_find(envelope_fields, k)) {
+        json_object_foreach((json_t *)ev, k,
+                            v) if (!field_find(envelope_fields, k))
+        {
                 snprintf(why, why_size, "unknown envelope field %s", k);
                 return -1;
         }
@@ -1035,13 +1036,12 @@ static int wire_type_check(const json_t *ev, char *why, size_t why_size)
         {
                 t = field_find(ft, k);
                 if (!t) {
-                        snprintf(why, why_size, "unknown field %s.%s", ent,
-                                 k);
+                        snprintf(why, why_size, "unknown field %s.%s", ent, k);
                         return -1;
                 }
                 if (!type_is(v, t->type)) {
-                        snprintf(why, why_size, "%s.%s has the wrong type",
-                                 ent, k);
+                        snprintf(why, why_size, "%s.%s has the wrong type", ent,
+                                 k);
                         return -1;
                 }
         }
@@ -1053,10 +1053,9 @@ static int wire_type_check(const json_t *ev, char *why, size_t why_size)
  * type, merges) conforms. */
 static void test_schema_drift_breaks_documented_types(void **state)
 {
-        static const char *const kinds[] = {NULL, "new_field",
-                                            "changed_type",
+        static const char *const kinds[] = {NULL, "new_field", "changed_type",
                                             "missing_required"};
-        char why[256], err[256];
+        char                     why[256], err[256];
         (void)state;
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
                 struct fx f;
@@ -1065,19 +1064,19 @@ static void test_schema_drift_breaks_documented_types(void **state)
                 fx_children = 1;
                 fx_start(&f, 20, 600, 100000, 200);
                 if (kinds[k]) {
-                        json_t *p = json_pack("{sssf}", "kind", kinds[k],
-                                              "ratio", 1.0);
-                        assert_int_equal(crmsync_crm_server_fault(
-                                                 f.s, "schema_drift", p, 1,
-                                                 err, sizeof(err)),
-                                         0);
+                        json_t *p =
+                            json_pack("{sssf}", "kind", kinds[k], "ratio", 1.0);
+                        assert_int_equal(
+                            crmsync_crm_server_fault(f.s, "schema_drift", p, 1,
+                                                     err, sizeof(err)),
+                            0);
                         json_decref(p);
                 }
                 run_ms(&f, 400);
                 assert_int_equal(drain(&f, NULL, 1000, all, NULL, 0), 600);
                 json_array_foreach(all, i, e)
                 {
-                        int rc = wire_type_check(e, why, sizeof(why));
+                        int rc  = wire_type_check(e, why, sizeof(why));
                         int ent = crmsync_entity_parse(jstr(e, "entity"));
                         if (ent >= 0)
                                 ents[ent]++;
@@ -1101,21 +1100,21 @@ static void test_schema_drift_breaks_documented_types(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_paging_covers_all_once),
-                cmocka_unit_test(test_future_events_not_served),
-                cmocka_unit_test(test_bad_requests),
-                cmocka_unit_test(test_objects_api),
-                cmocka_unit_test(test_objects_batch_read),
-                cmocka_unit_test(test_timestamp_polling),
-                cmocka_unit_test(test_polling_result_cap),
-                cmocka_unit_test(test_drop_event),
-                cmocka_unit_test(test_duplicate_gap_late),
-                cmocka_unit_test(test_retention_cut_and_410),
-                cmocka_unit_test(test_slow_and_5xx_and_admin),
-                cmocka_unit_test(test_observer_and_webhooks),
-                cmocka_unit_test(test_rate_limit_429),
-                cmocka_unit_test(test_schema_drift),
-                cmocka_unit_test(test_schema_drift_breaks_documented_types),
+            cmocka_unit_test(test_paging_covers_all_once),
+            cmocka_unit_test(test_future_events_not_served),
+            cmocka_unit_test(test_bad_requests),
+            cmocka_unit_test(test_objects_api),
+            cmocka_unit_test(test_objects_batch_read),
+            cmocka_unit_test(test_timestamp_polling),
+            cmocka_unit_test(test_polling_result_cap),
+            cmocka_unit_test(test_drop_event),
+            cmocka_unit_test(test_duplicate_gap_late),
+            cmocka_unit_test(test_retention_cut_and_410),
+            cmocka_unit_test(test_slow_and_5xx_and_admin),
+            cmocka_unit_test(test_observer_and_webhooks),
+            cmocka_unit_test(test_rate_limit_429),
+            cmocka_unit_test(test_schema_drift),
+            cmocka_unit_test(test_schema_drift_breaks_documented_types),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,8 +287,7 @@ static void test_client_id_from_request(void **state)
 }
 
 static const struct crm_throttle_client_stats *
-client_of(const struct crm_throttle_client_stats *cs, size_t n,
-          const char *id)
+client_of(const struct crm_throttle_client_stats *cs, size_t n, const char *id)
 {
         for (size_t i = 0; i < n; i++)
                 if (!strcmp(cs[i].id, id))
@@ -320,20 +319,19 @@ static void test_etiquette_per_client(void **state)
         crmsync_throttle_check(t, "eager", T0 + 500, &r);
         /* The last 429 (at +500, Retry-After 1) sets the deadline at
          * +1500; a request within the slack of it is not early. */
-        assert_int_equal(crmsync_throttle_check(
-                                 t, "eager",
-                                 T0 + 1500 - CRMSYNC_THROTTLE_EARLY_SLACK_MS,
-                                 &r),
-                         CRM_THROTTLE_OK);
+        assert_int_equal(
+            crmsync_throttle_check(
+                t, "eager", T0 + 1500 - CRMSYNC_THROTTLE_EARLY_SLACK_MS, &r),
+            CRM_THROTTLE_OK);
         /* "polite": waits Retry-After; then runs into the daily quota of 5
          * (403, no Retry-After: never early). */
         assert_int_equal(crmsync_throttle_check(t, "polite", T0, &r), 0);
         assert_int_equal(crmsync_throttle_check(t, "polite", T0, &r),
                          CRM_THROTTLE_RATE_LIMITED);
         for (int i = 1; i <= 3; i++)
-                assert_int_equal(crmsync_throttle_check(t, "polite",
-                                                        T0 + 1000 * i, &r),
-                                 CRM_THROTTLE_OK);
+                assert_int_equal(
+                    crmsync_throttle_check(t, "polite", T0 + 1000 * i, &r),
+                    CRM_THROTTLE_OK);
         assert_int_equal(crmsync_throttle_check(t, "polite", T0 + 4000, &r),
                          CRM_THROTTLE_QUOTA);
         assert_int_equal(crmsync_throttle_check(t, "polite", T0 + 4001, &r),
@@ -365,7 +363,7 @@ static void test_etiquette_after_503(void **state)
         crm_throttle_t                  *t = mk(0, 0, 0, 1.0, 7);
         struct crm_throttle_result       r;
         struct crm_throttle_client_stats cs[2];
-        int64_t                          now = T0;
+        int64_t                          now    = T0;
         int                              got503 = 0;
         (void)state;
 

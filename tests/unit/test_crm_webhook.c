@@ -718,8 +718,7 @@ static void rounds(struct event_base *base, crm_webhook_t *w, struct obs *o,
                         int seq = from + r * 10 + i;
                         snprintf(id, sizeof(id), "e-%08d", seq);
                         snprintf(json, sizeof(json),
-                                 "{\"event_id\":\"%s\",\"seq\":%d}", id,
-                                 seq);
+                                 "{\"event_id\":\"%s\",\"seq\":%d}", id, seq);
                         crmsync_webhook_enqueue(w, json, strlen(json), id);
                 }
                 int64_t end = crmsync_mono_ms() + 5000;
@@ -782,8 +781,7 @@ static void test_unsubscribe_frees_slot(void **state)
         assert_non_null(strstr(err, "too many"));
 
         /* Removing the dead one drops what it held and frees its slot. */
-        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err,
-                                                     sizeof(err)),
+        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err, sizeof(err)),
                          0);
         crmsync_webhook_stats(w, &st);
         assert_int_equal(st.subscriptions, 1);
@@ -791,8 +789,7 @@ static void test_unsubscribe_frees_slot(void **state)
         assert_int_equal(st.queued, 0);
         assert_int_equal(crmsync_webhook_idle(w), 1);
         assert_int_equal(crmsync_webhook_sub_stats(w, dead, &ss), -1);
-        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err,
-                                                     sizeof(err)),
+        assert_int_equal(crmsync_webhook_unsubscribe(w, dead, err, sizeof(err)),
                          -1);
         assert_non_null(strstr(err, "no subscription"));
         assert_int_equal(crmsync_webhook_unsubscribe(w, 99, err, sizeof(err)),

@@ -74,11 +74,11 @@ static void test_rank(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_empty_is_zero),
-                cmocka_unit_test(test_uniform_quantiles),
-                cmocka_unit_test(test_small_values_exact),
-                cmocka_unit_test(test_huge_values),
-                cmocka_unit_test(test_rank),
+            cmocka_unit_test(test_empty_is_zero),
+            cmocka_unit_test(test_uniform_quantiles),
+            cmocka_unit_test(test_small_values_exact),
+            cmocka_unit_test(test_huge_values),
+            cmocka_unit_test(test_rank),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

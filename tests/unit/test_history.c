@@ -214,15 +214,15 @@ static void test_fact_cap(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_clean_history_is_quiet),
-                cmocka_unit_test(test_lost_after_topic),
-                cmocka_unit_test(test_lost_before_topic_and_covered_by_snapshot),
-                cmocka_unit_test(test_delete_supersedes_skipped_update),
-                cmocka_unit_test(test_full_write_supersedes_partial_does_not),
-                cmocka_unit_test(test_last_change_lost_is_end_state_not_history),
-                cmocka_unit_test(test_reordered_and_duplicates),
-                cmocka_unit_test(test_dead_lettered),
-                cmocka_unit_test(test_fact_cap),
+            cmocka_unit_test(test_clean_history_is_quiet),
+            cmocka_unit_test(test_lost_after_topic),
+            cmocka_unit_test(test_lost_before_topic_and_covered_by_snapshot),
+            cmocka_unit_test(test_delete_supersedes_skipped_update),
+            cmocka_unit_test(test_full_write_supersedes_partial_does_not),
+            cmocka_unit_test(test_last_change_lost_is_end_state_not_history),
+            cmocka_unit_test(test_reordered_and_duplicates),
+            cmocka_unit_test(test_dead_lettered),
+            cmocka_unit_test(test_fact_cap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,8 +85,7 @@ static char *exchange(struct srv *s, const char *req, size_t len)
         sin.sin_family      = AF_INET;
         sin.sin_port        = htons((uint16_t)s->port);
         sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
-                         0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
         while (crmsync_mono_ms() < end) {
                 if (off < len) {
                         ssize_t n = send(fd, req + off, len - off,
@@ -152,7 +151,7 @@ static void test_fires_on_evhttp_pages(void **state)
         free(big);
 
         const char *post = "POST /ok HTTP/1.1\r\nContent-Length: 5000\r\n\r\n";
-        out = exchange(&s, post, strlen(post));
+        out              = exchange(&s, post, strlen(post));
         expect_json_error(out, "HTTP/1.1 413 ", "body_too_large");
         free(out);
         assert_int_equal(crmsync_http_guard_rewritten(s.guard), 4);
@@ -177,7 +176,7 @@ static void test_quiet_on_normal_answers(void **state)
         /* A malformed request after a good one on the same connection:
          * the good answer stays whole, the error becomes JSON. */
         const char *then_bad = "GET /ok HTTP/1.1\r\n\r\nBAD\r\n\r\n";
-        out = exchange(&s, then_bad, strlen(then_bad));
+        out                  = exchange(&s, then_bad, strlen(then_bad));
         assert_memory_equal(out, "HTTP/1.1 200 OK\r\n", 17);
         char *second = strstr(out, "{\"ok\":1}");
         assert_non_null(second);
@@ -190,8 +189,8 @@ static void test_quiet_on_normal_answers(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fires_on_evhttp_pages),
-                cmocka_unit_test(test_quiet_on_normal_answers),
+            cmocka_unit_test(test_fires_on_evhttp_pages),
+            cmocka_unit_test(test_quiet_on_normal_answers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,24 +137,23 @@ static void test_start_offsets(void **state)
         assert_int_equal(off[1], -1); /* not named */
         assert_int_equal(off[2], 0);
         assert_int_equal(off[3], 7);
-        assert_int_equal(crmsync_start_offsets_parse("", off, 4, errstr,
-                                                     sizeof(errstr)),
-                         0);
+        assert_int_equal(
+            crmsync_start_offsets_parse("", off, 4, errstr, sizeof(errstr)), 0);
         assert_int_equal(off[0], -1);
-        assert_int_equal(crmsync_start_offsets_parse("0:1,4:2", off, 4,
-                                                     errstr, sizeof(errstr)),
+        assert_int_equal(crmsync_start_offsets_parse("0:1,4:2", off, 4, errstr,
+                                                     sizeof(errstr)),
                          -1);
         assert_non_null(strstr(errstr, "item 2"));
-        assert_int_equal(crmsync_start_offsets_parse("0:x", off, 4, errstr,
-                                                     sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_start_offsets_parse("0:x", off, 4, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, "offset 'x'"));
-        assert_int_equal(crmsync_start_offsets_parse("0:-1", off, 4, errstr,
-                                                     sizeof(errstr)),
-                         -1);
-        assert_int_equal(crmsync_start_offsets_parse("1-5", off, 4, errstr,
-                                                     sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_start_offsets_parse("0:-1", off, 4, errstr, sizeof(errstr)),
+            -1);
+        assert_int_equal(
+            crmsync_start_offsets_parse("1-5", off, 4, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, "PARTITION:OFFSET"));
 }
 

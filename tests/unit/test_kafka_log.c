@@ -60,9 +60,9 @@ static void test_good_file_stays_quiet(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_full_disk_is_reported),
-                cmocka_unit_test(test_unopenable_file_is_reported),
-                cmocka_unit_test(test_good_file_stays_quiet),
+            cmocka_unit_test(test_full_disk_is_reported),
+            cmocka_unit_test(test_unopenable_file_is_reported),
+            cmocka_unit_test(test_good_file_stays_quiet),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

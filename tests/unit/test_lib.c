@@ -63,17 +63,16 @@ static void test_hmac(void **state)
         unsigned char      mac[CRMSYNC_SHA256_LEN];
         char               hex[2 * CRMSYNC_SHA256_LEN + 1];
         char               b64[CRMSYNC_SHA256_B64_SIZE];
-        struct crmsync_iov parts[] = {{"what do ya ", 11},
-                                      {NULL, 0},
-                                      {"want for nothing?", 17}};
+        struct crmsync_iov parts[] = {
+            {"what do ya ", 11}, {NULL, 0}, {"want for nothing?", 17}};
         (void)state;
 
         assert_int_equal(crmsync_hmac_sha256("Jefe", 4, parts, 3, mac), 0);
         for (int i = 0; i < CRMSYNC_SHA256_LEN; i++)
                 snprintf(hex + 2 * i, 3, "%02x", mac[i]);
         assert_string_equal(hex, want);
-        assert_int_equal(crmsync_base64_encode((const unsigned char *)"foob",
-                                               4, b64, sizeof(b64)),
+        assert_int_equal(crmsync_base64_encode((const unsigned char *)"foob", 4,
+                                               b64, sizeof(b64)),
                          8);
         assert_string_equal(b64, "Zm9vYg==");
         assert_int_equal(crmsync_base64_encode(mac, sizeof(mac), b64, 44), -1);
@@ -180,7 +179,7 @@ static void test_strmap(void **state)
 
 static void test_log(void **state)
 {
-        char  path[] = "/tmp/crmsync-test-log-XXXXXX";
+        char  path[]   = "/tmp/crmsync-test-log-XXXXXX";
         char  got[128] = "";
         int   fd = mkstemp(path), saved = dup(2);
         FILE *fp;
@@ -235,46 +234,46 @@ static void test_kafka_props(void **state)
 {
         char        path[] = "/tmp/crmsync-test-lib-XXXXXX";
         char        errstr[256];
-        struct seen s = {{0}, 0};
+        struct seen s  = {{0}, 0};
         int         fd = mkstemp(path);
         (void)state;
 
         assert_true(fd >= 0);
         close(fd);
         write_file(path, "# comment\n\n a.b = 1 \nc=x=y\n");
-        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
-                                                  sizeof(errstr)),
-                         0);
+        assert_int_equal(
+            crmsync_kafka_props_read(path, collect, &s, errstr, sizeof(errstr)),
+            0);
         assert_int_equal(s.n, 2);
         assert_string_equal(s.keys, "a.b=1;c=x=y;");
         write_file(path, "a=1\nrefuse=1\n");
-        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
-                                                  sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_kafka_props_read(path, collect, &s, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, ":2: property 'refuse': no thanks"));
         write_file(path, "a=1\n\njust-a-word\n");
-        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
-                                                  sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_kafka_props_read(path, collect, &s, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, ":3: expected key=value"));
         unlink(path);
-        assert_int_equal(crmsync_kafka_props_read(path, collect, &s, errstr,
-                                                  sizeof(errstr)),
-                         -1);
+        assert_int_equal(
+            crmsync_kafka_props_read(path, collect, &s, errstr, sizeof(errstr)),
+            -1);
         assert_non_null(strstr(errstr, path));
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fnv1a64),
-                cmocka_unit_test(test_rand),
-                cmocka_unit_test(test_hmac),
-                cmocka_unit_test(test_dynbuf),
-                cmocka_unit_test(test_strmap),
-                cmocka_unit_test(test_log),
-                cmocka_unit_test(test_json_error),
-                cmocka_unit_test(test_kafka_props),
+            cmocka_unit_test(test_fnv1a64),
+            cmocka_unit_test(test_rand),
+            cmocka_unit_test(test_hmac),
+            cmocka_unit_test(test_dynbuf),
+            cmocka_unit_test(test_strmap),
+            cmocka_unit_test(test_log),
+            cmocka_unit_test(test_json_error),
+            cmocka_unit_test(test_kafka_props),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,7 @@ static char *event_json(const char *eid, const char *entity, const char *id,
         return buf;
 }
 
-static int map(const char *v, uint32_t bugs, struct prof_op *op,
-               char *reason)
+static int map(const char *v, uint32_t bugs, struct prof_op *op, char *reason)
 {
         return profiler_map_event(v, strlen(v), bugs, op, reason, 256);
 }
@@ -92,16 +91,15 @@ static void test_map_create_update_delete(void **state)
         assert_int_equal(op.if_version, -1); /* full state */
         profiler_op_clear(&op);
         free(v);
-        v = event_json("e-3", "contact", "C-1", "A-2", "update", 3,
-                       "{\"a\":1}", ",\"resolved_move\":true");
+        v = event_json("e-3", "contact", "C-1", "A-2", "update", 3, "{\"a\":1}",
+                       ",\"resolved_move\":true");
         assert_int_equal(map(v, 0, &op, reason), 0);
         assert_false(op.merge_fields);
         assert_int_equal(op.if_version, -1);
         profiler_op_clear(&op);
         free(v);
 
-        v = event_json("e-4", "contact", "C-1", "A-1", "delete", 4, "{}",
-                       NULL);
+        v = event_json("e-4", "contact", "C-1", "A-1", "delete", 4, "{}", NULL);
         assert_int_equal(map(v, 0, &op, reason), 0);
         assert_int_equal(op.action, PROF_DELETE);
         j = profiler_op_json(&op);
@@ -134,48 +132,43 @@ static void test_map_rejects_invalid(void **state)
         char           reason[256];
         (void)state;
         const char *bad[] = {
-                "not json",
-                "[1,2]",
-                "{\"entity\":\"contact\"}",
-                NULL,
+            "not json",
+            "[1,2]",
+            "{\"entity\":\"contact\"}",
+            NULL,
         };
         for (int i = 0; bad[i]; i++)
                 assert_int_equal(map(bad[i], 0, &op, reason), -1);
         assert_int_equal(profiler_map_event("", 0, 0, &op, reason, 256), -1);
 
-        char *v = event_json("e-1", "contact", "C-1", "A-1", "explode", 1,
-                             "{}", NULL);
+        char *v = event_json("e-1", "contact", "C-1", "A-1", "explode", 1, "{}",
+                             NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         assert_non_null(strstr(reason, "change_type"));
         free(v);
-        v = event_json("e-1", "planet", "C-1", "A-1", "create", 1, "{}",
-                       NULL);
+        v = event_json("e-1", "planet", "C-1", "A-1", "create", 1, "{}", NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         assert_non_null(strstr(reason, "entity"));
         free(v);
-        v = event_json("e-1", "contact", "C-1", "A-1", "gap", 1, "null",
-                       NULL);
+        v = event_json("e-1", "contact", "C-1", "A-1", "gap", 1, "null", NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         assert_non_null(strstr(reason, "gap"));
         free(v);
-        v = event_json("e-1", "contact", "C-1", "A-1", "update", 1, "[]",
-                       NULL);
+        v = event_json("e-1", "contact", "C-1", "A-1", "update", 1, "[]", NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         assert_non_null(strstr(reason, "fields"));
         free(v);
         /* version of the wrong type */
-        assert_int_equal(
-                map("{\"event_id\":\"e-1\",\"entity\":\"contact\","
-                    "\"record_id\":\"C-1\",\"account_id\":\"A-1\","
-                    "\"change_type\":\"update\",\"version\":\"3\","
-                    "\"fields\":{}}",
-                    0, &op, reason),
-                -1);
+        assert_int_equal(map("{\"event_id\":\"e-1\",\"entity\":\"contact\","
+                             "\"record_id\":\"C-1\",\"account_id\":\"A-1\","
+                             "\"change_type\":\"update\",\"version\":\"3\","
+                             "\"fields\":{}}",
+                             0, &op, reason),
+                         -1);
         assert_non_null(strstr(reason, "version"));
         /* event_id that does not fit the sink's contract */
         v = event_json("resync-contact-C-000017-v3-and-a-tail-past-48-bytes",
-                       "contact", "C-1", "A-1",
-                       "update", 1, "{}", NULL);
+                       "contact", "C-1", "A-1", "update", 1, "{}", NULL);
         assert_int_equal(map(v, 0, &op, reason), -1);
         free(v);
 }
@@ -187,12 +180,12 @@ static void test_map_bug_switches(void **state)
         (void)state;
         char *upd = event_json("e-1", "contact", "C-1", "A-1", "update", 2,
                                "{\"a\":1}", NULL);
-        char *move = event_json("e-2", "contact", "C-1", "A-9", "update", 3,
-                                "{}", NULL);
+        char *move =
+            event_json("e-2", "contact", "C-1", "A-9", "update", 3, "{}", NULL);
         char *loser = event_json("e-3", "account", "A-1", "A-1", "delete", 7,
                                  "{}", ",\"merged_into\":\"A-9\"");
-        char *del = event_json("e-4", "contact", "C-2", "A-1", "delete", 2,
-                               "{}", NULL);
+        char *del =
+            event_json("e-4", "contact", "C-2", "A-1", "delete", 2, "{}", NULL);
 
         assert_int_equal(map(upd, CRMSYNC_BUG_NO_VERSION_CHECK, &op, reason),
                          0);
@@ -221,18 +214,15 @@ static void test_map_bug_switches(void **state)
         assert_int_equal(map(rmove, 0, &op, reason), 0);
         assert_int_equal(op.action, PROF_UPSERT);
         profiler_op_clear(&op);
-        assert_int_equal(map(rmove, CRMSYNC_BUG_IGNORE_MERGES, &op, reason),
-                         0);
+        assert_int_equal(map(rmove, CRMSYNC_BUG_IGNORE_MERGES, &op, reason), 0);
         assert_int_equal(op.action, PROF_SKIP);
         profiler_op_clear(&op);
-        assert_int_equal(map(pmove, CRMSYNC_BUG_IGNORE_MERGES, &op, reason),
-                         0);
+        assert_int_equal(map(pmove, CRMSYNC_BUG_IGNORE_MERGES, &op, reason), 0);
         assert_int_equal(op.action, PROF_SKIP);
         profiler_op_clear(&op);
         free(rmove);
         free(pmove);
-        assert_int_equal(map(loser, CRMSYNC_BUG_IGNORE_MERGES, &op, reason),
-                         0);
+        assert_int_equal(map(loser, CRMSYNC_BUG_IGNORE_MERGES, &op, reason), 0);
         assert_int_equal(op.action, PROF_SKIP);
         profiler_op_clear(&op);
         /* ignore-merges still applies ordinary updates and deletes */
@@ -356,7 +346,7 @@ static void test_backoff(void **state)
 /* ---- end to end: mock cluster -> profiler thread -> in-process sink ---- */
 
 #define E2E_CONTACTS 100
-#define E2E_EVENTS   1000
+#define E2E_EVENTS 1000
 
 struct prof_thread {
         struct profiler_config cfg;
@@ -369,8 +359,7 @@ struct prof_thread {
 static void *prof_main(void *arg)
 {
         struct prof_thread *t = arg;
-        t->rc = crmsync_profiler_run(&t->cfg, &t->stop, t->err,
-                                     sizeof(t->err));
+        t->rc = crmsync_profiler_run(&t->cfg, &t->stop, t->err, sizeof(t->err));
         __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
         return NULL;
 }
@@ -419,10 +408,10 @@ static void sef_cb(void *opaque, const char *eid, const char *kind,
 static void produce(rd_kafka_t *p, const char *key, const char *val)
 {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-                p, RD_KAFKA_V_TOPIC("crm.changes"),
-                RD_KAFKA_V_KEY(key, strlen(key)),
-                RD_KAFKA_V_VALUE((void *)val, strlen(val)),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            p, RD_KAFKA_V_TOPIC("crm.changes"),
+            RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)val, strlen(val)),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
@@ -436,8 +425,8 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         /* Mock cluster owned by a throwaway producer handle. */
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
-        rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                       sizeof(errstr));
+        rd_kafka_t *mrk =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         assert_non_null(mrk);
         rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
         assert_non_null(mc);
@@ -445,14 +434,14 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         assert_int_equal(rd_kafka_mock_topic_create(mc, "crm.changes", 3, 1),
                          0);
         assert_int_equal(
-                rd_kafka_mock_topic_create(mc, "crm.changes.dlq", 1, 1), 0);
+            rd_kafka_mock_topic_create(mc, "crm.changes.dlq", 1, 1), 0);
 
         /* The workload: creates, updates (some out of order), deletes and
          * duplicate deliveries, all keyed by account. */
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
-        rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                        sizeof(errstr));
+        rd_kafka_t *prod =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         assert_non_null(prod);
         struct expect want;
         memset(&want, 0, sizeof(want));
@@ -479,8 +468,7 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
                         want.deleted[i] = 0;
                         snprintf(ev_id, sizeof(ev_id), "e-%08d", ++eid);
                         char *v = event_json(ev_id, "contact", id, acc,
-                                             "undelete",
-                                             (int)++want.version[i],
+                                             "undelete", (int)++want.version[i],
                                              "{\"email\":\"u\"}", NULL);
                         produce(prod, acc, v);
                         produced++;
@@ -489,10 +477,9 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
                 }
                 snprintf(ev_id, sizeof(ev_id), "e-%08d", ++eid);
                 int   del = produced % 13 == 0;
-                char *v   = event_json(ev_id, "contact", id, acc,
-                                       del ? "delete" : "update",
-                                       (int)++want.version[i],
-                                       del ? "{}" : "{\"n\":1}", NULL);
+                char *v   = event_json(
+                      ev_id, "contact", id, acc, del ? "delete" : "update",
+                      (int)++want.version[i], del ? "{}" : "{\"n\":1}", NULL);
                 want.deleted[i] = del;
                 produce(prod, acc, v);
                 produced++;
@@ -512,8 +499,8 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         /* The sink on this thread's event loop. */
         struct event_base *base = event_base_new();
         struct sink_config scfg = {0};
-        sink_server_t *sink = crmsync_sink_server_new(base, &scfg, errstr,
-                                                      sizeof(errstr));
+        sink_server_t     *sink =
+            crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
         assert_non_null(sink);
         struct event  *tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
         struct timeval tv   = {0, 5000};
@@ -538,7 +525,7 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         assert_int_equal(pthread_create(&th, NULL, prof_main, &pt), 0);
 
         /* Spin the sink until every contact has its final version. */
-        struct seen s = {.want = &want};
+        struct seen s   = {.want = &want};
         int64_t     end = crmsync_mono_ms() + 60000, outage_end = 0;
         while (crmsync_mono_ms() < end &&
                !__atomic_load_n(&pt.done, __ATOMIC_ACQUIRE)) {
@@ -551,8 +538,8 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
                         outage_end = crmsync_mono_ms() + 1000;
                 }
                 if (outage_end && crmsync_mono_ms() >= outage_end) {
-                        crmsync_sink_set_outage(sink, SINK_OUTAGE_NONE,
-                                                errstr, sizeof(errstr));
+                        crmsync_sink_set_outage(sink, SINK_OUTAGE_NONE, errstr,
+                                                sizeof(errstr));
                         outage_end = INT64_MAX;
                 }
                 memset(&s, 0, sizeof(s));
@@ -591,11 +578,11 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
         rd_kafka_conf_set(conf, "group.id", "test-profiler", NULL, 0);
-        rd_kafka_t *chk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
-                                       sizeof(errstr));
+        rd_kafka_t *chk =
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         assert_non_null(chk);
         rd_kafka_topic_partition_list_t *parts =
-                rd_kafka_topic_partition_list_new(3);
+            rd_kafka_topic_partition_list_new(3);
         for (int i = 0; i < 3; i++)
                 rd_kafka_topic_partition_list_add(parts, "crm.changes", i);
         assert_int_equal(rd_kafka_committed(chk, parts, 10000), 0);
@@ -603,8 +590,7 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         for (int i = 0; i < 3; i++) {
                 int64_t lo, hi;
                 assert_int_equal(rd_kafka_query_watermark_offsets(
-                                         chk, "crm.changes", i, &lo, &hi,
-                                         5000),
+                                     chk, "crm.changes", i, &lo, &hi, 5000),
                                  0);
                 assert_int_equal(parts->elems[i].offset, hi);
                 committed_total += parts->elems[i].offset;
@@ -618,14 +604,14 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
         rd_kafka_conf_set(conf, "group.id", "test-dlq-reader", NULL, 0);
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
-        rd_kafka_t *cons = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
-                                        sizeof(errstr));
+        rd_kafka_t *cons =
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         assert_non_null(cons);
         rd_kafka_poll_set_consumer(cons);
         rd_kafka_topic_partition_list_t *tp =
-                rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(tp, "crm.changes.dlq", 0)->offset =
-                RD_KAFKA_OFFSET_BEGINNING;
+            RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(cons, tp);
         rd_kafka_topic_partition_list_destroy(tp);
         int dlq = 0;
@@ -640,7 +626,7 @@ static void run_e2e(uint32_t bugs, double partial_failure, int outage)
                         size_t              sz;
                         assert_int_equal(rd_kafka_message_headers(m, &h), 0);
                         assert_int_equal(rd_kafka_header_get_last(
-                                                 h, "dlq_reason", &val, &sz),
+                                             h, "dlq_reason", &val, &sz),
                                          0);
                         assert_true(sz > 0);
                         dlq++;
@@ -686,11 +672,11 @@ static int64_t committed_of(rd_kafka_t *chk_unused, const char *bootstrap,
         (void)chk_unused;
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
         rd_kafka_conf_set(conf, "group.id", group, NULL, 0);
-        rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
-                                     sizeof(errstr));
+        rd_kafka_t *c =
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         assert_non_null(c);
         rd_kafka_topic_partition_list_t *l =
-                rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, "crm.changes", 0);
         int64_t off = -9999;
         if (rd_kafka_committed(c, l, 5000) == 0)
@@ -718,8 +704,8 @@ static void test_commit_waits_for_sink_ack(void **state)
         (void)state;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
-        rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                       sizeof(errstr));
+        rd_kafka_t *mrk =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
         assert_non_null(mc);
         const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
@@ -727,8 +713,8 @@ static void test_commit_waits_for_sink_ack(void **state)
         rd_kafka_mock_topic_create(mc, "crm.changes.dlq", 1, 1);
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
-        rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                        sizeof(errstr));
+        rd_kafka_t *prod =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         for (int i = 0; i < 50; i++) {
                 snprintf(id, sizeof(id), "C-%06d", i);
                 snprintf(eid, sizeof(eid), "e-%08d", i + 1);
@@ -742,10 +728,10 @@ static void test_commit_waits_for_sink_ack(void **state)
 
         struct event_base *base = event_base_new();
         struct sink_config scfg = {0};
-        sink_server_t *sa = crmsync_sink_server_new(base, &scfg, errstr,
-                                                    sizeof(errstr));
-        sink_server_t *sb = crmsync_sink_server_new(base, &scfg, errstr,
-                                                    sizeof(errstr));
+        sink_server_t     *sa =
+            crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
+        sink_server_t *sb =
+            crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
         assert_non_null(sa);
         assert_non_null(sb);
         crmsync_sink_set_outage(sa, SINK_OUTAGE_503, errstr, sizeof(errstr));
@@ -788,7 +774,7 @@ static void test_commit_waits_for_sink_ack(void **state)
                 event_base_loop(base, EVLOOP_ONCE);
 
         pa.stop = pb.stop = 1; /* the sink is still down */
-        end = crmsync_mono_ms() + 30000;
+        end               = crmsync_mono_ms() + 30000;
         while (crmsync_mono_ms() < end &&
                !(__atomic_load_n(&pa.done, __ATOMIC_ACQUIRE) &&
                  __atomic_load_n(&pb.done, __ATOMIC_ACQUIRE)))
@@ -817,13 +803,13 @@ static void produce_to(rd_kafka_t *p, int32_t partition, const char *key,
                        const char *val)
 {
         assert_int_equal(
-                rd_kafka_producev(p, RD_KAFKA_V_TOPIC("crm.changes"),
-                                  RD_KAFKA_V_PARTITION(partition),
-                                  RD_KAFKA_V_KEY(key, strlen(key)),
-                                  RD_KAFKA_V_VALUE((void *)val, strlen(val)),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_END),
-                0);
+            rd_kafka_producev(p, RD_KAFKA_V_TOPIC("crm.changes"),
+                              RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)val, strlen(val)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END),
+            0);
 }
 
 struct one_rec {
@@ -852,8 +838,8 @@ static void test_moved_record_out_of_order(void **state)
         (void)state;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
-        rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                       sizeof(errstr));
+        rd_kafka_t *mrk =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
         assert_non_null(mc);
         const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
@@ -861,8 +847,8 @@ static void test_moved_record_out_of_order(void **state)
         rd_kafka_mock_topic_create(mc, "crm.changes.dlq", 1, 1);
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, NULL, 0);
-        rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                                        sizeof(errstr));
+        rd_kafka_t *prod =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         char *v4 = event_json("e-4", "contact", "C-000001", "A-000002",
                               "update", 4, "{}", NULL);
         char *v5 = event_json("e-5", "contact", "C-000001", "A-000002",
@@ -873,8 +859,8 @@ static void test_moved_record_out_of_order(void **state)
 
         struct event_base *base = event_base_new();
         struct sink_config scfg = {0};
-        sink_server_t *sink = crmsync_sink_server_new(base, &scfg, errstr,
-                                                      sizeof(errstr));
+        sink_server_t     *sink =
+            crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
         assert_non_null(sink);
         struct event  *tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
         struct timeval tv   = {0, 5000};
@@ -953,17 +939,17 @@ static void test_moved_record_out_of_order(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_map_create_update_delete),
-                cmocka_unit_test(test_map_rejects_invalid),
-                cmocka_unit_test(test_map_bug_switches),
-                cmocka_unit_test(test_dedupe_bounded_fifo),
-                cmocka_unit_test(test_pick_round_keeps_record_order),
-                cmocka_unit_test(test_backoff),
-                cmocka_unit_test(test_end_to_end_mock_cluster),
-                cmocka_unit_test(test_end_to_end_sink_faults),
-                cmocka_unit_test(test_end_to_end_no_dedupe_bug),
-                cmocka_unit_test(test_commit_waits_for_sink_ack),
-                cmocka_unit_test(test_moved_record_out_of_order),
+            cmocka_unit_test(test_map_create_update_delete),
+            cmocka_unit_test(test_map_rejects_invalid),
+            cmocka_unit_test(test_map_bug_switches),
+            cmocka_unit_test(test_dedupe_bounded_fifo),
+            cmocka_unit_test(test_pick_round_keeps_record_order),
+            cmocka_unit_test(test_backoff),
+            cmocka_unit_test(test_end_to_end_mock_cluster),
+            cmocka_unit_test(test_end_to_end_sink_faults),
+            cmocka_unit_test(test_end_to_end_no_dedupe_bug),
+            cmocka_unit_test(test_commit_waits_for_sink_ack),
+            cmocka_unit_test(test_moved_record_out_of_order),
         };
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,17 +39,17 @@ static void test_defaults(void **state)
 
 static void test_full_scenario(void **state)
 {
-        char             errstr[512];
-        const char      *text =
-                "{\"name\":\"full\",\"seed\":9,\"workload\":{\"accounts\":5,"
-                "\"changes\":50,\"mix\":{\"merge\":1}},"
-                "\"pipeline\":{\"profiler\":{\"bugs\":[\"no-dedupe\","
-                "\"ignore-merges\"],\"batch_size\":10},\"connector\":{"
-                "\"command\":\"./mine.sh\",\"mode\":\"poll\"}},"
-                "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
-                "\"broker\":2,\"duration_s\":3},{\"at_s\":2,\"type\":"
-                "\"broker_restart\",\"broker\":1,\"duration_s\":3}],"
-                "\"expect\":{\"anomalies\":{\"zombie\":null,\"stale\":4}}}";
+        char        errstr[512];
+        const char *text =
+            "{\"name\":\"full\",\"seed\":9,\"workload\":{\"accounts\":5,"
+            "\"changes\":50,\"mix\":{\"merge\":1}},"
+            "\"pipeline\":{\"profiler\":{\"bugs\":[\"no-dedupe\","
+            "\"ignore-merges\"],\"batch_size\":10},\"connector\":{"
+            "\"command\":\"./mine.sh\",\"mode\":\"poll\"}},"
+            "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
+            "\"broker\":2,\"duration_s\":3},{\"at_s\":2,\"type\":"
+            "\"broker_restart\",\"broker\":1,\"duration_s\":3}],"
+            "\"expect\":{\"anomalies\":{\"zombie\":null,\"stale\":4}}}";
         struct scenario *sc = load(text, errstr, sizeof(errstr));
         (void)state;
         assert_non_null(sc);
@@ -57,8 +57,8 @@ static void test_full_scenario(void **state)
         assert_int_equal(sc->workload.seed, 9);
         assert_int_equal(sc->workload.accounts, 5);
         assert_true(sc->workload.mix_merge == 1.0);
-        assert_int_equal(sc->profiler.bugs, CRMSYNC_BUG_NO_DEDUPE |
-                                                    CRMSYNC_BUG_IGNORE_MERGES);
+        assert_int_equal(sc->profiler.bugs,
+                         CRMSYNC_BUG_NO_DEDUPE | CRMSYNC_BUG_IGNORE_MERGES);
         assert_int_equal(sc->profiler.batch_size, 10);
         assert_string_equal(sc->connector.command, "./mine.sh");
         assert_string_equal(sc->connector.mode, "poll");
@@ -92,8 +92,7 @@ static void test_error_names_position_and_field(void **state)
 static void test_expect_api(void **state)
 {
         char             errstr[512];
-        struct scenario *sc = load("{\"name\":\"x\"}", errstr,
-                                   sizeof(errstr));
+        struct scenario *sc = load("{\"name\":\"x\"}", errstr, sizeof(errstr));
         (void)state;
         assert_non_null(sc);
         assert_int_equal(sc->expect.api_early_retries_max, 0);
@@ -129,11 +128,11 @@ static void test_expect_api(void **state)
 static void test_zero_contacts_is_zero(void **state)
 {
         char             errstr[512];
-        struct scenario *sc = load(
-                "{\"name\":\"x\",\"workload\":{\"accounts\":10,"
-                "\"contacts_per_account\":0,\"changes\":100}}",
-                errstr, sizeof(errstr));
-        crm_workload_t  *w;
+        struct scenario *sc =
+            load("{\"name\":\"x\",\"workload\":{\"accounts\":10,"
+                 "\"contacts_per_account\":0,\"changes\":100}}",
+                 errstr, sizeof(errstr));
+        crm_workload_t *w;
         (void)state;
         assert_non_null(sc);
         w = crmsync_workload_generate(&sc->workload, errstr, sizeof(errstr));
@@ -166,86 +165,86 @@ static void test_errors_known_before_running(void **state)
         static const struct {
                 const char *bad, *want, *good;
         } cases[] = {
-                {"\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
-                 "\"broker\":4,\"rtt_ms\":5,\"duration_s\":1}]",
-                 "t.json:1:62: faults[0].broker: no broker 4: the embedded "
-                 "cluster has 3 (target.brokers), ids 1..3",
-                 "\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
-                 "\"broker\":3,\"rtt_ms\":5,\"duration_s\":1}]"},
-                {"\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
-                 "\"type\":\"leader_move\",\"broker\":1,"
-                 "\"partition\":4}]",
-                 "faults[0].partition: no partition 4: the changes topic has "
-                 "4 (target.partitions), partitions 0..3",
-                 "\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
-                 "\"type\":\"leader_move\",\"broker\":1,"
-                 "\"partition\":3}]"},
-                {"\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
-                 "\"sink_slow\",\"latency_ms\":5,\"duration_s\":5}]",
-                 "faults[0].duration_s: the fault ends at 20s, at or after "
-                 "timeout_s 20s: the run gives up first",
-                 "\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
-                 "\"sink_slow\",\"latency_ms\":5,\"duration_s\":4}]"},
-                {"\"workload\":{\"accounts\":10,\"changes\":29}",
-                 "workload.changes: 29 changes cannot hold the 30 initial "
-                 "creates",
-                 "\"workload\":{\"accounts\":10,\"changes\":30}"},
-                /* Defaults count too: 20000 changes, 2 contacts. */
-                {"\"workload\":{\"accounts\":6667}",
-                 "workload.accounts: 20000 changes cannot hold the 20001",
-                 "\"workload\":{\"accounts\":6666}"},
-                {"\"workload\":{\"changes\":10000001}",
-                 "workload.changes: 10000001 is out of range [1, 10000000]",
-                 "\"workload\":{\"changes\":10000000}"},
-                {"\"target\":{\"topic\":\"\"}",
-                 "target.topic: the topic name is empty",
-                 "\"target\":{\"topic\":\"crm.changes_2-b\"}"},
-                /* 10 + (100 - 30) accounts at most. */
-                {"\"workload\":{\"accounts\":10,\"changes\":100},"
-                 "\"replay\":{\"domain\":\"ids:A-000081\"}",
-                 "replay.domain: no account A-000081: this workload has at "
-                 "most 80",
-                 "\"workload\":{\"accounts\":10,\"changes\":100},"
-                 "\"replay\":{\"domain\":\"ids:A-000080\"}"},
-                {"\"replay\":{\"domain\":\"ids:A-1\"}",
-                 "replay.domain: 'A-1' is not an account id",
-                 "\"replay\":{\"domain\":\"ids:A-000001\"}"},
-                {"\"workload\":{\"accounts\":10,\"changes\":100},"
-                 "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
-                 "\"seq\":101}]",
-                 "faults[0].seq: no change 101",
-                 "\"workload\":{\"accounts\":10,\"changes\":100},"
-                 "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
-                 "\"seq\":100}]"},
-                {"\"replay\":{\"from_s\":3}",
-                 "replay.from_s: from_s needs \"from\": \"timestamp\"",
-                 "\"replay\":{\"from\":\"earliest\"}"},
-                {"\"expect\":{\"replay_min_events_per_s\":10}",
-                 "expect.replay_min_events_per_s: bounds a replay, and this "
-                 "scenario has none",
-                 "\"replay\":{},\"expect\":{\"replay_min_events_per_s\":"
-                 "10}"},
-                {"\"expect\":{\"catch_up_within_s\":10}",
-                 "expect.catch_up_within_s: bounds the catch-up",
-                 "\"faults\":[{\"at_s\":1,\"type\":\"profiler_crash\"}],"
-                 "\"expect\":{\"catch_up_within_s\":10}"},
-                {"\"expect\":{\"broker_unavailable_max_s\":10}",
-                 "expect.broker_unavailable_max_s: bounds each "
-                 "broker_restart's unavailability",
-                 "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
-                 "\"broker\":1,\"duration_s\":1}],"
-                 "\"expect\":{\"broker_unavailable_max_s\":10}"},
-                {"\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
-                 "\"ratio\":0.5,\"duration_s\":1}]",
-                 "faults[0].type: webhook_storm re-sends webhooks, and the "
-                 "connector in 'feed' mode receives none",
-                 "\"pipeline\":{\"connector\":{\"mode\":\"webhook\"}},"
-                 "\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
-                 "\"ratio\":0.5,\"duration_s\":1}]"},
-                {"\"replay\":{\"from\":\"timestamp\"}",
-                 "replay.from: a replay from a timestamp needs offset lookup "
-                 "by timestamp, which the embedded broker",
-                 "\"replay\":{\"from\":\"earliest\"}"},
+            {"\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
+             "\"broker\":4,\"rtt_ms\":5,\"duration_s\":1}]",
+             "t.json:1:62: faults[0].broker: no broker 4: the embedded "
+             "cluster has 3 (target.brokers), ids 1..3",
+             "\"faults\":[{\"at_s\":1,\"type\":\"broker_rtt\","
+             "\"broker\":3,\"rtt_ms\":5,\"duration_s\":1}]"},
+            {"\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
+             "\"type\":\"leader_move\",\"broker\":1,"
+             "\"partition\":4}]",
+             "faults[0].partition: no partition 4: the changes topic has "
+             "4 (target.partitions), partitions 0..3",
+             "\"target\":{\"partitions\":4},\"faults\":[{\"at_s\":1,"
+             "\"type\":\"leader_move\",\"broker\":1,"
+             "\"partition\":3}]"},
+            {"\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
+             "\"sink_slow\",\"latency_ms\":5,\"duration_s\":5}]",
+             "faults[0].duration_s: the fault ends at 20s, at or after "
+             "timeout_s 20s: the run gives up first",
+             "\"timeout_s\":20,\"faults\":[{\"at_s\":15,\"type\":"
+             "\"sink_slow\",\"latency_ms\":5,\"duration_s\":4}]"},
+            {"\"workload\":{\"accounts\":10,\"changes\":29}",
+             "workload.changes: 29 changes cannot hold the 30 initial "
+             "creates",
+             "\"workload\":{\"accounts\":10,\"changes\":30}"},
+            /* Defaults count too: 20000 changes, 2 contacts. */
+            {"\"workload\":{\"accounts\":6667}",
+             "workload.accounts: 20000 changes cannot hold the 20001",
+             "\"workload\":{\"accounts\":6666}"},
+            {"\"workload\":{\"changes\":10000001}",
+             "workload.changes: 10000001 is out of range [1, 10000000]",
+             "\"workload\":{\"changes\":10000000}"},
+            {"\"target\":{\"topic\":\"\"}",
+             "target.topic: the topic name is empty",
+             "\"target\":{\"topic\":\"crm.changes_2-b\"}"},
+            /* 10 + (100 - 30) accounts at most. */
+            {"\"workload\":{\"accounts\":10,\"changes\":100},"
+             "\"replay\":{\"domain\":\"ids:A-000081\"}",
+             "replay.domain: no account A-000081: this workload has at "
+             "most 80",
+             "\"workload\":{\"accounts\":10,\"changes\":100},"
+             "\"replay\":{\"domain\":\"ids:A-000080\"}"},
+            {"\"replay\":{\"domain\":\"ids:A-1\"}",
+             "replay.domain: 'A-1' is not an account id",
+             "\"replay\":{\"domain\":\"ids:A-000001\"}"},
+            {"\"workload\":{\"accounts\":10,\"changes\":100},"
+             "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
+             "\"seq\":101}]",
+             "faults[0].seq: no change 101",
+             "\"workload\":{\"accounts\":10,\"changes\":100},"
+             "\"faults\":[{\"at_s\":1,\"type\":\"drop_event\","
+             "\"seq\":100}]"},
+            {"\"replay\":{\"from_s\":3}",
+             "replay.from_s: from_s needs \"from\": \"timestamp\"",
+             "\"replay\":{\"from\":\"earliest\"}"},
+            {"\"expect\":{\"replay_min_events_per_s\":10}",
+             "expect.replay_min_events_per_s: bounds a replay, and this "
+             "scenario has none",
+             "\"replay\":{},\"expect\":{\"replay_min_events_per_s\":"
+             "10}"},
+            {"\"expect\":{\"catch_up_within_s\":10}",
+             "expect.catch_up_within_s: bounds the catch-up",
+             "\"faults\":[{\"at_s\":1,\"type\":\"profiler_crash\"}],"
+             "\"expect\":{\"catch_up_within_s\":10}"},
+            {"\"expect\":{\"broker_unavailable_max_s\":10}",
+             "expect.broker_unavailable_max_s: bounds each "
+             "broker_restart's unavailability",
+             "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
+             "\"broker\":1,\"duration_s\":1}],"
+             "\"expect\":{\"broker_unavailable_max_s\":10}"},
+            {"\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
+             "\"ratio\":0.5,\"duration_s\":1}]",
+             "faults[0].type: webhook_storm re-sends webhooks, and the "
+             "connector in 'feed' mode receives none",
+             "\"pipeline\":{\"connector\":{\"mode\":\"webhook\"}},"
+             "\"faults\":[{\"at_s\":1,\"type\":\"webhook_storm\","
+             "\"ratio\":0.5,\"duration_s\":1}]"},
+            {"\"replay\":{\"from\":\"timestamp\"}",
+             "replay.from: a replay from a timestamp needs offset lookup "
+             "by timestamp, which the embedded broker",
+             "\"replay\":{\"from\":\"earliest\"}"},
         };
         (void)state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -255,9 +254,8 @@ static void test_errors_known_before_running(void **state)
                          cases[i].bad);
                 sc = load(text, errstr, sizeof(errstr));
                 if (sc || !strstr(errstr, cases[i].want))
-                        fail_msg("case %zu: %s\n  got: %s\n want: %s", i,
-                                 text, sc ? "(accepted)" : errstr,
-                                 cases[i].want);
+                        fail_msg("case %zu: %s\n  got: %s\n want: %s", i, text,
+                                 sc ? "(accepted)" : errstr, cases[i].want);
                 snprintf(text, sizeof(text), "{\"name\":\"x\",%s}",
                          cases[i].good);
                 sc = load(text, errstr, sizeof(errstr));
@@ -310,25 +308,25 @@ static void test_target_properties(void **state)
         static const struct {
                 const char *props, *want; /* want NULL: accepted */
         } cases[] = {
-                {"\"socket.timeout.msx\":\"1\"",
-                 ":1:61: properties.socket.timeout.msx: No such "
-                 "configuration property"},
-                {"\"socket.timeout.ms\":\"soon\"",
-                 "properties.socket.timeout.ms: Invalid value"},
-                {"\"sasl.password\":\"a\\nb\"",
-                 "properties.sasl.password: a value has no line break"},
-                {"\"sasl.password\":\"pw \"",
-                 "properties.sasl.password: a value has no leading or "
-                 "trailing space"},
-                {"\"sasl.password\":\"p w=#\"", NULL},
-                {"\"socket.timeout.ms\":\"5000\"", NULL},
+            {"\"socket.timeout.msx\":\"1\"",
+             ":1:61: properties.socket.timeout.msx: No such "
+             "configuration property"},
+            {"\"socket.timeout.ms\":\"soon\"",
+             "properties.socket.timeout.ms: Invalid value"},
+            {"\"sasl.password\":\"a\\nb\"",
+             "properties.sasl.password: a value has no line break"},
+            {"\"sasl.password\":\"pw \"",
+             "properties.sasl.password: a value has no leading or "
+             "trailing space"},
+            {"\"sasl.password\":\"p w=#\"", NULL},
+            {"\"socket.timeout.ms\":\"5000\"", NULL},
         };
         (void)state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char                    path[] = "/tmp/crmsync-t-XXXXXX";
                 char                    errstr[512];
-                int                     fd     = mkstemp(path);
-                FILE                   *fp     = fdopen(fd, "w");
+                int                     fd = mkstemp(path);
+                FILE                   *fp = fdopen(fd, "w");
                 struct scenario_target *t;
                 fprintf(fp,
                         "{\"name\":\"t\",\"properties\":{\"bootstrap."
@@ -339,8 +337,7 @@ static void test_target_properties(void **state)
                 unlink(path);
                 if (!cases[i].want && !t)
                         fail_msg("case %zu refused: %s", i, errstr);
-                if (cases[i].want &&
-                    (t || !strstr(errstr, cases[i].want)))
+                if (cases[i].want && (t || !strstr(errstr, cases[i].want)))
                         fail_msg("case %zu: got %s\n want %s", i,
                                  t ? "(accepted)" : errstr, cases[i].want);
                 crmsync_target_destroy(t);
@@ -364,8 +361,7 @@ static void test_jsonpos_paths(void **state)
         jsonpos_t  *jp   = crmsync_jsonpos_index(text, strlen(text));
         int         line, col;
         (void)state;
-        assert_int_equal(crmsync_jsonpos_find(jp, "a[1].b", 0, &line, &col),
-                         0);
+        assert_int_equal(crmsync_jsonpos_find(jp, "a[1].b", 0, &line, &col), 0);
         assert_int_equal(line, 1);
         assert_int_equal(col, 17);
         assert_int_equal(crmsync_jsonpos_find(jp, "c.d", 1, &line, &col), 0);
@@ -378,16 +374,16 @@ static void test_jsonpos_paths(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_full_scenario),
-                cmocka_unit_test(test_error_names_position_and_field),
-                cmocka_unit_test(test_expect_api),
-                cmocka_unit_test(test_zero_contacts_is_zero),
-                cmocka_unit_test(test_errors_known_before_running),
-                cmocka_unit_test(test_target_properties),
-                cmocka_unit_test(test_folder_is_not_a_scenario),
-                cmocka_unit_test(test_freshness_bounds_and_old_name),
-                cmocka_unit_test(test_jsonpos_paths),
+            cmocka_unit_test(test_defaults),
+            cmocka_unit_test(test_full_scenario),
+            cmocka_unit_test(test_error_names_position_and_field),
+            cmocka_unit_test(test_expect_api),
+            cmocka_unit_test(test_zero_contacts_is_zero),
+            cmocka_unit_test(test_errors_known_before_running),
+            cmocka_unit_test(test_target_properties),
+            cmocka_unit_test(test_folder_is_not_a_scenario),
+            cmocka_unit_test(test_freshness_bounds_and_old_name),
+            cmocka_unit_test(test_jsonpos_paths),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,7 @@ static void fx_start(struct fx *fx, const struct sink_config *cfg)
                 fail_msg("sink: %s", err);
         /* A persistent tick bounds every EVLOOP_ONCE iteration. */
         struct timeval tv = {0, 2000};
-        fx->tick = event_new(fx->base, -1, EV_PERSIST, tick_cb, NULL);
+        fx->tick          = event_new(fx->base, -1, EV_PERSIST, tick_cb, NULL);
         event_add(fx->tick, &tv);
         snprintf(fx->url, sizeof(fx->url), "http://127.0.0.1:%d",
                  crmsync_sink_server_port(fx->sink));
@@ -88,8 +88,8 @@ static void spin(struct fx *fx, int *flag, int64_t max_ms)
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
 {
-        struct call *c   = arg;
-        char        *np  = realloc(c->resp, c->resp_len + sz * n + 1);
+        struct call *c  = arg;
+        char        *np = realloc(c->resp, c->resp_len + sz * n + 1);
         if (!np)
                 return 0;
         memcpy(np + c->resp_len, p, sz * n);
@@ -109,11 +109,11 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 
 static void *call_thread(void *arg)
 {
-        struct call        *c = arg;
-        CURL               *h = curl_easy_init();
-        struct curl_slist  *hdrs = NULL;
-        char                ct[128];
-        int64_t             t0 = crmsync_mono_ms();
+        struct call       *c    = arg;
+        CURL              *h    = curl_easy_init();
+        struct curl_slist *hdrs = NULL;
+        char               ct[128];
+        int64_t            t0 = crmsync_mono_ms();
         curl_easy_setopt(h, CURLOPT_URL, c->url);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
@@ -124,9 +124,9 @@ static void *call_thread(void *arg)
         curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
         if (c->body) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-                                 (long)(c->body_len ? c->body_len
-                                                    : strlen(c->body)));
+                curl_easy_setopt(
+                    h, CURLOPT_POSTFIELDSIZE,
+                    (long)(c->body_len ? c->body_len : strlen(c->body)));
                 snprintf(ct, sizeof(ct), "Content-Type: %s",
                          c->ctype ? c->ctype : "application/json");
                 hdrs = curl_slist_append(hdrs, ct);
@@ -183,8 +183,7 @@ static json_t *http(struct fx *fx, const char *path, const char *ctype,
 static long op_status(json_t *resp, size_t i)
 {
         return (long)json_integer_value(json_object_get(
-                json_array_get(json_object_get(resp, "results"), i),
-                "status"));
+            json_array_get(json_object_get(resp, "results"), i), "status"));
 }
 
 struct find {
@@ -216,9 +215,9 @@ static struct find find_record(struct fx *fx, const char *key)
 }
 
 static const char *upsert_fmt =
-        "{\"op\":\"upsert\",\"type\":\"contact\",\"id\":\"%s\","
-        "\"account_id\":\"%s\",\"version\":%u,\"event_id\":\"%s\","
-        "\"fields\":%s,\"merge_fields\":%s,\"if_newer\":true}";
+    "{\"op\":\"upsert\",\"type\":\"contact\",\"id\":\"%s\","
+    "\"account_id\":\"%s\",\"version\":%u,\"event_id\":\"%s\","
+    "\"fields\":%s,\"merge_fields\":%s,\"if_newer\":true}";
 
 static json_t *upsert(struct fx *fx, const char *id, const char *acc,
                       unsigned version, const char *eid, const char *fields,
@@ -245,11 +244,10 @@ static void test_stale_upsert_is_409_and_no_change(void **state)
         json_decref(r);
         r = upsert(&fx, "C-1", "A-1", 2, "e-2", "{\"a\":2}", 0, &st);
         assert_int_equal(op_status(r, 0), 409);
-        assert_string_equal(json_string_value(json_object_get(
-                                    json_array_get(json_object_get(r, "results"),
-                                                   0),
-                                    "result")),
-                            "stale");
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(r, "results"), 0), "result")),
+            "stale");
         json_decref(r);
         r = upsert(&fx, "C-1", "A-1", 1, "e-3", "{\"a\":3}", 0, &st);
         assert_int_equal(op_status(r, 0), 409);
@@ -320,11 +318,11 @@ static void test_merge_fields(void **state)
         long               st;
         (void)state;
         fx_start(&fx, &cfg);
-        json_decref(upsert(&fx, "C-1", "A-1", 1, "e-1",
-                           "{\"a\":1,\"b\":2}", 0, &st));
-        json_decref(upsert(&fx, "C-1", "A-2", 2, "e-2",
-                           "{\"b\":3,\"c\":4}", 1, &st));
-        struct find f = find_record(&fx, "contact/C-1");
+        json_decref(
+            upsert(&fx, "C-1", "A-1", 1, "e-1", "{\"a\":1,\"b\":2}", 0, &st));
+        json_decref(
+            upsert(&fx, "C-1", "A-2", 2, "e-2", "{\"b\":3,\"c\":4}", 1, &st));
+        struct find f    = find_record(&fx, "contact/C-1");
         json_t     *want = json_pack("{s:i,s:i,s:i}", "a", 1, "b", 3, "c", 4);
         assert_true(json_equal(f.fields, want));
         json_decref(want);
@@ -332,8 +330,8 @@ static void test_merge_fields(void **state)
         /* Profile GET follows the account move. */
         json_t *p = http(&fx, "/v1/profiles/A-2", NULL, NULL, &st);
         assert_int_equal(st, 200);
-        assert_non_null(json_object_get(json_object_get(p, "records"),
-                                        "contact/C-1"));
+        assert_non_null(
+            json_object_get(json_object_get(p, "records"), "contact/C-1"));
         json_decref(p);
         p = http(&fx, "/v1/profiles/A-1", NULL, NULL, &st);
         assert_int_equal(json_object_size(json_object_get(p, "records")), 0);
@@ -353,11 +351,11 @@ static void test_if_version_precondition(void **state)
         struct fx          fx;
         struct sink_config cfg = {0};
         long               st;
-        const char *v3 = "{\"op\":\"upsert\",\"type\":\"contact\","
-                         "\"id\":\"C-1\",\"account_id\":\"A-1\","
-                         "\"version\":3,\"event_id\":\"e-3\","
-                         "\"fields\":{\"b\":3},\"merge_fields\":true,"
-                         "\"if_newer\":true,\"if_version\":2}";
+        const char        *v3 = "{\"op\":\"upsert\",\"type\":\"contact\","
+                                "\"id\":\"C-1\",\"account_id\":\"A-1\","
+                                "\"version\":3,\"event_id\":\"e-3\","
+                                "\"fields\":{\"b\":3},\"merge_fields\":true,"
+                                "\"if_newer\":true,\"if_version\":2}";
         (void)state;
         fx_start(&fx, &cfg);
         /* No record yet: v3 needs v2 under it. */
@@ -367,7 +365,7 @@ static void test_if_version_precondition(void **state)
         assert_string_equal(json_string_value(json_object_get(r0, "result")),
                             "gap");
         assert_int_equal(
-                json_integer_value(json_object_get(r0, "stored_version")), 0);
+            json_integer_value(json_object_get(r0, "stored_version")), 0);
         json_decref(r);
         assert_int_equal(find_record(&fx, NULL).n, 0);
         const struct sink_apply *ap;
@@ -384,7 +382,7 @@ static void test_if_version_precondition(void **state)
         json_decref(want);
         json_decref(f.fields);
         /* Replayed: stale wins over the precondition. */
-        r = http(&fx, "/v1/profiles/_bulk", NULL, v3, &st);
+        r  = http(&fx, "/v1/profiles/_bulk", NULL, v3, &st);
         r0 = json_array_get(json_object_get(r, "results"), 0);
         assert_string_equal(json_string_value(json_object_get(r0, "result")),
                             "stale");
@@ -505,8 +503,8 @@ static void test_partial_failure_ratio(void **state)
                 body[len++] = '\n';
         }
         body[len] = '\0';
-        json_t *r = http(&fx, "/v1/profiles/_bulk", "application/x-ndjson",
-                         body, &st);
+        json_t *r =
+            http(&fx, "/v1/profiles/_bulk", "application/x-ndjson", body, &st);
         assert_int_equal(st, 200);
         int failed = 0;
         for (int i = 0; i < 1000; i++) {
@@ -535,9 +533,9 @@ static void test_outage_503_has_retry_after(void **state)
         char               err[128];
         (void)state;
         fx_start(&fx, &cfg);
-        assert_int_equal(crmsync_sink_set_outage(fx.sink, SINK_OUTAGE_503, err,
-                                                 sizeof(err)),
-                         0);
+        assert_int_equal(
+            crmsync_sink_set_outage(fx.sink, SINK_OUTAGE_503, err, sizeof(err)),
+            0);
         struct call c = {.body = "[]"};
         pthread_t   t;
         call_start(&fx, &c, &t, "/v1/profiles/_bulk");
@@ -574,8 +572,8 @@ static void test_refuse_closes_and_reopens_same_port(void **state)
         call_wait(&fx, &c, t);
         assert_int_equal(c.rc, CURLE_COULDNT_CONNECT);
         call_free(&c);
-        assert_int_equal(crmsync_sink_set_outage(fx.sink, SINK_OUTAGE_NONE,
-                                                 err, sizeof(err)),
+        assert_int_equal(crmsync_sink_set_outage(fx.sink, SINK_OUTAGE_NONE, err,
+                                                 sizeof(err)),
                          0);
         assert_int_equal(crmsync_sink_server_port(fx.sink), port);
         json_t *r = http(&fx, "/v1/profiles/_dump", NULL, NULL, &st);
@@ -679,27 +677,26 @@ static void test_side_effects_bulk(void **state)
         struct fx          fx;
         struct sink_config cfg = {0};
         long               st;
-        const char *body =
-                "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
-                "\"key\":\"contact/C-1\"}\n"
-                "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
-                "\"key\":\"contact/C-1\"}\n"
-                "{\"kind\":1}\n"
-                "{\"event_id\":\"e-2\",\"kind\":\"welcome_email\","
-                "\"key\":\"contact/C-2\"}\n";
+        const char *body = "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
+                           "\"key\":\"contact/C-1\"}\n"
+                           "{\"event_id\":\"e-1\",\"kind\":\"welcome_email\","
+                           "\"key\":\"contact/C-1\"}\n"
+                           "{\"kind\":1}\n"
+                           "{\"event_id\":\"e-2\",\"kind\":\"welcome_email\","
+                           "\"key\":\"contact/C-2\"}\n";
         (void)state;
         fx_start(&fx, &cfg);
-        json_t *r = http(&fx, "/v1/side-effects/_bulk",
-                         "application/x-ndjson", body, &st);
+        json_t *r = http(&fx, "/v1/side-effects/_bulk", "application/x-ndjson",
+                         body, &st);
         assert_int_equal(st, 200);
         json_t *res = json_object_get(r, "results");
         assert_int_equal(json_array_size(res), 4);
         assert_int_equal(op_status(r, 0), 200);
-        assert_int_equal(json_integer_value(json_object_get(
-                                 json_array_get(res, 0), "count")),
+        assert_int_equal(json_integer_value(
+                             json_object_get(json_array_get(res, 0), "count")),
                          1);
-        assert_int_equal(json_integer_value(json_object_get(
-                                 json_array_get(res, 1), "count")),
+        assert_int_equal(json_integer_value(
+                             json_object_get(json_array_get(res, 1), "count")),
                          2);
         assert_int_equal(op_status(r, 2), 400);
         assert_int_equal(op_status(r, 3), 200);
@@ -742,12 +739,12 @@ static void *keepalive_thread(void *arg)
         size_t      len = 0;
         for (int i = 0; i < 400; i++)
                 len += (size_t)snprintf(
-                        body + len, sizeof(body) - len,
-                        "{\"op\":\"upsert\",\"entity\":\"contact\","
-                        "\"record_id\":\"C-%d\",\"account_id\":\"A-1\","
-                        "\"version\":1,\"event_id\":\"e-%d\","
-                        "\"fields\":{}}\n",
-                        i, i);
+                    body + len, sizeof(body) - len,
+                    "{\"op\":\"upsert\",\"entity\":\"contact\","
+                    "\"record_id\":\"C-%d\",\"account_id\":\"A-1\","
+                    "\"version\":1,\"event_id\":\"e-%d\","
+                    "\"fields\":{}}\n",
+                    i, i);
         hdrs = curl_slist_append(hdrs, "Content-Type: application/x-ndjson");
         hdrs = curl_slist_append(hdrs, "Expect:");
         curl_easy_setopt(h, CURLOPT_URL, k->url);
@@ -762,7 +759,7 @@ static void *keepalive_thread(void *arg)
                 long st = 0;
                 if (curl_easy_perform(h) == CURLE_OK &&
                     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st) ==
-                            CURLE_OK &&
+                        CURLE_OK &&
                     st == 200)
                         k->ok++;
         }
@@ -828,13 +825,12 @@ static void test_corrupt_applies_and_clear(void **state)
         assert_false(json_is_integer(json_object_get(f.fields, "a")));
         json_decref(f.fields);
 
-        r = http(&fx, "/v1/profiles/_dump", NULL, NULL, &st);
+        r           = http(&fx, "/v1/profiles/_dump", NULL, NULL, &st);
         json_t *rec = json_array_get(json_object_get(r, "records"), 0);
         assert_string_equal(json_string_value(json_object_get(rec, "key")),
                             "contact/C-1");
         assert_string_equal(
-                json_string_value(json_object_get(rec, "last_event_id")),
-                "e-3");
+            json_string_value(json_object_get(rec, "last_event_id")), "e-3");
         json_decref(r);
 
         crmsync_sink_clear(fx.sink);
@@ -863,24 +859,24 @@ static void test_log_cap_is_507(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_stale_upsert_is_409_and_no_change),
-                cmocka_unit_test(test_blind_writes_overwrite),
-                cmocka_unit_test(test_tombstone_blocks_older_upsert),
-                cmocka_unit_test(test_merge_fields),
-                cmocka_unit_test(test_if_version_precondition),
-                cmocka_unit_test(test_ndjson_and_array_parse),
-                cmocka_unit_test(test_bad_json_bad_op_and_content_type),
-                cmocka_unit_test(test_too_large_is_413),
-                cmocka_unit_test(test_partial_failure_ratio),
-                cmocka_unit_test(test_outage_503_has_retry_after),
-                cmocka_unit_test(test_refuse_closes_and_reopens_same_port),
-                cmocka_unit_test(test_hang_drops_when_outage_ends),
-                cmocka_unit_test(test_latency_delays_answer),
-                cmocka_unit_test(test_side_effects_counted_per_event),
-                cmocka_unit_test(test_side_effects_bulk),
-                cmocka_unit_test(test_keepalive_replies_not_delayed),
-                cmocka_unit_test(test_corrupt_applies_and_clear),
-                cmocka_unit_test(test_log_cap_is_507),
+            cmocka_unit_test(test_stale_upsert_is_409_and_no_change),
+            cmocka_unit_test(test_blind_writes_overwrite),
+            cmocka_unit_test(test_tombstone_blocks_older_upsert),
+            cmocka_unit_test(test_merge_fields),
+            cmocka_unit_test(test_if_version_precondition),
+            cmocka_unit_test(test_ndjson_and_array_parse),
+            cmocka_unit_test(test_bad_json_bad_op_and_content_type),
+            cmocka_unit_test(test_too_large_is_413),
+            cmocka_unit_test(test_partial_failure_ratio),
+            cmocka_unit_test(test_outage_503_has_retry_after),
+            cmocka_unit_test(test_refuse_closes_and_reopens_same_port),
+            cmocka_unit_test(test_hang_drops_when_outage_ends),
+            cmocka_unit_test(test_latency_delays_answer),
+            cmocka_unit_test(test_side_effects_counted_per_event),
+            cmocka_unit_test(test_side_effects_bulk),
+            cmocka_unit_test(test_keepalive_replies_not_delayed),
+            cmocka_unit_test(test_corrupt_applies_and_clear),
+            cmocka_unit_test(test_log_cap_is_507),
         };
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int rc = cmocka_run_group_tests(tests, NULL, NULL);

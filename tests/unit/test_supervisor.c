@@ -43,7 +43,7 @@ static int alive(pid_t pid)
 static pid_t read_pid(const char *path)
 {
         for (int i = 0; i < 250; i++) {
-                FILE *fp = fopen(path, "r");
+                FILE *fp  = fopen(path, "r");
                 int   pid = 0;
                 if (fp) {
                         if (fscanf(fp, "%d", &pid) != 1)
@@ -159,10 +159,9 @@ static void test_signal_all_reaches_every_group(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(
-                        test_sigkill_of_harness_kills_wrapped_grandchild),
-                cmocka_unit_test(test_reap_kills_what_is_left_of_the_group),
-                cmocka_unit_test(test_signal_all_reaches_every_group),
+            cmocka_unit_test(test_sigkill_of_harness_kills_wrapped_grandchild),
+            cmocka_unit_test(test_reap_kills_what_is_left_of_the_group),
+            cmocka_unit_test(test_signal_all_reaches_every_group),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

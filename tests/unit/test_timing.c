@@ -16,12 +16,12 @@ static const int64_t  ev_ms[]  = {100, 200, 500};
 
 static void test_converges_when_last_record_catches_up(void **state)
 {
-        const uint32_t ap_rec[] = {0, 1, 0};
-        const uint32_t ap_ver[] = {1, 1, 2};
-        const int64_t  ap_ms[]  = {150, 2300, 900};
-        const uint8_t  ap_ok[]  = {1, 1, 1};
-        struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  3,     2, NULL};
+        const uint32_t      ap_rec[] = {0, 1, 0};
+        const uint32_t      ap_ver[] = {1, 1, 2};
+        const int64_t       ap_ms[]  = {150, 2300, 900};
+        const uint8_t       ap_ok[]  = {1, 1, 1};
+        struct timing_facts f = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
+                                 ap_ms,  ap_ok,  3,     2, NULL};
         (void)state;
         /* At 300 ms the sink must hold r0 v1 (at 150) and r1 v1 (2300). */
         assert_true(crmsync_timing_convergence_s(&f, 300) == 2.0);
@@ -33,12 +33,12 @@ static void test_converges_when_last_record_catches_up(void **state)
 
 static void test_never_converges_and_rejected_writes_do_not_count(void **state)
 {
-        const uint32_t ap_rec[] = {0, 1, 0};
-        const uint32_t ap_ver[] = {1, 1, 2};
-        const int64_t  ap_ms[]  = {150, 250, 900};
-        const uint8_t  ap_ok[]  = {1, 1, 0}; /* v2 rejected */
-        struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  3,     2, NULL};
+        const uint32_t      ap_rec[] = {0, 1, 0};
+        const uint32_t      ap_ver[] = {1, 1, 2};
+        const int64_t       ap_ms[]  = {150, 250, 900};
+        const uint8_t       ap_ok[]  = {1, 1, 0}; /* v2 rejected */
+        struct timing_facts f = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
+                                 ap_ms,  ap_ok,  3,     2, NULL};
         (void)state;
         assert_true(crmsync_timing_convergence_s(&f, 1000) == -1.0);
         /* At 300 ms both targets were applied before: 0 s. */
@@ -48,12 +48,12 @@ static void test_never_converges_and_rejected_writes_do_not_count(void **state)
 static void test_newer_version_counts(void **state)
 {
         /* The sink jumps from nothing to v2 of record 0: that covers v1. */
-        const uint32_t ap_rec[] = {1, 0};
-        const uint32_t ap_ver[] = {1, 2};
-        const int64_t  ap_ms[]  = {300, 700};
-        const uint8_t  ap_ok[]  = {1, 1};
-        struct timing_facts f   = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
-                                   ap_ms,  ap_ok,  2,     2, NULL};
+        const uint32_t      ap_rec[] = {1, 0};
+        const uint32_t      ap_ver[] = {1, 2};
+        const int64_t       ap_ms[]  = {300, 700};
+        const uint8_t       ap_ok[]  = {1, 1};
+        struct timing_facts f = {ev_rec, ev_ver, ev_ms, 3, ap_rec, ap_ver,
+                                 ap_ms,  ap_ok,  2,     2, NULL};
         (void)state;
         assert_true(crmsync_timing_convergence_s(&f, 250) == 0.45);
 }
@@ -69,8 +69,7 @@ static void test_newer_version_counts(void **state)
  * A rejected write of record 0 v2 at 250 does not count. */
 static const uint32_t fr_ev_rec[] = {0, 1, 0, 0, 1, 1, 2, 2, 2};
 static const uint32_t fr_ev_ver[] = {1, 1, 2, 3, 2, 3, 1, 2, 3};
-static const int64_t  fr_ev_ms[]  = {0,   0,   100,  200, 400,
-                                     410, 1000, 1100, 1200};
+static const int64_t  fr_ev_ms[] = {0, 0, 100, 200, 400, 410, 1000, 1100, 1200};
 static const uint32_t fr_ap_rec[] = {1, 0, 0, 0, 1, 2, 2};
 static const uint32_t fr_ap_ver[] = {1, 1, 2, 3, 3, 1, 2};
 static const int64_t  fr_ap_ms[]  = {30, 40, 250, 300, 500, 1010, 1400};
@@ -83,12 +82,12 @@ static void assert_near(uint64_t got, uint64_t want)
         assert_true(got >= want && got <= want + want / 32);
 }
 
-static struct timing_freshness *freshness(int64_t steady_from_ms,
+static struct timing_freshness *freshness(int64_t        steady_from_ms,
                                           const uint8_t *ap_del)
 {
-        struct timing_facts f = {fr_ev_rec, fr_ev_ver, fr_ev_ms, 9,
-                                 fr_ap_rec, fr_ap_ver, fr_ap_ms, fr_ap_ok,
-                                 7,         3,         ap_del};
+        struct timing_facts      f  = {fr_ev_rec, fr_ev_ver, fr_ev_ms, 9,
+                                       fr_ap_rec, fr_ap_ver, fr_ap_ms, fr_ap_ok,
+                                       7,         3,         ap_del};
         struct timing_freshness *fr = malloc(sizeof(*fr));
         assert_non_null(fr);
         assert_int_equal(crmsync_timing_freshness(&f, steady_from_ms, fr), 0);
@@ -148,8 +147,7 @@ static void test_freshness_steady_state_excludes_warmup(void **state)
         assert_int_equal(fr->steady.seen.total, 2);
         assert_int_equal(fr->steady.seen.min, 10);
         assert_int_equal(fr->steady.seen.max, 300);
-        assert_int_equal(crmsync_freshness_quantile(&fr->steady, 0.3, &ms),
-                         0);
+        assert_int_equal(crmsync_freshness_quantile(&fr->steady, 0.3, &ms), 0);
         assert_int_equal(ms, 10);
         free(fr);
         /* Steady from 300: record 1's v2 (excluded) and v3, and record 2. */
@@ -163,15 +161,14 @@ static void test_freshness_steady_state_excludes_warmup(void **state)
 
 static void test_freshness_empty(void **state)
 {
-        struct timing_facts     f  = {0};
+        struct timing_facts      f  = {0};
         struct timing_freshness *fr = malloc(sizeof(*fr));
         uint64_t                 ms = 7;
         (void)state;
         assert_non_null(fr);
         assert_int_equal(crmsync_timing_freshness(&f, 0, fr), 0);
         assert_int_equal(fr->whole.count, 0);
-        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 0.99, &ms),
-                         -1);
+        assert_int_equal(crmsync_freshness_quantile(&fr->whole, 0.99, &ms), -1);
         assert_int_equal(ms, 7);
         free(fr);
 }
@@ -179,15 +176,14 @@ static void test_freshness_empty(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_converges_when_last_record_catches_up),
-                cmocka_unit_test(
-                        test_never_converges_and_rejected_writes_do_not_count),
-                cmocka_unit_test(test_newer_version_counts),
-                cmocka_unit_test(
-                        test_freshness_counts_superseded_excludes_deleted),
-                cmocka_unit_test(test_freshness_delete_without_flag_counts),
-                cmocka_unit_test(test_freshness_steady_state_excludes_warmup),
-                cmocka_unit_test(test_freshness_empty),
+            cmocka_unit_test(test_converges_when_last_record_catches_up),
+            cmocka_unit_test(
+                test_never_converges_and_rejected_writes_do_not_count),
+            cmocka_unit_test(test_newer_version_counts),
+            cmocka_unit_test(test_freshness_counts_superseded_excludes_deleted),
+            cmocka_unit_test(test_freshness_delete_without_flag_counts),
+            cmocka_unit_test(test_freshness_steady_state_excludes_warmup),
+            cmocka_unit_test(test_freshness_empty),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

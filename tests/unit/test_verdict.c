@@ -54,8 +54,7 @@ static void test_load(void **state)
         assert_null(load("{\"verdict\": \"fail\"}", errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "t.json:2:24: expect.verdict: "
                                        "\"fail\" needs the way"));
-        assert_null(load("{\"verdict\": \"failed\"}", errstr,
-                         sizeof(errstr)));
+        assert_null(load("{\"verdict\": \"failed\"}", errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "expect.verdict: 'failed' is not one "
                                        "of pass|fail"));
         assert_null(load("{\"anomalies_at_least\": {\"stale\": 1}}", errstr,
@@ -74,12 +73,12 @@ static void test_load(void **state)
                          errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "anomalies_at_least.stale: 0 is out "
                                        "of range"));
-        assert_null(load("{\"verdict\": \"fail\", \"failing\": [\"\"]}",
-                         errstr, sizeof(errstr)));
+        assert_null(load("{\"verdict\": \"fail\", \"failing\": [\"\"]}", errstr,
+                         sizeof(errstr)));
         assert_non_null(strstr(errstr, "expect.failing[0]: expected a "
                                        "non-empty string"));
-        assert_null(load("{\"may_also_fail\": [\"lost\"]}", errstr,
-                         sizeof(errstr)));
+        assert_null(
+            load("{\"may_also_fail\": [\"lost\"]}", errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "expect.may_also_fail: only for a "
                                        "scenario that must fail"));
 }
@@ -89,17 +88,16 @@ static void test_load(void **state)
 static json_t *summary(int stale, int missing, int dup, int keyed_ok)
 {
         return json_pack(
-                "{s:s, s:{s:i, s:i, s:i}, s:[{s:s, s:b, s:s}, {s:s, s:b, "
-                "s:s}, {s:s, s:b, s:s}, {s:s, s:b, s:s}]}",
-                "verdict",
-                stale || missing || dup || !keyed_ok ? "fail" : "pass",
-                "anomalies", "stale", stale, "missing", missing,
-                "duplicate_side_effect", dup, "expectations", "name",
-                "anomalies.stale <= 0", "ok", !stale, "detail", "found",
-                "name", "anomalies.missing <= 0", "ok", !missing, "detail",
-                "found", "name", "anomalies.duplicate_side_effect <= 0", "ok",
-                !dup, "detail", "found", "name", "records keyed by account id",
-                "ok", keyed_ok, "detail", "misrouted");
+            "{s:s, s:{s:i, s:i, s:i}, s:[{s:s, s:b, s:s}, {s:s, s:b, "
+            "s:s}, {s:s, s:b, s:s}, {s:s, s:b, s:s}]}",
+            "verdict", stale || missing || dup || !keyed_ok ? "fail" : "pass",
+            "anomalies", "stale", stale, "missing", missing,
+            "duplicate_side_effect", dup, "expectations", "name",
+            "anomalies.stale <= 0", "ok", !stale, "detail", "found", "name",
+            "anomalies.missing <= 0", "ok", !missing, "detail", "found", "name",
+            "anomalies.duplicate_side_effect <= 0", "ok", !dup, "detail",
+            "found", "name", "records keyed by account id", "ok", keyed_ok,
+            "detail", "misrouted");
 }
 
 static int failed_of(const json_t *s)
@@ -110,9 +108,9 @@ static int failed_of(const json_t *s)
 
 static void test_verdict(void **state)
 {
-        struct scenario_must_fail mf = {.enabled = 1, .at_least_cnt = 1};
+        struct scenario_must_fail mf  = {.enabled = 1, .at_least_cnt = 1};
         struct scenario_must_fail off = {0};
-        json_t *s;
+        json_t                   *s;
         (void)state;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "stale+missing");
@@ -132,15 +130,15 @@ static void test_verdict(void **state)
         assert_string_equal(json_string_value(json_object_get(s, "verdict")),
                             "pass");
         assert_string_equal(
-                json_string_value(json_object_get(s, "run_verdict")), "fail");
-        assert_true(json_is_true(json_object_get(
-                json_object_get(s, "expected_failure"), "caught")));
-        assert_int_equal(json_integer_value(json_object_get(
-                                 json_object_get(json_object_get(
-                                                         s, "expected_failure"),
-                                                 "found"),
-                                 "stale+missing")),
-                         3);
+            json_string_value(json_object_get(s, "run_verdict")), "fail");
+        assert_true(json_is_true(
+            json_object_get(json_object_get(s, "expected_failure"), "caught")));
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(json_object_get(s, "expected_failure"),
+                                "found"),
+                "stale+missing")),
+            3);
         json_decref(s);
 
         /* Too few: not caught. */
@@ -159,13 +157,13 @@ static void test_verdict(void **state)
         s = summary(3, 0, 4, 1);
         assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
         assert_string_equal(
-                json_string_value(json_array_get(
-                        json_object_get(json_object_get(s, "expected_failure"),
-                                        "other_failures"),
-                        0)),
-                "anomalies.duplicate_side_effect <= 0");
+            json_string_value(json_array_get(
+                json_object_get(json_object_get(s, "expected_failure"),
+                                "other_failures"),
+                0)),
+            "anomalies.duplicate_side_effect <= 0");
         assert_false(json_is_true(json_object_get(
-                json_object_get(s, "expected_failure"), "caught")) &&
+                         json_object_get(s, "expected_failure"), "caught")) &&
                      !failed_of(s));
         json_decref(s);
 
@@ -178,7 +176,7 @@ static void test_verdict(void **state)
                                         "detail", "never"));
         assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 0);
         json_decref(s);
-        s = summary(0, 0, 3, 1);
+        s                = summary(0, 0, 3, 1);
         mf.at_least[0].n = 1;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "duplicate_side_effect");
@@ -190,7 +188,7 @@ static void test_verdict(void **state)
         json_decref(s);
 
         /* A symptom declared in may_also_fail is no different reason. */
-        s = summary(3, 0, 4, 1);
+        s                = summary(3, 0, 4, 1);
         mf.at_least[0].n = 1;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "stale");
@@ -219,8 +217,8 @@ static void test_verdict(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_load),
-                cmocka_unit_test(test_verdict),
+            cmocka_unit_test(test_load),
+            cmocka_unit_test(test_verdict),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

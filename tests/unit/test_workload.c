@@ -15,9 +15,9 @@ static crm_workload_t *gen(uint64_t seed, uint32_t accounts, uint32_t changes)
 {
         struct crm_workload_config cfg = {0};
         char                       err[256];
-        cfg.seed     = seed;
-        cfg.accounts = accounts;
-        cfg.changes  = changes;
+        cfg.seed          = seed;
+        cfg.accounts      = accounts;
+        cfg.changes       = changes;
         crm_workload_t *w = crmsync_workload_generate(&cfg, err, sizeof(err));
         if (!w)
                 fail_msg("generate: %s", err);
@@ -28,11 +28,11 @@ static void test_names_roundtrip(void **state)
 {
         (void)state;
         for (int i = 0; i < CRM_ENTITY_CNT; i++)
-                assert_int_equal(
-                        crmsync_entity_parse(crmsync_entity_name(i)), i);
+                assert_int_equal(crmsync_entity_parse(crmsync_entity_name(i)),
+                                 i);
         for (int i = 0; i < CRM_CHANGE_CNT; i++)
-                assert_int_equal(
-                        crmsync_change_parse(crmsync_change_name(i)), i);
+                assert_int_equal(crmsync_change_parse(crmsync_change_name(i)),
+                                 i);
         assert_int_equal(crmsync_entity_parse("lead"), -1);
         assert_int_equal(crmsync_change_parse(NULL), -1);
         assert_string_equal(crmsync_change_name(CRM_CHANGE_GAP), "gap");
@@ -91,10 +91,10 @@ static void test_defaults_and_counts(void **state)
         assert_string_equal(e1->record_id, "C-000001");
         assert_string_equal(e1->account_id, "A-000001");
         assert_string_equal(e3->record_id, "A-000002");
-        assert_true(json_is_boolean(json_object_get(e1->fields,
-                                                    "consent_email")));
-        assert_true(json_is_integer(json_object_get(e0->fields,
-                                                    "annual_revenue")));
+        assert_true(
+            json_is_boolean(json_object_get(e1->fields, "consent_email")));
+        assert_true(
+            json_is_integer(json_object_get(e0->fields, "annual_revenue")));
         /* ~20000 events at 2000/s: about 10 s, with equal timestamps. */
         int64_t d = crmsync_workload_duration_ms(w);
         assert_true(d > 8000 && d < 12000);
@@ -102,13 +102,13 @@ static void test_defaults_and_counts(void **state)
         for (size_t i = 0; i < 20000; i++) {
                 const struct crm_event *e = crmsync_workload_event(w, i);
                 kinds[e->change]++;
-                if (i && e->commit_ms ==
-                                 crmsync_workload_event(w, i - 1)->commit_ms)
+                if (i &&
+                    e->commit_ms == crmsync_workload_event(w, i - 1)->commit_ms)
                         ties++;
                 if (i)
-                        assert_true(e->commit_ms >=
-                                    crmsync_workload_event(w, i - 1)
-                                            ->commit_ms);
+                        assert_true(
+                            e->commit_ms >=
+                            crmsync_workload_event(w, i - 1)->commit_ms);
         }
         assert_true(ties > 1000);
         assert_true(kinds[CRM_CHANGE_UPDATE] > 10000);
@@ -121,16 +121,16 @@ static void test_defaults_and_counts(void **state)
 /* Replaying the log gives the final state; versions grow by one. */
 static void test_replay_matches_final_state(void **state)
 {
-        crm_workload_t *w = gen(99, 300, 6000);
-        size_t          n = crmsync_workload_record_cnt(w);
+        crm_workload_t *w  = gen(99, 300, 6000);
+        size_t          n  = crmsync_workload_record_cnt(w);
         json_t         *st = json_object(); /* id -> {version, fields, ...} */
         (void)state;
         for (size_t i = 0; i < crmsync_workload_event_cnt(w); i++) {
                 const struct crm_event *e  = crmsync_workload_event(w, i);
                 json_t                 *rs = json_object_get(st, e->record_id);
-                uint32_t prev = rs ? (uint32_t)json_integer_value(
-                                             json_object_get(rs, "version"))
-                                   : 0;
+                uint32_t prev              = rs ? (uint32_t)json_integer_value(
+                                                      json_object_get(rs, "version"))
+                                                : 0;
                 assert_int_equal(e->version, prev + 1);
                 assert_int_equal(e->seq, i + 1);
                 if (!rs) {
@@ -149,8 +149,8 @@ static void test_replay_matches_final_state(void **state)
                         json_object_set_new(rs, "deleted", json_false());
                         break;
                 case CRM_CHANGE_UPDATE:
-                        assert_false(json_is_true(
-                                json_object_get(rs, "deleted")));
+                        assert_false(
+                            json_is_true(json_object_get(rs, "deleted")));
                         /* Changed fields only: every value differs. */
                         {
                                 const char *k;
@@ -158,7 +158,7 @@ static void test_replay_matches_final_state(void **state)
                                 json_object_foreach(e->fields, k, v)
                                 {
                                         assert_false(json_equal(
-                                                v, json_object_get(f, k)));
+                                            v, json_object_get(f, k)));
                                 }
                         }
                         json_object_update(f, e->fields);
@@ -179,18 +179,16 @@ static void test_replay_matches_final_state(void **state)
                 const struct crm_record *r  = crmsync_workload_record(w, i);
                 json_t                  *rs = json_object_get(st, r->id);
                 assert_non_null(rs);
-                assert_ptr_equal(crmsync_workload_find(w, r->entity, r->id),
-                                 r);
-                assert_int_equal(r->version,
-                                 json_integer_value(
-                                         json_object_get(rs, "version")));
+                assert_ptr_equal(crmsync_workload_find(w, r->entity, r->id), r);
+                assert_int_equal(r->version, json_integer_value(json_object_get(
+                                                 rs, "version")));
                 assert_int_equal(r->deleted,
                                  json_is_true(json_object_get(rs, "deleted")));
-                assert_string_equal(r->account_id,
-                                    json_string_value(json_object_get(
-                                            rs, "account_id")));
-                assert_true(json_equal(r->fields,
-                                       json_object_get(rs, "fields")));
+                assert_string_equal(
+                    r->account_id,
+                    json_string_value(json_object_get(rs, "account_id")));
+                assert_true(
+                    json_equal(r->fields, json_object_get(rs, "fields")));
         }
         assert_null(crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, "A-999999"));
         assert_null(crmsync_workload_find(w, CRM_ENTITY_CONTACT, "A-000001"));
@@ -204,11 +202,11 @@ static void test_merges_move_children(void **state)
         char                       err[256];
         size_t                     merges = 0;
         (void)state;
-        cfg.seed      = 5;
-        cfg.accounts  = 100;
-        cfg.changes   = 3000;
-        cfg.mix_merge = 1; /* only merges (other weights 0) */
-        cfg.mix_update = 0.0001;
+        cfg.seed          = 5;
+        cfg.accounts      = 100;
+        cfg.changes       = 3000;
+        cfg.mix_merge     = 1; /* only merges (other weights 0) */
+        cfg.mix_update    = 0.0001;
         crm_workload_t *w = crmsync_workload_generate(&cfg, err, sizeof(err));
         assert_non_null(w);
         for (size_t i = 0; i < crmsync_workload_event_cnt(w); i++) {
@@ -220,11 +218,11 @@ static void test_merges_move_children(void **state)
                 assert_int_equal(e->change, CRM_CHANGE_UPDATE);
                 assert_true(e->merged_cnt >= 1 && e->merged_cnt <= 2);
                 /* The rest of the transaction: child moves, loser deletes. */
-                int deletes = 0;
+                int    deletes = 0;
                 size_t j;
                 for (j = i + 1; j < crmsync_workload_event_cnt(w); j++) {
                         const struct crm_event *x =
-                                crmsync_workload_event(w, j);
+                            crmsync_workload_event(w, j);
                         if (x->txn != e->txn)
                                 break;
                         assert_int_equal(x->commit_ms, e->commit_ms);
@@ -232,13 +230,11 @@ static void test_merges_move_children(void **state)
                         if (x->change == CRM_CHANGE_DELETE) {
                                 assert_string_equal(x->merged_into,
                                                     e->record_id);
-                                assert_string_equal(
-                                        x->record_id,
-                                        e->merged_ids[deletes]);
+                                assert_string_equal(x->record_id,
+                                                    e->merged_ids[deletes]);
                                 deletes++;
                         } else {
-                                assert_int_equal(x->change,
-                                                 CRM_CHANGE_UPDATE);
+                                assert_int_equal(x->change, CRM_CHANGE_UPDATE);
                                 assert_int_not_equal(x->entity,
                                                      CRM_ENTITY_ACCOUNT);
                                 assert_string_equal(x->account_id,
@@ -250,7 +246,7 @@ static void test_merges_move_children(void **state)
                 assert_int_equal(deletes, e->merged_cnt);
                 for (int k = 0; k < e->merged_cnt; k++) {
                         const struct crm_record *l = crmsync_workload_find(
-                                w, CRM_ENTITY_ACCOUNT, e->merged_ids[k]);
+                            w, CRM_ENTITY_ACCOUNT, e->merged_ids[k]);
                         assert_non_null(l);
                         assert_true(l->deleted);
                         assert_string_not_equal(l->merged_into, "");
@@ -263,8 +259,8 @@ static void test_merges_move_children(void **state)
                 const struct crm_record *r = crmsync_workload_record(w, i);
                 if (r->entity == CRM_ENTITY_ACCOUNT || r->deleted)
                         continue;
-                const struct crm_record *a = crmsync_workload_find(
-                        w, CRM_ENTITY_ACCOUNT, r->account_id);
+                const struct crm_record *a =
+                    crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, r->account_id);
                 assert_non_null(a);
                 assert_false(a->deleted);
         }
@@ -276,11 +272,11 @@ static void test_zipf_skews_hot_accounts(void **state)
         struct crm_workload_config cfg = {0};
         char                       err[256];
         (void)state;
-        cfg.seed       = 11;
-        cfg.accounts   = 500;
-        cfg.changes    = 21500;
-        cfg.mix_update = 1;
-        cfg.zipf_s     = 1.2;
+        cfg.seed          = 11;
+        cfg.accounts      = 500;
+        cfg.changes       = 21500;
+        cfg.mix_update    = 1;
+        cfg.zipf_s        = 1.2;
         crm_workload_t *w = crmsync_workload_generate(&cfg, err, sizeof(err));
         assert_non_null(w);
         size_t hot = 0, cold = 0;
@@ -376,28 +372,26 @@ static void test_event_to_json(void **state)
         crm_workload_t *w = gen(1, 10, 400);
         (void)state;
         const struct crm_event *e = crmsync_workload_event(w, 1);
-        json_t *j = crmsync_event_to_json(e, 1764066000000LL);
+        json_t                 *j = crmsync_event_to_json(e, 1764066000000LL);
         assert_string_equal(json_string_value(json_object_get(j, "event_id")),
                             "e-00000002");
         assert_int_equal(json_integer_value(json_object_get(j, "seq")), 2);
         assert_string_equal(json_string_value(json_object_get(j, "entity")),
                             "contact");
         assert_string_equal(
-                json_string_value(json_object_get(j, "change_type")),
-                "create");
+            json_string_value(json_object_get(j, "change_type")), "create");
         assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
-        assert_int_equal(
-                json_integer_value(json_object_get(j, "commit_ts_ms")),
-                1764066000000LL + e->commit_ms);
+        assert_int_equal(json_integer_value(json_object_get(j, "commit_ts_ms")),
+                         1764066000000LL + e->commit_ms);
         assert_string_equal(
-                json_string_value(json_object_get(j, "transaction_key")),
-                "t-00000002");
+            json_string_value(json_object_get(j, "transaction_key")),
+            "t-00000002");
         assert_true(json_equal(json_object_get(j, "fields"), e->fields));
         json_decref(j);
 
         struct crm_event gap = *e;
-        gap.change = CRM_CHANGE_GAP;
-        j = crmsync_event_to_json(&gap, 0);
+        gap.change           = CRM_CHANGE_GAP;
+        j                    = crmsync_event_to_json(&gap, 0);
         assert_true(json_is_null(json_object_get(j, "fields")));
         json_decref(j);
         crmsync_workload_destroy(w);
@@ -406,15 +400,15 @@ static void test_event_to_json(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names_roundtrip),
-                cmocka_unit_test(test_same_seed_same_sha),
-                cmocka_unit_test(test_defaults_and_counts),
-                cmocka_unit_test(test_replay_matches_final_state),
-                cmocka_unit_test(test_merges_move_children),
-                cmocka_unit_test(test_zipf_skews_hot_accounts),
-                cmocka_unit_test(test_txn_grouping_and_bursts),
-                cmocka_unit_test(test_config_errors),
-                cmocka_unit_test(test_event_to_json),
+            cmocka_unit_test(test_names_roundtrip),
+            cmocka_unit_test(test_same_seed_same_sha),
+            cmocka_unit_test(test_defaults_and_counts),
+            cmocka_unit_test(test_replay_matches_final_state),
+            cmocka_unit_test(test_merges_move_children),
+            cmocka_unit_test(test_zipf_skews_hot_accounts),
+            cmocka_unit_test(test_txn_grouping_and_bursts),
+            cmocka_unit_test(test_config_errors),
+            cmocka_unit_test(test_event_to_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
