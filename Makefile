@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?= -DCRMSYNC_WERROR=ON
 
-.PHONY: all setup build demo test test-asan bench clean
+.PHONY: all setup build demo test test-asan format check-format bench clean
 
 all: build
 
@@ -20,6 +20,7 @@ demo: build
 	./$(BUILD)/crmsync run scenarios/ci/0001-baseline.json
 
 test: build
+	bash scripts/check-format.sh
 	# Scenario tests time convergence: run them one at a time.
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit && ctest --output-on-failure -L scenario
 	$(MAKE) test-asan
@@ -27,6 +28,14 @@ test: build
 # Unit tests and the baseline under ASan+UBSan (build-asan/, about 2 min).
 test-asan: setup
 	JOBS=$(JOBS) bash scripts/test-asan.sh $(BUILD)-asan
+
+# Rewrite every C file with .clang-format; `make test` fails on any that
+# differs.
+format:
+	bash scripts/check-format.sh --fix
+
+check-format: setup
+	bash scripts/check-format.sh
 
 bench: build
 	bash bench/run.sh $(BUILD)
