@@ -255,11 +255,17 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
                 int64_t t0 = crmsync_mono_ms();
                 connector_http_get(c->http, url, &r);
                 c->st.ms_lookup += crmsync_mono_ms() - t0;
-                json_t *root = classify(c, "batch lookup", &r) == HTTP_OK
-                                   ? json_loadb(r.body, r.len, 0, NULL)
-                                   : NULL;
-                json_t *res  = json_object_get(root, "results");
-                json_t *mis  = json_object_get(root, "missing");
+                enum http_class hk = classify(c, "batch lookup", &r);
+                json_t         *root =
+                    hk == HTTP_OK ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+                if (hk != HTTP_OK) {
+                        /* The single reads that follow are retries of
+                         * this request: they wait as it was told. */
+                        unsigned attempt = 0;
+                        wait_after(c, hk, &r, &attempt);
+                }
+                json_t *res = json_object_get(root, "results");
+                json_t *mis = json_object_get(root, "missing");
                 json_t *o;
                 size_t  k;
                 json_array_foreach(res, k, o)
