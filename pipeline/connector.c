@@ -285,8 +285,10 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
                         if (json_is_false(json_object_get(got, key)))
                                 json_object_set_new(got, key, json_null());
                 }
+                /* res and mis are borrowed from root: test them first. */
+                int whole = json_is_array(res) && json_is_array(mis);
                 json_decref(root);
-                if (!json_is_array(res) || !json_is_array(mis))
+                if (!whole)
                         break; /* the rest one by one */
         }
         /* Placeholders the answer did not cover: read one by one. */
