@@ -505,28 +505,6 @@ void crmsync_compare_markdown(const json_t *table, const char *const *labels,
         }
 }
 
-static void esc(FILE *fp, const char *s)
-{
-        for (; s && *s; s++) {
-                switch (*s) {
-                case '<':
-                        fputs("&lt;", fp);
-                        break;
-                case '>':
-                        fputs("&gt;", fp);
-                        break;
-                case '&':
-                        fputs("&amp;", fp);
-                        break;
-                case '"':
-                        fputs("&quot;", fp);
-                        break;
-                default:
-                        fputc(*s, fp);
-                }
-        }
-}
-
 void crmsync_compare_html(const json_t *table, const char *const *labels,
                           size_t ncols, FILE *fp)
 {
@@ -552,7 +530,7 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
         fputs("<th>figure</th><th>unit</th>", fp);
         for (c = 0; c < ncols; c++) {
                 fputs("<th>", fp);
-                esc(fp, labels[c]);
+                crmsync_report_escape(fp, labels[c]);
                 fputs("</th>", fp);
                 if (c > 0)
                         fputs("<th>ratio</th>", fp);
@@ -565,20 +543,23 @@ void crmsync_compare_html(const json_t *table, const char *const *labels,
                 fputs("<tr>", fp);
                 if (scen) {
                         fputs("<td>", fp);
-                        esc(fp, json_string_value(
+                        crmsync_report_escape(
+                            fp, json_string_value(
                                     json_object_get(row, "scenario")));
                         fputs("</td>", fp);
                 }
                 fputs("<td>", fp);
-                esc(fp, json_string_value(json_object_get(row, "figure")));
+                crmsync_report_escape(
+                    fp, json_string_value(json_object_get(row, "figure")));
                 fputs("</td><td>", fp);
-                esc(fp, json_string_value(json_object_get(row, "unit")));
+                crmsync_report_escape(
+                    fp, json_string_value(json_object_get(row, "unit")));
                 fputs("</td>", fp);
                 for (c = 0; c < ncols; c++) {
                         const json_t *r = json_array_get(rat, c);
                         fmt_value(buf, sizeof(buf), json_array_get(vals, c));
                         fputs("<td class=\"n\">", fp);
-                        esc(fp, buf);
+                        crmsync_report_escape(fp, buf);
                         fputs("</td>", fp);
                         if (c == 0)
                                 continue;

@@ -11,7 +11,7 @@
 
 #include "crmsync/common.h"
 
-static void xml_escape(FILE *fp, const char *s)
+void crmsync_report_escape(FILE *fp, const char *s)
 {
         for (; s && *s; s++) {
                 switch (*s) {
@@ -121,15 +121,15 @@ static void put_raw(FILE *fp, const char *s)
 
 static void put_xml(FILE *fp, const char *s)
 {
-        xml_escape(fp, s);
+        crmsync_report_escape(fp, s);
 }
 
 static void junit_case(FILE *fp, const json_t *s, const char *name)
 {
         fputs("  <testcase classname=\"crmsync.", fp);
-        xml_escape(fp, str(s, "scenario"));
+        crmsync_report_escape(fp, str(s, "scenario"));
         fputs("\" name=\"", fp);
-        xml_escape(fp, name);
+        crmsync_report_escape(fp, name);
         fputs("\">", fp);
 }
 
@@ -143,16 +143,16 @@ static int interrupted(const json_t *s)
 static void junit_interrupted(const json_t *s, FILE *fp)
 {
         fputs("<testsuite name=\"", fp);
-        xml_escape(fp, str(s, "scenario"));
+        crmsync_report_escape(fp, str(s, "scenario"));
         fprintf(fp,
                 "\" tests=\"1\" failures=\"0\" errors=\"1\" "
                 "time=\"%.3f\">\n",
                 json_number_value(
                     json_object_get(json_object_get(s, "timing"), "run_s")));
         fputs("  <testcase classname=\"crmsync.", fp);
-        xml_escape(fp, str(s, "scenario"));
+        crmsync_report_escape(fp, str(s, "scenario"));
         fputs("\" name=\"run\"><error type=\"interrupted\" message=\"", fp);
-        xml_escape(fp, str(s, "reason"));
+        crmsync_report_escape(fp, str(s, "reason"));
         fputs("\"/></testcase>\n</testsuite>\n", fp);
 }
 
@@ -246,7 +246,7 @@ static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
         const json_t *ex, *x;
         size_t        i;
 
-        xml_escape(fp, str(e, "detail"));
+        crmsync_report_escape(fp, str(e, "detail"));
         if (!bound_class(str(e, "name"), cls, sizeof(cls)))
                 return;
         ex = json_object_get(json_object_get(s, "anomaly_examples"), cls);
@@ -256,9 +256,9 @@ static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
                 if (i == 3)
                         break;
                 fputs(i ? "; " : "; first examples: ", fp);
-                xml_escape(fp, str(x, "key"));
+                crmsync_report_escape(fp, str(x, "key"));
                 fputs(": ", fp);
-                xml_escape(fp, str(x, "detail"));
+                crmsync_report_escape(fp, str(x, "detail"));
         }
         fputs(")", fp);
 }
@@ -275,7 +275,7 @@ void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
         json_array_foreach(
             exp, i, e) if (!json_is_true(json_object_get(e, "ok"))) failures++;
         fputs("<testsuite name=\"", fp);
-        xml_escape(fp, str(s, "scenario"));
+        crmsync_report_escape(fp, str(s, "scenario"));
         fprintf(
             fp,
             "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
@@ -289,7 +289,7 @@ void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
         if (error) {
                 junit_case(fp, s, str(error, "phase"));
                 fputs("<error message=\"", fp);
-                xml_escape(fp, str(error, "reason"));
+                crmsync_report_escape(fp, str(error, "reason"));
                 fputs("\">", fp);
                 exits_text(fp, s, "", "  ", put_xml);
                 fputs("</error></testcase>\n", fp);

@@ -14,46 +14,23 @@ static const char *str(const json_t *o, const char *k)
         return s ? s : "";
 }
 
-static void esc(FILE *fp, const char *s)
-{
-        for (; s && *s; s++) {
-                switch (*s) {
-                case '<':
-                        fputs("&lt;", fp);
-                        break;
-                case '>':
-                        fputs("&gt;", fp);
-                        break;
-                case '&':
-                        fputs("&amp;", fp);
-                        break;
-                case '"':
-                        fputs("&quot;", fp);
-                        break;
-                default:
-                        if ((unsigned char)*s >= 0x20 || *s == '\n')
-                                fputc(*s, fp);
-                }
-        }
-}
-
 /* A run that left no summary.json (it could not be set up, or was killed
  * past its timeout): one test case in error pointing at its log. */
 static void junit_no_summary(FILE *fp, const json_t *row)
 {
         fputs("<testsuite name=\"", fp);
-        esc(fp, str(row, "scenario"));
+        crmsync_report_escape(fp, str(row, "scenario"));
         fputs("\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0\">\n"
               "  <testcase classname=\"crmsync.",
               fp);
-        esc(fp, str(row, "scenario"));
+        crmsync_report_escape(fp, str(row, "scenario"));
         fprintf(
             fp,
             "\" name=\"run\"><error type=\"%s\" message=\"exit code "
             "%lld, no summary.json; see ",
             str(row, "verdict"),
             (long long)json_integer_value(json_object_get(row, "exit_code")));
-        esc(fp, str(row, "log"));
+        crmsync_report_escape(fp, str(row, "log"));
         fputs("\"/></testcase>\n</testsuite>\n", fp);
 }
 
@@ -68,7 +45,7 @@ static int write_junit(const json_t *suite, const json_t *runs,
         fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "
               "name=\"",
               fp);
-        esc(fp, str(suite, "suite_id"));
+        crmsync_report_escape(fp, str(suite, "suite_id"));
         fputs("\">\n", fp);
         json_array_foreach(rows, i, row)
         {
@@ -98,13 +75,13 @@ static void html_report_link(FILE *fp, const json_t *row)
         const char *base = strrchr(dir, '/');
         if (!*dir) {
                 fputs("<td>no run folder (see <code>", fp);
-                esc(fp, str(row, "log"));
+                crmsync_report_escape(fp, str(row, "log"));
                 fputs("</code>)</td>", fp);
                 return;
         }
         base = base ? base + 1 : dir;
         fputs("<td><a href=\"../", fp);
-        esc(fp, base);
+        crmsync_report_escape(fp, base);
         fputs("/report.md\">report.md</a></td>", fp);
 }
 
@@ -119,7 +96,7 @@ static int write_html(const json_t *suite, const char *path)
         fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
               "charset=\"utf-8\">\n<title>crmsync ",
               fp);
-        esc(fp, str(suite, "suite_id"));
+        crmsync_report_escape(fp, str(suite, "suite_id"));
         fputs("</title>\n<style>\nbody{font-family:sans-serif;margin:2em}\n"
               "table{border-collapse:collapse}\n"
               "td,th{border:1px solid #ccc;padding:.3em .6em;"
@@ -128,7 +105,7 @@ static int write_html(const json_t *suite, const char *path)
               ".pass{background:#dfd}\n.fail{background:#fdd}\n"
               "</style>\n</head>\n<body>\n<h1>crmsync suite ",
               fp);
-        esc(fp, str(suite, "suite_id"));
+        crmsync_report_escape(fp, str(suite, "suite_id"));
         fprintf(
             fp,
             "</h1>\n<p>Verdict <strong class=\"%s\">%s</strong>: "
@@ -154,9 +131,9 @@ static int write_html(const json_t *suite, const char *path)
                 int         pass =
                     json_integer_value(json_object_get(row, "exit_code")) == 0;
                 fputs("<tr><td>", fp);
-                esc(fp, str(row, "scenario"));
+                crmsync_report_escape(fp, str(row, "scenario"));
                 fprintf(fp, "</td><td class=\"%s\">", pass ? "pass" : "fail");
-                esc(fp, str(row, "verdict"));
+                crmsync_report_escape(fp, str(row, "verdict"));
                 if (json_object_get(row, "expected_failure"))
                         fputs(" (must fail)", fp);
                 fprintf(fp, "</td><td class=\"n\">%lld</td><td>%lld",
@@ -187,15 +164,15 @@ static int write_html(const json_t *suite, const char *path)
                 {
                         int c = json_is_true(json_object_get(m, "caught"));
                         fputs("<tr><td>", fp);
-                        esc(fp, str(m, "switch"));
+                        crmsync_report_escape(fp, str(m, "switch"));
                         fputs("</td><td>", fp);
-                        esc(fp, str(m, "process"));
+                        crmsync_report_escape(fp, str(m, "process"));
                         fputs("</td><td>", fp);
-                        esc(fp, str(m, "scenario"));
+                        crmsync_report_escape(fp, str(m, "scenario"));
                         fputs("</td><td>", fp);
-                        esc(fp, str(m, "expected"));
+                        crmsync_report_escape(fp, str(m, "expected"));
                         fputs("</td><td>", fp);
-                        esc(fp, str(m, "found"));
+                        crmsync_report_escape(fp, str(m, "found"));
                         fprintf(fp, "</td><td class=\"%s\">%s</td></tr>\n",
                                 c ? "pass" : "fail", c ? "yes" : "NO");
                 }

@@ -22,6 +22,10 @@ int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
  * failed anomaly bound names its class and first examples) to fp, as
  * junit.xml and the suite's junit.xml hold it. summary is borrowed. */
 void crmsync_report_junit_testsuite(const json_t *summary, FILE *fp);
+/* Write s to fp escaped for XML and HTML text and attributes (<, >, &,
+ * "); control characters other than newline and tab are left out. NULL
+ * writes nothing. */
+void crmsync_report_escape(FILE *fp, const char *s);
 /* Print the one-screen verdict to fp. */
 void crmsync_report_print(const json_t *summary, FILE *fp);
 
