@@ -23,3 +23,19 @@ check() { # check DESCRIPTION CONDITION-RESULT(0/1)
                 echo "ok: $1"
         fi
 }
+
+# start_broker DIR ARGS...: a standalone `crmsync broker ARGS` in the
+# background, its output in DIR/broker.out. Sets BROKER_PID and BOOT (its
+# bootstrap servers); exits the test when it prints none within 5 s.
+start_broker() {
+        local dir=$1
+        shift
+        "$BIN" broker "$@" >"$dir/broker.out" 2>&1 &
+        BROKER_PID=$!
+        for _ in $(seq 1 50); do
+                grep -q '^bootstrap.servers=' "$dir/broker.out" && break
+                sleep 0.1
+        done
+        BOOT=$(sed -n 's/^bootstrap.servers=//p' "$dir/broker.out")
+        [ -n "$BOOT" ] || { echo "FAIL: broker did not start"; cat "$dir/broker.out"; exit 1; }
+}

@@ -13,14 +13,7 @@ BROKER_PID=""
 trap '[ -n "$BROKER_PID" ] && kill $BROKER_PID 2>/dev/null; rm -rf "$RUNS"' EXIT
 FAILED=0
 
-"$BIN" broker --brokers 1 >"$RUNS/broker.out" 2>&1 &
-BROKER_PID=$!
-for _ in $(seq 1 50); do
-        grep -q '^bootstrap.servers=' "$RUNS/broker.out" && break
-        sleep 0.1
-done
-BOOT=$(sed -n 's/^bootstrap.servers=//p' "$RUNS/broker.out")
-[ -n "$BOOT" ] || { echo "FAIL: broker did not start"; cat "$RUNS/broker.out"; exit 1; }
+start_broker "$RUNS" --brokers 1
 cat >"$RUNS/target.json" <<JSON
 { "name": "shared", "properties": { "bootstrap.servers": "$BOOT" },
   "topics": { "create": false } }
