@@ -5,6 +5,7 @@
  * the replay phase in run_replay.c. */
 #include "run_int.h"
 
+#include "crmsync/gzfile.h"
 #include "harness/fault.h"
 #include "harness/verdict.h"
 
@@ -607,8 +608,11 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                      "setting up %s: the Kafka target, the auditor, the "
                      "probe, the sink, the profiler",
                      r.run_dir);
-        snprintf(path, sizeof(path), "%s/history.jsonl", r.run_dir);
-        if (!(r.history = fopen(path, "w"))) {
+        snprintf(path, sizeof(path), "%s/history.jsonl%s", r.run_dir,
+                 opt->compress_history ? ".gz" : "");
+        r.history = opt->compress_history ? crmsync_gzfile_open(path, "w")
+                                          : fopen(path, "w");
+        if (!r.history) {
                 crmsync_err(errstr, errstr_size, "%s: %s", path,
                             strerror(errno));
                 goto out;

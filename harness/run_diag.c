@@ -237,6 +237,10 @@ static json_t *setup_error_summary(struct run *r, const char *reason)
                 json_object_set_new(s, "target",
                                     crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "history_file",
+                            json_string(r->opt->compress_history
+                                            ? "history.jsonl.gz"
+                                            : "history.jsonl"));
         return s;
 }
 

@@ -345,6 +345,10 @@ json_t *run_interrupted_summary(struct run *r)
                 json_object_set_new(s, "target",
                                     crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "history_file",
+                            json_string(r->opt->compress_history
+                                            ? "history.jsonl.gz"
+                                            : "history.jsonl"));
         json_object_set_new(s, "run",
                             json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}",
                                       "converged", r->converged, "settled",
@@ -626,6 +630,10 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
             crmsync_cluster_describe(r->cluster));
         json_object_set_new(s, "api", api);
         json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "history_file",
+                            json_string(r->opt->compress_history
+                                            ? "history.jsonl.gz"
+                                            : "history.jsonl"));
         json_object_set_new(s, "log", log);
         /* false only for `crmsync run --no-record` (benchmarks): the
          * verdict is then the end state alone. */

@@ -202,7 +202,7 @@ static int start(struct suite_entry *e, size_t idx, const char *dir,
                  size_t errstr_size)
 {
         char  timeout[32];
-        char *argv[10];
+        char *argv[12];
         int   argc = 0, fd;
         pid_t pid;
 
@@ -219,6 +219,8 @@ static int start(struct suite_entry *e, size_t idx, const char *dir,
         argv[argc++] = "--runs-dir";
         argv[argc++] = (char *)opt->runs_dir;
         argv[argc++] = "--quiet";
+        if (opt->compress_history)
+                argv[argc++] = "--compress-history";
         if (opt->timeout_s > 0) {
                 argv[argc++] = "--timeout";
                 argv[argc++] = timeout;

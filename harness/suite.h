@@ -19,6 +19,7 @@ struct suite_options {
         int         jobs;      /* runs at a time, >= 1 */
         double      timeout_s; /* --timeout for each run; 0 = scenario's */
         FILE       *progress;  /* "[k/N] name ... PASS" lines, or NULL */
+        int         compress_history; /* each run: --compress-history */
 };
 
 /* Collect the scenario files of paths (a folder: its *.json in name order,

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crmsync/common.h"
+#include "crmsync/gzfile.h"
 
 #define TRACE_LINE_MAX 65536
 #define TRACE_MAX_EVENTS 100000
@@ -287,8 +289,11 @@ int crmsync_trace(const char *run_dir, const char *event_id,
         struct trace_ctx t = {0};
         int              rc;
 
+        /* history.jsonl, or history.jsonl.gz from --compress-history */
         snprintf(path, sizeof(path), "%s/history.jsonl", run_dir);
-        if (!(fp = fopen(path, "r")))
+        if (access(path, F_OK) == -1)
+                snprintf(path, sizeof(path), "%s/history.jsonl.gz", run_dir);
+        if (!(fp = crmsync_gzfile_open(path, "r")))
                 return crmsync_err(errstr, errstr_size, "%s: %s", path,
                                    strerror(errno));
         t.ev   = calloc(TRACE_MAX_EVENTS, sizeof(*t.ev));

@@ -612,6 +612,16 @@ int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
         return rc;
 }
 
+/* The closing line: where the run's files are. */
+static void files_line(FILE *fp, const json_t *s)
+{
+        const char *h = json_string_value(json_object_get(s, "history_file"));
+        fprintf(fp,
+                "report     %s/summary.json (also junit.xml, report.md, "
+                "%s)\n",
+                str(s, "run_dir"), h ? h : "history.jsonl");
+}
+
 void crmsync_report_print(const json_t *s, FILE *fp)
 {
         const json_t *w   = json_object_get(s, "workload");
@@ -634,10 +644,8 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         fprintf(fp, "\n== crmsync verdict: %s ==  scenario %s\n", verdict,
                 str(s, "scenario"));
         if (interrupted(s)) {
-                fprintf(fp,
-                        "%s\nreport     %s/summary.json (also junit.xml, "
-                        "report.md, history.jsonl)\n",
-                        str(s, "reason"), str(s, "run_dir"));
+                fprintf(fp, "%s\n", str(s, "reason"));
+                files_line(fp, s);
                 return;
         }
         if (error)
@@ -648,10 +656,7 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                 exits_text(fp, s, "           ", "           | ", put_raw);
         }
         if (!w) { /* set-up failed: nothing ran */
-                fprintf(fp,
-                        "report     %s/summary.json (also junit.xml, "
-                        "report.md, history.jsonl)\n",
-                        str(s, "run_dir"));
+                files_line(fp, s);
                 return;
         }
         fprintf(
@@ -717,8 +722,5 @@ void crmsync_report_print(const json_t *s, FILE *fp)
                            e) if (json_is_true(json_object_get(e, "skipped")))
             fprintf(fp, "  fault %s SKIPPED: %s\n", str(e, "type"),
                     str(e, "reason"));
-        fprintf(fp,
-                "report     %s/summary.json (also junit.xml, report.md, "
-                "history.jsonl)\n",
-                str(s, "run_dir"));
+        files_line(fp, s);
 }

@@ -51,6 +51,11 @@ static void usage(FILE *fp)
                 "                   status line period (default: 2 s, "
                 "updated in place,\n"
                 "                   on a terminal; 5 s otherwise)\n"
+                "  --compress-history\n"
+                "                   write history.jsonl.gz (gzip, about 30 "
+                "bytes a change)\n"
+                "                   instead of history.jsonl; trace reads "
+                "either\n"
                 "  --no-record      benchmarks only: the judge records "
                 "nothing (no topic\n"
                 "                   auditor, probes or history checks); "
@@ -84,10 +89,11 @@ static const char *self_exe(char *buf, size_t size)
 static int run_suite(int argc, char **argv, const char *filter, int jobs,
                      const struct run_options *ro)
 {
-        struct suite_options opt = {.runs_dir  = ro->runs_dir,
-                                    .jobs      = jobs,
-                                    .timeout_s = ro->timeout_s,
-                                    .progress  = stdout};
+        struct suite_options opt = {.runs_dir         = ro->runs_dir,
+                                    .jobs             = jobs,
+                                    .timeout_s        = ro->timeout_s,
+                                    .progress         = stdout,
+                                    .compress_history = ro->compress_history};
         suite_t             *s;
         json_t              *summary = NULL;
         char                 errstr[1024], self[4096];
@@ -141,6 +147,7 @@ int crmsync_cmd_run(int argc, char **argv)
             {"quiet", no_argument, NULL, 'q'},
             {"progress-every", required_argument, NULL, 'p'},
             {"no-record", no_argument, NULL, 'n'},
+            {"compress-history", no_argument, NULL, 'z'},
             {"jobs", required_argument, NULL, 'j'},
             {"filter", required_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
@@ -176,6 +183,9 @@ int crmsync_cmd_run(int argc, char **argv)
                         break;
                 case 'n':
                         opt.no_record = 1;
+                        break;
+                case 'z':
+                        opt.compress_history = 1;
                         break;
                 case 'p':
                         opt.progress_s = strtod(optarg, NULL);
