@@ -1,0 +1,32 @@
+/* workload_int.h -- internals of the workload generator shared by
+ * workload.c (configuration, record index, log hash, accessors) and
+ * workload_gen.c (the seeded operations that write the log). */
+#ifndef CRMSYNC_WORKLOAD_INT_H
+#define CRMSYNC_WORKLOAD_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crmsync/workload.h"
+
+struct crm_workload {
+        struct crm_workload_config cfg; /* effective (defaults applied) */
+        struct crm_event          *events;
+        size_t                     event_cnt, event_cap;
+        struct crm_record         *records;
+        size_t                     record_cnt, record_cap;
+        uint32_t                  *slots;    /* hash: record index + 1 */
+        size_t                     slot_cap; /* power of two */
+        char                       sha_hex[65];
+};
+
+/* Index record idx (already in w->records) for crmsync_workload_find.
+ * Returns -1 when out of memory. */
+int workload_index(crm_workload_t *w, uint32_t idx);
+
+/* Fill w->events (allocated with room for w->cfg.changes) from w->cfg:
+ * the initial creates, then the seeded mix. Returns -1 when out of
+ * memory; w is then partly filled and only fit for destroy. */
+int workload_gen_log(crm_workload_t *w);
+
+#endif

@@ -1,0 +1,160 @@
+/* scenario_target.c -- external target files: brokers, topic, client
+ * properties and the commands that stop and start a broker. */
+#include "harness/scenario_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <librdkafka/rdkafka.h>
+
+#include "crmsync/common.h"
+
+/* -- external targets ------------------------------------------------------ */
+
+/* The clients read the properties as "key=value" lines (kafka_conf.c),
+ * trimmed: a property that does not survive that, or that librdkafka
+ * refuses, fails the run's set-up with no position in the target file. */
+static int check_property(struct vctx *c, const char *path, const char *key,
+                          const char *val)
+{
+        rd_kafka_conf_t *conf;
+        char             kerr[512];
+        size_t           n = strlen(val);
+        int              rc;
+
+        if (!*key || strpbrk(key, "= \t\r\n") || *key == '#')
+                return scenario_err(
+                    c, path, 1,
+                    "a property name is not empty and has no '=', "
+                    "space or line break, nor a leading '#'");
+        if (strpbrk(val, "\r\n"))
+                return scenario_err(c, path, 0, "a value has no line break");
+        if (n && (isspace((unsigned char)val[0]) ||
+                  isspace((unsigned char)val[n - 1])))
+                return scenario_err(
+                    c, path, 0,
+                    "a value has no leading or trailing space (the "
+                    "clients would not see it)");
+        if (!(conf = rd_kafka_conf_new()))
+                return scenario_err(c, path, 0, "out of memory");
+        rc = rd_kafka_conf_set(conf, key, val, kerr, sizeof(kerr));
+        rd_kafka_conf_destroy(conf);
+        if (rc != RD_KAFKA_CONF_OK)
+                return scenario_err(c, path, rc == RD_KAFKA_CONF_UNKNOWN, "%s",
+                                    kerr);
+        return 0;
+}
+
+static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)
+{
+        static const char *const known[]  = {"name", "properties", "topics",
+                                             "commands", NULL};
+        static const char *const topick[] = {"create", "replication", NULL};
+        static const char *const cmdk[]   = {"broker_down", "broker_up", NULL};
+        json_t                  *props, *o, *v;
+        const char              *k;
+
+        if (!json_is_object(root))
+                return scenario_err(c, "", 0, "a target must be a JSON object");
+        if (scenario_check_known(c, root, "", known) ||
+            scenario_get_str(c, root, "", "name", t->name, sizeof(t->name),
+                             NULL) ||
+            scenario_get_obj(c, root, "", "properties", &props))
+                return -1;
+        if (!props || !json_object_get(props, "bootstrap.servers"))
+                return scenario_err(
+                    c, props ? "properties" : "", 0,
+                    "missing required property 'bootstrap.servers'");
+        json_object_foreach(props, k, v)
+        {
+                char p[512];
+                snprintf(p, sizeof(p), "properties.%s", k);
+                if (!json_is_string(v))
+                        return scenario_err(
+                            c, p, 0,
+                            "librdkafka properties are strings, got "
+                            "%s",
+                            scenario_type_name(v));
+                if (check_property(c, p, k, json_string_value(v)))
+                        return -1;
+        }
+        if (scenario_get_str(c, props, "properties", "bootstrap.servers",
+                             t->bootstrap, sizeof(t->bootstrap), NULL))
+                return -1;
+        t->properties = json_incref(props);
+        if (scenario_get_obj(c, root, "", "topics", &o))
+                return -1;
+        if (o &&
+            (scenario_check_known(c, o, "topics", topick) ||
+             scenario_get_bool(c, o, "topics", "create", &t->create_topics) ||
+             scenario_get_int(c, o, "topics", "replication", &t->replication, 1,
+                              16)))
+                return -1;
+        if (scenario_get_obj(c, root, "", "commands", &o))
+                return -1;
+        if (o &&
+            (scenario_check_known(c, o, "commands", cmdk) ||
+             scenario_get_strdup(c, o, "commands", "broker_down",
+                                 &t->broker_down) ||
+             scenario_get_strdup(c, o, "commands", "broker_up", &t->broker_up)))
+                return -1;
+        if (!t->broker_down != !t->broker_up)
+                return scenario_err(c, "commands", 0,
+                                    "broker_down and broker_up go together");
+        return 0;
+}
+
+struct scenario_target *crmsync_target_load(const char *path, char *errstr,
+                                            size_t errstr_size)
+{
+        FILE                   *fp = fopen(path, "rb");
+        char                   *buf;
+        size_t                  n;
+        json_error_t            jerr;
+        json_t                 *root;
+        struct scenario_target *t;
+        struct vctx             c = {path, NULL, errstr, errstr_size, 0};
+
+        if (!fp) {
+                crmsync_err(errstr, errstr_size, "%s: %s", path,
+                            strerror(errno));
+                return NULL;
+        }
+        buf = malloc(SCENARIO_MAX_BYTES + 1);
+        n   = buf ? fread(buf, 1, SCENARIO_MAX_BYTES + 1, fp) : 0;
+        fclose(fp);
+        if (!buf || n > SCENARIO_MAX_BYTES) {
+                free(buf);
+                crmsync_err(errstr, errstr_size, "%s: too large", path);
+                return NULL;
+        }
+        if (!(root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr))) {
+                crmsync_err(errstr, errstr_size, "%s:%d:%d: %s", path,
+                            jerr.line, jerr.column, jerr.text);
+                free(buf);
+                return NULL;
+        }
+        t              = calloc(1, sizeof(*t));
+        t->replication = 1;
+        c.jp           = crmsync_jsonpos_index(buf, n);
+        if (load_target(&c, root, t) == -1) {
+                crmsync_target_destroy(t);
+                t = NULL;
+        }
+        crmsync_jsonpos_destroy(c.jp);
+        json_decref(root);
+        free(buf);
+        return t;
+}
+
+void crmsync_target_destroy(struct scenario_target *t)
+{
+        if (!t)
+                return;
+        json_decref(t->properties);
+        free(t->broker_down);
+        free(t->broker_up);
+        free(t);
+}
