@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?= -DCRMSYNC_WERROR=ON
 
-.PHONY: all setup build demo test test-asan format check-format bench clean
+.PHONY: all setup build demo test test-asan format check-format check-size \
+	bench clean
 
 all: build
 
@@ -21,6 +22,7 @@ demo: build
 
 test: build
 	bash scripts/check-format.sh
+	bash scripts/check-size.sh
 	# Scenario tests time convergence: run them one at a time.
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit && ctest --output-on-failure -L scenario
 	$(MAKE) test-asan
@@ -36,6 +38,10 @@ format:
 
 check-format: setup
 	bash scripts/check-format.sh
+
+# No function over 120 lines, no C file over 1,000 outside tests/.
+check-size:
+	bash scripts/check-size.sh
 
 bench: build
 	bash bench/run.sh $(BUILD)
