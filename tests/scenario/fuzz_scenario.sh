@@ -30,7 +30,7 @@ fi
 # Only the loader and what it links against; no CMake involved.
 SOURCES=(
         "$SRC/tests/fuzz/fuzz_scenario.c"
-        "$SRC/harness/scenario.c"
+        "$SRC"/harness/scenario*.c
         "$SRC/harness/jsonpos.c"
         "$SRC/harness/fault.c"
         "$SRC/lib/domain.c"
@@ -38,7 +38,7 @@ SOURCES=(
         "$SRC/lib/bugs.c"
         "$SRC/lib/hash.c"
         "$SRC/lib/rand.c"
-        "$SRC/fakes/crm/workload.c"
+        "$SRC"/fakes/crm/workload*.c
 )
 LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
 
