@@ -231,24 +231,13 @@ static int load_workload(struct vctx *c, json_t *w, struct scenario *sc)
                    : 0;
 }
 
-static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
+/* The top-level fields: name, description, seed and the run's times. */
+static int load_header(struct vctx *c, json_t *root, struct scenario *sc)
 {
         static const char *const known[] = {
             "name",   "description", "seed",     "workload", "crm",
             "sink",   "pipeline",    "target",   "faults",   "replay",
             "expect", "timeout_s",   "settle_s", "warmup_s", NULL};
-        static const char *const crmk[] = {
-            "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
-            "error_rate_5xx", "retention_s",      NULL};
-        static const char *const   sinkk[] = {"write_mode", NULL};
-        static const char *const   pipk[]  = {"connector", "profiler", NULL};
-        static const char *const   tgtk[]  = {"type",       "file",  "brokers",
-                                              "partitions", "topic", NULL};
-        static const char *const   repk[]  = {"enabled",    "from",   "from_s",
-                                              "clear_sink", "domain", NULL};
-        struct crm_workload_config eff;
-        json_t                    *o, *o2, *faults;
-        char                       mode[16] = "conditional";
 
         if (!json_is_object(root))
                 return scenario_err(c, "", 0,
@@ -275,11 +264,19 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                             c, "name", 0,
                             "use only letters, digits, '-', '_', '.'");
         sc->workload.seed = sc->seed;
+        return 0;
+}
 
-        if (scenario_get_obj(c, root, "", "workload", &o) ||
-            load_workload(c, o, sc) ||
-            scenario_check_workload(c, root, sc, &eff))
-                return -1;
+/* The crm and sink sections: the fakes' settings. */
+static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
+{
+        static const char *const crmk[] = {
+            "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
+            "error_rate_5xx", "retention_s",      NULL};
+        static const char *const sinkk[]  = {"write_mode", NULL};
+        char                     mode[16] = "conditional";
+        json_t                  *o;
+
         if (scenario_get_obj(c, root, "", "crm", &o))
                 return -1;
         if (o && (scenario_check_known(c, o, "crm", crmk) ||
@@ -303,18 +300,39 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                                    sizeof(mode), "conditional|blind")))
                 return -1;
         sc->sink_blind_writes = !strcmp(mode, "blind");
+        return 0;
+}
+
+/* The pipeline section: how to start the connector and the profiler. */
+static int load_pipeline(struct vctx *c, json_t *root, struct scenario *sc)
+{
+        static const char *const pipk[] = {"connector", "profiler", NULL};
+        json_t                  *o, *o2;
 
         if (scenario_get_obj(c, root, "", "pipeline", &o))
                 return -1;
-        if (o) {
-                if (scenario_check_known(c, o, "pipeline", pipk) ||
-                    scenario_get_obj(c, o, "pipeline", "connector", &o2) ||
-                    load_process(c, o2, "pipeline.connector", &sc->connector,
-                                 1) ||
-                    scenario_get_obj(c, o, "pipeline", "profiler", &o2) ||
-                    load_process(c, o2, "pipeline.profiler", &sc->profiler, 0))
-                        return -1;
-        }
+        if (!o)
+                return 0;
+        if (scenario_check_known(c, o, "pipeline", pipk) ||
+            scenario_get_obj(c, o, "pipeline", "connector", &o2) ||
+            load_process(c, o2, "pipeline.connector", &sc->connector, 1) ||
+            scenario_get_obj(c, o, "pipeline", "profiler", &o2) ||
+            load_process(c, o2, "pipeline.profiler", &sc->profiler, 0))
+                return -1;
+        return 0;
+}
+
+/* The target section, and the target file it names (relative to the
+ * scenario file's folder). */
+static int load_target_section(struct vctx *c, json_t *root,
+                               struct scenario *sc)
+{
+        static const char *const tgtk[] = {"type",       "file",  "brokers",
+                                           "partitions", "topic", NULL};
+        char                     path[4096], errbuf[768];
+        const char              *slash;
+        json_t                  *o;
+
         if (scenario_get_obj(c, root, "", "target", &o))
                 return -1;
         if (o &&
@@ -333,71 +351,96 @@ static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
                                     "an external target needs 'file'");
         if (scenario_check_topic(c, sc))
                 return -1;
-        if (sc->target_file) {
-                /* Relative to the scenario file's folder. */
-                char        path[4096], errbuf[768];
-                const char *slash = strrchr(c->file, '/');
-                if (sc->target_file[0] == '/' || !slash)
-                        snprintf(path, sizeof(path), "%s", sc->target_file);
-                else
-                        snprintf(path, sizeof(path), "%.*s/%s",
-                                 (int)(slash - c->file), c->file,
-                                 sc->target_file);
-                if (!(sc->target =
-                          crmsync_target_load(path, errbuf, sizeof(errbuf))))
-                        return scenario_err(c, "target.file", 0, "%s", errbuf);
-        }
+        if (!sc->target_file)
+                return 0;
+        slash = strrchr(c->file, '/');
+        if (sc->target_file[0] == '/' || !slash)
+                snprintf(path, sizeof(path), "%s", sc->target_file);
+        else
+                snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->file),
+                         c->file, sc->target_file);
+        if (!(sc->target = crmsync_target_load(path, errbuf, sizeof(errbuf))))
+                return scenario_err(c, "target.file", 0, "%s", errbuf);
+        return 0;
+}
 
-        faults = json_object_get(root, "faults");
-        if (faults) {
-                size_t  i;
-                json_t *f;
-                if (!json_is_array(faults))
-                        return scenario_err(c, "faults", 0,
-                                            "expected an array, got %s",
-                                            scenario_type_name(faults));
-                if (json_array_size(faults) > SCENARIO_MAX_FAULTS)
-                        return scenario_err(c, "faults", 0,
-                                            "more than %d faults",
-                                            SCENARIO_MAX_FAULTS);
-                json_array_foreach(faults, i, f)
-                {
-                        char p[32];
-                        snprintf(p, sizeof(p), "faults[%zu]", i);
-                        if (load_fault(c, f, p, &sc->faults[i]))
-                                return -1;
-                        sc->fault_cnt++;
-                }
-                if (scenario_check_overlaps(c, sc) ||
-                    scenario_check_faults(c, sc, &eff))
+/* The faults array, each validated from the fault table, then the checks
+ * across faults. */
+static int load_faults(struct vctx *c, json_t *root, struct scenario *sc,
+                       const struct crm_workload_config *eff)
+{
+        json_t *faults = json_object_get(root, "faults");
+        size_t  i;
+        json_t *f;
+
+        if (!faults)
+                return 0;
+        if (!json_is_array(faults))
+                return scenario_err(c, "faults", 0, "expected an array, got %s",
+                                    scenario_type_name(faults));
+        if (json_array_size(faults) > SCENARIO_MAX_FAULTS)
+                return scenario_err(c, "faults", 0, "more than %d faults",
+                                    SCENARIO_MAX_FAULTS);
+        json_array_foreach(faults, i, f)
+        {
+                char p[32];
+                snprintf(p, sizeof(p), "faults[%zu]", i);
+                if (load_fault(c, f, p, &sc->faults[i]))
                         return -1;
+                sc->fault_cnt++;
         }
+        if (scenario_check_overlaps(c, sc) || scenario_check_faults(c, sc, eff))
+                return -1;
+        return 0;
+}
+
+/* The replay section: present means enabled, clearing the sink unless it
+ * replays from a time. */
+static int load_replay(struct vctx *c, json_t *root, struct scenario *sc,
+                       const struct crm_workload_config *eff)
+{
+        static const char *const repk[] = {"enabled",    "from",   "from_s",
+                                           "clear_sink", "domain", NULL};
+        json_t                  *o;
+
         if (scenario_get_obj(c, root, "", "replay", &o))
                 return -1;
-        if (o) {
-                sc->replay.enabled    = 1;
-                sc->replay.clear_sink = 1;
-                if (scenario_check_known(c, o, "replay", repk) ||
-                    scenario_get_bool(c, o, "replay", "enabled",
-                                      &sc->replay.enabled) ||
-                    scenario_get_str(c, o, "replay", "from", sc->replay.from,
-                                     sizeof(sc->replay.from),
-                                     "earliest|timestamp") ||
-                    scenario_get_num(c, o, "replay", "from_s",
-                                     &sc->replay.from_s, 0, 1e7) ||
-                    scenario_get_bool(c, o, "replay", "clear_sink",
-                                      &sc->replay.clear_sink) ||
-                    scenario_get_strdup(c, o, "replay", "domain",
-                                        &sc->replay.domain))
-                        return -1;
-                /* From a time, the sink keeps what came before it. */
-                if (!strcmp(sc->replay.from, "timestamp") &&
-                    !json_object_get(o, "clear_sink"))
-                        sc->replay.clear_sink = 0;
-                if (scenario_check_replay(c, root, sc, &eff))
-                        return -1;
-        }
-        if (scenario_get_obj(c, root, "", "expect", &o) ||
+        if (!o)
+                return 0;
+        sc->replay.enabled    = 1;
+        sc->replay.clear_sink = 1;
+        if (scenario_check_known(c, o, "replay", repk) ||
+            scenario_get_bool(c, o, "replay", "enabled", &sc->replay.enabled) ||
+            scenario_get_str(c, o, "replay", "from", sc->replay.from,
+                             sizeof(sc->replay.from), "earliest|timestamp") ||
+            scenario_get_num(c, o, "replay", "from_s", &sc->replay.from_s, 0,
+                             1e7) ||
+            scenario_get_bool(c, o, "replay", "clear_sink",
+                              &sc->replay.clear_sink) ||
+            scenario_get_strdup(c, o, "replay", "domain", &sc->replay.domain))
+                return -1;
+        /* From a time, the sink keeps what came before it. */
+        if (!strcmp(sc->replay.from, "timestamp") &&
+            !json_object_get(o, "clear_sink"))
+                sc->replay.clear_sink = 0;
+        return scenario_check_replay(c, root, sc, eff);
+}
+
+/* The whole file, section by section in a fixed order: the first error
+ * found is the one reported. */
+static int load_root(struct vctx *c, json_t *root, struct scenario *sc)
+{
+        struct crm_workload_config eff;
+        json_t                    *o;
+
+        if (load_header(c, root, sc) ||
+            scenario_get_obj(c, root, "", "workload", &o) ||
+            load_workload(c, o, sc) ||
+            scenario_check_workload(c, root, sc, &eff) ||
+            load_crm_and_sink(c, root, sc) || load_pipeline(c, root, sc) ||
+            load_target_section(c, root, sc) ||
+            load_faults(c, root, sc, &eff) || load_replay(c, root, sc, &eff) ||
+            scenario_get_obj(c, root, "", "expect", &o) ||
             scenario_load_expect(c, o, &sc->expect) ||
             scenario_check_expect(c, sc))
                 return -1;
