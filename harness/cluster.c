@@ -38,18 +38,6 @@ struct cluster {
         int         ncmds, failed_cmds;
 };
 
-/* A property whose value is a secret: a password, a client secret, a
- * private key, or an OAUTHBEARER config (it may carry credentials). */
-static int secret_property(const char *name)
-{
-        static const char *const marks[] = {"password", "secret", "key.pem",
-                                            "oauthbearer.config"};
-        for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
-                if (strcasestr(name, marks[i]))
-                        return 1;
-        return 0;
-}
-
 static int write_props_to(cluster_t *c, FILE *fp, int redact)
 {
         const char *k;
@@ -61,10 +49,19 @@ static int write_props_to(cluster_t *c, FILE *fp, int redact)
         if (c->embedded)
                 fprintf(fp, "bootstrap.servers=%s\n", c->bootstrap);
         else
-                json_object_foreach(c->sc->target->properties, k, v) fprintf(
-                    fp, "%s=%s\n", k,
-                    redact && secret_property(k) ? "[redacted]"
-                                                 : json_string_value(v));
+                json_object_foreach(c->sc->target->properties, k, v)
+                {
+                        const char *raw = json_string_value(
+                            json_object_get(c->sc->target->raw_properties, k));
+                        const char *out = json_string_value(v);
+                        /* The copy shows a reference as written
+                         * (${NAME}), never what it expands to. */
+                        if (redact && raw && strstr(raw, "${"))
+                                out = raw;
+                        else if (redact && crmsync_target_secret_property(k))
+                                out = "[redacted]";
+                        fprintf(fp, "%s=%s\n", k, out);
+                }
         return ferror(fp);
 }
 
@@ -759,6 +756,8 @@ static json_t *describe(const cluster_t *c)
 json_t *crmsync_cluster_describe(const cluster_t *c)
 {
         json_t *o = describe(c);
+        if (c->embedded && c->sc->target_name[0])
+                json_object_set_new(o, "name", json_string(c->sc->target_name));
         json_object_set_new(o, "start_offsets",
                             json_string(c->start_spec ? c->start_spec : ""));
         return o;

@@ -322,6 +322,26 @@ static int load_pipeline(struct vctx *c, json_t *root, struct scenario *sc)
         return 0;
 }
 
+/* The target file decides the cluster: an embedded one gives its shape
+ * (brokers, partitions) and runs like a scenario without a file; either
+ * kind may set the changes topic's partitions. */
+static void apply_target_file(struct scenario *sc)
+{
+        struct scenario_target *t = sc->target;
+        snprintf(sc->target_name, sizeof(sc->target_name), "%s", t->name);
+        if (t->partitions)
+                sc->partitions = t->partitions;
+        if (!t->embedded) {
+                snprintf(sc->target_type, sizeof(sc->target_type), "external");
+                return;
+        }
+        snprintf(sc->target_type, sizeof(sc->target_type), "embedded");
+        if (t->brokers)
+                sc->brokers = t->brokers;
+        crmsync_target_destroy(t);
+        sc->target = NULL;
+}
+
 /* The target section, and the target file it names (relative to the
  * scenario file's folder). */
 static int load_target_section(struct vctx *c, json_t *root,
@@ -361,6 +381,7 @@ static int load_target_section(struct vctx *c, json_t *root,
                          c->file, sc->target_file);
         if (!(sc->target = crmsync_target_load(path, errbuf, sizeof(errbuf))))
                 return scenario_err(c, "target.file", 0, "%s", errbuf);
+        apply_target_file(sc);
         return 0;
 }
 

@@ -75,12 +75,18 @@ struct scenario_expect {
 /* An external cluster (docs/targets.md). */
 struct scenario_target {
         char    name[128];
-        json_t *properties; /* librdkafka property -> string; owned */
+        int     embedded;       /* "type": "embedded": brokers, partitions */
+        int     brokers;        /* embedded; 0 = the scenario's */
+        int     partitions;     /* 0 = the scenario's */
+        json_t *properties;     /* librdkafka property -> string, ${NAME}
+                                 * expanded; owned */
+        json_t *raw_properties; /* as written (secrets as ${NAME}); owned */
         char    bootstrap[1024];
         int     create_topics; /* create missing topics (CreateTopics) */
         int     replication;
         char   *broker_down; /* shell command, {broker} = broker id */
         char   *broker_up;
+        char   *scale_out; /* shell command or NULL */
 };
 
 struct scenario_replay {
@@ -112,8 +118,9 @@ struct scenario {
         char  target_type[16];          /* embedded | external */
         char *target_file;              /* external target file, as written */
         struct scenario_target *target; /* loaded external target or NULL */
-        int                     brokers, partitions;
-        char                    topic[128];
+        char target_name[128];          /* the target file's name, or "" */
+        int  brokers, partitions;
+        char topic[128];
         /* run */
         double timeout_s; /* 0 = workload duration + 120 s */
         double settle_s;  /* stop waiting after this long without writes */
@@ -142,6 +149,9 @@ void crmsync_scenario_destroy(struct scenario *sc); /* accepts NULL */
 struct scenario_target *crmsync_target_load(const char *path, char *errstr,
                                             size_t errstr_size);
 void crmsync_target_destroy(struct scenario_target *t); /* accepts NULL */
+/* Whether a librdkafka property holds a secret (password, secret, private
+ * key, OAUTHBEARER config): a target file gives it only as ${NAME}. */
+int crmsync_target_secret_property(const char *name);
 
 /* Every fault of sc ends before timeout_s, the run's limit as set by what
  * ("--timeout"). Returns 0, or -1 + errstr "file:line:col: faults[i]: ..."

@@ -10,12 +10,44 @@
 
 #define VALIDATE_MAX_DEPTH 8
 
+/* A target file (docs/targets.md) has fields no scenario has at its top
+ * level; anything else is checked as a scenario. */
+static int is_target_file(const char *path)
+{
+        static const char *const marks[] = {"properties", "type", "brokers",
+                                            "commands", "topics"};
+        json_t                  *root    = json_load_file(path, 0, NULL);
+        int                      yes     = 0;
+        for (size_t i = 0; json_is_object(root) && i < 5; i++)
+                if (json_object_get(root, marks[i]))
+                        yes = 1;
+        json_decref(root);
+        return yes;
+}
+
+static int validate_target(const char *path)
+{
+        char                    errstr[1024];
+        struct scenario_target *t =
+            crmsync_target_load(path, errstr, sizeof(errstr));
+        if (!t) {
+                fprintf(stderr, "%s\n", errstr);
+                return 1;
+        }
+        printf("ok %s (target %s, %s)\n", path, t->name,
+               t->embedded ? "embedded" : "external");
+        crmsync_target_destroy(t);
+        return 0;
+}
+
 static int validate_file(const char *path, int *files)
 {
         char             errstr[1024];
-        struct scenario *sc =
-            crmsync_scenario_load(path, errstr, sizeof(errstr));
+        struct scenario *sc;
         (*files)++;
+        if (is_target_file(path))
+                return validate_target(path);
+        sc = crmsync_scenario_load(path, errstr, sizeof(errstr));
         if (!sc) {
                 fprintf(stderr, "%s\n", errstr);
                 return 1;
@@ -80,7 +112,8 @@ int crmsync_cmd_validate(int argc, char **argv)
         if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
                 fprintf(argc < 2 ? stderr : stdout,
                         "Usage: crmsync validate FILE|FOLDER...\n\n"
-                        "Check scenario files strictly: unknown fields, wrong "
+                        "Check scenario and target files strictly: unknown "
+                        "fields, wrong "
                         "types, out-of-range\nvalues and overlapping exclusive "
                         "faults are errors reported as\nfile:line:column: "
                         "field: message. Folders are searched for *.json.\n"

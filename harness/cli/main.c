@@ -20,6 +20,11 @@ static const struct {
     {"compare", crmsync_cmd_compare,
      "runs or suites side by side; exit 1 on a regression against\n"
      "             a baseline beyond thresholds"},
+    {"probe", crmsync_cmd_probe,
+     "compatibility checklist of a target file's cluster"},
+    {"pilot", crmsync_cmd_pilot,
+     "the pilot scenarios on two targets, side by side: the\n"
+     "             production-readiness scorecard"},
     {"broker", crmsync_cmd_broker,
      "start the embedded Kafka cluster (librdkafka mock)"},
     {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},

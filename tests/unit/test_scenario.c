@@ -313,15 +313,33 @@ static void test_target_properties(void **state)
              "configuration property"},
             {"\"socket.timeout.ms\":\"soon\"",
              "properties.socket.timeout.ms: Invalid value"},
-            {"\"sasl.password\":\"a\\nb\"",
-             "properties.sasl.password: a value has no line break"},
-            {"\"sasl.password\":\"pw \"",
-             "properties.sasl.password: a value has no leading or "
+            {"\"sasl.username\":\"a\\nb\"",
+             "properties.sasl.username: a value has no line break"},
+            {"\"sasl.username\":\"pw \"",
+             "properties.sasl.username: a value has no leading or "
              "trailing space"},
-            {"\"sasl.password\":\"p w=#\"", NULL},
+            {"\"sasl.username\":\"p w=#\"", NULL},
             {"\"socket.timeout.ms\":\"5000\"", NULL},
+            /* A secret only as a reference; what it expands to is
+             * checked like any value. */
+            {"\"sasl.password\":\"p w=#\"",
+             "properties.sasl.password: a secret is not written in a "
+             "target file"},
+            {"\"sasl.password\":\"${CRMSYNC_T_PW}\"", NULL},
+            {"\"sasl.password\":\"x${CRMSYNC_T_PW}y\"", NULL},
+            {"\"sasl.password\":\"${CRMSYNC_T_NL}\"",
+             "properties.sasl.password: a value has no line break"},
+            {"\"sasl.password\":\"${CRMSYNC_T_UNSET}\"",
+             "properties.sasl.password: environment variable "
+             "CRMSYNC_T_UNSET is not set"},
+            {"\"sasl.password\":\"${CRMSYNC_T_PW\"", "not closed or empty"},
+            {"\"sasl.password\":\"${A-B}\"",
+             "'A-B' is not an environment variable name"},
         };
         (void)state;
+        setenv("CRMSYNC_T_PW", "p w=#", 1);
+        setenv("CRMSYNC_T_NL", "a\nb", 1);
+        unsetenv("CRMSYNC_T_UNSET");
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char                    path[] = "/tmp/crmsync-t-XXXXXX";
                 char                    errstr[512];
@@ -340,8 +358,47 @@ static void test_target_properties(void **state)
                 if (cases[i].want && (t || !strstr(errstr, cases[i].want)))
                         fail_msg("case %zu: got %s\n want %s", i,
                                  t ? "(accepted)" : errstr, cases[i].want);
+                if (t && i == 8)
+                        assert_string_equal(
+                            json_string_value(json_object_get(t->properties,
+                                                              "sasl.password")),
+                            "xp w=#y");
                 crmsync_target_destroy(t);
         }
+}
+
+/* An embedded target file gives the cluster's shape to the scenario. */
+static void test_embedded_target_file(void **state)
+{
+        char             dir[] = "/tmp/crmsync-t-XXXXXX", path[600], sp[600];
+        char             errstr[512];
+        FILE            *fp;
+        struct scenario *sc;
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/e.json", dir);
+        snprintf(sp, sizeof(sp), "%s/s.json", dir);
+        fp = fopen(path, "w");
+        fprintf(fp, "{\"name\":\"e5\",\"type\":\"embedded\","
+                    "\"brokers\":5,\"partitions\":7}");
+        fclose(fp);
+        fp = fopen(sp, "w");
+        fprintf(fp, "{\"name\":\"s\",\"target\":{\"file\":\"e.json\"},"
+                    "\"faults\":[{\"at_s\":1,\"type\":\"broker_restart\","
+                    "\"broker\":5,\"duration_s\":1}]}");
+        fclose(fp);
+        sc = crmsync_scenario_load(sp, errstr, sizeof(errstr));
+        if (!sc)
+                fail_msg("refused: %s", errstr);
+        assert_null(sc->target);
+        assert_string_equal(sc->target_type, "embedded");
+        assert_string_equal(sc->target_name, "e5");
+        assert_int_equal(sc->brokers, 5);
+        assert_int_equal(sc->partitions, 7);
+        crmsync_scenario_destroy(sc);
+        unlink(path);
+        unlink(sp);
+        rmdir(dir);
 }
 
 /* A folder reads as zero bytes on Linux: the loader must say what it is,
@@ -381,6 +438,7 @@ int main(void)
             cmocka_unit_test(test_zero_contacts_is_zero),
             cmocka_unit_test(test_errors_known_before_running),
             cmocka_unit_test(test_target_properties),
+            cmocka_unit_test(test_embedded_target_file),
             cmocka_unit_test(test_folder_is_not_a_scenario),
             cmocka_unit_test(test_freshness_bounds_and_old_name),
             cmocka_unit_test(test_jsonpos_paths),
