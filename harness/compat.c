@@ -84,8 +84,8 @@ rd_kafka_t *crmsync_compat_client(struct compat *cp, rd_kafka_type_t type,
 
         snprintf(tmo, sizeof(tmo), "%d", cp->timeout_ms);
         if (cp->emb)
-                rd_kafka_conf_set(conf, "bootstrap.servers", cp->bootstrap,
-                                  err, err_size);
+                rd_kafka_conf_set(conf, "bootstrap.servers", cp->bootstrap, err,
+                                  err_size);
         else
                 json_object_foreach(cp->t->properties, k, v)
                 {
@@ -140,9 +140,10 @@ void crmsync_compat_api_used(struct compat *cp, const char *const *names,
         for (int j = 0; names[j]; j++)
                 for (int i = 0; i < cp->log.nsent && n < size; i++)
                         if (!strcmp(cp->log.sent[i], names[j]))
-                                n += (size_t)snprintf(
-                                    out + n, size - n, "%s%s v%d",
-                                    n ? ", " : "", names[j], cp->log.sent_ver[i]);
+                                n += (size_t)snprintf(out + n, size - n,
+                                                      "%s%s v%d", n ? ", " : "",
+                                                      names[j],
+                                                      cp->log.sent_ver[i]);
         pthread_mutex_unlock(&cp->log.mu);
 }
 
@@ -160,22 +161,20 @@ int crmsync_compat_has_api(struct compat *cp, int key)
 }
 
 void crmsync_compat_item(struct compat *cp, const char *item,
-                         const char *status, const char *api,
-                         const char *error, const char *detail)
+                         const char *status, const char *api, const char *error,
+                         const char *detail)
 {
         json_array_append_new(
-            cp->items, json_pack("{s:s, s:s, s:s, s:s, s:s}", "item", item,
-                                 "status", status, "api", api ? api : "",
-                                 "error", error ? error : "", "detail",
-                                 detail ? detail : ""));
+            cp->items,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "item", item, "status",
+                      status, "api", api ? api : "", "error",
+                      error ? error : "", "detail", detail ? detail : ""));
 }
 
-rd_kafka_resp_err_t crmsync_compat_produce(struct compat *cp, rd_kafka_t *rk,
-                                           const char *topic, const char *key,
-                                           const void *val, size_t len,
-                                           int64_t ts_ms,
-                                           rd_kafka_headers_t *hdrs,
-                                           int64_t *offset)
+rd_kafka_resp_err_t
+crmsync_compat_produce(struct compat *cp, rd_kafka_t *rk, const char *topic,
+                       const char *key, const void *val, size_t len,
+                       int64_t ts_ms, rd_kafka_headers_t *hdrs, int64_t *offset)
 {
         struct delivery     d   = {0, 0, -1};
         int64_t             end = crmsync_mono_ms() + cp->timeout_ms + 1000;
@@ -184,8 +183,7 @@ rd_kafka_resp_err_t crmsync_compat_produce(struct compat *cp, rd_kafka_t *rk,
         err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
             RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-            RD_KAFKA_V_VALUE((void *)val, len),
-            RD_KAFKA_V_TIMESTAMP(ts_ms),
+            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_TIMESTAMP(ts_ms),
             RD_KAFKA_V_HEADERS(hdrs ? rd_kafka_headers_copy(hdrs) : NULL),
             RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
         if (err)
@@ -233,13 +231,11 @@ static int api_versions(struct compat *cp, char *errstr, size_t errstr_size)
         crmsync_compat_api_used(cp, names, api, sizeof(api));
         snprintf(detail, sizeof(detail), "%zu APIs listed",
                  json_object_size(cp->log.api));
-        crmsync_compat_item(cp, "ApiVersions", json_object_size(cp->log.api)
-                                                   ? "pass"
-                                                   : "fail",
-                            api, json_object_size(cp->log.api)
-                                     ? ""
-                                     : "no ApiVersions answer logged",
-                            detail);
+        crmsync_compat_item(
+            cp, "ApiVersions", json_object_size(cp->log.api) ? "pass" : "fail",
+            api,
+            json_object_size(cp->log.api) ? "" : "no ApiVersions answer logged",
+            detail);
         return 0;
 }
 
@@ -284,8 +280,8 @@ static json_t *result(struct compat *cp)
                       "figures", cp->figures, "counts", "pass", n[0], "fail",
                       n[1], "unsupported", n[2]);
         if (cp->emb)
-                json_object_set_new(o, "brokers",
-                                    json_integer(crmsync_broker_count(cp->emb)));
+                json_object_set_new(
+                    o, "brokers", json_integer(crmsync_broker_count(cp->emb)));
         return o;
 }
 
@@ -334,8 +330,7 @@ static void cell(FILE *fp, const char *s)
                         fputc(*s == '\n' ? ' ' : *s, fp);
 }
 
-void crmsync_compat_markdown(const json_t *probe, int with_api_table,
-                             FILE *fp)
+void crmsync_compat_markdown(const json_t *probe, int with_api_table, FILE *fp)
 {
         const json_t *v;
         size_t        i;
@@ -354,8 +349,9 @@ void crmsync_compat_markdown(const json_t *probe, int with_api_table,
         }
         if (!with_api_table)
                 return;
-        fprintf(fp, "\nApiVersions (%zu APIs):\n\n| key | API | min | max "
-                    "|\n|---|---|---|---|\n",
+        fprintf(fp,
+                "\nApiVersions (%zu APIs):\n\n| key | API | min | max "
+                "|\n|---|---|---|---|\n",
                 json_array_size(json_object_get(probe, "api_versions")));
         json_array_foreach(json_object_get(probe, "api_versions"), i, v)
             fprintf(fp, "| %lld | %s | %lld | %lld |\n",

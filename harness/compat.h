@@ -30,7 +30,6 @@ json_t *crmsync_compat_probe(const struct scenario_target *t, int timeout_ms,
 
 /* The checklist as a Markdown table (items, then the ApiVersions table
  * when with_api_table). */
-void crmsync_compat_markdown(const json_t *probe, int with_api_table,
-                             FILE *fp);
+void crmsync_compat_markdown(const json_t *probe, int with_api_table, FILE *fp);
 
 #endif

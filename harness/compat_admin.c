@@ -27,10 +27,10 @@ static const char *status_of(struct compat *cp, int ok, int key)
 
 /* An admin client (a producer handle) and its result queue. */
 struct admin {
-        rd_kafka_t                *rk;
-        rd_kafka_queue_t          *q;
-        rd_kafka_AdminOptions_t   *opt;
-        char                       err[512];
+        rd_kafka_t              *rk;
+        rd_kafka_queue_t        *q;
+        rd_kafka_AdminOptions_t *opt;
+        char                     err[512];
 };
 
 /* The admin request's API key, when the broker does not list it. */
@@ -118,13 +118,12 @@ static int create_topic(struct compat *cp, const char *topic, int compact,
         rd_kafka_CreateTopics(a.rk, &nt, 1, a.opt, a.q);
         rd_kafka_NewTopic_destroy(nt);
         if ((ev = admin_wait(cp, &a)) && !rd_kafka_event_error(ev)) {
-                size_t                      n;
+                size_t                          n;
                 const rd_kafka_topic_result_t **r =
                     rd_kafka_CreateTopics_result_topics(
                         rd_kafka_event_CreateTopics_result(ev), &n);
-                rd_kafka_resp_err_t e =
-                    n ? rd_kafka_topic_result_error(r[0])
-                      : RD_KAFKA_RESP_ERR__FAIL;
+                rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(r[0])
+                                          : RD_KAFKA_RESP_ERR__FAIL;
                 if (!e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
                         rc = 0;
                 else
@@ -152,10 +151,10 @@ void crmsync_compat_prepare(struct compat *cp)
 static int delete_topic(struct compat *cp, const char *topic, char *err,
                         size_t size)
 {
-        struct admin             a;
-        rd_kafka_DeleteTopic_t  *dt = rd_kafka_DeleteTopic_new(topic);
-        rd_kafka_event_t        *ev;
-        int                      rc = -1;
+        struct admin            a;
+        rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
+        rd_kafka_event_t       *ev;
+        int                     rc = -1;
 
         if (admin_open(cp, &a, RD_KAFKA_ADMIN_OP_DELETETOPICS)) {
                 rd_kafka_DeleteTopic_destroy(dt);
@@ -169,9 +168,8 @@ static int delete_topic(struct compat *cp, const char *topic, char *err,
                 const rd_kafka_topic_result_t **r =
                     rd_kafka_DeleteTopics_result_topics(
                         rd_kafka_event_DeleteTopics_result(ev), &n);
-                rd_kafka_resp_err_t e =
-                    n ? rd_kafka_topic_result_error(r[0])
-                      : RD_KAFKA_RESP_ERR__FAIL;
+                rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(r[0])
+                                          : RD_KAFKA_RESP_ERR__FAIL;
                 if (!e)
                         rc = 0;
                 else
@@ -203,8 +201,8 @@ static void create_delete(struct compat *cp)
                 crmsync_compat_api_used(cp, NAMES("DeleteTopics"), api,
                                         sizeof(api));
                 crmsync_compat_item(cp, "DeleteTopics",
-                                    status_of(cp, gone, API_DELETE_TOPICS),
-                                    api, err, gone ? topic : "");
+                                    status_of(cp, gone, API_DELETE_TOPICS), api,
+                                    err, gone ? topic : "");
                 return;
         }
         /* Nothing to delete: a topic that does not exist must get its
@@ -226,10 +224,10 @@ static void create_delete(struct compat *cp)
 static int describe(struct compat *cp, const char *topic, char *policy,
                     size_t psize, char *err, size_t esize)
 {
-        struct admin             a;
+        struct admin               a;
         rd_kafka_ConfigResource_t *res;
-        rd_kafka_event_t         *ev;
-        int                       rc = -1;
+        rd_kafka_event_t          *ev;
+        int                        rc = -1;
 
         if (admin_open(cp, &a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)) {
                 snprintf(err, esize, "%s", a.err);
@@ -239,7 +237,7 @@ static int describe(struct compat *cp, const char *topic, char *policy,
         rd_kafka_DescribeConfigs(a.rk, &res, 1, a.opt, a.q);
         rd_kafka_ConfigResource_destroy(res);
         if ((ev = admin_wait(cp, &a)) && !rd_kafka_event_error(ev)) {
-                size_t n, nc;
+                size_t                            n, nc;
                 const rd_kafka_ConfigResource_t **rs =
                     rd_kafka_DescribeConfigs_result_resources(
                         rd_kafka_event_DescribeConfigs_result(ev), &n);
@@ -247,7 +245,8 @@ static int describe(struct compat *cp, const char *topic, char *policy,
                         const rd_kafka_ConfigEntry_t **ce =
                             rd_kafka_ConfigResource_configs(rs[0], &nc);
                         for (size_t i = 0; i < nc; i++) {
-                                const char *k = rd_kafka_ConfigEntry_name(ce[i]);
+                                const char *k =
+                                    rd_kafka_ConfigEntry_name(ce[i]);
                                 const char *v =
                                     rd_kafka_ConfigEntry_value(ce[i]);
                                 if (!strcmp(k, "cleanup.policy"))
@@ -282,8 +281,9 @@ static void describe_configs(struct compat *cp)
         ok = !describe(cp, COMPAT_TOPIC, policy, sizeof(policy), err,
                        sizeof(err));
         crmsync_compat_api_used(cp, NAMES("DescribeConfigs"), api, sizeof(api));
-        snprintf(detail, sizeof(detail), "%s: cleanup.policy=%s retention.ms=%s",
-                 COMPAT_TOPIC, ok ? policy : "?",
+        snprintf(detail, sizeof(detail),
+                 "%s: cleanup.policy=%s retention.ms=%s", COMPAT_TOPIC,
+                 ok ? policy : "?",
                  ok && json_string_value(
                            json_object_get(cp->figures, "retention.ms"))
                      ? json_string_value(
@@ -312,22 +312,22 @@ static void tomb_fn(const rd_kafka_message_t *m, void *arg)
 
 static void compacted(struct compat *cp)
 {
-        char                policy[64] = "", err[512] = "", api[128];
-        char                detail[384];
-        struct tomb         t  = {-1, 0, 0};
-        rd_kafka_t         *rk = crmsync_compat_client(
-            cp, RD_KAFKA_PRODUCER, 1, NULL, err, sizeof(err));
-        rd_kafka_resp_err_t e  = RD_KAFKA_RESP_ERR__INVALID_ARG;
+        char        policy[64] = "", err[512] = "", api[128];
+        char        detail[384];
+        struct tomb t  = {-1, 0, 0};
+        rd_kafka_t *rk = crmsync_compat_client(cp, RD_KAFKA_PRODUCER, 1, NULL,
+                                               err, sizeof(err));
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__INVALID_ARG;
         int                 described;
 
         crmsync_compat_log_reset(cp);
         if (rk &&
-            !(e = crmsync_compat_produce(cp, rk, COMPAT_COMPACTED_TOPIC,
-                                         "tomb", "v1", 2, 0, NULL, &t.from)) &&
-            !(e = crmsync_compat_produce(cp, rk, COMPAT_COMPACTED_TOPIC,
-                                         "tomb", NULL, 0, 0, NULL, NULL)))
-                e = crmsync_compat_read_back(cp, COMPAT_COMPACTED_TOPIC,
-                                             t.from, NULL, tomb_fn, &t);
+            !(e = crmsync_compat_produce(cp, rk, COMPAT_COMPACTED_TOPIC, "tomb",
+                                         "v1", 2, 0, NULL, &t.from)) &&
+            !(e = crmsync_compat_produce(cp, rk, COMPAT_COMPACTED_TOPIC, "tomb",
+                                         NULL, 0, 0, NULL, NULL)))
+                e = crmsync_compat_read_back(cp, COMPAT_COMPACTED_TOPIC, t.from,
+                                             NULL, tomb_fn, &t);
         if (rk)
                 rd_kafka_destroy(rk);
         crmsync_compat_api_used(cp, NAMES("Produce", "Fetch"), api,
@@ -341,13 +341,16 @@ static void compacted(struct compat *cp)
                  described ? ""
                            : " (could not be read: the policy is set with "
                              "CreateTopics and read with DescribeConfigs)");
-        crmsync_compat_item(
-            cp, "compacted topic with tombstones",
-            !t.tombstone                       ? "fail"
-            : !described                       ? "unsupported"
-            : strstr(policy, "compact") ? "pass"
-                                               : "fail",
-            api, e ? rd_kafka_err2str(e) : described ? "" : err, detail);
+        crmsync_compat_item(cp, "compacted topic with tombstones",
+                            !t.tombstone                ? "fail"
+                            : !described                ? "unsupported"
+                            : strstr(policy, "compact") ? "pass"
+                                                        : "fail",
+                            api,
+                            e           ? rd_kafka_err2str(e)
+                            : described ? ""
+                                        : err,
+                            detail);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -365,7 +368,7 @@ static void latency(struct compat *cp)
 {
         char        err[512];
         int64_t     s[COMPAT_LATENCY_SAMPLES];
-        int         n  = 0, m = 0;
+        int         n = 0, m = 0;
         rd_kafka_t *rk = crmsync_compat_client(
             cp, RD_KAFKA_PRODUCER, 0, NAMES("acks", "all", "linger.ms", "0"),
             err, sizeof(err));
@@ -397,16 +400,16 @@ static void latency(struct compat *cp)
                                     json_real((double)s[n / 2] / 1000.0));
                 json_object_set_new(
                     cp->figures, "produce_p99_ms",
-                    json_real((double)s[(n * 99) / 100 < n ? (n * 99) / 100
-                                                           : n - 1] /
-                              1000.0));
+                    json_real(
+                        (double)s[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] /
+                        1000.0));
         }
         json_object_set_new(cp->figures, "produce_samples", json_integer(n));
 }
 
 static void timing_item(struct compat *cp)
 {
-        char detail[256];
+        char    detail[256];
         json_t *f = cp->figures;
         latency(cp);
         snprintf(detail, sizeof(detail),
@@ -426,16 +429,16 @@ static void timing_item(struct compat *cp)
 /* Doubling sizes until the broker refuses one (or 8 MB). */
 static void largest_message(struct compat *cp)
 {
-        static const size_t sizes[] = {65536,   524288,  1000000,
-                                       2000000, 4000000, 8000000};
+        static const size_t sizes[]  = {65536,   524288,  1000000,
+                                        2000000, 4000000, 8000000};
         char                err[512] = "", api[128], detail[256];
-        size_t              best     = 0, refused = 0;
-        rd_kafka_resp_err_t e        = 0;
-        char               *buf      = calloc(1, sizes[5]);
-        rd_kafka_t         *rk       = crmsync_compat_client(
-            cp, RD_KAFKA_PRODUCER, 1,
-            NAMES("message.max.bytes", "16777216", "acks", "all"), err,
-            sizeof(err));
+        size_t              best = 0, refused = 0;
+        rd_kafka_resp_err_t e   = 0;
+        char               *buf = calloc(1, sizes[5]);
+        rd_kafka_t         *rk  = crmsync_compat_client(
+                     cp, RD_KAFKA_PRODUCER, 1,
+                     NAMES("message.max.bytes", "16777216", "acks", "all"), err,
+                     sizeof(err));
 
         crmsync_compat_log_reset(cp);
         for (size_t i = 0; rk && buf && i < 6; i++) {
@@ -472,9 +475,9 @@ static void delete_records(struct compat *cp)
         rd_kafka_topic_partition_list_t *tps;
         rd_kafka_DeleteRecords_t        *dr;
         rd_kafka_event_t                *ev = NULL;
-        int64_t lo = -1, hi = -1, lo2 = -1, hi2 = -1;
-        char    api[128], detail[256] = "";
-        int     ok = 0;
+        int64_t                          lo = -1, hi = -1, lo2 = -1, hi2 = -1;
+        char                             api[128], detail[256] = "";
+        int                              ok = 0;
 
         crmsync_compat_log_reset(cp);
         if (admin_open(cp, &a, RD_KAFKA_ADMIN_OP_DELETERECORDS) ||
@@ -504,8 +507,7 @@ static void delete_records(struct compat *cp)
                         snprintf(a.err, sizeof(a.err), "%s",
                                  rd_kafka_err2str(r->elems[0].err));
                 else if (!rd_kafka_query_watermark_offsets(
-                             a.rk, COMPAT_TOPIC, 0, &lo2, &hi2,
-                             cp->timeout_ms))
+                             a.rk, COMPAT_TOPIC, 0, &lo2, &hi2, cp->timeout_ms))
                         ok = lo2 == hi;
                 snprintf(detail, sizeof(detail),
                          "deleted before %lld: earliest offset now %lld",

@@ -29,8 +29,8 @@ struct compat {
         char                          bootstrap[1024];
         int                           timeout_ms;
         struct compat_log             log;
-        json_t                       *items;   /* the checklist */
-        json_t                       *figures; /* RTT, latency, sizes */
+        json_t                       *items;      /* the checklist */
+        json_t                       *figures;    /* RTT, latency, sizes */
         char                          suffix[48]; /* unique names */
 };
 
@@ -51,16 +51,16 @@ void crmsync_compat_api_used(struct compat *cp, const char *const *names,
 int crmsync_compat_has_api(struct compat *cp, int key);
 /* Append an item: status "pass" | "fail" | "unsupported". */
 void crmsync_compat_item(struct compat *cp, const char *item,
-                         const char *status, const char *api,
-                         const char *error, const char *detail);
+                         const char *status, const char *api, const char *error,
+                         const char *detail);
 /* Produce one record and wait for its delivery report (bounded). Returns
  * the error (0 delivered); *offset gets the record's offset. */
 rd_kafka_resp_err_t crmsync_compat_produce(struct compat *cp, rd_kafka_t *rk,
                                            const char *topic, const char *key,
                                            const void *val, size_t len,
-                                           int64_t ts_ms,
+                                           int64_t             ts_ms,
                                            rd_kafka_headers_t *hdrs,
-                                           int64_t *offset);
+                                           int64_t            *offset);
 /* The items after the set-up ones (compat_items.c). */
 void crmsync_compat_run_items(struct compat *cp);
 /* On an external target with topics.create: create the probe's topics

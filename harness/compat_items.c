@@ -48,9 +48,8 @@ crmsync_compat_read_back(struct compat *cp, const char *topic, int64_t from,
                               extra ? extra[0] : NULL,
                               extra ? extra[1] : NULL,
                               NULL};
-        rd_kafka_t *rk =
-            crmsync_compat_client(cp, RD_KAFKA_CONSUMER, 0, base, err,
-                                  sizeof(err));
+        rd_kafka_t *rk = crmsync_compat_client(cp, RD_KAFKA_CONSUMER, 0, base,
+                                               err, sizeof(err));
         rd_kafka_topic_partition_list_t *tps;
         rd_kafka_resp_err_t              ret = RD_KAFKA_RESP_ERR__TIMED_OUT;
         int64_t end = crmsync_mono_ms() + cp->timeout_ms;
@@ -99,19 +98,18 @@ static void produce_item(struct compat *cp, const char *item,
 
         crmsync_compat_log_reset(cp);
         if ((rk = producer(cp, extra, err, sizeof(err)))) {
-                e = crmsync_compat_produce(cp, rk, COMPAT_TOPIC, "k", "v", 1,
-                                           0, NULL, NULL);
+                e = crmsync_compat_produce(cp, rk, COMPAT_TOPIC, "k", "v", 1, 0,
+                                           NULL, NULL);
                 snprintf(err, sizeof(err), "%s", e ? rd_kafka_err2str(e) : "");
                 rd_kafka_destroy(rk);
         }
         crmsync_compat_api_used(cp, NAMES("InitProducerId", "Produce"), api,
                                 sizeof(api));
-        crmsync_compat_item(cp, item,
-                            status_of(cp, !e,
-                                      strstr(item, "idempotent")
-                                          ? API_INIT_PRODUCER_ID
-                                          : 0),
-                            api, err, "");
+        crmsync_compat_item(
+            cp, item,
+            status_of(cp, !e,
+                      strstr(item, "idempotent") ? API_INIT_PRODUCER_ID : 0),
+            api, err, "");
 }
 
 struct txn_seen {
@@ -155,11 +153,11 @@ error:
 
 static void transactions(struct compat *cp)
 {
-        char        id[96], err[512] = "", api[256], detail[256] = "";
-        char        cval[80], aval[80];
-        const char *why   = NULL;
-        int64_t     first = -1, off = -1;
-        struct txn_seen seen = {cval, aval, 0, 0};
+        char              id[96], err[512] = "", api[256], detail[256] = "";
+        char              cval[80], aval[80];
+        const char       *why   = NULL;
+        int64_t           first = -1, off = -1;
+        struct txn_seen   seen = {cval, aval, 0, 0};
         rd_kafka_error_t *er;
         rd_kafka_t       *rk;
 
@@ -180,10 +178,9 @@ static void transactions(struct compat *cp)
         }
         if (rk)
                 rd_kafka_destroy(rk);
-        crmsync_compat_api_used(cp,
-                                NAMES("InitProducerId", "AddPartitionsToTxn",
-                                      "EndTxn"),
-                                api, sizeof(api));
+        crmsync_compat_api_used(
+            cp, NAMES("InitProducerId", "AddPartitionsToTxn", "EndTxn"), api,
+            sizeof(api));
         if (!why) {
                 rd_kafka_resp_err_t e = crmsync_compat_read_back(
                     cp, COMPAT_TOPIC, first,
@@ -217,16 +214,21 @@ static void transactions(struct compat *cp)
 static void consumer_group(struct compat *cp)
 {
         char        group[96], err[512] = "", api[256], detail[256] = "";
-        const char *cfg[] = {"group.id",           group,
-                             "auto.offset.reset",  "earliest",
-                             "enable.auto.commit", "false",
-                             "heartbeat.interval.ms", "300",
-                             "session.timeout.ms", "6000",
-                             NULL};
+        const char *cfg[]                    = {"group.id",
+                                                group,
+                                                "auto.offset.reset",
+                                                "earliest",
+                                                "enable.auto.commit",
+                                                "false",
+                                                "heartbeat.interval.ms",
+                                                "300",
+                                                "session.timeout.ms",
+                                                "6000",
+                                                NULL};
         rd_kafka_topic_partition_list_t *tps = NULL;
         rd_kafka_resp_err_t              e   = RD_KAFKA_RESP_ERR__TIMED_OUT;
-        int64_t got = -1, end = crmsync_mono_ms() + 2 * cp->timeout_ms;
-        int64_t hb_until = -1, committed = -1;
+        int64_t     got = -1, end = crmsync_mono_ms() + 2 * cp->timeout_ms;
+        int64_t     hb_until = -1, committed = -1;
         rd_kafka_t *rk;
 
         snprintf(group, sizeof(group), "crmsync-probe-%s", cp->suffix);
@@ -267,8 +269,9 @@ static void consumer_group(struct compat *cp)
                                 api, sizeof(api));
         snprintf(detail, sizeof(detail),
                  "%s; committed offset %lld read back as %lld%s",
-                 got >= 0 ? "joined and read a record" : "no record within "
-                                                         "the timeout",
+                 got >= 0 ? "joined and read a record"
+                          : "no record within "
+                            "the timeout",
                  (long long)(got + 1), (long long)committed,
                  strstr(api, "Heartbeat") ? "" : "; no heartbeat sent");
         crmsync_compat_item(cp,
@@ -278,19 +281,19 @@ static void consumer_group(struct compat *cp)
                                       got >= 0 && committed == got + 1 &&
                                           strstr(api, "Heartbeat"),
                                       API_JOIN_GROUP),
-                            api,
-                            e || got < 0 ? rd_kafka_err2str(e) : "", detail);
+                            api, e || got < 0 ? rd_kafka_err2str(e) : "",
+                            detail);
 }
 
 /* Three records with timestamps after everything before them; the lookup
  * of the second's time must give the second's offset. */
 static void list_offsets(struct compat *cp)
 {
-        char        err[512] = "", api[256], detail[256];
-        rd_kafka_t *rk       = producer(cp, NULL, err, sizeof(err));
-        int64_t     lo = -1, hi = -1, off[3] = {-1, -1, -1};
-        int64_t     base = crmsync_wall_ms() + 5;
-        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__INVALID_ARG;
+        char                err[512] = "", api[256], detail[256];
+        rd_kafka_t         *rk       = producer(cp, NULL, err, sizeof(err));
+        int64_t             lo = -1, hi = -1, off[3] = {-1, -1, -1};
+        int64_t             base = crmsync_wall_ms() + 5;
+        rd_kafka_resp_err_t e    = RD_KAFKA_RESP_ERR__INVALID_ARG;
         rd_kafka_topic_partition_list_t *tps;
 
         crmsync_compat_log_reset(cp);
@@ -300,10 +303,10 @@ static void list_offsets(struct compat *cp)
         crmsync_compat_api_used(cp, NAMES("ListOffsets"), api, sizeof(api));
         snprintf(detail, sizeof(detail), "earliest %lld, latest %lld",
                  (long long)lo, (long long)hi);
-        crmsync_compat_item(cp, "ListOffsets earliest and latest",
-                            status_of(cp, rk && !e && hi >= lo && hi > 0,
-                                      API_LIST_OFFSETS),
-                            api, e ? rd_kafka_err2str(e) : err, detail);
+        crmsync_compat_item(
+            cp, "ListOffsets earliest and latest",
+            status_of(cp, rk && !e && hi >= lo && hi > 0, API_LIST_OFFSETS),
+            api, e ? rd_kafka_err2str(e) : err, detail);
         for (int i = 0; rk && i < 3; i++)
                 crmsync_compat_produce(cp, rk, COMPAT_TOPIC, "ts", "ts", 2,
                                        base + i * 10, NULL, &off[i]);
@@ -326,9 +329,9 @@ static void list_offsets(struct compat *cp)
         else
                 crmsync_compat_item(
                     cp, "ListOffsets by timestamp",
-                    status_of(cp, !e && off[1] >= 0 &&
-                                      tps->elems[0].offset == off[1],
-                              API_LIST_OFFSETS),
+                    status_of(
+                        cp, !e && off[1] >= 0 && tps->elems[0].offset == off[1],
+                        API_LIST_OFFSETS),
                     api, e ? rd_kafka_err2str(e) : "", detail);
         rd_kafka_topic_partition_list_destroy(tps);
         if (rk)
@@ -369,15 +372,14 @@ static void headers(struct compat *cp)
         crmsync_compat_log_reset(cp);
         if (rk && !(e = crmsync_compat_produce(cp, rk, COMPAT_TOPIC, "h", "h",
                                                1, 0, h, &seen.offset)))
-                e = crmsync_compat_read_back(cp, COMPAT_TOPIC, seen.offset, NULL, hdr_fn,
-                              &seen);
+                e = crmsync_compat_read_back(cp, COMPAT_TOPIC, seen.offset,
+                                             NULL, hdr_fn, &seen);
         rd_kafka_headers_destroy(h);
         if (rk)
                 rd_kafka_destroy(rk);
         crmsync_compat_api_used(cp, NAMES("Produce"), api, sizeof(api));
-        crmsync_compat_item(cp, "record headers",
-                            seen.ok ? "pass" : "fail", api,
-                            e ? rd_kafka_err2str(e) : err,
+        crmsync_compat_item(cp, "record headers", seen.ok ? "pass" : "fail",
+                            api, e ? rd_kafka_err2str(e) : err,
                             seen.ok      ? "two headers read back intact"
                             : seen.found ? "the record came back without "
                                            "its headers"

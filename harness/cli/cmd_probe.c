@@ -87,8 +87,8 @@ int crmsync_cmd_probe(int argc, char **argv)
                 crmsync_compat_markdown(res, 1, stdout);
         }
         if (json_path &&
-            json_dump_file(res, strcmp(json_path, "-") ? json_path
-                                                       : "/dev/stdout",
+            json_dump_file(res,
+                           strcmp(json_path, "-") ? json_path : "/dev/stdout",
                            JSON_INDENT(2)) == -1) {
                 fprintf(stderr, "crmsync probe: cannot write %s\n", json_path);
                 json_decref(res);
