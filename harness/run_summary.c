@@ -5,6 +5,8 @@
 
 #include "harness/fault.h"
 
+#include <sys/resource.h>
+
 /* -- summary -------------------------------------------------------------- */
 
 /* Parse "e-00000042" into 42; 0 for other ids (resync events). */
@@ -406,6 +408,27 @@ static void freshness_expect(json_t *exp, int *failed, const json_t *fr,
                                json_object_get(fr, "count")));
 }
 
+/* What the run cost this machine: the harness process's peak resident set
+ * (it holds the CRM, sink, broker and judge) and CPU time, its own and its
+ * pipeline children's (those it has reaped). */
+static json_t *resources_json(void)
+{
+        struct rusage self, kids;
+        if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids))
+                return json_null();
+        return json_pack("{s:I, s:f, s:f, s:I, s:f, s:f}",
+                         "harness_peak_rss_kib", (json_int_t)self.ru_maxrss,
+                         "harness_cpu_user_s",
+                         self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6,
+                         "harness_cpu_sys_s",
+                         self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6,
+                         "children_peak_rss_kib", (json_int_t)kids.ru_maxrss,
+                         "children_cpu_user_s",
+                         kids.ru_utime.tv_sec + kids.ru_utime.tv_usec / 1e6,
+                         "children_cpu_sys_s",
+                         kids.ru_stime.tv_sec + kids.ru_stime.tv_usec / 1e6);
+}
+
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
                           int *failed)
@@ -639,6 +662,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
          * verdict is then the end state alone. */
         json_object_set_new(s, "recording", json_boolean(!r->opt->no_record));
         json_object_set_new(s, "process_exits", run_exits_json(r));
+        json_object_set_new(s, "resources", resources_json());
         if (replay)
                 json_object_set_new(timing, "replay", replay);
         json_object_set_new(s, "run",

@@ -16,7 +16,7 @@ static int gz_errno(gzFile gz)
 
 static ssize_t gz_read(void *cookie, char *buf, size_t size)
 {
-        unsigned n = size > (1u << 30) ? 1u << 30 : (unsigned)size;
+        unsigned n   = size > (1u << 30) ? 1u << 30 : (unsigned)size;
         int      got = gzread((gzFile)cookie, buf, n);
         if (got < 0) {
                 errno = gz_errno((gzFile)cookie);
@@ -30,9 +30,9 @@ static ssize_t gz_write(void *cookie, const char *buf, size_t size)
         gzFile gz   = cookie;
         size_t done = 0;
         while (done < size) {
-                unsigned n =
-                    size - done > (1u << 30) ? 1u << 30 : (unsigned)(size - done);
-                errno = 0;
+                unsigned n = size - done > (1u << 30) ? 1u << 30
+                                                      : (unsigned)(size - done);
+                errno      = 0;
                 if (gzwrite(gz, buf + done, n) != (int)n) {
                         errno = gz_errno(gz);
                         return done ? (ssize_t)done : -1;
@@ -76,9 +76,9 @@ static int gz_close(void *cookie)
 
 FILE *crmsync_gzfile_open(const char *path, const char *mode)
 {
-        int              wr = !strcmp(mode, "w");
-        gzFile           gz;
-        FILE            *fp;
+        int                   wr = !strcmp(mode, "w");
+        gzFile                gz;
+        FILE                 *fp;
         cookie_io_functions_t io = {
             .read  = wr ? NULL : gz_read,
             .write = wr ? gz_write : NULL,

@@ -67,8 +67,8 @@ static char *dup_or_null(const char *s)
         return s ? strdup(s) : NULL;
 }
 
-svg_chart_t *crmsync_svg_chart_new(const char *id, const char *title,
-                                   int width, int height)
+svg_chart_t *crmsync_svg_chart_new(const char *id, const char *title, int width,
+                                   int height)
 {
         svg_chart_t *c = calloc(1, sizeof(*c));
         if (!c)
@@ -177,11 +177,11 @@ static int series_add(svg_chart_t *c, const char *name, const char *color,
                 return -1;
         s        = &c->s[c->s_cnt];
         s->name  = strdup(name ? name : "");
-        s->color = strdup(color ? color
-                                : palette[c->s_cnt % (sizeof(palette) /
-                                                      sizeof(palette[0]))]);
-        s->x     = malloc((n + 1) * sizeof(double));
-        s->y     = malloc((n + 1) * sizeof(double));
+        s->color = strdup(
+            color ? color
+                  : palette[c->s_cnt % (sizeof(palette) / sizeof(palette[0]))]);
+        s->x = malloc((n + 1) * sizeof(double));
+        s->y = malloc((n + 1) * sizeof(double));
         if (!s->name || !s->color || !s->x || !s->y) {
                 free(s->name);
                 free(s->color);
@@ -234,8 +234,9 @@ int crmsync_svg_chart_bar(svg_chart_t *c, const char *label, double value,
 {
         return item_add(
             c->bars, &c->bar_cnt, value, 0, label,
-            color ? color
-                  : palette[c->bar_cnt % (sizeof(palette) / sizeof(palette[0]))],
+            color
+                ? color
+                : palette[c->bar_cnt % (sizeof(palette) / sizeof(palette[0]))],
             title);
 }
 
@@ -255,7 +256,7 @@ static double tr(double v, int log)
 static double nice_step(double span, int n)
 {
         double raw = span / n, mag = pow(10, floor(log10(raw)));
-        double f   = raw / mag;
+        double f = raw / mag;
         return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
@@ -268,8 +269,8 @@ static struct range axis_range(const svg_chart_t *c, int a)
         double             step;
 
         if (a == CRMSYNC_SVG_X && c->bar_cnt) {
-                r.lo = 0;
-                r.hi = (double)c->bar_cnt;
+                r.lo  = 0;
+                r.hi  = (double)c->bar_cnt;
                 r.log = 0;
                 return r;
         }
@@ -402,12 +403,11 @@ static void axis_title(FILE *fp, const struct axis *ax)
 }
 
 /* Ticks and grid of a y axis; side 0 left, 1 right. */
-static void y_ticks(FILE *fp, const svg_chart_t *c, const struct plot *p,
-                    int a)
+static void y_ticks(FILE *fp, const svg_chart_t *c, const struct plot *p, int a)
 {
-        const struct axis  *ax = &c->ax[a];
-        const struct range *y  = a == CRMSYNC_SVG_Y ? &p->y : &p->y2;
-        double              x  = a == CRMSYNC_SVG_Y ? p->l : p->r;
+        const struct axis  *ax     = &c->ax[a];
+        const struct range *y      = a == CRMSYNC_SVG_Y ? &p->y : &p->y2;
+        double              x      = a == CRMSYNC_SVG_Y ? p->l : p->r;
         const char         *anchor = a == CRMSYNC_SVG_Y ? "end" : "start";
         double              dx     = a == CRMSYNC_SVG_Y ? -6 : 6;
         double              step   = y->log ? 1 : nice_step(y->hi - y->lo, 5);
@@ -449,7 +449,7 @@ static void y_ticks(FILE *fp, const svg_chart_t *c, const struct plot *p,
 static void x_ticks(FILE *fp, const svg_chart_t *c, const struct plot *p)
 {
         const struct axis *ax = &c->ax[CRMSYNC_SVG_X];
-        double step = p->x.log ? 1 : nice_step(p->x.hi - p->x.lo, 8);
+        double step           = p->x.log ? 1 : nice_step(p->x.hi - p->x.lo, 8);
         double first = p->x.log ? ceil(p->x.lo) : ceil(p->x.lo / step) * step;
         char   num[32];
 
@@ -487,10 +487,9 @@ static void bands(FILE *fp, const svg_chart_t *c, const struct plot *p)
         for (size_t i = 0; i < c->band_cnt; i++) {
                 const struct item *b  = &c->bands[i];
                 double             x0 = clamp(map_x(p, b->a), p->l, p->r);
-                double             x1 = isfinite(b->b)
-                                            ? clamp(map_x(p, b->b), p->l, p->r)
-                                            : p->r;
-                char               n0[32], n1[32];
+                double             x1 =
+                    isfinite(b->b) ? clamp(map_x(p, b->b), p->l, p->r) : p->r;
+                char n0[32], n1[32];
                 fmt_num(n0, sizeof(n0), b->a);
                 fmt_num(n1, sizeof(n1), b->b);
                 fprintf(fp,
@@ -508,8 +507,7 @@ static void bands(FILE *fp, const svg_chart_t *c, const struct plot *p)
                         c->ax[0].unit ? c->ax[0].unit : "");
                 /* Labels stagger downwards so overlapping bands stay
                  * readable. */
-                fprintf(fp,
-                        "<text class=\"band-label\" x=\"%.2f\" y=\"%.2f\">",
+                fprintf(fp, "<text class=\"band-label\" x=\"%.2f\" y=\"%.2f\">",
                         x0 + 3, p->t + 12 + (double)(i % 4) * 12);
                 esc(fp, b->label);
                 fputs("</text>\n", fp);
@@ -564,7 +562,7 @@ static void point_title(FILE *fp, const svg_chart_t *c, const struct series *s,
 static void series_draw(FILE *fp, const svg_chart_t *c, const struct plot *p,
                         const struct series *s)
 {
-        const struct range *y = s->axis == CRMSYNC_SVG_Y2 ? &p->y2 : &p->y;
+        const struct range *y   = s->axis == CRMSYNC_SVG_Y2 ? &p->y2 : &p->y;
         int                 pen = 0;
 
         fputs("<g class=\"series\" data-name=\"", fp);
@@ -585,7 +583,8 @@ static void series_draw(FILE *fp, const svg_chart_t *c, const struct plot *p,
                 px = clamp(map_x(p, s->x[j]), p->l, p->r);
                 py = clamp(map_y(p, y, s->y[j]), p->t, p->b);
                 if (!pen)
-                        fprintf(fp, s->area ? " M%.2f %.2f V%.2f" : " M%.2f %.2f",
+                        fprintf(fp,
+                                s->area ? " M%.2f %.2f V%.2f" : " M%.2f %.2f",
                                 px, s->area ? p->b : py, py);
                 else if (s->area)
                         fprintf(fp, " H%.2f V%.2f", px, py);
@@ -599,8 +598,7 @@ static void series_draw(FILE *fp, const svg_chart_t *c, const struct plot *p,
         for (size_t j = 0; j < s->n; j++) {
                 if (!usable(s->x[j], p->x.log) || !usable(s->y[j], y->log))
                         continue;
-                fprintf(fp,
-                        "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%s\" fill=\"",
+                fprintf(fp, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%s\" fill=\"",
                         clamp(map_x(p, s->x[j]), p->l, p->r),
                         clamp(map_y(p, y, s->y[j]), p->t, p->b),
                         s->n > 400 ? "1.2" : "2.2");
@@ -618,10 +616,11 @@ static void bars_draw(FILE *fp, const svg_chart_t *c, const struct plot *p)
         char   v[32];
         for (size_t i = 0; i < c->bar_cnt; i++) {
                 const struct item *b  = &c->bars[i];
-                double             y0 = map_y(p, &p->y, p->y.log ? pow(10, p->y.lo)
-                                                                : (p->y.lo > 0 ? p->y.lo : 0));
-                double             y1 = clamp(map_y(p, &p->y, b->a), p->t, p->b);
-                double             x  = p->l + slot * (double)i + slot * 0.15;
+                double             y0 = map_y(p, &p->y,
+                                  p->y.log ? pow(10, p->y.lo)
+                                                       : (p->y.lo > 0 ? p->y.lo : 0));
+                double y1 = clamp(map_y(p, &p->y, b->a), p->t, p->b);
+                double x  = p->l + slot * (double)i + slot * 0.15;
                 fmt_num(v, sizeof(v), b->a);
                 y0 = clamp(y0, p->t, p->b);
                 fprintf(fp,
@@ -654,19 +653,21 @@ static void legend(FILE *fp, const svg_chart_t *c)
         double x = MARGIN_L;
         for (size_t i = 0; i < c->s_cnt; i++) {
                 const struct series *s = &c->s[i];
-                fprintf(fp, "<rect x=\"%.1f\" y=\"32\" width=\"14\" "
-                            "height=\"4\" fill=\"", x);
+                fprintf(fp,
+                        "<rect x=\"%.1f\" y=\"32\" width=\"14\" "
+                        "height=\"4\" fill=\"",
+                        x);
                 esc(fp, s->color);
                 fprintf(fp, "\"/><text x=\"%.1f\" y=\"38\">", x + 18);
                 esc(fp, s->name);
                 if (c->ax[2].label && s->axis == CRMSYNC_SVG_Y2)
                         fputs(" (right axis)", fp);
                 fputs("</text>\n", fp);
-                x += 30 + 6.5 * (double)(strlen(s->name) +
-                                         (s->axis == CRMSYNC_SVG_Y2 &&
-                                                  c->ax[2].label
-                                              ? 13
-                                              : 0));
+                x += 30 +
+                     6.5 * (double)(strlen(s->name) +
+                                    (s->axis == CRMSYNC_SVG_Y2 && c->ax[2].label
+                                         ? 13
+                                         : 0));
         }
         if (c->band_cnt) {
                 fprintf(fp,
@@ -725,8 +726,8 @@ int crmsync_svg_chart_write(const svg_chart_t *c, FILE *fp)
         return ferror(fp) ? -1 : 0;
 }
 
-int crmsync_svg_chart_save(const svg_chart_t *c, const char *path,
-                           char *errstr, size_t errstr_size)
+int crmsync_svg_chart_save(const svg_chart_t *c, const char *path, char *errstr,
+                           size_t errstr_size)
 {
         char  tmp[1024];
         FILE *fp;

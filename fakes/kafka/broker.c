@@ -8,21 +8,35 @@
  * (guarded by `lock`): the mock picks leaders itself when a topic is created
  * (randomly in some librdkafka versions), so crmsync_broker_create_topic()
  * overrides them with a deterministic round-robin assignment
- * (partition p -> broker (p % broker_cnt) + 1) and records it. */
+ * (partition p -> broker (p % broker_cnt) + 1) and records it.
+ *
+ * The waker: librdkafka 2.0.2's mock thread can miss the wake-up of a
+ * posted op and serve it only when its idle poll times out, a second later
+ * (seen on about one op in three: a 12-partition topic took 0 to 13 s to
+ * set up). It serves its op queue whenever its poll returns, so while a
+ * call waits, a thread of ours connects to one of the cluster's listeners
+ * every WAKE_MS; the accept wakes the poll. The connection is closed at
+ * once (the mock drops it; no request is ever sent). */
 #include "crmsync/broker.h"
 #include "crmsync/common.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define BROKER_MAX 64          /* brokers per cluster */
 #define TOPIC_MAX 256          /* topics tracked in the leader table */
 #define PARTITION_MAX 10000    /* partitions per topic */
 #define PUSH_ERRORS_MAX 100000 /* errors pushed in one call */
+#define WAKE_MS 5              /* the waker's period while a call waits */
 
 struct topic_ent {
         char    *name;
@@ -39,7 +53,102 @@ struct crmsync_broker {
         pthread_mutex_t   lock; /* guards topics, topic_cnt */
         struct topic_ent *topics;
         size_t            topic_cnt;
+
+        /* The waker (see the top of this file). */
+        pthread_t       waker;
+        int             waker_started;
+        pthread_mutex_t wake_lock; /* guards waiting, stopping */
+        pthread_cond_t  wake_cond;
+        int             waiting; /* mock calls in flight */
+        int             stopping;
+        uint16_t        ports[BROKER_MAX];
+        int             port_cnt;
 };
+
+/* One connection to the first listener that takes it, closed at once. */
+static void wake_mock(const crmsync_broker_t *b)
+{
+        for (int i = 0; i < b->port_cnt; i++) {
+                struct sockaddr_in sin = {.sin_family = AF_INET,
+                                          .sin_port   = htons(b->ports[i])};
+                int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+                if (s == -1)
+                        return;
+                sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                ok = connect(s, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+                close(s);
+                if (ok)
+                        return;
+        }
+}
+
+static void *waker_main(void *arg)
+{
+        crmsync_broker_t *b = arg;
+        pthread_mutex_lock(&b->wake_lock);
+        while (!b->stopping) {
+                struct timespec ts = {0, WAKE_MS * 1000000L};
+                if (!b->waiting) {
+                        pthread_cond_wait(&b->wake_cond, &b->wake_lock);
+                        continue;
+                }
+                pthread_mutex_unlock(&b->wake_lock);
+                nanosleep(&ts, NULL);
+                pthread_mutex_lock(&b->wake_lock);
+                if (b->waiting && !b->stopping)
+                        wake_mock(b);
+        }
+        pthread_mutex_unlock(&b->wake_lock);
+        return NULL;
+}
+
+/* Around every mock call that posts an op and waits for its answer. */
+static void call_begin(crmsync_broker_t *b)
+{
+        pthread_mutex_lock(&b->wake_lock);
+        if (b->waiting++ == 0)
+                pthread_cond_signal(&b->wake_cond);
+        pthread_mutex_unlock(&b->wake_lock);
+}
+
+static void call_end(crmsync_broker_t *b)
+{
+        pthread_mutex_lock(&b->wake_lock);
+        b->waiting--;
+        pthread_mutex_unlock(&b->wake_lock);
+}
+
+/* "127.0.0.1:p1,127.0.0.1:p2,..." -> b->ports, then the waker thread. */
+static int waker_start(crmsync_broker_t *b)
+{
+        const char *p = b->bootstraps;
+        pthread_mutex_init(&b->wake_lock, NULL);
+        pthread_cond_init(&b->wake_cond, NULL);
+        while (p && *p && b->port_cnt < BROKER_MAX) {
+                const char *colon = strchr(p, ':');
+                if (!colon)
+                        break;
+                b->ports[b->port_cnt++] = (uint16_t)atoi(colon + 1);
+                p                       = strchr(colon, ',');
+                p                       = p ? p + 1 : NULL;
+        }
+        if (pthread_create(&b->waker, NULL, waker_main, b))
+                return -1;
+        b->waker_started = 1;
+        return 0;
+}
+
+static void waker_stop(crmsync_broker_t *b)
+{
+        if (!b->waker_started)
+                return;
+        pthread_mutex_lock(&b->wake_lock);
+        b->stopping = 1;
+        pthread_cond_signal(&b->wake_cond);
+        pthread_mutex_unlock(&b->wake_lock);
+        pthread_join(b->waker, NULL);
+        b->waker_started = 0;
+}
 
 /* Swallow librdkafka's own log lines from the cluster handle: it has no
  * bootstrap servers on purpose, and the CLI reports real errors. Errors
@@ -105,9 +214,14 @@ crmsync_broker_t *crmsync_broker_new(int broker_cnt, char *errstr,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 goto out_destroy_mc;
         }
+        if (waker_start(b)) {
+                crmsync_err(errstr, errstr_size, "cannot start a thread");
+                goto out_destroy_mc;
+        }
         return b;
 
 out_destroy_mc:
+        free(b->bootstraps);
         rd_kafka_mock_cluster_destroy(b->mc);
 out_destroy_rk:
         rd_kafka_destroy(b->rk);
@@ -121,6 +235,7 @@ void crmsync_broker_destroy(crmsync_broker_t *b)
 {
         if (!b)
                 return;
+        waker_stop(b);
         rd_kafka_mock_cluster_destroy(b->mc);
         rd_kafka_destroy(b->rk);
         for (size_t i = 0; i < b->topic_cnt; i++) {
@@ -130,6 +245,8 @@ void crmsync_broker_destroy(crmsync_broker_t *b)
         free(b->topics);
         free(b->bootstraps);
         pthread_mutex_destroy(&b->lock);
+        pthread_mutex_destroy(&b->wake_lock);
+        pthread_cond_destroy(&b->wake_cond);
         free(b);
 }
 
@@ -191,7 +308,9 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 goto out_unlock;
         }
+        call_begin(b);
         err = rd_kafka_mock_topic_create(b->mc, topic, partitions, replication);
+        call_end(b);
         if (err) {
                 crmsync_err(errstr, errstr_size, "topic %s: %s", topic,
                             rd_kafka_err2str(err));
@@ -200,8 +319,10 @@ int crmsync_broker_create_topic(crmsync_broker_t *b, const char *topic,
         }
         for (int p = 0; p < partitions; p++) {
                 leaders[p] = (p % b->broker_cnt) + 1;
-                err        = rd_kafka_mock_partition_set_leader(b->mc, topic, p,
-                                                                leaders[p]);
+                call_begin(b);
+                err = rd_kafka_mock_partition_set_leader(b->mc, topic, p,
+                                                         leaders[p]);
+                call_end(b);
                 if (err) {
                         crmsync_err(errstr, errstr_size,
                                     "topic %s [%d]: set leader %d: %s", topic,
@@ -243,28 +364,41 @@ int crmsync_broker_set_down(crmsync_broker_t *b, int32_t broker_id)
 {
         if (!valid_broker(b, broker_id))
                 return -1;
-        return rd_kafka_mock_broker_set_down(b->mc, broker_id) ? -1 : 0;
+        rd_kafka_resp_err_t err;
+        call_begin(b);
+        err = rd_kafka_mock_broker_set_down(b->mc, broker_id);
+        call_end(b);
+        return err ? -1 : 0;
 }
 
 int crmsync_broker_set_up(crmsync_broker_t *b, int32_t broker_id)
 {
         if (!valid_broker(b, broker_id))
                 return -1;
-        return rd_kafka_mock_broker_set_up(b->mc, broker_id) ? -1 : 0;
+        rd_kafka_resp_err_t err;
+        call_begin(b);
+        err = rd_kafka_mock_broker_set_up(b->mc, broker_id);
+        call_end(b);
+        return err ? -1 : 0;
 }
 
 int crmsync_broker_set_rtt(crmsync_broker_t *b, int32_t broker_id, int rtt_ms)
 {
         if (!valid_broker(b, broker_id) || rtt_ms < 0)
                 return -1;
-        return rd_kafka_mock_broker_set_rtt(b->mc, broker_id, rtt_ms) ? -1 : 0;
+        rd_kafka_resp_err_t err;
+        call_begin(b);
+        err = rd_kafka_mock_broker_set_rtt(b->mc, broker_id, rtt_ms);
+        call_end(b);
+        return err ? -1 : 0;
 }
 
 int crmsync_broker_set_leader(crmsync_broker_t *b, const char *topic,
                               int32_t partition, int32_t broker_id)
 {
-        struct topic_ent *t;
-        int               rc = -1;
+        struct topic_ent   *t;
+        rd_kafka_resp_err_t err;
+        int                 rc = -1;
 
         /* -1 makes the partition leader-less (an outage of one partition). */
         if (broker_id != -1 && !valid_broker(b, broker_id))
@@ -273,8 +407,11 @@ int crmsync_broker_set_leader(crmsync_broker_t *b, const char *topic,
         t = topic_find(b, topic);
         if (!t || partition < 0 || partition >= t->partition_cnt)
                 goto out_unlock;
-        if (rd_kafka_mock_partition_set_leader(b->mc, topic, partition,
-                                               broker_id))
+        call_begin(b);
+        err = rd_kafka_mock_partition_set_leader(b->mc, topic, partition,
+                                                 broker_id);
+        call_end(b);
+        if (err)
                 goto out_unlock;
         t->leaders[partition] = broker_id;
         rc                    = 0;
@@ -295,7 +432,9 @@ int crmsync_broker_push_errors(crmsync_broker_t *b, int16_t api_key, size_t cnt,
                 return -1;
         for (size_t i = 0; i < cnt; i++)
                 errs[i] = (rd_kafka_resp_err_t)err;
+        call_begin(b);
         rd_kafka_mock_push_request_errors_array(b->mc, api_key, cnt, errs);
+        call_end(b);
         free(errs);
         return 0;
 }

@@ -48,8 +48,8 @@ enum crmsync_svg_axis {
  * element id and the prefix of every inner id (letters, digits, '-'),
  * title its heading; both are copied. NULL when out of memory. The caller
  * owns the result: free with crmsync_svg_chart_free. */
-svg_chart_t *crmsync_svg_chart_new(const char *id, const char *title,
-                                   int width, int height);
+svg_chart_t *crmsync_svg_chart_new(const char *id, const char *title, int width,
+                                   int height);
 void         crmsync_svg_chart_free(svg_chart_t *c); /* accepts NULL */
 
 /* Label axis a: label (e.g. "time since workload start") and unit ("s",
@@ -98,8 +98,8 @@ int crmsync_svg_chart_bar(svg_chart_t *c, const char *label, double value,
 int crmsync_svg_chart_write(const svg_chart_t *c, FILE *fp);
 /* Write the chart to path as a standalone .svg file (through path.tmp and
  * a rename). Returns 0 or -1 + errstr naming the file. */
-int crmsync_svg_chart_save(const svg_chart_t *c, const char *path,
-                           char *errstr, size_t errstr_size);
+int crmsync_svg_chart_save(const svg_chart_t *c, const char *path, char *errstr,
+                           size_t errstr_size);
 
 /* The pixel x of data value x on the chart as written (what the data-
  * attributes give), for tests and for callers that place their own

@@ -59,8 +59,7 @@ static svg_chart_t *timeline(void)
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "time", "s", 0, 10, 0);
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "rate", "changes/s", 0, NAN,
                                0);
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y2, "latency", "ms", 0, NAN,
-                               0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y2, "latency", "ms", 0, NAN, 0);
         assert_int_equal(crmsync_svg_chart_line(c, "commits/s", NULL,
                                                 CRMSYNC_SVG_Y, x, y, 11),
                          0);
@@ -69,8 +68,7 @@ static svg_chart_t *timeline(void)
                          0);
         assert_int_equal(
             crmsync_svg_chart_band(c, 2.5, 4.25, "F0 <sink> & co", NULL), 0);
-        assert_int_equal(crmsync_svg_chart_band(c, 7, NAN, "F1 open", NULL),
-                         0);
+        assert_int_equal(crmsync_svg_chart_band(c, 7, NAN, "F1 open", NULL), 0);
         assert_int_equal(crmsync_svg_chart_marker(c, 9, "converged", NULL), 0);
         return c;
 }
@@ -81,10 +79,10 @@ static void test_band_positions(void **state)
 {
         svg_chart_t *c   = timeline();
         char        *svg = render(c);
-        double       l = attr(svg, "data-plot-left"),
-               r = attr(svg, "data-plot-right");
-        double       lo = attr(svg, "data-x-min"), hi = attr(svg, "data-x-max");
-        const char  *band = strstr(svg, "<rect class=\"band\"");
+        double       l   = attr(svg, "data-plot-left"),
+               r         = attr(svg, "data-plot-right");
+        double      lo = attr(svg, "data-x-min"), hi = attr(svg, "data-x-max");
+        const char *band = strstr(svg, "<rect class=\"band\"");
         (void)state;
 
         assert_true(lo == 0 && hi == 10);
@@ -139,7 +137,7 @@ static void test_titles_gaps_escaping(void **state)
 
 static void test_bars_and_log(void **state)
 {
-        svg_chart_t *c = crmsync_svg_chart_new("b", "Anomalies", 400, 200);
+        svg_chart_t *c    = crmsync_svg_chart_new("b", "Anomalies", 400, 200);
         double       x[3] = {1, 10, 1000}, y[3] = {5, 50, 500};
         char        *svg;
         (void)state;
@@ -168,27 +166,27 @@ static void test_bars_and_log(void **state)
                     attr(svg, "data-x-max") == 1000);
         /* Decade ticks. */
         assert_non_null(strstr(svg, ">100</text>"));
-        assert_true(fabs(crmsync_svg_chart_px(c, 10) -
-                         (attr(svg, "data-plot-left") +
-                          (attr(svg, "data-plot-right") -
-                           attr(svg, "data-plot-left")) /
-                              3)) < 0.01);
+        assert_true(
+            fabs(crmsync_svg_chart_px(c, 10) -
+                 (attr(svg, "data-plot-left") +
+                  (attr(svg, "data-plot-right") - attr(svg, "data-plot-left")) /
+                      3)) < 0.01);
         free(svg);
         crmsync_svg_chart_free(c);
 }
 
 static void test_custom_ticks_and_limits(void **state)
 {
-        svg_chart_t       *c      = crmsync_svg_chart_new("k", "Ticks", 0, 0);
-        double             at[2]  = {0, 2};
-        const char *const  labs[] = {"50%", "99%"};
-        double             x[1]   = {1}, y[1] = {1};
-        char              *svg;
+        svg_chart_t      *c      = crmsync_svg_chart_new("k", "Ticks", 0, 0);
+        double            at[2]  = {0, 2};
+        const char *const labs[] = {"50%", "99%"};
+        double            x[1] = {1}, y[1] = {1};
+        char             *svg;
         (void)state;
 
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "percentile", "", 0, 2, 0);
-        assert_int_equal(
-            crmsync_svg_chart_ticks(c, CRMSYNC_SVG_X, at, labs, 2), 0);
+        assert_int_equal(crmsync_svg_chart_ticks(c, CRMSYNC_SVG_X, at, labs, 2),
+                         0);
         crmsync_svg_chart_line(c, "s", NULL, CRMSYNC_SVG_Y, x, y, 1);
         svg = render(c);
         assert_non_null(strstr(svg, ">50%</text>"));
@@ -206,7 +204,7 @@ static void test_custom_ticks_and_limits(void **state)
 
 static void test_save(void **state)
 {
-        svg_chart_t *c = timeline();
+        svg_chart_t *c     = timeline();
         char         dir[] = "/tmp/test_svg_chartXXXXXX", path[128], err[256];
         FILE        *fp;
         char         head[64] = {0};
@@ -222,8 +220,7 @@ static void test_save(void **state)
         assert_non_null(strstr(head, "<?xml"));
         unlink(path);
         snprintf(path, sizeof(path), "%s/no/such/t.svg", dir);
-        assert_int_equal(crmsync_svg_chart_save(c, path, err, sizeof(err)),
-                         -1);
+        assert_int_equal(crmsync_svg_chart_save(c, path, err, sizeof(err)), -1);
         assert_non_null(strstr(err, "no/such/t.svg"));
         rmdir(dir);
         crmsync_svg_chart_free(c);
