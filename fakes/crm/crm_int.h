@@ -64,7 +64,11 @@ struct live_rec {
         uint32_t version;
         uint32_t last_ev; /* index of the last applied event */
         int64_t  last_modified_ms;
-        json_t  *fields; /* owned; NULL before create */
+        int64_t  created_ms; /* wall time of its first change */
+        json_t  *fields;     /* owned; NULL before create */
+        /* Merge winners: the records merged into it so far, as a JSON
+         * array of ids (owned; HubSpot's hs_merged_object_ids). */
+        json_t *merged;
         /* Late changes not visible yet: timestamp polling (a search index)
          * does not list the record until they are, and then lists it with
          * its original last-modified time, behind newer records. */
@@ -155,5 +159,9 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev);
 /* GET /v1/objects/{type}/{id} and /v1/objects/{type}?modified_since= */
 void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
                         const char *rest, const char *query);
+
+/* dialect_hubspot.c: /crm/v3/... (docs/crm-dialects.md) */
+void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
+                        const char *path, const char *query);
 
 #endif

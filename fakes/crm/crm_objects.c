@@ -46,8 +46,10 @@ void crm_objects_destroy(crm_server_t *s)
 {
         size_t nrec = crmsync_workload_record_cnt(s->w);
         if (s->live)
-                for (size_t i = 0; i < nrec; i++)
+                for (size_t i = 0; i < nrec; i++) {
                         json_decref(s->live[i].fields);
+                        json_decref(s->live[i].merged);
+                }
         free(s->live);
         free(s->ev_rec);
         for (int t = 0; t < CRM_ENTITY_CNT; t++)
@@ -77,6 +79,14 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         default:
                 break;
         }
+        for (int i = 0; i < e->merged_cnt; i++) {
+                if (!lr->merged)
+                        lr->merged = json_array();
+                json_array_append_new(lr->merged,
+                                      json_string(e->merged_ids[i]));
+        }
+        if (!lr->exists)
+                lr->created_ms = s->start_wall_ms + e->commit_ms;
         lr->exists           = 1;
         lr->version          = e->version;
         lr->last_ev          = ev;

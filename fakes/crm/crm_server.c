@@ -45,6 +45,8 @@ static void count_request(crm_server_t *s, struct evhttp_request *req,
                 ep = "/v1/objects";
         else if (uri && !strncmp(uri, "/v1/subscriptions", 17))
                 ep = "/v1/subscriptions";
+        else if (uri && !strncmp(uri, "/crm/v3/objects", 15))
+                ep = "/crm/v3/objects";
         else if (uri && !strncmp(uri, "/_admin", 7))
                 ep = "/_admin";
         else if (uri && !strcmp(uri, "/metrics"))
@@ -96,7 +98,8 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
         count_request(s, req, status);
         const char *uri = evhttp_request_get_uri(req);
         /* Only the CRM API is slow; admin and metrics answer at once. */
-        if (s->slow_ms > 0 && uri && !strncmp(uri, "/v1/", 4)) {
+        if (s->slow_ms > 0 && uri &&
+            (!strncmp(uri, "/v1/", 4) || !strncmp(uri, "/crm/", 5))) {
                 struct slow_reply *sr = calloc(1, sizeof(*sr));
                 struct timeval     tv = {(time_t)(s->slow_ms / 1000),
                                          (suseconds_t)(s->slow_ms % 1000) * 1000};
@@ -341,6 +344,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                 if (want_method(s, req, EVHTTP_REQ_DELETE) &&
                     throttle_ok(s, req))
                         handle_unsubscribe(s, req, path + 18);
+        } else if (!strncmp(path, "/crm/v3/", 8)) {
+                crm_hubspot_handle(s, req, path, query);
         } else if (!strcmp(path, "/_admin/faults")) {
                 if (want_method(s, req, EVHTTP_REQ_POST))
                         handle_admin_faults(s, req);
