@@ -15,7 +15,7 @@
 #include "crm_query.h"
 #include "hs_search.h"
 
-#define HS_LIST_MAX 100     /* GET list: results per page */
+#define HS_LIST_MAX 100 /* GET list: results per page */
 #define HS_TOKEN_PREFIX "pat-"
 #define HS_TOKEN_MAX 200
 #define HS_INTERVAL_MS 10000 /* shown as HubSpot's ten-secondly policy */
@@ -100,8 +100,8 @@ static int64_t hs_find(crm_server_t *s, enum crm_entity t, const char *num)
         char              id[CRMSYNC_ID_MAX];
         int64_t           v = 0;
 
-        if (!*num || strlen(num) > 12 || strspn(num, "0123456789") !=
-                                              strlen(num))
+        if (!*num || strlen(num) > 12 ||
+            strspn(num, "0123456789") != strlen(num))
                 return -1;
         for (const char *p = num; *p; p++)
                 v = v * 10 + (*p - '0');
@@ -203,8 +203,7 @@ static int hs_throttle_ok(crm_server_t *s, struct evhttp_request *req,
         crmsync_throttle_check(s->throttle, client, crmsync_wall_ms(), &r);
         if (r.rate_headers) {
                 add_int_header(h, "X-HubSpot-RateLimit-Max", r.limit);
-                add_int_header(h, "X-HubSpot-RateLimit-Remaining",
-                               r.remaining);
+                add_int_header(h, "X-HubSpot-RateLimit-Remaining", r.remaining);
                 add_int_header(h, "X-HubSpot-RateLimit-Interval-Milliseconds",
                                HS_INTERVAL_MS);
         }
@@ -220,9 +219,8 @@ static int hs_throttle_ok(crm_server_t *s, struct evhttp_request *req,
                 hs_reply(s, req, r.http_status,
                          json_pack("{s:s,s:s,s:s,s:s}", "status", "error",
                                    "message",
-                                   r.http_status == 503
-                                       ? "Service Unavailable"
-                                       : "internal error",
+                                   r.http_status == 503 ? "Service Unavailable"
+                                                        : "internal error",
                                    "correlationId", cid, "category",
                                    "INTERNAL_ERROR"));
                 return 0;
@@ -230,16 +228,15 @@ static int hs_throttle_ok(crm_server_t *s, struct evhttp_request *req,
         int daily = r.verdict == CRM_THROTTLE_QUOTA;
         if (daily)
                 add_int_header(h, "X-HubSpot-RateLimit-Daily-Remaining", 0);
-        hs_reply(s, req, 429,
-                 json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "status", "error",
-                           "message",
-                           daily ? "You have reached your daily limit."
-                                 : "You have reached your ten_secondly_rolling "
-                                   "limit.",
-                           "errorType", "RATE_LIMIT", "correlationId", cid,
-                           "policyName",
-                           daily ? "DAILY" : "TEN_SECONDLY_ROLLING",
-                           "groupName", "crmsync"));
+        hs_reply(
+            s, req, 429,
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "status", "error", "message",
+                      daily ? "You have reached your daily limit."
+                            : "You have reached your ten_secondly_rolling "
+                              "limit.",
+                      "errorType", "RATE_LIMIT", "correlationId", cid,
+                      "policyName", daily ? "DAILY" : "TEN_SECONDLY_ROLLING",
+                      "groupName", "crmsync"));
         return 0;
 }
 
@@ -294,7 +291,7 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
         json_t                  *v;
 
         json_object_foreach(lr->fields, k, v)
-                json_object_set_new(p, prop_name(r->entity, k), prop_value(v));
+            json_object_set_new(p, prop_name(r->entity, k), prop_value(v));
         set_num(p, "hs_object_id", hs_num(r->id));
         set_time(p, "createdate", lr->created_ms);
         set_time(p, "hs_lastmodifieddate", lr->last_modified_ms);
@@ -302,9 +299,9 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
                 set_time(p, "lastmodifieddate", lr->last_modified_ms);
         set_num(p, "crmsync_version", lr->version);
         if (r->entity != CRM_ENTITY_ACCOUNT && owner_of(s, idx)[0])
-                set_num(p, r->entity == CRM_ENTITY_CONTACT
-                               ? "associatedcompanyid"
-                               : "crmsync_company_id",
+                set_num(p,
+                        r->entity == CRM_ENTITY_CONTACT ? "associatedcompanyid"
+                                                        : "crmsync_company_id",
                         hs_num(owner_of(s, idx)));
         if (lr->merged) {
                 char   buf[512] = "";
@@ -349,10 +346,10 @@ static json_t *hs_object(crm_server_t *s, uint32_t idx, int with_assoc)
                          hs_singular(r->entity));
                 snprintf(cid, sizeof(cid), "%" PRId64,
                          hs_num(owner_of(s, idx)));
-                json_object_set_new(
-                    o, "associations",
-                    json_pack("{s:{s:[{s:s,s:s}]}}", "companies", "results",
-                              "id", cid, "type", type));
+                json_object_set_new(o, "associations",
+                                    json_pack("{s:{s:[{s:s,s:s}]}}",
+                                              "companies", "results", "id", cid,
+                                              "type", type));
         }
         return o;
 }
@@ -413,8 +410,8 @@ static void handle_get(crm_server_t *s, struct evhttp_request *req,
         }
         if (idx < 0 || s->live[idx].deleted != archived) {
                 hs_error(s, req, 404, "OBJECT_NOT_FOUND",
-                         "resource not found: no %s with id %.40s", hs_singular(t),
-                         num);
+                         "resource not found: no %s with id %.40s",
+                         hs_singular(t), num);
                 return;
         }
         uint32_t u = (uint32_t)idx;
@@ -446,8 +443,8 @@ static void handle_assoc(crm_server_t *s, struct evhttp_request *req,
                 snprintf(type, sizeof(type), "%s_to_company", hs_singular(t));
                 snprintf(cid, sizeof(cid), "%" PRId64,
                          hs_num(owner_of(s, (uint32_t)idx)));
-                json_array_append_new(res, json_pack("{s:s,s:s}", "id", cid,
-                                                     "type", type));
+                json_array_append_new(
+                    res, json_pack("{s:s,s:s}", "id", cid, "type", type));
         }
         hs_reply(s, req, 200, json_pack("{s:o}", "results", res));
 }
@@ -487,8 +484,7 @@ static uint32_t *collect(crm_server_t *s, enum crm_entity t, int archived,
         for (size_t i = 0; i < s->by_entity_cnt[t]; i++) {
                 uint32_t               idx = s->by_entity[t][i];
                 const struct live_rec *lr  = &s->live[idx];
-                if (!lr->exists || lr->late_pending ||
-                    lr->deleted != archived)
+                if (!lr->exists || lr->late_pending || lr->deleted != archived)
                         continue;
                 if (q && !crmsync_hs_search_match(
                              q, lr->last_modified_ms,
@@ -499,9 +495,9 @@ static uint32_t *collect(crm_server_t *s, enum crm_entity t, int archived,
         return m;
 }
 
-static void reply_page(crm_server_t *s, struct evhttp_request *req,
-                       uint32_t *m, size_t n, size_t from, size_t take,
-                       int with_total, const char *next_after, int assoc)
+static void reply_page(crm_server_t *s, struct evhttp_request *req, uint32_t *m,
+                       size_t n, size_t from, size_t take, int with_total,
+                       const char *next_after, int assoc)
 {
         json_t *res = json_array();
         json_t *out = json_object();
@@ -554,12 +550,12 @@ static void handle_list(crm_server_t *s, struct evhttp_request *req,
                 from++;
         size_t take = n - from < limit ? n - from : (size_t)limit;
         if (from + take < n)
-                snprintf(next, sizeof(next), "%" PRId64,
-                         hs_num(crmsync_workload_record(s->w,
-                                                        m[from + take - 1])
-                                    ->id));
-        reply_page(s, req, m, n, from, take, 0,
-                   from + take < n ? next : NULL, want_assoc(query));
+                snprintf(
+                    next, sizeof(next), "%" PRId64,
+                    hs_num(
+                        crmsync_workload_record(s->w, m[from + take - 1])->id));
+        reply_page(s, req, m, n, from, take, 0, from + take < n ? next : NULL,
+                   want_assoc(query));
         free(m);
 }
 
@@ -668,8 +664,7 @@ void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
                 goto not_found;
         rest  = path + 16;
         slash = strchr(rest, '/');
-        t     = hs_type_parse(rest, slash ? (size_t)(slash - rest)
-                                          : strlen(rest));
+        t = hs_type_parse(rest, slash ? (size_t)(slash - rest) : strlen(rest));
         if (t < 0) {
                 hs_error(s, req, 404, "OBJECT_NOT_FOUND",
                          "unknown object type in %.100s (contacts, "

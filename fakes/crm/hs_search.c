@@ -52,8 +52,8 @@ int crmsync_hs_time_parse(const char *s, int64_t *ms)
                 return -1;
         if (n == 24 && (s[19] != '.' || digits(s + 20, 3, &frac)))
                 return -1;
-        if (s[n - 1] != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-            h > 23 || mi > 59 || sec > 59)
+        if (s[n - 1] != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+            mi > 59 || sec > 59)
                 return -1;
         *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
               sec * 1000 + frac;
@@ -75,7 +75,8 @@ void crmsync_hs_time_format(int64_t ms, char *out, size_t out_size)
         int64_t m   = mp < 10 ? mp + 3 : mp - 9;
         int64_t y   = yoe + era * 400 + (m <= 2);
 
-        snprintf(out, out_size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+        snprintf(out, out_size,
+                 "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
                  (long long)y, (long long)m, (long long)d,
                  (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
                  (long long)(rem / 1000 % 60), (long long)(rem % 1000));
@@ -93,8 +94,8 @@ static int parse_prop(const char *name)
 
 static int parse_op(const char *name)
 {
-        static const char *const ops[] = {"EQ", "NEQ", "LT", "LTE", "GT",
-                                          "GTE"};
+        static const char *const ops[] = {"EQ",  "NEQ", "LT",
+                                          "LTE", "GT",  "GTE"};
         for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
                 if (!strcmp(name, ops[i]))
                         return (int)i;
@@ -117,8 +118,8 @@ static int parse_value(const json_t *v, int prop, int64_t *out)
         snprintf(buf, sizeof(buf), "%s", json_string_value(v));
         if (prop == HS_PROP_LASTMOD)
                 return crmsync_hs_time_parse(buf, out);
-        if (!buf[0] || strlen(buf) > 15 || strspn(buf, "0123456789") !=
-                                               strlen(buf))
+        if (!buf[0] || strlen(buf) > 15 ||
+            strspn(buf, "0123456789") != strlen(buf))
                 return -1;
         return digits(buf, (int)strlen(buf), out);
 }
@@ -207,8 +208,8 @@ static int parse_groups(const json_t *groups, struct hs_search *out,
 
 /* sorts: [{"propertyName":P,"direction":"ASCENDING"|"DESCENDING"}] or
  * ["P"] / ["-P"]; HubSpot allows one sort. */
-static int parse_sorts(const json_t *sorts, struct hs_search *out,
-                       char *errstr, size_t errstr_size)
+static int parse_sorts(const json_t *sorts, struct hs_search *out, char *errstr,
+                       size_t errstr_size)
 {
         json_t     *s = json_array_get(sorts, 0);
         const char *pn, *dir = "ASCENDING";
@@ -228,8 +229,8 @@ static int parse_sorts(const json_t *sorts, struct hs_search *out,
         } else {
                 pn = json_string_value(json_object_get(s, "propertyName"));
                 if (json_object_get(s, "direction"))
-                        dir = json_string_value(
-                            json_object_get(s, "direction"));
+                        dir =
+                            json_string_value(json_object_get(s, "direction"));
         }
         if (!pn || (out->sort_prop = parse_prop(pn)) < 0)
                 return crmsync_err(errstr, errstr_size,
@@ -245,8 +246,8 @@ static int parse_sorts(const json_t *sorts, struct hs_search *out,
         return 0;
 }
 
-static int parse_paging(const json_t *root, struct hs_search *out,
-                        char *errstr, size_t errstr_size)
+static int parse_paging(const json_t *root, struct hs_search *out, char *errstr,
+                        size_t errstr_size)
 {
         json_t *lim   = json_object_get(root, "limit");
         json_t *after = json_object_get(root, "after");
@@ -357,10 +358,9 @@ int crmsync_hs_search_match(const struct hs_search *q, int64_t lastmod_ms,
                 int ok = 1;
                 for (size_t i = 0; i < q->nf[g] && ok; i++) {
                         const struct hs_filter *f = &q->f[g][i];
-                        ok = cmp_op(f->op,
-                                    f->prop == HS_PROP_LASTMOD ? lastmod_ms
-                                                               : id,
-                                    f->value);
+                        ok                        = cmp_op(
+                                                   f->op, f->prop == HS_PROP_LASTMOD ? lastmod_ms : id,
+                                                   f->value);
                 }
                 if (ok)
                         return 1;

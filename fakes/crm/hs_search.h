@@ -11,15 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_SEARCH_GROUPS_MAX 5   /* filterGroups per request */
-#define HS_SEARCH_FILTERS_MAX 6  /* filters per group */
-#define HS_SEARCH_LIMIT_MAX 200  /* results per page */
-#define HS_SEARCH_CAP 10000      /* results one query can page through */
-#define HS_SEARCH_LIMIT_DEF 10   /* HubSpot's default page */
+#define HS_SEARCH_GROUPS_MAX 5  /* filterGroups per request */
+#define HS_SEARCH_FILTERS_MAX 6 /* filters per group */
+#define HS_SEARCH_LIMIT_MAX 200 /* results per page */
+#define HS_SEARCH_CAP 10000     /* results one query can page through */
+#define HS_SEARCH_LIMIT_DEF 10  /* HubSpot's default page */
 
 enum hs_prop { HS_PROP_LASTMOD = 0, HS_PROP_ID };
 
-enum hs_op { HS_OP_EQ = 0, HS_OP_NEQ, HS_OP_LT, HS_OP_LTE, HS_OP_GT, HS_OP_GTE };
+enum hs_op {
+        HS_OP_EQ = 0,
+        HS_OP_NEQ,
+        HS_OP_LT,
+        HS_OP_LTE,
+        HS_OP_GT,
+        HS_OP_GTE
+};
 
 struct hs_filter {
         int     prop;  /* enum hs_prop */
@@ -30,7 +37,7 @@ struct hs_filter {
 struct hs_search {
         struct hs_filter f[HS_SEARCH_GROUPS_MAX][HS_SEARCH_FILTERS_MAX];
         size_t           nf[HS_SEARCH_GROUPS_MAX];
-        size_t           ngroups; /* 0: every record matches */
+        size_t           ngroups;   /* 0: every record matches */
         int              sort_prop; /* enum hs_prop; HS_PROP_ID by default */
         int              sort_desc;
         uint32_t         limit;
