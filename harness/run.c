@@ -582,18 +582,316 @@ static void crm_serve_observer(void *opaque, const struct crm_event *ev,
                          "\"event_id\":\"%s\",\"via\":\"%s\"}\n",
                          (long long)wall_ms, ev->event_id, via);
 }
+/* What a phase of a run ends with. */
+enum phase_rc { PHASE_OK = 0, PHASE_ERROR = -1, PHASE_INTERRUPTED = 1 };
+
+static enum phase_rc setup_checkpoint(struct run *r)
+{
+        return run_interrupted(r, "setup") ? PHASE_INTERRUPTED : PHASE_OK;
+}
+
+/* The run folder, history.jsonl and the Kafka clients' log. */
+static enum phase_rc setup_files(struct run *r, char *errstr,
+                                 size_t errstr_size)
+{
+        char path[600];
+
+        if (make_run_dir(r, errstr, errstr_size) == -1)
+                return PHASE_ERROR;
+        run_progress(r,
+                     "setting up %s: the Kafka target, the auditor, the "
+                     "probe, the sink, the profiler",
+                     r->run_dir);
+        snprintf(path, sizeof(path), "%s/history.jsonl%s", r->run_dir,
+                 r->opt->compress_history ? ".gz" : "");
+        r->history = r->opt->compress_history ? crmsync_gzfile_open(path, "w")
+                                              : fopen(path, "w");
+        if (!r->history) {
+                crmsync_err(errstr, errstr_size, "%s: %s", path,
+                            strerror(errno));
+                return PHASE_ERROR;
+        }
+        snprintf(path, sizeof(path), "%s/kafka-clients.log", r->run_dir);
+        crmsync_kafka_log_open(path);
+        snprintf(r->group_id, sizeof(r->group_id), "crmsync-%s", r->run_id);
+        return setup_checkpoint(r);
+}
+
+/* The event loop and the Kafka target. */
+static enum phase_rc setup_cluster(struct run *r, char *errstr,
+                                   size_t errstr_size)
+{
+        char props[600], flog[600];
+
+        if (!(r->base = event_base_new())) {
+                crmsync_err(errstr, errstr_size, "event_base_new failed");
+                return PHASE_ERROR;
+        }
+        snprintf(props, sizeof(props), "%s/kafka.properties", r->run_dir);
+        snprintf(flog, sizeof(flog), "%s/fault-commands.log", r->run_dir);
+        if (!(r->cluster = crmsync_cluster_open(r->sc, props, flog, errstr,
+                                                errstr_size)))
+                return PHASE_ERROR;
+        return setup_checkpoint(r);
+}
+
+/* The judge's Kafka clients: the auditor (a copy of the topic) and the
+ * probe (the target's availability). */
+static enum phase_rc setup_judge(struct run *r, char *errstr,
+                                 size_t errstr_size)
+{
+        const struct scenario *sc = r->sc;
+
+        /* The auditor's cap: every change copied many times over. */
+        if (r->opt->no_record) {
+                /* Benchmark: the judge records nothing. */
+        } else if (!(r->auditor = crmsync_auditor_start(
+                         crmsync_cluster_props(r->cluster), sc->topic,
+                         sc->partitions,
+                         crmsync_workload_event_cnt(r->wl) * 8 + 4096, errstr,
+                         errstr_size)) ||
+                   !(r->probe = crmsync_probe_start(
+                         crmsync_cluster_props(r->cluster), CLUSTER_PROBE_TOPIC,
+                         crmsync_cluster_probe_partitions(r->cluster),
+                         PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
+                return PHASE_ERROR;
+        return setup_checkpoint(r);
+}
+
+/* The fake sink, then the profiler, waited for until it is in its group. */
+static enum phase_rc setup_sink_and_profiler(struct run *r, char *errstr,
+                                             size_t errstr_size)
+{
+        const struct scenario *sc  = r->sc;
+        struct sink_config     skc = {0};
+        char                   ready_path[600];
+
+        skc.blind_writes = sc->sink_blind_writes;
+        if (!(r->sink =
+                  crmsync_sink_server_new(r->base, &skc, errstr, errstr_size)))
+                return PHASE_ERROR;
+        snprintf(r->sink_url, sizeof(r->sink_url), "http://127.0.0.1:%d",
+                 crmsync_sink_server_port(r->sink));
+
+        /* Warm-up: the profiler joins its group before the CRM's clock
+         * starts, so the first changes' latency does not include the
+         * group's initial rebalance delay. */
+        r->t0_mono = crmsync_mono_ms();
+        r->t0_wall = crmsync_wall_ms();
+        run_setup_child(r, &r->profiler, "profiler", &sc->profiler,
+                        r->group_id);
+        snprintf(ready_path, sizeof(ready_path), "%s/profiler.ready",
+                 r->run_dir);
+        crmsync_child_setenv(&r->profiler, "CRMSYNC_READY_FILE", ready_path);
+        if (run_start_child(r, &r->profiler) == -1) {
+                crmsync_err(errstr, errstr_size,
+                            "could not start the profiler (see %s)",
+                            r->run_dir);
+                return PHASE_ERROR;
+        }
+        if (wait_ready(r, ready_path, 15000) == -1)
+                return PHASE_ERROR;
+        return setup_checkpoint(r);
+}
+
+/* The mock CRM, its clock starting CONNECTOR_WARMUP_MS from now so the
+ * connector has started (read its stored cursor) before the first change
+ * commits. */
+static enum phase_rc setup_crm(struct run *r, char *errstr, size_t errstr_size)
+{
+        const struct scenario   *sc = r->sc;
+        struct crm_server_config cc = {0};
+
+        r->t0_mono          = crmsync_mono_ms() + CONNECTOR_WARMUP_MS;
+        r->t0_wall          = crmsync_wall_ms() + CONNECTOR_WARMUP_MS;
+        cc.workload         = r->wl;
+        cc.start_wall_ms    = r->t0_wall;
+        cc.max_page         = sc->crm_max_page;
+        cc.rate_limit_per_s = sc->crm_rate_limit_per_s;
+        cc.rate_burst       = sc->crm_rate_burst;
+        cc.daily_quota      = sc->crm_daily_quota;
+        cc.error_rate_5xx   = sc->crm_error_rate_5xx;
+        cc.retention_ms     = (int64_t)(sc->crm_retention_s * 1000);
+        if (!(r->crm =
+                  crmsync_crm_server_new(r->base, &cc, errstr, errstr_size)))
+                return PHASE_ERROR;
+        if (!r->opt->no_record)
+                crmsync_crm_server_set_observer(r->crm, crm_serve_observer, r);
+        snprintf(r->crm_url, sizeof(r->crm_url), "http://127.0.0.1:%d",
+                 crmsync_crm_server_port(r->crm));
+        return setup_checkpoint(r);
+}
+
+/* Timers for every fault's start and end, and the run's deadline. */
+static void schedule_faults(struct run *r)
+{
+        const struct scenario *sc = r->sc;
+        double                 timeout_s;
+
+        r->workload_end_mono = r->t0_mono + crmsync_workload_duration_ms(r->wl);
+        r->faults_end_mono   = r->t0_mono;
+        for (int i = 0; i < sc->fault_cnt; i++) {
+                int64_t end =
+                    r->t0_mono +
+                    (int64_t)((sc->faults[i].at_s + sc->faults[i].duration_s) *
+                              1000);
+                if (end > r->faults_end_mono)
+                        r->faults_end_mono = end;
+                schedule_fault(r, i, 1,
+                               sc->faults[i].at_s + CONNECTOR_WARMUP_MS / 1e3);
+                if (sc->faults[i].duration_s > 0)
+                        schedule_fault(r, i, 0,
+                                       sc->faults[i].at_s +
+                                           sc->faults[i].duration_s +
+                                           CONNECTOR_WARMUP_MS / 1e3);
+        }
+        timeout_s        = r->opt->timeout_s > 0 ? r->opt->timeout_s
+                           : sc->timeout_s > 0
+                               ? sc->timeout_s
+                               : (double)(r->faults_end_mono > r->workload_end_mono
+                                              ? r->faults_end_mono
+                                              : r->workload_end_mono) /
+                                  1000.0 -
+                              (double)r->t0_mono / 1000.0 + 120;
+        r->deadline_mono = r->t0_mono + (int64_t)(timeout_s * 1000);
+}
+
+/* Start the connector and run the loop until tick_cb ends it. Returns -1
+ * when nothing ran that could be judged. */
+static int run_pipeline(struct run *r, char *errstr, size_t errstr_size)
+{
+        const struct scenario *sc = r->sc;
+        struct timeval         tv = {0, TICK_MS * 1000};
+
+        run_progress(r, "run %s: crm %s, sink %s, kafka %s", r->run_id,
+                     r->crm_url, r->sink_url,
+                     crmsync_cluster_bootstrap(r->cluster));
+        run_progress(r, "workload: %zu changes over %.1f s (seed %llu)",
+                     crmsync_workload_event_cnt(r->wl),
+                     (double)crmsync_workload_duration_ms(r->wl) / 1000.0,
+                     (unsigned long long)sc->seed);
+        run_history(r, "run_start", ",\"crm\":\"%s\",\"sink\":\"%s\"",
+                    r->crm_url, r->sink_url);
+
+        run_setup_child(r, &r->connector, "connector", &sc->connector,
+                        r->group_id);
+        if (run_start_child(r, &r->connector) == -1) {
+                crmsync_err(errstr, errstr_size,
+                            "could not start the pipeline (see %s)",
+                            r->run_dir);
+                return -1;
+        }
+        r->tick = event_new(r->base, -1, EV_PERSIST, tick_cb, r);
+        event_add(r->tick, &tv);
+        event_base_dispatch(r->base);
+        event_del(r->tick);
+        if (!strcmp(r->error_phase, "set-up"))
+                return -1; /* nothing ran that could be judged */
+        return 0;
+}
+
+/* Stop the pipeline, check the sink against the workload and build the
+ * summary; *failed is the verdict. */
+static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
+{
+        const struct scenario *sc     = r->sc;
+        json_t                *replay = NULL, *log, *timing;
+        struct check_result    res;
+
+        /* Stop the pipeline before judging, the CRM and the sink still
+         * answering until it is gone; nothing changes after this. */
+        run_stop_child_serving(r, &r->connector, stop_grace_ms());
+        run_stop_child_serving(r, &r->profiler, stop_grace_ms());
+        run_history(r, "pipeline_stopped", "%s", "");
+        /* A signal before the verdict: the run is not judged. */
+        if (run_interrupted(r, "shutdown"))
+                return PHASE_INTERRUPTED;
+
+        crmsync_probe_stop(r->probe);
+        if (r->auditor)
+                crmsync_auditor_finish(r->auditor, 10000);
+        crmsync_check_result_init(&res);
+        run_check_now(r, &res);
+        log    = r->opt->no_record ? json_pack("{s:b}", "recording", 0)
+                                   : run_history_checks(r, &res);
+        timing = run_timing_json(r);
+        if (!r->opt->no_record)
+                run_write_applies(r);
+        if (sc->replay.enabled && !r->error[0])
+                replay = run_replay(r, &res);
+        if (run_interrupted(r, "judging")) {
+                crmsync_check_result_clear(&res);
+                json_decref(log);
+                json_decref(timing);
+                json_decref(replay);
+                return PHASE_INTERRUPTED;
+        }
+        *summary = run_build_summary(r, &res, timing, log, replay, failed);
+        if (*summary) /* a scenario that must fail: failing so is a pass */
+                *failed = crmsync_verdict_apply(&sc->expect.must_fail, *summary,
+                                                *failed);
+        crmsync_check_result_clear(&res);
+        run_history_close(r);
+        return PHASE_OK;
+}
+
+/* Stop what runs (a second signal has killed it already), and say the
+ * run was cut off instead of judging a backlog in flight. Returns the
+ * exit code, 2 when even that summary could not be built. */
+static int stop_interrupted(struct run *r, json_t **summary, char *errstr,
+                            size_t errstr_size)
+{
+        if (r->base) {
+                run_stop_child_serving(r, &r->connector, stop_grace_ms());
+                run_stop_child_serving(r, &r->profiler, stop_grace_ms());
+                run_stop_child_serving(r, &r->replayer, stop_grace_ms());
+        }
+        run_history(r, "pipeline_stopped", "%s", "");
+        *summary = run_interrupted_summary(r);
+        if (r->history) {
+                fclose(r->history);
+                r->history = NULL;
+        }
+        if (!*summary) {
+                crmsync_err(errstr, errstr_size, "interrupted; out of memory");
+                return 2;
+        }
+        return 128 + r->interrupt_sig; /* run_finish writes the reports */
+}
+
+static void run_free(struct run *r)
+{
+        crmsync_child_stop(&r->connector, 0);
+        crmsync_child_stop(&r->profiler, 0);
+        crmsync_child_stop(&r->replayer, 0);
+        crmsync_child_free(&r->connector);
+        crmsync_child_free(&r->profiler);
+        crmsync_child_free(&r->replayer);
+        if (r->history)
+                fclose(r->history);
+        if (r->tick)
+                event_free(r->tick);
+        crmsync_auditor_destroy(r->auditor);
+        crmsync_probe_destroy(r->probe);
+        crmsync_crm_server_destroy(r->crm);
+        crmsync_sink_server_destroy(r->sink);
+        crmsync_cluster_close(r->cluster);
+        crmsync_kafka_log_close();
+        if (r->base)
+                event_base_free(r->base);
+        free(r->ev_rec);
+        free(r->ap_rec);
+        run_status_free(r);
+        crmsync_workload_destroy(r->wl);
+}
+
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 json_t **summary_out, char *errstr, size_t errstr_size)
 {
-        struct run               r   = {0};
-        struct crm_server_config cc  = {0};
-        struct sink_config       skc = {0};
-        struct check_result      res;
-        json_t                  *summary = NULL, *log, *timing, *replay = NULL;
-        char                     ready_path[600];
-        char                     path[600];
-        int                      failed = 0, rc = 2;
-        double                   timeout_s;
+        struct run    r       = {0};
+        json_t       *summary = NULL;
+        int           failed = 0, rc = 2;
+        enum phase_rc ph;
 
         r.sc         = sc;
         r.opt        = opt;
@@ -602,243 +900,23 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
                                                errstr_size)))
                 return 2;
-        if (make_run_dir(&r, errstr, errstr_size) == -1)
+        if ((ph = setup_files(&r, errstr, errstr_size)) ||
+            (ph = setup_cluster(&r, errstr, errstr_size)) ||
+            (ph = setup_judge(&r, errstr, errstr_size)) ||
+            (ph = setup_sink_and_profiler(&r, errstr, errstr_size)) ||
+            (ph = setup_crm(&r, errstr, errstr_size)))
+                goto phase_end;
+        schedule_faults(&r);
+        if (run_pipeline(&r, errstr, errstr_size) == -1)
                 goto out;
-        run_progress(&r,
-                     "setting up %s: the Kafka target, the auditor, the "
-                     "probe, the sink, the profiler",
-                     r.run_dir);
-        snprintf(path, sizeof(path), "%s/history.jsonl%s", r.run_dir,
-                 opt->compress_history ? ".gz" : "");
-        r.history = opt->compress_history ? crmsync_gzfile_open(path, "w")
-                                          : fopen(path, "w");
-        if (!r.history) {
-                crmsync_err(errstr, errstr_size, "%s: %s", path,
-                            strerror(errno));
-                goto out;
-        }
-        snprintf(path, sizeof(path), "%s/kafka-clients.log", r.run_dir);
-        crmsync_kafka_log_open(path);
-        snprintf(r.group_id, sizeof(r.group_id), "crmsync-%s", r.run_id);
-        if (run_interrupted(&r, "setup"))
-                goto interrupted;
-
-        if (!(r.base = event_base_new())) {
-                crmsync_err(errstr, errstr_size, "event_base_new failed");
-                goto out;
-        }
-        {
-                char props[600], flog[600];
-                snprintf(props, sizeof(props), "%s/kafka.properties",
-                         r.run_dir);
-                snprintf(flog, sizeof(flog), "%s/fault-commands.log",
-                         r.run_dir);
-                if (!(r.cluster = crmsync_cluster_open(sc, props, flog, errstr,
-                                                       errstr_size)))
-                        goto out;
-        }
-        if (run_interrupted(&r, "setup"))
-                goto interrupted;
-        /* The auditor's cap: every change copied many times over. */
-        if (opt->no_record) {
-                /* Benchmark: the judge records nothing. */
-        } else if (!(r.auditor = crmsync_auditor_start(
-                         crmsync_cluster_props(r.cluster), sc->topic,
-                         sc->partitions,
-                         crmsync_workload_event_cnt(r.wl) * 8 + 4096, errstr,
-                         errstr_size)) ||
-                   !(r.probe = crmsync_probe_start(
-                         crmsync_cluster_props(r.cluster), CLUSTER_PROBE_TOPIC,
-                         crmsync_cluster_probe_partitions(r.cluster),
-                         PROBE_INTERVAL_MS, 1000, 400000, errstr, errstr_size)))
-                goto out;
-        if (run_interrupted(&r, "setup"))
-                goto interrupted;
-
-        skc.blind_writes = sc->sink_blind_writes;
-        if (!(r.sink =
-                  crmsync_sink_server_new(r.base, &skc, errstr, errstr_size)))
-                goto out;
-        snprintf(r.sink_url, sizeof(r.sink_url), "http://127.0.0.1:%d",
-                 crmsync_sink_server_port(r.sink));
-
-        /* Warm-up: the profiler joins its group before the CRM's clock
-         * starts, so the first changes' latency does not include the
-         * group's initial rebalance delay. */
-        r.t0_mono = crmsync_mono_ms();
-        r.t0_wall = crmsync_wall_ms();
-        run_setup_child(&r, &r.profiler, "profiler", &sc->profiler, r.group_id);
-        snprintf(ready_path, sizeof(ready_path), "%s/profiler.ready",
-                 r.run_dir);
-        crmsync_child_setenv(&r.profiler, "CRMSYNC_READY_FILE", ready_path);
-        if (run_start_child(&r, &r.profiler) == -1) {
-                crmsync_err(errstr, errstr_size,
-                            "could not start the profiler (see %s)", r.run_dir);
-                goto out;
-        }
-        if (wait_ready(&r, ready_path, 15000) == -1)
-                goto out;
-        if (run_interrupted(&r, "setup"))
-                goto interrupted;
-
-        /* The CRM's clock starts CONNECTOR_WARMUP_MS from now, so the
-         * connector has started (read its stored cursor) before the first
-         * change commits. */
-        r.t0_mono           = crmsync_mono_ms() + CONNECTOR_WARMUP_MS;
-        r.t0_wall           = crmsync_wall_ms() + CONNECTOR_WARMUP_MS;
-        cc.workload         = r.wl;
-        cc.start_wall_ms    = r.t0_wall;
-        cc.max_page         = sc->crm_max_page;
-        cc.rate_limit_per_s = sc->crm_rate_limit_per_s;
-        cc.rate_burst       = sc->crm_rate_burst;
-        cc.daily_quota      = sc->crm_daily_quota;
-        cc.error_rate_5xx   = sc->crm_error_rate_5xx;
-        cc.retention_ms     = (int64_t)(sc->crm_retention_s * 1000);
-        if (!(r.crm = crmsync_crm_server_new(r.base, &cc, errstr, errstr_size)))
-                goto out;
-        if (!opt->no_record)
-                crmsync_crm_server_set_observer(r.crm, crm_serve_observer, &r);
-        snprintf(r.crm_url, sizeof(r.crm_url), "http://127.0.0.1:%d",
-                 crmsync_crm_server_port(r.crm));
-        if (run_interrupted(&r, "setup"))
-                goto interrupted;
-
-        r.workload_end_mono = r.t0_mono + crmsync_workload_duration_ms(r.wl);
-        r.faults_end_mono   = r.t0_mono;
-        for (int i = 0; i < sc->fault_cnt; i++) {
-                int64_t end =
-                    r.t0_mono +
-                    (int64_t)((sc->faults[i].at_s + sc->faults[i].duration_s) *
-                              1000);
-                if (end > r.faults_end_mono)
-                        r.faults_end_mono = end;
-                schedule_fault(&r, i, 1,
-                               sc->faults[i].at_s + CONNECTOR_WARMUP_MS / 1e3);
-                if (sc->faults[i].duration_s > 0)
-                        schedule_fault(&r, i, 0,
-                                       sc->faults[i].at_s +
-                                           sc->faults[i].duration_s +
-                                           CONNECTOR_WARMUP_MS / 1e3);
-        }
-        timeout_s       = opt->timeout_s > 0 ? opt->timeout_s
-                          : sc->timeout_s > 0
-                              ? sc->timeout_s
-                              : (double)(r.faults_end_mono > r.workload_end_mono
-                                             ? r.faults_end_mono
-                                             : r.workload_end_mono) /
-                                  1000.0 -
-                              (double)r.t0_mono / 1000.0 + 120;
-        r.deadline_mono = r.t0_mono + (int64_t)(timeout_s * 1000);
-
-        run_progress(&r, "run %s: crm %s, sink %s, kafka %s", r.run_id,
-                     r.crm_url, r.sink_url,
-                     crmsync_cluster_bootstrap(r.cluster));
-        run_progress(&r, "workload: %zu changes over %.1f s (seed %llu)",
-                     crmsync_workload_event_cnt(r.wl),
-                     (double)crmsync_workload_duration_ms(r.wl) / 1000.0,
-                     (unsigned long long)sc->seed);
-        run_history(&r, "run_start", ",\"crm\":\"%s\",\"sink\":\"%s\"",
-                    r.crm_url, r.sink_url);
-
-        run_setup_child(&r, &r.connector, "connector", &sc->connector,
-                        r.group_id);
-        if (run_start_child(&r, &r.connector) == -1) {
-                crmsync_err(errstr, errstr_size,
-                            "could not start the pipeline (see %s)", r.run_dir);
-                goto out;
-        }
-
-        r.tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
-        {
-                struct timeval tv = {0, TICK_MS * 1000};
-                event_add(r.tick, &tv);
-        }
-        event_base_dispatch(r.base);
-        event_del(r.tick);
-        if (!strcmp(r.error_phase, "set-up"))
-                goto out; /* nothing ran that could be judged */
-
-        /* Stop the pipeline before judging, the CRM and the sink still
-         * answering until it is gone; nothing changes after this. */
-        run_stop_child_serving(&r, &r.connector, stop_grace_ms());
-        run_stop_child_serving(&r, &r.profiler, stop_grace_ms());
-        run_history(&r, "pipeline_stopped", "%s", "");
-        /* A signal before the verdict: the run is not judged. */
-        if (run_interrupted(&r, "shutdown"))
-                goto interrupted;
-
-        crmsync_probe_stop(r.probe);
-        if (r.auditor)
-                crmsync_auditor_finish(r.auditor, 10000);
-        crmsync_check_result_init(&res);
-        run_check_now(&r, &res);
-        log    = opt->no_record ? json_pack("{s:b}", "recording", 0)
-                                : run_history_checks(&r, &res);
-        timing = run_timing_json(&r);
-        if (!opt->no_record)
-                run_write_applies(&r);
-        if (sc->replay.enabled && !r.error[0])
-                replay = run_replay(&r, &res);
-        if (run_interrupted(&r, "judging")) {
-                crmsync_check_result_clear(&res);
-                json_decref(log);
-                json_decref(timing);
-                json_decref(replay);
-                goto interrupted;
-        }
-        summary = run_build_summary(&r, &res, timing, log, replay, &failed);
-        if (summary) /* a scenario that must fail: failing so is a pass */
-                failed = crmsync_verdict_apply(&sc->expect.must_fail, summary,
-                                               failed);
-        crmsync_check_result_clear(&res);
-        run_history_close(&r);
-        rc = failed ? 1 : 0;
-        goto out;
-
-interrupted:
-        /* Stop what runs (a second signal has killed it already), and say
-         * the run was cut off instead of judging a backlog in flight. */
-        if (r.base) {
-                run_stop_child_serving(&r, &r.connector, stop_grace_ms());
-                run_stop_child_serving(&r, &r.profiler, stop_grace_ms());
-                run_stop_child_serving(&r, &r.replayer, stop_grace_ms());
-        }
-        run_history(&r, "pipeline_stopped", "%s", "");
-        summary = run_interrupted_summary(&r);
-        if (r.history) {
-                fclose(r.history);
-                r.history = NULL;
-        }
-        if (!summary) {
-                crmsync_err(errstr, errstr_size, "interrupted; out of memory");
-                goto out;
-        }
-        rc = 128 + r.interrupt_sig; /* run_finish writes the reports */
-
+        if ((ph = judge(&r, &summary, &failed)) == PHASE_OK)
+                rc = failed ? 1 : 0;
+phase_end:
+        if (ph == PHASE_INTERRUPTED)
+                rc = stop_interrupted(&r, &summary, errstr, errstr_size);
 out:
         rc = run_finish(&r, rc, &summary, errstr, errstr_size);
-        crmsync_child_stop(&r.connector, 0);
-        crmsync_child_stop(&r.profiler, 0);
-        crmsync_child_stop(&r.replayer, 0);
-        crmsync_child_free(&r.connector);
-        crmsync_child_free(&r.profiler);
-        crmsync_child_free(&r.replayer);
-        if (r.history)
-                fclose(r.history);
-        if (r.tick)
-                event_free(r.tick);
-        crmsync_auditor_destroy(r.auditor);
-        crmsync_probe_destroy(r.probe);
-        crmsync_crm_server_destroy(r.crm);
-        crmsync_sink_server_destroy(r.sink);
-        crmsync_cluster_close(r.cluster);
-        crmsync_kafka_log_close();
-        if (r.base)
-                event_base_free(r.base);
-        free(r.ev_rec);
-        free(r.ap_rec);
-        run_status_free(&r);
-        crmsync_workload_destroy(r.wl);
+        run_free(&r);
         if (summary && summary_out)
                 *summary_out = json_incref(summary);
         json_decref(summary);
