@@ -408,52 +408,23 @@ static void freshness_expect(json_t *exp, int *failed, const json_t *fr,
                                json_object_get(fr, "count")));
 }
 
-/* What the run cost this machine: the harness process's peak resident set
- * (it holds the CRM, sink, broker and judge) and CPU time, its own and its
- * pipeline children's (those it has reaped). */
-static json_t *resources_json(void)
+/* One expectation per anomaly class with a bound; returns the counts of
+ * every class, as the summary's "anomalies". */
+static json_t *anomaly_expects(const struct scenario_expect *e,
+                               const struct check_result *res, json_t *exp,
+                               int *failed)
 {
-        struct rusage self, kids;
-        if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids))
-                return json_null();
-        return json_pack("{s:I, s:f, s:f, s:I, s:f, s:f}",
-                         "harness_peak_rss_kib", (json_int_t)self.ru_maxrss,
-                         "harness_cpu_user_s",
-                         self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6,
-                         "harness_cpu_sys_s",
-                         self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6,
-                         "children_peak_rss_kib", (json_int_t)kids.ru_maxrss,
-                         "children_cpu_user_s",
-                         kids.ru_utime.tv_sec + kids.ru_utime.tv_usec / 1e6,
-                         "children_cpu_sys_s",
-                         kids.ru_stime.tv_sec + kids.ru_stime.tv_usec / 1e6);
-}
+        json_t *an                  = json_object();
+        int64_t bounds[ANOMALY_CNT] = {e->missing,
+                                       e->stale,
+                                       e->zombie,
+                                       e->divergent,
+                                       e->unexpected,
+                                       e->lost,
+                                       e->duplicate_side_effect,
+                                       e->reordered,
+                                       e->dead_lettered};
 
-json_t *run_build_summary(struct run *r, struct check_result *res,
-                          json_t *timing, json_t *log, json_t *replay,
-                          int *failed)
-{
-        const struct scenario_expect *e = &r->sc->expect;
-        json_t  *exp = json_array(), *an = json_object(), *s, *api;
-        char     sha[65];
-        uint64_t accounts            = 0;
-        int64_t  bounds[ANOMALY_CNT] = {e->missing,
-                                        e->stale,
-                                        e->zombie,
-                                        e->divergent,
-                                        e->unexpected,
-                                        e->lost,
-                                        e->duplicate_side_effect,
-                                        e->reordered,
-                                        e->dead_lettered};
-
-        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
-                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
-                if (ev->entity == CRM_ENTITY_ACCOUNT &&
-                    ev->change == CRM_CHANGE_CREATE)
-                        accounts++;
-        }
-        crmsync_workload_sha256(r->wl, sha);
         for (int c = 0; c < ANOMALY_CNT; c++) {
                 char name[64];
                 json_object_set_new(an, crmsync_anomaly_name(c),
@@ -466,35 +437,43 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            res->counts[c] <= (uint64_t)bounds[c], "found %llu",
                            (unsigned long long)res->counts[c]);
         }
-        {
-                char    name[64];
-                json_t *cs = json_object_get(timing, "convergence_s");
-                snprintf(name, sizeof(name), "converged within %gs",
-                         e->converge_within_s);
-                if (r->converged)
-                        expect_add(exp, failed, name,
-                                   json_real_value(cs) <= e->converge_within_s,
-                                   "converged %.1f s after the workload and "
-                                   "faults ended",
-                                   json_real_value(cs));
-                else
-                        expect_add(exp, failed, name, 0, "%s%s%s",
-                                   r->interrupted ? "interrupted"
-                                   : r->timed_out ? "timed out"
-                                                  : "sink never matched the "
-                                                    "CRM",
-                                   r->lag_note[0] ? ": " : "", r->lag_note);
-        }
-        freshness_expect(exp, failed, json_object_get(timing, "freshness"),
-                         "freshness p99", e->freshness_p99_ms_max);
-        freshness_expect(exp, failed,
-                         json_object_get(json_object_get(timing, "freshness"),
-                                         "steady_state"),
-                         "steady-state freshness p99",
-                         e->freshness_steady_p99_ms_max);
+        return an;
+}
+
+/* expect.converge_within_s: the sink matched the CRM in time. */
+static void convergence_expect(const struct run *r, const json_t *timing,
+                               json_t *exp, int *failed)
+{
+        const struct scenario_expect *e = &r->sc->expect;
+        char                          name[64];
+        json_t *cs = json_object_get(timing, "convergence_s");
+
+        snprintf(name, sizeof(name), "converged within %gs",
+                 e->converge_within_s);
+        if (r->converged)
+                expect_add(exp, failed, name,
+                           json_real_value(cs) <= e->converge_within_s,
+                           "converged %.1f s after the workload and "
+                           "faults ended",
+                           json_real_value(cs));
+        else
+                expect_add(exp, failed, name, 0, "%s%s%s",
+                           r->interrupted ? "interrupted"
+                           : r->timed_out ? "timed out"
+                                          : "sink never matched the "
+                                            "CRM",
+                           r->lag_note[0] ? ": " : "", r->lag_note);
+}
+
+/* expect.catch_up_within_s and expect.broker_unavailable_max_s: one
+ * expectation per fault that timing measured. */
+static void recovery_expects(const struct scenario_expect *e,
+                             const json_t *timing, json_t *exp, int *failed)
+{
+        size_t  i;
+        json_t *c, *u;
+
         if (e->catch_up_within_s > 0) {
-                size_t  i;
-                json_t *c;
                 json_array_foreach(json_object_get(timing, "catch_up"), i, c)
                 {
                         char    name[96];
@@ -511,8 +490,6 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                 }
         }
         if (e->broker_unavailable_max_s > 0) {
-                size_t  i;
-                json_t *u;
                 json_array_foreach(
                     json_object_get(timing, "broker_unavailable"), i, u)
                 {
@@ -532,6 +509,13 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                                                      : -1.0);
                 }
         }
+}
+
+/* The replay's own expectations: window complete, domain untouched,
+ * state rebuilt, and expect.replay_min_events_per_s. */
+static void replay_expects(const struct scenario_expect *e,
+                           const json_t *replay, json_t *exp, int *failed)
+{
         if (replay && json_is_true(json_object_get(replay, "performed"))) {
                 json_t *miss =
                     json_array_get(json_object_get(replay, "missing"), 0);
@@ -591,6 +575,14 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                     exp, failed, "replay performed", 0, "%s",
                     json_string_value(json_object_get(replay, "reason")));
         }
+}
+
+/* What every run must show: each fault performed, records keyed by
+ * account, a complete history, fault commands that worked and processes
+ * that stayed up. */
+static void run_health_expects(struct run *r, const json_t *log, json_t *exp,
+                               int *failed)
+{
         {
                 int skipped = 0;
                 for (int i = 0; i < r->sc->fault_cnt; i++)
@@ -633,17 +625,52 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                            r->unexpected_exits);
                 json_decref(ps);
         }
+}
 
-        api = run_api_json(r);
-        run_api_expect(r, api, exp, failed);
+/* What the run cost this machine: the harness process's peak resident set
+ * (it holds the CRM, sink, broker and judge) and CPU time, its own and its
+ * pipeline children's (those it has reaped). */
+static json_t *resources_json(void)
+{
+        struct rusage self, kids;
+        if (getrusage(RUSAGE_SELF, &self) || getrusage(RUSAGE_CHILDREN, &kids))
+                return json_null();
+        return json_pack("{s:I, s:f, s:f, s:I, s:f, s:f}",
+                         "harness_peak_rss_kib", (json_int_t)self.ru_maxrss,
+                         "harness_cpu_user_s",
+                         self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6,
+                         "harness_cpu_sys_s",
+                         self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6,
+                         "children_peak_rss_kib", (json_int_t)kids.ru_maxrss,
+                         "children_cpu_user_s",
+                         kids.ru_utime.tv_sec + kids.ru_utime.tv_usec / 1e6,
+                         "children_cpu_sys_s",
+                         kids.ru_stime.tv_sec + kids.ru_stime.tv_usec / 1e6);
+}
 
+/* The summary object around the expectations (docs/summary.md). */
+static json_t *summary_json(struct run *r, const struct check_result *res,
+                            json_t *timing, json_t *log, json_t *replay,
+                            json_t *an, json_t *exp, json_t *api, int failed)
+{
+        char     sha[65];
+        uint64_t accounts = 0;
+        json_t  *s;
+
+        for (size_t i = 0; i < crmsync_workload_event_cnt(r->wl); i++) {
+                const struct crm_event *ev = crmsync_workload_event(r->wl, i);
+                if (ev->entity == CRM_ENTITY_ACCOUNT &&
+                    ev->change == CRM_CHANGE_CREATE)
+                        accounts++;
+        }
+        crmsync_workload_sha256(r->wl, sha);
         s = json_pack(
             "{s:s, s:s, s:s, s:s, s:s,"
             " s:{s:I, s:I, s:I, s:s, s:I},"
             " s:o, s:o, s:o, s:o, s:o, s:o}",
             "schema", CRMSYNC_SUMMARY_SCHEMA, "scenario", r->sc->name,
             "scenario_file", r->sc->path, "run_id", r->run_id, "verdict",
-            *failed ? "fail" : "pass", "workload", "events_committed",
+            failed ? "fail" : "pass", "workload", "events_committed",
             (json_int_t)crmsync_workload_event_cnt(r->wl), "accounts",
             (json_int_t)accounts, "seed", (json_int_t)r->sc->seed,
             "commit_log_sha256", sha, "records_live",
@@ -682,6 +709,30 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
                       "lag_at_last_check", (json_int_t)r->lag.total, "stalled",
                       r->lag_note[0] ? json_string(r->lag_note) : json_null()));
         return s;
+}
+
+json_t *run_build_summary(struct run *r, struct check_result *res,
+                          json_t *timing, json_t *log, json_t *replay,
+                          int *failed)
+{
+        const struct scenario_expect *e   = &r->sc->expect;
+        json_t                       *exp = json_array(), *an, *api;
+
+        an = anomaly_expects(e, res, exp, failed);
+        convergence_expect(r, timing, exp, failed);
+        freshness_expect(exp, failed, json_object_get(timing, "freshness"),
+                         "freshness p99", e->freshness_p99_ms_max);
+        freshness_expect(exp, failed,
+                         json_object_get(json_object_get(timing, "freshness"),
+                                         "steady_state"),
+                         "steady-state freshness p99",
+                         e->freshness_steady_p99_ms_max);
+        recovery_expects(e, timing, exp, failed);
+        replay_expects(e, replay, exp, failed);
+        run_health_expects(r, log, exp, failed);
+        api = run_api_json(r);
+        run_api_expect(r, api, exp, failed);
+        return summary_json(r, res, timing, log, replay, an, exp, api, *failed);
 }
 void run_write_applies(struct run *r)
 {
