@@ -216,34 +216,34 @@ static json_t *replay_broker_drain(struct run *r)
  * held offset is above the run's first one has lost records a full replay
  * needs (retention, or the embedded broker's 5 MiB cap), so the replay is
  * incomplete whatever it rebuilds. */
-json_t *run_replay(struct run *r, struct check_result *res)
-{
-        const struct scenario_replay *rp = &r->sc->replay;
-        const struct auditor_fact    *facts;
-        size_t nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
-        uint64_t          events = 0, side = 0;
-        int64_t           from_ts = r->t0_wall + (int64_t)(rp->from_s * 1000);
-        json_t           *missing = json_array(), *o;
-        char              group[300];
-        struct event     *tick;
-        struct timeval    tv = {0, TICK_MS * 1000};
-        double            secs;
-        struct domain_ctx dc      = {0};
-        int               cleared = 0;
-        const int64_t    *start   = crmsync_cluster_start_offsets(r->cluster);
+/* What one replay measured, phase by phase. */
+struct replay_ctx {
+        uint64_t          events;  /* records the replay reads */
+        uint64_t          side;    /* side effects it re-sent */
+        json_t           *missing; /* partitions that lost the run's start */
+        struct domain_ctx dc;
+        int               cleared;  /* records cleared for a domain replay */
+        long              accounts; /* accounts in the domain, or -1 */
         char              accounts_path[600], ready_path[600];
-        long              accounts = -1;
-        int64_t           start_wall, ready_wall = 0, last_apply = 0;
+        int64_t           start_wall, ready_wall, last_apply;
         size_t            applies_before;
-        struct stat       rst;
+        double            secs;
+};
 
-        /* Records still held: those at or above each partition's oldest
-         * held offset. */
+/* Records still held: those at or above each partition's oldest held
+ * offset; a partition whose oldest held offset is past the run's first
+ * goes into missing. */
+static void replay_window(struct run *r, struct replay_ctx *x)
+{
+        const struct auditor_fact *facts;
+        size_t nf = r->auditor ? crmsync_auditor_facts(r->auditor, &facts) : 0;
+        const int64_t *start = crmsync_cluster_start_offsets(r->cluster);
+
         for (size_t i = 0; i < nf; i++)
                 if (!facts[i].dlq &&
                     facts[i].offset >= crmsync_auditor_low_watermark(
                                            r->auditor, facts[i].partition))
-                        events++;
+                        x->events++;
         for (int p = 0; p < r->sc->partitions; p++) {
                 int64_t lo    = r->auditor
                                     ? crmsync_auditor_low_watermark(r->auditor, p)
@@ -251,54 +251,65 @@ json_t *run_replay(struct run *r, struct check_result *res)
                 int64_t first = start[p]; /* the run's first offset */
                 if (lo > first)
                         json_array_append_new(
-                            missing,
+                            x->missing,
                             json_pack("{s:i, s:I, s:I}", "partition", p,
                                       "first_missing_offset", (json_int_t)first,
                                       "first_held_offset", (json_int_t)lo));
         }
-        if (!strcmp(rp->from, "timestamp")) {
-                json_t *why = replay_time_check(r, from_ts, &events);
-                if (why)
-                        return why;
-        }
+}
 
-        run_progress(r,
-                     "replay: rebuilding the sink from the run's first "
-                     "offsets (%llu records in the log)",
-                     (unsigned long long)events);
-        run_history(r, "replay_start", ",\"records\":%llu",
-                    (unsigned long long)events);
-        if (rp->domain) {
-                char msg[256];
-                if (crmsync_domain_parse(rp->domain, &dc.d, msg, sizeof(msg)))
-                        return json_pack("{s:b, s:s}", "performed", 0, "reason",
-                                         msg);
-                accounts = write_domain_accounts(r, &dc.d, accounts_path,
-                                                 sizeof(accounts_path));
-                if (accounts < 0) {
-                        crmsync_domain_clear(&dc.d);
-                        return json_pack("{s:b, s:s}", "performed", 0, "reason",
-                                         "cannot write replay-accounts.txt "
-                                         "in the run folder");
-                }
-                dc.outside = json_object();
-                crmsync_sink_foreach(r->sink, snapshot_outside_cb, &dc);
-                cleared = crmsync_sink_clear_if(r->sink, in_domain_cb, &dc);
-        } else if (rp->clear_sink) {
-                crmsync_sink_clear(r->sink);
+/* Clear what the replay rebuilds: the domain's records (after a snapshot
+ * of the others) or the whole sink. Returns NULL, or the reason the replay
+ * cannot be performed. */
+static json_t *replay_clear_sink(struct run *r, struct replay_ctx *x)
+{
+        const struct scenario_replay *rp = &r->sc->replay;
+        char                          msg[256];
+
+        if (!rp->domain) {
+                if (rp->clear_sink)
+                        crmsync_sink_clear(r->sink);
+                return NULL;
         }
+        if (crmsync_domain_parse(rp->domain, &x->dc.d, msg, sizeof(msg)))
+                return json_pack("{s:b, s:s}", "performed", 0, "reason", msg);
+        x->accounts = write_domain_accounts(r, &x->dc.d, x->accounts_path,
+                                            sizeof(x->accounts_path));
+        if (x->accounts < 0) {
+                crmsync_domain_clear(&x->dc.d);
+                return json_pack("{s:b, s:s}", "performed", 0, "reason",
+                                 "cannot write replay-accounts.txt "
+                                 "in the run folder");
+        }
+        x->dc.outside = json_object();
+        crmsync_sink_foreach(r->sink, snapshot_outside_cb, &x->dc);
+        x->cleared = crmsync_sink_clear_if(r->sink, in_domain_cb, &x->dc);
+        return NULL;
+}
+
+/* Start the replay profiler in a group of its own and run the loop until
+ * replay_tick_cb ends it. Returns NULL, or the reason it could not start. */
+static json_t *replay_run_profiler(struct run *r, struct replay_ctx *x)
+{
+        const struct scenario_replay *rp = &r->sc->replay;
+        const struct sink_apply      *ap;
+        char                          group[300];
+        struct event                 *tick;
+        struct timeval                tv = {0, TICK_MS * 1000};
+
         run_status_replay_start(r);
         snprintf(group, sizeof(group), "%s-replay", r->group_id);
         run_setup_child(r, &r->replayer, "replay", &r->sc->profiler, group);
         /* The replay profiler creates it once its partitions are assigned:
          * its time stamp splits the replay into join and drain. */
-        snprintf(ready_path, sizeof(ready_path), "%s/replay.ready", r->run_dir);
-        unlink(ready_path);
-        crmsync_child_setenv(&r->replayer, "CRMSYNC_READY_FILE", ready_path);
+        snprintf(x->ready_path, sizeof(x->ready_path), "%s/replay.ready",
+                 r->run_dir);
+        unlink(x->ready_path);
+        crmsync_child_setenv(&r->replayer, "CRMSYNC_READY_FILE", x->ready_path);
         if (rp->domain)
                 crmsync_child_setenv(&r->replayer,
                                      "CRMSYNC_REPLAY_ACCOUNTS_FILE",
-                                     accounts_path);
+                                     x->accounts_path);
         r->phase              = PHASE_WAIT;
         r->last_apply_cnt     = 0;
         r->last_progress_mono = crmsync_mono_ms();
@@ -306,11 +317,8 @@ json_t *run_replay(struct run *r, struct check_result *res)
             r->last_progress_mono +
             (int64_t)((r->sc->timeout_s > 0 ? r->sc->timeout_s : 120) * 1000);
         r->replay_start_mono = crmsync_mono_ms();
-        start_wall           = crmsync_wall_ms();
-        {
-                const struct sink_apply *ap;
-                applies_before = crmsync_sink_applies(r->sink, &ap);
-        }
+        x->start_wall        = crmsync_wall_ms();
+        x->applies_before    = crmsync_sink_applies(r->sink, &ap);
         if (run_start_child(r, &r->replayer) == -1)
                 return json_pack("{s:b, s:s}", "performed", 0, "reason",
                                  "the replay profiler could not start");
@@ -322,76 +330,92 @@ json_t *run_replay(struct run *r, struct check_result *res)
         run_stop_child_serving(r, &r->replayer, STOP_GRACE_MS);
         run_history(r, "replay_end", ",\"matched\":%s",
                     r->replay_matched ? "true" : "false");
+        return NULL;
+}
 
-        /* Every side effect during a rebuild repeats one already sent. */
-        crmsync_sink_foreach_side_effect(r->sink, count_side_effect, &side);
-        if (side)
+/* After the replay: side effects it re-sent (each repeats one already
+ * sent), its duration, when it joined and when it last wrote. */
+static void replay_measure(struct run *r, struct check_result *res,
+                           struct replay_ctx *x)
+{
+        const struct sink_apply *ap;
+        struct stat              rst;
+        size_t                   na;
+
+        crmsync_sink_foreach_side_effect(r->sink, count_side_effect, &x->side);
+        if (x->side)
                 crmsync_check_result_add(res, ANOMALY_DUPLICATE_SIDE_EFFECT,
                                          "replay",
                                          "the replay re-sent %llu side "
                                          "effects",
-                                         (unsigned long long)side);
-        secs = (double)(r->replay_done_mono - r->replay_start_mono) / 1000.0;
-        if (stat(ready_path, &rst) == 0)
-                ready_wall = (int64_t)rst.st_mtim.tv_sec * 1000 +
-                             rst.st_mtim.tv_nsec / 1000000;
-        {
-                const struct sink_apply *ap;
-                size_t na = crmsync_sink_applies(r->sink, &ap);
-                for (size_t i = applies_before; i < na; i++)
-                        if (ap[i].wall_ms > last_apply)
-                                last_apply = ap[i].wall_ms;
+                                         (unsigned long long)x->side);
+        x->secs = (double)(r->replay_done_mono - r->replay_start_mono) / 1000.0;
+        if (stat(x->ready_path, &rst) == 0)
+                x->ready_wall = (int64_t)rst.st_mtim.tv_sec * 1000 +
+                                rst.st_mtim.tv_nsec / 1000000;
+        na = crmsync_sink_applies(r->sink, &ap);
+        for (size_t i = x->applies_before; i < na; i++)
+                if (ap[i].wall_ms > x->last_apply)
+                        x->last_apply = ap[i].wall_ms;
+}
+
+/* A domain replay: what it changed outside the domain. */
+static void replay_check_outside(struct run *r, struct domain_ctx *dc)
+{
+        const struct sink_apply *ap;
+        size_t                   na = crmsync_sink_applies(r->sink, &ap);
+
+        /* A write for a change of an account outside the domain. (A record
+         * moved out of the domain still gets writes for its changes from
+         * before the move; those are in the domain, and the sink rejects
+         * them as stale.) */
+        for (size_t i = 0; i < na; i++) {
+                uint64_t seq = run_event_seq(ap[i].event_id);
+                if (seq && seq <= crmsync_workload_event_cnt(r->wl) &&
+                    !crmsync_domain_contains(
+                        &dc->d,
+                        crmsync_workload_event(r->wl, seq - 1)->account_id))
+                        dc->writes++;
         }
-        if (rp->domain) {
-                const struct sink_apply *ap;
-                size_t na = crmsync_sink_applies(r->sink, &ap);
-                /* A write for a change of an account outside the domain.
-                 * (A record moved out of the domain still gets writes for
-                 * its changes from before the move; those are in the
-                 * domain, and the sink rejects them as stale.) */
-                for (size_t i = 0; i < na; i++) {
-                        uint64_t seq = run_event_seq(ap[i].event_id);
-                        if (seq && seq <= crmsync_workload_event_cnt(r->wl) &&
-                            !crmsync_domain_contains(
-                                &dc.d, crmsync_workload_event(r->wl, seq - 1)
-                                           ->account_id))
-                                dc.writes++;
-                }
-                crmsync_sink_foreach(r->sink, compare_outside_cb, &dc);
-                /* Outside records that vanished were touched too. */
-                dc.changed += json_object_size(dc.outside);
-                json_decref(dc.outside);
-                crmsync_domain_clear(&dc.d);
-        }
-        o = json_pack(
-            "{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}", "performed", 1,
-            "events", (json_int_t)events, "bytes",
-            (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor) : 0),
-            "seconds", secs, "matches_oracle", r->replay_matched, "complete",
-            json_array_size(missing) == 0, "missing", missing, "side_effects",
-            (json_int_t)side);
+        crmsync_sink_foreach(r->sink, compare_outside_cb, dc);
+        /* Outside records that vanished were touched too. */
+        dc->changed += json_object_size(dc->outside);
+        json_decref(dc->outside);
+        crmsync_domain_clear(&dc->d);
+}
+
+/* The summary's timing.replay object (docs/summary.md). */
+static json_t *replay_json(struct run *r, struct replay_ctx *x)
+{
+        const struct scenario_replay *rp   = &r->sc->replay;
+        double                        secs = x->secs, join, drain;
+        json_t                       *o    = json_pack(
+                                     "{s:b, s:I, s:I, s:f, s:b, s:b, s:o, s:I}", "performed", 1,
+                                     "events", (json_int_t)x->events, "bytes",
+                                     (json_int_t)(r->auditor ? crmsync_auditor_bytes(r->auditor) : 0),
+                                     "seconds", secs, "matches_oracle", r->replay_matched, "complete",
+                                     json_array_size(x->missing) == 0, "missing", x->missing,
+                                     "side_effects", (json_int_t)x->side);
+
         json_object_set_new(o, "events_per_s",
                             r->replay_matched && secs > 0
-                                ? json_real((double)events / secs)
+                                ? json_real((double)x->events / secs)
                                 : json_null());
         /* join: replayer started -> partitions assigned; drain: assigned ->
          * its last sink write. */
-        {
-                double join  = ready_wall
-                                   ? (double)(ready_wall - start_wall) / 1000.0
-                                   : -1;
-                double drain = ready_wall && last_apply > ready_wall
-                                   ? (double)(last_apply - ready_wall) / 1000.0
-                                   : -1;
-                json_object_set_new(o, "join_s",
-                                    join >= 0 ? json_real(join) : json_null());
-                json_object_set_new(o, "drain_s",
-                                    drain > 0 ? json_real(drain) : json_null());
-                json_object_set_new(o, "drain_events_per_s",
-                                    r->replay_matched && drain > 0
-                                        ? json_real((double)events / drain)
-                                        : json_null());
-        }
+        join  = x->ready_wall ? (double)(x->ready_wall - x->start_wall) / 1000.0
+                              : -1;
+        drain = x->ready_wall && x->last_apply > x->ready_wall
+                    ? (double)(x->last_apply - x->ready_wall) / 1000.0
+                    : -1;
+        json_object_set_new(o, "join_s",
+                            join >= 0 ? json_real(join) : json_null());
+        json_object_set_new(o, "drain_s",
+                            drain > 0 ? json_real(drain) : json_null());
+        json_object_set_new(o, "drain_events_per_s",
+                            r->replay_matched && drain > 0
+                                ? json_real((double)x->events / drain)
+                                : json_null());
         json_object_set_new(o, "broker", replay_broker_drain(r));
         json_object_set_new(o, "bytes_per_s",
                             r->replay_matched && secs > 0
@@ -403,14 +427,44 @@ json_t *run_replay(struct run *r, struct check_result *res)
                 json_object_set_new(
                     o, "domain",
                     json_pack("{s:s, s:I, s:i, s:I, s:I, s:b}", "spec",
-                              rp->domain, "accounts", (json_int_t)accounts,
-                              "records_rebuilt", cleared, "outside_changed",
-                              (json_int_t)dc.changed, "outside_writes",
-                              (json_int_t)dc.writes, "outside_untouched",
-                              dc.changed == 0 && dc.writes == 0));
+                              rp->domain, "accounts", (json_int_t)x->accounts,
+                              "records_rebuilt", x->cleared, "outside_changed",
+                              (json_int_t)x->dc.changed, "outside_writes",
+                              (json_int_t)x->dc.writes, "outside_untouched",
+                              x->dc.changed == 0 && x->dc.writes == 0));
+        return o;
+}
+
+json_t *run_replay(struct run *r, struct check_result *res)
+{
+        const struct scenario_replay *rp = &r->sc->replay;
+        struct replay_ctx             x  = {0};
+        json_t                       *o;
+
+        x.missing  = json_array();
+        x.accounts = -1;
+        replay_window(r, &x);
+        if (!strcmp(rp->from, "timestamp")) {
+                int64_t from_ts = r->t0_wall + (int64_t)(rp->from_s * 1000);
+                json_t *why     = replay_time_check(r, from_ts, &x.events);
+                if (why)
+                        return why;
+        }
+        run_progress(r,
+                     "replay: rebuilding the sink from the run's first "
+                     "offsets (%llu records in the log)",
+                     (unsigned long long)x.events);
+        run_history(r, "replay_start", ",\"records\":%llu",
+                    (unsigned long long)x.events);
+        if ((o = replay_clear_sink(r, &x)) || (o = replay_run_profiler(r, &x)))
+                return o;
+        replay_measure(r, res, &x);
+        if (rp->domain)
+                replay_check_outside(r, &x.dc);
+        o = replay_json(r, &x);
         run_progress(r, "replay: %s in %.2f s (%s)",
-                     r->replay_matched ? "rebuilt" : "did not rebuild", secs,
-                     json_array_size(missing)
+                     r->replay_matched ? "rebuilt" : "did not rebuild", x.secs,
+                     json_array_size(x.missing)
                          ? "INCOMPLETE: the log lost records"
                          : "window complete");
         return o;
