@@ -22,6 +22,7 @@
 #define CRM_BODY_MAX 65536 /* request bodies we accept */
 #define CRM_CURSOR_MAX 64
 #define CRM_REF_MIN_BYTES 1024 /* feed slices shorter than this are copied */
+#define CRM_HS_APPS_MAX 8      /* HubSpot apps with webhook settings */
 
 /* How a feed entry is serialized: as committed, or altered by a fault. */
 enum crm_form {
@@ -130,6 +131,11 @@ struct crm_server {
         crm_throttle_t *throttle;
         crm_webhook_t  *webhook;
         struct event   *tick;
+
+        /* HubSpot webhook settings: app id -> webhook subscription id
+         * (0 = free slot). */
+        int64_t hs_app_id[CRM_HS_APPS_MAX];
+        int     hs_app_sub[CRM_HS_APPS_MAX];
 };
 
 /* crm_server.c */
@@ -163,5 +169,34 @@ void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
 /* dialect_hubspot.c: /crm/v3/... (docs/crm-dialects.md) */
 void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
                         const char *path, const char *query);
+/* Helpers shared with dialect_hubspot_webhooks.c. HubSpot's error shape
+ * {"status":"error","message","correlationId","category"}: */
+void crm_hubspot_error(crm_server_t *s, struct evhttp_request *req, int status,
+                       const char *category, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Answer body (a JSON value, stolen) with status. */
+void crm_hubspot_reply(crm_server_t *s, struct evhttp_request *req, int status,
+                       json_t *body);
+/* The request body (NUL-terminated, caller frees), or NULL after a 4xx. */
+char *crm_hubspot_body(crm_server_t *s, struct evhttp_request *req,
+                       size_t *len);
+/* The bearer token, or NULL after a 401. */
+const char *crm_hubspot_auth(crm_server_t *s, struct evhttp_request *req);
+/* 1 when the throttle lets the request of client token go on, else 0
+ * after answering it (429 or 5xx in HubSpot's shape). */
+int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
+                            const char *token);
+/* "C-000017" -> 17; -1 when not numeric. */
+int64_t crm_hubspot_num(const char *id);
+/* The HubSpot property of a crmsync field (the field itself if unmapped). */
+const char *crm_hubspot_prop(enum crm_entity t, const char *field);
+
+/* dialect_hubspot_webhooks.c: /webhooks/v3/{appId}/settings and the body
+ * of HubSpot-format deliveries (a crm_webhook_format_cb). */
+void  crm_hubspot_webhooks_handle(crm_server_t *s, struct evhttp_request *req,
+                                  const char *path, const char *query);
+char *crm_hubspot_webhook_body(void *opaque, int sub_id,
+                               const char *const *ev_json, const size_t *ev_len,
+                               int n, uint32_t attempt, size_t *out_len);
 
 #endif

@@ -346,6 +346,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                         handle_unsubscribe(s, req, path + 18);
         } else if (!strncmp(path, "/crm/v3/", 8)) {
                 crm_hubspot_handle(s, req, path, query);
+        } else if (!strncmp(path, "/webhooks/v3/", 13)) {
+                crm_hubspot_webhooks_handle(s, req, path, query);
         } else if (!strcmp(path, "/_admin/faults")) {
                 if (want_method(s, req, EVHTTP_REQ_POST))
                         handle_admin_faults(s, req);
@@ -464,6 +466,7 @@ crm_server_t *crmsync_crm_server_new(struct event_base              *base,
         }
 
         crmsync_webhook_set_observer(s->webhook, on_webhook_outcome, s);
+        crmsync_webhook_set_formatter(s->webhook, crm_hubspot_webhook_body, s);
 
         s->http = evhttp_new(base);
         if (!s->http) {

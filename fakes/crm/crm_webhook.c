@@ -132,6 +132,7 @@ struct sub {
         int           port;
         char          path[CRMSYNC_WEBHOOK_URL_MAX]; /* path?query */
         int           batch_size;
+        int           hubspot; /* body by the formatter, X-HubSpot-* */
         struct qnode *head, *tail;
         uint32_t      pending; /* queued, not yet in a batch */
         uint32_t      held;    /* queued or in a batch (the cap's count) */
@@ -177,6 +178,8 @@ struct crm_webhook {
         uint64_t                  rng;
         double                    storm_ratio, ack_loss_ratio;
         struct crm_webhook_stats  stats;
+        crm_webhook_format_cb    *fmt;
+        void                     *fmt_opaque;
 };
 
 static void ev_unref(struct wh_event *ev)
@@ -403,6 +406,23 @@ static struct sub *find_sub(const crm_webhook_t *w, int id)
                 if (w->subs[i].id == id)
                         return &w->subs[i];
         return NULL;
+}
+
+void crmsync_webhook_set_formatter(crm_webhook_t *w, crm_webhook_format_cb *cb,
+                                   void *opaque)
+{
+        w->fmt        = cb;
+        w->fmt_opaque = opaque;
+}
+
+int crmsync_webhook_set_hubspot(crm_webhook_t *w, int id)
+{
+        for (uint32_t i = 0; w && i < w->cfg.max_subscriptions; i++)
+                if (w->subs[i].id == id && id > 0) {
+                        w->subs[i].hubspot = 1;
+                        return 0;
+                }
+        return -1;
 }
 
 int crmsync_webhook_unsubscribe(crm_webhook_t *w, int id, char *errstr,
@@ -756,6 +776,27 @@ static void response_cb(struct evhttp_request *req, void *arg)
         }
 }
 
+/* A HubSpot-format subscription: the body of this attempt (it carries
+ * attemptNumber), from the formatter. Keeps the old body on failure. */
+static void format_body(crm_webhook_t *w, struct batch *b)
+{
+        const char *js[CRMSYNC_WEBHOOK_BATCH_MAX];
+        size_t      ls[CRMSYNC_WEBHOOK_BATCH_MAX], len = 0;
+        char       *body;
+
+        for (int i = 0; i < b->n; i++) {
+                js[i] = b->evs[i]->json;
+                ls[i] = b->evs[i]->len;
+        }
+        body =
+            w->fmt(w->fmt_opaque, b->sub->id, js, ls, b->n, b->attempt, &len);
+        if (!body)
+                return;
+        free(b->body);
+        b->body     = body;
+        b->body_len = len;
+}
+
 /* POST one attempt of b. On a local failure the attempt counts as failed. */
 static void send_batch(crm_webhook_t *w, struct batch *b)
 {
@@ -769,6 +810,8 @@ static void send_batch(crm_webhook_t *w, struct batch *b)
 
         if (b->first_ms == 0)
                 b->first_ms = crmsync_mono_ms();
+        if (b->sub->hubspot && w->fmt)
+                format_body(w, b);
         slot = b->attempt < CRMSYNC_WEBHOOK_ATTEMPT_SLOTS
                    ? b->attempt
                    : CRMSYNC_WEBHOOK_ATTEMPT_SLOTS - 1;
@@ -790,11 +833,19 @@ static void send_batch(crm_webhook_t *w, struct batch *b)
         evhttp_add_header(h, "Connection", "close");
         if (crmsync_webhook_sign(b->sub->secret, "POST", b->sub->url, b->body,
                                  b->body_len, ts, sig, sizeof(sig)) == 0)
-                evhttp_add_header(h, CRMSYNC_WEBHOOK_HDR_SIGNATURE, sig);
+                evhttp_add_header(h,
+                                  b->sub->hubspot
+                                      ? CRMSYNC_WEBHOOK_HDR_HS_SIGNATURE
+                                      : CRMSYNC_WEBHOOK_HDR_SIGNATURE,
+                                  sig);
         snprintf(num, sizeof(num), "%lld", (long long)ts);
-        evhttp_add_header(h, CRMSYNC_WEBHOOK_HDR_TIMESTAMP, num);
+        evhttp_add_header(h,
+                          b->sub->hubspot ? CRMSYNC_WEBHOOK_HDR_HS_TIMESTAMP
+                                          : CRMSYNC_WEBHOOK_HDR_TIMESTAMP,
+                          num);
         snprintf(num, sizeof(num), "%u", b->attempt);
-        evhttp_add_header(h, CRMSYNC_WEBHOOK_HDR_ATTEMPT, num);
+        if (!b->sub->hubspot) /* HubSpot: attemptNumber in the body */
+                evhttp_add_header(h, CRMSYNC_WEBHOOK_HDR_ATTEMPT, num);
         evbuffer_add(evhttp_request_get_output_buffer(req), b->body,
                      b->body_len);
         w->stats.in_flight++;

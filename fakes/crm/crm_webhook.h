@@ -28,6 +28,10 @@ struct event_base;
 #define CRMSYNC_WEBHOOK_HDR_SIGNATURE "X-Crmsync-Signature-v3"
 #define CRMSYNC_WEBHOOK_HDR_TIMESTAMP "X-Crmsync-Request-Timestamp"
 #define CRMSYNC_WEBHOOK_HDR_ATTEMPT "X-Crmsync-Attempt"
+/* The same signature under HubSpot's names (HubSpot-format subscriptions;
+ * the attempt number is then the body's attemptNumber). */
+#define CRMSYNC_WEBHOOK_HDR_HS_SIGNATURE "X-HubSpot-Signature-v3"
+#define CRMSYNC_WEBHOOK_HDR_HS_TIMESTAMP "X-HubSpot-Request-Timestamp"
 #define CRMSYNC_WEBHOOK_WINDOW_MS 300000 /* HubSpot: reject > 5 min */
 #define CRMSYNC_WEBHOOK_SIG_MAX 64       /* 44 base64 chars + NUL fits */
 #define CRMSYNC_WEBHOOK_BATCH_MAX 100
@@ -141,6 +145,25 @@ void crmsync_webhook_set_observer(crm_webhook_t *w, crm_webhook_observer_cb *cb,
 int crmsync_webhook_subscribe(crm_webhook_t *w, const char *url,
                               const char *secret, int batch_size, char *errstr,
                               size_t errstr_size);
+
+/* Body of one attempt of a HubSpot-format batch: the n events' wire JSON
+ * (borrowed), the subscription id and the attempt number (from 0).
+ * Returns a malloc'ed body (the caller frees it) and its length in
+ * *out_len, or NULL to send crmsync's own array instead. */
+typedef char *(crm_webhook_format_cb)(void *opaque, int sub_id,
+                                      const char *const *ev_json,
+                                      const size_t *ev_len, int n,
+                                      uint32_t attempt, size_t *out_len);
+
+/* The formatter of HubSpot-format subscriptions (NULL = none). */
+void crmsync_webhook_set_formatter(crm_webhook_t *w, crm_webhook_format_cb *cb,
+                                   void *opaque);
+
+/* Deliver subscription id in HubSpot's format: the body from the
+ * formatter at every attempt, headers X-HubSpot-Signature-v3 and
+ * X-HubSpot-Request-Timestamp, no X-Crmsync-Attempt. Returns 0, or -1
+ * when no subscription has that id. */
+int crmsync_webhook_set_hubspot(crm_webhook_t *w, int id);
 
 /* Remove subscription id: its slot is free again, and the events it held
  * (queued, waiting for a retry or in flight) are dropped without calling

@@ -44,7 +44,7 @@ static const struct hs_map fmap[] = {
     {CRM_ENTITY_OPPORTUNITY, "amount", "amount"},
 };
 
-static const char *prop_name(enum crm_entity t, const char *field)
+const char *crm_hubspot_prop(enum crm_entity t, const char *field)
 {
         for (size_t i = 0; i < sizeof(fmap) / sizeof(fmap[0]); i++)
                 if (fmap[i].entity == t && !strcmp(fmap[i].field, field))
@@ -78,7 +78,7 @@ static const char *hs_singular(enum crm_entity t)
 }
 
 /* "C-000017" -> 17 (HubSpot's numeric hs_object_id); -1 if not numeric. */
-static int64_t hs_num(const char *id)
+int64_t crm_hubspot_num(const char *id)
 {
         const char *p = strchr(id, '-');
         int64_t     v = 0;
@@ -121,8 +121,8 @@ static void correlation_id(char *out, size_t n)
         snprintf(out, n, "00000000-0000-4000-8000-%012" PRIx64, next++);
 }
 
-static void hs_reply(crm_server_t *s, struct evhttp_request *req, int status,
-                     json_t *body)
+void crm_hubspot_reply(crm_server_t *s, struct evhttp_request *req, int status,
+                       json_t *body)
 {
         char            *t = json_dumps(body, JSON_COMPACT);
         struct evbuffer *b = evbuffer_new();
@@ -136,12 +136,8 @@ static void hs_reply(crm_server_t *s, struct evhttp_request *req, int status,
 
 /* HubSpot's error shape: {"status":"error","message","correlationId",
  * "category"}. */
-static void hs_error(crm_server_t *s, struct evhttp_request *req, int status,
-                     const char *category, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void hs_error(crm_server_t *s, struct evhttp_request *req, int status,
-                     const char *category, const char *fmt, ...)
+void crm_hubspot_error(crm_server_t *s, struct evhttp_request *req, int status,
+                       const char *category, const char *fmt, ...)
 {
         char    msg[320], cid[48];
         va_list ap;
@@ -150,30 +146,33 @@ static void hs_error(crm_server_t *s, struct evhttp_request *req, int status,
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         correlation_id(cid, sizeof(cid));
-        hs_reply(s, req, status,
-                 json_pack("{s:s,s:s,s:s,s:s}", "status", "error", "message",
-                           msg, "correlationId", cid, "category", category));
+        crm_hubspot_reply(s, req, status,
+                          json_pack("{s:s,s:s,s:s,s:s}", "status", "error",
+                                    "message", msg, "correlationId", cid,
+                                    "category", category));
 }
 
 /* The bearer token (a private-app token "pat-..."), or NULL after a 401. */
-static const char *hs_auth(crm_server_t *s, struct evhttp_request *req)
+const char *crm_hubspot_auth(crm_server_t *s, struct evhttp_request *req)
 {
         const char *a = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Authorization");
 
         if (!a || strncmp(a, "Bearer ", 7)) {
-                hs_error(s, req, 401, "INVALID_AUTHENTICATION",
-                         "Authentication credentials not found. This API "
-                         "supports OAuth 2.0 and private app access tokens "
-                         "(Authorization: Bearer pat-...).");
+                crm_hubspot_error(
+                    s, req, 401, "INVALID_AUTHENTICATION",
+                    "Authentication credentials not found. This API "
+                    "supports OAuth 2.0 and private app access tokens "
+                    "(Authorization: Bearer pat-...).");
                 return NULL;
         }
         a += 7;
         if (strncmp(a, HS_TOKEN_PREFIX, strlen(HS_TOKEN_PREFIX)) ||
             strlen(a) > HS_TOKEN_MAX || strpbrk(a, " \t")) {
-                hs_error(s, req, 401, "INVALID_AUTHENTICATION",
-                         "The access token provided is invalid: expected a "
-                         "private app token (pat-...)");
+                crm_hubspot_error(
+                    s, req, 401, "INVALID_AUTHENTICATION",
+                    "The access token provided is invalid: expected a "
+                    "private app token (pat-...)");
                 return NULL;
         }
         return a;
@@ -189,8 +188,8 @@ static void add_int_header(struct evkeyvalq *h, const char *name, uint64_t v)
 
 /* The throttle, answered as HubSpot does: 429 with policyName
  * TEN_SECONDLY_ROLLING or DAILY and X-HubSpot-RateLimit-* headers. */
-static int hs_throttle_ok(crm_server_t *s, struct evhttp_request *req,
-                          const char *token)
+int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
+                            const char *token)
 {
         struct crm_throttle_result r;
         struct evkeyvalq          *h = evhttp_request_get_output_headers(req);
@@ -216,19 +215,19 @@ static int hs_throttle_ok(crm_server_t *s, struct evhttp_request *req,
                 add_int_header(h, "Retry-After", (uint64_t)r.retry_after_s);
         correlation_id(cid, sizeof(cid));
         if (r.verdict == CRM_THROTTLE_TRANSIENT) {
-                hs_reply(s, req, r.http_status,
-                         json_pack("{s:s,s:s,s:s,s:s}", "status", "error",
-                                   "message",
-                                   r.http_status == 503 ? "Service Unavailable"
-                                                        : "internal error",
-                                   "correlationId", cid, "category",
-                                   "INTERNAL_ERROR"));
+                crm_hubspot_reply(
+                    s, req, r.http_status,
+                    json_pack("{s:s,s:s,s:s,s:s}", "status", "error", "message",
+                              r.http_status == 503 ? "Service Unavailable"
+                                                   : "internal error",
+                              "correlationId", cid, "category",
+                              "INTERNAL_ERROR"));
                 return 0;
         }
         int daily = r.verdict == CRM_THROTTLE_QUOTA;
         if (daily)
                 add_int_header(h, "X-HubSpot-RateLimit-Daily-Remaining", 0);
-        hs_reply(
+        crm_hubspot_reply(
             s, req, 429,
             json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "status", "error", "message",
                       daily ? "You have reached your daily limit."
@@ -290,9 +289,9 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
         const char              *k;
         json_t                  *v;
 
-        json_object_foreach(lr->fields, k, v)
-            json_object_set_new(p, prop_name(r->entity, k), prop_value(v));
-        set_num(p, "hs_object_id", hs_num(r->id));
+        json_object_foreach(lr->fields, k, v) json_object_set_new(
+            p, crm_hubspot_prop(r->entity, k), prop_value(v));
+        set_num(p, "hs_object_id", crm_hubspot_num(r->id));
         set_time(p, "createdate", lr->created_ms);
         set_time(p, "hs_lastmodifieddate", lr->last_modified_ms);
         if (r->entity == CRM_ENTITY_CONTACT)
@@ -302,7 +301,7 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
                 set_num(p,
                         r->entity == CRM_ENTITY_CONTACT ? "associatedcompanyid"
                                                         : "crmsync_company_id",
-                        hs_num(owner_of(s, idx)));
+                        crm_hubspot_num(owner_of(s, idx)));
         if (lr->merged) {
                 char   buf[512] = "";
                 size_t i, n = 0;
@@ -311,7 +310,7 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
                         n += (size_t)snprintf(
                             buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0,
                             "%s%" PRId64, i ? ";" : "",
-                            hs_num(json_string_value(v)));
+                            crm_hubspot_num(json_string_value(v)));
                         if (n >= sizeof(buf))
                                 break;
                 }
@@ -331,7 +330,7 @@ static json_t *hs_object(crm_server_t *s, uint32_t idx, int with_assoc)
         json_t                  *o  = json_object();
         char                     id[24];
 
-        snprintf(id, sizeof(id), "%" PRId64, hs_num(r->id));
+        snprintf(id, sizeof(id), "%" PRId64, crm_hubspot_num(r->id));
         json_object_set_new(o, "id", json_string(id));
         json_object_set_new(o, "properties", hs_properties(s, idx));
         set_time(o, "createdAt", lr->created_ms);
@@ -345,7 +344,7 @@ static json_t *hs_object(crm_server_t *s, uint32_t idx, int with_assoc)
                 snprintf(type, sizeof(type), "%s_to_company",
                          hs_singular(r->entity));
                 snprintf(cid, sizeof(cid), "%" PRId64,
-                         hs_num(owner_of(s, idx)));
+                         crm_hubspot_num(owner_of(s, idx)));
                 json_object_set_new(o, "associations",
                                     json_pack("{s:{s:[{s:s,s:s}]}}",
                                               "companies", "results", "id", cid,
@@ -395,8 +394,8 @@ static void handle_get(crm_server_t *s, struct evhttp_request *req,
         int64_t idx      = hs_find(s, t, num);
 
         if (archived < 0) {
-                hs_error(s, req, 400, "VALIDATION_ERROR",
-                         "archived: expected true or false");
+                crm_hubspot_error(s, req, 400, "VALIDATION_ERROR",
+                                  "archived: expected true or false");
                 return;
         }
         for (int hop = 0; idx >= 0 && hop < 8 && !archived; hop++) {
@@ -409,13 +408,13 @@ static void handle_get(crm_server_t *s, struct evhttp_request *req,
                 idx = w ? w - crmsync_workload_record(s->w, 0) : -1;
         }
         if (idx < 0 || s->live[idx].deleted != archived) {
-                hs_error(s, req, 404, "OBJECT_NOT_FOUND",
-                         "resource not found: no %s with id %.40s",
-                         hs_singular(t), num);
+                crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
+                                  "resource not found: no %s with id %.40s",
+                                  hs_singular(t), num);
                 return;
         }
         uint32_t u = (uint32_t)idx;
-        hs_reply(s, req, 200, hs_object(s, u, want_assoc(query)));
+        crm_hubspot_reply(s, req, 200, hs_object(s, u, want_assoc(query)));
         observe(s, &u, 1);
 }
 
@@ -427,26 +426,26 @@ static void handle_assoc(crm_server_t *s, struct evhttp_request *req,
         char    type[40], cid[24];
 
         if (strcmp(to, "companies") && strcmp(to, "company")) {
-                hs_error(s, req, 400, "VALIDATION_ERROR",
-                         "association to '%.40s' is not supported (companies)",
-                         to);
+                crm_hubspot_error(
+                    s, req, 400, "VALIDATION_ERROR",
+                    "association to '%.40s' is not supported (companies)", to);
                 return;
         }
         if (idx < 0 || s->live[idx].deleted) {
-                hs_error(s, req, 404, "OBJECT_NOT_FOUND",
-                         "resource not found: no %s with id %.40s",
-                         hs_singular(t), num);
+                crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
+                                  "resource not found: no %s with id %.40s",
+                                  hs_singular(t), num);
                 return;
         }
         json_t *res = json_array();
         if (t != CRM_ENTITY_ACCOUNT && owner_of(s, (uint32_t)idx)[0]) {
                 snprintf(type, sizeof(type), "%s_to_company", hs_singular(t));
                 snprintf(cid, sizeof(cid), "%" PRId64,
-                         hs_num(owner_of(s, (uint32_t)idx)));
+                         crm_hubspot_num(owner_of(s, (uint32_t)idx)));
                 json_array_append_new(
                     res, json_pack("{s:s,s:s}", "id", cid, "type", type));
         }
-        hs_reply(s, req, 200, json_pack("{s:o}", "results", res));
+        crm_hubspot_reply(s, req, 200, json_pack("{s:o}", "results", res));
 }
 
 /* Sort context for qsort (the loop is single-threaded). */
@@ -456,9 +455,11 @@ static int                 sort_by_lastmod, sort_desc;
 static int cmp_rec(const void *a, const void *b)
 {
         uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-        int64_t  x = hs_num(crmsync_workload_record(sort_srv->w, i)->id);
-        int64_t  y = hs_num(crmsync_workload_record(sort_srv->w, j)->id);
-        int      c = 0;
+        int64_t  x =
+            crm_hubspot_num(crmsync_workload_record(sort_srv->w, i)->id);
+        int64_t y =
+            crm_hubspot_num(crmsync_workload_record(sort_srv->w, j)->id);
+        int c = 0;
 
         if (sort_by_lastmod && sort_srv->live[i].last_modified_ms !=
                                    sort_srv->live[j].last_modified_ms)
@@ -488,7 +489,8 @@ static uint32_t *collect(crm_server_t *s, enum crm_entity t, int archived,
                         continue;
                 if (q && !crmsync_hs_search_match(
                              q, lr->last_modified_ms,
-                             hs_num(crmsync_workload_record(s->w, idx)->id)))
+                             crm_hubspot_num(
+                                 crmsync_workload_record(s->w, idx)->id)))
                         continue;
                 m[(*n)++] = idx;
         }
@@ -511,7 +513,7 @@ static void reply_page(crm_server_t *s, struct evhttp_request *req, uint32_t *m,
                 json_object_set_new(
                     out, "paging",
                     json_pack("{s:{s:s}}", "next", "after", next_after));
-        hs_reply(s, req, 200, out);
+        crm_hubspot_reply(s, req, 200, out);
         observe(s, m + from, take);
 }
 
@@ -529,15 +531,17 @@ static void handle_list(crm_server_t *s, struct evhttp_request *req,
         if (crmsync_query_u64_range(query, "limit", 1, HS_LIST_MAX, &limit) <
                 0 ||
             has_after < 0 || archived < 0) {
-                hs_error(s, req, 400, "VALIDATION_ERROR",
-                         "limit must be 1..%d, after the paging.next.after "
-                         "of an earlier page, archived true or false",
-                         HS_LIST_MAX);
+                crm_hubspot_error(
+                    s, req, 400, "VALIDATION_ERROR",
+                    "limit must be 1..%d, after the paging.next.after "
+                    "of an earlier page, archived true or false",
+                    HS_LIST_MAX);
                 return;
         }
         uint32_t *m = collect(s, t, archived, NULL, &n);
         if (!m) {
-                hs_error(s, req, 503, "INTERNAL_ERROR", "out of memory");
+                crm_hubspot_error(s, req, 503, "INTERNAL_ERROR",
+                                  "out of memory");
                 return;
         }
         sort_srv        = s;
@@ -545,14 +549,14 @@ static void handle_list(crm_server_t *s, struct evhttp_request *req,
         sort_desc       = 0;
         qsort(m, n, sizeof(*m), cmp_rec);
         while (has_after == 0 && from < n &&
-               hs_num(crmsync_workload_record(s->w, m[from])->id) <=
+               crm_hubspot_num(crmsync_workload_record(s->w, m[from])->id) <=
                    (int64_t)after)
                 from++;
         size_t take = n - from < limit ? n - from : (size_t)limit;
         if (from + take < n)
                 snprintf(
                     next, sizeof(next), "%" PRId64,
-                    hs_num(
+                    crm_hubspot_num(
                         crmsync_workload_record(s->w, m[from + take - 1])->id));
         reply_page(s, req, m, n, from, take, 0, from + take < n ? next : NULL,
                    want_assoc(query));
@@ -561,7 +565,7 @@ static void handle_list(crm_server_t *s, struct evhttp_request *req,
 
 /* The request body (NUL-terminated copy, caller frees) or NULL after a
  * 4xx in HubSpot's shape. */
-static char *hs_body(crm_server_t *s, struct evhttp_request *req, size_t *len)
+char *crm_hubspot_body(crm_server_t *s, struct evhttp_request *req, size_t *len)
 {
         const char *ct = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Content-Type");
@@ -570,18 +574,20 @@ static char *hs_body(crm_server_t *s, struct evhttp_request *req, size_t *len)
         char            *b;
 
         if (!ct || strncasecmp(ct, "application/json", 16)) {
-                hs_error(s, req, 415, "VALIDATION_ERROR",
-                         "Content-Type must be application/json");
+                crm_hubspot_error(s, req, 415, "VALIDATION_ERROR",
+                                  "Content-Type must be application/json");
                 return NULL;
         }
         if (n > CRM_BODY_MAX) {
-                hs_error(s, req, 413, "VALIDATION_ERROR",
-                         "request body exceeds %d bytes", CRM_BODY_MAX);
+                crm_hubspot_error(s, req, 413, "VALIDATION_ERROR",
+                                  "request body exceeds %d bytes",
+                                  CRM_BODY_MAX);
                 return NULL;
         }
         b = malloc(n + 1);
         if (!b) {
-                hs_error(s, req, 503, "INTERNAL_ERROR", "out of memory");
+                crm_hubspot_error(s, req, 503, "INTERNAL_ERROR",
+                                  "out of memory");
                 return NULL;
         }
         evbuffer_copyout(in, b, n);
@@ -599,27 +605,28 @@ static void handle_search(crm_server_t *s, struct evhttp_request *req,
         struct hs_search q;
         char             why[256], next[24];
         size_t           len, n;
-        char            *body = hs_body(s, req, &len);
+        char            *body = crm_hubspot_body(s, req, &len);
 
         if (!body)
                 return;
         int rc = crmsync_hs_search_parse(body, len, &q, why, sizeof(why));
         free(body);
         if (rc) {
-                hs_error(s, req, 400, "VALIDATION_ERROR", "%s", why);
+                crm_hubspot_error(s, req, 400, "VALIDATION_ERROR", "%s", why);
                 return;
         }
         if (q.after >= HS_SEARCH_CAP) {
-                hs_error(s, req, 400, "VALIDATION_ERROR",
-                         "after: a search can page through at most %d "
-                         "results; narrow the filters (move the "
-                         "hs_lastmodifieddate window)",
-                         HS_SEARCH_CAP);
+                crm_hubspot_error(s, req, 400, "VALIDATION_ERROR",
+                                  "after: a search can page through at most %d "
+                                  "results; narrow the filters (move the "
+                                  "hs_lastmodifieddate window)",
+                                  HS_SEARCH_CAP);
                 return;
         }
         uint32_t *m = collect(s, t, 0, &q, &n);
         if (!m) {
-                hs_error(s, req, 503, "INTERNAL_ERROR", "out of memory");
+                crm_hubspot_error(s, req, 503, "INTERNAL_ERROR",
+                                  "out of memory");
                 return;
         }
         sort_srv        = s;
@@ -643,21 +650,22 @@ static int want(crm_server_t *s, struct evhttp_request *req,
                 return 1;
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                           m == EVHTTP_REQ_GET ? "GET" : "POST");
-        hs_error(s, req, 405, "VALIDATION_ERROR", "use %s for this path",
-                 m == EVHTTP_REQ_GET ? "GET" : "POST");
+        crm_hubspot_error(s, req, 405, "VALIDATION_ERROR",
+                          "use %s for this path",
+                          m == EVHTTP_REQ_GET ? "GET" : "POST");
         return 0;
 }
 
 void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
                         const char *path, const char *query)
 {
-        const char *token = hs_auth(s, req);
+        const char *token = crm_hubspot_auth(s, req);
         const char *rest, *slash;
         char        seg[3][CRMSYNC_ID_MAX];
         size_t      nseg = 0;
         int         t;
 
-        if (!token || !hs_throttle_ok(s, req, token))
+        if (!token || !crm_hubspot_throttle_ok(s, req, token))
                 return;
         crm_feed_advance(s, crmsync_wall_ms());
         if (strncmp(path, "/crm/v3/objects/", 16))
@@ -666,10 +674,10 @@ void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
         slash = strchr(rest, '/');
         t = hs_type_parse(rest, slash ? (size_t)(slash - rest) : strlen(rest));
         if (t < 0) {
-                hs_error(s, req, 404, "OBJECT_NOT_FOUND",
-                         "unknown object type in %.100s (contacts, "
-                         "companies, deals, p_entitlements)",
-                         path);
+                crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
+                                  "unknown object type in %.100s (contacts, "
+                                  "companies, deals, p_entitlements)",
+                                  path);
                 return;
         }
         while (slash && nseg < 3) {
@@ -702,5 +710,6 @@ void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
         }
         return;
 not_found:
-        hs_error(s, req, 404, "OBJECT_NOT_FOUND", "no route for %.128s", path);
+        crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
+                          "no route for %.128s", path);
 }
