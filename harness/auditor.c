@@ -54,6 +54,23 @@ static int misrouted(const rd_kafka_message_t *m)
                memcmp(m->key, at, m->key_len);
 }
 
+/* Does the envelope carry the record's whole state (create, undelete, or
+ * an update the connector resolved into the record: full_state,
+ * resolved_gap, resolved_move, resync)? Compact JSON, as misrouted(). */
+static int whole_state(const rd_kafka_message_t *m)
+{
+        static const char *const tags[] = {
+            "\"change_type\":\"create\"", "\"change_type\":\"undelete\"",
+            "\"full_state\":true",        "\"resolved_gap\":true",
+            "\"resolved_move\":true",     "\"resync\":true"};
+        if (!m->payload || !m->len)
+                return 0;
+        for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+                if (memmem(m->payload, m->len, tags[i], strlen(tags[i])))
+                        return 1;
+        return 0;
+}
+
 /* A dead letter without an event_id header (the header is the topic's
  * contract, not the dead-letter topic's): take the id from the value when
  * it is the rejected event itself. */
@@ -102,6 +119,7 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
         f->dlq       = dlq;
         f->ts_ms     = rd_kafka_message_timestamp(m, NULL);
         f->misrouted = !dlq && misrouted(m);
+        f->full      = !dlq && whole_state(m);
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             rd_kafka_header_get_last(hdrs, "event_id", &val, &len) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR &&

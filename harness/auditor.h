@@ -17,6 +17,7 @@ struct auditor_fact {
         int64_t ts_ms;     /* the record's timestamp */
         int     dlq;       /* 1 = read from the dead-letter topic */
         int     misrouted; /* key is not the envelope's account_id */
+        int     full;      /* the envelope holds the record's whole state */
 };
 
 typedef struct auditor auditor_t;

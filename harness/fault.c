@@ -28,7 +28,7 @@ static const struct fault_type fault_table[] = {
         {"gap_events", CRM, "gap_events", 1, 0, {RATIO(1, NULL)},
          INJ_CRM},
         {"sink_outage", SINK, "sink", 1, 0,
-         {{"mode", FAULT_P_STR, NULL, 0, 0, "503|hang|refuse", 1, NULL,
+         {{"mode", FAULT_P_STR, NULL, 0, 0, "503|hang|refuse|terminate", 1, NULL,
            NULL}},
          INJ_SINK},
         {"sink_slow", SINK, "sink_slow", 1, 0,

@@ -33,13 +33,13 @@ static int kafka_off(struct run *r, const char *type, const json_t *p,
 static int sink_on(struct run *r, const char *type, const json_t *p, char *why,
                    size_t size)
 {
-        return crmsync_sink_fault(r->sink, type, p, 1, why, size);
+        return run_sink_fault(r, type, p, 1, why, size);
 }
 
 static int sink_off(struct run *r, const char *type, const json_t *p, char *why,
                     size_t size)
 {
-        return crmsync_sink_fault(r->sink, type, p, 0, why, size);
+        return run_sink_fault(r, type, p, 0, why, size);
 }
 
 /* Harness self-test: corrupt live sink records that already hold the
@@ -81,9 +81,9 @@ static int corrupt_on(struct run *r, const char *type, const json_t *p,
         (void)type;
         if (!c.keys)
                 return -1;
-        crmsync_sink_foreach(r->sink, corrupt_pick_cb, &c);
+        run_sink_foreach(r, corrupt_pick_cb, &c);
         for (int i = 0; i < c.found; i++)
-                if (crmsync_sink_corrupt(r->sink, c.keys[i]) == 0) {
+                if (run_sink_corrupt(r, c.keys[i]) == 0) {
                         run_history(r, "sink_corrupted", ",\"key\":\"%s\"",
                                     c.keys[i]);
                         done++;

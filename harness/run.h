@@ -24,6 +24,9 @@ struct run_options {
         /* history.jsonl.gz instead of history.jsonl (lib/gzfile.h): about
          * 30 bytes a change instead of 525, for long runs. */
         int compress_history;
+        /* postgres sink: keep the throwaway server's data directory
+         * (the server is stopped all the same). */
+        int keep;
 };
 
 /* Run sc. Returns the process exit code: 0 every expectation met, 1 some

@@ -33,6 +33,7 @@
 #include "harness/kafka_log.h"
 #include "harness/history.h"
 #include "harness/kafka_log.h"
+#include "harness/pg_sink.h"
 #include "harness/probe.h"
 #include "crmsync/report.h"
 #include "crmsync/sink.h"
@@ -90,11 +91,12 @@ struct run {
         auditor_t                *auditor;
         probe_t                  *probe;
         crm_server_t             *crm;
-        sink_server_t            *sink;
+        sink_server_t            *sink; /* the fake sink, or NULL */
+        struct pg_sink           *pg;   /* the postgres sink, or NULL */
         struct child              connector, profiler, replayer;
         char                      run_id[200];
         char                      run_dir[512];
-        char                      crm_url[64], sink_url[64];
+        char                      crm_url[64], sink_url[600];
         char                      group_id[240];
         FILE                     *history;
         int64_t                   t0_mono, t0_wall; /* the CRM's clock */
@@ -178,6 +180,26 @@ int  run_start_child(struct run *r, struct child *c);
  * a signal, it records it with phase (setup, workload, ...), ends the main
  * phase and says so. */
 int run_interrupted(struct run *r, const char *phase);
+
+/* run_sink.c: the run's sink, fake or postgres (harness/pg_sink.h). */
+int    run_sink_open(struct run *r, char *errstr, size_t errstr_size);
+void   run_sink_close(struct run *r);
+size_t run_sink_applies(struct run *r, const struct sink_apply **out);
+void   run_sink_foreach(struct run *r,
+                        void (*cb)(void *opaque, const struct sink_record *),
+                        void *opaque);
+void   run_sink_foreach_side_effect(struct run *r,
+                                    void (*cb)(void *opaque, const char *id,
+                                             const char *kind, uint32_t n),
+                                    void *opaque);
+void   run_sink_clear(struct run *r);
+int    run_sink_clear_if(struct run *r,
+                         int (*pred)(void *opaque, const struct sink_record *),
+                         void *opaque);
+int    run_sink_corrupt(struct run *r, const char *key);
+int    run_sink_fault(struct run *r, const char *type, const json_t *params,
+                      int on, char *why, size_t why_size);
+void   run_sink_settle(struct run *r);
 
 /* run_diag.c */
 /* A pipeline process exited without being told to: record it (time,

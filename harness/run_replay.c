@@ -33,7 +33,7 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         struct run              *r   = arg;
         int64_t                  now = crmsync_mono_ms();
         const struct sink_apply *applies;
-        size_t                   n = crmsync_sink_applies(r->sink, &applies);
+        size_t                   n = run_sink_applies(r, &applies);
         struct check_result      res;
         (void)fd;
         (void)what;
@@ -268,7 +268,7 @@ static json_t *replay_clear_sink(struct run *r, struct replay_ctx *x)
 
         if (!rp->domain) {
                 if (rp->clear_sink)
-                        crmsync_sink_clear(r->sink);
+                        run_sink_clear(r);
                 return NULL;
         }
         if (crmsync_domain_parse(rp->domain, &x->dc.d, msg, sizeof(msg)))
@@ -282,8 +282,8 @@ static json_t *replay_clear_sink(struct run *r, struct replay_ctx *x)
                                  "in the run folder");
         }
         x->dc.outside = json_object();
-        crmsync_sink_foreach(r->sink, snapshot_outside_cb, &x->dc);
-        x->cleared = crmsync_sink_clear_if(r->sink, in_domain_cb, &x->dc);
+        run_sink_foreach(r, snapshot_outside_cb, &x->dc);
+        x->cleared = run_sink_clear_if(r, in_domain_cb, &x->dc);
         return NULL;
 }
 
@@ -318,7 +318,7 @@ static json_t *replay_run_profiler(struct run *r, struct replay_ctx *x)
             (int64_t)((r->sc->timeout_s > 0 ? r->sc->timeout_s : 120) * 1000);
         r->replay_start_mono = crmsync_mono_ms();
         x->start_wall        = crmsync_wall_ms();
-        x->applies_before    = crmsync_sink_applies(r->sink, &ap);
+        x->applies_before    = run_sink_applies(r, &ap);
         if (run_start_child(r, &r->replayer) == -1)
                 return json_pack("{s:b, s:s}", "performed", 0, "reason",
                                  "the replay profiler could not start");
@@ -342,7 +342,7 @@ static void replay_measure(struct run *r, struct check_result *res,
         struct stat              rst;
         size_t                   na;
 
-        crmsync_sink_foreach_side_effect(r->sink, count_side_effect, &x->side);
+        run_sink_foreach_side_effect(r, count_side_effect, &x->side);
         if (x->side)
                 crmsync_check_result_add(res, ANOMALY_DUPLICATE_SIDE_EFFECT,
                                          "replay",
@@ -353,7 +353,7 @@ static void replay_measure(struct run *r, struct check_result *res,
         if (stat(x->ready_path, &rst) == 0)
                 x->ready_wall = (int64_t)rst.st_mtim.tv_sec * 1000 +
                                 rst.st_mtim.tv_nsec / 1000000;
-        na = crmsync_sink_applies(r->sink, &ap);
+        na = run_sink_applies(r, &ap);
         for (size_t i = x->applies_before; i < na; i++)
                 if (ap[i].wall_ms > x->last_apply)
                         x->last_apply = ap[i].wall_ms;
@@ -363,7 +363,7 @@ static void replay_measure(struct run *r, struct check_result *res,
 static void replay_check_outside(struct run *r, struct domain_ctx *dc)
 {
         const struct sink_apply *ap;
-        size_t                   na = crmsync_sink_applies(r->sink, &ap);
+        size_t                   na = run_sink_applies(r, &ap);
 
         /* A write for a change of an account outside the domain. (A record
          * moved out of the domain still gets writes for its changes from
@@ -377,7 +377,7 @@ static void replay_check_outside(struct run *r, struct domain_ctx *dc)
                         crmsync_workload_event(r->wl, seq - 1)->account_id))
                         dc->writes++;
         }
-        crmsync_sink_foreach(r->sink, compare_outside_cb, dc);
+        run_sink_foreach(r, compare_outside_cb, dc);
         /* Outside records that vanished were touched too. */
         dc->changed += json_object_size(dc->outside);
         json_decref(dc->outside);

@@ -32,7 +32,7 @@ static void scan_applies(struct run *r, size_t committed)
 {
         struct run_status_state *st = &r->status;
         const struct sink_apply *a;
-        size_t                   n = crmsync_sink_applies(r->sink, &a);
+        size_t                   n = run_sink_applies(r, &a);
 
         if (n < st->ap_idx) /* the sink's log starts afresh (replay) */
                 st->ap_idx = 0;
@@ -194,7 +194,7 @@ void run_status_replay_start(struct run *r)
         /* Count the replay's writes from here: past the sink's apply log
          * as it stands (empty after a clear). */
         st->writes = 0;
-        st->ap_idx = crmsync_sink_applies(r->sink, &a);
+        st->ap_idx = run_sink_applies(r, &a);
 }
 
 void run_status_free(struct run *r)

@@ -38,7 +38,7 @@ static void facts_free(struct facts_buf *b)
 static int facts_build(struct run *r, struct facts_buf *b)
 {
         const struct sink_apply *a;
-        size_t                   na = crmsync_sink_applies(r->sink, &a);
+        size_t                   na = run_sink_applies(r, &a);
         size_t                   ne = crmsync_workload_event_cnt(r->wl);
 
         memset(b, 0, sizeof(*b));
@@ -201,7 +201,7 @@ static json_t *freshness_timing(struct run *r, const struct timing_facts *f)
 json_t *run_timing_json(struct run *r)
 {
         const struct sink_apply *a;
-        size_t                   n    = crmsync_sink_applies(r->sink, &a);
+        size_t                   n    = run_sink_applies(r, &a);
         size_t                   ne   = crmsync_workload_event_cnt(r->wl);
         uint8_t                 *seen = calloc(ne + 1, 1);
         struct histogram        *h    = malloc(sizeof(*h));
@@ -737,7 +737,7 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
 void run_write_applies(struct run *r)
 {
         const struct sink_apply *a;
-        size_t                   n = crmsync_sink_applies(r->sink, &a);
+        size_t                   n = run_sink_applies(r, &a);
         if (!run_history_usable(r))
                 return;
         /* The commit log, for lineage (crmsync trace). */
@@ -786,7 +786,7 @@ int run_indexes(struct run *r)
 {
         const struct sink_apply *a;
         size_t                   ne = crmsync_workload_event_cnt(r->wl);
-        size_t                   na = crmsync_sink_applies(r->sink, &a);
+        size_t                   na = run_sink_applies(r, &a);
         char                     key[CRMSYNC_KEY_MAX];
 
         if (r->ev_rec)
@@ -890,9 +890,18 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
                     (int)facts[i].partition, (long long)facts[i].offset,
                     (long long)facts[i].ts_ms);
         }
-        na = crmsync_sink_applies(r->sink, &a);
+        na = run_sink_applies(r, &a);
         if (na > r->ap_cnt)
                 na = r->ap_cnt;
+        /* A database logs only the writes it applied, not what they
+         * carried: a write is whole-record when its change's envelope on
+         * the topic was (the auditor read it). */
+        uint8_t *topic_full = r->pg ? calloc(ne + 1, 1) : NULL;
+        for (size_t i = 0; topic_full && i < nf; i++) {
+                uint64_t seq = run_event_seq(facts[i].event_id);
+                if (facts[i].full && seq && seq <= ne)
+                        topic_full[seq] = 1;
+        }
         /* A write that carries no CRM change (a poll or resync snapshot,
          * deleted records included) is the record's whole state, and a
          * delete ends the record: either covers every older change. */
@@ -900,12 +909,16 @@ json_t *run_history_checks(struct run *r, struct check_result *res)
                 uint32_t seq = (uint32_t)run_event_seq(a[i].event_id);
                 crmsync_history_apply(
                     h, seq, r->ap_rec[i], a[i].version, a[i].applied,
-                    (a[i].full || seq == 0 ? HISTORY_WRITE_FULL : 0u) |
+                    (a[i].full || seq == 0 ||
+                             (topic_full && seq <= ne && topic_full[seq])
+                         ? HISTORY_WRITE_FULL
+                         : 0u) |
                         (a[i].is_delete ? HISTORY_WRITE_DELETE : 0u));
         }
+        free(topic_full);
         se.h     = h;
         se.total = 0;
-        crmsync_sink_foreach_side_effect(r->sink, side_effect_cb, &se);
+        run_sink_foreach_side_effect(r, side_effect_cb, &se);
         crmsync_history_check(h, res, &st);
         crmsync_history_destroy(h);
         return json_pack(

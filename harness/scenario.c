@@ -273,7 +273,8 @@ static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
         static const char *const crmk[] = {
             "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
             "error_rate_5xx", "retention_s",      NULL};
-        static const char *const sinkk[]  = {"write_mode", NULL};
+        static const char *const sinkk[]  = {"write_mode", "type", "dsn",
+                                             NULL};
         char                     mode[16] = "conditional";
         json_t                  *o;
 
@@ -297,9 +298,19 @@ static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
                 return -1;
         if (o && (scenario_check_known(c, o, "sink", sinkk) ||
                   scenario_get_str(c, o, "sink", "write_mode", mode,
-                                   sizeof(mode), "conditional|blind")))
+                                   sizeof(mode), "conditional|blind") ||
+                  scenario_get_str(c, o, "sink", "type", sc->sink_type,
+                                   sizeof(sc->sink_type), "fake|postgres") ||
+                  scenario_get_strdup(c, o, "sink", "dsn", &sc->sink_dsn)))
                 return -1;
         sc->sink_blind_writes = !strcmp(mode, "blind");
+        if (sc->sink_dsn && strcmp(sc->sink_type, "postgres"))
+                return scenario_err(c, "sink.dsn", 0,
+                                    "needs \"type\": \"postgres\"");
+        if (sc->sink_blind_writes && !strcmp(sc->sink_type, "postgres"))
+                return scenario_err(c, "sink.write_mode", 0,
+                                    "\"blind\" is a mode of the fake sink "
+                                    "only");
         return 0;
 }
 
@@ -472,6 +483,7 @@ static void set_defaults(struct scenario *sc)
 {
         snprintf(sc->target_type, sizeof(sc->target_type), "embedded");
         snprintf(sc->topic, sizeof(sc->topic), "crm.changes");
+        snprintf(sc->sink_type, sizeof(sc->sink_type), "fake");
         snprintf(sc->connector.mode, sizeof(sc->connector.mode), "feed");
         snprintf(sc->replay.from, sizeof(sc->replay.from), "earliest");
         sc->brokers                  = 3;
@@ -575,6 +587,7 @@ void crmsync_scenario_destroy(struct scenario *sc)
         free(sc->profiler.command);
         free(sc->target_file);
         free(sc->replay.domain);
+        free(sc->sink_dsn);
         crmsync_target_destroy(sc->target);
         free(sc->description);
         free(sc->path);

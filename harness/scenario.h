@@ -111,7 +111,10 @@ struct scenario {
         double   crm_error_rate_5xx;
         double   crm_retention_s;
         /* sink */
-        int sink_blind_writes;
+        int   sink_blind_writes;
+        char  sink_type[16]; /* "fake" (default) | "postgres" */
+        char *sink_dsn;      /* postgres: an existing database, or NULL
+                              * for a throwaway server per run */
         /* pipeline */
         struct scenario_process connector, profiler;
         /* target */

@@ -117,6 +117,10 @@ struct prof_http {
         const char           *buf;
         struct crmsync_dynbuf body; /* up to PROFILER_BODY_MAX */
         int64_t retry_after_ms;     /* from the last reply, -1 when absent */
+        /* A postgres sink (base_url is a postgres:// or postgresql://
+         * DSN): the requests are done as SQL (profiler_pg.c) and answered
+         * with the HTTP sink's replies. NULL for the HTTP sink. */
+        struct prof_pg *pg;
 };
 
 int  profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,
@@ -129,6 +133,15 @@ void profiler_http_fini(struct prof_http *c); /* accepts a zeroed c */
 long profiler_http_post(struct prof_http *c, const char *path,
                         const char *content_type, const char *body, size_t len,
                         char *errstr, size_t errstr_size);
+
+/* profiler_pg.c: the postgres writer behind profiler_http_post. */
+int  profiler_pg_init(struct prof_http *c, const char *dsn, char *errstr,
+                      size_t errstr_size);
+void profiler_pg_fini(struct prof_http *c); /* accepts c without pg */
+/* The bulk or side-effect request on the database, one transaction;
+ * 200 with the sink's reply in c->buf, or 0 + errstr (retry). */
+long profiler_pg_post(struct prof_http *c, const char *path, const char *body,
+                      size_t len, char *errstr, size_t errstr_size);
 
 /* Milliseconds to wait before retry number attempt (0-based): 100 ms
  * doubling to 2 s; a Retry-After (ms, <0 = none) lengthens it, capped at

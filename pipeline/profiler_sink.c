@@ -50,9 +50,15 @@ int profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,
         memset(c, 0, sizeof(*c));
         crmsync_dynbuf_init(&c->body, PROFILER_BODY_MAX);
         c->buf = crmsync_dynbuf_ptr(&c->body);
+        if (base_url && (!strncmp(base_url, "postgres://", 11) ||
+                         !strncmp(base_url, "postgresql://", 13))) {
+                snprintf(c->base_url, sizeof(c->base_url), "%s", base_url);
+                return profiler_pg_init(c, base_url, errstr, errstr_size);
+        }
         if (!base_url || strncmp(base_url, "http://", 7))
                 return crmsync_err(errstr, errstr_size,
-                                   "sink URL must start with http:// (got "
+                                   "sink URL must start with http:// or "
+                                   "be a postgres:// DSN (got "
                                    "\"%s\")",
                                    base_url ? base_url : "");
         size_t n = strlen(base_url);
@@ -81,6 +87,7 @@ int profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,
 
 void profiler_http_fini(struct prof_http *c)
 {
+        profiler_pg_fini(c);
         if (c->curl)
                 curl_easy_cleanup(c->curl);
         crmsync_dynbuf_free(&c->body);
@@ -95,6 +102,9 @@ long profiler_http_post(struct prof_http *c, const char *path,
         struct curl_slist *hdrs   = NULL;
         long               status = 0;
 
+        if (c->pg)
+                return profiler_pg_post(c, path, body, len, errstr,
+                                        errstr_size);
         snprintf(url, sizeof(url), "%s%s", c->base_url, path);
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
         hdrs = curl_slist_append(hdrs, ct);

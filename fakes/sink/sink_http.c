@@ -461,6 +461,8 @@ static const char *outage_name(enum sink_outage m)
                 return "hang";
         case SINK_OUTAGE_REFUSE:
                 return "refuse";
+        case SINK_OUTAGE_TERMINATE:
+                return "terminate";
         default:
                 return "none";
         }
@@ -574,10 +576,13 @@ static void do_admin_mode(sink_server_t *s, struct evhttp_request *req)
                         mode = SINK_OUTAGE_HANG;
                 else if (!strcmp(v, "refuse"))
                         mode = SINK_OUTAGE_REFUSE;
+                else if (!strcmp(v, "terminate"))
+                        mode = SINK_OUTAGE_TERMINATE;
                 else if (!strcmp(v, "none"))
                         mode = SINK_OUTAGE_NONE;
                 else
-                        bad = "outage must be 503, hang, refuse or none";
+                        bad = "outage must be 503, hang, refuse, terminate "
+                              "or none";
         }
         if (l && (!json_is_integer(l) || json_integer_value(l) < 0 ||
                   json_integer_value(l) > 600000))
@@ -709,6 +714,7 @@ static void handle(sink_server_t *s, struct evhttp_request *req,
                                 drop_request(req);
                         return;
                 case SINK_OUTAGE_REFUSE:
+                case SINK_OUTAGE_TERMINATE:
                         if (pending_add(s, req, PENDING_DROP, 0))
                                 drop_request(req);
                         return;
@@ -887,8 +893,12 @@ static int sink_fault_outage(sink_server_t *s, const json_t *params, int on,
         if (m && !strcmp(m, "refuse"))
                 return crmsync_sink_set_outage(s, SINK_OUTAGE_REFUSE, errstr,
                                                errstr_size);
+        if (m && !strcmp(m, "terminate"))
+                return crmsync_sink_set_outage(s, SINK_OUTAGE_TERMINATE, errstr,
+                                               errstr_size);
         return crmsync_err(errstr, errstr_size,
-                           "sink_outage: mode must be 503|hang|refuse");
+                           "sink_outage: mode must be "
+                           "503|hang|refuse|terminate");
 }
 
 int crmsync_sink_fault(sink_server_t *s, const char *type, const json_t *params,

@@ -62,6 +62,10 @@ static void usage(FILE *fp)
                 "the verdict is the\n"
                 "                   end state alone (bench/"
                 "bench_overhead.sh)\n"
+                "  --keep           postgres sink: keep the throwaway "
+                "server's data\n"
+                "                   directory (the server is stopped "
+                "all the same)\n"
                 "  -h, --help       this help\n\n"
                 "Exit codes: 0 every expectation met (a suite: every "
                 "scenario passed), 1 an\nexpectation failed (a suite: a "
@@ -148,6 +152,7 @@ int crmsync_cmd_run(int argc, char **argv)
             {"progress-every", required_argument, NULL, 'p'},
             {"no-record", no_argument, NULL, 'n'},
             {"compress-history", no_argument, NULL, 'z'},
+            {"keep", no_argument, NULL, 'k'},
             {"jobs", required_argument, NULL, 'j'},
             {"filter", required_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
@@ -186,6 +191,9 @@ int crmsync_cmd_run(int argc, char **argv)
                         break;
                 case 'z':
                         opt.compress_history = 1;
+                        break;
+                case 'k':
+                        opt.keep = 1;
                         break;
                 case 'p':
                         opt.progress_s = strtod(optarg, NULL);

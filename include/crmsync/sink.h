@@ -16,9 +16,12 @@
 
 enum sink_outage {
         SINK_OUTAGE_NONE,
-        SINK_OUTAGE_503,    /* 503 + Retry-After */
-        SINK_OUTAGE_HANG,   /* accept, never answer until the outage ends */
-        SINK_OUTAGE_REFUSE, /* listener closed: connection refused */
+        SINK_OUTAGE_503,       /* 503 + Retry-After */
+        SINK_OUTAGE_HANG,      /* accept, never answer until the outage ends */
+        SINK_OUTAGE_REFUSE,    /* listener closed: connection refused */
+        SINK_OUTAGE_TERMINATE, /* accept, close each request's connection
+                                * without an answer (a server that drops
+                                * its clients mid-request) */
 };
 
 struct sink_config {
@@ -87,7 +90,7 @@ void crmsync_sink_set_latency(sink_server_t *s, uint32_t latency_ms);
 void crmsync_sink_set_partial_failure(sink_server_t *s, double ratio);
 
 /* Fault hooks, called by the scenario engine (harness/fault.c) with every
- * parameter given: sink_outage (mode 503|hang|refuse), sink_slow
+ * parameter given: sink_outage (mode 503|hang|refuse|terminate), sink_slow
  * (latency_ms), sink_partial_failure (ratio); on=0 ends the fault.
  * Returns 0, or -1 + errstr for an unknown type or a bad parameter. */
 int crmsync_sink_fault(sink_server_t *s, const char *type, const json_t *params,
