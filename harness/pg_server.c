@@ -40,8 +40,7 @@ static void nap_ms(long ms)
 
 /* The newest server binaries: $CRMSYNC_PG_BINDIR, or Debian's
  * /usr/lib/postgresql/N/bin. */
-static int find_bindir(char *out, size_t size, char *errstr,
-                       size_t errstr_size)
+static int find_bindir(char *out, size_t size, char *errstr, size_t errstr_size)
 {
         const char *env = getenv("CRMSYNC_PG_BINDIR");
         glob_t      g;
@@ -82,7 +81,7 @@ static int free_port(void)
 {
         struct sockaddr_in sin = {0};
         socklen_t          len = sizeof(sin);
-        int                fd  = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+        int                fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
         if (fd < 0)
                 return -1;
@@ -197,10 +196,11 @@ static int initdb(struct pg_server *s, const char *log, uid_t uid, gid_t gid,
                   char *errstr, size_t errstr_size)
 {
         char  bin[512], pgdata[1100];
-        char *argv[] = {bin,         pgdata,      "-U",        PG_USER,
-                        "--auth=trust", "-E",     "UTF8",      "--no-sync",
-                        "--no-locale",  "--no-instructions", NULL};
-        int   rc;
+        char *argv[] = {
+            bin,  pgdata, "-U",        PG_USER,       "--auth=trust",
+            "-E", "UTF8", "--no-sync", "--no-locale", "--no-instructions",
+            NULL};
+        int rc;
 
         snprintf(bin, sizeof(bin), "%s/initdb", s->bindir);
         snprintf(pgdata, sizeof(pgdata), "--pgdata=%s", s->data_dir);
@@ -279,8 +279,8 @@ static int start_postmaster(struct pg_server *s, const char *run_dir,
                            READY_TIMEOUT_MS / 1000, s->child.log_path);
 }
 
-int crmsync_pg_server_start(struct pg_server *s, const char *run_dir,
-                            int keep, char *errstr, size_t errstr_size)
+int crmsync_pg_server_start(struct pg_server *s, const char *run_dir, int keep,
+                            char *errstr, size_t errstr_size)
 {
         char  log[1100];
         uid_t uid;

@@ -19,22 +19,22 @@
 #define PROXY_MAX_CONNS 64
 
 struct pg_sink {
-        struct event_base *base;
-        struct pg_server   srv;
-        int                own_server; /* crmsync started it */
-        PGconn            *judge;
-        tcp_proxy_t       *proxy;
-        char               dsn[512];  /* the pipeline's */
-        char               desc[1400];
-        int                profiles_view; /* the user's view */
-        struct sink_apply *ap;
-        size_t             nap, ap_cap;
+        struct event_base  *base;
+        struct pg_server    srv;
+        int                 own_server; /* crmsync started it */
+        PGconn             *judge;
+        tcp_proxy_t        *proxy;
+        char                dsn[512]; /* the pipeline's */
+        char                desc[1400];
+        int                 profiles_view; /* the user's view */
+        struct sink_apply  *ap;
+        size_t              nap, ap_cap;
         struct sink_record *recs; /* the last foreach's snapshot */
         size_t              nrecs;
-        long long          last_seq;
-        struct event      *term_timer;
-        uint64_t           terminated;
-        char               last_err[256];
+        long long           last_seq;
+        struct event       *term_timer;
+        uint64_t            terminated;
+        char                last_err[256];
 };
 
 /* The schema crmsync installs. The trigger function takes the column
@@ -164,11 +164,10 @@ static int connect_judge(struct pg_sink *s, const char *dsn, char *errstr,
  * view, and empty crmsync's own tables. */
 static int install(struct pg_sink *s, char *errstr, size_t errstr_size)
 {
-        PGresult *res =
-            q(s,
-              "SELECT relkind FROM pg_class WHERE oid = "
-              "to_regclass('crmsync_profiles')",
-              0, NULL);
+        PGresult *res = q(s,
+                          "SELECT relkind FROM pg_class WHERE oid = "
+                          "to_regclass('crmsync_profiles')",
+                          0, NULL);
         if (!res)
                 goto fail;
         s->profiles_view =
@@ -187,8 +186,8 @@ fail:
                            s->last_err);
 }
 
-pg_sink_t *crmsync_pg_sink_open(const struct pg_sink_config *cfg,
-                                char *errstr, size_t errstr_size)
+pg_sink_t *crmsync_pg_sink_open(const struct pg_sink_config *cfg, char *errstr,
+                                size_t errstr_size)
 {
         struct pg_sink *s = calloc(1, sizeof(*s));
         char            direct[256];
@@ -294,15 +293,14 @@ static void read_applies(struct pg_sink *s)
                 memset(a, 0, sizeof(*a));
                 s->last_seq = atoll(PQgetvalue(res, i, 0));
                 snprintf(a->key, sizeof(a->key), "%s", PQgetvalue(res, i, 1));
-                a->version   = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL,
-                                                 10);
+                a->version = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
                 a->is_delete = PQgetvalue(res, i, 3)[0] == 't';
                 snprintf(a->event_id, sizeof(a->event_id), "%s",
                          PQgetvalue(res, i, 4));
                 a->applied = 1;
                 /* A new row, or a tombstone coming back to life, holds
                  * the whole record: it covers older changes. */
-                a->full    = !strcmp(PQgetvalue(res, i, 5), "insert") ||
+                a->full = !strcmp(PQgetvalue(res, i, 5), "insert") ||
                           (PQgetvalue(res, i, 6)[0] == 't' && !a->is_delete);
                 a->wall_ms = atoll(PQgetvalue(res, i, 7));
         }
@@ -355,8 +353,8 @@ static void read_records(struct pg_sink *s)
                 snprintf(sr->key, sizeof(sr->key), "%s", PQgetvalue(res, i, 0));
                 snprintf(sr->account_id, sizeof(sr->account_id), "%s",
                          PQgetvalue(res, i, 1));
-                sr->version = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL,
-                                                10);
+                sr->version =
+                    (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
                 sr->deleted = PQgetvalue(res, i, 3)[0] == 't';
                 sr->fields  = json_loads(PQgetvalue(res, i, 4), 0, NULL);
                 if (!sr->fields)
@@ -369,7 +367,8 @@ static void read_records(struct pg_sink *s)
 }
 
 void crmsync_pg_sink_foreach(pg_sink_t *s,
-                             void (*cb)(void *opaque, const struct sink_record *),
+                             void (*cb)(void *opaque,
+                                        const struct sink_record *),
                              void *opaque)
 {
         read_records(s);
@@ -377,11 +376,12 @@ void crmsync_pg_sink_foreach(pg_sink_t *s,
                 cb(opaque, &s->recs[i]);
 }
 
-void crmsync_pg_sink_foreach_side_effect(
-    pg_sink_t *s,
-    void (*cb)(void *opaque, const char *event_id, const char *kind,
-               uint32_t count),
-    void *opaque)
+void crmsync_pg_sink_foreach_side_effect(pg_sink_t *s,
+                                         void (*cb)(void       *opaque,
+                                                    const char *event_id,
+                                                    const char *kind,
+                                                    uint32_t    count),
+                                         void *opaque)
 {
         PGresult *res = q(s,
                           "SELECT event_id, kind, count(*) FROM "
@@ -414,8 +414,8 @@ void crmsync_pg_sink_clear(pg_sink_t *s)
 
 struct clear_ctx {
         int (*pred)(void *opaque, const struct sink_record *r);
-        void    *opaque;
-        json_t  *keys; /* ["type/id", ...] of the records to remove */
+        void   *opaque;
+        json_t *keys; /* ["type/id", ...] of the records to remove */
 };
 
 static void clear_pick_cb(void *opaque, const struct sink_record *sr)
@@ -426,7 +426,7 @@ static void clear_pick_cb(void *opaque, const struct sink_record *sr)
 }
 
 int crmsync_pg_sink_clear_if(pg_sink_t *s,
-                             int (*pred)(void *opaque,
+                             int (*pred)(void                     *opaque,
                                          const struct sink_record *r),
                              void *opaque)
 {
@@ -472,7 +472,7 @@ int crmsync_pg_sink_corrupt(pg_sink_t *s, const char *key)
                 "'{\"crmsync_corrupted\": true}'::jsonb "
                 "WHERE type || '/' || id = $1 AND NOT deleted",
                 1, params);
-        n = res ? atoi(PQcmdTuples(res)) : 0;
+        n   = res ? atoi(PQcmdTuples(res)) : 0;
         PQclear(res);
         exec_ok(s, res ? "COMMIT" : "ROLLBACK");
         return n == 1 ? 0 : -1;
@@ -514,8 +514,8 @@ static int outage(struct pg_sink *s, const char *mode, int on, char *why,
                 }
                 struct timeval tv = {0, TERMINATE_EVERY_MS * 1000};
                 if (!s->term_timer &&
-                    !(s->term_timer = event_new(s->base, -1, EV_PERSIST,
-                                                terminate_cb, s)))
+                    !(s->term_timer =
+                          event_new(s->base, -1, EV_PERSIST, terminate_cb, s)))
                         return crmsync_err(why, why_size, "out of memory");
                 event_add(s->term_timer, &tv);
                 terminate_cb(-1, 0, s);
@@ -550,18 +550,17 @@ int crmsync_pg_sink_fault(pg_sink_t *s, const char *type, const json_t *params,
                                            "sink_slow on sink.dsn: the "
                                            "pipeline does not go through "
                                            "crmsync's fault proxy");
-                crmsync_tcp_proxy_set_latency(s->proxy,
-                                              on ? (uint32_t)ms : 0);
+                crmsync_tcp_proxy_set_latency(s->proxy, on ? (uint32_t)ms : 0);
                 return 0;
         }
         if (!strcmp(type, "sink_partial_failure")) {
                 char        ratio[32];
                 const char *p[1] = {ratio};
                 PGresult   *res;
-                snprintf(ratio, sizeof(ratio), "%.6f",
-                         on ? json_number_value(
-                                  json_object_get(params, "ratio"))
-                            : 0.0);
+                snprintf(
+                    ratio, sizeof(ratio), "%.6f",
+                    on ? json_number_value(json_object_get(params, "ratio"))
+                       : 0.0);
                 res = q(s,
                         "UPDATE crmsync_faults SET partial_failure = "
                         "$1::double precision WHERE id = 1",
@@ -571,8 +570,10 @@ int crmsync_pg_sink_fault(pg_sink_t *s, const char *type, const json_t *params,
                 PQclear(res);
                 return 0;
         }
-        return crmsync_err(why, why_size, "%s: not a fault of the postgres "
-                                          "sink", type);
+        return crmsync_err(why, why_size,
+                           "%s: not a fault of the postgres "
+                           "sink",
+                           type);
 }
 
 uint64_t crmsync_pg_sink_terminated(const pg_sink_t *s)

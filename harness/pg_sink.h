@@ -22,13 +22,13 @@
 /* ---- the throwaway server (pg_server.c) ---- */
 
 struct pg_server {
-        struct child child;        /* the postmaster, supervised */
+        struct child child; /* the postmaster, supervised */
         char         data_dir[1024];
         char         bindir[256];
         int          port;
-        int          keep;         /* --keep: the data directory stays
-                                    * (the server is stopped anyway) */
-        int          dir_is_tmp;   /* not in the run folder */
+        int          keep; /* --keep: the data directory stays
+                            * (the server is stopped anyway) */
+        int dir_is_tmp;    /* not in the run folder */
 };
 
 /* initdb into run_dir/postgres (or a private folder under /tmp when the
@@ -36,8 +36,8 @@ struct pg_server {
  * a free 127.0.0.1 port as the postgres user when run as root, and wait
  * until it accepts connections. Returns 0, or -1 + errstr (the server is
  * then stopped again). */
-int crmsync_pg_server_start(struct pg_server *s, const char *run_dir,
-                            int keep, char *errstr, size_t errstr_size);
+int crmsync_pg_server_start(struct pg_server *s, const char *run_dir, int keep,
+                            char *errstr, size_t errstr_size);
 /* Fast shutdown (SIGINT, up to 10 s, then SIGKILL), then remove the data
  * directory unless keep. Accepts a server that never started. */
 void crmsync_pg_server_stop(struct pg_server *s);
@@ -56,8 +56,8 @@ struct pg_sink_config {
 /* Start (or connect to) the database, install the schema and the trigger
  * and empty crmsync's tables. NULL + errstr. Free with
  * crmsync_pg_sink_close. */
-pg_sink_t *crmsync_pg_sink_open(const struct pg_sink_config *cfg,
-                                char *errstr, size_t errstr_size);
+pg_sink_t *crmsync_pg_sink_open(const struct pg_sink_config *cfg, char *errstr,
+                                size_t errstr_size);
 /* Stop the server (when crmsync started it) and free. Accepts NULL. */
 void crmsync_pg_sink_close(pg_sink_t *s);
 /* The DSN the pipeline gets (CRMSYNC_PG_DSN). Borrowed. */
@@ -76,19 +76,21 @@ void crmsync_pg_sink_reload(pg_sink_t *s);
  * The records are a snapshot, borrowed until the next foreach (as the
  * fake sink's stay valid until its next write). */
 void crmsync_pg_sink_foreach(pg_sink_t *s,
-                             void (*cb)(void *opaque, const struct sink_record *),
+                             void (*cb)(void *opaque,
+                                        const struct sink_record *),
                              void *opaque);
-void crmsync_pg_sink_foreach_side_effect(
-    pg_sink_t *s,
-    void (*cb)(void *opaque, const char *event_id, const char *kind,
-               uint32_t count),
-    void *opaque);
+void crmsync_pg_sink_foreach_side_effect(pg_sink_t *s,
+                                         void (*cb)(void       *opaque,
+                                                    const char *event_id,
+                                                    const char *kind,
+                                                    uint32_t    count),
+                                         void *opaque);
 /* Replay: empty the store (or the records pred accepts) and the logs.
  * clear_if returns how many records it removed, or -1. */
 void crmsync_pg_sink_clear(pg_sink_t *s);
 int  crmsync_pg_sink_clear_if(pg_sink_t *s,
-                              int (*pred)(void *opaque,
-                                          const struct sink_record *r),
+                              int (*pred)(void                     *opaque,
+                                         const struct sink_record *r),
                               void *opaque);
 /* Self-test: change one field of a live record (no apply logged). */
 int crmsync_pg_sink_corrupt(pg_sink_t *s, const char *key);

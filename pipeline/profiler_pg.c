@@ -25,12 +25,13 @@ struct prof_pg {
 
 /* Columns of the ops handed to jsonb_to_recordset. */
 #define X_COLS                                                                 \
-        "x(type text, id text, account_id text, version bigint, "             \
+        "x(type text, id text, account_id text, version bigint, "              \
         "fields jsonb, event_id text, if_version bigint)"
-#define INS "INSERT INTO crmsync_profiles AS p (type, id, account_id, "       \
-            "version, deleted, fields, event_id, applied_at) "
+#define INS                                                                    \
+        "INSERT INTO crmsync_profiles AS p (type, id, account_id, "            \
+        "version, deleted, fields, event_id, applied_at) "
 #define SET_COMMON                                                             \
-        "version = excluded.version, event_id = excluded.event_id, "          \
+        "version = excluded.version, event_id = excluded.event_id, "           \
         "applied_at = excluded.applied_at"
 #define RET " RETURNING p.type || '/' || p.id"
 #define NEWER " WHERE p.version < excluded.version"
@@ -49,27 +50,27 @@ enum stmt {
 };
 
 #define FULL_SQL(where)                                                        \
-        INS "SELECT type, id, account_id, version, false, "                   \
-            "coalesce(fields, '{}'), event_id, clock_timestamp() FROM "       \
-            "jsonb_to_recordset($1::jsonb) AS " X_COLS                        \
-            " ON CONFLICT (type, id) DO UPDATE SET account_id = "             \
-            "excluded.account_id, deleted = false, fields = "                 \
+        INS "SELECT type, id, account_id, version, false, "                    \
+            "coalesce(fields, '{}'), event_id, clock_timestamp() FROM "        \
+            "jsonb_to_recordset($1::jsonb) AS " X_COLS                         \
+            " ON CONFLICT (type, id) DO UPDATE SET account_id = "              \
+            "excluded.account_id, deleted = false, fields = "                  \
             "excluded.fields, " SET_COMMON where RET
 #define DEL_SQL(where)                                                         \
-        INS "SELECT type, id, coalesce(account_id, ''), version, true, "      \
-            "'{}', event_id, clock_timestamp() FROM "                         \
-            "jsonb_to_recordset($1::jsonb) AS " X_COLS                        \
-            " ON CONFLICT (type, id) DO UPDATE SET account_id = CASE WHEN "   \
-            "excluded.account_id = '' THEN p.account_id ELSE "                \
-            "excluded.account_id END, deleted = true, fields = '{}', "        \
-            SET_COMMON where RET
+        INS "SELECT type, id, coalesce(account_id, ''), version, true, "       \
+            "'{}', event_id, clock_timestamp() FROM "                          \
+            "jsonb_to_recordset($1::jsonb) AS " X_COLS                         \
+            " ON CONFLICT (type, id) DO UPDATE SET account_id = CASE WHEN "    \
+            "excluded.account_id = '' THEN p.account_id ELSE "                 \
+            "excluded.account_id END, deleted = true, fields = "               \
+            "'{}', " SET_COMMON where RET
 #define MERGE_SQL(where)                                                       \
-        INS "SELECT type, id, account_id, version, false, "                   \
-            "coalesce(fields, '{}'), event_id, clock_timestamp() FROM "       \
-            "jsonb_to_recordset($1::jsonb) AS " X_COLS                        \
-            " ON CONFLICT (type, id) DO UPDATE SET account_id = "             \
-            "excluded.account_id, deleted = false, fields = CASE WHEN "       \
-            "p.deleted THEN excluded.fields ELSE p.fields || "                \
+        INS "SELECT type, id, account_id, version, false, "                    \
+            "coalesce(fields, '{}'), event_id, clock_timestamp() FROM "        \
+            "jsonb_to_recordset($1::jsonb) AS " X_COLS                         \
+            " ON CONFLICT (type, id) DO UPDATE SET account_id = "              \
+            "excluded.account_id, deleted = false, fields = CASE WHEN "        \
+            "p.deleted THEN excluded.fields ELSE p.fields || "                 \
             "excluded.fields END, " SET_COMMON where RET
 
 static const char *const stmt_sql[ST_CNT] = {
@@ -150,7 +151,7 @@ static PGresult *pg_exec(struct prof_pg *pg, const char *sql, const char *arg,
 {
         const char *params[1] = {arg};
         int64_t     until     = crmsync_mono_ms() + PG_STMT_TIMEOUT_MS;
-        PGresult   *res = NULL, *r;
+        PGresult   *res       = NULL, *r;
 
         if (!PQsendQueryParams(pg->conn, sql, arg ? 1 : 0, NULL,
                                arg ? params : NULL, NULL, NULL, 0))
@@ -269,13 +270,12 @@ static json_t *op_results(const json_t *ops, const json_t *applied,
                 sv   = json_object_get(stored, key);
                 have = sv ? json_integer_value(sv) : 0;
                 json_array_append_new(
-                    out,
-                    json_pack("{s:i, s:s, s:I}", "status", 409, "result",
-                              have >= json_integer_value(
-                                          json_object_get(o, "version"))
-                                  ? "stale"
-                                  : "gap",
-                              "stored_version", have));
+                    out, json_pack("{s:i, s:s, s:I}", "status", 409, "result",
+                                   have >= json_integer_value(
+                                               json_object_get(o, "version"))
+                                       ? "stale"
+                                       : "gap",
+                                   "stored_version", have));
         }
         return out;
 }
@@ -333,9 +333,9 @@ static json_t *stored_versions(struct prof_pg *pg, const json_t *ops,
         json_t   *o;
         PGresult *res;
 
-        json_array_foreach(ops, i, o) if (!json_object_get(
-                                              applied, key_of(o, key,
-                                                              sizeof(key))))
+        json_array_foreach(
+            ops, i,
+            o) if (!json_object_get(applied, key_of(o, key, sizeof(key))))
             json_array_append_new(keys, json_string(key));
         if (!json_array_size(keys)) {
                 json_decref(keys);
@@ -373,8 +373,8 @@ static int bulk(struct prof_http *c, const json_t *ops, char *errstr,
         if (pg_cmd(pg, "BEGIN", errstr, errstr_size))
                 goto out;
         if (bulk_statements(pg, ops, applied, errstr, errstr_size) ||
-            !(stored = stored_versions(pg, ops, applied, errstr,
-                                       errstr_size))) {
+            !(stored =
+                  stored_versions(pg, ops, applied, errstr, errstr_size))) {
                 char ignore[64];
                 if (pg->conn)
                         pg_cmd(pg, "ROLLBACK", ignore, sizeof(ignore));
@@ -420,10 +420,9 @@ static int side_effects(struct prof_http *c, const json_t *fx, char *errstr,
         PQclear(res);
         rc = crmsync_dynbuf_add(&c->body, "{\"results\":[", 12);
         for (size_t i = 0; !rc && i < json_array_size(fx); i++)
-                rc = crmsync_dynbuf_add(&c->body,
-                                           i ? ",{\"status\":200}"
-                                             : "{\"status\":200}",
-                                           i ? 15 : 14);
+                rc = crmsync_dynbuf_add(
+                    &c->body, i ? ",{\"status\":200}" : "{\"status\":200}",
+                    i ? 15 : 14);
         if (!rc)
                 rc = crmsync_dynbuf_add(&c->body, "]}", 2);
         return rc ? crmsync_err(errstr, errstr_size, "out of memory") : 0;
@@ -478,8 +477,9 @@ long profiler_pg_post(struct prof_http *c, const char *path, const char *body,
         else if (!strcmp(path, "/v1/side-effects/_bulk"))
                 rc = side_effects(c, ops, errstr, errstr_size);
         else
-                rc = crmsync_err(errstr, errstr_size, "%s: not a request "
-                                                      "of the postgres sink",
+                rc = crmsync_err(errstr, errstr_size,
+                                 "%s: not a request "
+                                 "of the postgres sink",
                                  path);
         json_decref(ops);
         c->buf = crmsync_dynbuf_ptr(&c->body);

@@ -286,15 +286,15 @@ static int listen_on(struct tcp_proxy *px, int port, char *errstr,
         sin.sin_port        = htons((uint16_t)port);
         sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         px->lis             = evconnlistener_new_bind(
-            px->base, accept_cb, px,
-            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-            64, (struct sockaddr *)&sin, sizeof(sin));
+                        px->base, accept_cb, px,
+                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                        64, (struct sockaddr *)&sin, sizeof(sin));
         if (!px->lis)
                 return crmsync_err(errstr, errstr_size,
                                    "tcp proxy: bind 127.0.0.1:%d: %s", port,
                                    strerror(errno));
-        if (getsockname(evconnlistener_get_fd(px->lis),
-                        (struct sockaddr *)&sin, &len) == 0)
+        if (getsockname(evconnlistener_get_fd(px->lis), (struct sockaddr *)&sin,
+                        &len) == 0)
                 px->port = ntohs(sin.sin_port);
         return 0;
 }

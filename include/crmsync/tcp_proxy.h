@@ -42,8 +42,8 @@ void         crmsync_tcp_proxy_destroy(tcp_proxy_t *p); /* accepts NULL */
 int          crmsync_tcp_proxy_port(const tcp_proxy_t *p);
 /* Switch modes (see above). Returns 0, or -1 + errstr (the port could not
  * be bound again after refuse). */
-int crmsync_tcp_proxy_set_mode(tcp_proxy_t *p, enum tcp_proxy_mode mode,
-                               char *errstr, size_t errstr_size);
+int  crmsync_tcp_proxy_set_mode(tcp_proxy_t *p, enum tcp_proxy_mode mode,
+                                char *errstr, size_t errstr_size);
 void crmsync_tcp_proxy_set_latency(tcp_proxy_t *p, uint32_t latency_ms);
 /* Connections open now, and accepted since the start. */
 int      crmsync_tcp_proxy_conns(const tcp_proxy_t *p);
