@@ -273,8 +273,7 @@ static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
         static const char *const crmk[] = {
             "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
             "error_rate_5xx", "retention_s",      NULL};
-        static const char *const sinkk[]  = {"write_mode", "type", "dsn",
-                                             NULL};
+        static const char *const sinkk[]  = {"write_mode", "type", "dsn", NULL};
         char                     mode[16] = "conditional";
         json_t                  *o;
 
