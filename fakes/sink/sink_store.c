@@ -196,7 +196,7 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                 return bad_op(st, "\"type\"/\"id\" key too long");
         if (get_str(op, "event_id", event_id, sizeof(event_id)) != 1)
                 return bad_op(st, "\"event_id\" must be a non-empty string "
-                                  "(< 24 bytes)");
+                                  "(< 48 bytes)");
         has_account = get_str(op, "account_id", account, sizeof(account));
         if (has_account < 0 || (!is_delete && has_account == 0))
                 return bad_op(st, "\"account_id\" must be a non-empty "

@@ -422,6 +422,49 @@ static void test_ndjson_and_array_parse(void **state)
         fx_stop(&fx);
 }
 
+/* The documented limits (docs/sink-api.md): event_id and account_id
+ * shorter than 48 bytes, type/id shorter than 64; one byte more is a
+ * bad_op naming the member, not a cut-off value. */
+static void test_member_length_limits(void **state)
+{
+        struct fx          fx;
+        struct sink_config cfg = {0};
+        long               st;
+        char               e47[48], e48[49], id[64], id_long[65];
+        (void)state;
+        memset(e47, 'e', 47);
+        e47[47] = '\0';
+        memset(e48, 'e', 48);
+        e48[48] = '\0';
+        /* "contact/" is 8 bytes: ids of 55 and 56 make keys of 63, 64 */
+        memset(id, 'C', 55);
+        id[55] = '\0';
+        memset(id_long, 'C', 56);
+        id_long[56] = '\0';
+        fx_start(&fx, &cfg);
+        json_t *r = upsert(&fx, "C-1", e47, 1, e47, "{}", 0, &st);
+        assert_int_equal(op_status(r, 0), 200);
+        json_decref(r);
+        r = upsert(&fx, "C-2", "A-1", 1, e48, "{}", 0, &st);
+        assert_int_equal(op_status(r, 0), 400);
+        assert_non_null(strstr(
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(r, "results"), 0), "message")),
+            "event_id"));
+        json_decref(r);
+        r = upsert(&fx, "C-3", e48, 1, "e-3", "{}", 0, &st);
+        assert_int_equal(op_status(r, 0), 400);
+        json_decref(r);
+        r = upsert(&fx, id, "A-1", 1, "e-4", "{}", 0, &st);
+        assert_int_equal(op_status(r, 0), 200);
+        json_decref(r);
+        r = upsert(&fx, id_long, "A-1", 1, "e-5", "{}", 0, &st);
+        assert_int_equal(op_status(r, 0), 400);
+        json_decref(r);
+        assert_int_equal(find_record(&fx, NULL).n, 2);
+        fx_stop(&fx);
+}
+
 static void test_bad_json_bad_op_and_content_type(void **state)
 {
         struct fx          fx;
@@ -866,6 +909,7 @@ int main(void)
             cmocka_unit_test(test_if_version_precondition),
             cmocka_unit_test(test_ndjson_and_array_parse),
             cmocka_unit_test(test_bad_json_bad_op_and_content_type),
+            cmocka_unit_test(test_member_length_limits),
             cmocka_unit_test(test_too_large_is_413),
             cmocka_unit_test(test_partial_failure_ratio),
             cmocka_unit_test(test_outage_503_has_retry_after),
