@@ -795,7 +795,7 @@ static int run_pipeline(struct run *r, char *errstr, size_t errstr_size)
 static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
 {
         const struct scenario *sc     = r->sc;
-        json_t                *replay = NULL, *log, *timing;
+        json_t                *replay = NULL, *log, *timing, *series;
         struct check_result    res;
 
         /* Stop the pipeline before judging, the CRM and the sink still
@@ -816,6 +816,7 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
         log    = r->opt->no_record ? json_pack("{s:b}", "recording", 0)
                                    : run_history_checks(r, &res);
         timing = run_timing_json(r);
+        series = run_series_json(r); /* before a replay clears the sink */
         if (!r->opt->no_record)
                 run_write_applies(r);
         if (sc->replay.enabled && !r->error[0])
@@ -824,10 +825,15 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
                 crmsync_check_result_clear(&res);
                 json_decref(log);
                 json_decref(timing);
+                json_decref(series);
                 json_decref(replay);
                 return PHASE_INTERRUPTED;
         }
         *summary = run_build_summary(r, &res, timing, log, replay, failed);
+        if (*summary) /* for the report's charts */
+                json_object_set_new(*summary, "series", series);
+        else
+                json_decref(series);
         if (*summary) /* a scenario that must fail: failing so is a pass */
                 *failed = crmsync_verdict_apply(&sc->expect.must_fail, *summary,
                                                 *failed);

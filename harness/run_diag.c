@@ -272,6 +272,7 @@ int run_finish(struct run *r, int rc, json_t **summary, char *errstr,
         else if (rc == 2)
                 mark_error(*summary, r->error_phase[0] ? r->error_phase : "run",
                            errstr);
+        run_add_lineage(r, *summary);
         if (crmsync_report_write(*summary, r->run_dir, werr, sizeof(werr))) {
                 if (rc == 2) {
                         size_t len = strlen(errstr);

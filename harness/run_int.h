@@ -238,6 +238,14 @@ int run_indexes(struct run *r);
 /* The json_t * builders below return new references the caller owns
  * (json_decref). */
 json_t *run_timing_json(struct run *r);
+/* The per-second series of the run (run_series.c): summary's "series".
+ * Before a replay clears the sink. New reference (null when out of
+ * memory). */
+json_t *run_series_json(struct run *r);
+/* Add the lineage (`crmsync trace`) of the first examples of each anomaly
+ * class to summary's anomaly_examples, once history.jsonl is closed
+ * (run_lineage.c). */
+void    run_add_lineage(struct run *r, json_t *summary);
 json_t *run_history_checks(struct run *r, struct check_result *res);
 void    run_write_applies(struct run *r);
 /* The summary of an interrupted run: no checks, no anomaly counts (they

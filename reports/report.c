@@ -237,6 +237,44 @@ static const char *bound_class(const char *name, char *cls, size_t size)
         return cls;
 }
 
+/* A lineage (`crmsync trace` lines) in brief, for a one-line message:
+ * " [lineage: e-00000521 update contact/C-000084 v2 ...; +0 ms crm
+ * committed; ...]", spaces collapsed, at most LINEAGE_BRIEF_MAX bytes. */
+#define LINEAGE_BRIEF_MAX 320
+static void lineage_brief(FILE *fp, const char *lineage)
+{
+        char   buf[LINEAGE_BRIEF_MAX + 8];
+        size_t n     = 0;
+        int    space = 0;
+
+        if (!*lineage)
+                return;
+        for (const char *p = lineage; *p && n < LINEAGE_BRIEF_MAX; p++) {
+                if (*p == '\n') {
+                        if (p[1] && n)
+                                n += (size_t)snprintf(buf + n, 3, "; ");
+                        space = 0;
+                        while (p[1] == ' ')
+                                p++;
+                        continue;
+                }
+                if (*p == ' ') {
+                        space = 1;
+                        continue;
+                }
+                if (space && n && buf[n - 1] != ' ')
+                        buf[n++] = ' ';
+                space    = 0;
+                buf[n++] = *p;
+        }
+        if (n >= LINEAGE_BRIEF_MAX)
+                n += (size_t)snprintf(buf + n, 4, "...");
+        buf[n] = '\0';
+        fputs(" [lineage: ", fp);
+        crmsync_report_escape(fp, buf);
+        fputs("]", fp);
+}
+
 /* A failed expectation's message: its detail, and for an anomaly bound
  * the class and its first examples ("stale: account/a-1: sink has v2,
  * CRM v3; ..."). */
@@ -259,8 +297,34 @@ static void junit_failure_message(FILE *fp, const json_t *s, const json_t *e)
                 crmsync_report_escape(fp, str(x, "key"));
                 fputs(": ", fp);
                 crmsync_report_escape(fp, str(x, "detail"));
+                lineage_brief(fp, str(x, "lineage"));
         }
         fputs(")", fp);
+}
+
+/* A failed anomaly bound's <failure> text: each first example's lineage
+ * in full, as `crmsync trace` prints it. */
+static void junit_failure_lineage(FILE *fp, const json_t *s, const json_t *e)
+{
+        char          cls[64];
+        const json_t *x;
+        size_t        i;
+
+        if (!bound_class(str(e, "name"), cls, sizeof(cls)))
+                return;
+        json_array_foreach(
+            json_object_get(json_object_get(s, "anomaly_examples"), cls), i, x)
+        {
+                if (i == 3)
+                        break;
+                if (!*str(x, "lineage"))
+                        continue;
+                crmsync_report_escape(fp, str(x, "key"));
+                fputs(": ", fp);
+                crmsync_report_escape(fp, str(x, "detail"));
+                fputs("\n", fp);
+                crmsync_report_escape(fp, str(x, "lineage"));
+        }
 }
 
 void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
@@ -304,6 +368,7 @@ void crmsync_report_junit_testsuite(const json_t *s, FILE *fp)
                         if (!strcmp(str(e, "name"),
                                     CRMSYNC_EXPECT_PROCESSES_UP))
                                 exits_text(fp, s, "", "  ", put_xml);
+                        junit_failure_lineage(fp, s, e);
                         fputs("</failure>", fp);
                 }
                 fputs("</testcase>\n", fp);
@@ -554,6 +619,7 @@ static void write_md(const json_t *s, FILE *fp)
                 json_array_foreach(v, i, ex) fprintf(
                     fp, "- `%s`: %s\n", str(ex, "key"), str(ex, "detail"));
         }
+        crmsync_report_md_charts(s, fp);
         md_timing(fp, s, t);
         md_api(fp, json_object_get(s, "api"));
         fputs("\n## Target limits\n\n", fp);
@@ -593,7 +659,7 @@ static int write_file(const json_t *s, const char *path,
 int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
                          size_t errstr_size)
 {
-        char path[600];
+        char path[600], werr[512];
         static const struct {
                 const char *name;
                 void (*render)(const json_t *, FILE *);
@@ -609,6 +675,8 @@ int crmsync_report_write(const json_t *summary, const char *dir, char *errstr,
                         rc = crmsync_err(errstr, errstr_size, "%s: %s", path,
                                          strerror(errno));
         }
+        if (crmsync_report_html_write(summary, dir, werr, sizeof(werr)) && !rc)
+                rc = crmsync_err(errstr, errstr_size, "%s", werr);
         return rc;
 }
 

@@ -24,6 +24,7 @@ static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
 
 struct series {
         char   *name, *color;
+        char  **titles; /* per point, NULL = the default */
         int     axis, area;
         double *x, *y;
         size_t  n;
@@ -104,6 +105,9 @@ void crmsync_svg_chart_free(svg_chart_t *c)
                 free(c->s[i].color);
                 free(c->s[i].x);
                 free(c->s[i].y);
+                for (size_t j = 0; c->s[i].titles && j < c->s[i].n; j++)
+                        free(c->s[i].titles[j]);
+                free(c->s[i].titles);
         }
         for (int i = 0; i < 3; i++) {
                 free(c->ax[i].label);
@@ -213,6 +217,21 @@ int crmsync_svg_chart_area(svg_chart_t *c, const char *name, const char *color,
                            const double *yv, size_t n)
 {
         return series_add(c, name, color, y, x, yv, n, 1);
+}
+
+int crmsync_svg_chart_point_titles(svg_chart_t *c, const char *const *titles,
+                                   size_t n)
+{
+        struct series *s;
+        if (!c->s_cnt || c->s[c->s_cnt - 1].n != n || c->s[c->s_cnt - 1].titles)
+                return -1;
+        s = &c->s[c->s_cnt - 1];
+        if (!(s->titles = calloc(n + 1, sizeof(char *))))
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (titles[i] && !(s->titles[i] = strdup(titles[i])))
+                        return -1; /* freed with the chart */
+        return 0;
 }
 
 int crmsync_svg_chart_band(svg_chart_t *c, double x0, double x1,
@@ -546,6 +565,12 @@ static void point_title(FILE *fp, const svg_chart_t *c, const struct series *s,
 {
         const struct axis *xa = &c->ax[0], *ya = &c->ax[s->axis];
         char               xv[32], yv[32];
+        if (s->titles && s->titles[j]) {
+                fputs("<title>", fp);
+                esc(fp, s->titles[j]);
+                fputs("</title>", fp);
+                return;
+        }
         fmt_num(xv, sizeof(xv), s->x[j]);
         fmt_num(yv, sizeof(yv), s->y[j]);
         fputs("<title>", fp);
@@ -729,7 +754,7 @@ int crmsync_svg_chart_write(const svg_chart_t *c, FILE *fp)
 int crmsync_svg_chart_save(const svg_chart_t *c, const char *path, char *errstr,
                            size_t errstr_size)
 {
-        char  tmp[1024];
+        char  tmp[1040];
         FILE *fp;
         int   failed, err;
 

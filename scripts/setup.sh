@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS="gcc cmake pkg-config librdkafka-dev libcurl4-openssl-dev libevent-dev
 libjansson-dev libcmocka-dev libssl-dev zlib1g-dev kcat curl python3
 python3-confluent-kafka clang libclang-rt-14-dev libxml2-utils clang-format
+chromium fonts-dejavu-core
 postgresql libpq-dev python3-psycopg2"
 
 missing=""

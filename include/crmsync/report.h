@@ -11,7 +11,8 @@
  * its JUnit failure carries the exits (summary's process_exits). */
 #define CRMSYNC_EXPECT_PROCESSES_UP "pipeline processes stay up"
 
-/* Write summary.json, junit.xml and report.md into dir. summary is
+/* Write summary.json, junit.xml, report.md, report.html and the .svg
+ * charts (crmsync_report_html_write) into dir. summary is
  * borrowed; a summary with an "error" member (verdict "error": the run
  * could not be set up or could not write its files) gets a JUnit <error>.
  * Every write is checked; summary.json is never left truncated. Returns 0
@@ -26,6 +27,16 @@ void crmsync_report_junit_testsuite(const json_t *summary, FILE *fp);
  * "); control characters other than newline and tab are left out. NULL
  * writes nothing. */
 void crmsync_report_escape(FILE *fp, const char *s);
+/* Write report.html (self-contained: inline CSS and SVG charts, no
+ * script, no external file) and the charts as .svg files
+ * (anomalies.svg, timeline.svg, lag.svg, latency.svg, recovery.svg; those
+ * the summary has data for) into dir. summary is borrowed. Returns 0 or
+ * -1 + errstr naming the first file that failed. */
+int crmsync_report_html_write(const json_t *summary, const char *dir,
+                              char *errstr, size_t errstr_size);
+/* report.md's "Charts" section: a link to report.html and each .svg chart
+ * crmsync_report_html_write writes for summary. */
+void crmsync_report_md_charts(const json_t *summary, FILE *fp);
 /* Print the one-screen verdict to fp. */
 void crmsync_report_print(const json_t *summary, FILE *fp);
 

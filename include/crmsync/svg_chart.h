@@ -79,6 +79,12 @@ int crmsync_svg_chart_line(svg_chart_t *c, const char *name, const char *color,
 int crmsync_svg_chart_area(svg_chart_t *c, const char *name, const char *color,
                            enum crmsync_svg_axis y, const double *x,
                            const double *yv, size_t n);
+/* Hover texts of the last line or area added, one per point (copied;
+ * a NULL entry keeps the default), e.g. "p99: 3135 ms" on a transformed
+ * axis. n must be that series' point count. Returns 0, -1 when out of
+ * memory, n differs or there is no series. */
+int crmsync_svg_chart_point_titles(svg_chart_t *c, const char *const *titles,
+                                   size_t n);
 /* A shaded vertical band from x0 to x1 (data units; clipped to the x
  * range) labelled at its top, e.g. a fault window; an x1 of NAN = open to
  * the end of the axis. color NULL = translucent red. */

@@ -188,9 +188,17 @@ static void test_custom_ticks_and_limits(void **state)
         assert_int_equal(crmsync_svg_chart_ticks(c, CRMSYNC_SVG_X, at, labs, 2),
                          0);
         crmsync_svg_chart_line(c, "s", NULL, CRMSYNC_SVG_Y, x, y, 1);
+        {
+                const char *const t[] = {"p50: 7 ms"};
+                assert_int_equal(crmsync_svg_chart_point_titles(c, t, 1), 0);
+                /* Once per series, and only with one title a point. */
+                assert_int_equal(crmsync_svg_chart_point_titles(c, t, 1), -1);
+                assert_int_equal(crmsync_svg_chart_point_titles(c, t, 2), -1);
+        }
         svg = render(c);
         assert_non_null(strstr(svg, ">50%</text>"));
         assert_non_null(strstr(svg, ">99%</text>"));
+        assert_non_null(strstr(svg, "<title>p50: 7 ms</title>"));
         free(svg);
         for (int i = 1; i < CRMSYNC_SVG_MAX_SERIES; i++)
                 assert_int_equal(crmsync_svg_chart_line(c, "s", NULL,
