@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,9 @@ struct suite_entry {
 struct suite {
         struct suite_entry *e;
         size_t              cnt;
+        /* The status line (suite_status). */
+        int     tty, shown;
+        int64_t start_ms, status_ms;
 };
 
 static int compare_names(const void *a, const void *b)
@@ -202,7 +206,7 @@ static int start(struct suite_entry *e, size_t idx, const char *dir,
                  size_t errstr_size)
 {
         char  timeout[32];
-        char *argv[12];
+        char *argv[16];
         int   argc = 0, fd;
         pid_t pid;
 
@@ -218,7 +222,11 @@ static int start(struct suite_entry *e, size_t idx, const char *dir,
         argv[argc++] = e->path;
         argv[argc++] = "--runs-dir";
         argv[argc++] = (char *)opt->runs_dir;
-        argv[argc++] = "--quiet";
+        /* The run's status lines go to its log, where the suite's status
+         * line reads the latest. */
+        argv[argc++] = opt->quiet ? "--quiet" : "--progress-every";
+        if (!opt->quiet)
+                argv[argc++] = "1";
         if (opt->compress_history)
                 argv[argc++] = "--compress-history";
         if (opt->timeout_s > 0) {
@@ -391,6 +399,95 @@ static void matrix_rows(json_t *matrix, const struct suite_entry *e,
                 }
 }
 
+/* The last status line the run wrote to its log ("[    4.0s] workload
+ * 2.0/6.0 s: committed ..."), newline removed, or "" when none yet. */
+static void last_status(const struct suite_entry *e, char *out, size_t size)
+{
+        char   buf[4096];
+        FILE  *fp = fopen(e->log, "r");
+        size_t n;
+        char  *line, *nl;
+
+        *out = '\0';
+        if (!fp)
+                return;
+        if (fseek(fp, -(long)(sizeof(buf) - 1), SEEK_END))
+                rewind(fp);
+        n      = fread(buf, 1, sizeof(buf) - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        /* The last complete line that starts with "[". */
+        while (n && buf[n - 1] != '\n')
+                buf[--n] = '\0';
+        while (n) {
+                buf[--n] = '\0';
+                line     = strrchr(buf, '\n');
+                line     = line ? line + 1 : buf;
+                if (*line == '[') {
+                        if ((nl = strchr(line, '\r')))
+                                *nl = '\0';
+                        snprintf(out, size, "%.*s", (int)(size - 1), line);
+                        return;
+                }
+                n = (size_t)(line - buf);
+        }
+}
+
+static void status_clear(struct suite *s)
+{
+        if (s->shown) {
+                fputs("\r\033[K", stderr);
+                fflush(stderr);
+                s->shown = 0;
+        }
+}
+
+/* The suite's status line: for each running scenario "[k/N] name" and
+ * its run's latest status. On a terminal one line rewritten in place (cut
+ * to the terminal's width), else a plain line every period. */
+static void suite_status(struct suite *s, const struct suite_options *opt)
+{
+        int64_t        now = crmsync_mono_ms();
+        char           line[2048], st[1024];
+        size_t         len = 0;
+        struct winsize ws;
+        int            width = 200;
+
+        if (opt->quiet)
+                return;
+        if (!s->start_ms) {
+                s->start_ms = s->status_ms = now;
+                s->tty                     = isatty(STDERR_FILENO);
+        }
+        if (now - s->status_ms < (opt->status_s > 0
+                                      ? (int64_t)(opt->status_s * 1000)
+                                  : s->tty ? 2000
+                                           : 5000))
+                return;
+        s->status_ms = now;
+        line[0]      = '\0';
+        for (size_t i = 0; i < s->cnt && len < sizeof(line); i++) {
+                const struct suite_entry *e = &s->e[i];
+                if (!e->pid)
+                        continue;
+                last_status(e, st, sizeof(st));
+                len += (size_t)snprintf(line + len, sizeof(line) - len,
+                                        "%s[%zu/%zu] %s %s", len ? " | " : "",
+                                        i + 1, s->cnt, e->sc->name,
+                                        *st ? st : "starting");
+        }
+        if (!len)
+                return;
+        if (s->tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 &&
+            ws.ws_col > 12)
+                width = ws.ws_col - 12;
+        fprintf(stderr, s->tty ? "\r\033[K[%7.1fs] %.*s" : "[%7.1fs] %.*s\n",
+                (double)(now - s->start_ms) / 1000.0, s->tty ? width : 2048,
+                line);
+        s->shown = s->tty;
+        fflush(stderr);
+}
+
 static void progress(const struct suite_options *opt, size_t k, size_t n,
                      const struct suite_entry *e)
 {
@@ -488,14 +585,18 @@ int crmsync_suite_run(suite_t *s, const struct suite_options *opt,
                 }
                 if (sig && next < s->cnt && !running)
                         break; /* interrupted: the rest never start */
-                if ((i = reap_one(s)) < 0)
+                if ((i = reap_one(s)) < 0) {
+                        suite_status(s, opt);
                         continue;
+                }
                 running--;
                 ext_running -= external(&s->e[i]);
                 done++;
                 passed += s->e[i].rc == 0;
+                status_clear(s);
                 progress(opt, done, s->cnt, &s->e[i]);
         }
+        status_clear(s);
         for (size_t i = 0; i < s->cnt; i++) {
                 struct suite_entry *e  = &s->e[i];
                 json_t             *rs = NULL, *row;

@@ -20,6 +20,13 @@ struct suite_options {
         double      timeout_s; /* --timeout for each run; 0 = scenario's */
         FILE       *progress;  /* "[k/N] name ... PASS" lines, or NULL */
         int         compress_history; /* each run: --compress-history */
+        /* The status line on stderr while runs go on: "[k/N] name" and
+         * the run's own latest status line (elapsed, committed, applied,
+         * lag, faults), for each running scenario; in place on a
+         * terminal, a plain line every status_s (default 5 s) otherwise.
+         * quiet: none, and each run gets --quiet. */
+        int    quiet;
+        double status_s; /* 0 = 2 s on a terminal, 5 s otherwise */
 };
 
 /* Collect the scenario files of paths (a folder: its *.json in name order,

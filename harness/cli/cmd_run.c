@@ -97,7 +97,9 @@ static int run_suite(int argc, char **argv, const char *filter, int jobs,
                                     .jobs             = jobs,
                                     .timeout_s        = ro->timeout_s,
                                     .progress         = stdout,
-                                    .compress_history = ro->compress_history};
+                                    .compress_history = ro->compress_history,
+                                    .quiet            = ro->quiet,
+                                    .status_s         = ro->progress_s};
         suite_t             *s;
         json_t              *summary = NULL;
         char                 errstr[1024], self[4096];
