@@ -566,6 +566,27 @@ static void md_timing(FILE *fp, const json_t *s, const json_t *t)
         md_flatten(fp, "", t);
 }
 
+/* The lineage of the examples that have one, as `crmsync trace` prints
+ * it, in one code block. */
+static void md_lineage(FILE *fp, const json_t *examples)
+{
+        const json_t *ex;
+        size_t        i;
+        int           any = 0;
+        json_array_foreach(examples, i, ex)
+        {
+                if (!*str(ex, "lineage"))
+                        continue;
+                if (!any++)
+                        fputs("\nLineage of the first examples (`crmsync "
+                              "trace`):\n\n```\n",
+                              fp);
+                fputs(str(ex, "lineage"), fp);
+        }
+        if (any)
+                fputs("```\n", fp);
+}
+
 static void write_md(const json_t *s, FILE *fp)
 {
         const json_t *w   = json_object_get(s, "workload");
@@ -618,6 +639,7 @@ static void write_md(const json_t *s, FILE *fp)
                 fprintf(fp, "\nExamples of %s:\n\n", k);
                 json_array_foreach(v, i, ex) fprintf(
                     fp, "- `%s`: %s\n", str(ex, "key"), str(ex, "detail"));
+                md_lineage(fp, v);
         }
         crmsync_report_md_charts(s, fp);
         md_timing(fp, s, t);
@@ -685,8 +707,8 @@ static void files_line(FILE *fp, const json_t *s)
 {
         const char *h = json_string_value(json_object_get(s, "history_file"));
         fprintf(fp,
-                "report     %s/summary.json (also junit.xml, report.md, "
-                "%s)\n",
+                "report     %s/summary.json (also report.html, junit.xml, "
+                "report.md, %s)\n",
                 str(s, "run_dir"), h ? h : "history.jsonl");
 }
 

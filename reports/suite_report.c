@@ -82,7 +82,9 @@ static void html_report_link(FILE *fp, const json_t *row)
         base = base ? base + 1 : dir;
         fputs("<td><a href=\"../", fp);
         crmsync_report_escape(fp, base);
-        fputs("/report.md\">report.md</a></td>", fp);
+        fputs("/report.html\">report.html</a> (<a href=\"../", fp);
+        crmsync_report_escape(fp, base);
+        fputs("/report.md\">.md</a>)</td>", fp);
 }
 
 static int write_html(const json_t *suite, const char *path)

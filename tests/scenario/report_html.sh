@@ -187,6 +187,11 @@ for f in "$FAIL/junit.xml" "$SUITE/junit.xml"; do
         check "$(basename "$(dirname "$f")") junit: failure gives the examples' lineage" \
                 "$(grep -q '\[lineage: e-[0-9]* [a-z]* [a-z]*/[A-Z]-[0-9]* v[0-9]*.*crm committed' "$f" && echo True)"
 done
+check "report.md shows lineage of the first examples" \
+        "$(grep -q '^e-[0-9]*  [a-z]* [a-z]*/' "$FAIL/report.md" && echo True)"
+check "index.html links each run's report.html" \
+        "$(grep -q "../$(basename "$PASS")/report.html" "$SUITE/index.html" &&
+           grep -q "../$(basename "$FAIL")/report.html" "$SUITE/index.html" && echo True)"
 check "report.html shows lineage of the first examples" \
         "$(grep -q '<pre>e-[0-9]*  [a-z]* [a-z]*/' "$FAIL/report.html" && echo True)"
 
