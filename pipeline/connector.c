@@ -550,227 +550,309 @@ static int batch_settle(struct connector *c, struct pending *pend, char *errstr,
         return 0;
 }
 
+/* The change feed's state across pages. */
+struct feed {
+        char           req[CONNECTOR_CURSOR_MAX];  /* cursor of this page */
+        char           next[CONNECTOR_CURSOR_MAX]; /* the page's next */
+        struct batch   b;
+        struct pending pend;
+        unsigned       attempt; /* failed requests in a row */
+        int            fresh;   /* no stored cursor and no page read yet */
+        int            has_more;
+};
+
+/* What a step of the feed loop tells the loop to do. */
+enum feed_step {
+        FEED_GO_ON, /* the step is done: go on with this page */
+        FEED_NEXT,  /* request the next (or the same) page */
+        FEED_STOP,  /* leave the loop (a resync saw the stop) */
+        FEED_FAIL,  /* a fatal error, in errstr */
+};
+
+/* Settle the batch in flight; when it failed, read again from the stored
+ * cursor. Returns the result of batch_settle(). */
+static int feed_settle_or_rewind(struct connector *c, struct feed *f,
+                                 char *errstr, size_t errstr_size)
+{
+        int sr = batch_settle(c, &f->pend, errstr, errstr_size);
+        if (sr == 1) {
+                snprintf(f->req, sizeof(f->req), "%s", c->cursor);
+                batch_clear(&f->b);
+        }
+        return sr;
+}
+
+/* GET one page of /v1/changes from f->req. */
+static enum http_class feed_fetch(struct connector *c, struct feed *f,
+                                  struct http_resp *r)
+{
+        char    url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
+        int64_t t0;
+
+        connector_url_escape(f->req, e_cur, sizeof(e_cur));
+        snprintf(url, sizeof(url), "%s/v1/changes?limit=%u%s%s",
+                 c->cfg->crm_url, c->cfg->page_size, *f->req ? "&cursor=" : "",
+                 e_cur);
+        t0 = crmsync_mono_ms();
+        connector_http_get(c->http, url, r);
+        c->st.ms_page += crmsync_mono_ms() - t0;
+        return classify(c, "changes", r);
+}
+
+/* 410: the cursor expired. Resync from the objects, then go on from the
+ * oldest retained cursor. */
+static enum feed_step feed_on_gone(struct connector *c, struct feed *f,
+                                   const struct http_resp *r, char *errstr,
+                                   size_t errstr_size)
+{
+        char oldest[CONNECTOR_CURSOR_MAX], perr[256];
+        int  rs;
+
+        connector_parse_410(r->body, r->len, oldest, sizeof(oldest));
+        fprintf(stderr,
+                "connector: 410 cursor expired at '%s'; "
+                "oldest retained cursor '%s'\n",
+                f->req, oldest);
+        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_410) {
+                /* The bug: jump without a resync. */
+                snprintf(f->req, sizeof(f->req), "%s", oldest);
+                return FEED_NEXT;
+        }
+        batch_clear(&f->b); /* the resync covers it */
+        rs = connector_resync(c, errstr, errstr_size);
+        if (rs < 0)
+                return FEED_FAIL;
+        if (rs == 1)
+                return FEED_STOP;
+        if (rs == 2) {
+                connector_nap(c, connector_backoff_ms(f->attempt++));
+                return FEED_NEXT;
+        }
+        snprintf(f->req, sizeof(f->req), "%s", oldest);
+        if (connector_store_cursor(c, f->req, perr, sizeof(perr)))
+                fprintf(stderr, "connector: %s\n", perr);
+        return FEED_NEXT;
+}
+
+/* A page request that did not answer 200: settle the batch in flight,
+ * then back off, resync (410) or, with the bug, drop the batch (429). */
+static enum feed_step feed_on_error(struct connector *c, struct feed *f,
+                                    enum http_class k, struct http_resp *r,
+                                    char *errstr, size_t errstr_size)
+{
+        /* Whatever the error path does, the batch in flight is settled
+         * first. */
+        int sr = feed_settle_or_rewind(c, f, errstr, errstr_size);
+        if (sr < 0)
+                return FEED_FAIL;
+        if (sr == 1) {
+                connector_nap(c, connector_backoff_ms(f->attempt++));
+                return FEED_NEXT;
+        }
+        if (k == HTTP_RATE_LIMITED &&
+            (c->cfg->bugs & CRMSYNC_BUG_NO_RETRY_429)) {
+                /* The bug: the error path throws the batch away but keeps
+                 * the advanced read cursor, and ignores Retry-After. */
+                if (json_array_size(f->b.items) > 0) {
+                        fprintf(stderr,
+                                "connector: 429: dropping a batch of "
+                                "%zu event(s)\n",
+                                json_array_size(f->b.items));
+                        c->st.batches_dropped++;
+                }
+                batch_clear(&f->b);
+                connector_nap(c, CONNECTOR_BACKOFF_MIN_MS);
+                return FEED_NEXT;
+        }
+        if (k == HTTP_GONE)
+                return feed_on_gone(c, f, r, errstr, errstr_size);
+        wait_after(c, k, r, &f->attempt);
+        return FEED_NEXT;
+}
+
+/* The first page read without a stored cursor: when the feed no longer
+ * starts at the first change, what retention dropped is only in the
+ * objects, so resync from them. Takes events on any answer but FEED_GO_ON. */
+static enum feed_step feed_check_start(struct connector *c, struct feed *f,
+                                       json_t *events, char *errstr,
+                                       size_t errstr_size)
+{
+        json_int_t seq;
+        int        rs;
+
+        if (!f->fresh || json_array_size(events) == 0)
+                return FEED_GO_ON;
+        seq = json_integer_value(
+            json_object_get(json_array_get(events, 0), "seq"));
+        f->fresh = 0;
+        if (seq <= 1)
+                return FEED_GO_ON;
+        fprintf(stderr,
+                "connector: no stored cursor and the "
+                "feed starts at seq %lld: initial "
+                "snapshot\n",
+                (long long)seq);
+        json_decref(events);
+        if (batch_settle(c, &f->pend, errstr, errstr_size) < 0)
+                return FEED_FAIL;
+        rs = connector_resync(c, errstr, errstr_size);
+        if (rs < 0)
+                return FEED_FAIL;
+        if (rs == 1)
+                return FEED_STOP;
+        if (rs == 2)
+                f->fresh = 1;
+        return FEED_NEXT;
+}
+
+/* Add the page's events to the batch, a gap event replaced by its object
+ * (read in one batch beforehand). When a gap cannot be resolved yet, the
+ * page's part is dropped and the page requested again. Takes events. */
+static enum feed_step feed_add_page(struct connector *c, struct feed *f,
+                                    json_t *events, char *errstr,
+                                    size_t errstr_size)
+{
+        size_t  i, before = json_array_size(f->b.items);
+        json_t *ev, *pre  = prefetch_objects(c, events);
+        int     page_retry = 0;
+
+        json_array_foreach(events, i, ev)
+        {
+                const char *flag;
+                json_t     *use = json_incref(ev), *item;
+
+                if (connector_needs_object(ev, &flag)) {
+                        json_t     *res;
+                        char        key[200];
+                        const char *en =
+                            json_string_value(json_object_get(ev, "entity"));
+                        const char *id =
+                            json_string_value(json_object_get(ev, "record_id"));
+                        snprintf(key, sizeof(key), "%s/%s", en ? en : "",
+                                 id ? id : "");
+                        json_decref(use);
+                        if (resolve_gap(c, ev, json_object_get(pre, key), &res,
+                                        1)) {
+                                page_retry = 1;
+                                break;
+                        }
+                        if (!res)
+                                continue; /* dead-lettered gap */
+                        use = res;
+                }
+                item = json_pack("{s:o,s:s}", "ev", use, "cur", f->req);
+                if (!item) {
+                        json_decref(pre);
+                        json_decref(events);
+                        crmsync_err(errstr, errstr_size, "out of memory");
+                        return FEED_FAIL;
+                }
+                json_array_append_new(f->b.items, item);
+        }
+        json_decref(pre);
+        if (page_retry) {
+                /* Drop this page's part; the request is repeated. */
+                while (json_array_size(f->b.items) > before)
+                        json_array_remove(f->b.items,
+                                          json_array_size(f->b.items) - 1);
+                json_decref(events);
+                return FEED_NEXT;
+        }
+        c->st.polled += json_array_size(events);
+        json_decref(events);
+        f->b.pages++;
+        if (*f->next)
+                snprintf(f->req, sizeof(f->req), "%s", f->next);
+        return FEED_GO_ON;
+}
+
+/* After a page: once the batch is full (or the feed is drained or
+ * stopping), the previous batch is delivered (and its cursor stored)
+ * before this one goes out; this one is then in flight while the next
+ * pages are read. */
+static enum feed_step feed_deliver(struct connector *c, struct feed *f,
+                                   char *errstr, size_t errstr_size)
+{
+        int sr;
+
+        if (f->has_more && f->b.pages < CONNECTOR_BATCH_PAGES && !*c->stop)
+                return FEED_NEXT;
+        sr = batch_settle(c, &f->pend, errstr, errstr_size);
+        if (sr == 0)
+                sr = batch_produce(c, &f->b, f->req, &f->pend, errstr,
+                                   errstr_size);
+        if (sr == 0 && (!f->has_more || *c->stop))
+                sr = batch_settle(c, &f->pend, errstr, errstr_size);
+        if (sr < 0)
+                return FEED_FAIL;
+        if (sr == 1) {
+                snprintf(f->req, sizeof(f->req), "%s", c->cursor);
+                batch_clear(&f->b);
+                connector_nap(c, connector_backoff_ms(f->attempt++));
+                return FEED_NEXT;
+        }
+        batch_clear(&f->b);
+        connector_stats_maybe(c, 0);
+        if (!f->has_more)
+                connector_nap(c, c->cfg->poll_idle_ms);
+        return FEED_NEXT;
+}
+
+/* One round of the feed loop: fetch a page, handle errors, add it to the
+ * batch and deliver when the batch is due. */
+static enum feed_step feed_page(struct connector *c, struct feed *f,
+                                char *errstr, size_t errstr_size)
+{
+        struct http_resp r;
+        enum http_class  k;
+        enum feed_step   st;
+        json_t          *events;
+        char             perr[256];
+
+        k = feed_fetch(c, f, &r);
+        if (k != HTTP_OK)
+                return feed_on_error(c, f, k, &r, errstr, errstr_size);
+        if (connector_parse_page(r.body, r.len, &events, f->next,
+                                 sizeof(f->next), &f->has_more, perr,
+                                 sizeof(perr))) {
+                if (feed_settle_or_rewind(c, f, errstr, errstr_size) < 0)
+                        return FEED_FAIL;
+                c->st.http_errors++;
+                fprintf(stderr, "connector: changes: %s\n", perr);
+                connector_nap(c, connector_backoff_ms(f->attempt++));
+                return FEED_NEXT;
+        }
+        f->attempt = 0;
+        if ((st = feed_check_start(c, f, events, errstr, errstr_size)) !=
+                FEED_GO_ON ||
+            (st = feed_add_page(c, f, events, errstr, errstr_size)) !=
+                FEED_GO_ON)
+                return st;
+        return feed_deliver(c, f, errstr, errstr_size);
+}
+
 int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
 {
-        char             req[CONNECTOR_CURSOR_MAX], next[CONNECTOR_CURSOR_MAX];
-        char             url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
-        struct batch     b    = {json_array(), 0};
-        struct pending   pend = {0};
-        struct http_resp r;
-        unsigned         attempt = 0;
-        int              rc = -1, fresh = !*c->cursor, sr;
+        struct feed    f  = {.b = {json_array(), 0}, .fresh = !*c->cursor};
+        enum feed_step st = FEED_NEXT;
+        int            rc = -1;
 
-        if (!b.items)
+        if (!f.b.items)
                 return crmsync_err(errstr, errstr_size, "out of memory");
-        snprintf(req, sizeof(req), "%s", c->cursor);
+        snprintf(f.req, sizeof(f.req), "%s", c->cursor);
         while (!*c->stop && !c->fatal) {
-                json_t         *events, *ev;
-                int             has_more, page_retry = 0;
-                size_t          i, before;
-                enum http_class k;
-                char            perr[256];
-
-                connector_url_escape(req, e_cur, sizeof(e_cur));
-                snprintf(url, sizeof(url), "%s/v1/changes?limit=%u%s%s",
-                         c->cfg->crm_url, c->cfg->page_size,
-                         *req ? "&cursor=" : "", e_cur);
-                {
-                        int64_t t0 = crmsync_mono_ms();
-                        connector_http_get(c->http, url, &r);
-                        c->st.ms_page += crmsync_mono_ms() - t0;
-                }
-                k = classify(c, "changes", &r);
-                if (k != HTTP_OK) {
-                        /* Whatever the error path does, the batch in
-                         * flight is settled first. */
-                        sr = batch_settle(c, &pend, errstr, errstr_size);
-                        if (sr < 0)
-                                goto out;
-                        if (sr == 1) {
-                                snprintf(req, sizeof(req), "%s", c->cursor);
-                                batch_clear(&b);
-                                connector_nap(c,
-                                              connector_backoff_ms(attempt++));
-                                continue;
-                        }
-                }
-                if (k == HTTP_RATE_LIMITED &&
-                    (c->cfg->bugs & CRMSYNC_BUG_NO_RETRY_429)) {
-                        /* The bug: the error path throws the batch away but
-                         * keeps the advanced read cursor, and ignores
-                         * Retry-After. */
-                        if (json_array_size(b.items) > 0) {
-                                fprintf(stderr,
-                                        "connector: 429: dropping a batch of "
-                                        "%zu event(s)\n",
-                                        json_array_size(b.items));
-                                c->st.batches_dropped++;
-                        }
-                        batch_clear(&b);
-                        connector_nap(c, CONNECTOR_BACKOFF_MIN_MS);
-                        continue;
-                }
-                if (k == HTTP_GONE) {
-                        char oldest[CONNECTOR_CURSOR_MAX];
-                        int  rs;
-
-                        connector_parse_410(r.body, r.len, oldest,
-                                            sizeof(oldest));
-                        fprintf(stderr,
-                                "connector: 410 cursor expired at '%s'; "
-                                "oldest retained cursor '%s'\n",
-                                req, oldest);
-                        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_410) {
-                                /* The bug: jump without a resync. */
-                                snprintf(req, sizeof(req), "%s", oldest);
-                                continue;
-                        }
-                        batch_clear(&b); /* the resync covers it */
-                        rs = connector_resync(c, errstr, errstr_size);
-                        if (rs < 0)
-                                goto out;
-                        if (rs == 1)
-                                break;
-                        if (rs == 2) {
-                                connector_nap(c,
-                                              connector_backoff_ms(attempt++));
-                                continue;
-                        }
-                        snprintf(req, sizeof(req), "%s", oldest);
-                        if (connector_store_cursor(c, req, perr, sizeof(perr)))
-                                fprintf(stderr, "connector: %s\n", perr);
-                        continue;
-                }
-                if (k != HTTP_OK) {
-                        wait_after(c, k, &r, &attempt);
-                        continue;
-                }
-                if (connector_parse_page(r.body, r.len, &events, next,
-                                         sizeof(next), &has_more, perr,
-                                         sizeof(perr))) {
-                        sr = batch_settle(c, &pend, errstr, errstr_size);
-                        if (sr < 0)
-                                goto out;
-                        if (sr == 1) {
-                                snprintf(req, sizeof(req), "%s", c->cursor);
-                                batch_clear(&b);
-                        }
-                        c->st.http_errors++;
-                        fprintf(stderr, "connector: changes: %s\n", perr);
-                        connector_nap(c, connector_backoff_ms(attempt++));
-                        continue;
-                }
-                attempt = 0;
-                if (fresh && json_array_size(events) > 0) {
-                        json_int_t seq = json_integer_value(
-                            json_object_get(json_array_get(events, 0), "seq"));
-                        int rs;
-
-                        fresh = 0;
-                        if (seq > 1) {
-                                /* No stored cursor and the feed no longer
-                                 * starts at the first change: what retention
-                                 * dropped is only in the objects. */
-                                fprintf(stderr,
-                                        "connector: no stored cursor and the "
-                                        "feed starts at seq %lld: initial "
-                                        "snapshot\n",
-                                        (long long)seq);
-                                json_decref(events);
-                                if (batch_settle(c, &pend, errstr,
-                                                 errstr_size) < 0)
-                                        goto out;
-                                rs = connector_resync(c, errstr, errstr_size);
-                                if (rs < 0)
-                                        goto out;
-                                if (rs == 1)
-                                        break;
-                                if (rs == 2)
-                                        fresh = 1;
-                                continue;
-                        }
-                }
-                before      = json_array_size(b.items);
-                json_t *pre = prefetch_objects(c, events);
-                json_array_foreach(events, i, ev)
-                {
-                        const char *flag;
-                        json_t     *use = json_incref(ev), *item;
-
-                        if (connector_needs_object(ev, &flag)) {
-                                json_t     *res;
-                                char        key[200];
-                                const char *en = json_string_value(
-                                    json_object_get(ev, "entity"));
-                                const char *id = json_string_value(
-                                    json_object_get(ev, "record_id"));
-                                snprintf(key, sizeof(key), "%s/%s",
-                                         en ? en : "", id ? id : "");
-                                json_decref(use);
-                                if (resolve_gap(c, ev,
-                                                json_object_get(pre, key), &res,
-                                                1)) {
-                                        page_retry = 1;
-                                        break;
-                                }
-                                if (!res)
-                                        continue; /* dead-lettered gap */
-                                use = res;
-                        }
-                        item = json_pack("{s:o,s:s}", "ev", use, "cur", req);
-                        if (!item) {
-                                json_decref(pre);
-                                json_decref(events);
-                                crmsync_err(errstr, errstr_size,
-                                            "out of memory");
-                                goto out;
-                        }
-                        json_array_append_new(b.items, item);
-                }
-                json_decref(pre);
-                if (page_retry) {
-                        /* Drop this page's part; the request is repeated. */
-                        while (json_array_size(b.items) > before)
-                                json_array_remove(b.items,
-                                                  json_array_size(b.items) - 1);
-                        json_decref(events);
-                        continue;
-                }
-                c->st.polled += json_array_size(events);
-                json_decref(events);
-                b.pages++;
-                if (*next)
-                        snprintf(req, sizeof(req), "%s", next);
-                if (has_more && b.pages < CONNECTOR_BATCH_PAGES && !*c->stop)
-                        continue;
-                /* The previous batch is delivered (and its cursor stored)
-                 * before this one goes out; this one is then in flight
-                 * while the next pages are read. */
-                sr = batch_settle(c, &pend, errstr, errstr_size);
-                if (sr == 0)
-                        sr = batch_produce(c, &b, req, &pend, errstr,
-                                           errstr_size);
-                if (sr == 0 && (!has_more || *c->stop))
-                        sr = batch_settle(c, &pend, errstr, errstr_size);
-                if (sr < 0)
+                st = feed_page(c, &f, errstr, errstr_size);
+                if (st == FEED_FAIL)
                         goto out;
-                if (sr == 1) {
-                        snprintf(req, sizeof(req), "%s", c->cursor);
-                        batch_clear(&b);
-                        connector_nap(c, connector_backoff_ms(attempt++));
-                        continue;
-                }
-                batch_clear(&b);
-                connector_stats_maybe(c, 0);
-                if (!has_more)
-                        connector_nap(c, c->cfg->poll_idle_ms);
+                if (st == FEED_STOP)
+                        break;
         }
-        if (!c->fatal && batch_settle(c, &pend, errstr, errstr_size) < 0)
+        if (!c->fatal && batch_settle(c, &f.pend, errstr, errstr_size) < 0)
                 goto out;
         rc =
             c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
 out:
-        json_decref(b.items);
+        json_decref(f.b.items);
         return rc;
 }
 
