@@ -320,126 +320,146 @@ static int random_secret(char *out, size_t out_size)
         return 0;
 }
 
-int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
+/* The receiver's event loop and HTTP server, its requests guarded: heads
+ * over 64 KiB get 431, bodies over 16 MiB 413, a malformed request 400
+ * (JSON bodies, not libevent's HTML pages). */
+static int webhook_server_new(struct webhook_rx *rx, char *errstr,
+                              size_t errstr_size)
 {
-        struct webhook_rx           rx;
-        struct evhttp_bound_socket *bs;
-        struct timeval              tv = {0, 10 * 1000};
-        struct sockaddr_storage     ss;
-        socklen_t                   sl = sizeof(ss);
-        int                         rc = -1, port, old_port, want;
-        int                         subscribed, snapshot;
-        json_t                     *state;
-
-        memset(&rx, 0, sizeof(rx));
-        rx.c           = c;
-        c->on_delivery = on_delivery;
-        rx.base        = event_base_new();
-        if (!rx.base)
+        if (!(rx->base = event_base_new()))
                 return crmsync_err(errstr, errstr_size, "event_base_new");
-        rx.http = evhttp_new(rx.base);
-        if (!rx.http) {
-                crmsync_err(errstr, errstr_size, "evhttp_new failed");
-                goto out_base;
-        }
-        /* Heads over 64 KiB get 431, bodies over 16 MiB 413, a malformed
-         * request 400: JSON bodies, not libevent's HTML pages. */
-        rx.guard = crmsync_http_guard_new(
-            rx.http, CRMSYNC_HTTP_MAX_HEADER_BYTES, WEBHOOK_BODY_MAX);
-        if (!rx.guard) {
-                crmsync_err(errstr, errstr_size, "out of memory");
-                goto out_http;
-        }
-        evhttp_set_allowed_methods(rx.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
-        evhttp_set_gencb(rx.http, on_request, &rx);
-        /* Come back on the port of the previous run, so the subscription
-         * (and the CRM's retries of batches it could not deliver while we
-         * were down) still reach us. */
-        state      = *c->cursor ? json_loads(c->cursor, 0, NULL) : NULL;
-        old_port   = (int)json_integer_value(json_object_get(state, "port"));
-        subscribed = json_is_true(json_object_get(state, "subscribed"));
-        snapshot   = json_is_true(json_object_get(state, "snapshot"));
-        /* The secret: given, else the one of the previous run (its
-         * subscription is signed with it), else a fresh random one. The
-         * connector subscribes itself, so nobody else needs to know it. */
+        if (!(rx->http = evhttp_new(rx->base)))
+                return crmsync_err(errstr, errstr_size, "evhttp_new failed");
+        rx->guard = crmsync_http_guard_new(
+            rx->http, CRMSYNC_HTTP_MAX_HEADER_BYTES, WEBHOOK_BODY_MAX);
+        if (!rx->guard)
+                return crmsync_err(errstr, errstr_size, "out of memory");
+        evhttp_set_allowed_methods(rx->http, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
+        evhttp_set_gencb(rx->http, on_request, rx);
+        return 0;
+}
+
+static void webhook_server_free(struct webhook_rx *rx)
+{
+        if (rx->tick)
+                event_free(rx->tick);
+        if (rx->http)
+                evhttp_free(rx->http);
+        crmsync_http_guard_free(rx->guard); /* after its connections */
+        if (rx->base)
+                event_base_free(rx->base);
+}
+
+/* What the previous run stored as the cursor: its port, whether it had
+ * subscribed and taken the snapshot, and the secret. The secret: given,
+ * else the one of the previous run (its subscription is signed with it),
+ * else a fresh random one; the connector subscribes itself, so nobody else
+ * needs to know it. */
+static int webhook_restore(struct webhook_rx *rx, int *old_port,
+                           int *subscribed, int *snapshot, char *errstr,
+                           size_t errstr_size)
+{
+        struct connector *c = rx->c;
+        json_t     *state = *c->cursor ? json_loads(c->cursor, 0, NULL) : NULL;
+        const char *prev;
+
+        *old_port   = (int)json_integer_value(json_object_get(state, "port"));
+        *subscribed = json_is_true(json_object_get(state, "subscribed"));
+        *snapshot   = json_is_true(json_object_get(state, "snapshot"));
         if (c->cfg->webhook_secret && *c->cfg->webhook_secret)
-                snprintf(rx.secret, sizeof(rx.secret), "%s",
+                snprintf(rx->secret, sizeof(rx->secret), "%s",
                          c->cfg->webhook_secret);
         else if (json_is_string(json_object_get(state, "secret")))
-                snprintf(rx.secret, sizeof(rx.secret), "%s",
+                snprintf(rx->secret, sizeof(rx->secret), "%s",
                          json_string_value(json_object_get(state, "secret")));
-        else if (random_secret(rx.secret, sizeof(rx.secret))) {
+        else if (random_secret(rx->secret, sizeof(rx->secret))) {
                 json_decref(state);
-                crmsync_err(errstr, errstr_size,
-                            "webhook mode: no secret and /dev/urandom "
-                            "unreadable");
-                goto out_http;
+                return crmsync_err(errstr, errstr_size,
+                                   "webhook mode: no secret and /dev/urandom "
+                                   "unreadable");
         }
-        {
-                const char *prev =
-                    json_string_value(json_object_get(state, "secret"));
-                if (!prev || strcmp(prev, rx.secret))
-                        subscribed = 0; /* a new secret: subscribe again */
-        }
+        prev = json_string_value(json_object_get(state, "secret"));
+        if (!prev || strcmp(prev, rx->secret))
+                *subscribed = 0; /* a new secret: subscribe again */
         json_decref(state);
-        want = c->cfg->webhook_port ? c->cfg->webhook_port : old_port;
-        bs   = evhttp_bind_socket_with_handle(rx.http, "127.0.0.1",
-                                              (ev_uint16_t)want);
+        return 0;
+}
+
+/* Listen on 127.0.0.1: the configured port, else the previous run's (so
+ * the subscription and the CRM's retries of batches it could not deliver
+ * while we were down still reach us), else any. Prints webhook_url=. */
+static struct evhttp_bound_socket *webhook_listen(struct webhook_rx *rx,
+                                                  int old_port, int *port,
+                                                  char  *errstr,
+                                                  size_t errstr_size)
+{
+        struct connector *c = rx->c;
+        int want = c->cfg->webhook_port ? c->cfg->webhook_port : old_port;
+        struct evhttp_bound_socket *bs;
+        struct sockaddr_storage     ss;
+        socklen_t                   sl = sizeof(ss);
+
+        bs = evhttp_bind_socket_with_handle(rx->http, "127.0.0.1",
+                                            (ev_uint16_t)want);
         if (!bs && want && !c->cfg->webhook_port) {
                 fprintf(stderr,
                         "connector: webhook: port %d of the previous run is "
                         "busy; a new subscription is needed (batches sent "
                         "to the old one are lost)\n",
                         want);
-                bs = evhttp_bind_socket_with_handle(rx.http, "127.0.0.1", 0);
+                bs = evhttp_bind_socket_with_handle(rx->http, "127.0.0.1", 0);
         }
         if (!bs) {
                 crmsync_err(errstr, errstr_size,
                             "cannot listen on 127.0.0.1:%d", want);
-                goto out_http;
+                return NULL;
         }
         if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
                         &sl)) {
                 crmsync_err(errstr, errstr_size, "getsockname failed");
-                goto out_http;
+                return NULL;
         }
-        port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        snprintf(rx.url, sizeof(rx.url), "http://127.0.0.1:%d%s", port,
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        snprintf(rx->url, sizeof(rx->url), "http://127.0.0.1:%d%s", *port,
                  WEBHOOK_PATH);
-        printf("webhook_url=%s\n", rx.url);
+        printf("webhook_url=%s\n", rx->url);
         fflush(stdout);
-        if (port != old_port)
-                subscribed = snapshot = 0;
+        return bs;
+}
+
+/* Subscribe unless still subscribed at this port, and take the snapshot
+ * unless taken: webhooks only carry changes from now on, what happened
+ * before the subscription comes from the objects. */
+static int webhook_subscribe(struct webhook_rx *rx, int port, int subscribed,
+                             int snapshot, char *errstr, size_t errstr_size)
+{
+        struct connector *c = rx->c;
+
         if (!subscribed) {
-                if (subscribe(&rx, errstr, errstr_size) ||
-                    store_state(&rx, port, 1, 0, errstr, errstr_size))
-                        goto out_http;
+                if (subscribe(rx, errstr, errstr_size) ||
+                    store_state(rx, port, 1, 0, errstr, errstr_size))
+                        return -1;
         } else {
                 fprintf(stderr, "connector: webhook: still subscribed at %s\n",
-                        rx.url);
+                        rx->url);
         }
         if (!snapshot && c->cfg->crm_url && *c->cfg->crm_url) {
-                /* Webhooks only carry changes from now on: what happened
-                 * before the subscription comes from the objects. */
                 int rs = connector_resync(c, errstr, errstr_size);
                 if (rs < 0)
-                        goto out_http;
-                if (rs == 0 &&
-                    store_state(&rx, port, 1, 1, errstr, errstr_size))
-                        goto out_http;
+                        return -1;
+                if (rs == 0 && store_state(rx, port, 1, 1, errstr, errstr_size))
+                        return -1;
         }
-        rx.tick = event_new(rx.base, -1, EV_PERSIST, on_tick, &rx);
-        if (!rx.tick || event_add(rx.tick, &tv)) {
-                crmsync_err(errstr, errstr_size, "timer failed");
-                goto out_http;
-        }
-        event_base_dispatch(rx.base);
+        return 0;
+}
 
-        /* Stop: no new requests; finish the ones waiting for delivery. */
-        evhttp_del_accept_socket(rx.http, bs);
-        connector_wait_delivered(c);
-        while (rx.pendings) {
-                struct pending *p = rx.pendings;
+/* Stop: no new requests; finish the ones waiting for delivery. */
+static void webhook_drain(struct webhook_rx *rx, struct evhttp_bound_socket *bs)
+{
+        evhttp_del_accept_socket(rx->http, bs);
+        connector_wait_delivered(rx->c);
+        while (rx->pendings) {
+                struct pending *p = rx->pendings;
                 if (p->outstanding > 0)
                         p->failed = 1; /* not confirmed: CRM retries */
                 p->outstanding = 0;
@@ -448,17 +468,42 @@ int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
         fprintf(stderr,
                 "connector: webhook: %llu request(s), %llu "
                 "rejected\n",
-                (unsigned long long)rx.requests,
-                (unsigned long long)rx.rejected);
+                (unsigned long long)rx->requests,
+                (unsigned long long)rx->rejected);
+}
+
+int connector_run_webhook(struct connector *c, char *errstr, size_t errstr_size)
+{
+        struct webhook_rx           rx;
+        struct evhttp_bound_socket *bs;
+        struct timeval              tv = {0, 10 * 1000};
+        int                         rc = -1, port, old_port;
+        int                         subscribed, snapshot;
+
+        memset(&rx, 0, sizeof(rx));
+        rx.c           = c;
+        c->on_delivery = on_delivery;
+        if (webhook_server_new(&rx, errstr, errstr_size) ||
+            webhook_restore(&rx, &old_port, &subscribed, &snapshot, errstr,
+                            errstr_size) ||
+            !(bs = webhook_listen(&rx, old_port, &port, errstr, errstr_size)))
+                goto out;
+        if (port != old_port)
+                subscribed = snapshot = 0;
+        if (webhook_subscribe(&rx, port, subscribed, snapshot, errstr,
+                              errstr_size))
+                goto out;
+        rx.tick = event_new(rx.base, -1, EV_PERSIST, on_tick, &rx);
+        if (!rx.tick || event_add(rx.tick, &tv)) {
+                crmsync_err(errstr, errstr_size, "timer failed");
+                goto out;
+        }
+        event_base_dispatch(rx.base);
+        webhook_drain(&rx, bs);
         rc =
             c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
-out_http:
+out:
         c->on_delivery = NULL;
-        if (rx.tick)
-                event_free(rx.tick);
-        evhttp_free(rx.http);
-        crmsync_http_guard_free(rx.guard); /* after its connections */
-out_base:
-        event_base_free(rx.base);
+        webhook_server_free(&rx);
         return rc;
 }
