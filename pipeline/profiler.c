@@ -18,60 +18,7 @@
 
 #define DLQ_FLUSH_SLICE_MS 100
 
-struct part_off {
-        int32_t partition;
-        int64_t next_offset;
-};
-
-struct side_fx {
-        char        event_id[CRMSYNC_ID_MAX];
-        char        key[CRMSYNC_KEY_MAX];
-        const char *kind;
-        int         sent; /* the sink answered 200 for it */
-};
-
-struct stats {
-        /* Wall ms spent waiting in each phase (profiling aid). */
-        int64_t  ms_poll, ms_sink, ms_fx, ms_commit;
-        uint64_t consumed, applied, stale, dup, dlq, skipped, failed, committed,
-            retries, side_effects, kafka_errors, parked, forced;
-};
-
-struct profiler {
-        const struct profiler_config *cfg;
-        volatile sig_atomic_t        *stop;
-        rd_kafka_t                   *rk;  /* consumer */
-        rd_kafka_t                   *dlq; /* producer */
-        struct prof_http              http;
-        struct prof_dedupe           *dedupe;
-
-        /* The batch: ops waiting for the sink and the offsets they cover
-         * (messages that need no op still count for the offsets). */
-        struct prof_pending *ents;
-        size_t               nents, ents_cap;
-        struct part_off     *offs;
-        size_t               noffs, offs_cap;
-        size_t               nmsgs;    /* new messages since the last flush */
-        int64_t              first_ms; /* when the first of them came */
-        int64_t              last_flush_ms;
-
-        struct side_fx *fx;
-        size_t          nfx, fx_cap;
-
-        struct stats st;
-        int64_t      last_stats_ms;
-        int64_t      last_err_log_ms;
-        int64_t      drain_until_ms; /* set at shutdown: last flush */
-        FILE        *reads; /* $CRMSYNC_READ_LOG, for lineage; may be NULL */
-        struct account_domain domain;
-        int                   has_domain;
-        int                   from_ts_done;
-        int64_t              *start_offs; /* [CRMSYNC_START_OFFSETS_MAX],
-                                           * -1 = none; NULL = no spec */
-};
-
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+void profiler_log(const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -81,7 +28,7 @@ static void logf_(const char *fmt, ...)
 
 static void print_stats(struct profiler *p)
 {
-        logf_(
+        profiler_log(
             "consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
             "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
             "retries=%llu parked=%llu forced=%llu ms_poll=%lld "
@@ -181,8 +128,8 @@ static void commit_offsets(struct profiler *p, int unsafe)
                         p->st.committed++;
                         break;
                 }
-                logf_("commit failed: %s%s", rd_kafka_err2str(err),
-                      attempt < 2 ? " (retrying)" : "");
+                profiler_log("commit failed: %s%s", rd_kafka_err2str(err),
+                             attempt < 2 ? " (retrying)" : "");
                 if (err == RD_KAFKA_RESP_ERR__STATE ||
                     err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
                     err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || nap(p, 100))
@@ -195,7 +142,7 @@ static void commit_offsets(struct profiler *p, int unsafe)
 /* Drop everything held, written or not (partitions revoked, stopping).
  * Unwritten records are uncommitted: forget their ids so that a
  * redelivery to us is not taken for a duplicate. */
-static void batch_reset(struct profiler *p)
+void profiler_batch_reset(struct profiler *p)
 {
         for (size_t i = 0; i < p->nents; i++) {
                 if (!p->ents[i].done && p->dedupe)
@@ -289,13 +236,14 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                         const char *msg =
                             json_string_value(json_object_get(o, "message"));
                         p->st.failed++;
-                        logf_("sink rejected %s (%s/%s v%u): %d %s",
-                              e->op.event_id, e->op.entity, e->op.record_id,
-                              e->op.version, st, msg ? msg : "");
+                        profiler_log("sink rejected %s (%s/%s v%u): %d %s",
+                                     e->op.event_id, e->op.entity,
+                                     e->op.record_id, e->op.version, st,
+                                     msg ? msg : "");
                 }
                 if (fx && e->op.side_effect && !p->cfg->no_side_effects &&
                     add_fx(p, &e->op))
-                        logf_("out of memory queueing a side effect");
+                        profiler_log("out of memory queueing a side effect");
         }
         json_decref(r);
         return applied;
@@ -330,11 +278,11 @@ static size_t unpark(struct profiler *p, int progress, int64_t now)
                         continue;
                 if (now - e->parked_since_ms >= PROFILER_PARK_MAX_MS ||
                     parked > PROFILER_PARK_CAP) {
-                        logf_("%s/%s v%u: v%u never came after %lld ms; "
-                              "applying without it",
-                              e->op.entity, e->op.record_id, e->op.version,
-                              e->op.version - 1,
-                              (long long)(now - e->parked_since_ms));
+                        profiler_log("%s/%s v%u: v%u never came after %lld ms; "
+                                     "applying without it",
+                                     e->op.entity, e->op.record_id,
+                                     e->op.version, e->op.version - 1,
+                                     (long long)(now - e->parked_since_ms));
                         e->op.if_version = -1;
                         p->st.forced++;
                         parked--;
@@ -360,14 +308,15 @@ static int post_until_ok(struct profiler *p, const char *path,
                 int64_t now = crmsync_mono_ms();
                 if (now - p->last_err_log_ms >= 1000 || attempt == 0) {
                         if (st)
-                                logf_("POST %s: HTTP %ld %.*s (retry %u)", path,
-                                      st,
-                                      (int)strcspn(p->http.buf, "\r\n") > 200
-                                          ? 200
-                                          : (int)strcspn(p->http.buf, "\r\n"),
-                                      p->http.buf, attempt + 1);
+                                profiler_log(
+                                    "POST %s: HTTP %ld %.*s (retry %u)", path,
+                                    st,
+                                    (int)strcspn(p->http.buf, "\r\n") > 200
+                                        ? 200
+                                        : (int)strcspn(p->http.buf, "\r\n"),
+                                    p->http.buf, attempt + 1);
                         else
-                                logf_("%s (retry %u)", err, attempt + 1);
+                                profiler_log("%s (retry %u)", err, attempt + 1);
                         p->last_err_log_ms = now;
                 }
                 p->st.retries++;
@@ -425,8 +374,8 @@ static int send_side_effects(struct profiler *p)
                                 }
                         }
                 } else {
-                        logf_("unreadable side-effect reply: %.200s",
-                              p->http.buf);
+                        profiler_log("unreadable side-effect reply: %.200s",
+                                     p->http.buf);
                 }
                 json_decref(r);
                 if (!left)
@@ -456,7 +405,7 @@ static int flush_dlq(struct profiler *p)
  * to the first parked op of each partition). Parked ops carry over to the
  * next flush. Returns 0, or -1 when giving up (stop): nothing more is
  * committed and the batch will be redelivered. */
-static int flush_batch(struct profiler *p)
+int profiler_flush_batch(struct profiler *p)
 {
         size_t  *idx      = NULL;
         unsigned fails    = 0; /* consecutive rounds with failures */
@@ -515,7 +464,8 @@ static int flush_batch(struct profiler *p)
                                 left += !p->ents[idx[k]].done &&
                                         !p->ents[idx[k]].parked;
                 } else {
-                        logf_("unreadable bulk reply: %.200s", p->http.buf);
+                        profiler_log("unreadable bulk reply: %.200s",
+                                     p->http.buf);
                 }
                 if (!left) {
                         fails = 0;
@@ -558,7 +508,8 @@ static void dead_letter(struct profiler *p, const rd_kafka_message_t *m,
                         break; /* headers now owned by librdkafka */
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100 ||
                     *p->stop) {
-                        logf_("DLQ produce failed: %s", rd_kafka_err2str(err));
+                        profiler_log("DLQ produce failed: %s",
+                                     rd_kafka_err2str(err));
                         rd_kafka_headers_destroy(h);
                         break;
                 }
@@ -623,314 +574,17 @@ static void handle_message(struct profiler *p, const rd_kafka_message_t *m)
                 return;
         }
         if (add_op(p, &op, m->partition, m->offset)) {
-                logf_("out of memory: dead-lettering %s", op.event_id);
+                profiler_log("out of memory: dead-lettering %s", op.event_id);
                 dead_letter(p, m, "profiler out of memory");
                 profiler_op_clear(&op);
         }
 }
 
-/* Cooperative revoke: forget what we hold of the revoked partitions. */
-static void drop_partitions(struct profiler                       *p,
-                            const rd_kafka_topic_partition_list_t *parts)
-{
-        size_t k = 0;
-        for (size_t i = 0; i < p->nents; i++) {
-                struct prof_pending *e = &p->ents[i];
-                if (rd_kafka_topic_partition_list_find(parts, p->cfg->topic,
-                                                       e->partition)) {
-                        profiler_dedupe_forget(p->dedupe, e->op.event_id);
-                        profiler_op_clear(&e->op);
-                } else {
-                        p->ents[k++] = *e;
-                }
-        }
-        p->nents = k;
-        k        = 0;
-        for (size_t i = 0; i < p->noffs; i++)
-                if (!rd_kafka_topic_partition_list_find(parts, p->cfg->topic,
-                                                        p->offs[i].partition))
-                        p->offs[k++] = p->offs[i];
-        p->noffs = k;
-}
-
-/* ---- librdkafka callbacks ---------------------------------------------- */
-
-/* Readiness contract with the harness: create $CRMSYNC_READY_FILE once
- * partitions are assigned, so the CRM's clock starts after the join. */
-static void signal_ready(void)
-{
-        const char *path = getenv("CRMSYNC_READY_FILE");
-        FILE       *fp;
-        if (path && *path && (fp = fopen(path, "w")))
-                fclose(fp);
-}
-
-/* Where to start each newly assigned partition when the run gave start
- * offsets: at the group's committed offset if it has one, else at the
- * run's start offset (not at auto.offset.reset, which on a shared topic
- * would read earlier runs' records). New list, the caller destroys it. */
-static rd_kafka_topic_partition_list_t *
-start_positions(struct profiler                       *p,
-                const rd_kafka_topic_partition_list_t *parts)
-{
-        rd_kafka_topic_partition_list_t *at =
-            rd_kafka_topic_partition_list_copy(parts);
-        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-
-        for (int attempt = 0; attempt < 3 && err; attempt++)
-                err = rd_kafka_committed(p->rk, at, 5000);
-        if (err)
-                logf_("committed offsets unknown (%s): starting at the "
-                      "run's start offsets",
-                      rd_kafka_err2str(err));
-        for (int i = 0; i < at->cnt; i++) {
-                rd_kafka_topic_partition_t *tp = &at->elems[i];
-                int64_t                     start =
-                    tp->partition >= 0 &&
-                            tp->partition < CRMSYNC_START_OFFSETS_MAX
-                                            ? p->start_offs[tp->partition]
-                                            : -1;
-                int64_t committed = err || tp->err ? -1 : tp->offset;
-                tp->err           = RD_KAFKA_RESP_ERR_NO_ERROR;
-                if (committed >= 0)
-                        tp->offset = committed > start ? committed : start;
-                else
-                        tp->offset =
-                            start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
-        }
-        return at;
-}
-
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-        struct profiler *p = opaque;
-        int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
-        rd_kafka_error_t *e = NULL;
-
-        switch (err) {
-        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-                logf_("assigned %d partition(s)", parts->cnt);
-                signal_ready();
-                if (p->cfg->from_ts_ms && !p->from_ts_done) {
-                        /* Replay from a time: look the offsets up (a
-                         * partition with nothing at or after it starts at
-                         * its end). Later assignments use commits. */
-                        rd_kafka_topic_partition_list_t *at =
-                            rd_kafka_topic_partition_list_copy(parts);
-                        rd_kafka_resp_err_t lerr;
-                        for (int i = 0; i < at->cnt; i++)
-                                at->elems[i].offset = p->cfg->from_ts_ms;
-                        lerr = rd_kafka_offsets_for_times(rk, at, 10000);
-                        for (int i = 0; i < at->cnt; i++)
-                                if (lerr || at->elems[i].err ||
-                                    at->elems[i].offset < 0)
-                                        at->elems[i].offset =
-                                            RD_KAFKA_OFFSET_END;
-                        logf_("replaying from timestamp %lld (lookup: %s)",
-                              (long long)p->cfg->from_ts_ms,
-                              rd_kafka_err2str(lerr));
-                        p->from_ts_done = 1;
-                        if (coop)
-                                e = rd_kafka_incremental_assign(rk, at);
-                        else
-                                rd_kafka_assign(rk, at);
-                        rd_kafka_topic_partition_list_destroy(at);
-                        break;
-                }
-                if (p->start_offs) {
-                        rd_kafka_topic_partition_list_t *at =
-                            start_positions(p, parts);
-                        if (coop)
-                                e = rd_kafka_incremental_assign(rk, at);
-                        else
-                                rd_kafka_assign(rk, at);
-                        rd_kafka_topic_partition_list_destroy(at);
-                        break;
-                }
-                if (coop)
-                        e = rd_kafka_incremental_assign(rk, parts);
-                else
-                        rd_kafka_assign(rk, parts);
-                break;
-        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-                logf_("revoked %d partition(s)%s: flushing the batch",
-                      parts->cnt,
-                      rd_kafka_assignment_lost(rk) ? " (lost)" : "");
-                /* Write and commit what we hold for these partitions
-                 * before they move; what cannot be written (stopping, or
-                 * parked) is dropped uncommitted: the next owner gets it. */
-                if (flush_batch(p) || !coop)
-                        batch_reset(p);
-                else
-                        drop_partitions(p, parts);
-                if (coop)
-                        e = rd_kafka_incremental_unassign(rk, parts);
-                else
-                        rd_kafka_assign(rk, NULL);
-                break;
-        default:
-                logf_("rebalance error: %s", rd_kafka_err2str(err));
-                rd_kafka_assign(rk, NULL);
-                break;
-        }
-        if (e) {
-                logf_("rebalance: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-        }
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-        struct profiler *p = opaque;
-        (void)rk;
-        p->st.kafka_errors++;
-        int64_t now = crmsync_mono_ms();
-        if (now - p->last_err_log_ms >= 1000) {
-                logf_("kafka: %s: %s",
-                      rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
-                p->last_err_log_ms = now;
-        }
-}
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-        (void)rk;
-        (void)opaque;
-        if (m->err)
-                logf_("DLQ delivery failed: %s", rd_kafka_err2str(m->err));
-}
-
-static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
-                                  int consumer, char *errstr,
-                                  size_t errstr_size)
-{
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char             kerr[256];
-        /* Consumer defaults a properties file may override:
-         * - a short fetch wait bounds latency where a broker does not wake
-         *   a waiting fetch when data arrives (the embedded mock cluster
-         *   waits it out);
-         * - a short session lets a restarted profiler take its partitions
-         *   back in seconds instead of waiting 45 s for the dead member. */
-        if (consumer && (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50",
-                                           kerr, sizeof(kerr)) ||
-                         rd_kafka_conf_set(conf, "session.timeout.ms", "6000",
-                                           kerr, sizeof(kerr)) ||
-                         rd_kafka_conf_set(conf, "heartbeat.interval.ms",
-                                           "1000", kerr, sizeof(kerr)) ||
-                         rd_kafka_conf_set(conf, "reconnect.backoff.max.ms",
-                                           "1000", kerr, sizeof(kerr)) ||
-                         rd_kafka_conf_set(conf, "socket.timeout.ms", "5000",
-                                           kerr, sizeof(kerr))))
-                logf_("default consumer property refused: %s", kerr);
-        if (cfg->kafka_config &&
-            crmsync_kafka_conf_file(conf, cfg->kafka_config, errstr,
-                                    errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        if (cfg->bootstrap &&
-            rd_kafka_conf_set(conf, "bootstrap.servers", cfg->bootstrap, kerr,
-                              sizeof(kerr)) != RD_KAFKA_CONF_OK) {
-                crmsync_err(errstr, errstr_size, "bootstrap.servers: %s", kerr);
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        return conf;
-}
-
-static int set_all(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
-                   size_t errstr_size)
-{
-        char kerr[256];
-        for (; kv[0]; kv += 2)
-                if (rd_kafka_conf_set(conf, kv[0], kv[1], kerr, sizeof(kerr)) !=
-                    RD_KAFKA_CONF_OK)
-                        return crmsync_err(errstr, errstr_size, "%s=%s: %s",
-                                           kv[0], kv[1], kerr);
-        return 0;
-}
-
-static int open_kafka(struct profiler *p, char *errstr, size_t errstr_size)
-{
-        const struct profiler_config *cfg = p->cfg;
-        char                          kerr[512];
-        const char *const             cons[] = {
-                        "group.id",
-                        cfg->group_id,
-                        "enable.auto.commit",
-                        "false",
-                        "enable.auto.offset.store",
-                        "false",
-                        "auto.offset.reset",
-            cfg->offset_reset ? cfg->offset_reset : "earliest",
-                        "client.id",
-                        "crmsync-profiler",
-                        NULL,
-                        NULL,
-        };
-        rd_kafka_conf_t *conf = make_conf(cfg, 1, errstr, errstr_size);
-        if (!conf)
-                return -1;
-        if (set_all(conf, cons, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return -1;
-        }
-        rd_kafka_conf_set_opaque(conf, p);
-        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-        rd_kafka_conf_set_error_cb(conf, error_cb);
-        p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
-        if (!p->rk) {
-                rd_kafka_conf_destroy(conf);
-                return crmsync_err(errstr, errstr_size, "consumer: %s", kerr);
-        }
-        rd_kafka_poll_set_consumer(p->rk);
-
-        const char *const prod[] = {
-            "enable.idempotence", "true", "client.id", "crmsync-profiler-dlq",
-            "linger.ms",          "5",    NULL,        NULL,
-        };
-        if (!(conf = make_conf(cfg, 0, errstr, errstr_size)))
-                return -1;
-        if (set_all(conf, prod, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return -1;
-        }
-        rd_kafka_conf_set_opaque(conf, p);
-        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-        rd_kafka_conf_set_error_cb(conf, error_cb);
-        p->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
-        if (!p->dlq) {
-                rd_kafka_conf_destroy(conf);
-                return crmsync_err(errstr, errstr_size, "DLQ producer: %s",
-                                   kerr);
-        }
-
-        rd_kafka_topic_partition_list_t *sub =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(sub, cfg->topic,
-                                          RD_KAFKA_PARTITION_UA);
-        rd_kafka_resp_err_t err = rd_kafka_subscribe(p->rk, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (err)
-                return crmsync_err(errstr, errstr_size, "subscribe %s: %s",
-                                   cfg->topic, rd_kafka_err2str(err));
-        return 0;
-}
-
 /* ---- the loop ---------------------------------------------------------- */
 
-int crmsync_profiler_run(const struct profiler_config *cfg,
-                         volatile sig_atomic_t *stop, char *errstr,
-                         size_t errstr_size)
+static int check_config(const struct profiler_config *cfg, char *errstr,
+                        size_t errstr_size)
 {
-        struct profiler p;
-        int             rc = -1;
-
-        memset(&p, 0, sizeof(p));
-        p.cfg  = cfg;
-        p.stop = stop;
         if (!cfg->topic || !*cfg->topic || !cfg->dlq_topic ||
             !*cfg->dlq_topic || !cfg->group_id || !*cfg->group_id)
                 return crmsync_err(errstr, errstr_size,
@@ -940,100 +594,157 @@ int crmsync_profiler_run(const struct profiler_config *cfg,
                 return crmsync_err(errstr, errstr_size,
                                    "profiler: no bootstrap servers (and no "
                                    "kafka config file)");
-        if (profiler_http_init(&p.http, cfg->sink_url, errstr, errstr_size))
-                goto out;
-        if (!(p.dedupe = profiler_dedupe_new(PROFILER_DEDUPE_CAP))) {
-                crmsync_err(errstr, errstr_size,
-                            "profiler: out of memory (dedupe set)");
-                goto out;
-        }
+        return 0;
+}
+
+/* Everything the loop needs: the sink client, the dedupe set, the replay
+ * domain and start offsets, the Kafka clients and the read log. */
+static int profiler_open(struct profiler *p, char *errstr, size_t errstr_size)
+{
+        const struct profiler_config *cfg = p->cfg;
+
+        if (profiler_http_init(&p->http, cfg->sink_url, errstr, errstr_size))
+                return -1;
+        if (!(p->dedupe = profiler_dedupe_new(PROFILER_DEDUPE_CAP)))
+                return crmsync_err(errstr, errstr_size,
+                                   "profiler: out of memory (dedupe set)");
         if (cfg->domain) {
-                if (crmsync_domain_parse(cfg->domain, &p.domain, errstr,
+                if (crmsync_domain_parse(cfg->domain, &p->domain, errstr,
                                          errstr_size))
-                        goto out;
-                p.has_domain = 1;
+                        return -1;
+                p->has_domain = 1;
         }
         if (cfg->start_offsets) {
-                if (!(p.start_offs = malloc(CRMSYNC_START_OFFSETS_MAX *
-                                            sizeof(*p.start_offs)))) {
-                        crmsync_err(errstr, errstr_size,
-                                    "profiler: out of memory");
-                        goto out;
-                }
+                if (!(p->start_offs = malloc(CRMSYNC_START_OFFSETS_MAX *
+                                             sizeof(*p->start_offs))))
+                        return crmsync_err(errstr, errstr_size,
+                                           "profiler: out of memory");
                 if (crmsync_start_offsets_parse(
-                        cfg->start_offsets, p.start_offs,
+                        cfg->start_offsets, p->start_offs,
                         CRMSYNC_START_OFFSETS_MAX, errstr, errstr_size))
-                        goto out;
-                logf_("partitions without a committed offset start at the "
-                      "run's start offsets %s",
-                      cfg->start_offsets);
+                        return -1;
+                profiler_log("partitions without a committed offset start at "
+                             "the run's start offsets %s",
+                             cfg->start_offsets);
         }
-        if (open_kafka(&p, errstr, errstr_size))
-                goto out;
+        if (profiler_open_kafka(p, errstr, errstr_size))
+                return -1;
         /* Lineage: one line per record read (wall ms, event id, partition,
          * offset), when the harness asks for it. */
         if (getenv("CRMSYNC_READ_LOG") &&
-            (p.reads = fopen(getenv("CRMSYNC_READ_LOG"), "a")))
-                setvbuf(p.reads, NULL, _IOFBF, 1 << 16);
+            (p->reads = fopen(getenv("CRMSYNC_READ_LOG"), "a")))
+                setvbuf(p->reads, NULL, _IOFBF, 1 << 16);
+        return 0;
+}
 
-        uint32_t batch_size = cfg->batch_size ? cfg->batch_size : 500;
-        uint32_t linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
-        logf_("consuming %s as group %s, writing to %s (batch %u, linger "
-              "%u ms, bugs 0x%x)",
-              cfg->topic, cfg->group_id, p.http.base_url, batch_size, linger_ms,
-              cfg->bugs);
+/* One round of the loop: poll a message (at most until the batch's
+ * linger ends), serve the DLQ producer, flush when the batch is due and
+ * print stats now and then. Returns -1 on a fatal Kafka error. */
+static int poll_once(struct profiler *p, uint32_t batch_size,
+                     uint32_t linger_ms, char *errstr, size_t errstr_size)
+{
+        int64_t             now     = crmsync_mono_ms();
+        int                 timeout = 100;
+        rd_kafka_message_t *m;
+
+        if (p->nmsgs) {
+                int64_t left = p->first_ms + linger_ms - now;
+                timeout      = left < 0 ? 0 : left < 100 ? (int)left : 100;
+        }
+        m = rd_kafka_consumer_poll(p->rk, timeout);
+        p->st.ms_poll += crmsync_mono_ms() - now;
+        if (m) {
+                if (!m->err)
+                        handle_message(p, m);
+                else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        profiler_error_cb(p->rk, m->err,
+                                          rd_kafka_message_errstr(m), p);
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_poll(p->dlq, 0);
+        if (rd_kafka_fatal_error(p->rk, NULL, 0) ||
+            rd_kafka_fatal_error(p->dlq, NULL, 0)) {
+                char        fe[256];
+                rd_kafka_t *bad =
+                    rd_kafka_fatal_error(p->rk, NULL, 0) ? p->rk : p->dlq;
+                rd_kafka_fatal_error(bad, fe, sizeof(fe));
+                return crmsync_err(errstr, errstr_size,
+                                   "profiler: fatal kafka error: %s", fe);
+        }
+        now = crmsync_mono_ms();
+        if ((p->nmsgs &&
+             (p->nents >= batch_size || p->nmsgs >= 4 * (size_t)batch_size ||
+              now - p->first_ms >= linger_ms)) ||
+            (p->nents && now - p->last_flush_ms >= 200))
+                profiler_flush_batch(p); /* -1 only when stopping */
+        if (now - p->last_stats_ms >= PROFILER_STATS_EVERY_MS) {
+                print_stats(p);
+                p->last_stats_ms = now;
+        }
+        return 0;
+}
+
+/* Clean stop: write and commit what we hold, retrying for a few seconds
+ * at most; what cannot be written stays uncommitted and is redelivered to
+ * the next profiler. */
+static void drain(struct profiler *p)
+{
+        p->drain_until_ms = crmsync_mono_ms() + 5000;
+        if (profiler_flush_batch(p) || p->nents) {
+                profiler_log("stopping with %zu record(s) unwritten (%s)",
+                             p->nents + p->nmsgs,
+                             (p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
+                                 ? "offsets already committed: lost"
+                                 : "uncommitted: they will be redelivered");
+                profiler_batch_reset(p);
+        }
+}
+
+static void profiler_free(struct profiler *p)
+{
+        if (p->dlq) {
+                rd_kafka_flush(p->dlq, 2000);
+                rd_kafka_destroy(p->dlq);
+        }
+        if (p->rk)
+                rd_kafka_destroy(p->rk);
+        profiler_batch_reset(p);
+        free(p->ents);
+        free(p->offs);
+        free(p->fx);
+        profiler_dedupe_free(p->dedupe);
+        profiler_http_fini(&p->http);
+        if (p->reads)
+                fclose(p->reads);
+        crmsync_domain_clear(&p->domain);
+        free(p->start_offs);
+}
+
+int crmsync_profiler_run(const struct profiler_config *cfg,
+                         volatile sig_atomic_t *stop, char *errstr,
+                         size_t errstr_size)
+{
+        struct profiler p;
+        uint32_t        batch_size = cfg->batch_size ? cfg->batch_size : 500;
+        uint32_t        linger_ms  = cfg->linger_ms ? cfg->linger_ms : 50;
+        int             rc         = -1;
+
+        memset(&p, 0, sizeof(p));
+        p.cfg  = cfg;
+        p.stop = stop;
+        if (check_config(cfg, errstr, errstr_size))
+                return -1;
+        if (profiler_open(&p, errstr, errstr_size))
+                goto out;
+        profiler_log("consuming %s as group %s, writing to %s (batch %u, "
+                     "linger %u ms, bugs 0x%x)",
+                     cfg->topic, cfg->group_id, p.http.base_url, batch_size,
+                     linger_ms, cfg->bugs);
         p.last_stats_ms = crmsync_mono_ms();
-        while (!*stop) {
-                int64_t now     = crmsync_mono_ms();
-                int     timeout = 100;
-                if (p.nmsgs) {
-                        int64_t left = p.first_ms + linger_ms - now;
-                        timeout = left < 0 ? 0 : left < 100 ? (int)left : 100;
-                }
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(p.rk, timeout);
-                p.st.ms_poll += crmsync_mono_ms() - now;
-                if (m) {
-                        if (!m->err)
-                                handle_message(&p, m);
-                        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                                error_cb(p.rk, m->err,
-                                         rd_kafka_message_errstr(m), &p);
-                        rd_kafka_message_destroy(m);
-                }
-                rd_kafka_poll(p.dlq, 0);
-                if (rd_kafka_fatal_error(p.rk, NULL, 0) ||
-                    rd_kafka_fatal_error(p.dlq, NULL, 0)) {
-                        char        fe[256];
-                        rd_kafka_t *bad =
-                            rd_kafka_fatal_error(p.rk, NULL, 0) ? p.rk : p.dlq;
-                        rd_kafka_fatal_error(bad, fe, sizeof(fe));
-                        crmsync_err(errstr, errstr_size,
-                                    "profiler: fatal kafka error: %s", fe);
+        while (!*stop)
+                if (poll_once(&p, batch_size, linger_ms, errstr, errstr_size))
                         goto out_close;
-                }
-                now = crmsync_mono_ms();
-                if ((p.nmsgs && (p.nents >= batch_size ||
-                                 p.nmsgs >= 4 * (size_t)batch_size ||
-                                 now - p.first_ms >= linger_ms)) ||
-                    (p.nents && now - p.last_flush_ms >= 200))
-                        flush_batch(&p); /* -1 only when stopping */
-                if (now - p.last_stats_ms >= PROFILER_STATS_EVERY_MS) {
-                        print_stats(&p);
-                        p.last_stats_ms = now;
-                }
-        }
-        /* Clean stop: write and commit what we hold, retrying for a few
-         * seconds at most; what cannot be written stays uncommitted and is
-         * redelivered to the next profiler. */
-        p.drain_until_ms = crmsync_mono_ms() + 5000;
-        if (flush_batch(&p) || p.nents) {
-                logf_("stopping with %zu record(s) unwritten (%s)",
-                      p.nents + p.nmsgs,
-                      (cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
-                          ? "offsets already committed: lost"
-                          : "uncommitted: they will be redelivered");
-                batch_reset(&p);
-        }
+        drain(&p);
         rc = 0;
 out_close:
         if (p.rk) {
@@ -1043,21 +754,6 @@ out_close:
         }
         print_stats(&p);
 out:
-        if (p.dlq) {
-                rd_kafka_flush(p.dlq, 2000);
-                rd_kafka_destroy(p.dlq);
-        }
-        if (p.rk)
-                rd_kafka_destroy(p.rk);
-        batch_reset(&p);
-        free(p.ents);
-        free(p.offs);
-        free(p.fx);
-        profiler_dedupe_free(p.dedupe);
-        profiler_http_fini(&p.http);
-        if (p.reads)
-                fclose(p.reads);
-        crmsync_domain_clear(&p.domain);
-        free(p.start_offs);
+        profiler_free(&p);
         return rc;
 }

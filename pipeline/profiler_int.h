@@ -8,12 +8,16 @@
 #define CRMSYNC_PROFILER_INT_H
 
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "crmsync/common.h"
+#include "crmsync/domain.h"
 #include "crmsync/dynbuf.h"
+#include "crmsync/pipeline.h"
 
 #define PROFILER_DEDUPE_CAP (1u << 20) /* recent event ids remembered */
 #define PROFILER_BACKOFF_MIN_MS 100
@@ -147,5 +151,77 @@ long profiler_pg_post(struct prof_http *c, const char *path, const char *body,
  * doubling to 2 s; a Retry-After (ms, <0 = none) lengthens it, capped at
  * PROFILER_RETRY_AFTER_MAX_MS. */
 int64_t profiler_backoff_ms(unsigned attempt, int64_t retry_after_ms);
+
+/* ---- the profiler's state (profiler.c, profiler_kafka.c) ---- */
+
+struct part_off {
+        int32_t partition;
+        int64_t next_offset;
+};
+
+struct side_fx {
+        char        event_id[CRMSYNC_ID_MAX];
+        char        key[CRMSYNC_KEY_MAX];
+        const char *kind;
+        int         sent; /* the sink answered 200 for it */
+};
+
+struct stats {
+        /* Wall ms spent waiting in each phase (profiling aid). */
+        int64_t  ms_poll, ms_sink, ms_fx, ms_commit;
+        uint64_t consumed, applied, stale, dup, dlq, skipped, failed, committed,
+            retries, side_effects, kafka_errors, parked, forced;
+};
+
+struct profiler {
+        const struct profiler_config *cfg;
+        volatile sig_atomic_t        *stop;
+        rd_kafka_t                   *rk;  /* consumer */
+        rd_kafka_t                   *dlq; /* producer */
+        struct prof_http              http;
+        struct prof_dedupe           *dedupe;
+
+        /* The batch: ops waiting for the sink and the offsets they cover
+         * (messages that need no op still count for the offsets). */
+        struct prof_pending *ents;
+        size_t               nents, ents_cap;
+        struct part_off     *offs;
+        size_t               noffs, offs_cap;
+        size_t               nmsgs;    /* new messages since the last flush */
+        int64_t              first_ms; /* when the first of them came */
+        int64_t              last_flush_ms;
+
+        struct side_fx *fx;
+        size_t          nfx, fx_cap;
+
+        struct stats st;
+        int64_t      last_stats_ms;
+        int64_t      last_err_log_ms;
+        int64_t      drain_until_ms; /* set at shutdown: last flush */
+        FILE        *reads; /* $CRMSYNC_READ_LOG, for lineage; may be NULL */
+        struct account_domain domain;
+        int                   has_domain;
+        int                   from_ts_done;
+        int64_t              *start_offs; /* [CRMSYNC_START_OFFSETS_MAX],
+                                           * -1 = none; NULL = no spec */
+};
+
+/* Log a line as "profiler: ..." (crmsync_vlog). */
+void profiler_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write the batch to the sink, send its side effects and commit its
+ * offsets. Returns -1 only when stopping with the batch unwritten. */
+int profiler_flush_batch(struct profiler *p);
+/* Drop the batch (ops, offsets and side effects) uncommitted. */
+void profiler_batch_reset(struct profiler *p);
+
+/* Create the consumer (subscribed to cfg->topic, its rebalances served by
+ * profiler_kafka.c) and the DLQ producer into p->rk and p->dlq; the
+ * caller destroys them. Returns 0 or -1 with errstr filled. */
+int profiler_open_kafka(struct profiler *p, char *errstr, size_t errstr_size);
+/* librdkafka's error callback (opaque = p): counts the error, logs at
+ * most one a second. */
+void profiler_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                       void *opaque);
 
 #endif
