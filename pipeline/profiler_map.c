@@ -41,25 +41,14 @@ static int is_true(const json_t *o, const char *name)
         return json_is_true(json_object_get(o, name));
 }
 
-int profiler_map_event(const char *value, size_t len, uint32_t bugs,
-                       struct prof_op *op, char *reason, size_t reason_size)
+/* What identifies the change: event id, entity (a known one), record
+ * (no '/'), account, change type and version. */
+static int map_identity(const json_t *ev, struct prof_op *op, char *change,
+                        size_t change_size, char *reason, size_t reason_size)
 {
-        json_error_t jerr;
-        char         change[16];
-        int          rc = -1;
+        const json_t *ver;
+        size_t        i;
 
-        memset(op, 0, sizeof(*op));
-        if (!value || len == 0)
-                return crmsync_err(reason, reason_size, "empty value");
-        json_t *ev = json_loadb(value, len, 0, &jerr);
-        if (!ev)
-                return crmsync_err(reason, reason_size,
-                                   "invalid JSON at column %d: %s", jerr.column,
-                                   jerr.text);
-        if (!json_is_object(ev)) {
-                crmsync_err(reason, reason_size, "value is not an object");
-                goto out;
-        }
         if (req_str(ev, "event_id", op->event_id, sizeof(op->event_id), 0,
                     reason, reason_size) ||
             req_str(ev, "entity", op->entity, sizeof(op->entity), 0, reason,
@@ -68,106 +57,139 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                     reason, reason_size) ||
             req_str(ev, "account_id", op->account_id, sizeof(op->account_id), 1,
                     reason, reason_size) ||
-            req_str(ev, "change_type", change, sizeof(change), 0, reason,
+            req_str(ev, "change_type", change, change_size, 0, reason,
                     reason_size))
-                goto out;
-        size_t i;
+                return -1;
         for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
                 if (!strcmp(op->entity, entities[i]))
                         break;
-        if (i == sizeof(entities) / sizeof(entities[0])) {
-                crmsync_err(reason, reason_size, "unknown entity \"%s\"",
-                            op->entity);
-                goto out;
-        }
-        if (strchr(op->record_id, '/')) {
-                crmsync_err(reason, reason_size, "record_id contains '/'");
-                goto out;
-        }
-        const json_t *ver = json_object_get(ev, "version");
+        if (i == sizeof(entities) / sizeof(entities[0]))
+                return crmsync_err(reason, reason_size, "unknown entity \"%s\"",
+                                   op->entity);
+        if (strchr(op->record_id, '/'))
+                return crmsync_err(reason, reason_size,
+                                   "record_id contains '/'");
+        ver = json_object_get(ev, "version");
         if (!json_is_integer(ver) || json_integer_value(ver) < 0 ||
-            json_integer_value(ver) > (json_int_t)UINT32_MAX) {
-                crmsync_err(reason, reason_size,
-                            "version is not an integer 0..4294967295");
-                goto out;
-        }
+            json_integer_value(ver) > (json_int_t)UINT32_MAX)
+                return crmsync_err(reason, reason_size,
+                                   "version is not an integer 0..4294967295");
         op->version = (uint32_t)json_integer_value(ver);
+        return 0;
+}
 
-        const json_t *fields    = json_object_get(ev, "fields");
-        const json_t *into      = json_object_get(ev, "merged_into");
-        int           is_full   = 0; /* fields carry the whole record */
-        int           is_delete = 0;
+/* The change's kind: *is_full when its fields carry the whole record,
+ * *is_delete for a delete; and the fields it needs for that kind. */
+static int map_kind(const json_t *ev, const struct prof_op *op,
+                    const char *change, int *is_full, int *is_delete,
+                    char *reason, size_t reason_size)
+{
+        const json_t *fields = json_object_get(ev, "fields");
+        const json_t *into   = json_object_get(ev, "merged_into");
+
+        *is_full = *is_delete = 0;
         if (!strcmp(change, "create") || !strcmp(change, "undelete")) {
-                is_full = 1;
+                *is_full = 1;
         } else if (!strcmp(change, "update")) {
                 /* The connector replaced these with the record's whole
                  * current state (GET /v1/objects). */
-                is_full = is_true(ev, "full_state") ||
-                          is_true(ev, "resolved_gap") ||
-                          is_true(ev, "resolved_move") || is_true(ev, "resync");
+                *is_full =
+                    is_true(ev, "full_state") || is_true(ev, "resolved_gap") ||
+                    is_true(ev, "resolved_move") || is_true(ev, "resync");
         } else if (!strcmp(change, "delete")) {
-                is_delete = 1;
+                *is_delete = 1;
         } else if (!strcmp(change, "gap")) {
-                crmsync_err(reason, reason_size,
-                            "unresolved gap (fields null)");
-                goto out;
+                return crmsync_err(reason, reason_size,
+                                   "unresolved gap (fields null)");
         } else {
-                crmsync_err(reason, reason_size, "unknown change_type \"%s\"",
-                            change);
-                goto out;
+                return crmsync_err(reason, reason_size,
+                                   "unknown change_type \"%s\"", change);
         }
-        if (!is_delete && !json_is_object(fields)) {
-                crmsync_err(reason, reason_size,
-                            "fields is not an object for %s", change);
-                goto out;
-        }
-        if (!is_delete && !op->account_id[0]) {
-                crmsync_err(reason, reason_size, "account_id is empty");
-                goto out;
-        }
-        if (into && !json_is_string(into)) {
-                crmsync_err(reason, reason_size, "merged_into is not a string");
-                goto out;
-        }
+        if (!*is_delete && !json_is_object(fields))
+                return crmsync_err(reason, reason_size,
+                                   "fields is not an object for %s", change);
+        if (!*is_delete && !op->account_id[0])
+                return crmsync_err(reason, reason_size, "account_id is empty");
+        if (into && !json_is_string(into))
+                return crmsync_err(reason, reason_size,
+                                   "merged_into is not a string");
+        return 0;
+}
 
+/* An upsert: the fields, the version it must apply on, whether a bug
+ * skips it, and its side effect. */
+static int map_upsert(const json_t *ev, struct prof_op *op, const char *change,
+                      uint32_t bugs, int is_full, char *reason,
+                      size_t reason_size)
+{
+        const json_t *fields = json_object_get(ev, "fields");
+        const char   *prev;
+        int           is_move;
+
+        op->action       = PROF_UPSERT;
+        op->merge_fields = !is_full;
+        /* Changed fields only: they are right only on top of the version
+         * before. */
+        if (!is_full && op->if_newer && op->version > 0)
+                op->if_version = (int64_t)op->version - 1;
+        op->fields = json_deep_copy(fields);
+        if (!op->fields)
+                return crmsync_err(reason, reason_size, "out of memory");
+        /* A merge moves each child of a loser with an update that changes
+         * only account_id: no fields, or marked by the CRM
+         * (previous_account_id) or the connector (resolved into the whole
+         * record: resolved_move). */
+        prev    = json_string_value(json_object_get(ev, "previous_account_id"));
+        is_move = is_true(ev, "resolved_move") ||
+                  (prev && strcmp(prev, op->account_id)) ||
+                  (!is_full && json_object_size(fields) == 0);
+        if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && !strcmp(change, "update") &&
+            is_move)
+                op->action = PROF_SKIP;
+        if (!strcmp(change, "create") && !strcmp(op->entity, "contact"))
+                op->side_effect = "welcome_email";
+        else if ((!strcmp(change, "create") || !strcmp(change, "update")) &&
+                 !strcmp(op->entity, "entitlement"))
+                op->side_effect = "entitlement_notice";
+        return 0;
+}
+
+int profiler_map_event(const char *value, size_t len, uint32_t bugs,
+                       struct prof_op *op, char *reason, size_t reason_size)
+{
+        json_error_t  jerr;
+        char          change[16];
+        int           rc = -1, is_full, is_delete;
+        json_t       *ev;
+        const json_t *into;
+
+        memset(op, 0, sizeof(*op));
+        if (!value || len == 0)
+                return crmsync_err(reason, reason_size, "empty value");
+        ev = json_loadb(value, len, 0, &jerr);
+        if (!ev)
+                return crmsync_err(reason, reason_size,
+                                   "invalid JSON at column %d: %s", jerr.column,
+                                   jerr.text);
+        if (!json_is_object(ev)) {
+                crmsync_err(reason, reason_size, "value is not an object");
+                goto out;
+        }
+        if (map_identity(ev, op, change, sizeof(change), reason, reason_size) ||
+            map_kind(ev, op, change, &is_full, &is_delete, reason, reason_size))
+                goto out;
         op->if_newer   = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
         op->if_version = -1;
         if (is_delete) {
+                into       = json_object_get(ev, "merged_into");
                 op->action = PROF_DELETE;
                 if ((bugs & CRMSYNC_BUG_IGNORE_DELETES) ||
                     ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && into &&
                      json_string_length(into) > 0))
                         op->action = PROF_SKIP;
-        } else {
-                op->action       = PROF_UPSERT;
-                op->merge_fields = !is_full;
-                /* Changed fields only: they are right only on top of the
-                 * version before. */
-                if (!is_full && op->if_newer && op->version > 0)
-                        op->if_version = (int64_t)op->version - 1;
-                op->fields = json_deep_copy(fields);
-                if (!op->fields) {
-                        crmsync_err(reason, reason_size, "out of memory");
-                        goto out;
-                }
-                /* A merge moves each child of a loser with an update that
-                 * changes only account_id: no fields, or marked by the
-                 * CRM (previous_account_id) or the connector (resolved
-                 * into the whole record: resolved_move). */
-                const char *prev = json_string_value(
-                    json_object_get(ev, "previous_account_id"));
-                int is_move = is_true(ev, "resolved_move") ||
-                              (prev && strcmp(prev, op->account_id)) ||
-                              (!is_full && json_object_size(fields) == 0);
-                if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) &&
-                    !strcmp(change, "update") && is_move)
-                        op->action = PROF_SKIP;
-                if (!strcmp(change, "create") && !strcmp(op->entity, "contact"))
-                        op->side_effect = "welcome_email";
-                else if ((!strcmp(change, "create") ||
-                          !strcmp(change, "update")) &&
-                         !strcmp(op->entity, "entitlement"))
-                        op->side_effect = "entitlement_notice";
+        } else if (map_upsert(ev, op, change, bugs, is_full, reason,
+                              reason_size)) {
+                goto out;
         }
         rc = 0;
 out:
