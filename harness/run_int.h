@@ -131,6 +131,10 @@ struct run {
         /* Replay phase. */
         int64_t replay_start_mono, replay_done_mono;
         int     replay_matched;
+        /* The replay profiler's ready file (it exists once its partitions
+         * are assigned): until then, no write is no inactivity. */
+        const char *replay_ready_path;
+        int         replay_assigned;
         /* Record index of every committed change and of every sink write
          * of the main phase, computed once for the checks (run_indexes). */
         uint32_t               *ev_rec, *ap_rec;

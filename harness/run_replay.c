@@ -28,6 +28,40 @@ static int replayer_exited(struct run *r)
         return 1;
 }
 
+/* The replay has stopped making progress: no write for settle_s since its
+ * partitions were assigned, and its group has no lag left (a group that
+ * is behind may be rebalancing or waiting out a dead member's session:
+ * that is waited on, up to the deadline, as convergence does). The join
+ * before the assignment is not idleness. */
+static int replay_idle(struct run *r, int64_t now)
+{
+        char group[300];
+        if (!r->replay_assigned) {
+                if (access(r->replay_ready_path, F_OK) == -1) {
+                        r->last_progress_mono = now;
+                        return 0;
+                }
+                r->replay_assigned    = 1;
+                r->last_progress_mono = now;
+                return 0;
+        }
+        if (now - r->last_progress_mono < (int64_t)(r->sc->settle_s * 1000))
+                return 0;
+        snprintf(group, sizeof(group), "%s-replay", r->group_id);
+        if (!run_group_lagging(r, group, now))
+                return 1;
+        if (!r->lag_wait_start_mono) {
+                r->lag_wait_start_mono = now;
+                run_progress(r,
+                             "replay: no sink write for %.1f s, but group "
+                             "%s still has lag %lld on %d partition(s): "
+                             "waiting on it (up to the timeout)",
+                             r->sc->settle_s, group, (long long)r->lag.total,
+                             r->lag.partitions);
+        }
+        return 0;
+}
+
 static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
         struct run              *r   = arg;
@@ -57,9 +91,7 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
                 r->replay_matched = 1;
                 event_base_loopexit(r->base, NULL);
         } else if (replayer_exited(r) || r->error[0] ||
-                   now >= r->deadline_mono ||
-                   now - r->last_progress_mono >=
-                       (int64_t)(r->sc->settle_s * 1000) ||
+                   now >= r->deadline_mono || replay_idle(r, now) ||
                    run_interrupted(r, "replay")) {
                 event_base_loopexit(r->base, NULL);
         }
@@ -306,6 +338,10 @@ static json_t *replay_run_profiler(struct run *r, struct replay_ctx *x)
                  r->run_dir);
         unlink(x->ready_path);
         crmsync_child_setenv(&r->replayer, "CRMSYNC_READY_FILE", x->ready_path);
+        r->replay_ready_path   = x->ready_path;
+        r->replay_assigned     = 0;
+        r->lag_checked_mono    = 0; /* the replay group's, not the run's */
+        r->lag_wait_start_mono = 0;
         if (rp->domain)
                 crmsync_child_setenv(&r->replayer,
                                      "CRMSYNC_REPLAY_ACCOUNTS_FILE",

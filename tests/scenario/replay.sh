@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # replay.sh -- a replay on the correct pipeline rebuilds the CRM's state and
 # reports its throughput; a replay past the log's window (the embedded
-# broker keeps 5 MiB per partition) is reported incomplete, never passed.
+# broker keeps 5 MiB per partition) is reported incomplete, never passed;
+# the replay group's join is not idleness (settle_s shorter than the join
+# still passes), and a replay that consumed everything but cannot rebuild
+# ends soon after its last write and fails by name.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -25,4 +28,12 @@ check "past window: replay incomplete" "$(jget "$SUMMARY" "d['timing']['replay']
 check "past window: first missing offset named" "$(jget "$SUMMARY" "d['timing']['replay']['missing'][0]['first_missing_offset'] == 0 and d['timing']['replay']['missing'][0]['first_held_offset'] > 0")"
 check "past window: expectation fails by name" "$(jget "$SUMMARY" "any(e['name']=='replay window complete' and not e['ok'] for e in d['expectations'])")"
 check "past window: the live run itself was clean" "$(jget "$SUMMARY" "sum(d['anomalies'].values()) == 0")"
+mkdir -p "$RUNS/short" "$RUNS/short-bug"
+run_scenario "$BIN" "$SRC/tests/scenarios/replay-short-settle.json" "$RUNS/short"
+check "settle 1 s < join: exit 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
+check "settle 1 s < join: rebuilt, join longer than settle_s" "$(jget "$SUMMARY" "d['timing']['replay']['matches_oracle'] and d['timing']['replay']['join_s'] > 1.0")"
+run_scenario "$BIN" "$SRC/tests/scenarios/replay-short-settle-bug.json" "$RUNS/short-bug"
+check "ignore-deletes replay: exit 1 (got $RC)" "$([ $RC -eq 1 ] && echo True)"
+check "ignore-deletes replay: 'replay rebuilds the CRM's state' fails" "$(jget "$SUMMARY" "any(e['name']==\"replay rebuilds the CRM's state\" and not e['ok'] for e in d['expectations'])")"
+check "ignore-deletes replay: ended within 30 s, not at the 120 s timeout" "$(jget "$SUMMARY" "d['timing']['replay']['seconds'] < 30")"
 exit $FAILED
