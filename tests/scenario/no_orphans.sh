@@ -7,6 +7,7 @@
 # process group when the harness dies.
 set -u
 BIN=$1; SRC=$2
+. "$SRC/tests/scenario/lib.sh"
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
@@ -110,5 +111,61 @@ else
                 echo "ok: WRAP: wrapped pipeline [$(echo $procs)] gone after SIGKILL of the harness"
         fi
 fi
+kill -9 $harness 2>/dev/null
+
+# The postgres sink: the throwaway server (a supervised child run as the
+# postgres user; its backends leave its process group) is gone after
+# SIGINT (a clean stop, its data directory removed) and after SIGKILL of
+# the harness (the watchdog kills the postmaster, the backends follow it).
+python3 - "$SRC/tests/scenarios/long-run.json" >"$RUNS/pg.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["name"] = "long-run-pg"
+d["sink"] = {"type": "postgres"}
+print(json.dumps(d))
+PY
+for sig in INT KILL; do
+        mkdir -p "$RUNS/PG$sig"
+        "$BIN" run "$RUNS/pg.json" --runs-dir "$RUNS/PG$sig" --quiet >"$RUNS/PG$sig.out" 2>&1 &
+        harness=$!
+        pm=""
+        for _ in $(seq 1 60); do # the connector starts after the sink is up
+                if grep -q '"child_start".*"connector"' "$RUNS"/PG$sig/*/history.jsonl 2>/dev/null; then
+                        for p in $(run_procs PG$sig); do
+                                [ "$(ps -o comm= -p "$p")" = postgres ] && pm=$p
+                        done
+                        break
+                fi
+                sleep 0.5
+        done
+        if [ -z "$pm" ]; then
+                echo "FAIL: PG$sig: the postgres sink never started"
+                cat "$RUNS/PG$sig.out"; kill -9 $harness; FAILED=1; continue
+        fi
+        # The backends rewrite their environment (the process title): they
+        # are the postmaster's children.
+        procs="$(run_procs PG$sig) $(ps -o pid= --ppid "$pm")"
+        sleep 1
+        kill -$sig $harness
+        wait $harness 2>/dev/null
+        for _ in $(seq 1 100); do
+                left=""
+                for p in $procs; do alive "$p" && left="$left $p"; done
+                [ -z "$left" ] && break
+                sleep 0.1
+        done
+        if [ -n "$left" ]; then
+                echo "FAIL: PG$sig: processes of the run outlived the harness:"
+                ps -o pid=,ppid=,pgid=,user=,args= -p "$(echo $left | tr ' ' ,)"
+                kill -9 $left 2>/dev/null
+                FAILED=1
+        else
+                echo "ok: PG$sig: the postmaster ($pm), its backends and the pipeline [$(echo $procs)] gone"
+        fi
+        if [ $sig = INT ]; then
+                left=$(ls -d "$RUNS"/PGINT/*/postgres 2>/dev/null)
+                check "PGINT: the server's data directory was removed" "$([ -z "$left" ] && echo True)"
+        fi
+done
 kill -9 $harness 2>/dev/null
 exit $FAILED
