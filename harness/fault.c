@@ -82,6 +82,8 @@ static const struct fault_type fault_table[] = {
          INJ_CRM},
         {"webhook_storm", CRM, "webhook_storm", 1, 0, {RATIO(1, NULL)},
          INJ_CRM},
+        /* Salesforce dialect: every session issued so far expires. */
+        {"expire_sessions", CRM, NULL, 0, 0, {{0}}, INJ_CRM},
         /* Harness self-tests: prove the checker catches a planted error. */
         {"drop_event", CRM, NULL, 0, 0,
          {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL},

@@ -23,6 +23,7 @@
 #define CRM_CURSOR_MAX 64
 #define CRM_REF_MIN_BYTES 1024 /* feed slices shorter than this are copied */
 #define CRM_HS_APPS_MAX 8      /* HubSpot apps with webhook settings */
+#define CRM_SF_LOCATORS 32     /* Salesforce query locators kept */
 
 /* How a feed entry is serialized: as committed, or altered by a fault. */
 enum crm_form {
@@ -136,6 +137,13 @@ struct crm_server {
          * (0 = free slot). */
         int64_t hs_app_id[CRM_HS_APPS_MAX];
         int     hs_app_sub[CRM_HS_APPS_MAX];
+
+        /* Salesforce: query locators (lazily allocated ring), sessions
+         * issued (a serial in each token) and the expire_sessions fault
+         * (sessions up to that serial are invalid). */
+        struct sf_locator *sf_loc;
+        uint32_t           sf_loc_next;
+        uint64_t           sf_serial, sf_expired_serial;
 };
 
 /* crm_server.c */
@@ -190,6 +198,10 @@ int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
 int64_t crm_hubspot_num(const char *id);
 /* The HubSpot property of a crmsync field (the field itself if unmapped). */
 const char *crm_hubspot_prop(enum crm_entity t, const char *field);
+
+/* dialect_salesforce.c: /services/... (docs/crm-dialects.md) */
+void crm_salesforce_handle(crm_server_t *s, struct evhttp_request *req,
+                           const char *path, const char *query);
 
 /* dialect_hubspot_webhooks.c: /webhooks/v3/{appId}/settings and the body
  * of HubSpot-format deliveries (a crm_webhook_format_cb). */

@@ -47,6 +47,8 @@ static void count_request(crm_server_t *s, struct evhttp_request *req,
                 ep = "/v1/subscriptions";
         else if (uri && !strncmp(uri, "/crm/v3/objects", 15))
                 ep = "/crm/v3/objects";
+        else if (uri && !strncmp(uri, "/services/", 10))
+                ep = "/services";
         else if (uri && !strncmp(uri, "/_admin", 7))
                 ep = "/_admin";
         else if (uri && !strcmp(uri, "/metrics"))
@@ -99,7 +101,8 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
         const char *uri = evhttp_request_get_uri(req);
         /* Only the CRM API is slow; admin and metrics answer at once. */
         if (s->slow_ms > 0 && uri &&
-            (!strncmp(uri, "/v1/", 4) || !strncmp(uri, "/crm/", 5))) {
+            (!strncmp(uri, "/v1/", 4) || !strncmp(uri, "/crm/", 5) ||
+             !strncmp(uri, "/services/data/", 15))) {
                 struct slow_reply *sr = calloc(1, sizeof(*sr));
                 struct timeval     tv = {(time_t)(s->slow_ms / 1000),
                                          (suseconds_t)(s->slow_ms % 1000) * 1000};
@@ -348,6 +351,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                 crm_hubspot_handle(s, req, path, query);
         } else if (!strncmp(path, "/webhooks/v3/", 13)) {
                 crm_hubspot_webhooks_handle(s, req, path, query);
+        } else if (!strncmp(path, "/services/", 10)) {
+                crm_salesforce_handle(s, req, path, query);
         } else if (!strcmp(path, "/_admin/faults")) {
                 if (want_method(s, req, EVHTTP_REQ_POST))
                         handle_admin_faults(s, req);
@@ -536,6 +541,7 @@ void crmsync_crm_server_destroy(crm_server_t *s)
         crmsync_metrics_destroy(s->metrics);
         crm_objects_destroy(s);
         crm_feed_destroy(s);
+        free(s->sf_loc);
         free(s);
 }
 
@@ -632,6 +638,10 @@ int crmsync_crm_server_fault(crm_server_t *s, const char *type,
                 if (get_ratio_param(params, 0.2, &v, errstr, errstr_size))
                         return -1;
                 crmsync_webhook_set_ack_loss(s->webhook, on ? v : 0);
+                return 0;
+        }
+        if (!strcmp(type, "expire_sessions")) { /* Salesforce sessions */
+                s->sf_expired_serial = s->sf_serial;
                 return 0;
         }
         if (!strcmp(type, "slow_responses")) {
