@@ -2,7 +2,8 @@
  * from what the run holds already (the workload's commit times and the
  * sink's apply log): commits and applies per second, the apply latency's
  * p50 and p99 per second, the sink's lag and backlog at the end of each
- * second, and the apply latency's percentile curve. Computed after the
+ * second, the profiler's consumer lag on the topic (records), and the
+ * apply latency's percentile curve. Computed after the
  * pipeline stopped and before a replay clears the sink. */
 #include "run_int.h"
 
@@ -160,6 +161,67 @@ static void lag_backlog(struct run *r, struct series_buf *b, size_t ne)
         }
 }
 
+/* The profiler's consumer lag in records at the end of each second:
+ * records on the changes topic (the auditor's facts, by their timestamp)
+ * minus the records the profiler had read past (its highest offset read
+ * per partition, from profiler-reads.tsv: wall ms, event id, partition,
+ * offset). null when either is missing (--no-record, a profiler that
+ * keeps no read log). */
+#define SERIES_MAX_PARTITIONS 4096
+static json_t *consumer_lag(struct run *r, const struct series_buf *b)
+{
+        const struct auditor_fact *f;
+        size_t   nf    = r->auditor ? crmsync_auditor_facts(r->auditor, &f) : 0;
+        int64_t *delta = NULL, *first = NULL, *seen = NULL, lag = 0;
+        char     path[700], line[512];
+        FILE    *fp  = NULL;
+        json_t  *arr = json_null();
+
+        snprintf(path, sizeof(path), "%s/profiler-reads.tsv", r->run_dir);
+        if (!nf || !(fp = fopen(path, "r")) ||
+            !(delta = calloc(b->secs + 1, sizeof(int64_t))) ||
+            !(first = malloc(SERIES_MAX_PARTITIONS * sizeof(int64_t))) ||
+            !(seen = malloc(SERIES_MAX_PARTITIONS * sizeof(int64_t))))
+                goto out;
+        for (size_t p = 0; p < SERIES_MAX_PARTITIONS; p++)
+                first[p] = seen[p] = INT64_MAX;
+        for (size_t i = 0; i < nf; i++) {
+                int32_t p = f[i].partition;
+                if (f[i].dlq || p < 0 || p >= SERIES_MAX_PARTITIONS)
+                        continue;
+                delta[sec_of(b, f[i].ts_ms)]++;
+                if (f[i].offset < first[p])
+                        first[p] = f[i].offset;
+        }
+        /* Bounded by the file: one line a read. */
+        while (fgets(line, sizeof(line), fp)) {
+                long long ms, off;
+                int       p;
+                if (sscanf(line, "%lld\t%*s\t%d\t%lld", &ms, &p, &off) != 3 ||
+                    p < 0 || p >= SERIES_MAX_PARTITIONS ||
+                    first[p] == INT64_MAX || off < first[p])
+                        continue;
+                if (seen[p] == INT64_MAX)
+                        seen[p] = first[p] - 1;
+                if (off > seen[p]) {
+                        delta[sec_of(b, ms)] -= off - seen[p];
+                        seen[p] = off;
+                }
+        }
+        arr = json_array();
+        for (size_t s = 0; s < b->secs; s++) {
+                lag += delta[s];
+                json_array_append_new(arr, json_integer(lag > 0 ? lag : 0));
+        }
+out:
+        if (fp)
+                fclose(fp);
+        free(delta);
+        free(first);
+        free(seen);
+        return arr;
+}
+
 static json_t *percentiles(const struct histogram *h)
 {
         json_t *arr = json_array();
@@ -243,6 +305,7 @@ json_t *run_series_json(struct run *r)
         seen_times(r, &b, a, na, ne);
         rates(r, &b, a, na, ne, h);
         lag_backlog(r, &b, ne);
+        json_object_set_new(o, "consumer_lag", consumer_lag(r, &b));
         json_object_set_new(o, "latency_percentiles", percentiles(h));
         json_object_set_new(
             o, "workload_end_s",

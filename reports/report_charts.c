@@ -18,8 +18,9 @@ static const struct {
      "Commits and applies per second (left axis) and apply latency p50 and "
      "p99 per second (right axis); shaded: fault windows"},
     {"lag.svg",
-     "Backlog (changes committed that the sink does not hold yet) and lag "
-     "(age of the oldest of them) at the end of each second"},
+     "Backlog (changes committed that the sink does not hold yet), consumer "
+     "lag (records on the topic the profiler has not read yet) and lag (age "
+     "of the oldest pending change) at the end of each second"},
     {"latency.svg",
      "Apply latency percentiles (HDR style: the x axis stretches the tail)"},
     {"recovery.svg",
@@ -95,8 +96,13 @@ static void fault_bands(svg_chart_t *c, const json_t *s, int recovered)
                         continue;
                 snprintf(label, sizeof(label), "F%zu %s", i, str(f, "type"));
                 crmsync_svg_chart_band(c, start, end, label, NULL);
+                double back = num(fault_entry(s, "catch_up", i), "back_s");
                 double conv = num(fault_entry(s, "fault_convergence", i),
                                   "convergence_s");
+                if (isfinite(back) && back > start) {
+                        snprintf(label, sizeof(label), "F%zu restarted", i);
+                        crmsync_svg_chart_marker(c, back, label, "#ff7f0e");
+                }
                 if (!recovered || !isfinite(end) || !isfinite(conv))
                         continue;
                 snprintf(label, sizeof(label), "F%zu recovered", i);
@@ -171,15 +177,19 @@ static svg_chart_t *lag(const json_t *s)
 {
         const json_t *se = json_object_get(s, "series");
         size_t        n  = json_array_size(json_object_get(se, "backlog"));
-        double       *x = seconds(n + 1, 0), *b = NULL, *l = NULL;
+        const json_t *cl = json_object_get(se, "consumer_lag");
+        double       *x = seconds(n + 1, 0), *b = NULL, *l = NULL, *k = NULL;
         svg_chart_t  *c = NULL;
 
         if (!n || !x || !(b = malloc((n + 2) * sizeof(double))) ||
-            !(l = malloc((n + 2) * sizeof(double))))
+            !(l = malloc((n + 2) * sizeof(double))) ||
+            !(k = malloc((n + 2) * sizeof(double))))
                 goto out;
         /* Nothing is pending at the start; then each second's end. */
-        b[0] = l[0] = 0;
+        b[0] = l[0] = k[0] = 0;
         for (size_t i = 0; i < n; i++) {
+                const json_t *kv = json_array_get(cl, i);
+                k[i + 1] = json_is_number(kv) ? json_number_value(kv) : NAN;
                 const json_t *bv =
                     json_array_get(json_object_get(se, "backlog"), i);
                 const json_t *lv =
@@ -194,11 +204,16 @@ static svg_chart_t *lag(const json_t *s)
                 goto out;
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "time since workload start",
                                "s", 0, (double)n, 0);
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "backlog", "changes", 0, NAN,
-                               0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "backlog, consumer lag",
+                               "changes", 0, NAN, 0);
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y2, "lag", "s", 0, NAN, 0);
         crmsync_svg_chart_area(c, "backlog (changes pending)", "#9467bd",
                                CRMSYNC_SVG_Y, x, b, n + 1);
+        if (json_is_array(cl))
+                crmsync_svg_chart_line(c,
+                                       "consumer lag (topic records the "
+                                       "profiler has not read)",
+                                       "#17becf", CRMSYNC_SVG_Y, x, k, n + 1);
         crmsync_svg_chart_line(c, "lag (oldest pending change's age)",
                                "#d62728", CRMSYNC_SVG_Y2, x, l, n + 1);
         fault_bands(c, s, 0);
@@ -207,6 +222,7 @@ out:
         free(x);
         free(b);
         free(l);
+        free(k);
         return c;
 }
 

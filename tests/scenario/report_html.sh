@@ -170,6 +170,8 @@ check "the outage shows: no applies in a second inside F0" "$(jget "$PASS/summar
         "0 in d['series']['applies_per_s'][int(d['faults'][0]['start_s']) + 1:int(d['faults'][0]['end_s'])]")"
 check "the outage shows: lag above 1 s at its end" "$(jget "$PASS/summary.json" \
         "max(d['series']['lag_s']) > 1.0")"
+check "consumer lag: one value a second, 0 at the end" "$(jget "$PASS/summary.json" \
+        "len(d['series']['consumer_lag']) == len(d['series']['backlog']) and d['series']['consumer_lag'][-1] == 0")"
 
 # -- JUnit against the common schema --------------------------------------
 XSD="$SRC/tests/junit.xsd"
