@@ -269,7 +269,7 @@ static size_t span_s(struct run *r, const struct sink_apply *a, size_t na)
 json_t *run_series_json(struct run *r)
 {
         const struct sink_apply *a;
-        size_t                   na   = crmsync_sink_applies(r->sink, &a);
+        size_t                   na   = run_sink_applies(r, &a);
         size_t                   ne   = crmsync_workload_event_cnt(r->wl);
         size_t                   nrec = crmsync_workload_record_cnt(r->wl);
         struct series_buf        b    = {.t0 = r->t0_wall};
