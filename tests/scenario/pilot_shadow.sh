@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# pilot_shadow.sh -- shadow mode catches a planted difference, and no
+# secret of a pilot reaches a file. Target A is embedded; target B is an
+# external cluster (a standalone `crmsync broker`) whose target file takes
+# its sasl.password from the environment. B's pipeline runs with the bug
+# switch ignore-deletes: both sinks are judged (A passes, B fails), the
+# divergence between the sinks is listed with the lineage from both sides,
+# the pilot exits 1, and the planted password is in no file of the pilot
+# folder.
+set -u
+BIN=$1; SRC=$2
+. "$SRC/tests/scenario/lib.sh"
+RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+BROKER_PID=""
+trap '[ -n "$BROKER_PID" ] && kill $BROKER_PID 2>/dev/null; rm -rf "$RUNS"' EXIT
+FAILED=0
+PW="PLANTED-PILOT-$$-$RANDOM"
+
+start_broker "$RUNS" --brokers 1 --partitions 4
+cat >"$RUNS/external.json" <<JSON
+{ "name": "standalone", "properties": { "bootstrap.servers": "$BOOT",
+  "security.protocol": "plaintext", "sasl.username": "u",
+  "sasl.password": "\${CRMSYNC_PILOT_PW}" },
+  "topics": { "create": false } }
+JSON
+mkdir -p "$RUNS/out" "$RUNS/tmp"
+TMPDIR="$RUNS/tmp" CRMSYNC_PILOT_PW="$PW" "$BIN" pilot \
+        --target "$SRC/docs/targets/embedded-1.json" \
+        --target "$RUNS/external.json" --shadow --bug ignore-deletes \
+        --runs-dir "$RUNS/out" "$SRC/scenarios/pilot/01-mirrored-stream.json" \
+        >"$RUNS/stdout.txt" 2>"$RUNS/stderr.txt"
+RC=$?
+check "shadow: a divergence fails the pilot, exit 1 (got $RC; $(tail -c 300 "$RUNS/stderr.txt"))" "$([ $RC -eq 1 ] && echo True)"
+DIR=$(ls -d "$RUNS"/out/pilot-*/ 2>/dev/null | head -1)
+[ -n "$DIR" ] || { cat "$RUNS/stdout.txt" "$RUNS/stderr.txt"; exit 1; }
+J="$DIR/pilot.json"
+check "shadow: both sinks judged: A passes, B (ignore-deletes) fails" "$(jget "$J" "d['shadow']['sides'][0]['verdict']=='pass' and d['shadow']['sides'][0]['matches_crm'] and d['shadow']['sides'][1]['verdict']=='fail' and not d['shadow']['sides'][1]['matches_crm']")"
+check "shadow: one stream (same commit log on both)" "$(jget "$J" "d['shadow']['same_stream'] is True")"
+check "shadow: divergences found between the sinks" "$(jget "$J" "d['shadow']['divergences'] > 0 and d['shadow']['ok'] is False")"
+check "shadow: a divergence is a record deleted on A, live on B" "$(jget "$J" "any(e['a'] and e['a']['delete'] and e['b'] and not e['b']['delete'] for e in d['shadow']['examples'])")"
+check "shadow: shadow.md lists it with the lineage from both sides" "$(grep -q '^- `[a-z]*/[A-Z]-[0-9]*`: A deleted v[0-9]* (event e-[0-9]*); B live' "$DIR/shadow.md" && grep -q 'Lineage on A of its last change e-' "$DIR/shadow.md" && grep -q 'Lineage on B of its last change e-' "$DIR/shadow.md" && grep -q 'sink    delete .* applied' "$DIR/shadow.md" && echo True)"
+check "shadow: the Migration line reports it" "$(grep -q '^| shadow: each sink against the CRM | sink matches the CRM (0 anomalies), run pass | sink DIFFERS from the CRM' "$DIR/report.md" && echo True)"
+check "secrets: the external target's runs kept the reference, not the value" "$(grep -rqxF 'sasl.password=${CRMSYNC_PILOT_PW}' "$DIR"B && echo True)"
+hits=$(grep -r -a -l -F -- "$PW" "$RUNS/out" 2>/dev/null)
+check "secrets: the planted password is in no file of the pilot${hits:+ (found in: $hits)}" "$([ -z "$hits" ] && echo True)"
+left=$(find "$RUNS/tmp" -mindepth 1 2>/dev/null)
+check "secrets: no private properties left behind${left:+ (left: $left)}" "$([ -z "$left" ] && echo True)"
+exit $FAILED
