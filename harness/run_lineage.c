@@ -8,6 +8,10 @@
 /* Examples per class that get a lineage (JUnit names the first 3). */
 #define LINEAGE_EXAMPLES 3
 #define LINEAGE_MAX_BYTES 4096
+/* Each trace reads history.jsonl through: at most this many, and none
+ * started after this long (a large run's history is hundreds of MB). */
+#define LINEAGE_MAX_TRACES 12
+#define LINEAGE_BUDGET_MS 10000
 
 /* The change to follow for an example: the event its detail names
  * ("v2 (e-00000521) applied after v7"), else the record's last committed
@@ -61,6 +65,8 @@ void run_add_lineage(struct run *r, json_t *summary)
 {
         const char *cls;
         json_t     *ex;
+        int64_t     until  = crmsync_mono_ms() + LINEAGE_BUDGET_MS;
+        int         traces = 0;
 
         if (!summary || r->history || !r->run_dir[0] || !r->wl)
                 return; /* history.jsonl must be complete and closed */
@@ -77,11 +83,15 @@ void run_add_lineage(struct run *r, json_t *summary)
                                        json_object_get(e, "key")),
                                    *detail = json_string_value(
                                        json_object_get(e, "detail"));
-                        if (i >= LINEAGE_EXAMPLES)
+                        if (i >= LINEAGE_EXAMPLES ||
+                            traces >= LINEAGE_MAX_TRACES ||
+                            crmsync_mono_ms() > until)
                                 break;
                         if (!key || !detail ||
-                            !example_event(r, key, detail, id, sizeof(id)) ||
-                            !(text = lineage_of(r, id)))
+                            !example_event(r, key, detail, id, sizeof(id)))
+                                continue;
+                        traces++;
+                        if (!(text = lineage_of(r, id)))
                                 continue;
                         json_object_set_new(e, "lineage", json_string(text));
                         free(text);
