@@ -71,6 +71,7 @@ CHROME=$(command -v chromium || command -v chromium-browser || true)
 shoot() {
         timeout 90 "$CHROME" --headless --no-sandbox --disable-gpu \
                 --hide-scrollbars --no-first-run --disable-extensions \
+                --disable-dev-shm-usage \
                 --user-data-dir="$RUNS/chrome-profile" \
                 --enable-logging=stderr --v=0 --window-size=1024,2400 \
                 --screenshot="$2" "file://$1" >"$2.log" 2>&1
