@@ -144,6 +144,7 @@ struct crm_server {
         struct sf_locator *sf_loc;
         uint32_t           sf_loc_next;
         uint64_t           sf_serial, sf_expired_serial;
+        struct cometd     *cometd; /* cometd.c, lazily allocated */
 };
 
 /* crm_server.c */
@@ -202,6 +203,24 @@ const char *crm_hubspot_prop(enum crm_entity t, const char *field);
 /* dialect_salesforce.c: /services/... (docs/crm-dialects.md) */
 void crm_salesforce_handle(crm_server_t *s, struct evhttp_request *req,
                            const char *path, const char *query);
+/* Helpers shared with cometd.c: a live session (else 0 after a 401),
+ * the throttle (else 0 after answering), "A-000017" -> the 18-character
+ * Id, and each entity's sObject name, key prefix and fields. */
+int  crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req);
+int  crm_salesforce_throttle_ok(crm_server_t *s, struct evhttp_request *req);
+void crm_salesforce_id(enum crm_entity t, const char *rid, char *out, size_t n);
+struct sf_field {
+        const char *sf, *field;
+};
+struct sf_type {
+        const char     *name, *prefix;
+        struct sf_field f[8];
+};
+extern const struct sf_type crm_sf_types[CRM_ENTITY_CNT];
+
+/* cometd.c: /cometd/XX.X, Change Data Capture over Bayeux. */
+void crm_cometd_handle(crm_server_t *s, struct evhttp_request *req);
+void crm_cometd_destroy(crm_server_t *s);
 
 /* dialect_hubspot_webhooks.c: /webhooks/v3/{appId}/settings and the body
  * of HubSpot-format deliveries (a crm_webhook_format_cb). */

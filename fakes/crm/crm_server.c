@@ -353,6 +353,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                 crm_hubspot_webhooks_handle(s, req, path, query);
         } else if (!strncmp(path, "/services/", 10)) {
                 crm_salesforce_handle(s, req, path, query);
+        } else if (!strncmp(path, "/cometd/", 8)) {
+                crm_cometd_handle(s, req);
         } else if (!strcmp(path, "/_admin/faults")) {
                 if (want_method(s, req, EVHTTP_REQ_POST))
                         handle_admin_faults(s, req);
@@ -533,6 +535,7 @@ void crmsync_crm_server_destroy(crm_server_t *s)
                 return;
         if (s->tick)
                 event_free(s->tick);
+        crm_cometd_destroy(s); /* before the requests it holds go */
         if (s->http)
                 evhttp_free(s->http);      /* closes slow replies too */
         crmsync_http_guard_free(s->guard); /* after its connections */

@@ -21,17 +21,8 @@
 #define SF_CLIENT "salesforce-org" /* throttle client id: limits per org */
 #define SF_TOKEN_PREFIX "00D000000000001AAA!"
 
-struct sf_field {
-        const char *sf, *field; /* field NULL: a system field */
-};
-
-struct sf_type {
-        const char     *name, *prefix;
-        struct sf_field f[8];
-};
-
-/* By enum crm_entity. */
-static const struct sf_type types[CRM_ENTITY_CNT] = {
+/* By enum crm_entity (crm_int.h). */
+const struct sf_type crm_sf_types[CRM_ENTITY_CNT] = {
     {"Account",
      "001",
      {{"Name", "name"},
@@ -63,18 +54,19 @@ static const char *const system_fields[] = {
 static int type_parse(const char *s, size_t n)
 {
         for (int t = 0; t < CRM_ENTITY_CNT; t++)
-                if (strlen(types[t].name) == n &&
-                    !strncasecmp(types[t].name, s, n))
+                if (strlen(crm_sf_types[t].name) == n &&
+                    !strncasecmp(crm_sf_types[t].name, s, n))
                         return t;
         return -1;
 }
 
 /* "A-000017" -> "001000000000017AAA" (an 18-character id; digits only,
  * so the case-safe suffix is AAA). */
-static void sf_id(enum crm_entity t, const char *rid, char *out, size_t n)
+void crm_salesforce_id(enum crm_entity t, const char *rid, char *out, size_t n)
 {
         int64_t v = crm_hubspot_num(rid);
-        snprintf(out, n, "%s%012" PRId64 "AAA", types[t].prefix, v < 0 ? 0 : v);
+        snprintf(out, n, "%s%012" PRId64 "AAA", crm_sf_types[t].prefix,
+                 v < 0 ? 0 : v);
 }
 
 /* Record index of a Salesforce id (15 or 18 characters), or -1. */
@@ -85,7 +77,7 @@ static int64_t sf_find(crm_server_t *s, enum crm_entity t, const char *id)
         char              rid[CRMSYNC_ID_MAX];
         int64_t           v = 0;
 
-        if ((n != 15 && n != 18) || strncmp(id, types[t].prefix, 3) ||
+        if ((n != 15 && n != 18) || strncmp(id, crm_sf_types[t].prefix, 3) ||
             (n == 18 && strcmp(id + 15, "AAA")))
                 return -1;
         for (size_t i = 3; i < 15; i++) {
@@ -142,7 +134,7 @@ static void sf_error(crm_server_t *s, struct evhttp_request *req, int status,
 /* The throttle as Salesforce answers: 403 REQUEST_LIMIT_EXCEEDED (daily
  * TotalRequests, or the rate as ConcurrentPerOrgLongTxn with
  * Retry-After), 500 UNKNOWN_EXCEPTION, 503 SERVER_UNAVAILABLE. */
-static int sf_throttle_ok(crm_server_t *s, struct evhttp_request *req)
+int crm_salesforce_throttle_ok(crm_server_t *s, struct evhttp_request *req)
 {
         struct crm_throttle_result r;
         struct evkeyvalq          *h = evhttp_request_get_output_headers(req);
@@ -178,7 +170,7 @@ static int sf_throttle_ok(crm_server_t *s, struct evhttp_request *req)
 }
 
 /* 1 when the request carries a live session, else 0 after a 401. */
-static int sf_session_ok(crm_server_t *s, struct evhttp_request *req)
+int crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req)
 {
         const char *a = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Authorization");
@@ -264,8 +256,8 @@ static json_t *field_value(crm_server_t *s, enum crm_entity t, uint32_t idx,
         char                   buf[40];
 
         if (!strcasecmp(name, "Id")) {
-                sf_id(t, crmsync_workload_record(s->w, idx)->id, buf,
-                      sizeof(buf));
+                crm_salesforce_id(t, crmsync_workload_record(s->w, idx)->id,
+                                  buf, sizeof(buf));
                 return json_string(buf);
         }
         if (!strcasecmp(name, "IsDeleted"))
@@ -289,15 +281,16 @@ static json_t *field_value(crm_server_t *s, enum crm_entity t, uint32_t idx,
                 if (!acc[0] ||
                     (t == CRM_ENTITY_ACCOUNT && !strcasecmp(name, "AccountId")))
                         return json_null();
-                sf_id(CRM_ENTITY_ACCOUNT, acc, buf, sizeof(buf));
+                crm_salesforce_id(CRM_ENTITY_ACCOUNT, acc, buf, sizeof(buf));
                 return json_string(buf);
         }
-        for (int i = 0; i < 8 && types[t].f[i].sf; i++)
-                if (!strcasecmp(types[t].f[i].sf, name)) {
-                        json_t *v = lr->fields
-                                        ? json_object_get(lr->fields,
-                                                          types[t].f[i].field)
-                                        : NULL;
+        for (int i = 0; i < 8 && crm_sf_types[t].f[i].sf; i++)
+                if (!strcasecmp(crm_sf_types[t].f[i].sf, name)) {
+                        json_t *v =
+                            lr->fields
+                                ? json_object_get(lr->fields,
+                                                  crm_sf_types[t].f[i].field)
+                                : NULL;
                         return v && !lr->deleted ? json_incref(v) : json_null();
                 }
         return NULL;
@@ -308,8 +301,8 @@ static int known_field(enum crm_entity t, const char *name)
         for (int i = 0; system_fields[i]; i++)
                 if (!strcasecmp(system_fields[i], name))
                         return 1;
-        for (int i = 0; i < 8 && types[t].f[i].sf; i++)
-                if (!strcasecmp(types[t].f[i].sf, name))
+        for (int i = 0; i < 8 && crm_sf_types[t].f[i].sf; i++)
+                if (!strcasecmp(crm_sf_types[t].f[i].sf, name))
                         return 1;
         return 0;
 }
@@ -321,12 +314,13 @@ static json_t *sf_record(crm_server_t *s, enum crm_entity t, uint32_t idx,
         json_t *o = json_object();
         char    id[40], url[160];
 
-        sf_id(t, crmsync_workload_record(s->w, idx)->id, id, sizeof(id));
+        crm_salesforce_id(t, crmsync_workload_record(s->w, idx)->id, id,
+                          sizeof(id));
         snprintf(url, sizeof(url), "/services/data/%s/sobjects/%s/%s", ver,
-                 types[t].name, id);
+                 crm_sf_types[t].name, id);
         json_object_set_new(
             o, "attributes",
-            json_pack("{s:s,s:s}", "type", types[t].name, "url", url));
+            json_pack("{s:s,s:s}", "type", crm_sf_types[t].name, "url", url));
         if (q) {
                 for (int i = 0; i < q->nfields; i++)
                         json_object_set_new(
@@ -338,9 +332,10 @@ static json_t *sf_record(crm_server_t *s, enum crm_entity t, uint32_t idx,
                 json_t *v = field_value(s, t, idx, system_fields[i]);
                 json_object_set_new(o, system_fields[i], v ? v : json_null());
         }
-        for (int i = 0; i < 8 && types[t].f[i].sf; i++)
-                json_object_set_new(o, types[t].f[i].sf,
-                                    field_value(s, t, idx, types[t].f[i].sf));
+        for (int i = 0; i < 8 && crm_sf_types[t].f[i].sf; i++)
+                json_object_set_new(
+                    o, crm_sf_types[t].f[i].sf,
+                    field_value(s, t, idx, crm_sf_types[t].f[i].sf));
         return o;
 }
 
@@ -406,8 +401,8 @@ static void handle_changed(crm_server_t *s, struct evhttp_request *req,
                 if (!lr->exists || lr->late_pending || lr->deleted != deleted ||
                     lr->last_modified_ms < start || lr->last_modified_ms > end)
                         continue;
-                sf_id(t, crmsync_workload_record(s->w, idx)->id, id,
-                      sizeof(id));
+                crm_salesforce_id(t, crmsync_workload_record(s->w, idx)->id, id,
+                                  sizeof(id));
                 if (!deleted) {
                         json_array_append_new(out, json_string(id));
                         continue;
@@ -485,8 +480,8 @@ static void run_query(crm_server_t *s, struct evhttp_request *req,
                 const struct live_rec *lr  = &s->live[idx];
                 if (!lr->exists || lr->late_pending || (lr->deleted && !l->all))
                         continue;
-                sf_id(t, crmsync_workload_record(s->w, idx)->id, id,
-                      sizeof(id));
+                crm_salesforce_id(t, crmsync_workload_record(s->w, idx)->id, id,
+                                  sizeof(id));
                 if (crmsync_soql_match(&l->q, lr->last_modified_ms, id))
                         m[n++] = idx;
         }
@@ -542,7 +537,7 @@ static void handle_query(crm_server_t *s, struct evhttp_request *req, int all,
                 if (!known_field((enum crm_entity)t, parsed.fields[i])) {
                         sf_error(s, req, 400, "INVALID_FIELD",
                                  "No such column '%s' on entity '%s'.",
-                                 parsed.fields[i], types[t].name);
+                                 parsed.fields[i], crm_sf_types[t].name);
                         return;
                 }
         if (!s->sf_loc &&
@@ -592,7 +587,8 @@ void crm_salesforce_handle(crm_server_t *s, struct evhttp_request *req,
                 handle_token(s, req);
                 return;
         }
-        if (!sf_session_ok(s, req) || !sf_throttle_ok(s, req))
+        if (!crm_salesforce_session_ok(s, req) ||
+            !crm_salesforce_throttle_ok(s, req))
                 return;
         crm_feed_advance(s, crmsync_wall_ms());
         /* /services/data/vNN.N/... */
