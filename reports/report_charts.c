@@ -288,8 +288,10 @@ static void recovery_bar(svg_chart_t *c, const char *label, double v,
 {
         char title[200];
         if (!isfinite(v)) {
+                char never[80];
                 snprintf(title, sizeof(title), "%s: %s never", label, what);
-                crmsync_svg_chart_bar(c, label, 0, "#000", title);
+                snprintf(never, sizeof(never), "%s: never", label);
+                crmsync_svg_chart_bar(c, never, NAN, "#000", title);
                 return;
         }
         snprintf(title, sizeof(title), "%s: %s %.2f s", label, what, v);
@@ -303,10 +305,11 @@ static svg_chart_t *recovery(const json_t *s)
         size_t        i;
         char          label[64];
 
-        if (!t || !(c = crmsync_svg_chart_new("recovery",
-                                              "Recovery: seconds until the "
-                                              "sink caught up (black: never)",
-                                              960, 300)))
+        if (!t || !(c = crmsync_svg_chart_new(
+                        "recovery",
+                        "Recovery: seconds until the "
+                        "sink caught up (grey, full height: never)",
+                        960, 300)))
                 return NULL;
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "time", "s", 0, NAN, 0);
         json_array_foreach(json_object_get(s, "faults"), i, f)

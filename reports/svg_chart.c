@@ -644,14 +644,21 @@ static void bars_draw(FILE *fp, const svg_chart_t *c, const struct plot *p)
                 double             y0 = map_y(p, &p->y,
                                   p->y.log ? pow(10, p->y.lo)
                                                        : (p->y.lo > 0 ? p->y.lo : 0));
-                double y1 = clamp(map_y(p, &p->y, b->a), p->t, p->b);
-                double x  = p->l + slot * (double)i + slot * 0.15;
-                fmt_num(v, sizeof(v), b->a);
+                /* No value (NAN): a faint bar the whole height. */
+                int    none = !isfinite(b->a);
+                double y1 =
+                    none ? p->t : clamp(map_y(p, &p->y, b->a), p->t, p->b);
+                double x = p->l + slot * (double)i + slot * 0.15;
+                if (none)
+                        snprintf(v, sizeof(v), "no value");
+                else
+                        fmt_num(v, sizeof(v), b->a);
                 y0 = clamp(y0, p->t, p->b);
                 fprintf(fp,
                         "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" "
-                        "width=\"%.2f\" height=\"%.2f\" fill=\"",
-                        x, y1 < y0 ? y1 : y0, slot * 0.7, fabs(y0 - y1));
+                        "width=\"%.2f\" height=\"%.2f\"%s fill=\"",
+                        x, y1 < y0 ? y1 : y0, slot * 0.7, fabs(y0 - y1),
+                        none ? " fill-opacity=\"0.3\"" : "");
                 esc(fp, b->color);
                 fputs("\"><title>", fp);
                 if (b->title) {
@@ -669,7 +676,8 @@ static void bars_draw(FILE *fp, const svg_chart_t *c, const struct plot *p)
                 fprintf(fp,
                         "</text>\n<text x=\"%.2f\" y=\"%.2f\" "
                         "text-anchor=\"middle\">%s</text>\n",
-                        x + slot * 0.35, (y1 < y0 ? y1 : y0) - 4, v);
+                        x + slot * 0.35,
+                        none ? (p->t + p->b) / 2 : (y1 < y0 ? y1 : y0) - 4, v);
         }
 }
 

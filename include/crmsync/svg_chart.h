@@ -95,7 +95,8 @@ int crmsync_svg_chart_marker(svg_chart_t *c, double x, const char *label,
                              const char *color);
 /* A bar labelled label of height value on a categorical x axis (bars are
  * placed in call order; a chart with bars draws no lines). title: the
- * hover text, NULL = "label: value unit". */
+ * hover text, NULL = "label: value unit". A NAN value (none: "never",
+ * "not measured") is a faint bar the whole height marked "no value". */
 int crmsync_svg_chart_bar(svg_chart_t *c, const char *label, double value,
                           const char *color, const char *title);
 

@@ -147,8 +147,12 @@ static void test_bars_and_log(void **state)
         assert_int_equal(crmsync_svg_chart_bar(c, "stale", 3, NULL, NULL), 0);
         assert_int_equal(
             crmsync_svg_chart_bar(c, "lost", 7, "#d62728", "lost: 7 <x>"), 0);
+        assert_int_equal(crmsync_svg_chart_bar(c, "run", NAN, "#000", NULL), 0);
         svg = render(c);
-        assert_int_equal(count(svg, "class=\"bar\""), 2);
+        assert_int_equal(count(svg, "class=\"bar\""), 3);
+        /* No value: the whole height, faint, said so. */
+        assert_non_null(strstr(svg, "fill-opacity=\"0.3\""));
+        assert_non_null(strstr(svg, ">no value</text>"));
         assert_non_null(strstr(svg, "<title>stale: 3 anomalies</title>"));
         assert_non_null(strstr(svg, "<title>lost: 7 &lt;x&gt;</title>"));
         free(svg);
