@@ -282,7 +282,7 @@ static void timing(FILE *fp, const json_t *s)
         fputs("</tr></table>\n", fp);
         faults_table(fp, s, t);
         chart(fp, s, REPORT_CHART_RECOVERY);
-        replay(fp, json_object_get(s, "replay"));
+        replay(fp, json_object_get(t, "replay"));
 }
 
 static void render(const json_t *s, FILE *fp)

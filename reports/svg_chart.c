@@ -554,7 +554,7 @@ static void markers(FILE *fp, const svg_chart_t *c, const struct plot *p)
                 fprintf(fp,
                         "<text class=\"marker-label\" x=\"%.2f\" y=\"%.2f\" "
                         "text-anchor=\"end\">",
-                        x - 3, p->b - 6 - (double)(i % 3) * 12);
+                        x - 3, p->b - 6 - (double)(i % 5) * 12);
                 esc(fp, m->label);
                 fputs("</text>\n", fp);
         }

@@ -190,6 +190,8 @@ for f in "$FAIL/junit.xml" "$SUITE/junit.xml"; do
         check "$(basename "$(dirname "$f")") junit: failure gives the examples' lineage" \
                 "$(grep -q '\[lineage: e-[0-9]* [a-z]* [a-z]*/[A-Z]-[0-9]* v[0-9]*.*crm committed' "$f" && echo True)"
 done
+check "report.html shows the replay's figures" \
+        "$(python3 -c "import re,sys; print(bool(re.search(r'<h3>Replay</h3>.*?<td class=\"n\">2400</td>', open(sys.argv[1]).read(), re.S)))" "$PASS/report.html")"
 check "report.md shows lineage of the first examples" \
         "$(grep -q '^e-[0-9]*  [a-z]* [a-z]*/' "$FAIL/report.md" && echo True)"
 check "index.html links each run's report.html" \
