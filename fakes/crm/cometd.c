@@ -141,6 +141,9 @@ static json_t *cdc_event(crm_server_t *s, size_t pos)
                         json_array_append_new(changed,
                                               json_string("AccountId"));
                 }
+        }
+        /* The mapping to the ground truth (a delete carries it too). */
+        if (!gap) {
                 json_object_set_new(payload, "Crmsync_Version__c",
                                     json_integer(e->version));
                 crmsync_hs_time_format(s->start_wall_ms + e->commit_ms, ts,

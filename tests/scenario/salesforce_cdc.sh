@@ -83,7 +83,7 @@ bad = [x for x in h if ent[x["entityName"]] != truth[x["commitNumber"]]["entity"
        or x["transactionKey"] != truth[x["commitNumber"]]["transaction_key"]]
 check(f"every event maps to the /v1 change of its commitNumber (entity, record, type, time, transaction; {len(bad)} do not)", not bad)
 ver = [e["data"]["payload"].get("Crmsync_Version__c") == truth[e["data"]["payload"]["ChangeEventHeader"]["commitNumber"]]["version"]
-       for e in events if e["data"]["payload"]["ChangeEventHeader"]["changeType"] != "DELETE"]
+       for e in events]
 check("Crmsync_Version__c is the change's version", ver and all(ver))
 upd = [e for e in events if e["data"]["payload"]["ChangeEventHeader"]["changeType"] == "UPDATE"
        and "Name" in e["data"]["payload"]["ChangeEventHeader"]["changedFields"]]

@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+// salesforce-cdc-connector.js -- a CRM-to-Kafka connector on Salesforce
+// Change Data Capture: jsforce's Streaming API client (CometD/Bayeux, its
+// Replay extension) subscribes to /data/ChangeEvents of crmsync's mock CRM
+// (docs/crm-dialects.md) and kafkajs produces each change in the
+// connector's wire envelope (docs/wire-contracts.md): event id e-<seq>
+// from ChangeEventHeader.commitNumber, version from Crmsync_Version__c,
+// changed fields mapped back. Gap events (GAP_*) and moves (an UPDATE
+// that changes AccountId) are resolved by reading the record with SOQL
+// queryAll and produced as full state (resolved_gap, resolved_move), as
+// the reference connector does. The replayId of the last change Kafka
+// acknowledged is kept in $CRMSYNC_RUN_DIR/salesforce-cdc.cursor.json;
+// a restart replays from it (-2, every retained change, the first time).
+//
+// --bug-skip-gaps: the mistake the harness must catch: gap events carry
+// no fields, and this connector drops them instead of reading the record.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const jsforce = require('jsforce');
+const jsforceRequest = require('jsforce/lib/request');
+const { StreamingExtension } = require('jsforce/lib/api/streaming');
+const { Kafka, Partitioners, logLevel } = require('kafkajs');
+
+const BUG_SKIP_GAPS = process.argv.includes('--bug-skip-gaps');
+const CRM = process.env.CRMSYNC_CRM_URL;
+const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
+const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
+const RUN_DIR = process.env.CRMSYNC_RUN_DIR || '.';
+const CHANNEL = '/data/ChangeEvents';
+const CURSOR_FILE = path.join(RUN_DIR, 'salesforce-cdc.cursor.json');
+
+const TYPES = {
+  Account: { entity: 'account', pfx: 'A', fields: {
+    Name: ['name', 's'], Industry: ['industry', 's'], Tier__c: ['tier', 's'],
+    Owner__c: ['owner', 's'], AnnualRevenue: ['annual_revenue', 'i'] } },
+  Contact: { entity: 'contact', pfx: 'C', fields: {
+    Email: ['email', 's'], FirstName: ['first_name', 's'],
+    LastName: ['last_name', 's'], Title: ['title', 's'],
+    Consent_Email__c: ['consent_email', 'b'], Consent_SMS__c: ['consent_sms', 'b'] } },
+  Opportunity: { entity: 'opportunity', pfx: 'O', fields: {
+    Name: ['name', 's'], StageName: ['stage', 's'], Amount: ['amount', 'i'] } },
+  Entitlement: { entity: 'entitlement', pfx: 'E', fields: {
+    Name: ['sku', 's'], Seats__c: ['seats', 'i'], EndDate: ['ends_on', 's'] } },
+};
+
+function log(msg) { process.stderr.write(`salesforce-cdc: ${msg}\n`); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sfNum = (id) => Number(String(id).slice(3, 15));
+const pad6 = (n) => String(n).padStart(6, '0');
+const pad8 = (n) => String(n).padStart(8, '0');
+const acctOf = (sfId) => 'A-' + pad6(sfNum(sfId));
+
+let stopping = false;
+const stats = { events: 0, produced: 0, gaps: 0, moves: 0, lookups: 0 };
+
+function mapFields(t, obj) {
+  const fields = {};
+  for (const [name, [field, type]] of Object.entries(t.fields)) {
+    const v = obj[name];
+    if (v === undefined || v === null) continue;
+    fields[field] = type === 'i' ? Number(v) : type === 'b' ? Boolean(v) : String(v);
+  }
+  return fields;
+}
+
+class Connector {
+  constructor() {
+    const oauth2 = new jsforce.OAuth2({ loginUrl: CRM,
+      clientId: 'crmsync-connected-app', clientSecret: 'crmsync-secret',
+      redirectUri: 'http://127.0.0.1/callback' });
+    this.conn = new jsforce.Connection({ oauth2, version: '59.0' });
+    const kafka = new Kafka({ clientId: 'salesforce-cdc',
+      brokers: BOOTSTRAP.split(','), logLevel: logLevel.WARN,
+      retry: { retries: 10 } });
+    this.producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner });
+    this.queue = [];
+    this.accounts = new Map(); // record id -> account id
+    let cur = {};
+    try { cur = JSON.parse(fs.readFileSync(CURSOR_FILE, 'utf8')); } catch (e) { /* first start */ }
+    this.replayId = Number.isInteger(cur.replayId) ? cur.replayId : -2;
+  }
+
+  // The record now (deleted ones too), by SOQL queryAll. A record the
+  // query does not list yet (its change is still on the way to the
+  // query index) is asked for again, for up to 10 s.
+  async read(sobject, t, sfId) {
+    stats.lookups++;
+    const cols = ['Id', 'IsDeleted', 'SystemModstamp', 'Crmsync_Version__c']
+      .concat(t.entity === 'account' ? [] : ['AccountId'], Object.keys(t.fields));
+    for (let attempt = 0; attempt < 40 && !stopping; attempt++) {
+      try {
+        const res = await this.conn.query(
+          `SELECT ${cols.join(', ')} FROM ${sobject} WHERE Id = '${sfId}'`,
+          { scanAll: true });
+        if (res.records[0]) return res.records[0];
+        await sleep(250);
+      } catch (e) {
+        await sleep(1100); // limits and 5xx: the mock's Retry-After is 1 s
+      }
+    }
+    throw new Error(`cannot read ${sobject} ${sfId}`);
+  }
+
+  async accountOf(sobject, t, rid, sfId) {
+    if (t.entity === 'account') return rid;
+    if (!this.accounts.has(rid)) {
+      const r = await this.read(sobject, t, sfId);
+      if (r && r.AccountId) this.accounts.set(rid, acctOf(r.AccountId));
+    }
+    return this.accounts.get(rid) || rid;
+  }
+
+  // One CDC message -> a wire record (or null to skip).
+  async toRecord(msg) {
+    const p = msg.payload, h = p.ChangeEventHeader;
+    const t = TYPES[h.entityName];
+    if (!t) return null;
+    const sfId = h.recordIds[0];
+    const rid = t.pfx + '-' + pad6(sfNum(sfId));
+    const rec = { event_id: 'e-' + pad8(h.commitNumber), seq: h.commitNumber,
+      entity: t.entity, record_id: rid, transaction_key: h.transactionKey,
+      sequence_number: h.sequenceNumber - 1, commit_ts_ms: h.commitTimestamp,
+      connector: { source_cursor: String(msg.event.replayId),
+        ingest_ts_ms: Date.now(), via: 'cdc' } };
+    const gap = h.changeType.startsWith('GAP_');
+    const move = h.changeType === 'UPDATE' && h.changedFields.includes('AccountId');
+    if (gap && BUG_SKIP_GAPS) return null;
+    if (gap || move) {
+      // Read the record and produce its whole state.
+      const r = await this.read(h.entityName, t, sfId);
+      if (!r) return null;
+      if (gap) stats.gaps++; else stats.moves++;
+      const account = t.entity === 'account' ? rid
+        : r.AccountId ? acctOf(r.AccountId) : rid;
+      this.accounts.set(rid, account);
+      return Object.assign(rec, { account_id: account,
+        change_type: r.IsDeleted ? 'delete' : 'update',
+        version: Number(r.Crmsync_Version__c),
+        fields: r.IsDeleted ? {} : mapFields(t, r), full_state: true,
+        [gap ? 'resolved_gap' : 'resolved_move']: true });
+    }
+    if (p.AccountId) this.accounts.set(rid, acctOf(p.AccountId));
+    const account = await this.accountOf(h.entityName, t, rid, sfId);
+    return Object.assign(rec, { account_id: account,
+      change_type: h.changeType.toLowerCase(), version: Number(p.Crmsync_Version__c),
+      fields: h.changeType === 'DELETE' ? {} : mapFields(t, p) });
+  }
+
+  // Drain the queue in order, a batch at a time; the cursor moves only
+  // after Kafka acknowledged the batch.
+  async pump() {
+    while (!stopping) {
+      if (this.queue.length === 0) { await sleep(20); continue; }
+      const batch = this.queue.splice(0, 200);
+      const msgs = [];
+      for (const m of batch) {
+        stats.events++;
+        const rec = await this.toRecord(m);
+        if (!rec || !Number.isInteger(rec.version)) continue;
+        msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
+          headers: { event_id: rec.event_id, schema_version: '1' } });
+      }
+      if (msgs.length)
+        await this.producer.send({ topic: TOPIC, acks: -1, messages: msgs });
+      stats.produced += msgs.length;
+      this.replayId = batch[batch.length - 1].event.replayId;
+      const tmp = CURSOR_FILE + '.tmp';
+      fs.writeFileSync(tmp, JSON.stringify({ replayId: this.replayId }));
+      fs.renameSync(tmp, CURSOR_FILE);
+    }
+  }
+
+  async run() {
+    jsforceRequest.setDefaults({ retry: { maxRetries: 0 } });
+    await this.producer.connect();
+    for (let attempt = 0; ; attempt++) {
+      try { await this.conn.login('connector@example.test', 'password'); break; }
+      catch (e) { if (attempt > 30) throw e; await sleep(1100); }
+    }
+    const client = this.conn.streaming.createClient(
+      [new StreamingExtension.Replay(CHANNEL, this.replayId)]);
+    client.subscribe(CHANNEL, (m) => this.queue.push(m));
+    log(`subscribed to ${CHANNEL} at ${this.conn.instanceUrl} from replayId ` +
+      `${this.replayId}` + (BUG_SKIP_GAPS ? ' with bug skip-gaps' : ''));
+    const timer = setInterval(() => log(`events ${stats.events} produced ` +
+      `${stats.produced} gaps ${stats.gaps} moves ${stats.moves} lookups ${stats.lookups}`), 2000);
+    await this.pump();
+    clearInterval(timer);
+    client.disconnect();
+  }
+}
+
+async function main() {
+  if (!CRM || !BOOTSTRAP) {
+    log('CRMSYNC_CRM_URL and CRMSYNC_BOOTSTRAP_SERVERS must be set');
+    process.exit(2);
+  }
+  const c = new Connector();
+  process.on('SIGTERM', () => { stopping = true; });
+  process.on('SIGINT', () => { stopping = true; });
+  try {
+    await c.run();
+  } catch (e) {
+    if (!stopping) {
+      log(`fatal: ${e.message}`);
+      process.exit(1);
+    }
+  }
+  await c.producer.disconnect().catch(() => {});
+  log(`stopped: events ${stats.events} produced ${stats.produced} gaps ${stats.gaps}`);
+  process.exit(0);
+}
+
+main();
