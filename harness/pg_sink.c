@@ -101,6 +101,14 @@ static const char table_sql[] =
 
 static void recs_free(struct pg_sink *s);
 
+const char *crmsync_pg_sink_schema_sql(int with_table)
+{
+        static char buf[sizeof(schema_sql) + sizeof(table_sql)];
+        snprintf(buf, sizeof(buf), "%s%s", schema_sql,
+                 with_table ? table_sql : "");
+        return buf;
+}
+
 /* ---- the judge's connection --------------------------------------------- */
 
 static int judge_ok(struct pg_sink *s)
@@ -364,6 +372,27 @@ static void read_records(struct pg_sink *s)
                 sr->applied_wall_ms = atoll(PQgetvalue(res, i, 6));
         }
         PQclear(res);
+}
+
+long long crmsync_pg_sink_unlogged(pg_sink_t *s, char *example,
+                                   size_t example_size)
+{
+        long long n;
+        PGresult *res = q(s,
+                          "SELECT count(*), min(p.type || '/' || p.id || ' v' "
+                          "|| p.version) FROM crmsync_profiles p WHERE NOT "
+                          "EXISTS (SELECT 1 FROM crmsync_apply_log l WHERE "
+                          "l.type = p.type AND l.id = p.id AND l.version = "
+                          "p.version)",
+                          0, NULL);
+        if (!res) {
+                snprintf(example, example_size, "%s", s->last_err);
+                return -1;
+        }
+        n = atoll(PQgetvalue(res, 0, 0));
+        snprintf(example, example_size, "%s", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        return n;
 }
 
 void crmsync_pg_sink_foreach(pg_sink_t *s,

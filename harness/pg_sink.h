@@ -72,6 +72,11 @@ size_t crmsync_pg_sink_applies(pg_sink_t *s, const struct sink_apply **out);
 /* Read the whole apply log again (call once the writers stopped: a
  * transaction that committed late may hold a lower seq). */
 void crmsync_pg_sink_reload(pg_sink_t *s);
+/* Rows of crmsync_profiles whose version crmsync_apply_log never
+ * recorded (crmsync's trigger is missing or bypassed), with one of them
+ * in example; -1 when the database cannot be read (example says why). */
+long long crmsync_pg_sink_unlogged(pg_sink_t *s, char *example,
+                                   size_t example_size);
 /* Visit every row of crmsync_profiles (the table or the user's view).
  * The records are a snapshot, borrowed until the next foreach (as the
  * fake sink's stay valid until its next write). */
@@ -99,6 +104,10 @@ int crmsync_pg_sink_corrupt(pg_sink_t *s, const char *key);
  * -1 + why when it cannot be done on this database. */
 int crmsync_pg_sink_fault(pg_sink_t *s, const char *type, const json_t *params,
                           int on, char *why, size_t why_size);
+/* The SQL crmsync installs: the apply log, side-effect and fault tables
+ * and the trigger function; with_table adds crmsync_profiles with its
+ * trigger (and empties it). Static storage. */
+const char *crmsync_pg_sink_schema_sql(int with_table);
 /* Backends terminated by the terminate outage so far. */
 uint64_t crmsync_pg_sink_terminated(const pg_sink_t *s);
 

@@ -74,8 +74,25 @@ int run_sink_fault(struct run *r, const char *type, const json_t *params,
  * (a transaction that committed late may hold a lower number). */
 void run_sink_settle(struct run *r)
 {
-        if (r->pg)
-                crmsync_pg_sink_reload(r->pg);
+        char      ex[256];
+        long long n;
+
+        if (!r->pg)
+                return;
+        crmsync_pg_sink_reload(r->pg);
+        /* Without the apply log the history cannot be judged: a row the
+         * log never saw means the trigger is not on the written table. */
+        n = crmsync_pg_sink_unlogged(r->pg, ex, sizeof(ex));
+        if (n < 0)
+                run_fail(r, "run",
+                         "postgres sink: cannot read the apply log: %s", ex);
+        else if (n > 0)
+                run_fail(r, "run",
+                         "postgres sink: %lld row(s) of crmsync_profiles "
+                         "never recorded in crmsync_apply_log (e.g. %s): is "
+                         "crmsync's trigger on the table written? "
+                         "(docs/sink-postgres.md)",
+                         n, ex);
 }
 
 /* Start the scenario's sink and fill r->sink_url (what the pipeline gets

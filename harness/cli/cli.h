@@ -7,6 +7,7 @@
 int crmsync_cmd_broker(int argc, char **argv);
 int crmsync_cmd_crm(int argc, char **argv);
 int crmsync_cmd_sink(int argc, char **argv);
+int crmsync_cmd_pg_schema(int argc, char **argv);
 int crmsync_cmd_connector(int argc, char **argv);
 int crmsync_cmd_profiler(int argc, char **argv);
 int crmsync_cmd_run(int argc, char **argv);

@@ -29,6 +29,8 @@ static const struct {
      "start the embedded Kafka cluster (librdkafka mock)"},
     {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},
     {"sink", crmsync_cmd_sink, "start the fake profile store"},
+    {"pg-schema", crmsync_cmd_pg_schema,
+     "print the SQL of the postgres sink's schema and trigger"},
     {"connector", crmsync_cmd_connector,
      "reference source connector: CRM -> Kafka"},
     {"profiler", crmsync_cmd_profiler,
