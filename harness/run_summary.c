@@ -83,7 +83,66 @@ static int facts_build(struct run *r, struct facts_buf *b)
 /* Per fault: convergence after it ended, and for process outages the
  * catch-up (backlog drain) time after the process was back. f is NULL
  * when the facts could not be built. */
-static void fault_timing(struct run *r, const struct timing_facts *f, json_t *t)
+/* The freshness (ms) under which a change counts as caught up after an
+ * outage starting at stop_ms: twice the p95 of the changes committed
+ * from the warm-up's end until then, at least 250 ms (1 s with fewer
+ * than 20 such changes). */
+static int64_t caught_up_threshold_ms(struct run                *r,
+                                      const struct timing_facts *f,
+                                      const int64_t *held, int64_t stop_ms)
+{
+        struct histogram *h = malloc(sizeof(*h));
+        int64_t           from =
+            r->t0_wall + (r->sc->warmup_s >= 0
+                              ? (int64_t)(r->sc->warmup_s * 1000)
+                              : crmsync_workload_duration_ms(r->wl) / 10);
+        int64_t ms = 1000;
+
+        if (!h)
+                return ms;
+        crmsync_histogram_init(h);
+        for (size_t i = 0; i < f->ev_cnt; i++)
+                if (f->ev_wall_ms[i] >= from && f->ev_wall_ms[i] < stop_ms &&
+                    held[i] >= 0)
+                        crmsync_histogram_record(
+                            h, (uint64_t)(held[i] - f->ev_wall_ms[i]));
+        if (h->total >= 20) {
+                ms = 2 * (int64_t)crmsync_histogram_quantile(h, 0.95);
+                if (ms < 250)
+                        ms = 250;
+        }
+        free(h);
+        return ms;
+}
+
+/* A stopped stage's catch-up figures (timing.h) into entry o. */
+static void catch_up_figures(struct run *r, const struct timing_facts *f,
+                             const int64_t *held, int64_t stop_ms,
+                             int64_t back_ms, json_t *o)
+{
+        struct timing_catch_up cu;
+        int64_t thr = caught_up_threshold_ms(r, f, held, stop_ms);
+
+        if (crmsync_timing_catch_up(f, held, stop_ms, back_ms, thr, &cu))
+                return;
+        json_object_set_new(o, "stopped_s",
+                            json_real((double)(back_ms - stop_ms) / 1000.0));
+        json_object_set_new(o, "backlog", json_integer((json_int_t)cu.backlog));
+        json_object_set_new(o, "outage_commits",
+                            json_integer((json_int_t)cu.outage_commits));
+        json_object_set_new(o, "commit_rate_per_s",
+                            json_real(cu.commit_rate_per_s));
+        json_object_set_new(o, "caught_up_ms", json_integer((json_int_t)thr));
+        json_object_set_new(
+            o, "drain_s", cu.drain_s < 0 ? json_null() : json_real(cu.drain_s));
+        json_object_set_new(o, "drained", json_integer((json_int_t)cu.drained));
+        json_object_set_new(o, "drain_events_per_s",
+                            cu.drain_s < 0 ? json_null()
+                                           : json_real(cu.drain_events_per_s));
+}
+
+static void fault_timing(struct run *r, const struct timing_facts *f,
+                         const int64_t *held, json_t *t)
 {
         json_t *conv = json_array(), *catch_up = json_array();
         json_t *unavail        = json_array();
@@ -134,12 +193,17 @@ static void fault_timing(struct run *r, const struct timing_facts *f, json_t *t)
                 c            = crmsync_timing_convergence_s(f, back);
                 if (c > worst_catch_up)
                         worst_catch_up = c;
-                json_array_append_new(
-                    catch_up, json_pack("{s:i, s:s, s:f, s:o}", "fault", i,
-                                        "type", sf->type, "back_s",
-                                        (double)(back - r->t0_wall) / 1000.0,
-                                        "catch_up_s",
-                                        c < 0 ? json_null() : json_real(c)));
+                {
+                        json_t *o = json_pack(
+                            "{s:i, s:s, s:f, s:o}", "fault", i, "type",
+                            sf->type, "back_s",
+                            (double)(back - r->t0_wall) / 1000.0, "catch_up_s",
+                            c < 0 ? json_null() : json_real(c));
+                        if (held)
+                                catch_up_figures(r, f, held, fs->start_wall,
+                                                 back, o);
+                        json_array_append_new(catch_up, o);
+                }
         }
 out:
         json_object_set_new(t, "fault_convergence", conv);
@@ -177,7 +241,8 @@ static json_t *freshness_json(const struct freshness_stats *s)
 
 /* Freshness of every committed change, whole run and steady state (the
  * changes committed after the warm-up). */
-static json_t *freshness_timing(struct run *r, const struct timing_facts *f)
+static json_t *freshness_timing(struct run *r, const struct timing_facts *f,
+                                const int64_t *held)
 {
         int64_t                  warmup_ms = r->sc->warmup_s >= 0
                                                  ? (int64_t)(r->sc->warmup_s * 1000)
@@ -193,6 +258,16 @@ static json_t *freshness_timing(struct run *r, const struct timing_facts *f)
         o  = freshness_json(&fr->whole);
         st = freshness_json(&fr->steady);
         json_object_set_new(st, "from_s", json_real((double)warmup_ms / 1e3));
+        if (held) {
+                struct timing_lag lag;
+                if (!crmsync_timing_peak_lag(f, held, r->t0_wall + warmup_ms,
+                                             INT64_MAX, &lag))
+                        json_object_set_new(
+                            st, "peak_lag",
+                            json_pack("{s:I, s:I}", "age_ms",
+                                      (json_int_t)lag.peak_age_ms, "pending",
+                                      (json_int_t)lag.peak_pending));
+        }
         json_object_set_new(o, "steady_state", st);
         free(fr);
         return o;
@@ -207,6 +282,7 @@ json_t *run_timing_json(struct run *r)
         struct histogram        *h    = malloc(sizeof(*h));
         struct facts_buf         fb;
         int                      have_facts;
+        int64_t                 *held = NULL;
         json_t                  *t;
         int64_t quiet_end = r->workload_end_mono > r->faults_end_mono
                                 ? r->workload_end_mono
@@ -218,6 +294,11 @@ json_t *run_timing_json(struct run *r)
                 return json_object();
         }
         have_facts = facts_build(r, &fb) == 0;
+        if (have_facts && (held = calloc(ne + 1, sizeof(*held))) &&
+            crmsync_timing_held(&fb.f, held)) {
+                free(held);
+                held = NULL;
+        }
         /* apply_latency: commit -> the change's own applied write, for the
          * changes that got one (superseded ones are left out). */
         crmsync_histogram_init(h);
@@ -233,7 +314,7 @@ json_t *run_timing_json(struct run *r)
         }
         t = json_pack(
             "{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:f}",
-            "freshness", freshness_timing(r, have_facts ? &fb.f : NULL),
+            "freshness", freshness_timing(r, have_facts ? &fb.f : NULL, held),
             "apply_latency", "count", (json_int_t)h->total, "p50",
             (json_int_t)crmsync_histogram_quantile(h, 0.50), "p95",
             (json_int_t)crmsync_histogram_quantile(h, 0.95), "p99",
@@ -270,7 +351,8 @@ json_t *run_timing_json(struct run *r)
                                     "events_per_s", (double)ne / secs)
                         : json_null());
         }
-        fault_timing(r, have_facts ? &fb.f : NULL, t);
+        fault_timing(r, have_facts ? &fb.f : NULL, held, t);
+        free(held);
         if (have_facts)
                 facts_free(&fb);
         return t;

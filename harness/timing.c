@@ -3,6 +3,7 @@
 #include "harness/timing.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 double crmsync_timing_convergence_s(const struct timing_facts *f, int64_t t_ms)
 {
@@ -49,9 +50,7 @@ static void freshness_init(struct freshness_stats *s)
         s->count = s->excluded = s->unseen = 0;
 }
 
-int crmsync_timing_freshness(const struct timing_facts *f,
-                             int64_t                    steady_from_ms,
-                             struct timing_freshness   *out)
+int crmsync_timing_held(const struct timing_facts *f, int64_t *held_ms)
 {
         /* The applied writes of each record, in apply order: record r's
          * are list[first[r] .. first[r + 1]). pos[r] is the sweep's place
@@ -62,8 +61,6 @@ int crmsync_timing_freshness(const struct timing_facts *f,
         uint32_t *list  = calloc(f->ap_cnt + 1, sizeof(uint32_t));
         int       rc    = -1;
 
-        freshness_init(&out->whole);
-        freshness_init(&out->steady);
         if (!first || !pos || !last || !list)
                 goto out;
         for (size_t i = 0; i < f->ap_cnt; i++)
@@ -81,18 +78,12 @@ int crmsync_timing_freshness(const struct timing_facts *f,
          * a version >= v never lies before the previous change's: one
          * sweep per record. */
         for (size_t i = 0; i < f->ev_cnt; i++) {
-                uint32_t                r    = f->ev_record[i];
-                uint32_t                v    = f->ev_version[i];
-                struct freshness_stats *s[2] = {&out->whole, NULL};
-                size_t                  p, end;
+                uint32_t r = f->ev_record[i];
+                uint32_t v = f->ev_version[i];
+                size_t   p, end, a;
 
-                if (f->ev_wall_ms[i] >= steady_from_ms)
-                        s[1] = &out->steady;
                 if (r >= f->record_cnt) {
-                        for (int k = 0; k < 2 && s[k]; k++) {
-                                s[k]->count++;
-                                s[k]->unseen++;
-                        }
+                        held_ms[i] = TIMING_UNSEEN;
                         continue;
                 }
                 if (v < last[r]) /* out of order: search from the start */
@@ -102,25 +93,17 @@ int crmsync_timing_freshness(const struct timing_facts *f,
                 for (p = pos[r]; p < end && f->ap_version[list[p]] < v; p++)
                         ;
                 pos[r] = p;
-                for (int k = 0; k < 2 && s[k]; k++) {
-                        size_t  a;
-                        int64_t lat;
-                        if (p == end) {
-                                s[k]->count++;
-                                s[k]->unseen++;
-                                continue;
-                        }
-                        a = list[p];
-                        if (f->ap_delete && f->ap_delete[a] &&
-                            f->ap_version[a] > v) {
-                                s[k]->excluded++;
-                                continue;
-                        }
-                        lat = f->ap_wall_ms[a] - f->ev_wall_ms[i];
-                        s[k]->count++;
-                        crmsync_histogram_record(&s[k]->seen,
-                                                 lat < 0 ? 0 : (uint64_t)lat);
+                if (p == end) {
+                        held_ms[i] = TIMING_UNSEEN;
+                        continue;
                 }
+                a = list[p];
+                if (f->ap_delete && f->ap_delete[a] && f->ap_version[a] > v)
+                        held_ms[i] = TIMING_EXCLUDED;
+                else
+                        held_ms[i] = f->ap_wall_ms[a] < f->ev_wall_ms[i]
+                                         ? f->ev_wall_ms[i]
+                                         : f->ap_wall_ms[a];
         }
         rc = 0;
 out:
@@ -129,6 +112,150 @@ out:
         free(last);
         free(list);
         return rc;
+}
+
+int crmsync_timing_freshness(const struct timing_facts *f,
+                             int64_t                    steady_from_ms,
+                             struct timing_freshness   *out)
+{
+        int64_t *held = calloc(f->ev_cnt + 1, sizeof(*held));
+
+        freshness_init(&out->whole);
+        freshness_init(&out->steady);
+        if (!held || crmsync_timing_held(f, held)) {
+                free(held);
+                return -1;
+        }
+        for (size_t i = 0; i < f->ev_cnt; i++) {
+                struct freshness_stats *s[2] = {&out->whole, NULL};
+                if (f->ev_wall_ms[i] >= steady_from_ms)
+                        s[1] = &out->steady;
+                for (int k = 0; k < 2 && s[k]; k++) {
+                        if (held[i] == TIMING_EXCLUDED) {
+                                s[k]->excluded++;
+                                continue;
+                        }
+                        s[k]->count++;
+                        if (held[i] == TIMING_UNSEEN)
+                                s[k]->unseen++;
+                        else
+                                crmsync_histogram_record(
+                                    &s[k]->seen,
+                                    (uint64_t)(held[i] - f->ev_wall_ms[i]));
+                }
+        }
+        free(held);
+        return 0;
+}
+
+/* Order of the lag sweep's events: at equal times a hold comes before a
+ * commit (a change held the instant it commits is never pending). */
+struct lag_point {
+        int64_t ms;
+        int     delta; /* +1 commit, -1 held */
+};
+
+static int lag_point_cmp(const void *a, const void *b)
+{
+        const struct lag_point *x = a, *y = b;
+        if (x->ms != y->ms)
+                return x->ms < y->ms ? -1 : 1;
+        return x->delta - y->delta;
+}
+
+int crmsync_timing_peak_lag(const struct timing_facts *f, const int64_t *held,
+                            int64_t from_ms, int64_t to_ms,
+                            struct timing_lag *out)
+{
+        struct lag_point *pts     = calloc(2 * f->ev_cnt + 1, sizeof(*pts));
+        size_t            n       = 0;
+        int64_t           pending = 0;
+
+        memset(out, 0, sizeof(*out));
+        if (!pts)
+                return -1;
+        for (size_t i = 0; i < f->ev_cnt; i++) {
+                int64_t c = f->ev_wall_ms[i];
+                if (c < from_ms || c > to_ms || held[i] == TIMING_EXCLUDED)
+                        continue;
+                out->changes++;
+                if (held[i] == TIMING_UNSEEN) {
+                        out->unseen++;
+                        continue;
+                }
+                if (held[i] - c > out->peak_age_ms)
+                        out->peak_age_ms = held[i] - c;
+                pts[n++] = (struct lag_point){c, 1};
+                pts[n++] = (struct lag_point){held[i], -1};
+        }
+        qsort(pts, n, sizeof(*pts), lag_point_cmp);
+        for (size_t i = 0; i < n; i++) {
+                pending += pts[i].delta;
+                if (pending > out->peak_pending)
+                        out->peak_pending = pending;
+        }
+        free(pts);
+        return 0;
+}
+
+int crmsync_timing_catch_up(const struct timing_facts *f, const int64_t *held,
+                            int64_t stop_ms, int64_t back_ms,
+                            int64_t caught_up_ms, struct timing_catch_up *out)
+{
+        size_t  i, last = 0;
+        int64_t last_held = back_ms;
+        int     found     = 0;
+
+        memset(out, 0, sizeof(*out));
+        out->drain_s = -1;
+        if (back_ms < stop_ms)
+                return -1;
+        for (i = 0; i < f->ev_cnt; i++) {
+                int64_t c = f->ev_wall_ms[i];
+                if (held[i] == TIMING_EXCLUDED || c > back_ms)
+                        continue;
+                if (c >= stop_ms)
+                        out->outage_commits++;
+                if (held[i] == TIMING_UNSEEN || held[i] > back_ms)
+                        out->backlog++;
+        }
+        /* Caught up: the first change committed after the process was
+         * back that reached the sink within caught_up_ms. */
+        for (i = 0; i < f->ev_cnt; i++) {
+                int64_t c = f->ev_wall_ms[i];
+                if (c <= back_ms || held[i] < 0)
+                        continue;
+                if (held[i] - c <= caught_up_ms) {
+                        found = 1;
+                        last  = i;
+                        break;
+                }
+        }
+        if (!found)
+                return 0; /* never caught up: drain_s stays -1 */
+        out->drain_s = (double)(f->ev_wall_ms[last] - back_ms) / 1000.0;
+        /* What the drain moved: the backlog plus everything committed
+         * until the catch-up point; its rate over the time the sink took
+         * to hold all of it. */
+        out->drained = out->backlog;
+        for (i = 0; i < f->ev_cnt; i++) {
+                int64_t c = f->ev_wall_ms[i];
+                if (held[i] < 0 || c > f->ev_wall_ms[last])
+                        continue;
+                if (c > back_ms)
+                        out->drained++;
+                if ((c > back_ms || held[i] > back_ms) && held[i] > last_held)
+                        last_held = held[i];
+        }
+        out->drain_events_per_s =
+            last_held > back_ms
+                ? (double)out->drained * 1000.0 / (double)(last_held - back_ms)
+                : 0;
+        out->commit_rate_per_s = back_ms > stop_ms
+                                     ? (double)out->outage_commits * 1000.0 /
+                                           (double)(back_ms - stop_ms)
+                                     : 0;
+        return 0;
 }
 
 int crmsync_freshness_quantile(const struct freshness_stats *s, double q,

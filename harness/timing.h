@@ -56,6 +56,44 @@ int crmsync_timing_freshness(const struct timing_facts *f,
                              int64_t                    steady_from_ms,
                              struct timing_freshness   *out);
 
+/* Per committed change i, held_ms[i] (caller's array of f->ev_cnt): the
+ * wall time the sink first held its record at a version >= its version
+ * (never before the commit), or TIMING_UNSEEN, or TIMING_EXCLUDED (that
+ * write deleted a later version: deleted or merged away before it could
+ * be seen). Returns 0, -1 on allocation failure. */
+#define TIMING_UNSEEN (-1)
+#define TIMING_EXCLUDED (-2)
+int crmsync_timing_held(const struct timing_facts *f, int64_t *held_ms);
+
+/* Lag of the changes committed in [from_ms, to_ms]: the peak age of a
+ * change the sink did not hold yet (its freshness), and the peak count
+ * of such changes pending at one instant. */
+struct timing_lag {
+        int64_t  peak_age_ms;
+        int64_t  peak_pending;
+        uint64_t changes, unseen; /* unseen: never held, left out */
+};
+int crmsync_timing_peak_lag(const struct timing_facts *f, const int64_t *held,
+                            int64_t from_ms, int64_t to_ms,
+                            struct timing_lag *out);
+
+/* Catch-up after a stage was stopped at stop_ms and back at back_ms
+ * (docs/capacity.md): backlog = changes committed by back_ms the sink
+ * did not hold at back_ms; the drain ends at the commit time of the first
+ * change after back_ms that reached the sink within caught_up_ms (its
+ * freshness is normal again): drain_s = that time - back_ms; drained =
+ * backlog + the changes committed until then; drain_events_per_s =
+ * drained / (the last of them held - back_ms); commit_rate_per_s = the
+ * changes committed while stopped / (back_ms - stop_ms). drain_s is -1
+ * when it never caught up. Returns 0, -1 on bad input. */
+struct timing_catch_up {
+        uint64_t outage_commits, backlog, drained;
+        double   drain_s, drain_events_per_s, commit_rate_per_s;
+};
+int crmsync_timing_catch_up(const struct timing_facts *f, const int64_t *held,
+                            int64_t stop_ms, int64_t back_ms,
+                            int64_t caught_up_ms, struct timing_catch_up *out);
+
 /* Latency at quantile q (0..1) of s, counting the unseen changes as later
  * than every seen one. Returns 0 and sets *ms, or -1 when the quantile
  * falls among the unseen changes or s is empty. */

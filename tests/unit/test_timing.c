@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "harness/timing.h"
@@ -173,6 +174,75 @@ static void test_freshness_empty(void **state)
         free(fr);
 }
 
+/* One record per change, a change every 100 ms from 0 to 3100 ms, each
+ * normally held 50 ms after its commit. The stage stops at 1000 ms and is
+ * back at 2000 ms (rate 10/s, down 1 s); from then the sink takes the
+ * backlog in commit order at 20/s (one every 50 ms from 2050 ms): the
+ * change committed at 1000 + 100k is held at 2050 + 50k, so freshness
+ * 1050 - 50k is normal (<= 50 ms) again at k = 20 (commit 3000 ms):
+ * drain 1.0 s, as the model says (10 x 1 / (20 - 10)). */
+#define CU_N 32
+static void catch_up_facts(struct timing_facts *f, uint32_t *rec, uint32_t *ver,
+                           int64_t *ms, int64_t *ap_ms, uint8_t *ok)
+{
+        for (int i = 0; i < CU_N; i++) {
+                rec[i] = (uint32_t)i;
+                ver[i] = 1;
+                ms[i]  = 100 * i;
+                ok[i]  = 1;
+                if (ms[i] < 1000 || ms[i] > 3000)
+                        ap_ms[i] = ms[i] + 50;
+                else
+                        ap_ms[i] = 2050 + 50 * (ms[i] - 1000) / 100;
+        }
+        *f = (struct timing_facts){rec,   ver, ms,   CU_N, rec, ver,
+                                   ap_ms, ok,  CU_N, CU_N, NULL};
+}
+
+static void test_catch_up_backlog_drain_and_rate(void **state)
+{
+        uint32_t               rec[CU_N], ver[CU_N];
+        int64_t                ms[CU_N], ap_ms[CU_N], held[CU_N];
+        uint8_t                ok[CU_N];
+        struct timing_facts    f;
+        struct timing_catch_up cu;
+        struct timing_lag      lag;
+        (void)state;
+        catch_up_facts(&f, rec, ver, ms, ap_ms, ok);
+        assert_int_equal(crmsync_timing_held(&f, held), 0);
+        assert_int_equal(held[10], 2050);
+        assert_int_equal(crmsync_timing_catch_up(&f, held, 1000, 2000, 50, &cu),
+                         0);
+        /* Committed 1000..2000 ms and not held at 2000: 11 changes. */
+        assert_int_equal(cu.backlog, 11);
+        assert_int_equal(cu.outage_commits, 11);
+        assert_true(cu.drain_s == 1.0);
+        /* 11 + the 10 committed in (2000, 3000], all held by 3050. */
+        assert_int_equal(cu.drained, 21);
+        assert_true(fabs(cu.drain_events_per_s - 20.0) < 1e-9);
+        assert_true(fabs(cu.commit_rate_per_s - 11.0) < 1e-9);
+        /* A threshold nothing meets: never caught up. */
+        ap_ms[CU_N - 1] = ms[CU_N - 1] + 5000;
+        ap_ms[20]       = ms[20] + 5000;
+        assert_int_equal(crmsync_timing_held(&f, held), 0);
+        assert_int_equal(crmsync_timing_catch_up(&f, held, 1000, 2000, 40, &cu),
+                         0);
+        assert_true(cu.drain_s == -1.0);
+        /* The lag peaks at the backlog: 11 pending, the oldest 1050 ms
+         * (the two late ones above: 5000 ms). */
+        catch_up_facts(&f, rec, ver, ms, ap_ms, ok);
+        assert_int_equal(crmsync_timing_held(&f, held), 0);
+        assert_int_equal(crmsync_timing_peak_lag(&f, held, 0, INT64_MAX, &lag),
+                         0);
+        assert_int_equal(lag.peak_age_ms, 1050);
+        assert_int_equal(lag.peak_pending, 11);
+        assert_int_equal(lag.changes, CU_N);
+        /* Only the changes before the outage: one pending at a time. */
+        assert_int_equal(crmsync_timing_peak_lag(&f, held, 0, 900, &lag), 0);
+        assert_int_equal(lag.peak_age_ms, 50);
+        assert_int_equal(lag.peak_pending, 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -184,6 +254,7 @@ int main(void)
             cmocka_unit_test(test_freshness_delete_without_flag_counts),
             cmocka_unit_test(test_freshness_steady_state_excludes_warmup),
             cmocka_unit_test(test_freshness_empty),
+            cmocka_unit_test(test_catch_up_backlog_drain_and_rate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
