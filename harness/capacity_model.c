@@ -108,8 +108,8 @@ static int pos_err(const char *name, jsonpos_t *jp, const char *path,
 {
         int line = 0, col = 0;
         crmsync_jsonpos_find(jp, path, want_key, &line, &col);
-        return crmsync_err(errstr, errstr_size, "%s:%d:%d: %s: %s", name,
-                           line, col, path, what);
+        return crmsync_err(errstr, errstr_size, "%s:%d:%d: %s: %s", name, line,
+                           col, path, what);
 }
 
 static json_t *get_path(json_t *root, const char *path)
@@ -219,9 +219,9 @@ static int check_field(const char *name, jsonpos_t *jp, const struct field *f,
         return 0;
 }
 
-int crmsync_capacity_inputs_parse(const char *name, const char *buf,
-                                  size_t len, struct capacity_inputs *in,
-                                  char *errstr, size_t errstr_size)
+int crmsync_capacity_inputs_parse(const char *name, const char *buf, size_t len,
+                                  struct capacity_inputs *in, char *errstr,
+                                  size_t errstr_size)
 {
         json_error_t jerr;
         json_t      *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -287,8 +287,8 @@ int crmsync_capacity_inputs_load(const char *path, struct capacity_inputs *in,
         if (!feof(fp)) {
                 free(buf);
                 fclose(fp);
-                return crmsync_err(errstr, errstr_size,
-                                   "%s: larger than 1 MiB", path);
+                return crmsync_err(errstr, errstr_size, "%s: larger than 1 MiB",
+                                   path);
         }
         fclose(fp);
         rc = crmsync_capacity_inputs_parse(path, buf, n, in, errstr,
@@ -300,12 +300,12 @@ int crmsync_capacity_inputs_load(const char *path, struct capacity_inputs *in,
 /* -- cost ----------------------------------------------------------------- */
 
 int crmsync_capacity_cost(const struct capacity_inputs *in,
-                          const struct capacity_load *load,
-                          struct capacity_cost       *out)
+                          const struct capacity_load   *load,
+                          struct capacity_cost         *out)
 {
         struct capacity_shared_nothing *sn = &out->sn;
         struct capacity_shared_storage *ss = &out->ss;
-        double w, wb, rf1 = in->replication_factor - 1;
+        double                          w, wb, rf1 = in->replication_factor - 1;
 
         memset(out, 0, sizeof(*out));
         if (in->replication_factor < 1 || in->zones < 1 ||
@@ -324,8 +324,7 @@ int crmsync_capacity_cost(const struct capacity_inputs *in,
         sn->disk_bytes           = sn->retained_bytes * in->replication_factor;
         sn->repl_cross_bytes     = w * rf1 * out->cross_zone_repl_share;
         sn->producer_cross_bytes = w * in->outside_share;
-        sn->consumer_cross_bytes =
-            w * in->consumer_groups * in->outside_share;
+        sn->consumer_cross_bytes = w * in->consumer_groups * in->outside_share;
         sn->disk_cost  = sn->disk_bytes / CAPACITY_GB * in->disk_gb_month;
         sn->cross_cost = (sn->repl_cross_bytes + sn->producer_cross_bytes +
                           sn->consumer_cross_bytes) /
@@ -333,29 +332,28 @@ int crmsync_capacity_cost(const struct capacity_inputs *in,
         sn->total = sn->disk_cost + sn->cross_cost;
         sn->window_cross_bytes =
             load->window_records * load->record_bytes * in->outside_share;
-        sn->window_cost = sn->window_cross_bytes / CAPACITY_GB *
-                          in->cross_zone_gb;
+        sn->window_cost =
+            sn->window_cross_bytes / CAPACITY_GB * in->cross_zone_gb;
 
         ss->object_bytes = sn->retained_bytes;
         ss->put_requests = w / in->object_part_bytes;
         ss->get_requests = 0; /* tail reads come from the brokers' cache */
         ss->wal_bytes    = wb * in->wal_window_s;
         ss->client_cross_bytes =
-            in->zone_routing ? 0
-                             : sn->producer_cross_bytes +
-                                   sn->consumer_cross_bytes;
-        ss->object_cost = ss->object_bytes / CAPACITY_GB * in->object_gb_month;
+            in->zone_routing
+                ? 0
+                : sn->producer_cross_bytes + sn->consumer_cross_bytes;
+        ss->object_cost  = ss->object_bytes / CAPACITY_GB * in->object_gb_month;
         ss->request_cost = ss->put_requests / 1000.0 * in->put_per_1000 +
                            ss->get_requests / 1000.0 * in->get_per_1000;
-        ss->wal_cost   = ss->wal_bytes / CAPACITY_GB * in->disk_gb_month;
-        ss->cross_cost = ss->client_cross_bytes / CAPACITY_GB *
-                         in->cross_zone_gb;
+        ss->wal_cost = ss->wal_bytes / CAPACITY_GB * in->disk_gb_month;
+        ss->cross_cost =
+            ss->client_cross_bytes / CAPACITY_GB * in->cross_zone_gb;
         ss->total =
             ss->object_cost + ss->request_cost + ss->wal_cost + ss->cross_cost;
-        ss->window_get_requests = load->window_records * load->record_bytes /
-                                  in->object_part_bytes;
-        ss->window_cross_bytes =
-            in->zone_routing ? 0 : sn->window_cross_bytes;
+        ss->window_get_requests =
+            load->window_records * load->record_bytes / in->object_part_bytes;
+        ss->window_cross_bytes = in->zone_routing ? 0 : sn->window_cross_bytes;
         ss->window_cost =
             ss->window_get_requests / 1000.0 * in->get_per_1000 +
             ss->window_cross_bytes / CAPACITY_GB * in->cross_zone_gb;
@@ -395,7 +393,8 @@ json_t *crmsync_capacity_cost_json(const struct capacity_inputs *in,
                 "write_bytes x consumer_groups x "
                 "clients_outside_leader_zone"),
             "disk_cost_month",
-            fig(c->sn.disk_cost, cur, "broker_disk_bytes / 1e9 x disk_gb_month"),
+            fig(c->sn.disk_cost, cur,
+                "broker_disk_bytes / 1e9 x disk_gb_month"),
             "cross_zone_cost_month",
             fig(c->sn.cross_cost, cur,
                 "(replication + producer + consumer cross-zone bytes) / 1e9 "

@@ -65,9 +65,9 @@ struct capacity_inputs {
 int crmsync_capacity_inputs_load(const char *path, struct capacity_inputs *in,
                                  char *errstr, size_t errstr_size);
 /* The same from a buffer; name is used in errors. */
-int crmsync_capacity_inputs_parse(const char *name, const char *buf,
-                                  size_t len, struct capacity_inputs *in,
-                                  char *errstr, size_t errstr_size);
+int crmsync_capacity_inputs_parse(const char *name, const char *buf, size_t len,
+                                  struct capacity_inputs *in, char *errstr,
+                                  size_t errstr_size);
 
 /* The measured load the cost is computed for. */
 struct capacity_load {
@@ -105,8 +105,8 @@ struct capacity_cost {
 /* Every figure of docs/capacity.md#cost-model. Returns 0, -1 on inputs
  * out of range. */
 int crmsync_capacity_cost(const struct capacity_inputs *in,
-                          const struct capacity_load *load,
-                          struct capacity_cost       *out);
+                          const struct capacity_load   *load,
+                          struct capacity_cost         *out);
 /* The same as JSON (new reference): every figure with its formula and
  * the inputs, for capacity.json and the pilot's report. */
 json_t *crmsync_capacity_cost_json(const struct capacity_inputs *in,

@@ -683,6 +683,8 @@ static enum phase_rc setup_sink_and_profiler(struct run *r, char *errstr,
         snprintf(ready_path, sizeof(ready_path), "%s/profiler.ready",
                  r->run_dir);
         crmsync_child_setenv(&r->profiler, "CRMSYNC_READY_FILE", ready_path);
+        if (r->opt->preload)
+                return setup_checkpoint(r); /* the replay's is the only one */
         if (run_start_child(r, &r->profiler) == -1) {
                 crmsync_err(errstr, errstr_size,
                             "could not start the profiler (see %s)",
@@ -715,6 +717,16 @@ static enum phase_rc setup_crm(struct run *r, char *errstr, size_t errstr_size)
         if (!(r->crm =
                   crmsync_crm_server_new(r->base, &cc, errstr, errstr_size)))
                 return PHASE_ERROR;
+        if (sc->crm_latency_ms) {
+                /* The CRM API's own answer time (crm.latency_ms). */
+                json_t *p   = json_pack("{s:i}", "delay_ms",
+                                        (int)sc->crm_latency_ms);
+                int     bad = crmsync_crm_server_fault(
+                    r->crm, "slow_responses", p, 1, errstr, errstr_size);
+                json_decref(p);
+                if (bad)
+                        return PHASE_ERROR;
+        }
         if (!r->opt->no_record)
                 crmsync_crm_server_set_observer(r->crm, crm_serve_observer, r);
         snprintf(r->crm_url, sizeof(r->crm_url), "http://127.0.0.1:%d",
@@ -913,6 +925,13 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
             (ph = setup_sink_and_profiler(&r, errstr, errstr_size)) ||
             (ph = setup_crm(&r, errstr, errstr_size)))
                 goto phase_end;
+        if (opt->preload) {
+                /* The changes straight to the topic, then the replay. */
+                if ((summary = run_preload(&r, &failed)))
+                        rc = failed ? 1 : 0;
+                run_history_close(&r);
+                goto out;
+        }
         schedule_faults(&r);
         if (run_pipeline(&r, errstr, errstr_size) == -1)
                 goto out;

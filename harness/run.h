@@ -27,6 +27,12 @@ struct run_options {
         /* postgres sink: keep the throwaway server's data directory
          * (the server is stopped all the same). */
         int keep;
+        /* `crmsync capacity --history`: produce the workload straight to
+         * the topic in the connector's envelope (no CRM polling, no
+         * connector, no main-phase profiler), then run the scenario's
+         * replay and judge it (run_preload.c). Needs a replay phase and
+         * no faults. */
+        int preload;
 };
 
 /* Run sc. Returns the process exit code: 0 every expectation met, 1 some

@@ -264,6 +264,11 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
 json_t *run_api_json(struct run *r);
 void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed);
 
+/* run_preload.c: the --preload path after set-up (the changes produced
+ * straight to the topic, then the replay judged); the summary (new
+ * reference) or NULL when it failed (r->error says why). */
+json_t *run_preload(struct run *r, int *failed);
+
 /* run_replay.c: rebuild the sink from the earliest offset; the replay's
  * part of summary.json (new reference). */
 json_t *run_replay(struct run *r, struct check_result *res);

@@ -85,8 +85,9 @@ static int facts_build(struct run *r, struct facts_buf *b)
  * when the facts could not be built. */
 /* The freshness (ms) under which a change counts as caught up after an
  * outage starting at stop_ms: twice the p95 of the changes committed
- * from the warm-up's end until then, at least 250 ms (1 s with fewer
- * than 20 such changes). */
+ * after the warm-up that the sink held before stop_ms (the ones in
+ * flight at the stop waited for the outage), at least 250 ms (1 s with
+ * fewer than 20 such changes). */
 static int64_t caught_up_threshold_ms(struct run                *r,
                                       const struct timing_facts *f,
                                       const int64_t *held, int64_t stop_ms)
@@ -102,8 +103,8 @@ static int64_t caught_up_threshold_ms(struct run                *r,
                 return ms;
         crmsync_histogram_init(h);
         for (size_t i = 0; i < f->ev_cnt; i++)
-                if (f->ev_wall_ms[i] >= from && f->ev_wall_ms[i] < stop_ms &&
-                    held[i] >= 0)
+                if (f->ev_wall_ms[i] >= from && held[i] >= 0 &&
+                    held[i] < stop_ms)
                         crmsync_histogram_record(
                             h, (uint64_t)(held[i] - f->ev_wall_ms[i]));
         if (h->total >= 20) {

@@ -272,7 +272,7 @@ static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
 {
         static const char *const crmk[] = {
             "max_page",       "rate_limit_per_s", "rate_burst", "daily_quota",
-            "error_rate_5xx", "retention_s",      NULL};
+            "error_rate_5xx", "retention_s",      "latency_ms", NULL};
         static const char *const sinkk[]  = {"write_mode", "type", "dsn", NULL};
         char                     mode[16] = "conditional";
         json_t                  *o;
@@ -291,7 +291,9 @@ static int load_crm_and_sink(struct vctx *c, json_t *root, struct scenario *sc)
                   scenario_get_num(c, o, "crm", "error_rate_5xx",
                                    &sc->crm_error_rate_5xx, 0, 1) ||
                   scenario_get_num(c, o, "crm", "retention_s",
-                                   &sc->crm_retention_s, 0, 1e7)))
+                                   &sc->crm_retention_s, 0, 1e7) ||
+                  scenario_get_u32(c, o, "crm", "latency_ms",
+                                   &sc->crm_latency_ms, 0, 60000)))
                 return -1;
         if (scenario_get_obj(c, root, "", "sink", &o))
                 return -1;

@@ -110,6 +110,7 @@ struct scenario {
         uint64_t crm_daily_quota;
         double   crm_error_rate_5xx;
         double   crm_retention_s;
+        uint32_t crm_latency_ms; /* every /v1/ answer this much later */
         /* sink */
         int   sink_blind_writes;
         char  sink_type[16]; /* "fake" (default) | "postgres" */

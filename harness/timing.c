@@ -203,8 +203,8 @@ int crmsync_timing_catch_up(const struct timing_facts *f, const int64_t *held,
                             int64_t caught_up_ms, struct timing_catch_up *out)
 {
         size_t  i, last = 0;
-        int64_t last_held = back_ms;
-        int     found     = 0;
+        int64_t last_held = back_ms, first_held = INT64_MAX;
+        int     found = 0;
 
         memset(out, 0, sizeof(*out));
         out->drain_s = -1;
@@ -233,10 +233,9 @@ int crmsync_timing_catch_up(const struct timing_facts *f, const int64_t *held,
         }
         if (!found)
                 return 0; /* never caught up: drain_s stays -1 */
-        out->drain_s = (double)(f->ev_wall_ms[last] - back_ms) / 1000.0;
         /* What the drain moved: the backlog plus everything committed
-         * until the catch-up point; its rate over the time the sink took
-         * to hold all of it. */
+         * until the catch-up change; the drain lasts until the sink held
+         * all of it. */
         out->drained = out->backlog;
         for (i = 0; i < f->ev_cnt; i++) {
                 int64_t c = f->ev_wall_ms[i];
@@ -247,14 +246,21 @@ int crmsync_timing_catch_up(const struct timing_facts *f, const int64_t *held,
                 if ((c > back_ms || held[i] > back_ms) && held[i] > last_held)
                         last_held = held[i];
         }
-        out->drain_events_per_s =
-            last_held > back_ms
-                ? (double)out->drained * 1000.0 / (double)(last_held - back_ms)
-                : 0;
-        out->commit_rate_per_s = back_ms > stop_ms
-                                     ? (double)out->outage_commits * 1000.0 /
+        out->drain_s = (double)(last_held - back_ms) / 1000.0;
+        /* The rate while draining: from the first of them the sink held
+         * after back_ms (the stage's restart is not throughput). */
+        for (i = 0; i < f->ev_cnt; i++)
+                if (held[i] > back_ms && held[i] < first_held &&
+                    f->ev_wall_ms[i] <= f->ev_wall_ms[last])
+                        first_held = held[i];
+        out->drain_events_per_s = last_held > first_held
+                                      ? (double)out->drained * 1000.0 /
+                                            (double)(last_held - first_held)
+                                      : 0;
+        out->commit_rate_per_s  = back_ms > stop_ms
+                                      ? (double)out->outage_commits * 1000.0 /
                                            (double)(back_ms - stop_ms)
-                                     : 0;
+                                      : 0;
         return 0;
 }
 

@@ -78,14 +78,17 @@ int crmsync_timing_peak_lag(const struct timing_facts *f, const int64_t *held,
                             struct timing_lag *out);
 
 /* Catch-up after a stage was stopped at stop_ms and back at back_ms
- * (docs/capacity.md): backlog = changes committed by back_ms the sink
- * did not hold at back_ms; the drain ends at the commit time of the first
- * change after back_ms that reached the sink within caught_up_ms (its
- * freshness is normal again): drain_s = that time - back_ms; drained =
- * backlog + the changes committed until then; drain_events_per_s =
- * drained / (the last of them held - back_ms); commit_rate_per_s = the
- * changes committed while stopped / (back_ms - stop_ms). drain_s is -1
- * when it never caught up. Returns 0, -1 on bad input. */
+ * (docs/capacity.md): backlog = changes committed by back_ms that the sink
+ * did not hold at back_ms; the catch-up change = the first change
+ * committed after back_ms that reached the sink within caught_up_ms (its
+ * freshness is normal again); drained = backlog + the changes committed
+ * after back_ms up to the catch-up change; drain_s = (when the sink held
+ * the last of them) - back_ms; drain_events_per_s = drained / (the
+ * time from the first of them held after back_ms to the last: the rate
+ * while draining, the stage's restart left out);
+ * commit_rate_per_s = the changes committed while stopped / (back_ms -
+ * stop_ms). drain_s is -1 when it never caught up. Returns 0, -1 on bad
+ * input. */
 struct timing_catch_up {
         uint64_t outage_commits, backlog, drained;
         double   drain_s, drain_events_per_s, commit_rate_per_s;

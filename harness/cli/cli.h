@@ -14,6 +14,7 @@ int crmsync_cmd_run(int argc, char **argv);
 int crmsync_cmd_validate(int argc, char **argv);
 int crmsync_cmd_trace(int argc, char **argv);
 int crmsync_cmd_compare(int argc, char **argv);
+int crmsync_cmd_capacity(int argc, char **argv);
 int crmsync_cmd_probe(int argc, char **argv);
 int crmsync_cmd_pilot(int argc, char **argv);
 

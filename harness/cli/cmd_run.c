@@ -56,6 +56,12 @@ static void usage(FILE *fp)
                 "bytes a change)\n"
                 "                   instead of history.jsonl; trace reads "
                 "either\n"
+                "  --preload        produce the workload straight to the "
+                "topic in the\n"
+                "                   connector's envelope, then judge the "
+                "scenario's replay\n"
+                "                   of it (crmsync capacity --history; "
+                "docs/capacity.md)\n"
                 "  --no-record      benchmarks only: the judge records "
                 "nothing (no topic\n"
                 "                   auditor, probes or history checks); "
@@ -153,6 +159,7 @@ int crmsync_cmd_run(int argc, char **argv)
             {"quiet", no_argument, NULL, 'q'},
             {"progress-every", required_argument, NULL, 'p'},
             {"no-record", no_argument, NULL, 'n'},
+            {"preload", no_argument, NULL, 'P'},
             {"compress-history", no_argument, NULL, 'z'},
             {"keep", no_argument, NULL, 'k'},
             {"jobs", required_argument, NULL, 'j'},
@@ -190,6 +197,9 @@ int crmsync_cmd_run(int argc, char **argv)
                         break;
                 case 'n':
                         opt.no_record = 1;
+                        break;
+                case 'P':
+                        opt.preload = 1;
                         break;
                 case 'z':
                         opt.compress_history = 1;
@@ -251,6 +261,14 @@ int crmsync_cmd_run(int argc, char **argv)
         if (opt.no_record && (sc->replay.enabled || sc->fault_cnt > 0)) {
                 fprintf(stderr, "crmsync run: --no-record is for fault-free "
                                 "benchmark runs without a replay phase\n");
+                crmsync_scenario_destroy(sc);
+                return 2;
+        }
+        if (opt.preload &&
+            (!sc->replay.enabled || sc->fault_cnt > 0 || opt.no_record)) {
+                fprintf(stderr, "crmsync run: --preload needs a scenario "
+                                "with a replay phase and no faults (and "
+                                "no --no-record)\n");
                 crmsync_scenario_destroy(sc);
                 return 2;
         }

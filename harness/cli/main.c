@@ -25,6 +25,9 @@ static const struct {
     {"pilot", crmsync_cmd_pilot,
      "the pilot scenarios on two targets, side by side: the\n"
      "             production-readiness scorecard"},
+    {"capacity", crmsync_cmd_capacity,
+     "rate to the SLO, catch-up after downtime, replay against\n"
+     "             history, retention and cost (runs/capacity-<id>/)"},
     {"broker", crmsync_cmd_broker,
      "start the embedded Kafka cluster (librdkafka mock)"},
     {"crm", crmsync_cmd_crm, "start the mock CRM HTTP server"},

@@ -10,8 +10,8 @@
 
 #include "harness/capacity_model.h"
 
-#define near(a, b)                                                              \
-        assert_true(fabs((double)(a) - (double)(b)) <=                          \
+#define near(a, b)                                                             \
+        assert_true(fabs((double)(a) - (double)(b)) <=                         \
                     1e-9 * (1 + fabs((double)(b))))
 
 #include <math.h>
@@ -157,17 +157,15 @@ static void test_capacity_file_errors(void **state)
                                                        err, sizeof(err)),
                          -1);
         assert_string_equal(err, "c.json:2:2: zonez: unknown field");
-        assert_int_equal(crmsync_capacity_inputs_parse(
-                             "c.json", type, strlen(type), &in, err,
-                             sizeof(err)),
+        assert_int_equal(crmsync_capacity_inputs_parse("c.json", type,
+                                                       strlen(type), &in, err,
+                                                       sizeof(err)),
                          -1);
-        assert_string_equal(err,
-                            "c.json:1:24: replication_factor: expected an "
-                            "integer");
+        assert_string_equal(err, "c.json:1:24: replication_factor: expected an "
+                                 "integer");
         /* No built-in prices: a missing price is an error. */
         snprintf(noprice, sizeof(noprice), "%s", capfile);
-        memcpy(strstr(noprice, "\"disk_gb_month\""), "\"disk_gb_montx\"",
-               15);
+        memcpy(strstr(noprice, "\"disk_gb_month\""), "\"disk_gb_montx\"", 15);
         assert_int_equal(crmsync_capacity_inputs_parse("c.json", noprice,
                                                        strlen(noprice), &in,
                                                        err, sizeof(err)),
