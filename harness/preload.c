@@ -48,11 +48,10 @@ static json_t *envelope(const crm_workload_t *wl, const struct crm_event *ev,
                                             json_integer(rec->version));
                         json_object_set_new(j, "account_id",
                                             json_string(rec->account_id));
-                        json_object_set_new(
-                            j, "fields",
-                            rec->deleted || !rec->fields
-                                ? json_object()
-                                : json_deep_copy(rec->fields));
+                        json_object_set_new(j, "fields",
+                                            rec->deleted || !rec->fields
+                                                ? json_object()
+                                                : json_deep_copy(rec->fields));
                         json_object_set_new(j, "resolved_move", json_true());
                         json_object_set_new(j, "full_state", json_true());
                         (*moves)++;
@@ -72,8 +71,7 @@ static rd_kafka_t *producer(const char *props_file, struct delivery *d,
         rd_kafka_t      *rk;
         char             kerr[256];
 
-        if (crmsync_harness_kafka_conf(conf, props_file, errstr,
-                                       errstr_size)) {
+        if (crmsync_harness_kafka_conf(conf, props_file, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
@@ -109,8 +107,8 @@ int crmsync_preload_produce(const char *props_file, const char *topic,
                 return -1;
         for (size_t i = 0; i < n; i++) {
                 const struct crm_event *ev = crmsync_workload_event(wl, i);
-                json_t *j = envelope(wl, ev, start_wall_ms, &out->moves);
-                char   *val = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                json_t     *j   = envelope(wl, ev, start_wall_ms, &out->moves);
+                char       *val = j ? json_dumps(j, JSON_COMPACT) : NULL;
                 const char *key =
                     j ? json_string_value(json_object_get(j, "account_id"))
                       : NULL;

@@ -37,18 +37,17 @@ json_t *run_preload(struct run *r, int *failed)
         /* The end state is the replay's; the history is the topic and the
          * replay's writes. */
         run_check_now(r, &res);
-        log              = run_history_checks(r, &res);
-        r->converged     = r->replay_matched;
+        log               = run_history_checks(r, &res);
+        r->converged      = r->replay_matched;
         r->converged_mono = r->replay_done_mono;
-        timing           = json_pack(
-            "{s:{s:I, s:I, s:I, s:f, s:f}, s:b, s:f, s:f}", "preload",
-            "records", (json_int_t)pr.records, "bytes", (json_int_t)pr.bytes,
-            "moves_resolved", (json_int_t)pr.moves, "seconds", pr.seconds,
-            "records_per_s", pr.seconds > 0 ? pr.records / pr.seconds : 0.0,
-            "converged", r->replay_matched, "convergence_s", 0.0, "run_s",
-            (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
-        summary =
-            run_build_summary(r, &res, timing, log, replay, failed);
+        timing            = json_pack(
+                       "{s:{s:I, s:I, s:I, s:f, s:f}, s:b, s:f, s:f}", "preload",
+                       "records", (json_int_t)pr.records, "bytes", (json_int_t)pr.bytes,
+                       "moves_resolved", (json_int_t)pr.moves, "seconds", pr.seconds,
+                       "records_per_s", pr.seconds > 0 ? pr.records / pr.seconds : 0.0,
+                       "converged", r->replay_matched, "convergence_s", 0.0, "run_s",
+                       (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
+        summary = run_build_summary(r, &res, timing, log, replay, failed);
         if (summary)
                 json_object_set_new(summary, "preload", json_true());
         crmsync_check_result_clear(&res);

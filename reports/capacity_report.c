@@ -184,10 +184,9 @@ static int rates_chart(struct doc *d, const json_t *rs, const char *dir,
                                         "the change rate",
                                         0, 0)))
                 return crmsync_err(errstr, errstr_size, "out of memory");
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "change rate", "changes/s",
-                               0, NAN, 0);
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "freshness", "ms", 0, NAN,
-                               0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "change rate", "changes/s", 0,
+                               NAN, 0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "freshness", "ms", 0, NAN, 0);
         crmsync_svg_chart_line(c, "p99", "#d62728", CRMSYNC_SVG_Y, x, p99, n);
         crmsync_svg_chart_line(c, "p95", "#ff7f0e", CRMSYNC_SVG_Y, x, p95, n);
         crmsync_svg_chart_line(c, "p50", "#1f77b4", CRMSYNC_SVG_Y, x, p50, n);
@@ -213,13 +212,15 @@ static int rates_chart(struct doc *d, const json_t *rs, const char *dir,
 static int section_rates(struct doc *d, const json_t *cap, const char *dir,
                          char *errstr, size_t errstr_size)
 {
-        static const char *hdr[] = {
-            "rate/s", "changes in steady state", "p50 ms", "p95 ms", "p99 ms",
-            "peak lag ms", "peak pending", "applies/s", "machine CPU %",
-            "SLO", "verdict", "run"};
-        const json_t *rs = json_object_get(cap, "rate_sweep"), *pt;
-        size_t        i;
-        char          b[11][48];
+        static const char *hdr[] = {"rate/s",        "changes in steady state",
+                                    "p50 ms",        "p95 ms",
+                                    "p99 ms",        "peak lag ms",
+                                    "peak pending",  "applies/s",
+                                    "machine CPU %", "SLO",
+                                    "verdict",       "run"};
+        const json_t      *rs    = json_object_get(cap, "rate_sweep"), *pt;
+        size_t             i;
+        char               b[11][48];
 
         if (!rs)
                 return 0;
@@ -308,11 +309,12 @@ static int catch_up_chart(struct doc *d, const json_t *cu, const char *dir,
         crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "drain time", "s", 0, NAN, 0);
         crmsync_svg_chart_line(c, "measured", "#1f77b4", CRMSYNC_SVG_Y, x, y,
                                n);
-        crmsync_svg_chart_line(c, "model R*D/(drain_rate-R), rate of the "
-                                  "shortest downtime",
+        crmsync_svg_chart_line(c,
+                               "model R*D/(drain_rate-R), rate of the "
+                               "shortest downtime",
                                "#ff7f0e", CRMSYNC_SVG_Y, mx, my, n);
-        rc = chart_out(d, c, dir, "catch-up.svg",
-                       "drain time against downtime", errstr, errstr_size);
+        rc = chart_out(d, c, dir, "catch-up.svg", "drain time against downtime",
+                       errstr, errstr_size);
         crmsync_svg_chart_free(c);
         return rc;
 }
@@ -324,11 +326,14 @@ static int section_catch_up(struct doc *d, const json_t *cap, const char *dir,
             "downtime s", "stopped s", "commit rate/s", "backlog",
             "drain s",    "drained",   "drain rate/s",  "caught up at ms",
             "verdict",    "run"};
-        static const char *vh[] = {"rate from downtime s", "drain rate/s",
-                                   "predicts downtime s",  "R/s",
-                                   "predicted s",          "measured s",
+        static const char *vh[] = {"rate from downtime s",
+                                   "drain rate/s",
+                                   "predicts downtime s",
+                                   "R/s",
+                                   "predicted s",
+                                   "measured s",
                                    "error %"};
-        const json_t      *cu = json_object_get(cap, "catch_up"), *pt, *h;
+        const json_t      *cu   = json_object_get(cap, "catch_up"), *pt, *h;
         size_t             i;
         char               b[10][48];
 
@@ -383,14 +388,14 @@ static int section_catch_up(struct doc *d, const json_t *cap, const char *dir,
         row(d, 1, 7, vh);
         json_array_foreach(json_object_get(cu, "validation"), i, pt)
         {
-                const char *c[7] = {fmt(b[0], 48, num(pt, "from_down_s"), 1),
-                                    fmt(b[1], 48, num(pt, "drain_rate_per_s"),
-                                        0),
-                                    fmt(b[2], 48, num(pt, "to_down_s"), 1),
-                                    fmt(b[3], 48, num(pt, "rate_per_s"), 0),
-                                    fmt(b[4], 48, num(pt, "predicted_s"), 2),
-                                    fmt(b[5], 48, num(pt, "measured_s"), 2),
-                                    fmt(b[6], 48, 100 * num(pt, "error"), 1)};
+                const char *c[7] = {
+                    fmt(b[0], 48, num(pt, "from_down_s"), 1),
+                    fmt(b[1], 48, num(pt, "drain_rate_per_s"), 0),
+                    fmt(b[2], 48, num(pt, "to_down_s"), 1),
+                    fmt(b[3], 48, num(pt, "rate_per_s"), 0),
+                    fmt(b[4], 48, num(pt, "predicted_s"), 2),
+                    fmt(b[5], 48, num(pt, "measured_s"), 2),
+                    fmt(b[6], 48, 100 * num(pt, "error"), 1)};
                 row(d, 0, 7, c);
         }
         table_end(d);
@@ -428,15 +433,14 @@ static int history_chart(struct doc *d, const json_t *h, const char *dir,
                 n++;
         }
         if (!(c = crmsync_svg_chart_new("replay-history",
-                                        "Replay time against history",
-                                        0, 0)))
+                                        "Replay time against history", 0, 0)))
                 return crmsync_err(errstr, errstr_size, "out of memory");
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "history", "changes", 0,
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_X, "history", "changes", 0, NAN,
+                               0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "pipeline replay", "s", 0, NAN,
+                               0);
+        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y2, "broker-level drain", "s", 0,
                                NAN, 0);
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y, "pipeline replay", "s", 0,
-                               NAN, 0);
-        crmsync_svg_chart_axis(c, CRMSYNC_SVG_Y2, "broker-level drain", "s",
-                               0, NAN, 0);
         crmsync_svg_chart_line(c, "pipeline (measured)", "#1f77b4",
                                CRMSYNC_SVG_Y, x, yp, n);
         fit_line(c, json_object_get(json_object_get(h, "fit"), "pipeline"),
@@ -455,8 +459,9 @@ static void fit_para(struct doc *d, const char *what, const json_t *fit)
 {
         char b[4][48];
         if (!json_is_object(fit)) {
-                para(d, "%s fit: not enough measured points (two sizes at "
-                        "least).",
+                para(d,
+                     "%s fit: not enough measured points (two sizes at "
+                     "least).",
                      what);
                 return;
         }
@@ -511,14 +516,14 @@ static void production_para(struct doc *d, const json_t *p)
 static int section_history(struct doc *d, const json_t *cap, const char *dir,
                            char *errstr, size_t errstr_size)
 {
-        static const char *hdr[] = {"history changes", "records", "pipeline s",
-                                    "join s (apart)",  "pipeline/s",
-                                    "broker s",        "broker/s",
-                                    "bytes",           "rebuilt",
-                                    "window complete", "run"};
-        const json_t      *h = json_object_get(cap, "history"), *pt;
-        size_t             i;
-        char               b[9][48];
+        static const char *hdr[] = {
+            "history changes", "records",    "pipeline s",
+            "join s (apart)",  "pipeline/s", "broker s",
+            "broker/s",        "bytes",      "rebuilt",
+            "window complete", "run"};
+        const json_t *h = json_object_get(cap, "history"), *pt;
+        size_t        i;
+        char          b[9][48];
 
         if (!h)
                 return 0;
@@ -546,9 +551,8 @@ static int section_history(struct doc *d, const json_t *cap, const char *dir,
                     fmt(b[5], 48, num(pt, "broker.seconds"), 3),
                     fmt(b[6], 48, num(pt, "broker.events_per_s"), 0),
                     fmt(b[7], 48, num(pt, "broker.bytes"), 0),
-                    json_is_true(json_object_get(pt, "matches_oracle"))
-                        ? "yes"
-                        : "NO",
+                    json_is_true(json_object_get(pt, "matches_oracle")) ? "yes"
+                                                                        : "NO",
                     json_is_true(json_object_get(pt, "complete")) ? "yes"
                                                                   : "NO",
                     str(pt, "run_dir")};
@@ -610,17 +614,18 @@ static void section_cost(struct doc *d, const json_t *cap)
              fmt(b[1], 48, num(in, "retention_days"), 1),
              (long long)num(in, "consumer_groups"),
              fmt(b[2], 48, num(c, "load.rate_per_s"), 0),
-             fmt(b[3], 48, num(c, "load.record_bytes"), 1),
-             str(c, "window"));
+             fmt(b[3], 48, num(c, "load.record_bytes"), 1), str(c, "window"));
         para(d, "Shared-nothing (brokers keep RF copies on their disks):");
         cost_table(d, json_object_get(c, "shared_nothing"));
-        para(d, "Shared storage (one copy in object storage, a WAL on the "
-                "brokers; routing: %s):",
+        para(d,
+             "Shared storage (one copy in object storage, a WAL on the "
+             "brokers; routing: %s):",
              str(json_object_get(c, "shared_storage"), "routing"));
         cost_table(d, json_object_get(c, "shared_storage"));
         json_array_foreach(json_object_get(c, "per_swept_rate"), i, pt)
-            para(d, "At %s changes/s: shared-nothing %s, shared storage %s "
-                    "%s a month.",
+            para(d,
+                 "At %s changes/s: shared-nothing %s, shared storage %s "
+                 "%s a month.",
                  fmt(b[0], 48, num(pt, "rate_per_s"), 0),
                  fmt(b[1], 48, num(pt, "shared_nothing_month"), 4),
                  fmt(b[2], 48, num(pt, "shared_storage_month"), 4),
@@ -683,8 +688,8 @@ static int write_docs(const json_t *cap, const char *dir, FILE *md, FILE *html,
               html);
         crmsync_report_escape(html, str(cap, "scenario"));
         fputs("</h1>\n", html);
-        if (section_intro(&d, cap) || section_rates(&d, cap, dir, errstr,
-                                                    errstr_size) ||
+        if (section_intro(&d, cap) ||
+            section_rates(&d, cap, dir, errstr, errstr_size) ||
             section_catch_up(&d, cap, dir, errstr, errstr_size) ||
             section_history(&d, cap, dir, errstr, errstr_size))
                 return -1;
