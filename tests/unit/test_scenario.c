@@ -31,6 +31,7 @@ static void test_defaults(void **state)
         assert_string_equal(sc->topic, "crm.changes");
         assert_int_equal(sc->brokers, 3);
         assert_int_equal(sc->partitions, 12);
+        assert_int_equal(sc->crm_latency_ms, 0);
         assert_int_equal(sc->expect.missing, 0);
         assert_int_equal(sc->fault_cnt, 0);
         assert_string_equal(sc->connector.mode, "feed");
@@ -41,7 +42,8 @@ static void test_full_scenario(void **state)
 {
         char        errstr[512];
         const char *text =
-            "{\"name\":\"full\",\"seed\":9,\"workload\":{\"accounts\":5,"
+            "{\"name\":\"full\",\"seed\":9,\"crm\":{\"latency_ms\":100},"
+            "\"workload\":{\"accounts\":5,"
             "\"changes\":50,\"mix\":{\"merge\":1}},"
             "\"pipeline\":{\"profiler\":{\"bugs\":[\"no-dedupe\","
             "\"ignore-merges\"],\"batch_size\":10},\"connector\":{"
@@ -55,6 +57,7 @@ static void test_full_scenario(void **state)
         assert_non_null(sc);
         assert_int_equal(sc->seed, 9);
         assert_int_equal(sc->workload.seed, 9);
+        assert_int_equal(sc->crm_latency_ms, 100);
         assert_int_equal(sc->workload.accounts, 5);
         assert_true(sc->workload.mix_merge == 1.0);
         assert_int_equal(sc->profiler.bugs,
@@ -81,6 +84,10 @@ static void test_error_names_position_and_field(void **state)
                          sizeof(errstr)));
         assert_non_null(strstr(errstr, "t.json:1:23: replay.form: unknown "
                                        "field 'form'"));
+        assert_null(load("{\"name\":\"x\",\n  \"crm\": {\"latency_ms\": 70000}}",
+                         errstr, sizeof(errstr)));
+        assert_string_equal(errstr, "t.json:2:25: crm.latency_ms: 70000 is "
+                                    "out of range [0, 60000]");
         assert_null(load("[1,2]", errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "a scenario must be a JSON object"));
         assert_null(load("{\"name\":\"bad name!\"}", errstr, sizeof(errstr)));
