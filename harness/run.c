@@ -719,10 +719,10 @@ static enum phase_rc setup_crm(struct run *r, char *errstr, size_t errstr_size)
                 return PHASE_ERROR;
         if (sc->crm_latency_ms) {
                 /* The CRM API's own answer time (crm.latency_ms). */
-                json_t *p   = json_pack("{s:i}", "delay_ms",
-                                        (int)sc->crm_latency_ms);
-                int     bad = crmsync_crm_server_fault(
-                    r->crm, "slow_responses", p, 1, errstr, errstr_size);
+                json_t *p =
+                    json_pack("{s:i}", "delay_ms", (int)sc->crm_latency_ms);
+                int bad = crmsync_crm_server_fault(r->crm, "slow_responses", p,
+                                                   1, errstr, errstr_size);
                 json_decref(p);
                 if (bad)
                         return PHASE_ERROR;

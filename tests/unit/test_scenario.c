@@ -84,8 +84,9 @@ static void test_error_names_position_and_field(void **state)
                          sizeof(errstr)));
         assert_non_null(strstr(errstr, "t.json:1:23: replay.form: unknown "
                                        "field 'form'"));
-        assert_null(load("{\"name\":\"x\",\n  \"crm\": {\"latency_ms\": 70000}}",
-                         errstr, sizeof(errstr)));
+        assert_null(
+            load("{\"name\":\"x\",\n  \"crm\": {\"latency_ms\": 70000}}",
+                 errstr, sizeof(errstr)));
         assert_string_equal(errstr, "t.json:2:25: crm.latency_ms: 70000 is "
                                     "out of range [0, 60000]");
         assert_null(load("[1,2]", errstr, sizeof(errstr)));
