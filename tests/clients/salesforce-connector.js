@@ -17,9 +17,10 @@
 // $CRMSYNC_RUN_DIR/salesforce-connector.cursor.json, written after Kafka
 // acknowledged what came before them.
 //
-// jsforce retries 5xx by itself after 500 ms, whatever Retry-After says
-// (lib/request.js); that breaks the API etiquette the harness judges, so
-// this connector turns it off and waits Retry-After itself.
+// jsforce retries a 5xx GET by itself after 0.5, 1, 2, 4, 8 s, whatever
+// Retry-After says (lib/request.js); a retry 0.5 s after a 503 with
+// Retry-After: 1 breaks the API etiquette the harness judges, so this
+// connector turns it off and waits itself (--sdk-retry leaves it on).
 //
 // --page-size N (LIMIT of one query, default 1000), --batch-size N
 // (Sforce-Query-Options batchSize, default 200: nextRecordsUrl pages).
