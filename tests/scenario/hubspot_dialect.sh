@@ -23,12 +23,15 @@ wait_url() { # FILE -> the URL the server printed (5 s at most)
 PIDS="$PIDS $!"
 "$BIN" crm --seed 11 --accounts 5 --changes 40 --rate-limit 2 >"$DIR/slow.out" 2>&1 &
 PIDS="$PIDS $!"
-CRM=$(wait_url "$DIR/crm.out"); SLOW=$(wait_url "$DIR/slow.out")
-[ -n "$CRM" ] && [ -n "$SLOW" ] || { echo "FAIL: a CRM did not start"; cat "$DIR"/*.out; exit 1; }
+# 10,200 contacts: more than one search may page through.
+"$BIN" crm --seed 11 --accounts 5100 --changes 15300 --rate 200000 >"$DIR/big.out" 2>&1 &
+PIDS="$PIDS $!"
+CRM=$(wait_url "$DIR/crm.out"); SLOW=$(wait_url "$DIR/slow.out"); BIG=$(wait_url "$DIR/big.out")
+[ -n "$CRM" ] && [ -n "$SLOW" ] && [ -n "$BIG" ] || { echo "FAIL: a CRM did not start"; cat "$DIR"/*.out; exit 1; }
 sleep 1.5 # every change committed (1500 at 2000/s)
-python3 - "$CRM" "$SLOW" <<'PY'
+python3 - "$CRM" "$SLOW" "$BIG" <<'PY'
 import json, sys, urllib.request, urllib.error
-crm, slow = sys.argv[1], sys.argv[2]
+crm, slow, big = sys.argv[1], sys.argv[2], sys.argv[3]
 TOK = {"Authorization": "Bearer pat-na1-test"}
 failed = 0
 def check(what, ok):
@@ -94,6 +97,17 @@ for body, what, code in [(b"{", "broken JSON", 400), ({"filterGroups": [{"filter
     check(f"search with {what}: {code} VALIDATION_ERROR ({b.get('message','')[:60]})", hs_error(st, b, code, "VALIDATION_ERROR"))
 st, _, b = req(O + "contacts/search", b"{}", ctype=None)
 check("search without Content-Type: 415", st == 415 and b.get("status") == "error")
+# The 10,000-result cap: a page stops at 10,000 and says no more.
+B = big + "/crm/v3/objects/contacts/search"
+st, _, b = req(B, {"sorts": ["hs_lastmodifieddate"], "limit": 200, "after": "9900"})
+check(f"cap: {b.get('total')} matches; after 9900 with limit 200 gives 100 results and no paging.next",
+      st == 200 and b["total"] > 10000 and len(b["results"]) == 100 and "paging" not in b)
+st, _, b = req(B, {"limit": 200, "after": "9800"})
+check("cap: after 9800 gives 200 results ending at 10,000, without paging.next; after 10000 is refused",
+      st == 200 and len(b["results"]) == 200 and "paging" not in b and req(B, {"limit": 10, "after": "10000"})[0] == 400)
+st, _, b = req(B, {"limit": 200, "after": "9600"})
+check("below the cap paging goes on (after 9600: paging.next.after 9800)",
+      st == 200 and b.get("paging", {}).get("next", {}).get("after") == "9800")
 st, _, b = req(O + "widgets/1")
 check("unknown object type: 404 OBJECT_NOT_FOUND", hs_error(st, b, 404, "OBJECT_NOT_FOUND"))
 # Merges: the primary names the merged ids; a merged id answers with it.
