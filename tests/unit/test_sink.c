@@ -625,6 +625,36 @@ static void test_refuse_closes_and_reopens_same_port(void **state)
         fx_stop(&fx);
 }
 
+/* terminate: the listener stays, each request's connection is closed
+ * unanswered; once the mode ends requests are answered again. */
+static void test_terminate_closes_each_request(void **state)
+{
+        struct fx          fx;
+        struct sink_config cfg = {0};
+        char               err[128];
+        long               st;
+        (void)state;
+        fx_start(&fx, &cfg);
+        assert_int_equal(crmsync_sink_set_outage(fx.sink, SINK_OUTAGE_TERMINATE,
+                                                 err, sizeof(err)),
+                         0);
+        struct call c = {.body = "[]"};
+        pthread_t   t;
+        call_start(&fx, &c, &t, "/v1/profiles/_bulk");
+        call_wait(&fx, &c, t);
+        assert_int_equal(c.rc, CURLE_GOT_NOTHING); /* connected, no answer */
+        call_free(&c);
+        json_t *params = json_pack("{s:s}", "mode", "terminate");
+        assert_int_equal(crmsync_sink_fault(fx.sink, "sink_outage", params, 0,
+                                            err, sizeof(err)),
+                         0);
+        json_decref(params);
+        json_t *r = http(&fx, "/v1/profiles/_dump", NULL, NULL, &st);
+        assert_int_equal(st, 200);
+        json_decref(r);
+        fx_stop(&fx);
+}
+
 static void test_hang_drops_when_outage_ends(void **state)
 {
         struct fx          fx;
@@ -903,6 +933,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_stale_upsert_is_409_and_no_change),
+            cmocka_unit_test(test_terminate_closes_each_request),
             cmocka_unit_test(test_blind_writes_overwrite),
             cmocka_unit_test(test_tombstone_blocks_older_upsert),
             cmocka_unit_test(test_merge_fields),
