@@ -73,10 +73,10 @@ static void fx_start(struct fx *f, int max_conns)
         f->base             = event_base_new();
         sin.sin_family      = AF_INET;
         sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        f->echo             = evconnlistener_new_bind(
-            f->base, echo_accept, NULL,
-            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-            (struct sockaddr *)&sin, sizeof(sin));
+        f->echo =
+            evconnlistener_new_bind(f->base, echo_accept, NULL,
+                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                    16, (struct sockaddr *)&sin, sizeof(sin));
         assert_non_null(f->echo);
         getsockname(evconnlistener_get_fd(f->echo), (struct sockaddr *)&sin,
                     &len);
@@ -90,6 +90,7 @@ static void fx_start(struct fx *f, int max_conns)
 static void fx_stop(struct fx *f)
 {
         crmsync_tcp_proxy_destroy(f->px);
+        pump(f, 50); /* the echo server sees its connections close */
         evconnlistener_free(f->echo);
         event_base_free(f->base);
 }
@@ -100,8 +101,8 @@ static int client(struct fx *f)
         struct sockaddr_in sin = {0};
         int                fd  = socket(AF_INET, SOCK_STREAM, 0);
         sin.sin_family         = AF_INET;
-        sin.sin_port        = htons((uint16_t)crmsync_tcp_proxy_port(f->px));
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sin.sin_port           = htons((uint16_t)crmsync_tcp_proxy_port(f->px));
+        sin.sin_addr.s_addr    = htonl(INADDR_LOOPBACK);
         fcntl(fd, F_SETFL, O_NONBLOCK);
         connect(fd, (struct sockaddr *)&sin, sizeof(sin));
         pump(f, 30);
@@ -167,8 +168,8 @@ static void test_refuse_then_same_port(void **state)
         fx_start(&f, 0);
         int port = crmsync_tcp_proxy_port(f.px);
         int fd   = client(&f);
-        assert_int_equal(crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_REFUSE,
-                                                    err, sizeof(err)),
+        assert_int_equal(crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_REFUSE, err,
+                                                    sizeof(err)),
                          0);
         /* The open connection is reset, a new one refused. */
         assert_true(receive(&f, fd, buf, sizeof(buf), 500) <= 0);
@@ -176,9 +177,9 @@ static void test_refuse_then_same_port(void **state)
         fd = client(&f);
         assert_int_equal(write(fd, "x", 1), -1);
         close(fd);
-        assert_int_equal(crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_PASS, err,
-                                                    sizeof(err)),
-                         0);
+        assert_int_equal(
+            crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_PASS, err, sizeof(err)),
+            0);
         assert_int_equal(crmsync_tcp_proxy_port(f.px), port);
         fd = client(&f);
         assert_int_equal(write(fd, "back", 4), 4);
@@ -194,9 +195,9 @@ static void test_hang_holds_then_resets(void **state)
         (void)state;
         fx_start(&f, 0);
         int fd = client(&f);
-        assert_int_equal(crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_HANG, err,
-                                                    sizeof(err)),
-                         0);
+        assert_int_equal(
+            crmsync_tcp_proxy_set_mode(f.px, TCP_PROXY_HANG, err, sizeof(err)),
+            0);
         assert_int_equal(write(fd, "held", 4), 4);
         assert_int_equal(receive(&f, fd, buf, sizeof(buf), 300), -1);
         int fd2 = client(&f); /* accepted, never forwarded */
