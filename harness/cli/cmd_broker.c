@@ -1,6 +1,5 @@
 /* cmd_broker.c -- `crmsync broker`: run the embedded Kafka cluster standalone
  * with the pipeline's topics until SIGINT/SIGTERM. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "crmsync/broker.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/common.h"
 
 #define OFFSETS_TOPIC "crmsync.connector.offsets"
@@ -20,56 +20,62 @@ static void on_signal(int sig)
         broker_stop = 1;
 }
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync broker [options]\n\n"
-                "Start the embedded Kafka cluster (librdkafka mock cluster) "
-                "on 127.0.0.1,\ncreate the pipeline's topics, print "
-                "\"bootstrap.servers=...\" and one line per\ntopic on "
-                "stdout, and run until SIGINT or SIGTERM.\n\n"
-                "Options:\n"
-                "  --brokers N          number of brokers, 1..64 (3)\n"
-                "  --partitions P       partitions of the change topic (12)\n"
-                "  --topic NAME         change topic (env CRMSYNC_TOPIC, "
-                "crm.changes);\n"
-                "                       NAME.dlq is created too\n"
-                "  --dlq-partitions D   partitions of NAME.dlq (1)\n"
-                "  --offsets-topic NAME connector cursor topic, 1 partition\n"
-                "                       (" OFFSETS_TOPIC ")\n"
-                "  --replication R      replication factor (min(3, N))\n"
-                "  -h, --help           this text\n\n"
-                "Limits of the mock cluster (docs/kafka.md): at most 5 MiB or "
-                "100,000 message\nsets per partition (oldest dropped), no "
-                "CreateTopics, no offset lookup by\ntimestamp, a broker going "
-                "down does not move leadership.\n");
-}
+static const char intro[] =
+    "Usage: crmsync broker [options]\n\n"
+    "Start the embedded Kafka cluster (librdkafka mock cluster) on "
+    "127.0.0.1,\ncreate the pipeline's topics, print "
+    "\"bootstrap.servers=...\" and one line per\ntopic on stdout, and run "
+    "until SIGINT or SIGTERM.\n";
+static const char epilog[] =
+    "Limits of the mock cluster (docs/kafka.md): at most 5 MiB or 100,000 "
+    "message\nsets per partition (oldest dropped), no CreateTopics, no "
+    "offset lookup by\ntimestamp, a broker going down does not move "
+    "leadership.\n";
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+struct broker_opts {
+        int         brokers, partitions, dlq_partitions, replication;
+        const char *topic, *offsets;
+};
+
+/* The options into o (defaults already there). Returns CLI_OK, CLI_HELP
+ * or CLI_ERROR. */
+static int parse_options(int argc, char **argv, struct broker_opts *o)
 {
-        uint64_t v;
-        if (crmsync_parse_u64(s, (uint64_t)lo, (uint64_t)hi, &v))
-                return -1;
-        *out = (int)v;
-        return 0;
+        const struct cli_opt opts[] = {
+            CLI_OPT("brokers", CLI_INT, &o->brokers, "N",
+                    "number of brokers (3)", .lo = 1, .hi = 64),
+            CLI_OPT("partitions", CLI_INT, &o->partitions, "P",
+                    "partitions of the change topic (12)", .lo = 1,
+                    .hi = 10000),
+            CLI_OPT("topic", CLI_STR, &o->topic, "NAME",
+                    "change topic (env CRMSYNC_TOPIC, crm.changes);\n"
+                    "NAME.dlq is created too"),
+            CLI_OPT("dlq-partitions", CLI_INT, &o->dlq_partitions, "D",
+                    "partitions of NAME.dlq (1)", .lo = 1, .hi = 10000),
+            CLI_OPT("offsets-topic", CLI_STR, &o->offsets, "NAME",
+                    "connector cursor topic, 1 partition\n"
+                    "(" OFFSETS_TOPIC ")"),
+            CLI_OPT("replication", CLI_INT, &o->replication, "R",
+                    "replication factor (min(3, N))", .lo = 1, .hi = 64),
+            CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"broker", intro, opts, epilog, 0};
+
+        return crmsync_cli_parse(&cmd, argc, argv, NULL, NULL);
 }
 
 int crmsync_cmd_broker(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"brokers", required_argument, NULL, 'b'},
-            {"partitions", required_argument, NULL, 'p'},
-            {"topic", required_argument, NULL, 't'},
-            {"dlq-partitions", required_argument, NULL, 'd'},
-            {"offsets-topic", required_argument, NULL, 'o'},
-            {"replication", required_argument, NULL, 'r'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
+        struct broker_opts o = {
+            .brokers        = 3,
+            .partitions     = 12,
+            .dlq_partitions = 1,
+            .replication    = -1,
+            .topic          = crmsync_env("CRMSYNC_TOPIC", "crm.changes"),
+            .offsets        = OFFSETS_TOPIC,
         };
-        int               brokers = 3, partitions = 12, dlq_partitions = 1;
-        int               replication = -1, c;
-        const char       *topic   = crmsync_env("CRMSYNC_TOPIC", "crm.changes");
-        const char       *offsets = OFFSETS_TOPIC;
+        int               brokers, partitions, dlq_partitions, replication, rc;
+        const char       *topic, *offsets;
         char              dlq[300], errstr[512];
         crmsync_broker_t *b;
         struct sigaction  sa;
@@ -79,64 +85,14 @@ int crmsync_cmd_broker(int argc, char **argv)
                 int         partitions;
         } topics[3];
 
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'b':
-                        if (parse_int(optarg, 1, 64, &brokers)) {
-                                fprintf(stderr, "crmsync broker: --brokers "
-                                                "must be 1..64\n");
-                                return 2;
-                        }
-                        break;
-                case 'p':
-                        if (parse_int(optarg, 1, 10000, &partitions)) {
-                                fprintf(stderr, "crmsync broker: "
-                                                "--partitions must be "
-                                                "1..10000\n");
-                                return 2;
-                        }
-                        break;
-                case 'd':
-                        if (parse_int(optarg, 1, 10000, &dlq_partitions)) {
-                                fprintf(stderr, "crmsync broker: "
-                                                "--dlq-partitions must be "
-                                                "1..10000\n");
-                                return 2;
-                        }
-                        break;
-                case 'r':
-                        if (parse_int(optarg, 1, 64, &replication)) {
-                                fprintf(stderr, "crmsync broker: "
-                                                "--replication must be "
-                                                "1..64\n");
-                                return 2;
-                        }
-                        break;
-                case 't':
-                        topic = optarg;
-                        break;
-                case 'o':
-                        offsets = optarg;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        fprintf(stderr,
-                                "crmsync broker: unknown or "
-                                "incomplete option '%s'\n\n",
-                                argv[optind - 1]);
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "crmsync broker: unexpected argument '%s'\n",
-                        argv[optind]);
-                return 2;
-        }
+        if ((rc = parse_options(argc, argv, &o)))
+                return rc == CLI_HELP ? 0 : 2;
+        brokers        = o.brokers;
+        partitions     = o.partitions;
+        dlq_partitions = o.dlq_partitions;
+        replication    = o.replication;
+        topic          = o.topic;
+        offsets        = o.offsets;
         if (!*topic || strlen(topic) > 240 || !*offsets) {
                 fprintf(stderr, "crmsync broker: topic names must be "
                                 "1..240 characters\n");

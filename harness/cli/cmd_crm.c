@@ -9,59 +9,19 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
 #include "harness/scenario.h"
 #include "crmsync/workload.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync crm [options]\n\n"
-                "Start the mock CRM HTTP server and serve a seeded workload\n"
-                "as its commit times pass. Runs until SIGINT or SIGTERM.\n\n"
-                "Options:\n"
-                "  --port N          port on 127.0.0.1 (0 = any free port; "
-                "default 0)\n"
-                "  --host ADDR       bind address (default 127.0.0.1)\n"
-                "  --scenario FILE   take workload, CRM settings and the CRM "
-                "faults of the\n"
-                "                    timeline from a scenario file (flags "
-                "below override)\n"
-                "  --seed S          workload seed (default 1)\n"
-                "  --accounts N      accounts created first (2000)\n"
-                "  --contacts N      contacts per account (2; 0 = none)\n"
-                "  --changes N       total changes, creates included (20000)\n"
-                "  --rate R          mean commits per second (2000)\n"
-                "  --zipf S          hot-account skew, 0 = uniform (0)\n"
-                "  --txn-max N       changes per transaction (1)\n"
-                "  --max-page N      largest limit= accepted (1000)\n"
-                "  --retention-s S   feed retention, 0 = keep all (0)\n"
-                "  --rate-limit R    requests per second per client, 0 = off\n"
-                "  --error-rate X    share of transient 5xx answers (0..1)\n"
-                "  -h, --help        this help\n\n"
-                "Prints \"crm listening on http://HOST:PORT\" when ready.\n"
-                "API: docs/crm-api.md.\n");
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-        return crmsync_parse_u64(s, 0, max, out);
-}
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-        char  *end;
-        double v;
-        if (!s || !*s)
-                return -1;
-        errno = 0;
-        v     = strtod(s, &end);
-        if (errno || *end || isnan(v) || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
-}
+static const char intro[] =
+    "Usage: crmsync crm [options]\n\n"
+    "Start the mock CRM HTTP server and serve a seeded workload\n"
+    "as its commit times pass. Runs until SIGINT or SIGTERM.\n";
+static const char epilog[] =
+    "Prints \"crm listening on http://HOST:PORT\" when ready.\n"
+    "API: docs/crm-api.md.\n";
 
 struct crm_run {
         struct event_base *base;
@@ -118,111 +78,116 @@ static void schedule_faults(struct crm_run *r)
         }
 }
 
+/* The flags, over what the scenario set: into wc, cc and *host. Returns
+ * CLI_OK, CLI_HELP or CLI_ERROR. */
+static int parse_options(int argc, char **argv, struct crm_workload_config *wc,
+                         struct crm_server_config *cc, const char **host,
+                         const char **scenario)
+{
+        double               retention_s = -1;
+        uint32_t             contacts    = UINT32_MAX;
+        const struct cli_opt opts[]      = {
+                 CLI_OPT("port", CLI_INT, &cc->port, "N",
+                         "port on 127.0.0.1 (0 = any free port; default 0)",
+                         .hi = 65535),
+                 CLI_OPT("host", CLI_STR, host, "ADDR",
+                         "bind address (default 127.0.0.1)"),
+                 CLI_OPT("scenario", CLI_STR, scenario, "FILE",
+                         "take workload, CRM settings and the CRM faults of the\n"
+                              "timeline from a scenario file (flags below override)"),
+                 CLI_OPT("seed", CLI_U64, &wc->seed, "S", "workload seed (1)",
+                         .hi = UINT64_MAX),
+                 CLI_OPT("accounts", CLI_U32, &wc->accounts, "N",
+                         "accounts created first (2000)", .hi = UINT32_MAX),
+                 CLI_OPT("contacts", CLI_U32, &contacts, "N",
+                         "contacts per account (2; 0 = none)", .hi = 1000),
+                 CLI_OPT("changes", CLI_U32, &wc->changes, "N",
+                         "total changes, creates included (20000)",
+                         .hi = UINT32_MAX),
+                 CLI_OPT("rate", CLI_DOUBLE, &wc->rate_per_s, "R",
+                         "mean commits per second (2000)", .unit = "/s", .max = 1e9),
+                 CLI_OPT("zipf", CLI_DOUBLE, &wc->zipf_s, "S",
+                         "hot-account skew, 0 = uniform (0)", .max = 10),
+                 CLI_OPT("txn-max", CLI_U32, &wc->txn_max, "N",
+                         "changes per transaction (1)", .hi = 100000),
+                 CLI_OPT("max-page", CLI_U32, &cc->max_page, "N",
+                         "largest limit= accepted (1000)", .hi = 100000),
+                 CLI_OPT("retention-s", CLI_DOUBLE, &retention_s, "S",
+                         "feed retention, 0 = keep all (0)", .unit = "s",
+                         .max = 1e9),
+                 CLI_OPT("rate-limit", CLI_DOUBLE, &cc->rate_limit_per_s, "R",
+                         "requests per second per client, 0 = off", .unit = "/s",
+                         .max = 1e9),
+                 CLI_OPT("error-rate", CLI_DOUBLE, &cc->error_rate_5xx, "X",
+                         "share of transient 5xx answers", .max = 1),
+                 CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"crm", intro, opts, epilog, 0};
+        int rc = crmsync_cli_parse(&cmd, argc, argv, NULL, NULL);
+
+        if (rc)
+                return rc;
+        if (contacts != UINT32_MAX) /* 0 = none */
+                wc->contacts_per_account =
+                    contacts ? contacts : CRM_WORKLOAD_NONE;
+        if (retention_s >= 0)
+                cc->retention_ms = (int64_t)(retention_s * 1000);
+        return CLI_OK;
+}
+
+/* The scenario's workload and CRM settings into wc and cc. Returns 0, or 2
+ * after an error. */
+static int load_scenario(const char *path, struct crm_run *r,
+                         struct crm_workload_config *wc,
+                         struct crm_server_config   *cc)
+{
+        char err[512];
+
+        r->sc = crmsync_scenario_load(path, err, sizeof(err));
+        if (!r->sc) {
+                fprintf(stderr, "crmsync crm: %s\n", err);
+                return 2;
+        }
+        *wc = r->sc->workload;
+        if (!wc->seed)
+                wc->seed = r->sc->seed;
+        cc->max_page         = r->sc->crm_max_page;
+        cc->rate_limit_per_s = r->sc->crm_rate_limit_per_s;
+        cc->rate_burst       = r->sc->crm_rate_burst;
+        cc->daily_quota      = r->sc->crm_daily_quota;
+        cc->error_rate_5xx   = r->sc->crm_error_rate_5xx;
+        cc->retention_ms     = (int64_t)(r->sc->crm_retention_s * 1000);
+        return 0;
+}
+
 int crmsync_cmd_crm(int argc, char **argv)
 {
         struct crm_workload_config wc = {0};
         struct crm_server_config   cc = {0};
         struct crm_run             r;
-        const char                *scenario = NULL, *host = "127.0.0.1";
+        const char                *host = "127.0.0.1", *scenario = NULL;
         char                       err[512];
-        uint64_t                   u;
-        double                     d;
         int                        rc     = 2;
         crm_workload_t            *w      = NULL;
         struct event              *sigint = NULL, *sigterm = NULL;
 
         memset(&r, 0, sizeof(r));
-        /* First pass: the scenario, so flags can override it. */
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-                        usage(stdout);
-                        return 0;
-                }
-                if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
-                        scenario = argv[i + 1];
+        /* A first pass validates the flags and finds --scenario; the
+         * second sets the flags over what the scenario set. */
+        {
+                struct crm_workload_config dw = {0};
+                struct crm_server_config   dc = {0};
+                const char                *dh;
+                if ((rc = parse_options(argc, argv, &dw, &dc, &dh, &scenario)))
+                        return rc == CLI_HELP ? 0 : 2;
         }
-        if (scenario) {
-                r.sc = crmsync_scenario_load(scenario, err, sizeof(err));
-                if (!r.sc) {
-                        fprintf(stderr, "crmsync crm: %s\n", err);
-                        return 2;
-                }
-                wc = r.sc->workload;
-                if (!wc.seed)
-                        wc.seed = r.sc->seed;
-                cc.max_page         = r.sc->crm_max_page;
-                cc.rate_limit_per_s = r.sc->crm_rate_limit_per_s;
-                cc.rate_burst       = r.sc->crm_rate_burst;
-                cc.daily_quota      = r.sc->crm_daily_quota;
-                cc.error_rate_5xx   = r.sc->crm_error_rate_5xx;
-                cc.retention_ms     = (int64_t)(r.sc->crm_retention_s * 1000);
-        } else {
+        if (!scenario)
                 wc.seed = 1;
-        }
-
-        for (int i = 1; i < argc; i++) {
-                const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-                int         bad = 0;
-                if (!v) {
-                        fprintf(stderr,
-                                "crmsync crm: %s needs a value "
-                                "(see --help)\n",
-                                o);
-                        goto out;
-                }
-                if (!strcmp(o, "--port"))
-                        bad =
-                            parse_u64(v, 65535, &u) || ((cc.port = (int)u), 0);
-                else if (!strcmp(o, "--host"))
-                        host = v;
-                else if (!strcmp(o, "--scenario"))
-                        ;
-                else if (!strcmp(o, "--seed"))
-                        bad = parse_u64(v, UINT64_MAX, &wc.seed);
-                else if (!strcmp(o, "--accounts"))
-                        bad = parse_u64(v, UINT32_MAX, &u) ||
-                              ((wc.accounts = (uint32_t)u), 0);
-                else if (!strcmp(o, "--contacts")) /* 0 = none */
-                        bad = parse_u64(v, 1000, &u) ||
-                              ((wc.contacts_per_account =
-                                    u ? (uint32_t)u : CRM_WORKLOAD_NONE),
-                               0);
-                else if (!strcmp(o, "--changes"))
-                        bad = parse_u64(v, UINT32_MAX, &u) ||
-                              ((wc.changes = (uint32_t)u), 0);
-                else if (!strcmp(o, "--rate"))
-                        bad = parse_double(v, 0, 1e9, &wc.rate_per_s);
-                else if (!strcmp(o, "--zipf"))
-                        bad = parse_double(v, 0, 10, &wc.zipf_s);
-                else if (!strcmp(o, "--txn-max"))
-                        bad = parse_u64(v, 100000, &u) ||
-                              ((wc.txn_max = (uint32_t)u), 0);
-                else if (!strcmp(o, "--max-page"))
-                        bad = parse_u64(v, 100000, &u) ||
-                              ((cc.max_page = (uint32_t)u), 0);
-                else if (!strcmp(o, "--retention-s"))
-                        bad = parse_double(v, 0, 1e9, &d) ||
-                              ((cc.retention_ms = (int64_t)(d * 1000)), 0);
-                else if (!strcmp(o, "--rate-limit"))
-                        bad = parse_double(v, 0, 1e9, &cc.rate_limit_per_s);
-                else if (!strcmp(o, "--error-rate"))
-                        bad = parse_double(v, 0, 1, &cc.error_rate_5xx);
-                else {
-                        fprintf(stderr,
-                                "crmsync crm: unknown option '%s' "
-                                "(see --help)\n",
-                                o);
-                        goto out;
-                }
-                if (bad) {
-                        fprintf(stderr, "crmsync crm: bad value '%s' for %s\n",
-                                v, o);
-                        goto out;
-                }
-                i++;
-        }
-
-        w = crmsync_workload_generate(&wc, err, sizeof(err));
+        else if (load_scenario(scenario, &r, &wc, &cc))
+                return 2;
+        parse_options(argc, argv, &wc, &cc, &host, &scenario);
+        rc = 2;
+        w  = crmsync_workload_generate(&wc, err, sizeof(err));
         if (!w) {
                 fprintf(stderr, "crmsync crm: %s\n", err);
                 goto out;

@@ -1,46 +1,23 @@
 /* cmd_sink.c -- `crmsync sink`: run the fake profile store standalone until
  * SIGINT/SIGTERM. Faults are switched through POST /_admin/mode. */
 #include <event2/event.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/sink.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync sink [options]\n\n"
-                "Start the fake profile store (HTTP API: docs/sink-api.md).\n\n"
-                "Options:\n"
-                "  --port N             listen port on 127.0.0.1 (0 = pick "
-                "a free one; default 0)\n"
-                "  --bind HOST          bind address (default 127.0.0.1)\n"
-                "  --blind-writes       ignore if_newer (last write wins)\n"
-                "  --max-body-bytes N   larger bulk bodies get 413 (default "
-                "8388608)\n"
-                "  --max-log-entries N  cap of apply and side-effect logs "
-                "(default 4194304)\n"
-                "  -h, --help           this help\n\n"
-                "Prints \"sink listening on http://127.0.0.1:PORT\" once "
-                "ready; stops on SIGINT or SIGTERM.\n"
-                "Faults: POST /_admin/mode {\"outage\":\"503|hang|refuse|"
-                "none\",\"latency_ms\":N,\"partial_failure\":R,"
-                "\"duration_ms\":N}\n");
-}
-
-static int parse_num(const char *s, unsigned long long max,
-                     unsigned long long *out)
-{
-        uint64_t v;
-        if (crmsync_parse_u64(s, 0, max, &v))
-                return -1;
-        *out = v;
-        return 0;
-}
+static const char intro[] =
+    "Usage: crmsync sink [options]\n\n"
+    "Start the fake profile store (HTTP API: docs/sink-api.md).\n";
+static const char epilog[] =
+    "Prints \"sink listening on http://127.0.0.1:PORT\" once ready; stops on "
+    "SIGINT or SIGTERM.\n"
+    "Faults: POST /_admin/mode {\"outage\":\"503|hang|refuse|none\","
+    "\"latency_ms\":N,\"partial_failure\":R,\"duration_ms\":N}\n";
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -49,68 +26,46 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(arg, NULL);
 }
 
+/* The options into cfg. Returns CLI_OK, CLI_HELP or CLI_ERROR. */
+static int parse_options(int argc, char **argv, struct sink_config *cfg)
+{
+        uint64_t             body = 0, log = 0;
+        const struct cli_opt opts[] = {
+            CLI_OPT("port", CLI_INT, &cfg->port, "N",
+                    "listen port on 127.0.0.1 (0 = pick a free one; default 0)",
+                    .hi = 65535),
+            CLI_OPT("bind", CLI_STR, &cfg->bind_host, "HOST",
+                    "bind address (default 127.0.0.1)"),
+            CLI_OPT("blind-writes", CLI_FLAG, &cfg->blind_writes, NULL,
+                    "ignore if_newer (last write wins)"),
+            CLI_OPT("max-body-bytes", CLI_U64, &body, "N",
+                    "larger bulk bodies get 413 (default 8388608)",
+                    .unit = "bytes", .lo = 1, .hi = 1ull << 40),
+            CLI_OPT("max-log-entries", CLI_U64, &log, "N",
+                    "cap of apply and side-effect logs (default 4194304)",
+                    .lo = 1, .hi = 1ull << 40),
+            CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"sink", intro, opts, epilog, 0};
+        int rc = crmsync_cli_parse(&cmd, argc, argv, NULL, NULL);
+
+        if (rc)
+                return rc;
+        if (body)
+                cfg->max_body_bytes = (size_t)body;
+        if (log)
+                cfg->max_log_entries = (size_t)log;
+        return CLI_OK;
+}
+
 int crmsync_cmd_sink(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"port", required_argument, NULL, 'p'},
-            {"bind", required_argument, NULL, 'b'},
-            {"blind-writes", no_argument, NULL, 'w'},
-            {"max-body-bytes", required_argument, NULL, 'm'},
-            {"max-log-entries", required_argument, NULL, 'l'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         struct sink_config cfg = {.bind_host = "127.0.0.1"};
-        unsigned long long v;
         char               errstr[256];
-        int                c, rc = 0;
+        int                rc = 0;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'p':
-                        if (parse_num(optarg, 65535, &v)) {
-                                fprintf(stderr, "crmsync sink: --port must "
-                                                "be 0..65535\n");
-                                return 2;
-                        }
-                        cfg.port = (int)v;
-                        break;
-                case 'b':
-                        cfg.bind_host = optarg;
-                        break;
-                case 'w':
-                        cfg.blind_writes = 1;
-                        break;
-                case 'm':
-                case 'l':
-                        if (parse_num(optarg, 1ull << 40, &v) || v == 0) {
-                                fprintf(stderr,
-                                        "crmsync sink: --%s must be a "
-                                        "positive integer\n",
-                                        c == 'm' ? "max-body-bytes"
-                                                 : "max-log-entries");
-                                return 2;
-                        }
-                        if (c == 'm')
-                                cfg.max_body_bytes = (size_t)v;
-                        else
-                                cfg.max_log_entries = (size_t)v;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "crmsync sink: unexpected argument '%s'\n",
-                        argv[optind]);
-                usage(stderr);
-                return 2;
-        }
+        if ((rc = parse_options(argc, argv, &cfg)))
+                return rc == CLI_HELP ? 0 : 2;
 
         struct event_base *base = event_base_new();
         if (!base) {
