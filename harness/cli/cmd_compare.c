@@ -1,56 +1,30 @@
 /* cmd_compare.c -- `crmsync compare A B [C...]`: runs or suites side by
  * side, and regressions against a baseline (reports/compare.c). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/compare.h"
 #include "harness/jsonpos.h"
 
 #define MAX_COLS 64
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync compare [options] A B [C...]\n\n"
-                "Puts runs (run folders) or suites (runs/suite-<id>/) side "
-                "by side: verdict,\nevery anomaly class, freshness p50 p95 "
-                "p99 p99_9 max (ms), convergence\n(whole run and per fault), "
-                "catch-up, broker unavailability (s), replay and\ndrain "
-                "rate (events/s), and each figure's ratio to the first "
-                "column.\nSuites are matched run by run on the scenario "
-                "name. Markdown to stdout.\n\n"
-                "Options:\n"
-                "  --baseline A          A is the first column (added if "
-                "not among the\n"
-                "                        arguments); thresholds apply "
-                "against it\n"
-                "  --max-regression SPEC FIGURE=LIMIT,...  e.g. "
-                "p99=20%%,convergence=5s,replay=-15%%\n"
-                "                        LIMIT: N%% of the baseline, or an "
-                "amount (5s, 500ms, 3);\n"
-                "                        positive: the figure may rise by "
-                "that much, negative:\n"
-                "                        it may fall by that much. FIGURE "
-                "is a figure or a\n"
-                "                        family: p50 p95 p99 p99_9 max "
-                "convergence catch_up\n"
-                "                        broker_unavailable replay drain "
-                "anomalies[.CLASS]\n"
-                "  --thresholds FILE     the same as a JSON object: "
-                "{\"p99\": \"20%%\", ...}\n"
-                "  --html FILE           also write a self-contained HTML "
-                "table\n"
-                "  --out DIR             also write DIR/compare.md and "
-                "DIR/compare.html\n\n"
-                "Exit codes: 0 no regression beyond a threshold, 1 a "
-                "regression (each\nnamed on stderr), 2 bad input (missing "
-                "folder, unreadable summary, bad\nthreshold).\n");
-}
+static const char intro[] =
+    "Usage: crmsync compare [options] A B [C...]\n\n"
+    "Puts runs (run folders) or suites (runs/suite-<id>/) side by side: "
+    "verdict,\nevery anomaly class, freshness p50 p95 p99 p99_9 max (ms), "
+    "convergence\n(whole run and per fault), catch-up, broker unavailability "
+    "(s), replay and\ndrain rate (events/s), and each figure's ratio to the "
+    "first column.\nSuites are matched run by run on the scenario name. "
+    "Markdown to stdout.\n";
+static const char epilog[] =
+    "Exit codes: 0 no regression beyond a threshold, 1 a regression (each\n"
+    "named on stderr), 2 bad input (missing folder, unreadable summary, "
+    "bad\nthreshold).\n";
 
 /* Thresholds from a JSON file: {"p99": "20%", "convergence": "5s"}; an
  * error names file:line:col. Returns the count or -1 (printed). */
@@ -175,104 +149,151 @@ static const char *label_of(const char *path)
         return b && b[1] ? b + 1 : p;
 }
 
-int crmsync_cmd_compare(int argc, char **argv)
-{
-        static const struct option opts[] = {
-            {"baseline", required_argument, NULL, 'b'},
-            {"max-regression", required_argument, NULL, 'm'},
-            {"thresholds", required_argument, NULL, 't'},
-            {"html", required_argument, NULL, 'H'},
-            {"out", required_argument, NULL, 'o'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
-        struct crmsync_compare_threshold thr[CRMSYNC_COMPARE_MAX_THRESHOLDS];
-        const char *baseline = NULL, *spec = NULL, *tfile = NULL;
-        const char *html = NULL, *out = NULL;
-        const char *paths[MAX_COLS], *labels[MAX_COLS];
-        char        errstr[1024];
-        size_t      n = 0;
-        int         c, nt = 0, rc = 0, regressions = 0;
-        json_t     *cols, *table;
+struct compare_opts {
+        const char *baseline, *spec, *tfile, *html, *out;
+        const char *paths[MAX_COLS]; /* the columns, the baseline first */
+        size_t      n;
+};
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'b':
-                        baseline = optarg;
-                        break;
-                case 'm':
-                        spec = optarg;
-                        break;
-                case 't':
-                        tfile = optarg;
-                        break;
-                case 'H':
-                        html = optarg;
-                        break;
-                case 'o':
-                        out = optarg;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (spec && tfile) {
+/* The options into o; the runs or suites to compare into o->paths.
+ * Returns CLI_OK, CLI_HELP or CLI_ERROR. */
+static int parse_options(int argc, char **argv, struct compare_opts *o,
+                         char **operands)
+{
+        const struct cli_opt opts[] = {
+            CLI_OPT("baseline", CLI_STR, &o->baseline, "A",
+                    "A is the first column (added if not among the\n"
+                    "arguments); thresholds apply against it"),
+            CLI_OPT("max-regression", CLI_STR, &o->spec, "SPEC",
+                    "FIGURE=LIMIT,...  e.g. p99=20%,convergence=5s,"
+                    "replay=-15%\nLIMIT: N% of the baseline, or an amount "
+                    "(5s, 500ms, 3);\npositive: the figure may rise by that "
+                    "much, negative:\nit may fall by that much. FIGURE is a "
+                    "figure or a\nfamily: p50 p95 p99 p99_9 max convergence "
+                    "catch_up\nbroker_unavailable replay drain "
+                    "anomalies[.CLASS]"),
+            CLI_OPT("thresholds", CLI_STR, &o->tfile, "FILE",
+                    "the same as a JSON object: {\"p99\": \"20%\", ...}"),
+            CLI_OPT("html", CLI_STR, &o->html, "FILE",
+                    "also write a self-contained HTML table"),
+            CLI_OPT("out", CLI_STR, &o->out, "DIR",
+                    "also write DIR/compare.md and DIR/compare.html"),
+            CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"compare", intro, opts, epilog, -1};
+        int                  nops, rc;
+
+        if ((rc = crmsync_cli_parse(&cmd, argc, argv, operands, &nops)))
+                return rc;
+        if (o->spec && o->tfile) {
                 fprintf(stderr, "crmsync compare: --max-regression and "
                                 "--thresholds exclude each other\n");
-                return 2;
+                return CLI_ERROR;
         }
-        if (spec) {
-                nt = crmsync_compare_thresholds_parse(
-                    spec, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS, errstr,
-                    sizeof(errstr));
-                if (nt < 0) {
-                        fprintf(stderr,
-                                "crmsync compare: --max-regression: %s\n",
-                                errstr);
-                        return 2;
-                }
-        } else if (tfile) {
-                nt =
-                    thresholds_file(tfile, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS);
-                if (nt < 0)
-                        return 2;
-        }
-        if (baseline)
-                paths[n++] = baseline;
-        for (int i = optind; i < argc; i++) {
-                if (n == MAX_COLS) {
+        if (o->baseline)
+                o->paths[o->n++] = o->baseline;
+        for (int i = 0; i < nops; i++) {
+                if (o->n == MAX_COLS) {
                         fprintf(stderr,
                                 "crmsync compare: more than %d columns\n",
                                 MAX_COLS);
-                        return 2;
+                        return CLI_ERROR;
                 }
                 /* The baseline is the first column, once: "--baseline A
                  * A B" compares A with B, "--baseline A A A" A with A. */
-                if (baseline && i == optind && !strcmp(argv[i], baseline))
+                if (o->baseline && i == 0 && !strcmp(operands[i], o->baseline))
                         continue;
-                paths[n++] = argv[i];
+                o->paths[o->n++] = operands[i];
         }
-        if (n < 2) {
+        if (o->n < 2) {
                 fprintf(stderr, "crmsync compare: needs at least two runs "
                                 "or suites to compare\n\n");
-                usage(stderr);
+                crmsync_cli_usage(&cmd, stderr);
+                return CLI_ERROR;
+        }
+        return CLI_OK;
+}
+
+/* --max-regression or --thresholds into thr. Returns their count, or -1
+ * after an error. */
+static int load_thresholds(const struct compare_opts        *o,
+                           struct crmsync_compare_threshold *thr)
+{
+        char errstr[1024];
+        int  nt = 0;
+
+        if (o->spec) {
+                nt = crmsync_compare_thresholds_parse(
+                    o->spec, thr, CRMSYNC_COMPARE_MAX_THRESHOLDS, errstr,
+                    sizeof(errstr));
+                if (nt < 0)
+                        fprintf(stderr,
+                                "crmsync compare: --max-regression: %s\n",
+                                errstr);
+        } else if (o->tfile) {
+                nt = thresholds_file(o->tfile, thr,
+                                     CRMSYNC_COMPARE_MAX_THRESHOLDS);
+        }
+        return nt;
+}
+
+/* --html and --out. Returns 0, or 2 when a file could not be written. */
+static int write_outputs(const struct compare_opts *o, const json_t *table,
+                         const char **labels)
+{
+        char p[4096];
+        int  rc = 0;
+
+        if (o->html && write_file(o->html, table, labels, o->n, 1))
+                rc = 2;
+        if (!o->out)
+                return rc;
+        if (mkdir(o->out, 0755) && errno != EEXIST) {
+                fprintf(stderr, "crmsync compare: %s: %m\n", o->out);
                 return 2;
         }
+        snprintf(p, sizeof(p), "%s/compare.md", o->out);
+        if (write_file(p, table, labels, o->n, 0))
+                rc = 2;
+        snprintf(p, sizeof(p), "%s/compare.html", o->out);
+        if (write_file(p, table, labels, o->n, 1))
+                rc = 2;
+        return rc;
+}
+
+int crmsync_cmd_compare(int argc, char **argv)
+{
+        struct crmsync_compare_threshold thr[CRMSYNC_COMPARE_MAX_THRESHOLDS];
+        struct compare_opts              o = {0};
+        const char                      *labels[MAX_COLS];
+        char                             errstr[1024];
+        int                              nt, rc = 0, regressions = 0;
+        json_t                          *cols, *table;
+        char **operands = calloc((size_t)argc + 1, sizeof(*operands));
+        size_t n;
+
+        if (!operands) {
+                fprintf(stderr, "crmsync compare: out of memory\n");
+                return 2;
+        }
+        rc = parse_options(argc, argv, &o, operands);
+        free(operands); /* o.paths point into argv */
+        if (rc)
+                return rc == CLI_HELP ? 0 : 2;
+        if ((nt = load_thresholds(&o, thr)) < 0)
+                return 2;
+        n    = o.n;
         cols = json_array();
         for (size_t i = 0; i < n; i++) {
                 json_t *col =
-                    crmsync_compare_load(paths[i], errstr, sizeof(errstr));
+                    crmsync_compare_load(o.paths[i], errstr, sizeof(errstr));
                 if (!col) {
                         fprintf(stderr, "crmsync compare: %s\n", errstr);
                         json_decref(cols);
                         return 2;
                 }
                 json_array_append_new(cols, col);
-                labels[i] = label_of(paths[i]);
+                labels[i] = label_of(o.paths[i]);
         }
         table = crmsync_compare_table(cols);
         json_decref(cols);
@@ -282,22 +303,7 @@ int crmsync_cmd_compare(int argc, char **argv)
         }
         crmsync_compare_markdown(table, labels, n, stdout);
         fflush(stdout);
-        if (html && write_file(html, table, labels, n, 1))
-                rc = 2;
-        if (out) {
-                char p[4096];
-                if (mkdir(out, 0755) && errno != EEXIST) {
-                        fprintf(stderr, "crmsync compare: %s: %m\n", out);
-                        rc = 2;
-                } else {
-                        snprintf(p, sizeof(p), "%s/compare.md", out);
-                        if (write_file(p, table, labels, n, 0))
-                                rc = 2;
-                        snprintf(p, sizeof(p), "%s/compare.html", out);
-                        if (write_file(p, table, labels, n, 1))
-                                rc = 2;
-                }
-        }
+        rc = write_outputs(&o, table, labels);
         for (size_t i = 1; i < n && nt > 0; i++) {
                 int r = crmsync_compare_regressions(table, i, thr, (size_t)nt,
                                                     stderr);

@@ -1,6 +1,5 @@
 /* cmd_run.c -- `crmsync run SCENARIO`: one scenario end to end; `crmsync
  * run DIR|FILE...`: a suite of them (suite.h). */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/common.h"
 #include "crmsync/report.h"
 #include "harness/interrupt.h"
@@ -17,72 +17,28 @@
 #include "harness/suite.h"
 #include "harness/supervisor.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync run SCENARIO.json [options]\n"
-                "       crmsync run DIR|FILE... [--jobs N] [--filter PATTERN] "
-                "[options]\n\n"
-                "Start the embedded broker, mock CRM and sink, run the "
-                "pipeline under the\nscenario's fault timeline, wait for "
-                "convergence and judge the result.\nWrites runs/<run-id>/"
-                "{summary.json,junit.xml,report.md,history.jsonl,*.log}.\n\n"
-                "A folder (its *.json in name order, not its subfolders) or "
-                "several files run\nas a suite: every scenario is validated "
-                "first, then each runs as its own\n`crmsync run` with its "
-                "own run folder, and runs/suite-<id>/ gets junit.xml,\n"
-                "summary.json, index.html (and mutation-matrix.md when "
-                "scenarios set bug\nswitches). One line per finished "
-                "scenario: \"[k/N] name ... PASS\".\n\n"
-                "Options:\n"
-                "  --jobs N         suite: run N scenarios at a time "
-                "(default 1); scenarios\n"
-                "                   on an external target still run one at "
-                "a time\n"
-                "  --filter PATTERN suite: only scenario files whose name "
-                "matches (a glob\n"
-                "                   with * ? [ ], else a substring)\n"
-                "  --runs-dir DIR   where run folders go (default: runs)\n"
-                "  --timeout S      give up after S seconds (default: the "
-                "scenario's,\n"
-                "                   or workload + faults + 120 s)\n"
-                "  --quiet          nothing on stderr but errors\n"
-                "  --progress-every S\n"
-                "                   status line period (default: 2 s, "
-                "updated in place,\n"
-                "                   on a terminal; 5 s otherwise)\n"
-                "  --compress-history\n"
-                "                   write history.jsonl.gz (gzip, about 30 "
-                "bytes a change)\n"
-                "                   instead of history.jsonl; trace reads "
-                "either\n"
-                "  --preload        produce the workload straight to the "
-                "topic in the\n"
-                "                   connector's envelope, then judge the "
-                "scenario's replay\n"
-                "                   of it (crmsync capacity --history; "
-                "docs/capacity.md)\n"
-                "  --no-record      benchmarks only: the judge records "
-                "nothing (no topic\n"
-                "                   auditor, probes or history checks); "
-                "the verdict is the\n"
-                "                   end state alone (bench/"
-                "bench_overhead.sh)\n"
-                "  --keep           postgres sink: keep the throwaway "
-                "server's data\n"
-                "                   directory (the server is stopped "
-                "all the same)\n"
-                "  -h, --help       this help\n\n"
-                "Exit codes: 0 every expectation met (a suite: every "
-                "scenario passed), 1 an\nexpectation failed (a suite: a "
-                "scenario failed or could not be set up), 2 bad\nusage, "
-                "bad scenario (a suite: any of them, before anything runs) "
-                "or the run\ncould not be set up, 130 interrupted (Ctrl-C; "
-                "143 for SIGTERM): verdict\n\"interrupted\", nothing judged. "
-                "A second Ctrl-C kills the pipeline at once.\n"
-                "A scenario with expect.verdict \"fail\" passes when its run "
-                "fails in the\nexpected way (docs/scenario-format.md).\n");
-}
+static const char intro[] =
+    "Usage: crmsync run SCENARIO.json [options]\n"
+    "       crmsync run DIR|FILE... [--jobs N] [--filter PATTERN] [options]\n\n"
+    "Start the embedded broker, mock CRM and sink, run the pipeline under "
+    "the\nscenario's fault timeline, wait for convergence and judge the "
+    "result.\nWrites runs/<run-id>/{summary.json,junit.xml,report.md,"
+    "history.jsonl,*.log}.\n\n"
+    "A folder (its *.json in name order, not its subfolders) or several "
+    "files run\nas a suite: every scenario is validated first, then each "
+    "runs as its own\n`crmsync run` with its own run folder, and "
+    "runs/suite-<id>/ gets junit.xml,\nsummary.json, index.html (and "
+    "mutation-matrix.md when scenarios set bug\nswitches). One line per "
+    "finished scenario: \"[k/N] name ... PASS\".\n";
+static const char epilog[] =
+    "Exit codes: 0 every expectation met (a suite: every scenario passed), "
+    "1 an\nexpectation failed (a suite: a scenario failed or could not be "
+    "set up), 2 bad\nusage, bad scenario (a suite: any of them, before "
+    "anything runs) or the run\ncould not be set up, 130 interrupted "
+    "(Ctrl-C; 143 for SIGTERM): verdict\n\"interrupted\", nothing judged. A "
+    "second Ctrl-C kills the pipeline at once.\nA scenario with "
+    "expect.verdict \"fail\" passes when its run fails in the\nexpected way "
+    "(docs/scenario-format.md).\n";
 
 /* The path of this binary (each suite run and pipeline process is a child
  * of it), or NULL. */
@@ -151,128 +107,47 @@ static int run_suite(int argc, char **argv, const char *filter, int jobs,
         return rc;
 }
 
-int crmsync_cmd_run(int argc, char **argv)
+/* One scenario, or a suite of them. */
+static int run_files(char **files, int nfiles, const char *filter, int jobs,
+                     struct run_options *opt, char *self, size_t self_size,
+                     char *errstr, size_t errstr_size)
 {
-        static const struct option longopts[] = {
-            {"runs-dir", required_argument, NULL, 'd'},
-            {"timeout", required_argument, NULL, 't'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"progress-every", required_argument, NULL, 'p'},
-            {"no-record", no_argument, NULL, 'n'},
-            {"preload", no_argument, NULL, 'P'},
-            {"compress-history", no_argument, NULL, 'z'},
-            {"keep", no_argument, NULL, 'k'},
-            {"jobs", required_argument, NULL, 'j'},
-            {"filter", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
-        struct run_options opt = {.runs_dir = "runs"};
-        struct scenario   *sc;
-        struct stat        st;
-        json_t            *summary = NULL;
-        char               errstr[1024], self[4096];
-        const char        *filter = NULL;
-        uint64_t           jobs   = 1;
-        int                c, rc;
+        struct scenario *sc;
+        struct stat      st;
+        json_t          *summary = NULL;
+        int              rc;
 
-        /* First thing: a Ctrl-C from now on ends in a summary that says
-         * the run was interrupted, never in a silent death. */
-        crmsync_interrupt_install();
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                switch (c) {
-                case 'd':
-                        opt.runs_dir = optarg;
-                        break;
-                case 't':
-                        opt.timeout_s = strtod(optarg, NULL);
-                        if (opt.timeout_s <= 0) {
-                                fprintf(stderr, "crmsync run: --timeout "
-                                                "needs a positive number\n");
-                                return 2;
-                        }
-                        break;
-                case 'q':
-                        opt.quiet = 1;
-                        break;
-                case 'n':
-                        opt.no_record = 1;
-                        break;
-                case 'P':
-                        opt.preload = 1;
-                        break;
-                case 'z':
-                        opt.compress_history = 1;
-                        break;
-                case 'k':
-                        opt.keep = 1;
-                        break;
-                case 'p':
-                        opt.progress_s = strtod(optarg, NULL);
-                        if (opt.progress_s <= 0) {
-                                fprintf(stderr, "crmsync run: "
-                                                "--progress-every needs a "
-                                                "positive number\n");
-                                return 2;
-                        }
-                        break;
-                case 'j':
-                        if (crmsync_parse_u64(optarg, 1, 64, &jobs)) {
-                                fprintf(stderr, "crmsync run: --jobs needs "
-                                                "a number from 1 to 64\n");
-                                return 2;
-                        }
-                        break;
-                case 'f':
-                        filter = optarg;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind >= argc) {
-                fprintf(stderr, "crmsync run: expected a scenario file or "
-                                "folder\n\n");
-                usage(stderr);
-                return 2;
-        }
         /* A folder, several files or a --filter: a suite. One file: one
          * run, its output and run folder as always. */
-        if (optind < argc - 1 || filter ||
-            (stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode)))
-                return run_suite(argc - optind, argv + optind, filter,
-                                 (int)jobs, &opt);
-        if (!(sc = crmsync_scenario_load(argv[optind], errstr,
-                                         sizeof(errstr)))) {
+        if (nfiles > 1 || filter ||
+            (stat(files[0], &st) == 0 && S_ISDIR(st.st_mode)))
+                return run_suite(nfiles, files, filter, jobs, opt);
+        if (!(sc = crmsync_scenario_load(files[0], errstr, errstr_size))) {
                 fprintf(stderr, "crmsync run: %s\n", errstr);
                 return 2;
         }
-        if (opt.timeout_s > 0 &&
-            crmsync_scenario_check_timeout(sc, opt.timeout_s, "--timeout",
-                                           errstr, sizeof(errstr))) {
+        if (opt->timeout_s > 0 &&
+            crmsync_scenario_check_timeout(sc, opt->timeout_s, "--timeout",
+                                           errstr, errstr_size)) {
                 fprintf(stderr, "crmsync run: %s\n", errstr);
                 crmsync_scenario_destroy(sc);
                 return 2;
         }
-        if (opt.no_record && (sc->replay.enabled || sc->fault_cnt > 0)) {
+        if (opt->no_record && (sc->replay.enabled || sc->fault_cnt > 0)) {
                 fprintf(stderr, "crmsync run: --no-record is for fault-free "
                                 "benchmark runs without a replay phase\n");
                 crmsync_scenario_destroy(sc);
                 return 2;
         }
-        if (opt.preload &&
-            (!sc->replay.enabled || sc->fault_cnt > 0 || opt.no_record)) {
+        if (opt->preload &&
+            (!sc->replay.enabled || sc->fault_cnt > 0 || opt->no_record)) {
                 fprintf(stderr, "crmsync run: --preload needs a scenario "
                                 "with a replay phase and no faults (and "
                                 "no --no-record)\n");
                 crmsync_scenario_destroy(sc);
                 return 2;
         }
-        if (!(opt.self_exe = self_exe(self, sizeof(self)))) {
+        if (!(opt->self_exe = self_exe(self, self_size))) {
                 fprintf(stderr, "crmsync run: cannot find my own binary\n");
                 crmsync_scenario_destroy(sc);
                 return 2;
@@ -280,10 +155,10 @@ int crmsync_cmd_run(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         /* The watchdog that kills the pipeline if this process dies: fork
          * it now, while there is one thread and few descriptors. */
-        if (crmsync_supervisor_init(errstr, sizeof(errstr)) == -1)
+        if (crmsync_supervisor_init(errstr, errstr_size) == -1)
                 fprintf(stderr, "crmsync run: %s\n", errstr);
 
-        rc = crmsync_run(sc, &opt, &summary, errstr, sizeof(errstr));
+        rc = crmsync_run(sc, opt, &summary, errstr, errstr_size);
         /* The verdict goes out even when the run folder cannot be
          * written (a full disk): stdout may be all that is left. */
         if (summary)
@@ -294,5 +169,88 @@ int crmsync_cmd_run(int argc, char **argv)
         }
         json_decref(summary);
         crmsync_scenario_destroy(sc);
+        return rc;
+}
+
+/* The options into opt, *filter and *jobs; the scenario files or folders
+ * into files (*nfiles). Returns CLI_OK, CLI_HELP or CLI_ERROR. */
+static int parse_options(int argc, char **argv, struct run_options *opt,
+                         const char **filter, uint32_t *jobs, char **files,
+                         int *nfiles)
+{
+        const struct cli_opt opts[] = {
+            CLI_OPT("jobs", CLI_U32, jobs, "N",
+                    "suite: run N scenarios at a time (default 1); "
+                    "scenarios\non an external target still run one at a time",
+                    .lo = 1, .hi = 64),
+            CLI_OPT("filter", CLI_STR, filter, "PATTERN",
+                    "suite: only scenario files whose name matches (a glob\n"
+                    "with * ? [ ], else a substring)"),
+            CLI_OPT("runs-dir", CLI_STR, &opt->runs_dir, "DIR",
+                    "where run folders go (default: runs)"),
+            CLI_OPT("timeout", CLI_DOUBLE, &opt->timeout_s, "S",
+                    "give up after S seconds (default: the scenario's,\nor "
+                    "workload + faults + 120 s)",
+                    .unit = "s", .min = 0.001, .max = 1e7),
+            CLI_OPT("quiet", CLI_FLAG, &opt->quiet, NULL,
+                    "nothing on stderr but errors"),
+            CLI_OPT("progress-every", CLI_DOUBLE, &opt->progress_s, "S",
+                    "status line period (default: 2 s, updated in place,\n"
+                    "on a terminal; 5 s otherwise)",
+                    .unit = "s", .min = 0.001, .max = 86400),
+            CLI_OPT("compress-history", CLI_FLAG, &opt->compress_history, NULL,
+                    "write history.jsonl.gz (gzip, about 30 bytes a change)\n"
+                    "instead of history.jsonl; trace reads either"),
+            CLI_OPT("preload", CLI_FLAG, &opt->preload, NULL,
+                    "produce the workload straight to the topic in the\n"
+                    "connector's envelope, then judge the scenario's replay\n"
+                    "of it (crmsync capacity --history; docs/capacity.md)"),
+            CLI_OPT("no-record", CLI_FLAG, &opt->no_record, NULL,
+                    "benchmarks only: the judge records nothing (no topic\n"
+                    "auditor, probes or history checks); the verdict is the\n"
+                    "end state alone (bench/bench_overhead.sh)"),
+            CLI_OPT("keep", CLI_FLAG, &opt->keep, NULL,
+                    "postgres sink: keep the throwaway server's data\n"
+                    "directory (the server is stopped all the same)"),
+            CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"run", intro, opts, epilog, -1};
+        int rc = crmsync_cli_parse(&cmd, argc, argv, files, nfiles);
+
+        if (rc)
+                return rc;
+        if (*nfiles == 0) {
+                fprintf(stderr, "crmsync run: expected a scenario file or "
+                                "folder\n\n");
+                crmsync_cli_usage(&cmd, stderr);
+                return CLI_ERROR;
+        }
+        return CLI_OK;
+}
+
+int crmsync_cmd_run(int argc, char **argv)
+{
+        struct run_options opt = {.runs_dir = "runs"};
+        char               errstr[1024], self[4096];
+        const char        *filter = NULL;
+        uint32_t           jobs   = 1;
+        int                rc, nfiles = 0;
+        char             **files = calloc((size_t)argc + 1, sizeof(*files));
+
+        /* First thing: a Ctrl-C from now on ends in a summary that says
+         * the run was interrupted, never in a silent death. */
+        crmsync_interrupt_install();
+        if (!files) {
+                fprintf(stderr, "crmsync run: out of memory\n");
+                return 2;
+        }
+        if ((rc = parse_options(argc, argv, &opt, &filter, &jobs, files,
+                                &nfiles))) {
+                free(files);
+                return rc == CLI_HELP ? 0 : 2;
+        }
+        rc = run_files(files, nfiles, filter, (int)jobs, &opt, self,
+                       sizeof(self), errstr, sizeof(errstr));
+        free(files);
         return rc;
 }

@@ -1,16 +1,13 @@
 #!/bin/bash
 # check_size.sh -- scripts/check-size.sh fires on a planted 121-line
 # function and a 1,001-line file, stays quiet at 120 and 1,000 lines,
-# ignores tests/, lets a listed known offender pass, and passes on the
-# real tree.
+# ignores tests/, and passes on the real tree.
 # usage: check_size.sh <crmsync-binary (unused)> <source-dir>
 set -euo pipefail
 SRC=${2:?usage: check_size.sh BIN SRC}
 CHECK="$SRC/scripts/check-size.sh"
 T=$(mktemp -d /tmp/crmsync-check-size.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-: >"$T/none.txt"
-export SIZE_EXCEPTIONS="$T/none.txt"
 
 # func NAME LINES: a function of LINES lines, signature to closing brace.
 func() {
@@ -46,16 +43,7 @@ func fine 10 >"$T/tests/lib/a.c"
 func in_tests 300 >"$T/tests/tests/t.c"
 bash "$CHECK" "$T/tests" >/dev/null || fail "fired on a function under tests/"
 
-# A known offender passes; another one next to it still fails.
-echo "lib/a.c too_long" >"$T/known.txt"
-SIZE_EXCEPTIONS="$T/known.txt" bash "$CHECK" "$T/long" >/dev/null ||
-        fail "fired on a listed known offender"
-func also_long 130 >>"$T/long/lib/a.c"
-if SIZE_EXCEPTIONS="$T/known.txt" bash "$CHECK" "$T/long" >/dev/null 2>&1; then
-        fail "a listed offender hid an unlisted one"
-fi
-
-# The real tree, with its list of known offenders.
-SIZE_EXCEPTIONS="$SRC/scripts/size-exceptions.txt" bash "$CHECK" "$SRC" ||
+# The real tree.
+bash "$CHECK" "$SRC" ||
         fail "the tree is over the limits"
 echo "check_size: ok"
