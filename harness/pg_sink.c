@@ -289,14 +289,9 @@ static void read_applies(struct pg_sink *s)
                 return;
         for (int i = 0; i < PQntuples(res); i++) {
                 struct sink_apply *a;
-                if (s->nap == s->ap_cap) {
-                        size_t nc = s->ap_cap ? s->ap_cap * 2 : 4096;
-                        void  *n  = realloc(s->ap, nc * sizeof(*s->ap));
-                        if (!n)
-                                break;
-                        s->ap     = n;
-                        s->ap_cap = nc;
-                }
+                if (crmsync_array_grow(&s->ap, &s->ap_cap, s->nap,
+                                       sizeof(*s->ap), 4096))
+                        break;
                 a = &s->ap[s->nap++];
                 memset(a, 0, sizeof(*a));
                 s->last_seq = atoll(PQgetvalue(res, i, 0));

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t crmsync_wall_ms(void)
 {
@@ -56,4 +58,52 @@ const char *crmsync_env(const char *name, const char *def)
 {
         const char *v = getenv(name);
         return (v && *v) ? v : def;
+}
+
+int crmsync_array_grow(void *vec, size_t *cap, size_t cnt, size_t elem,
+                       size_t first)
+{
+        size_t ncap;
+        void  *old, *n;
+
+        if (cnt < *cap)
+                return 0;
+        ncap = *cap ? *cap * 2 : first;
+        if (!ncap || ncap < *cap || ncap > SIZE_MAX / elem)
+                return -1;
+        memcpy(&old, vec, sizeof(old)); /* vec may be a T ** of any T */
+        if (!(n = realloc(old, ncap * elem)))
+                return -1;
+        memcpy(vec, &n, sizeof(n));
+        *cap = ncap;
+        return 0;
+}
+
+int crmsync_write_file_atomic(const char *path,
+                              int (*render)(void *arg, FILE *fp), void *arg,
+                              char *errstr, size_t errstr_size)
+{
+        char  tmp[4200];
+        FILE *fp;
+        int   failed, err = 0;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        if (!(fp = fopen(tmp, "w")))
+                return crmsync_err(errstr, errstr_size, "%s: %s", tmp,
+                                   strerror(errno));
+        failed = render(arg, fp) || ferror(fp);
+        if (failed)
+                err = errno;
+        if (fclose(fp) == EOF && !failed) {
+                failed = 1;
+                err    = errno;
+        }
+        if (failed || rename(tmp, path)) {
+                if (!failed)
+                        err = errno;
+                unlink(tmp);
+                return crmsync_err(errstr, errstr_size, "%s: %s", path,
+                                   strerror(err ? err : EIO));
+        }
+        return 0;
 }

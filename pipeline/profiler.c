@@ -81,14 +81,9 @@ static int note_offset(struct profiler *p, int32_t partition, int64_t offset)
                         return 0;
                 }
         }
-        if (p->noffs == p->offs_cap) {
-                size_t ncap = p->offs_cap ? p->offs_cap * 2 : 16;
-                void  *n    = realloc(p->offs, ncap * sizeof(*p->offs));
-                if (!n)
-                        return -1;
-                p->offs     = n;
-                p->offs_cap = ncap;
-        }
+        if (crmsync_array_grow(&p->offs, &p->offs_cap, p->noffs,
+                               sizeof(*p->offs), 16))
+                return -1;
         p->offs[p->noffs].partition   = partition;
         p->offs[p->noffs].next_offset = offset + 1;
         p->noffs++;
@@ -176,14 +171,8 @@ static size_t batch_compact(struct profiler *p)
 
 static int add_fx(struct profiler *p, const struct prof_op *op)
 {
-        if (p->nfx == p->fx_cap) {
-                size_t ncap = p->fx_cap ? p->fx_cap * 2 : 64;
-                void  *n    = realloc(p->fx, ncap * sizeof(*p->fx));
-                if (!n)
-                        return -1;
-                p->fx     = n;
-                p->fx_cap = ncap;
-        }
+        if (crmsync_array_grow(&p->fx, &p->fx_cap, p->nfx, sizeof(*p->fx), 64))
+                return -1;
         struct side_fx *f = &p->fx[p->nfx++];
         snprintf(f->event_id, sizeof(f->event_id), "%s", op->event_id);
         snprintf(f->key, sizeof(f->key), "%s/%s", op->entity, op->record_id);
@@ -521,14 +510,9 @@ static void dead_letter(struct profiler *p, const rd_kafka_message_t *m,
 static int add_op(struct profiler *p, struct prof_op *op, int32_t partition,
                   int64_t offset)
 {
-        if (p->nents == p->ents_cap) {
-                size_t ncap = p->ents_cap ? p->ents_cap * 2 : 64;
-                void  *n    = realloc(p->ents, ncap * sizeof(*p->ents));
-                if (!n)
-                        return -1;
-                p->ents     = n;
-                p->ents_cap = ncap;
-        }
+        if (crmsync_array_grow(&p->ents, &p->ents_cap, p->nents,
+                               sizeof(*p->ents), 64))
+                return -1;
         struct prof_pending *e = &p->ents[p->nents++];
         memset(e, 0, sizeof(*e));
         e->op        = *op; /* takes op->fields */

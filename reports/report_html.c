@@ -324,34 +324,18 @@ static void render(const json_t *s, FILE *fp)
               fp);
 }
 
+static int render_cb(void *arg, FILE *fp)
+{
+        render(arg, fp);
+        return 0;
+}
+
 /* Write path through path.tmp and a rename. */
 static int write_html(const json_t *s, const char *path, char *errstr,
                       size_t errstr_size)
 {
-        char  tmp[1040];
-        FILE *fp;
-        int   failed, err = 0;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        if (!(fp = fopen(tmp, "w")))
-                return crmsync_err(errstr, errstr_size, "%s: %s", tmp,
-                                   strerror(errno));
-        render(s, fp);
-        failed = ferror(fp);
-        if (failed)
-                err = errno;
-        if (fclose(fp) == EOF && !failed) {
-                failed = 1;
-                err    = errno;
-        }
-        if (failed || rename(tmp, path)) {
-                if (!failed)
-                        err = errno;
-                unlink(tmp);
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(err ? err : EIO));
-        }
-        return 0;
+        return crmsync_write_file_atomic(path, render_cb, (void *)s, errstr,
+                                         errstr_size);
 }
 
 int crmsync_report_html_write(const json_t *summary, const char *dir,

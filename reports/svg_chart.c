@@ -759,30 +759,15 @@ int crmsync_svg_chart_write(const svg_chart_t *c, FILE *fp)
         return ferror(fp) ? -1 : 0;
 }
 
+static int save_cb(void *arg, FILE *fp)
+{
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
+        return crmsync_svg_chart_write(arg, fp);
+}
+
 int crmsync_svg_chart_save(const svg_chart_t *c, const char *path, char *errstr,
                            size_t errstr_size)
 {
-        char  tmp[1040];
-        FILE *fp;
-        int   failed, err;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        if (!(fp = fopen(tmp, "w")))
-                return crmsync_err(errstr, errstr_size, "%s: %s", tmp,
-                                   strerror(errno));
-        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
-        failed = crmsync_svg_chart_write(c, fp);
-        err    = errno;
-        if (fclose(fp) == EOF && !failed) {
-                failed = 1;
-                err    = errno;
-        }
-        if (failed || rename(tmp, path)) {
-                if (!failed)
-                        err = errno;
-                unlink(tmp);
-                return crmsync_err(errstr, errstr_size, "%s: %s", path,
-                                   strerror(err ? err : EIO));
-        }
-        return 0;
+        return crmsync_write_file_atomic(path, save_cb, (void *)c, errstr,
+                                         errstr_size);
 }

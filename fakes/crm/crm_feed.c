@@ -235,14 +235,9 @@ static void add_entries(crm_server_t *s, struct page *pg, size_t pos,
  * when out of memory (the page then builds it per request). */
 static uint32_t alt_add(crm_server_t *s, uint32_t ev, int form)
 {
-        if (s->alt_cnt == s->alt_cap) {
-                size_t ncap = s->alt_cap ? s->alt_cap * 2 : 256;
-                void  *n    = realloc(s->alt, ncap * sizeof(*s->alt));
-                if (!n)
-                        return 0;
-                s->alt     = n;
-                s->alt_cap = ncap;
-        }
+        if (crmsync_array_grow(&s->alt, &s->alt_cap, s->alt_cnt,
+                               sizeof(*s->alt), 256))
+                return 0;
         char *b = form_json(s, ev, form);
         if (!b)
                 return 0;
@@ -254,14 +249,9 @@ static uint32_t alt_add(crm_server_t *s, uint32_t ev, int form)
 static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
                       int64_t at_ms)
 {
-        if (s->log_cnt == s->log_cap) {
-                size_t ncap = s->log_cap ? s->log_cap * 2 : 4096;
-                void  *n    = realloc(s->log, ncap * sizeof(*s->log));
-                if (!n)
-                        return -1;
-                s->log     = n;
-                s->log_cap = ncap;
-        }
+        if (crmsync_array_grow(&s->log, &s->log_cap, s->log_cnt,
+                               sizeof(*s->log), 4096))
+                return -1;
         struct feed_entry *e = &s->log[s->log_cnt++];
         e->ev                = ev;
         e->form              = (uint8_t)form;
@@ -299,14 +289,9 @@ static int heap_less(const struct pending *a, const struct pending *b)
 
 static int heap_push(crm_server_t *s, int64_t release_ms, uint32_t ev, int dup)
 {
-        if (s->heap_cnt == s->heap_cap) {
-                size_t ncap = s->heap_cap ? s->heap_cap * 2 : 256;
-                void  *n    = realloc(s->heap, ncap * sizeof(*s->heap));
-                if (!n)
-                        return -1;
-                s->heap     = n;
-                s->heap_cap = ncap;
-        }
+        if (crmsync_array_grow(&s->heap, &s->heap_cap, s->heap_cnt,
+                               sizeof(*s->heap), 256))
+                return -1;
         size_t i = s->heap_cnt++;
         s->heap[i] =
             (struct pending){release_ms, s->heap_order++, ev, (uint8_t)dup};

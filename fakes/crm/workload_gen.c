@@ -324,14 +324,9 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         struct crm_record *r;
         uint32_t           idx;
 
-        if (w->record_cnt == w->record_cap) {
-                size_t ncap = w->record_cap ? w->record_cap * 2 : 1024;
-                void  *nr   = realloc(w->records, ncap * sizeof(*w->records));
-                if (!nr)
-                        return -1;
-                w->records    = nr;
-                w->record_cap = ncap;
-        }
+        if (crmsync_array_grow(&w->records, &w->record_cap, w->record_cnt,
+                               sizeof(*w->records), 1024))
+                return -1;
         if (aux_reserve(g, w->record_cnt + 1))
                 return -1;
         idx = (uint32_t)w->record_cnt;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CRMSYNC_VERSION "0.1.0"
 
@@ -26,6 +27,22 @@ int crmsync_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 /* Parse a whole decimal string (no sign, no trailing text) in [min, max].
  * Returns 0, or -1 when it is not one. */
 int crmsync_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Room for one more element in a growable array: vec is the address of
+ * the array pointer (of any element type), cnt the elements in use, *cap
+ * those allocated, elem the size of one. When full, the capacity doubles,
+ * starting at first. Returns 0, or -1 when out of memory or the size would
+ * overflow (*vec and *cap then unchanged; the caller still owns *vec). */
+int crmsync_array_grow(void *vec, size_t *cap, size_t cnt, size_t elem,
+                       size_t first);
+
+/* Write path through path.tmp and a rename, so that a file that cannot be
+ * written completely is never left behind truncated: render(arg, fp)
+ * writes the content and returns 0, or -1 after a write error. Returns 0,
+ * or -1 with errstr naming the file and the system's error. */
+int crmsync_write_file_atomic(const char *path,
+                              int (*render)(void *arg, FILE *fp), void *arg,
+                              char *errstr, size_t errstr_size);
 
 /* Environment variable as a string, or def when unset or empty. Borrowed. */
 const char *crmsync_env(const char *name, const char *def);
