@@ -8,17 +8,10 @@
 #include "crmsync/broker.h"
 #include "cli.h"
 #include "cli_opt.h"
+#include "cli_signal.h"
 #include "crmsync/common.h"
 
 #define OFFSETS_TOPIC "crmsync.connector.offsets"
-
-static volatile sig_atomic_t broker_stop;
-
-static void on_signal(int sig)
-{
-        (void)sig;
-        broker_stop = 1;
-}
 
 static const char intro[] =
     "Usage: crmsync broker [options]\n\n"
@@ -78,7 +71,6 @@ int crmsync_cmd_broker(int argc, char **argv)
         const char       *topic, *offsets;
         char              dlq[300], errstr[512];
         crmsync_broker_t *b;
-        struct sigaction  sa;
         sigset_t          block, old, wait;
         struct {
                 const char *name;
@@ -104,12 +96,7 @@ int crmsync_cmd_broker(int argc, char **argv)
 
         /* Block the signals before librdkafka starts its threads, so they
          * are delivered to this thread inside sigsuspend() only. */
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        crmsync_cli_catch_stop();
         sigemptyset(&block);
         sigaddset(&block, SIGINT);
         sigaddset(&block, SIGTERM);
@@ -148,7 +135,7 @@ int crmsync_cmd_broker(int argc, char **argv)
         wait = old;
         sigdelset(&wait, SIGINT);
         sigdelset(&wait, SIGTERM);
-        while (!broker_stop)
+        while (!crmsync_cli_stop)
                 sigsuspend(&wait);
 
         fprintf(stderr, "crmsync broker: stopping\n");

@@ -8,16 +8,9 @@
 #include "crmsync/bugs.h"
 #include "cli.h"
 #include "cli_opt.h"
+#include "cli_signal.h"
 #include "crmsync/common.h"
 #include "crmsync/pipeline.h"
-
-static volatile sig_atomic_t connector_stop;
-
-static void on_signal(int sig)
-{
-        (void)sig;
-        connector_stop = 1;
-}
 
 static const char intro[] =
     "Usage: crmsync connector [options]\n\n"
@@ -94,9 +87,8 @@ int crmsync_cmd_connector(int argc, char **argv)
             .lookback_ms    = 2000,
             .webhook_secret = crmsync_env("CRMSYNC_WEBHOOK_SECRET", NULL),
         };
-        char             errstr[1024];
-        struct sigaction sa;
-        int              rc;
+        char errstr[1024];
+        int  rc;
 
         if ((rc = parse_options(argc, argv, &cfg)))
                 return rc == CLI_HELP ? 0 : 2;
@@ -111,12 +103,7 @@ int crmsync_cmd_connector(int argc, char **argv)
                 return 2;
         }
 
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        crmsync_cli_catch_stop();
 
         for (uint32_t b = 1; b; b <<= 1)
                 if ((cfg.bugs & b) && crmsync_bug_name(b))
@@ -124,7 +111,7 @@ int crmsync_cmd_connector(int argc, char **argv)
                                 "crmsync connector: BUG ENABLED: "
                                 "%s\n",
                                 crmsync_bug_name(b));
-        rc = crmsync_connector_run(&cfg, &connector_stop, errstr,
+        rc = crmsync_connector_run(&cfg, &crmsync_cli_stop, errstr,
                                    sizeof(errstr));
         if (rc) {
                 fprintf(stderr, "crmsync connector: %s\n", errstr);

@@ -8,16 +8,9 @@
 #include "crmsync/bugs.h"
 #include "cli.h"
 #include "cli_opt.h"
+#include "cli_signal.h"
 #include "crmsync/common.h"
 #include "crmsync/pipeline.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-        (void)sig;
-        stop_flag = 1;
-}
 
 static const char intro[] =
     "Usage: crmsync profiler [options]\n\n"
@@ -125,16 +118,10 @@ int crmsync_cmd_profiler(int argc, char **argv)
                 snprintf(dlq, sizeof(dlq), "%s.dlq", cfg.topic);
                 cfg.dlq_topic = dlq;
         }
+        crmsync_cli_catch_stop();
 
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-
-        if (crmsync_profiler_run(&cfg, &stop_flag, errstr, sizeof(errstr))) {
+        if (crmsync_profiler_run(&cfg, &crmsync_cli_stop, errstr,
+                                 sizeof(errstr))) {
                 fprintf(stderr, "crmsync profiler: %s\n", errstr);
                 return 1;
         }
