@@ -263,6 +263,12 @@ json_t *run_build_summary(struct run *r, struct check_result *res,
  * per-client counts, and the expect.api checks appended to exp. */
 json_t *run_api_json(struct run *r);
 void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed);
+/* The run's expectations from the scenario's expect section, in summary
+ * order (run_expect.c): a new array, the caller owns it. *anomalies gets
+ * a new object of every class's count; *failed is set when one fails. */
+json_t *run_expectations(struct run *r, const struct check_result *res,
+                         const json_t *timing, const json_t *log,
+                         const json_t *replay, json_t **anomalies, int *failed);
 
 /* run_preload.c: the --preload path after set-up (the changes produced
  * straight to the topic, then the replay judged); the summary (new
