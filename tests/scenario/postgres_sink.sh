@@ -2,7 +2,8 @@
 # postgres_sink.sh -- the sink fault scenarios on the postgres sink with the
 # reference profiler (tests/scenarios/postgres/: baseline, outage refuse,
 # hang, terminate and 503, slow, partial failure, profiler crash,
-# duplicates, late events, replay): each a throwaway PostgreSQL, judged
+# duplicates, late events, replay, bounded-domain replay): each a
+# throwaway PostgreSQL, judged
 # from crmsync_profiles and crmsync_apply_log; all must pass, each fault
 # must have started (not skipped) and disturbed the profiler where it
 # should, and no postgres of the runs may be left.
