@@ -233,14 +233,7 @@ static json_t *setup_error_summary(struct run *r, const char *reason)
             s, "error",
             json_pack("{s:s, s:s}", "phase", "set-up", "reason", reason));
         json_object_set_new(s, "process_exits", run_exits_json(r));
-        if (r->cluster)
-                json_object_set_new(s, "target",
-                                    crmsync_cluster_describe(r->cluster));
-        json_object_set_new(s, "run_dir", json_string(r->run_dir));
-        json_object_set_new(s, "history_file",
-                            json_string(r->opt->compress_history
-                                            ? "history.jsonl.gz"
-                                            : "history.jsonl"));
+        run_summary_where(r, s);
         return s;
 }
 

@@ -255,6 +255,9 @@ void    run_write_applies(struct run *r);
 /* The summary of an interrupted run: no checks, no anomaly counts (they
  * would only reflect the changes still in flight), verdict interrupted. */
 json_t *run_interrupted_summary(struct run *r);
+/* Where a run's files are, into summary s: "target" (when the cluster was
+ * opened), "run_dir" and "history_file". */
+void    run_summary_where(struct run *r, json_t *s);
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
                           int *failed);

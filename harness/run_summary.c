@@ -390,6 +390,18 @@ static json_t *faults_json(struct run *r)
         return arr;
 }
 
+void run_summary_where(struct run *r, json_t *s)
+{
+        if (r->cluster)
+                json_object_set_new(s, "target",
+                                    crmsync_cluster_describe(r->cluster));
+        json_object_set_new(s, "run_dir", json_string(r->run_dir));
+        json_object_set_new(s, "history_file",
+                            json_string(r->opt->compress_history
+                                            ? "history.jsonl.gz"
+                                            : "history.jsonl"));
+}
+
 json_t *run_interrupted_summary(struct run *r)
 {
         const char *sig = r->interrupt_sig == SIGTERM ? "SIGTERM" : "SIGINT";
@@ -426,14 +438,7 @@ json_t *run_interrupted_summary(struct run *r)
             faults_json(r));
         if (!s)
                 return NULL;
-        if (r->cluster)
-                json_object_set_new(s, "target",
-                                    crmsync_cluster_describe(r->cluster));
-        json_object_set_new(s, "run_dir", json_string(r->run_dir));
-        json_object_set_new(s, "history_file",
-                            json_string(r->opt->compress_history
-                                            ? "history.jsonl.gz"
-                                            : "history.jsonl"));
+        run_summary_where(r, s);
         json_object_set_new(s, "run",
                             json_pack("{s:b, s:b, s:b, s:b, s:i, s:i}",
                                       "converged", r->converged, "settled",

@@ -8,6 +8,7 @@
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
+#include "harness/checker.h"
 
 static int load_anomaly_bound(struct vctx *c, json_t *obj, const char *path,
                               const char *key, int64_t *out)
@@ -178,40 +179,36 @@ static int load_must_fail(struct vctx *c, json_t *obj,
 
 int scenario_load_expect(struct vctx *c, json_t *obj, struct scenario_expect *e)
 {
-        static const char *const known[]   = {"anomalies",
-                                              "converge_within_s",
-                                              "freshness_p99_ms_max",
-                                              "e2e_p99_ms_max",
-                                              "freshness_steady_p99_ms_max",
-                                              "replay_min_events_per_s",
-                                              "catch_up_within_s",
-                                              "broker_unavailable_max_s",
-                                              "api",
-                                              "verdict",
-                                              "anomalies_at_least",
-                                              "failing",
-                                              "may_also_fail",
-                                              NULL};
-        static const char *const classes[] = {"missing",
-                                              "stale",
-                                              "zombie",
-                                              "divergent",
-                                              "unexpected",
-                                              "lost",
-                                              "duplicate_side_effect",
-                                              "reordered",
-                                              "dead_lettered",
-                                              NULL};
-        int64_t                 *slots[]   = {&e->missing,
-                                              &e->stale,
-                                              &e->zombie,
-                                              &e->divergent,
-                                              &e->unexpected,
-                                              &e->lost,
-                                              &e->duplicate_side_effect,
-                                              &e->reordered,
-                                              &e->dead_lettered};
+        static const char *const known[] = {"anomalies",
+                                            "converge_within_s",
+                                            "freshness_p99_ms_max",
+                                            "e2e_p99_ms_max",
+                                            "freshness_steady_p99_ms_max",
+                                            "replay_min_events_per_s",
+                                            "catch_up_within_s",
+                                            "broker_unavailable_max_s",
+                                            "api",
+                                            "verdict",
+                                            "anomalies_at_least",
+                                            "failing",
+                                            "may_also_fail",
+                                            NULL};
+        const char              *classes[ANOMALY_CNT + 1];
+        int64_t                 *slots[] = {&e->missing,
+                                            &e->stale,
+                                            &e->zombie,
+                                            &e->divergent,
+                                            &e->unexpected,
+                                            &e->lost,
+                                            &e->duplicate_side_effect,
+                                            &e->reordered,
+                                            &e->dead_lettered};
         json_t                  *an;
+
+        /* The classes in the checker's order, which slots follows. */
+        for (int i = 0; i < ANOMALY_CNT; i++)
+                classes[i] = crmsync_anomaly_name((enum anomaly_class)i);
+        classes[ANOMALY_CNT] = NULL;
         if (!obj)
                 return 0;
         if (load_expect_api(c, obj, e))
