@@ -99,7 +99,10 @@ static void row(json_t *rows, const char *figure, const char *unit, json_t *a,
                 if (dir != NONE) {
                         double rel = fabs(y - x) /
                                      (fabs(x) > fabs(y) ? fabs(x) : fabs(y));
-                        if (x == y || rel < 0.10)
+                        /* Single runs on a shared machine: under 10%,
+                         * or under a quarter second, is noise. */
+                        if (x == y || rel < 0.10 ||
+                            (!strcmp(unit, "s") && fabs(y - x) < 0.25))
                                 better = "same";
                         else
                                 better = (dir == HIGHER) == (y > x) ? "B" : "A";
@@ -369,14 +372,37 @@ static json_t *replay_result(const json_t *pilot, int ti, const char *prefix)
         return json_string(buf);
 }
 
-static json_t *dead_lettered(const json_t *pilot, int ti)
+/* The DLQ scenario's dead-lettered records and whether they were covered
+ * (the run passed with nothing missing); without it, the count over all
+ * runs. */
+static json_t *dlq(const json_t *pilot, int ti)
 {
-        const json_t *r;
+        const json_t *r = run_of(pilot, ti, "07-");
+        const json_t *x;
         size_t        i;
         json_int_t    n = 0;
-        json_array_foreach(json_object_get(target(pilot, ti), "runs"), i, r)
-            n += json_integer_value(at(r, "anomalies.dead_lettered"));
-        return json_integer(n);
+        char          buf[200];
+        if (r) {
+                snprintf(
+                    buf, sizeof(buf), "%lld dead-lettered, %s (%lld missing)",
+                    (long long)json_integer_value(
+                        at(r, "anomalies.dead_lettered")),
+                    !strcmp(
+                        json_string_value(json_object_get(r, "verdict"))
+                            ? json_string_value(json_object_get(r, "verdict"))
+                            : "",
+                        "pass")
+                        ? "each covered by a re-read: run pass"
+                        : "run FAILED",
+                    (long long)json_integer_value(at(r, "anomalies.missing")));
+                return json_string(buf);
+        }
+        json_array_foreach(json_object_get(target(pilot, ti), "runs"), i, x)
+            n += json_integer_value(at(x, "anomalies.dead_lettered"));
+        snprintf(buf, sizeof(buf),
+                 "%lld dead-lettered over all runs (no DLQ scenario)",
+                 (long long)n);
+        return json_string(buf);
 }
 
 /* "lag 0 at the end: p0 612, p1 498, ..." for the mirrored stream. */
@@ -419,15 +445,16 @@ static void recovery(json_t *lines, const json_t *pilot)
             replay_result(pilot, 1, "05-"), NONE, runs_evidence(pilot, "05-"));
         run_row(rows, pilot, "offset-range replay time", "s", "05-",
                 "timing.replay.seconds", LOWER);
-        row(rows, "records dead-lettered (DLQ)", "count",
-            dead_lettered(pilot, 0), dead_lettered(pilot, 1), LOWER,
-            json_array());
+        row(rows, "DLQ: dead-lettered records covered", "", dlq(pilot, 0),
+            dlq(pilot, 1), NONE, runs_evidence(pilot, "07-"));
         row(rows, "sink current (mirrored stream)", "", current(pilot, 0),
             current(pilot, 1), NONE, runs_evidence(pilot, "01-"));
-        note(l, "DLQ drain: only exercised when a run dead-letters records; "
-                "0 above means the pilot scenarios sent none to the DLQ. "
-                "Rolling back a connector change is the connector downtime "
-                "and catch-up run (Elasticity). A sink is current when its "
+        note(l, "DLQ: 07-dlq-schema-drift makes the CRM serve changes "
+                "without a record id; the connector sends each to the "
+                "dead-letter topic and re-reads its entity, so the DLQ is "
+                "drained by full writes (nothing may be missing). Rolling "
+                "back a connector change is the connector downtime and "
+                "catch-up run (Elasticity). A sink is current when its "
                 "consumer group has no lag: it applied every partition to "
                 "the log end (the highest offsets it applied are listed).");
 }

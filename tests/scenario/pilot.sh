@@ -4,7 +4,7 @@
 # shadow mode with no planted difference: the sinks must agree), exits 0
 # and writes report.md and report.html with all six scorecard lines
 # filled (A, B, ratio, better, links to run folders that exist) and the
-# runbook. Takes about three minutes: twelve short runs and one shadow
+# runbook. Takes about four minutes: fourteen short runs and one shadow
 # pair.
 set -u
 BIN=$1; SRC=$2
@@ -34,8 +34,9 @@ done
 check "pilot: Cost says plainly it is not modelled yet" "$(grep -q '| cost under failure traffic | not modelled yet | not modelled yet |' "$MD" && echo True)"
 check "pilot: the probe table (CreateTopics unsupported on both)" "$(grep -q '^| CreateTopics | unsupported | unsupported |' "$MD" && echo True)"
 check "pilot: Elasticity has the catch-up, replay and broker restart figures" "$(grep -q '^| catch-up after connector downtime | [0-9.]* s | [0-9.]* s | [0-9.]* |' "$MD" && grep -q '^| replay rate (offset range) | [0-9]* events/s' "$MD" && grep -q '^| convergence after the broker restart | [0-9.]* s' "$MD" && echo True)"
-check "pilot: Governance says whether deletes reach the sink" "$(grep -q '^| deletes reach the sink | yes: 0 zombie records in 6 runs | yes: 0 zombie records in 6 runs |' "$MD" && echo True)"
+check "pilot: Governance says whether deletes reach the sink" "$(grep -q '^| deletes reach the sink | yes: 0 zombie records in 7 runs | yes: 0 zombie records in 7 runs |' "$MD" && echo True)"
 check "pilot: Recovery has the bounded replay result and the current sinks" "$(grep -q '^| bounded-domain replay | matches the CRM' "$MD" && grep -q '^| sink current (mirrored stream) | group lag 0 at the end' "$MD" && echo True)"
+check "pilot: Recovery has the DLQ, drained by re-reads on both" "$(grep -q '^| DLQ: dead-lettered records covered | [1-9][0-9]* dead-lettered, each covered by a re-read: run pass (0 missing) | [1-9][0-9]* dead-lettered, each covered' "$MD" && echo True)"
 check "pilot: Migration has the shadow result with no divergence" "$(grep -q '^| shadow: records that differ between the sinks | 0 | 0 |' "$MD" && grep -q 'Records that differ between the two sinks: 0' "$DIR/shadow.md" && echo True)"
 check "pilot: the runbook's three parts" "$(grep -qx '### What changed' "$MD" && grep -qx '### What stayed the same' "$MD" && grep -qx '### Failure modes easier to explain' "$MD" && echo True)"
 check "pilot: the side-by-side table of crmsync compare" "$(grep -q '^| scenario | figure | unit | A: embedded-1-broker | B: embedded-3-brokers | ratio |' "$MD" && echo True)"
@@ -48,7 +49,7 @@ import json, sys
 p = json.load(open(sys.argv[1]))
 a = {r['scenario']: r['workload']['commit_log_sha256'] for r in p['targets'][0]['runs']}
 b = {r['scenario']: r['workload']['commit_log_sha256'] for r in p['targets'][1]['runs']}
-print(len(a) == 6 and a == b)
+print(len(a) == 7 and a == b)
 PY
 )"
 exit $FAILED

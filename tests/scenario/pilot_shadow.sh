@@ -5,8 +5,8 @@
 # its sasl.password from the environment. B's pipeline runs with the bug
 # switch ignore-deletes: both sinks are judged (A passes, B fails), the
 # divergence between the sinks is listed with the lineage from both sides,
-# the pilot exits 1, and the planted password is in no file of the pilot
-# folder.
+# the pilot exits 1, B's scale_out command is timed, and the planted
+# password is in no file of the pilot folder.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -21,7 +21,8 @@ cat >"$RUNS/external.json" <<JSON
 { "name": "standalone", "properties": { "bootstrap.servers": "$BOOT",
   "security.protocol": "plaintext", "sasl.username": "u",
   "sasl.password": "\${CRMSYNC_PILOT_PW}" },
-  "topics": { "create": false } }
+  "topics": { "create": false },
+  "commands": { "scale_out": "sleep 0.3; echo scaled out" } }
 JSON
 mkdir -p "$RUNS/out" "$RUNS/tmp"
 TMPDIR="$RUNS/tmp" CRMSYNC_PILOT_PW="$PW" "$BIN" pilot \
@@ -40,6 +41,7 @@ check "shadow: divergences found between the sinks" "$(jget "$J" "d['shadow']['d
 check "shadow: a divergence is a record deleted on A, live on B" "$(jget "$J" "any(e['a'] and e['a']['delete'] and e['b'] and not e['b']['delete'] for e in d['shadow']['examples'])")"
 check "shadow: shadow.md lists it with the lineage from both sides" "$(grep -q '^- `[a-z]*/[A-Z]-[0-9]*`: A deleted v[0-9]* (event e-[0-9]*); B live' "$DIR/shadow.md" && grep -q 'Lineage on A of its last change e-' "$DIR/shadow.md" && grep -q 'Lineage on B of its last change e-' "$DIR/shadow.md" && grep -q 'sink    delete .* applied' "$DIR/shadow.md" && echo True)"
 check "shadow: the Migration line reports it" "$(grep -q '^| shadow: each sink against the CRM | sink matches the CRM (0 anomalies), run pass | sink DIFFERS from the CRM' "$DIR/report.md" && echo True)"
+check "scale-out: B's command ran once, timed in the Elasticity line" "$(grep -qx 'scaled out' "$DIR/scale-out-B.log" && grep -q '^| scale-out (commands.scale_out) | no commands.scale_out in the target file | 0\.[3-9][0-9] s |' "$DIR/report.md" && echo True)"
 check "secrets: the external target's runs kept the reference, not the value" "$(grep -rqxF 'sasl.password=${CRMSYNC_PILOT_PW}' "$DIR"B && echo True)"
 hits=$(grep -r -a -l -F -- "$PW" "$RUNS/out" 2>/dev/null)
 check "secrets: the planted password is in no file of the pilot${hits:+ (found in: $hits)}" "$([ -z "$hits" ] && echo True)"
