@@ -107,7 +107,8 @@ static const json_t *run_named(const json_t *pilot, int ti, const char *name)
 }
 
 /* Which failure modes were easier to explain on which target: a run that
- * passed against one that failed, then the shorter recovery. */
+ * passed against one that failed, then the shorter recovery (by more than
+ * 10% and a quarter second, the scorecard's noise band). */
 static void runbook_faults(const json_t *pilot, json_t *easier, json_t *same)
 {
         const json_t *ra;
@@ -137,7 +138,7 @@ static void runbook_faults(const json_t *pilot, json_t *easier, json_t *same)
                 } else if (!json_array_size(json_object_get(ra, "faults"))) {
                         add_line(same, "%s: %s on both", name, va);
                 } else if (fabs(ca - cb) > 0.1 * (ca > cb ? ca : cb) &&
-                           fabs(ca - cb) > 0.2) {
+                           fabs(ca - cb) >= 0.25) {
                         add_line(easier,
                                  "%s: %s on both; easier on %s: it converged "
                                  "in %.2f s against %.2f s, a shorter "
