@@ -417,22 +417,35 @@ static json_t *catch_up_point(struct cap *c, double rate, double down)
         double  lead    = fmax(3.0, c->min_changes / rate + 1.0);
         double  tail    = down + 4;
         double  changes = ceil(rate * (lead + down + tail));
-        json_t *s, *pt, *sum, *cu;
+        json_t *s, *pt, *sum, *cu = NULL, *e;
+        size_t  k;
 
         snprintf(name, sizeof(name), "%s-down-%g", c->sc->name, down);
         s = derive(c, name, rate, changes, 1.0);
-        json_object_set_new(s, "faults",
-                            json_pack("[{s:f, s:s, s:f, s:s}]", "at_s", lead,
-                                      "type", "connector_pause", "duration_s",
-                                      down, "note",
-                                      "capacity catch-up: the connector is "
-                                      "stopped (SIGSTOP) for the downtime"));
+        json_object_set_new(s, "faults", json_array());
+        for (int k = 0; k < 2; k++) {
+                const char *who = k ? "profiler" : "connector";
+                if (strcmp(c->o->stop, who) && strcmp(c->o->stop, "both"))
+                        continue;
+                json_array_append_new(
+                    json_object_get(s, "faults"),
+                    json_pack("{s:f, s:s, s:f, s:s}", "at_s", lead, "type",
+                              k ? "profiler_pause" : "connector_pause",
+                              "duration_s", down, "note",
+                              "capacity catch-up: stopped (SIGSTOP) for the "
+                              "downtime"));
+        }
         pt = json_pack("{s:f, s:f, s:f}", "down_s", down, "rate_per_s", rate,
                        "changes", changes);
         sum =
             run_point(c, name, s, lead + down + tail + POINT_OVERHEAD_S, 0, pt);
-        cu = json_array_get(
-            json_object_get(json_object_get(sum, "timing"), "catch_up"), 0);
+        /* Both stopped: the one that caught up last. */
+        json_array_foreach(
+            json_object_get(json_object_get(sum, "timing"), "catch_up"), k, e)
+        {
+                if (!cu || cap_num(e, "drain_s") > cap_num(cu, "drain_s"))
+                        cu = e;
+        }
         json_object_set_new(pt, "measured",
                             json_boolean(json_is_number(
                                 json_object_get(cu, "drain_events_per_s"))));
@@ -464,11 +477,18 @@ static void catch_up(struct cap *c)
                                       : c->sc->workload.rate_per_s;
         if (rate <= 0)
                 rate = 2000;
-        cu = json_pack("{s:f, s:s, s:s, s:o}", "rate_per_s", rate, "stopped",
-                       "connector", "how",
-                       "connector_pause: SIGSTOP, SIGCONT after the "
-                       "downtime; the backlog waits in the CRM",
-                       "points", points);
+        cu = json_pack(
+            "{s:f, s:s, s:s, s:o}", "rate_per_s", rate, "stopped", c->o->stop,
+            "how",
+            !strcmp(c->o->stop, "connector")
+                ? "connector_pause: SIGSTOP, SIGCONT after the downtime; the "
+                  "backlog waits in the CRM"
+            : !strcmp(c->o->stop, "profiler")
+                ? "profiler_pause: SIGSTOP, SIGCONT after the downtime; the "
+                  "backlog waits in the topic"
+                : "connector_pause and profiler_pause together: the backlog "
+                  "waits in the CRM",
+            "points", points);
         json_object_set_new(c->out, "catch_up", cu);
         for (int i = 0; i < c->o->down_cnt; i++)
                 json_array_append_new(points,

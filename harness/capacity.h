@@ -23,11 +23,12 @@ struct capacity_options {
         int    find_max;    /* bisect the SLO bracket */
         double slo_p99_ms;  /* steady-state freshness p99 bound */
         int    search_runs; /* at most this many runs for --find-max */
-        /* Catch-up: stop `stop` ("connector") for each downtime at
-         * catch_up_rate (0 = the sweep's middle rate). */
-        double down_s[CAPACITY_MAX_POINTS];
-        int    down_cnt;
-        double catch_up_rate;
+        /* Catch-up: stop `stop` for each downtime at catch_up_rate (0 =
+         * the sweep's middle rate). */
+        double      down_s[CAPACITY_MAX_POINTS];
+        int         down_cnt;
+        double      catch_up_rate;
+        const char *stop; /* "connector", "profiler" or "both" */
         /* Replay against history: sizes in changes, preloaded or not. */
         double history[CAPACITY_MAX_POINTS];
         int    history_cnt;

@@ -288,8 +288,8 @@ void cap_limits(struct cap *c)
 {
         static const char *sweeps[] = {"rate_sweep", "catch_up", "history"};
         json_t            *sat = json_array(), *cap_hit = json_array(), *pt;
-        double             peak = 0, parts = c->sc->partitions, big = 0;
-        size_t             i;
+        double peak = 0, parts = c->sc->partitions, big = 0, own_peak = 0;
+        size_t i;
 
         for (size_t s = 0; s < 3; s++)
                 json_array_foreach(
@@ -297,7 +297,12 @@ void cap_limits(struct cap *c)
                                     "points"),
                     i, pt)
                 {
-                        double b = cap_num(pt, "cpu.machine_busy");
+                        double b   = cap_num(pt, "cpu.machine_busy");
+                        double own = cap_num(pt, "cpu.crmsync_cpu_s") /
+                                     (cap_num(pt, "cpu.wall_s") *
+                                      cap_num(pt, "cpu.cores"));
+                        if (!isnan(own))
+                                own_peak = fmax(own_peak, own);
                         if (isnan(b))
                                 continue;
                         peak = fmax(peak, b);
@@ -363,4 +368,6 @@ void cap_limits(struct cap *c)
                      100 * peak, (int)sysconf(_SC_NPROCESSORS_ONLN),
                      json_array_size(sat) ? "SATURATED" : "not saturated",
                      json_array_size(cap_hit) ? "HIT" : "not hit");
+        json_object_set_new(json_object_get(c->out, "limits"),
+                            "peak_crmsync_busy", json_real(own_peak));
 }

@@ -66,6 +66,8 @@ static const struct fault_type fault_table[] = {
          INJ_CRASH},
         {"connector_pause", PROC, "connector", 1, 0, {{0}},
          INJ_PAUSE},
+        {"profiler_pause", PROC, "profiler", 1, 0, {{0}},
+         INJ_PAUSE},
         {"throttle_storm", CRM, "throttle", 1, 0,
          {{"rate_per_s", FAULT_P_NUM, "requests/s", 0.1, 1e6, NULL, 1,
            NULL, NULL}},

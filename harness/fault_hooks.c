@@ -116,22 +116,22 @@ static int crash_on(struct run *r, const char *type, const json_t *p, char *why,
 static int pause_on(struct run *r, const char *type, const json_t *p, char *why,
                     size_t size)
 {
-        (void)type;
         (void)p;
         (void)why;
         (void)size;
-        crmsync_child_signal(&r->connector, SIGSTOP);
+        crmsync_child_signal(type[0] == 'c' ? &r->connector : &r->profiler,
+                             SIGSTOP);
         return 0;
 }
 
 static int pause_off(struct run *r, const char *type, const json_t *p,
                      char *why, size_t size)
 {
-        (void)type;
         (void)p;
         (void)why;
         (void)size;
-        crmsync_child_signal(&r->connector, SIGCONT);
+        crmsync_child_signal(type[0] == 'c' ? &r->connector : &r->profiler,
+                             SIGCONT);
         return 0;
 }
 

@@ -183,12 +183,13 @@ static void fault_timing(struct run *r, const struct timing_facts *f,
                                     c < 0 ? json_null() : json_real(c)));
                 if (strcmp(sf->type, "connector_crash") &&
                     strcmp(sf->type, "profiler_crash") &&
-                    strcmp(sf->type, "connector_pause"))
+                    strcmp(sf->type, "connector_pause") &&
+                    strcmp(sf->type, "profiler_pause"))
                         continue;
                 /* Back: the scheduled restart, or the SIGCONT. */
                 double  ra   = crmsync_fault_num(sf->type, sf->params,
                                                  "restart_after_s", 0);
-                int64_t back = strcmp(sf->type, "connector_pause")
+                int64_t back = !strstr(sf->type, "_pause")
                                    ? fs->start_wall + (int64_t)(ra * 1000)
                                    : fs->end_wall;
                 c            = crmsync_timing_convergence_s(f, back);

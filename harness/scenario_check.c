@@ -65,7 +65,8 @@ static int has_fault(const struct scenario *sc, const char *const *types)
 int scenario_check_expect(struct vctx *c, const struct scenario *sc)
 {
         static const char *const procs[] = {"connector_crash", "profiler_crash",
-                                            "connector_pause", NULL};
+                                            "connector_pause", "profiler_pause",
+                                            NULL};
         static const char *const restarts[] = {"broker_restart", NULL};
         const struct scenario_expect *e     = &sc->expect;
 
@@ -78,7 +79,8 @@ int scenario_check_expect(struct vctx *c, const struct scenario *sc)
                 return scenario_err(
                     c, "expect.catch_up_within_s", 0,
                     "bounds the catch-up after a connector_crash, "
-                    "profiler_crash or connector_pause, and this "
+                    "profiler_crash, connector_pause or profiler_pause, "
+                    "and this "
                     "scenario has none");
         if (e->broker_unavailable_max_s > 0 && !has_fault(sc, restarts))
                 return scenario_err(

@@ -650,6 +650,12 @@ static void section_limits(struct doc *d, const json_t *cap)
                    "figures measure this machine, not the pipeline"
                  : ": not saturated; the limit was the pipeline's own "
                    "waits (delivery, bulk writes), not the CPU");
+        para(d,
+             "Of that, crmsync's own processes (the harness with the mock "
+             "CRM, the sink and the embedded broker, and the pipeline) used "
+             "at most %s%% of the cores; the rest was other work on the "
+             "machine.",
+             fmt(b[2], 48, 100 * num(l, "peak_crmsync_busy"), 0));
         json_array_foreach(json_object_get(l, "cpu_saturated_points"), i, s)
             para(d, "CPU saturated: %s %s (%s%% busy).", str(s, "sweep"),
                  str(s, "point"),

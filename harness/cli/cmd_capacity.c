@@ -35,10 +35,12 @@ static void usage(FILE *fp)
             "  --search-runs N       at most N runs for --find-max (default "
             "4)\n"
             "Catch-up:\n"
-            "  --downtime-s D1,D2    stop the connector (SIGSTOP) for D s "
+            "  --downtime-s D1,D2    stop the pipeline (SIGSTOP) for D s "
             "each\n"
             "  --catch-up-rate R     at R changes/s (default: the middle "
             "rate)\n"
+            "  --stop WHAT           connector (default), profiler or "
+            "both\n"
             "Replay against history:\n"
             "  --history N1,N2,...   replay histories of N changes "
             "(pipeline and broker\n"
@@ -124,6 +126,7 @@ static int parse_args(int argc, char **argv, struct capacity_options *o)
             {"search-runs", required_argument, NULL, 'n'},
             {"downtime-s", required_argument, NULL, 'd'},
             {"catch-up-rate", required_argument, NULL, 'c'},
+            {"stop", required_argument, NULL, 'S'},
             {"history", required_argument, NULL, 'H'},
             {"no-preload", no_argument, NULL, 'P'},
             {"production", required_argument, NULL, 'p'},
@@ -180,6 +183,14 @@ static int parse_args(int argc, char **argv, struct capacity_options *o)
                 case 'm':
                         o->find_max = 1;
                         break;
+                case 'S':
+                        if (strcmp(optarg, "connector") &&
+                            strcmp(optarg, "profiler") &&
+                            strcmp(optarg, "both"))
+                                return bad("--stop: connector, profiler or "
+                                           "both");
+                        o->stop = optarg;
+                        break;
                 case 'P':
                         o->preload = 0;
                         break;
@@ -227,7 +238,8 @@ int crmsync_cmd_capacity(int argc, char **argv)
                                      .run_s       = 8,
                                      .search_runs = 4,
                                      .preload     = 1,
-                                     .rf          = 3};
+                                     .rf          = 3,
+                                     .stop        = "connector"};
         char                    self[4096], dir[600], errstr[1024];
         json_t                 *res = NULL;
         ssize_t                 n;

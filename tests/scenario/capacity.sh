@@ -6,7 +6,9 @@
 # within 4 minutes and write the three charts and capacity.json holding
 # the figures; the catch-up model must predict the longer downtime's drain
 # time within 25%; the --find-max bracket's pass rate met the SLO and its
-# fail rate did not. Bad input exits 2 before any run.
+# fail rate did not. Bad input exits 2 before any run. Also: a preloaded
+# replay by a profiler that ignores deletes fails its oracle, and
+# --stop profiler pauses the profiler instead of the connector.
 set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
@@ -29,6 +31,42 @@ check "--find-max without --slo-p99-ms: exit 2" \
         "$([ $RC -eq 2 ] && grep -q "needs --slo-p99-ms" "$RUNS/bad2.err" && echo True)"
 check "no capacity folder for bad input" \
         "$([ -z "$(ls -d "$RUNS"/capacity-* 2>/dev/null)" ] && echo True)"
+
+# --preload judges the replay like any other: a profiler that ignores
+# deletes rebuilds zombies (exit 1, the oracle not matched); without a
+# replay phase --preload is refused (exit 2).
+python3 - "$SRC" "$RUNS" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1] + "/tests/scenarios/capacity-small.json"))
+s["name"] = "preload-bug"
+s["workload"]["changes"] = 1500
+s["replay"] = {"clear_sink": True}
+s["pipeline"]["profiler"] = {"bugs": ["ignore-deletes"]}
+json.dump(s, open(sys.argv[2] + "/preload-bug.json", "w"))
+del s["replay"]
+s["name"] = "preload-norep"
+json.dump(s, open(sys.argv[2] + "/preload-norep.json", "w"))
+PY
+mkdir -p "$RUNS/pre"
+run_scenario "$BIN" "$RUNS/preload-bug.json" "$RUNS/pre" --preload
+check "preload with ignore-deletes: exit 1, the replay does not match the oracle" \
+        "$([ $RC -eq 1 ] && [ "$(jget "$SUMMARY" "d['timing']['replay']['matches_oracle']")" = False ] && echo True)"
+"$BIN" run --preload --quiet --runs-dir "$RUNS/pre" "$RUNS/preload-norep.json" 2> "$RUNS/norep.err"
+RC=$?
+check "preload without a replay phase: exit 2" \
+        "$([ $RC -eq 2 ] && grep -q "needs a scenario with a replay phase" "$RUNS/norep.err" && echo True)"
+
+# The profiler stopped instead of the connector.
+"$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" --runs-dir "$RUNS/stop" \
+        --downtime-s 2 --catch-up-rate 400 --stop profiler > /dev/null 2> "$RUNS/stop.err"
+RC=$?
+SDIR=$(ls -d "$RUNS"/stop/capacity-* 2>/dev/null | head -1)
+check "--stop profiler: exit 0, a profiler_pause, backlog drained" \
+        "$([ $RC -eq 0 ] && grep -q profiler_pause "$SDIR"/scenarios/*.json && python3 -c "
+import json, sys
+c = json.load(open('$SDIR/capacity.json'))['catch_up']
+p = c['points'][0]
+sys.exit(not (c['stopped'] == 'profiler' and p['measured'] and p['backlog'] > 0 and p['drain_s'] > 0))" && echo True)"
 
 START=$(date +%s)
 "$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" --runs-dir "$RUNS" \
