@@ -1,74 +1,54 @@
 /* cmd_probe.c -- `crmsync probe TARGET`: the compatibility checklist of a
  * target file (harness/compat.c). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/common.h"
 #include "harness/compat.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync probe [options] TARGET\n\n"
-                "Run the compatibility checklist against the cluster of a "
-                "target file\n(docs/targets.md): ApiVersions, produce "
-                "acks=all, idempotent producer,\ntransactions, consumer "
-                "group, ListOffsets (earliest, latest, by timestamp),\n"
-                "headers, compacted topic with tombstones, DescribeConfigs, "
-                "CreateTopics,\nDeleteTopics, metadata RTT and produce "
-                "p50/p99, the largest accepted\nmessage, DeleteRecords. "
-                "Each item is pass, fail or unsupported, with the\nAPI "
-                "version used and the broker's error. An embedded target is "
-                "started\nfor the probe.\n\n"
-                "Options:\n"
-                "  --json FILE        also write the result as JSON ('-': "
-                "stdout, no table)\n"
-                "  --timeout-ms N     bound on each step (default 5000)\n\n"
-                "Exit codes: 0 no item failed (unsupported is not a "
-                "failure), 1 an item\nfailed, 2 bad target file or "
-                "unreachable cluster.\n");
-}
+static const char intro[] =
+    "Usage: crmsync probe [options] TARGET\n\n"
+    "Run the compatibility checklist against the cluster of a target file\n"
+    "(docs/targets.md): ApiVersions, produce acks=all, idempotent producer,\n"
+    "transactions, consumer group, ListOffsets (earliest, latest, by "
+    "timestamp),\nheaders, compacted topic with tombstones, DescribeConfigs, "
+    "CreateTopics,\nDeleteTopics, metadata RTT and produce p50/p99, the "
+    "largest accepted\nmessage, DeleteRecords. Each item is pass, fail or "
+    "unsupported, with the\nAPI version used and the broker's error. An "
+    "embedded target is started\nfor the probe.\n";
+static const char epilog[] =
+    "Exit codes: 0 no item failed (unsupported is not a failure), 1 an "
+    "item\nfailed, 2 bad target file or unreachable cluster.\n";
 
 int crmsync_cmd_probe(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"json", required_argument, NULL, 'j'},
-            {"timeout-ms", required_argument, NULL, 't'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
         const char             *json_path = NULL;
-        uint64_t                tmo       = 5000;
-        char                    errstr[1024];
+        uint32_t                tmo       = 5000;
+        char                    errstr[1024], *files[1];
         struct scenario_target *t;
         json_t                 *res;
-        int                     c, fails;
+        int                     fails, nfiles = 0, rc;
+        const struct cli_opt    opts[] = {
+               CLI_OPT("json", CLI_STR, &json_path, "FILE",
+                       "also write the result as JSON ('-': stdout, no table)"),
+               CLI_OPT("timeout-ms", CLI_U32, &tmo, "N",
+                       "bound on each step (default 5000)", .unit = "ms",
+                       .lo = 100, .hi = 600000),
+               CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"probe", intro, opts, epilog, 1};
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j') {
-                        json_path = optarg;
-                } else if (c == 't') {
-                        if (crmsync_parse_u64(optarg, 100, 600000, &tmo)) {
-                                fprintf(stderr,
-                                        "crmsync probe: --timeout-ms: "
-                                        "'%s' is not a number of "
-                                        "milliseconds in [100, 600000]\n",
-                                        optarg);
-                                return 2;
-                        }
-                } else {
-                        usage(c == 'h' ? stdout : stderr);
-                        return c == 'h' ? 0 : 2;
-                }
-        }
-        if (optind != argc - 1) {
-                usage(stderr);
+        if ((rc = crmsync_cli_parse(&cmd, argc, argv, files, &nfiles)))
+                return rc == CLI_HELP ? 0 : 2;
+        if (nfiles != 1) {
+                fprintf(stderr, "crmsync probe: expected one target file\n\n");
+                crmsync_cli_usage(&cmd, stderr);
                 return 2;
         }
-        if (!(t = crmsync_target_load(argv[optind], errstr, sizeof(errstr)))) {
+        if (!(t = crmsync_target_load(files[0], errstr, sizeof(errstr)))) {
                 fprintf(stderr, "crmsync probe: %s\n", errstr);
                 return 2;
         }
