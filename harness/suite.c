@@ -229,6 +229,8 @@ static int start(struct suite_entry *e, size_t idx, const char *dir,
                 argv[argc++] = "1";
         if (opt->compress_history)
                 argv[argc++] = "--compress-history";
+        if (opt->keep)
+                argv[argc++] = "--keep";
         if (opt->timeout_s > 0) {
                 argv[argc++] = "--timeout";
                 argv[argc++] = timeout;

@@ -20,6 +20,7 @@ struct suite_options {
         double      timeout_s; /* --timeout for each run; 0 = scenario's */
         FILE       *progress;  /* "[k/N] name ... PASS" lines, or NULL */
         int         compress_history; /* each run: --compress-history */
+        int         keep;             /* each run: --keep */
         /* The status line on stderr while runs go on: "[k/N] name" and
          * the run's own latest status line (elapsed, committed, applied,
          * lag, faults), for each running scenario; in place on a

@@ -60,6 +60,7 @@ static int run_suite(int argc, char **argv, const char *filter, int jobs,
                                     .timeout_s        = ro->timeout_s,
                                     .progress         = stdout,
                                     .compress_history = ro->compress_history,
+                                    .keep             = ro->keep,
                                     .quiet            = ro->quiet,
                                     .status_s         = ro->progress_s};
         suite_t             *s;

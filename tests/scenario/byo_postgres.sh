@@ -16,6 +16,7 @@ if ! "$PY" -c 'import psycopg2, confluent_kafka' 2>/dev/null; then
         exit 1
 fi
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+chmod 755 "$RUNS" # the postgres user reaches the run folders: data there
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 
@@ -36,11 +37,16 @@ check "python profiler: side effects in crmsync_side_effects, none twice" \
         "$(jget "$SUMMARY" "d['log']['side_effects'] > 0 and d['anomalies']['duplicate_side_effect'] == 0")"
 [ $FAILED -eq 0 ] || { tail -20 "$RUNS/good/stdout.txt"; tail -20 "$DIR/profiler.log"; }
 
-run_scenario "$BIN" "$SRC/tests/scenarios/byo-pg-no-version-check.json" "$RUNS/blind"
+run_scenario "$BIN" "$SRC/tests/scenarios/byo-pg-no-version-check.json" "$RUNS/blind" --keep
 check "no-version-check profiler caught as expected: exit 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 [ -n "$SUMMARY" ] || { echo "FAIL: no summary.json"; tail -20 "$RUNS/blind/stderr.txt"; exit 1; }
 check "no-version-check: the run itself failed (run_verdict fail), as expected" \
         "$(jget "$SUMMARY" "d['run_verdict']=='fail' and d['verdict']=='pass'")"
 check "no-version-check: reordered from the apply log ($(jget "$SUMMARY" "d['anomalies']['reordered']"))" \
         "$(jget "$SUMMARY" "d['anomalies']['reordered'] > 0 and any('applied after' in e['detail'] for e in d['anomaly_examples']['reordered'])")"
+# --keep: the data directory stays in the run folder; the server is gone.
+check "--keep kept the server's data directory in the run folder" \
+        "$([ -f "$(dirname "$SUMMARY")/postgres/PG_VERSION" ] && echo True)"
+check "--keep: the server was stopped all the same" \
+        "$([ ! -f "$(dirname "$SUMMARY")/postgres/postmaster.pid" ] && echo True)"
 exit $FAILED
