@@ -32,6 +32,15 @@ check "--find-max without --slo-p99-ms: exit 2" \
 check "no capacity folder for bad input" \
         "$([ -z "$(ls -d "$RUNS"/capacity-* 2>/dev/null)" ] && echo True)"
 
+# --budget-s: a point that would not end within the budget is skipped
+# (exit 1), named in the report with the reason; the report is written.
+"$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" --runs-dir "$RUNS/budget" \
+        --rates 100 --budget-s 5 > /dev/null 2> "$RUNS/budget.err"
+RC=$?
+BDIR=$(ls -d "$RUNS"/budget/capacity-* 2>/dev/null | head -1)
+check "--budget-s 5: the rate point (about 20 s) is skipped (exit 1), the report says why" \
+        "$([ $RC -eq 1 ] && [ -z "$(ls "$BDIR/runs")" ] && grep -q "Skipped: capacity-small-rate-100: needs about" "$BDIR/report.md" && echo True)"
+
 # --preload judges the replay like any other: a profiler that ignores
 # deletes rebuilds zombies (exit 1, the oracle not matched); without a
 # replay phase --preload is refused (exit 2).
