@@ -712,6 +712,45 @@ static void files_line(FILE *fp, const json_t *s)
                 str(s, "run_dir"), h ? h : "history.jsonl");
 }
 
+/* The verdict's freshness and apply lines. */
+static void timing_lines(FILE *fp, const json_t *fr, const json_t *st,
+                         const json_t *l)
+{
+        char b[4][32];
+        fprintf(fp,
+                "\nfreshness  p50 %s  p99 %s  max %s (%lld changes, "
+                "%lld never seen, %lld excluded); steady state p99 %s "
+                "(from %.1f s)\n",
+                ms_or_never(fr, "p50", b[0], sizeof(b[0])),
+                ms_or_never(fr, "p99", b[1], sizeof(b[1])),
+                ms_or_never(fr, "max", b[2], sizeof(b[2])),
+                (long long)json_integer_value(json_object_get(fr, "count")),
+                (long long)json_integer_value(json_object_get(fr, "unseen")),
+                (long long)json_integer_value(json_object_get(fr, "excluded")),
+                ms_or_never(st, "p99", b[3], sizeof(b[3])),
+                json_number_value(json_object_get(st, "from_s")));
+        fprintf(fp,
+                "apply      p50 %lld ms  p99 %lld ms  max %lld ms (%lld "
+                "changes with their own applied write)\n",
+                (long long)json_integer_value(json_object_get(l, "p50")),
+                (long long)json_integer_value(json_object_get(l, "p99")),
+                (long long)json_integer_value(json_object_get(l, "max")),
+                (long long)json_integer_value(json_object_get(l, "count")));
+}
+
+/* A --preload run has no live pipeline: no freshness to give. */
+static void preload_line(FILE *fp, const json_t *s)
+{
+        const json_t *p =
+            json_object_get(json_object_get(s, "timing"), "preload");
+        fprintf(fp,
+                "\npreload    %lld records produced straight to the topic "
+                "in %.2f s (no live pipeline: freshness not measured; the "
+                "replay is judged)\n",
+                (long long)json_integer_value(json_object_get(p, "records")),
+                json_number_value(json_object_get(p, "seconds")));
+}
+
 void crmsync_report_print(const json_t *s, FILE *fp)
 {
         const json_t *w   = json_object_get(s, "workload");
@@ -721,7 +760,6 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         const json_t *st  = json_object_get(fr, "steady_state");
         const json_t *exp = json_object_get(s, "expectations"), *e, *v, *a;
         const char   *k;
-        char          b[4][24];
         size_t        i;
 
         char          verdict[32];
@@ -761,25 +799,10 @@ void crmsync_report_print(const json_t *s, FILE *fp)
         fputs("anomalies ", fp);
         json_object_foreach((json_t *)json_object_get(s, "anomalies"), k, v)
             fprintf(fp, " %s=%lld", k, (long long)json_integer_value(v));
-        fprintf(fp,
-                "\nfreshness  p50 %s  p99 %s  max %s (%lld changes, "
-                "%lld never seen, %lld excluded); steady state p99 %s "
-                "(from %.1f s)\n",
-                ms_or_never(fr, "p50", b[0], sizeof(b[0])),
-                ms_or_never(fr, "p99", b[1], sizeof(b[1])),
-                ms_or_never(fr, "max", b[2], sizeof(b[2])),
-                (long long)json_integer_value(json_object_get(fr, "count")),
-                (long long)json_integer_value(json_object_get(fr, "unseen")),
-                (long long)json_integer_value(json_object_get(fr, "excluded")),
-                ms_or_never(st, "p99", b[3], sizeof(b[3])),
-                json_number_value(json_object_get(st, "from_s")));
-        fprintf(fp,
-                "apply      p50 %lld ms  p99 %lld ms  max %lld ms (%lld "
-                "changes with their own applied write)\n",
-                (long long)json_integer_value(json_object_get(l, "p50")),
-                (long long)json_integer_value(json_object_get(l, "p99")),
-                (long long)json_integer_value(json_object_get(l, "max")),
-                (long long)json_integer_value(json_object_get(l, "count")));
+        if (json_is_true(json_object_get(s, "preload")))
+                preload_line(fp, s);
+        else
+                timing_lines(fp, fr, st, l);
         if ((a = json_object_get(s, "api")))
                 fprintf(fp,
                         "crm api    %lld requests (%.3f per change)  429=%lld "

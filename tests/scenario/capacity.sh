@@ -60,6 +60,8 @@ mkdir -p "$RUNS/pre"
 run_scenario "$BIN" "$RUNS/preload-bug.json" "$RUNS/pre" --preload
 check "preload with ignore-deletes: exit 1, the replay does not match the oracle" \
         "$([ $RC -eq 1 ] && [ "$(jget "$SUMMARY" "d['timing']['replay']['matches_oracle']")" = False ] && echo True)"
+check "preload verdict: a preload line instead of freshness" \
+        "$(grep -q '^preload    [0-9]* records produced straight to the topic' "$RUNS/pre/stdout.txt" && ! grep -q '^freshness' "$RUNS/pre/stdout.txt" && echo True)"
 "$BIN" run --preload --quiet --runs-dir "$RUNS/pre" "$RUNS/preload-norep.json" 2> "$RUNS/norep.err"
 RC=$?
 check "preload without a replay phase: exit 2" \
