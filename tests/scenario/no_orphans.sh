@@ -9,6 +9,9 @@ set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+# The postgres user reaches the run folders: the throwaway servers' data
+# directories go there (not to /tmp/crmsync-pg-*) and leave with them.
+chmod 755 "$RUNS"
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 
@@ -145,6 +148,7 @@ for sig in INT KILL; do
         # The backends rewrite their environment (the process title): they
         # are the postmaster's children.
         procs="$(run_procs PG$sig) $(ps -o pid= --ppid "$pm")"
+        pgdir=$(ls -d "$RUNS"/PG$sig/*/postgres 2>/dev/null)
         sleep 1
         kill -$sig $harness
         wait $harness 2>/dev/null
@@ -163,8 +167,8 @@ for sig in INT KILL; do
                 echo "ok: PG$sig: the postmaster ($pm), its backends and the pipeline [$(echo $procs)] gone"
         fi
         if [ $sig = INT ]; then
-                left=$(ls -d "$RUNS"/PGINT/*/postgres 2>/dev/null)
-                check "PGINT: the server's data directory was removed" "$([ -z "$left" ] && echo True)"
+                check "PGINT: the server's data directory ($pgdir) was removed" \
+                        "$([ -n "$pgdir" ] && [ ! -e "$pgdir" ] && echo True)"
         fi
 done
 kill -9 $harness 2>/dev/null

@@ -11,6 +11,9 @@ set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+# The postgres user reaches the run folders: the throwaway servers' data
+# directories go there (not to /tmp/crmsync-pg-*) and leave with them.
+chmod 755 "$RUNS"
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 DIR=$SRC/tests/scenarios/postgres
@@ -38,8 +41,8 @@ for d in "$RUNS"/pg-*/; do
                         "$([ "${retries:-0}" -gt 0 ] && echo True)"
                 ;;
         esac
-        check "$name: the throwaway server's data directory was removed" \
-                "$([ ! -e "$d/postgres" ] && echo True)"
+        check "$name: the throwaway server's data directory (in the run folder) was removed" \
+                "$(grep -q "existing directory .*/$name/postgres" "$d/postgres.log" && [ ! -e "$d/postgres" ] && echo True)"
 done
 grep -l "injected partial failure" "$RUNS"/pg-07-*/profiler.log >/dev/null 2>&1
 check "partial failure: the trigger's error reached the profiler" "$([ $? -eq 0 ] && echo True)"
