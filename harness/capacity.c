@@ -632,6 +632,23 @@ static int setup(struct cap *c, char *out_dir, size_t size, char *errstr,
         return 0;
 }
 
+/* Points that ran but gave no figure (a catch-up that never caught up, a
+ * replay that did not rebuild the CRM's state). */
+static int unmeasured(struct cap *c)
+{
+        static const char *sweeps[] = {"rate_sweep", "catch_up", "history"};
+        json_t            *pt;
+        size_t             i;
+        int                n = 0;
+        for (size_t s = 0; s < 3; s++)
+                json_array_foreach(
+                    json_object_get(json_object_get(c->out, sweeps[s]),
+                                    "points"),
+                    i, pt) if (!json_is_true(json_object_get(pt, "measured")))
+                    n++;
+        return n;
+}
+
 int crmsync_capacity(const struct capacity_options *o, char *out_dir,
                      size_t out_dir_size, json_t **result, char *errstr,
                      size_t errstr_size)
@@ -663,7 +680,9 @@ int crmsync_capacity(const struct capacity_options *o, char *out_dir,
                             strerror(errno));
                 goto out;
         }
-        rc = c.stop ? 130 : json_array_size(c.skipped) ? 1 : 0;
+        rc = c.stop                                         ? 130
+             : json_array_size(c.skipped) || unmeasured(&c) ? 1
+                                                            : 0;
         if (result)
                 *result = json_incref(c.out);
 out:

@@ -67,6 +67,18 @@ RC=$?
 check "preload without a replay phase: exit 2" \
         "$([ $RC -eq 2 ] && grep -q "needs a scenario with a replay phase" "$RUNS/norep.err" && echo True)"
 
+# Through capacity: the history point did not rebuild the CRM's state, so
+# it is not measured, left out of the fit, and the exit code is 1.
+"$BIN" capacity "$RUNS/preload-bug.json" --runs-dir "$RUNS/bugcap" \
+        --history 1500 > /dev/null 2> "$RUNS/bugcap.err"
+RC=$?
+GDIR=$(ls -d "$RUNS"/bugcap/capacity-* 2>/dev/null | head -1)
+check "capacity --history with a buggy replay: exit 1, point not measured, report says NO" \
+        "$([ $RC -eq 1 ] && grep -q "did NOT rebuild" "$RUNS/bugcap.err" && grep -q '| 1500 | 1500 |.*| NO |' "$GDIR/report.md" && python3 -c "
+import json, sys
+h = json.load(open('$GDIR/capacity.json'))['history']
+sys.exit(not (h['points'][0]['measured'] is False and h['fit']['pipeline'] is None))" && echo True)"
+
 # The profiler stopped instead of the connector.
 "$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" --runs-dir "$RUNS/stop" \
         --downtime-s 2 --catch-up-rate 400 --stop profiler > /dev/null 2> "$RUNS/stop.err"
