@@ -809,6 +809,7 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
         const struct scenario *sc     = r->sc;
         json_t                *replay = NULL, *log, *timing, *series;
         struct check_result    res;
+        struct expectations    exp = {0};
 
         /* Stop the pipeline before judging, the CRM and the sink still
          * answering until it is gone; nothing changes after this. */
@@ -841,14 +842,16 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
                 json_decref(replay);
                 return PHASE_INTERRUPTED;
         }
-        *summary = run_build_summary(r, &res, timing, log, replay, failed);
+        *summary =
+            run_build_summary(r, &res, timing, log, replay, &exp, failed);
         if (*summary) /* for the report's charts */
                 json_object_set_new(*summary, "series", series);
         else
                 json_decref(series);
         if (*summary) /* a scenario that must fail: failing so is a pass */
-                *failed = crmsync_verdict_apply(&sc->expect.must_fail, *summary,
-                                                *failed);
+                *failed = crmsync_verdict_apply(&sc->expect.must_fail, &exp,
+                                                res.counts, *summary, *failed);
+        crmsync_expectations_clear(&exp);
         crmsync_check_result_clear(&res);
         run_history_close(r);
         return PHASE_OK;

@@ -74,13 +74,12 @@ json_t *run_api_json(struct run *r)
         return o;
 }
 
-static void api_expect(json_t *exp, int *failed, const char *name, int ok,
-                       const char *detail)
+static void api_expect(struct expectations *exp, int *failed, const char *name,
+                       int ok, const char *detail)
 {
         if (!ok)
                 *failed = 1;
-        json_array_append_new(exp, json_pack("{s:s, s:b, s:s}", "name", name,
-                                             "ok", ok, "detail", detail));
+        crmsync_expectations_add(exp, name, ok, -1, detail);
 }
 
 static json_int_t geti(const json_t *o, const char *k)
@@ -88,7 +87,8 @@ static json_int_t geti(const json_t *o, const char *k)
         return json_integer_value(json_object_get(o, k));
 }
 
-void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed)
+void run_api_expect(struct run *r, const json_t *api, struct expectations *exp,
+                    int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
         char                          name[96], detail[256];

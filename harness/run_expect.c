@@ -5,12 +5,12 @@
 
 #include <stdarg.h>
 
-static void expect_add(json_t *arr, int *failed, const char *name, int ok,
-                       const char *fmt, ...)
+static void expect_add(struct expectations *exp, int *failed, const char *name,
+                       int ok, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static void expect_add(json_t *arr, int *failed, const char *name, int ok,
-                       const char *fmt, ...)
+static void expect_add(struct expectations *exp, int *failed, const char *name,
+                       int ok, const char *fmt, ...)
 {
         char    detail[256];
         va_list ap;
@@ -19,14 +19,14 @@ static void expect_add(json_t *arr, int *failed, const char *name, int ok,
         va_end(ap);
         if (!ok)
                 *failed = 1;
-        json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", name,
-                                             "ok", ok, "detail", detail));
+        crmsync_expectations_add(exp, name, ok, -1, detail);
 }
 
 /* expect.freshness_p99_ms_max (old name e2e_p99_ms_max) and its steady
  * state twin: fr is timing.freshness or its steady_state. */
-static void freshness_expect(json_t *exp, int *failed, const json_t *fr,
-                             const char *what, double bound_ms)
+static void freshness_expect(struct expectations *exp, int *failed,
+                             const json_t *fr, const char *what,
+                             double bound_ms)
 {
         char    name[96];
         json_t *p99 = json_object_get(fr, "p99");
@@ -55,8 +55,8 @@ static void freshness_expect(json_t *exp, int *failed, const json_t *fr,
 /* One expectation per anomaly class with a bound; returns the counts of
  * every class, as the summary's "anomalies". */
 static json_t *anomaly_expects(const struct scenario_expect *e,
-                               const struct check_result *res, json_t *exp,
-                               int *failed)
+                               const struct check_result    *res,
+                               struct expectations *exp, int *failed)
 {
         json_t *an                  = json_object();
         int64_t bounds[ANOMALY_CNT] = {e->missing,
@@ -80,13 +80,15 @@ static json_t *anomaly_expects(const struct scenario_expect *e,
                 expect_add(exp, failed, name,
                            res->counts[c] <= (uint64_t)bounds[c], "found %llu",
                            (unsigned long long)res->counts[c]);
+                if (exp->cnt)
+                        exp->v[exp->cnt - 1].anomaly = c;
         }
         return an;
 }
 
 /* expect.converge_within_s: the sink matched the CRM in time. */
 static void convergence_expect(const struct run *r, const json_t *timing,
-                               json_t *exp, int *failed)
+                               struct expectations *exp, int *failed)
 {
         const struct scenario_expect *e = &r->sc->expect;
         char                          name[64];
@@ -112,7 +114,8 @@ static void convergence_expect(const struct run *r, const json_t *timing,
 /* expect.catch_up_within_s and expect.broker_unavailable_max_s: one
  * expectation per fault that timing measured. */
 static void recovery_expects(const struct scenario_expect *e,
-                             const json_t *timing, json_t *exp, int *failed)
+                             const json_t *timing, struct expectations *exp,
+                             int *failed)
 {
         size_t  i;
         json_t *c, *u;
@@ -158,7 +161,8 @@ static void recovery_expects(const struct scenario_expect *e,
 /* The replay's own expectations: window complete, domain untouched,
  * state rebuilt, and expect.replay_min_events_per_s. */
 static void replay_expects(const struct scenario_expect *e,
-                           const json_t *replay, json_t *exp, int *failed)
+                           const json_t *replay, struct expectations *exp,
+                           int *failed)
 {
         if (replay && json_is_true(json_object_get(replay, "performed"))) {
                 json_t *miss =
@@ -224,8 +228,8 @@ static void replay_expects(const struct scenario_expect *e,
 /* What every run must show: each fault performed, records keyed by
  * account, a complete history, fault commands that worked and processes
  * that stayed up. */
-static void run_health_expects(struct run *r, const json_t *log, json_t *exp,
-                               int *failed)
+static void run_health_expects(struct run *r, const json_t *log,
+                               struct expectations *exp, int *failed)
 {
         {
                 int skipped = 0;
@@ -273,12 +277,13 @@ static void run_health_expects(struct run *r, const json_t *log, json_t *exp,
 
 json_t *run_expectations(struct run *r, const struct check_result *res,
                          const json_t *timing, const json_t *log,
-                         const json_t *replay, json_t **anomalies, int *failed)
+                         const json_t *replay, struct expectations *exp,
+                         int *failed)
 {
-        const struct scenario_expect *e   = &r->sc->expect;
-        json_t                       *exp = json_array();
+        const struct scenario_expect *e = &r->sc->expect;
+        json_t                       *anomalies;
 
-        *anomalies = anomaly_expects(e, res, exp, failed);
+        anomalies = anomaly_expects(e, res, exp, failed);
         convergence_expect(r, timing, exp, failed);
         freshness_expect(exp, failed, json_object_get(timing, "freshness"),
                          "freshness p99", e->freshness_p99_ms_max);
@@ -290,5 +295,5 @@ json_t *run_expectations(struct run *r, const struct check_result *res,
         recovery_expects(e, timing, exp, failed);
         replay_expects(e, replay, exp, failed);
         run_health_expects(r, log, exp, failed);
-        return exp;
+        return anomalies;
 }

@@ -39,6 +39,7 @@
 #include "crmsync/sink.h"
 #include "harness/supervisor.h"
 #include "harness/timing.h"
+#include "harness/verdict.h"
 #include "crmsync/workload.h"
 
 #define TICK_MS 250
@@ -257,21 +258,25 @@ void    run_write_applies(struct run *r);
 json_t *run_interrupted_summary(struct run *r);
 /* Where a run's files are, into summary s: "target" (when the cluster was
  * opened), "run_dir" and "history_file". */
-void    run_summary_where(struct run *r, json_t *s);
+void run_summary_where(struct run *r, json_t *s);
+/* summary.json of a judged run; its expectations also into exp (typed,
+ * for crmsync_verdict_apply; the caller clears it). */
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
-                          int *failed);
+                          struct expectations *exp, int *failed);
 
 /* run_api.c: the summary's "api" object (new reference) from the CRM's
  * per-client counts, and the expect.api checks appended to exp. */
 json_t *run_api_json(struct run *r);
-void run_api_expect(struct run *r, const json_t *api, json_t *exp, int *failed);
+void run_api_expect(struct run *r, const json_t *api, struct expectations *exp,
+                    int *failed);
 /* The run's expectations from the scenario's expect section, in summary
- * order (run_expect.c): a new array, the caller owns it. *anomalies gets
- * a new object of every class's count; *failed is set when one fails. */
+ * order (run_expect.c), appended to exp; *failed is set when one fails.
+ * Returns a new object of every anomaly class's count. */
 json_t *run_expectations(struct run *r, const struct check_result *res,
                          const json_t *timing, const json_t *log,
-                         const json_t *replay, json_t **anomalies, int *failed);
+                         const json_t *replay, struct expectations *exp,
+                         int *failed);
 
 /* run_preload.c: the --preload path after set-up (the changes produced
  * straight to the topic, then the replay judged); the summary (new

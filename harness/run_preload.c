@@ -12,6 +12,7 @@ json_t *run_preload(struct run *r, int *failed)
 {
         struct preload_result pr;
         struct check_result   res;
+        struct expectations   exp = {0};
         json_t               *log, *timing, *replay, *summary;
         char                  err[512];
 
@@ -47,9 +48,10 @@ json_t *run_preload(struct run *r, int *failed)
                        "records_per_s", pr.seconds > 0 ? pr.records / pr.seconds : 0.0,
                        "converged", r->replay_matched, "convergence_s", 0.0, "run_s",
                        (double)(crmsync_mono_ms() - r->t0_mono) / 1000.0);
-        summary = run_build_summary(r, &res, timing, log, replay, failed);
+        summary = run_build_summary(r, &res, timing, log, replay, &exp, failed);
         if (summary)
                 json_object_set_new(summary, "preload", json_true());
+        crmsync_expectations_clear(&exp);
         crmsync_check_result_clear(&res);
         return summary;
 }

@@ -536,14 +536,14 @@ static json_t *summary_json(struct run *r, const struct check_result *res,
 
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
-                          int *failed)
+                          struct expectations *exp, int *failed)
 {
-        json_t *an, *api,
-            *exp = run_expectations(r, res, timing, log, replay, &an, failed);
+        json_t *an = run_expectations(r, res, timing, log, replay, exp, failed);
+        json_t *api = run_api_json(r);
 
-        api = run_api_json(r);
         run_api_expect(r, api, exp, failed);
-        return summary_json(r, res, timing, log, replay, an, exp, api, *failed);
+        return summary_json(r, res, timing, log, replay, an,
+                            crmsync_expectations_json(exp), api, *failed);
 }
 
 void run_write_applies(struct run *r)

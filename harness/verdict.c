@@ -1,42 +1,88 @@
-/* verdict.c -- the verdict of a scenario that must fail: caught in the
- * expected way, and only that way. */
+/* verdict.c -- the run's expectations as a typed list, and the verdict of
+ * a scenario that must fail: caught in the expected way, and only that
+ * way. The verdict reads the typed rows and counts, never summary.json. */
 #include "harness/verdict.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Sum of the classes of "stale+missing" in anomalies. */
-static json_int_t class_sum(const json_t *anomalies, const char *sum)
+#include "crmsync/common.h"
+
+int crmsync_expectations_add(struct expectations *x, const char *name, int ok,
+                             int anomaly, const char *detail)
 {
-        char        name[64];
-        json_int_t  total = 0;
+        struct expectation *e;
+
+        if (crmsync_array_grow(&x->v, &x->cap, x->cnt, sizeof(*x->v), 32))
+                return -1;
+        e = &x->v[x->cnt++];
+        memset(e, 0, sizeof(*e));
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        snprintf(e->detail, sizeof(e->detail), "%s", detail);
+        e->ok      = ok;
+        e->anomaly = anomaly;
+        return 0;
+}
+
+json_t *crmsync_expectations_json(const struct expectations *x)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < x->cnt; i++) {
+                const struct expectation *e = &x->v[i];
+                json_t *o = json_pack("{s:s, s:b, s:s}", "name", e->name, "ok",
+                                      e->ok, "detail", e->detail);
+                if (o && e->expected_failure)
+                        json_object_set_new(o, "expected_failure", json_true());
+                json_array_append_new(arr, o);
+        }
+        return arr;
+}
+
+void crmsync_expectations_clear(struct expectations *x)
+{
+        free(x->v);
+        memset(x, 0, sizeof(*x));
+}
+
+/* The anomaly class named by the n characters at name, or -1. */
+static int class_of(const char *name, size_t n)
+{
+        for (int c = 0; c < ANOMALY_CNT; c++) {
+                const char *k = crmsync_anomaly_name((enum anomaly_class)c);
+                if (strlen(k) == n && !strncmp(k, name, n))
+                        return c;
+        }
+        return -1;
+}
+
+/* Sum of the classes of "stale+missing" in counts. */
+static long long class_sum(const uint64_t *counts, const char *sum)
+{
+        long long   total = 0;
         const char *at    = sum;
         while (*at) {
                 size_t n = strcspn(at, "+");
-                snprintf(name, sizeof(name), "%.*s", (int)n, at);
-                total += json_integer_value(json_object_get(anomalies, name));
+                int    c = class_of(at, n);
+                if (c >= 0)
+                        total += (long long)counts[c];
                 at += n + (at[n] == '+');
         }
         return total;
 }
 
-/* "anomalies.<class> <= n" for a class named in one of the sums. */
+/* An anomaly bound of a class named in one of the sums. */
 static int explained_bound(const struct scenario_must_fail *mf,
-                           const char                      *name)
+                           const struct expectation        *e)
 {
-        const char *cls;
-        size_t      n;
-        if (strncmp(name, "anomalies.", 10))
-                return 0;
-        cls = name + 10;
-        n   = strcspn(cls, " ");
-        if (strncmp(cls + n, " <=", 3))
+        if (e->anomaly < 0)
                 return 0;
         for (int i = 0; i < mf->at_least_cnt; i++) {
                 const char *at = mf->at_least[i].classes;
                 while (*at) {
                         size_t m = strcspn(at, "+");
-                        if (m == n && !strncmp(at, cls, n))
+                        if (class_of(at, m) == e->anomaly)
                                 return 1;
                         at += m + (at[m] == '+');
                 }
@@ -47,11 +93,11 @@ static int explained_bound(const struct scenario_must_fail *mf,
 /* The sink cannot match the CRM while a record is missing, stale, a
  * zombie, divergent or unexpected: "converged within" then fails as a
  * consequence of those anomalies, which their own bounds judge. */
-static int explained_convergence(const json_t *anomalies, const char *name)
+static int explained_convergence(const uint64_t *counts, const char *name)
 {
         return !strncmp(name, "converged within", 16) &&
-               class_sum(anomalies,
-                         "missing+stale+zombie+divergent+unexpected") > 0;
+               class_sum(counts, "missing+stale+zombie+divergent+unexpected") >
+                   0;
 }
 
 static int named(const struct scenario_must_fail *mf, const char *name)
@@ -63,98 +109,94 @@ static int named(const struct scenario_must_fail *mf, const char *name)
 }
 
 /* In expect.may_also_fail: by name, or an anomaly class by its bound. */
-static int also(const struct scenario_must_fail *mf, const char *name)
+static int also(const struct scenario_must_fail *mf,
+                const struct expectation        *e)
 {
-        size_t n;
         for (int i = 0; i < mf->also_cnt; i++) {
-                if (!strcmp(mf->also[i], name))
+                if (!strcmp(mf->also[i], e->name))
                         return 1;
-                n = strlen(mf->also[i]);
-                if (!strncmp(name, "anomalies.", 10) &&
-                    !strncmp(name + 10, mf->also[i], n) &&
-                    !strncmp(name + 10 + n, " <=", 3))
+                if (e->anomaly >= 0 &&
+                    class_of(mf->also[i], strlen(mf->also[i])) == e->anomaly)
                         return 1;
         }
         return 0;
 }
 
-static void add(json_t *exp, const char *name, int ok, const char *detail)
+/* The run's own failed expectations: the expected failure explains some
+ * (marked so); the names of the others go into other. */
+static void mark_explained(const struct scenario_must_fail *mf,
+                           struct expectations *x, const uint64_t *counts,
+                           json_t *other)
 {
-        json_array_append_new(exp, json_pack("{s:s, s:b, s:s}", "name", name,
-                                             "ok", ok, "detail", detail));
-}
+        char   detail[sizeof(x->v[0].detail) + 32];
+        size_t n;
 
-int crmsync_verdict_apply(const struct scenario_must_fail *mf, json_t *summary,
-                          int failed)
-{
-        json_t *exp   = json_object_get(summary, "expectations"), *e;
-        json_t *an    = json_object_get(summary, "anomalies");
-        json_t *found = json_object(), *other = json_array();
-        json_t *at_least = json_object(), *names = json_array(), *ef;
-        char    name[256], detail[512];
-        int     caught = 1;
-        size_t  i, nexp;
-
-        if (!mf->enabled || !json_is_array(exp)) {
-                json_decref(found);
-                json_decref(other);
-                json_decref(at_least);
-                json_decref(names);
-                return failed;
-        }
-        /* The run's own expectations: the expected failure explains some;
-         * any other failure is a failure for a different reason. */
-        nexp = json_array_size(exp);
-        for (i = 0; i < nexp; i++) {
-                const char *n;
-                e = json_array_get(exp, i);
-                n = json_string_value(json_object_get(e, "name"));
-                if (!n || json_is_true(json_object_get(e, "ok")))
+        for (size_t i = 0; i < x->cnt; i++) {
+                struct expectation *e = &x->v[i];
+                if (e->ok)
                         continue;
-                if (explained_bound(mf, n) || named(mf, n) || also(mf, n) ||
-                    explained_convergence(an, n)) {
-                        snprintf(
-                            detail, sizeof(detail), "failed as expected: %s",
-                            json_string_value(json_object_get(e, "detail")));
-                        json_object_set_new(e, "ok", json_true());
-                        json_object_set_new(e, "expected_failure", json_true());
-                        json_object_set_new(e, "detail", json_string(detail));
+                if (explained_bound(mf, e) || named(mf, e->name) ||
+                    also(mf, e) || explained_convergence(counts, e->name)) {
+                        snprintf(detail, sizeof(detail),
+                                 "failed as expected: %s", e->detail);
+                        n = strlen(detail);
+                        if (n >= sizeof(e->detail))
+                                n = sizeof(e->detail) - 1;
+                        memcpy(e->detail, detail, n);
+                        e->detail[n]        = '\0';
+                        e->ok               = 1;
+                        e->expected_failure = 1;
                 } else {
-                        json_array_append_new(other, json_string(n));
+                        json_array_append_new(other, json_string(e->name));
                 }
         }
+}
+
+int crmsync_verdict_apply(const struct scenario_must_fail *mf,
+                          struct expectations *x, const uint64_t *counts,
+                          json_t *summary, int failed)
+{
+        json_t *found = NULL, *other, *at_least, *names, *ef;
+        char    name[256], detail[512];
+        int     caught = 1;
+        size_t  i, nexp = x->cnt;
+
+        if (!mf->enabled)
+                return failed;
+        found    = json_object();
+        other    = json_array();
+        at_least = json_object();
+        names    = json_array();
+        mark_explained(mf, x, counts, other);
         for (int j = 0; j < mf->at_least_cnt; j++) {
-                json_int_t got = class_sum(an, mf->at_least[j].classes);
-                int        ok  = got >= mf->at_least[j].n;
+                long long got = class_sum(counts, mf->at_least[j].classes);
+                int       ok  = got >= mf->at_least[j].n;
                 json_object_set_new(at_least, mf->at_least[j].classes,
                                     json_integer(mf->at_least[j].n));
                 json_object_set_new(found, mf->at_least[j].classes,
                                     json_integer(got));
                 snprintf(name, sizeof(name), "must fail: anomalies.%s >= %lld",
                          mf->at_least[j].classes, (long long)mf->at_least[j].n);
-                snprintf(detail, sizeof(detail), "found %lld%s", (long long)got,
+                snprintf(detail, sizeof(detail), "found %lld%s", got,
                          ok ? "" : ": the mutation was not caught");
-                add(exp, name, ok, detail);
+                crmsync_expectations_add(x, name, ok, -1, detail);
                 caught &= ok;
         }
         for (int j = 0; j < mf->name_cnt; j++) {
-                const json_t *hit = NULL;
-                int           ok;
-                for (i = 0; i < nexp; i++) {
-                        const char *n = json_string_value(
-                            json_object_get(json_array_get(exp, i), "name"));
-                        if (n && !strcmp(mf->names[j], n))
-                                hit = json_array_get(exp, i);
-                }
-                ok = hit &&
-                     json_is_true(json_object_get(hit, "expected_failure"));
+                const struct expectation *hit = NULL;
+                int                       ok;
+                for (i = 0; i < nexp; i++)
+                        if (!strcmp(mf->names[j], x->v[i].name))
+                                hit = &x->v[i];
+                ok = hit && hit->expected_failure;
                 json_array_append_new(names, json_string(mf->names[j]));
                 json_object_set_new(found, mf->names[j],
                                     json_string(!hit ? "absent"
                                                 : ok ? "failed"
                                                      : "passed"));
                 snprintf(name, sizeof(name), "must fail: %s", mf->names[j]);
-                add(exp, name, ok,
+                crmsync_expectations_add(
+                    x, name, ok, -1,
                     !hit ? "the run has no expectation of that name"
                     : ok ? "failed, as it must"
                          : "passed: the mutation was not caught");
@@ -168,13 +210,16 @@ int crmsync_verdict_apply(const struct scenario_must_fail *mf, json_t *summary,
                 json_array_foreach(other, i, o) if (len < sizeof(detail)) len +=
                     (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%s",
                                      i ? "; " : "", json_string_value(o));
-                add(exp, "must fail: in no other way", 0, detail);
+                crmsync_expectations_add(x, "must fail: in no other way", 0, -1,
+                                         detail);
         }
         ef =
             json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "verdict", "fail",
                       "anomalies_at_least", at_least, "failing", names, "found",
                       found, "other_failures", other, "caught", caught);
         caught = caught && !json_array_size(other);
+        json_object_set_new(summary, "expectations",
+                            crmsync_expectations_json(x));
         json_object_set(summary, "run_verdict",
                         json_object_get(summary, "verdict"));
         json_object_set_new(summary, "expected_failure", ef);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness/scenario.h"
+#include "harness/checker.h"
 #include "harness/verdict.h"
 
 static struct scenario *load(const char *expect, char *errstr, size_t size)
@@ -83,21 +84,44 @@ static void test_load(void **state)
                                        "scenario that must fail"));
 }
 
-/* A run's summary as run_summary.c builds it, reduced to what the verdict
- * reads. */
-static json_t *summary(int stale, int missing, int dup, int keyed_ok)
+/* A judged run as run_summary.c leaves it, reduced to what the verdict
+ * reads: typed expectations and anomaly counts, and the summary. */
+struct judged {
+        json_t             *s;
+        struct expectations x;
+        uint64_t            counts[ANOMALY_CNT];
+};
+
+static void judged_init(struct judged *j, int stale, int missing, int dup,
+                        int keyed_ok)
 {
-        return json_pack(
-            "{s:s, s:{s:i, s:i, s:i}, s:[{s:s, s:b, s:s}, {s:s, s:b, "
-            "s:s}, {s:s, s:b, s:s}, {s:s, s:b, s:s}]}",
-            "verdict", stale || missing || dup || !keyed_ok ? "fail" : "pass",
-            "anomalies", "stale", stale, "missing", missing,
-            "duplicate_side_effect", dup, "expectations", "name",
-            "anomalies.stale <= 0", "ok", !stale, "detail", "found", "name",
-            "anomalies.missing <= 0", "ok", !missing, "detail", "found", "name",
-            "anomalies.duplicate_side_effect <= 0", "ok", !dup, "detail",
-            "found", "name", "records keyed by account id", "ok", keyed_ok,
-            "detail", "misrouted");
+        memset(j, 0, sizeof(*j));
+        j->counts[ANOMALY_STALE]                 = (uint64_t)stale;
+        j->counts[ANOMALY_MISSING]               = (uint64_t)missing;
+        j->counts[ANOMALY_DUPLICATE_SIDE_EFFECT] = (uint64_t)dup;
+        crmsync_expectations_add(&j->x, "anomalies.stale <= 0", !stale,
+                                 ANOMALY_STALE, "found");
+        crmsync_expectations_add(&j->x, "anomalies.missing <= 0", !missing,
+                                 ANOMALY_MISSING, "found");
+        crmsync_expectations_add(&j->x, "anomalies.duplicate_side_effect <= 0",
+                                 !dup, ANOMALY_DUPLICATE_SIDE_EFFECT, "found");
+        crmsync_expectations_add(&j->x, "records keyed by account id", keyed_ok,
+                                 -1, "misrouted");
+        j->s = json_pack("{s:s, s:o}", "verdict",
+                         stale || missing || dup || !keyed_ok ? "fail" : "pass",
+                         "expectations", crmsync_expectations_json(&j->x));
+}
+
+static int apply(const struct scenario_must_fail *mf, struct judged *j,
+                 int failed)
+{
+        return crmsync_verdict_apply(mf, &j->x, j->counts, j->s, failed);
+}
+
+static void judged_free(struct judged *j)
+{
+        json_decref(j->s);
+        crmsync_expectations_clear(&j->x);
 }
 
 static int failed_of(const json_t *s)
@@ -110,92 +134,86 @@ static void test_verdict(void **state)
 {
         struct scenario_must_fail mf  = {.enabled = 1, .at_least_cnt = 1};
         struct scenario_must_fail off = {0};
-        json_t                   *s;
+        struct judged             j;
         (void)state;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "stale+missing");
         mf.at_least[0].n = 3;
 
         /* Not a must-fail scenario: the run's own outcome, untouched. */
-        s = summary(5, 0, 0, 1);
-        assert_int_equal(crmsync_verdict_apply(&off, s, 1), 1);
-        assert_string_equal(json_string_value(json_object_get(s, "verdict")),
+        judged_init(&j, 5, 0, 0, 1);
+        assert_int_equal(apply(&off, &j, 1), 1);
+        assert_string_equal(json_string_value(json_object_get(j.s, "verdict")),
                             "fail");
-        assert_null(json_object_get(s, "expected_failure"));
-        json_decref(s);
+        assert_null(json_object_get(j.s, "expected_failure"));
+        judged_free(&j);
 
         /* Caught as expected (the sum reaches 3): pass. */
-        s = summary(2, 1, 0, 1);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 0);
-        assert_string_equal(json_string_value(json_object_get(s, "verdict")),
+        judged_init(&j, 2, 1, 0, 1);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 0);
+        assert_string_equal(json_string_value(json_object_get(j.s, "verdict")),
                             "pass");
         assert_string_equal(
-            json_string_value(json_object_get(s, "run_verdict")), "fail");
-        assert_true(json_is_true(
-            json_object_get(json_object_get(s, "expected_failure"), "caught")));
+            json_string_value(json_object_get(j.s, "run_verdict")), "fail");
+        assert_true(json_is_true(json_object_get(
+            json_object_get(j.s, "expected_failure"), "caught")));
         assert_int_equal(
             json_integer_value(json_object_get(
-                json_object_get(json_object_get(s, "expected_failure"),
+                json_object_get(json_object_get(j.s, "expected_failure"),
                                 "found"),
                 "stale+missing")),
             3);
-        json_decref(s);
+        judged_free(&j);
 
         /* Too few: not caught. */
-        s = summary(2, 0, 0, 1);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
-        assert_string_equal(json_string_value(json_object_get(s, "verdict")),
+        judged_init(&j, 2, 0, 0, 1);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 1);
+        assert_string_equal(json_string_value(json_object_get(j.s, "verdict")),
                             "fail");
-        json_decref(s);
+        judged_free(&j);
 
         /* The run passed: the mutation went unnoticed. */
-        s = summary(0, 0, 0, 1);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
-        json_decref(s);
+        judged_init(&j, 0, 0, 0, 1);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 1);
+        judged_free(&j);
 
         /* Caught, but it also failed for another reason: fail. */
-        s = summary(3, 0, 4, 1);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
+        judged_init(&j, 3, 0, 4, 1);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 1);
         assert_string_equal(
             json_string_value(json_array_get(
-                json_object_get(json_object_get(s, "expected_failure"),
+                json_object_get(json_object_get(j.s, "expected_failure"),
                                 "other_failures"),
                 0)),
             "anomalies.duplicate_side_effect <= 0");
         assert_false(json_is_true(json_object_get(
-                         json_object_get(s, "expected_failure"), "caught")) &&
-                     !failed_of(s));
-        json_decref(s);
+                         json_object_get(j.s, "expected_failure"), "caught")) &&
+                     !failed_of(j.s));
+        judged_free(&j);
 
         /* Not converged because of the stale records: explained. Not
          * converged with a sink that matches: a different reason. */
-        s = summary(3, 0, 0, 1);
-        json_array_append_new(json_object_get(s, "expectations"),
-                              json_pack("{s:s, s:b, s:s}", "name",
-                                        "converged within 30s", "ok", 0,
-                                        "detail", "never"));
-        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 0);
-        json_decref(s);
-        s                = summary(0, 0, 3, 1);
+        judged_init(&j, 3, 0, 0, 1);
+        crmsync_expectations_add(&j.x, "converged within 30s", 0, -1, "never");
+        assert_int_equal(apply(&mf, &j, 1), 0);
+        judged_free(&j);
+        judged_init(&j, 0, 0, 3, 1);
         mf.at_least[0].n = 1;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "duplicate_side_effect");
-        json_array_append_new(json_object_get(s, "expectations"),
-                              json_pack("{s:s, s:b, s:s}", "name",
-                                        "converged within 30s", "ok", 0,
-                                        "detail", "never"));
-        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 1);
-        json_decref(s);
+        crmsync_expectations_add(&j.x, "converged within 30s", 0, -1, "never");
+        assert_int_equal(apply(&mf, &j, 1), 1);
+        judged_free(&j);
 
         /* A symptom declared in may_also_fail is no different reason. */
-        s                = summary(3, 0, 4, 1);
+        judged_init(&j, 3, 0, 4, 1);
         mf.at_least[0].n = 1;
         snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
                  "stale");
         snprintf(mf.also[0], sizeof(mf.also[0]), "duplicate_side_effect");
         mf.also_cnt = 1;
-        assert_int_equal(crmsync_verdict_apply(&mf, s, 1), 0);
-        json_decref(s);
+        assert_int_equal(apply(&mf, &j, 1), 0);
+        judged_free(&j);
         mf.also_cnt = 0;
 
         /* An expectation name that must fail. */
@@ -203,15 +221,36 @@ static void test_verdict(void **state)
         mf.name_cnt     = 1;
         snprintf(mf.names[0], sizeof(mf.names[0]),
                  "records keyed by account id");
-        s = summary(0, 0, 0, 0);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 0);
-        json_decref(s);
-        s = summary(0, 0, 0, 1);
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
-        json_decref(s);
-        s = summary(1, 0, 0, 0); /* and stale, not expected */
-        assert_int_equal(crmsync_verdict_apply(&mf, s, failed_of(s)), 1);
-        json_decref(s);
+        judged_init(&j, 0, 0, 0, 0);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 0);
+        judged_free(&j);
+        judged_init(&j, 0, 0, 0, 1);
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 1);
+        judged_free(&j);
+        judged_init(&j, 1, 0, 0, 0); /* and stale, not expected */
+        assert_int_equal(apply(&mf, &j, failed_of(j.s)), 1);
+        judged_free(&j);
+
+        /* The verdict reads the typed class, not the name: a row named like
+         * a stale bound but bounding nothing is a different reason. */
+        mf.name_cnt      = 0;
+        mf.at_least_cnt  = 1;
+        mf.at_least[0].n = 1;
+        snprintf(mf.at_least[0].classes, sizeof(mf.at_least[0].classes),
+                 "stale");
+        judged_init(&j, 1, 0, 0, 1);
+        assert_int_equal(apply(&mf, &j, 1), 0);
+        judged_free(&j);
+        judged_init(&j, 1, 0, 0, 1);
+        j.x.v[0].anomaly = -1;
+        assert_int_equal(apply(&mf, &j, 1), 1);
+        assert_string_equal(
+            json_string_value(json_array_get(
+                json_object_get(json_object_get(j.s, "expected_failure"),
+                                "other_failures"),
+                0)),
+            "anomalies.stale <= 0");
+        judged_free(&j);
 }
 
 int main(void)
