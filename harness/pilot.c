@@ -19,6 +19,7 @@
 #include "crmsync/common.h"
 #include "crmsync/compare.h"
 #include "crmsync/pilot_report.h"
+#include "harness/capacity_model.h"
 #include "harness/compat.h"
 #include "harness/pilot_int.h"
 #include "harness/scenario.h"
@@ -350,8 +351,8 @@ static int make_dir(const struct pilot_options *opt, char *dir, size_t size,
 }
 
 /* Everything the report needs, written to pilot.json; the exit code. */
-static int finish(struct pilot_target *pt, json_t *shadow, const char *dir,
-                  char *errstr, size_t errstr_size)
+static int finish(struct pilot_target *pt, json_t *shadow, json_t *cost,
+                  const char *dir, char *errstr, size_t errstr_size)
 {
         json_t *cols  = json_pack("[O,O]", pt[0].runs, pt[1].runs);
         json_t *table = crmsync_compare_table(cols);
@@ -361,12 +362,12 @@ static int finish(struct pilot_target *pt, json_t *shadow, const char *dir,
 
         if (shadow && !json_is_true(json_object_get(shadow, "ok")))
                 rc = 1;
-        p = json_pack("{s:s, s:s, s:[o,o], s:o, s:O, s:n, s:i}", "schema",
+        p = json_pack("{s:s, s:s, s:[o,o], s:o, s:O, s:O, s:i}", "schema",
                       "crmsync.pilot/1", "pilot_dir", dir, "targets",
                       target_json(&pt[0]), target_json(&pt[1]), "table",
                       table ? table : json_array(), "shadow",
-                      shadow ? shadow : json_null(), "capacity", "exit_code",
-                      rc);
+                      shadow ? shadow : json_null(), "capacity",
+                      cost ? cost : json_null(), "exit_code", rc);
         json_decref(cols);
         snprintf(path, sizeof(path), "%s/pilot.json", dir);
         if (!p || json_dump_file(p, path, JSON_INDENT(2)) ||
@@ -385,11 +386,12 @@ int crmsync_pilot_run(int path_cnt, char *const *paths,
                       const struct pilot_options *opt, char *dir_out,
                       size_t dir_size, char *errstr, size_t errstr_size)
 {
-        struct pilot_target pt[2];
-        char               *files[PILOT_MAX_FILES];
-        char                dir[PATH_MAX];
-        json_t             *shadow = NULL;
-        int                 n, rc = 2;
+        struct pilot_target    pt[2];
+        struct capacity_inputs cap;
+        char                  *files[PILOT_MAX_FILES];
+        char                   dir[PATH_MAX];
+        json_t                *shadow = NULL, *cost = NULL;
+        int                    n, rc                = 2;
 
         memset(pt, 0, sizeof(pt));
         *errstr = '\0';
@@ -402,6 +404,10 @@ int crmsync_pilot_run(int path_cnt, char *const *paths,
                         goto out;
                 crmsync_scenario_destroy(sc);
         }
+        if (opt->capacity_file &&
+            crmsync_capacity_inputs_load(opt->capacity_file, &cap, errstr,
+                                         errstr_size))
+                goto out;
         if (make_dir(opt, dir, sizeof(dir), errstr, errstr_size))
                 goto out;
         if (dir_out)
@@ -421,9 +427,12 @@ int crmsync_pilot_run(int path_cnt, char *const *paths,
         if (opt->shadow && !(shadow = crmsync_pilot_shadow(
                                  pt, files[0], dir, opt, errstr, errstr_size)))
                 goto out;
-        rc = finish(pt, shadow, dir, errstr, errstr_size);
+        if (opt->capacity_file)
+                cost = crmsync_pilot_cost(opt->capacity_file, &cap, pt);
+        rc = finish(pt, shadow, cost, dir, errstr, errstr_size);
 out:
         json_decref(shadow);
+        json_decref(cost);
         for (int i = 0; i < 2; i++)
                 target_free(&pt[i]);
         for (int i = 0; i < n; i++)

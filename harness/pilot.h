@@ -20,6 +20,9 @@ struct pilot_options {
          * difference), "name,name" or NULL. */
         const char *shadow_bugs_b;
         FILE       *progress; /* progress lines, or NULL */
+        /* --capacity-file: the user's capacity file (docs/capacity.md), for
+         * the Cost line; NULL = no cost figures (no prices are built in). */
+        const char *capacity_file;
 };
 
 /* Run the pilot of the scenarios in paths (files or folders of *.json).

@@ -35,4 +35,11 @@ json_t *crmsync_pilot_shadow(struct pilot_target *pt, const char *scenario,
                              const char *dir, const struct pilot_options *opt,
                              char *errstr, size_t errstr_size);
 
+struct capacity_inputs;
+/* The Cost line's figures (pilot_cost.c): for each target, the capacity
+ * model with the load measured on its runs and the prices of the user's
+ * capacity file (file, loaded into in). New reference. */
+json_t *crmsync_pilot_cost(const char *file, const struct capacity_inputs *in,
+                           const struct pilot_target *pt);
+
 #endif

@@ -257,22 +257,94 @@ static void elasticity(json_t *lines, const json_t *pilot)
                 "run's own offset range rebuilt into a cleared sink.");
 }
 
+/* A figure of target ti's cost model ("shared_nothing.total_month"), or
+ * null when it has none. */
+static json_t *cost_of(const json_t *pilot, int ti, const char *model,
+                       const char *figure)
+{
+        const json_t *t = json_array_get(
+            json_object_get(json_object_get(pilot, "capacity"), "targets"),
+            (size_t)ti);
+        const json_t *v = json_object_get(
+            json_object_get(json_object_get(json_object_get(t, "cost"), model),
+                            figure),
+            "value");
+        return json_is_number(v) ? json_real(json_number_value(v))
+                                 : json_null();
+}
+
+static json_t *measured_of(const json_t *pilot, int ti, const char *what)
+{
+        const json_t *t = json_array_get(
+            json_object_get(json_object_get(pilot, "capacity"), "targets"),
+            (size_t)ti);
+        const json_t *v = json_object_get(json_object_get(t, "measured"), what);
+        return json_is_number(v) ? json_real(json_number_value(v))
+                                 : json_null();
+}
+
 static void cost(json_t *lines, const json_t *pilot)
 {
-        json_t       *l   = line(lines, "Cost");
-        const json_t *cap = json_object_get(pilot, "capacity");
+        static const struct {
+                const char *figure, *model, *key, *per;
+        } figs[] = {
+            {"shared-nothing, steady state", "shared_nothing", "total_month",
+             "/month"},
+            {"shared storage, steady state", "shared_storage", "total_month",
+             "/month"},
+            {"shared-nothing, failure window", "shared_nothing", "window_cost",
+             ""},
+            {"shared storage, failure window", "shared_storage", "window_cost",
+             ""},
+        };
+        json_t       *l    = line(lines, "Cost");
+        json_t       *rows = json_object_get(l, "rows");
+        const json_t *cap  = json_object_get(pilot, "capacity");
+        const char   *cur = json_string_value(json_object_get(cap, "currency"));
+        char          unit[64], text[512];
         if (!json_is_object(cap)) {
-                row(json_object_get(l, "rows"), "cost under failure traffic",
-                    "", json_string("not modelled yet"),
-                    json_string("not modelled yet"), NONE, json_array());
-                note(l, "Not modelled yet: the capacity model (issue 13) has "
-                        "not landed, so the pilot gives no cost figure for "
-                        "either target. The runs' traffic under faults "
-                        "(catch-up, replay, broker restart) is in their "
-                        "summary.json for when it does.");
+                row(rows, "cost under failure traffic", "",
+                    json_string("no capacity file"),
+                    json_string("no capacity file"), NONE, json_array());
+                note(
+                    l,
+                    "No capacity file was given (crmsync pilot --capacity-file "
+                    "FILE, docs/capacity.md): crmsync has no prices of "
+                    "its own, so it gives no cost figure for either "
+                    "target. The runs' traffic under faults (catch-up, "
+                    "replay, broker restart) is in their summary.json.");
                 return;
         }
-        note(l, "See the capacity model's figures in pilot.json.");
+        row(rows, "measured rate (mirrored stream)", "changes/s",
+            measured_of(pilot, 0, "rate_per_s"),
+            measured_of(pilot, 1, "rate_per_s"), NONE,
+            runs_evidence(pilot, "01-"));
+        row(rows, "average record", "bytes",
+            measured_of(pilot, 0, "record_bytes"),
+            measured_of(pilot, 1, "record_bytes"), NONE,
+            runs_evidence(pilot, "01-"));
+        row(rows, "failure window: records read again", "records",
+            measured_of(pilot, 0, "window_records"),
+            measured_of(pilot, 1, "window_records"), NONE,
+            runs_evidence(pilot, "03-"));
+        for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+                snprintf(unit, sizeof(unit), "%s%s", cur ? cur : "",
+                         figs[i].per);
+                row(rows, figs[i].figure, unit,
+                    cost_of(pilot, 0, figs[i].model, figs[i].key),
+                    cost_of(pilot, 1, figs[i].model, figs[i].key), LOWER,
+                    json_array());
+        }
+        snprintf(text, sizeof(text),
+                 "The capacity model (docs/capacity.md#cost-model) for each "
+                 "target, with the prices and cluster shape of %s (the "
+                 "user's input: no price is built in) and the load measured "
+                 "on that target's runs: the mirrored stream's drain rate and "
+                 "record size; the failure window is the catch-up's backlog "
+                 "plus the replayed range. Every figure with its formula is "
+                 "in pilot.json (capacity).",
+                 json_string_value(json_object_get(cap, "file")));
+        note(l, text);
 }
 
 /* Zombie records (deleted in the CRM, alive in the sink) over all runs

@@ -40,6 +40,12 @@ static void usage(FILE *fp)
                 "  --timeout S        give up each run after S seconds\n"
                 "  --probe-timeout-ms N  bound on each probe step (default "
                 "5000)\n"
+                "  --capacity-file FILE  the Cost line: the capacity model "
+                "(docs/capacity.md) for\n"
+                "                     each target, with this file's "
+                "prices and cluster shape\n"
+                "                     and the load measured on that "
+                "target's runs\n"
                 "  --quiet            no progress lines\n\n"
                 "Exit codes: 0 every run passed on both targets (and the "
                 "shadow sinks agree),\n1 a run failed or the sinks diverged, "
@@ -62,6 +68,7 @@ int crmsync_cmd_pilot(int argc, char **argv)
             {"timeout", required_argument, NULL, 't'},
             {"probe-timeout-ms", required_argument, NULL, 'p'},
             {"quiet", no_argument, NULL, 'q'},
+            {"capacity-file", required_argument, NULL, 'C'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         struct pilot_options opt = {
@@ -108,6 +115,9 @@ int crmsync_cmd_pilot(int argc, char **argv)
                         break;
                 case 'q':
                         opt.progress = NULL;
+                        break;
+                case 'C':
+                        opt.capacity_file = optarg;
                         break;
                 default:
                         usage(c == 'h' ? stdout : stderr);

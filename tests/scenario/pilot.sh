@@ -15,6 +15,7 @@ FAILED=0
 
 "$BIN" pilot --target "$SRC/docs/targets/embedded-1.json" \
         --target "$SRC/docs/targets/embedded-3.json" --shadow \
+        --capacity-file "$SRC/tests/fixtures/capacity/example.json" \
         --runs-dir "$RUNS" "$SRC/scenarios/pilot" >"$RUNS/out.txt" 2>"$RUNS/err.txt"
 RC=$?
 check "pilot: exit 0 (got $RC; $(tail -c 400 "$RUNS/err.txt"))" "$([ $RC -eq 0 ] && echo True)"
@@ -31,7 +32,8 @@ for line in Compatibility Elasticity Cost Governance Recovery Migration; do
         check "pilot: line $line has rows ($rows)" "$([ "$rows" -ge 1 ] && echo True)"
         n=$((n + 1))
 done
-check "pilot: Cost says plainly it is not modelled yet" "$(grep -q '| cost under failure traffic | not modelled yet | not modelled yet |' "$MD" && echo True)"
+check "pilot: Cost gives the capacity model's monthly figures for both targets" "$(grep -q '^| shared-nothing, steady state | [0-9.]* EXAMPLE/month | [0-9.]* EXAMPLE/month |' "$MD" && grep -q '^| shared storage, steady state | [0-9.]* EXAMPLE/month | [0-9.]* EXAMPLE/month |' "$MD" && grep -q '^| shared-nothing, failure window | [0-9.]* EXAMPLE | [0-9.]* EXAMPLE |' "$MD" && echo True)"
+check "pilot: pilot.json has each target's measured load and cost with formulas" "$(jget "$DIR/pilot.json" "all(t['measured']['rate_per_s'] > 0 and t['measured']['record_bytes'] > 0 and t['measured']['window_records'] > 0 and t['cost']['shared_nothing']['total_month']['value'] > 0 and t['cost']['shared_storage']['total_month']['formula'] for t in d['capacity']['targets'])")"
 check "pilot: the probe table (CreateTopics unsupported on both)" "$(grep -q '^| CreateTopics | unsupported | unsupported |' "$MD" && echo True)"
 check "pilot: Elasticity has the catch-up, replay and broker restart figures" "$(grep -q '^| catch-up after connector downtime | [0-9.]* s | [0-9.]* s | [0-9.]* |' "$MD" && grep -q '^| replay rate (offset range) | [0-9]* events/s' "$MD" && grep -q '^| convergence after the broker restart | [0-9.]* s' "$MD" && echo True)"
 check "pilot: Governance says whether deletes reach the sink" "$(grep -q '^| deletes reach the sink | yes: 0 zombie records in 7 runs | yes: 0 zombie records in 7 runs |' "$MD" && echo True)"
@@ -52,4 +54,12 @@ b = {r['scenario']: r['workload']['commit_log_sha256'] for r in p['targets'][1][
 print(len(a) == 7 and a == b)
 PY
 )"
+# A bad capacity file is refused before anything runs: file:line:col.
+printf '{"replication_factor": 3,}' >"$RUNS/bad-capacity.json"
+"$BIN" pilot --target "$SRC/docs/targets/embedded-1.json" \
+        --target "$SRC/docs/targets/embedded-3.json" \
+        --capacity-file "$RUNS/bad-capacity.json" --runs-dir "$RUNS/bad" \
+        "$SRC/scenarios/pilot" >"$RUNS/bad.txt" 2>&1
+RC=$?
+check "pilot: a bad capacity file exits 2 naming file:line:col (got $RC)" "$([ $RC -eq 2 ] && grep -q "bad-capacity.json:1:[0-9]*:" "$RUNS/bad.txt" && [ ! -d "$RUNS/bad" ] && echo True)"
 exit $FAILED

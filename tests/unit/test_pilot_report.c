@@ -1,7 +1,8 @@
 /* test_pilot_report.c -- reports/pilot_scorecard.c and pilot_report.c,
  * linked with crmsync_reports alone, on hand-made pilot.json objects: the
  * six lines, ratio and "better" in both directions, a 10% noise band,
- * Cost "not modelled yet", deletes that do not reach the sink, links
+ * Cost without a capacity file (no figure) and with one (both targets'
+ * models, lower is better), deletes that do not reach the sink, links
  * relative to the pilot folder, and the runbook's easier failure mode. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,7 +107,7 @@ static void test_six_lines_and_better(void **state)
         assert_string_equal(better(r), "same");
         r = find_row(card, "Cost", "cost under failure traffic");
         assert_string_equal(json_string_value(json_object_get(r, "a")),
-                            "not modelled yet");
+                            "no capacity file");
         /* B's sink kept two deleted records. */
         r = find_row(card, "Governance", "deletes reach the sink");
         assert_string_equal(json_string_value(json_object_get(r, "a")),
@@ -133,6 +134,52 @@ static void test_six_lines_and_better(void **state)
         r = find_row(card, "Recovery", "DLQ: dead-lettered records covered");
         assert_string_equal(json_string_value(json_object_get(r, "a")),
                             "0 dead-lettered over all runs (no DLQ scenario)");
+        json_decref(card);
+        json_decref(p);
+}
+
+/* With a capacity file: each target's model, the measured load beside it,
+ * and lower is better (B's failure window reads twice as much). */
+static json_t *model(double sn, double ss, double sn_w, double ss_w)
+{
+        return json_pack("{s:{s:{s:f}, s:{s:f}}, s:{s:{s:f}, s:{s:f}}}",
+                         "shared_nothing", "total_month", "value", sn,
+                         "window_cost", "value", sn_w, "shared_storage",
+                         "total_month", "value", ss, "window_cost", "value",
+                         ss_w);
+}
+
+static void test_cost_with_capacity_file(void **state)
+{
+        json_t       *p = pilot(json_pack("[o]", run("01-m", "pass", 0, 1, 0)),
+                                json_pack("[o]", run("01-m", "pass", 0, 1, 0)));
+        json_t       *card;
+        const json_t *r;
+        (void)state;
+        json_object_set_new(
+            p, "capacity",
+            json_pack("{s:s, s:s, s:[{s:s, s:{s:f, s:f, s:f}, s:o},"
+                      " {s:s, s:{s:f, s:f, s:f}, s:o}]}",
+                      "file", "cap.json", "currency", "EUR", "targets", "label",
+                      "A", "measured", "rate_per_s", 500.0, "record_bytes",
+                      410.0, "window_records", 6000.0, "cost",
+                      model(12.0, 3.0, 0.5, 0.1), "label", "B", "measured",
+                      "rate_per_s", 500.0, "record_bytes", 410.0,
+                      "window_records", 12000.0, "cost",
+                      model(12.0, 3.0, 1.0, 0.2)));
+        card = crmsync_pilot_scorecard(p);
+        r    = find_row(card, "Cost", "shared-nothing, steady state");
+        assert_non_null(r);
+        assert_string_equal(json_string_value(json_object_get(r, "unit")),
+                            "EUR/month");
+        assert_true(json_real_value(json_object_get(r, "a")) == 12.0);
+        assert_string_equal(better(r), "same");
+        r = find_row(card, "Cost", "shared-nothing, failure window");
+        assert_true(json_real_value(json_object_get(r, "ratio")) == 2.0);
+        assert_string_equal(better(r), "A");
+        r = find_row(card, "Cost", "failure window: records read again");
+        assert_true(json_real_value(json_object_get(r, "b")) == 12000.0);
+        assert_null(find_row(card, "Cost", "cost under failure traffic"));
         json_decref(card);
         json_decref(p);
 }
@@ -172,6 +219,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_six_lines_and_better),
             cmocka_unit_test(test_report_runbook),
+            cmocka_unit_test(test_cost_with_capacity_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
