@@ -15,7 +15,8 @@ static const json_t *run_of(const json_t *runs, const char *prefix)
         size_t        i;
         json_array_foreach(runs, i, r)
         {
-                const char *n = json_string_value(json_object_get(r, "scenario"));
+                const char *n =
+                    json_string_value(json_object_get(r, "scenario"));
                 if (n && !strncmp(n, prefix, strlen(prefix)))
                         return r;
         }
@@ -46,13 +47,13 @@ static int measure(const json_t *runs, struct capacity_load *load, json_t *m)
         memset(load, 0, sizeof(*load));
         if (!s)
                 return -1;
-        load->rate_per_s = num(json_object_get(s, "timing"), "drain",
-                               "events_per_s");
-        records          = num(s, "log", "records_read");
+        load->rate_per_s =
+            num(json_object_get(s, "timing"), "drain", "events_per_s");
+        records            = num(s, "log", "records_read");
         load->record_bytes = records > 0 ? num(s, "log", "bytes") / records : 0;
         json_array_foreach(
             json_object_get(json_object_get(cu, "timing"), "catch_up"), i, f)
-                backlog += json_number_value(json_object_get(f, "backlog"));
+            backlog += json_number_value(json_object_get(f, "backlog"));
         load->window_records =
             backlog + num(json_object_get(rp, "timing"), "replay", "events");
         json_object_set_new(m, "rate_per_s", json_real(load->rate_per_s));
@@ -71,8 +72,8 @@ json_t *crmsync_pilot_cost(const char *file, const struct capacity_inputs *in,
                 struct capacity_load load;
                 struct capacity_cost c;
                 json_t              *m = json_object();
-                json_t              *t = json_pack("{s:s, s:o}", "label",
-                                                   pt[ti].label, "measured", m);
+                json_t *t = json_pack("{s:s, s:o}", "label", pt[ti].label,
+                                      "measured", m);
                 if (measure(pt[ti].runs, &load, m) ||
                     crmsync_capacity_cost(in, &load, &c))
                         json_object_set_new(
@@ -81,7 +82,8 @@ json_t *crmsync_pilot_cost(const char *file, const struct capacity_inputs *in,
                                         "drain rate and record sizes"));
                 else
                         json_object_set_new(
-                            t, "cost", crmsync_capacity_cost_json(in, &load, &c));
+                            t, "cost",
+                            crmsync_capacity_cost_json(in, &load, &c));
                 json_array_append_new(targets, t);
         }
         return json_pack("{s:s, s:s, s:o}", "file", file, "currency",
