@@ -33,11 +33,13 @@ SOURCES=(
         "$SRC"/harness/scenario*.c
         "$SRC/harness/jsonpos.c"
         "$SRC/harness/fault.c"
+        "$SRC/harness/checker.c"
         "$SRC/lib/domain.c"
         "$SRC/lib/common.c"
         "$SRC/lib/bugs.c"
         "$SRC/lib/hash.c"
         "$SRC/lib/rand.c"
+        "$SRC/lib/strmap.c"
         "$SRC"/fakes/crm/workload*.c
 )
 LIBS=$(pkg-config --libs jansson libcrypto rdkafka)
