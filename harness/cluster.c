@@ -16,6 +16,7 @@
 #include "crmsync/common.h"
 #include "harness/kafka_log.h"
 #include "harness/kafka_conf.h"
+#include "harness/supervisor.h"
 
 #define CLUSTER_MAX_CMDS 64
 
@@ -67,13 +68,15 @@ static int write_props_to(cluster_t *c, FILE *fp, int redact)
 
 /* The clients' properties go to a file of mode 0600 in a fresh 0700
  * directory outside the run folder (under $TMPDIR, else /tmp), removed by
- * crmsync_cluster_close: a target's sasl.password must not land in runs/.
+ * crmsync_cluster_close, or by the watchdog when the harness is killed: a
+ * target's sasl.password must not land in runs/.
  * The run folder gets a copy with secret values redacted. */
 static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
 {
         const char *tmp = getenv("TMPDIR");
         FILE       *fp;
         int         fd, bad, err;
+        char        wd_err[256];
 
         if (!c->props_dir[0]) {
                 snprintf(c->props_dir, sizeof(c->props_dir),
@@ -89,6 +92,12 @@ static int write_props(cluster_t *c, char *errstr, size_t errstr_size)
                 }
                 snprintf(c->props, sizeof(c->props), "%s/kafka.properties",
                          c->props_dir);
+                /* Removed by the watchdog if this process is killed (without
+                 * one, by crmsync_cluster_close alone). */
+                if (crmsync_supervisor_init(wd_err, sizeof(wd_err)) == 0) {
+                        crmsync_supervisor_remove_on_exit(c->props);
+                        crmsync_supervisor_remove_on_exit(c->props_dir);
+                }
         }
         fd = open(c->props,
                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -448,6 +457,8 @@ void crmsync_cluster_close(cluster_t *c)
         if (c->props_dir[0]) {
                 unlink(c->props);
                 rmdir(c->props_dir);
+                crmsync_supervisor_forget_path(c->props);
+                crmsync_supervisor_forget_path(c->props_dir);
         }
         free(c->start_offsets);
         free(c->start_spec);

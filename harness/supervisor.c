@@ -48,9 +48,15 @@ void crmsync_child_setenv(struct child *c, const char *name, const char *value)
  * exec): EOF on it means the harness is gone, whatever killed it. */
 
 struct wd_msg {
-        int32_t op; /* '+' register a process group, '-' forget it */
+        int32_t op; /* '+' register a process group, '-' forget it,
+                     * 'P' remove the path that follows on exit, 'Q'
+                     * forget that path */
         int32_t pgid;
 };
+
+/* Paths the watchdog removes, and their longest length. */
+#define WD_MAX_PATHS 16
+#define WD_PATH_MAX 1024
 
 #define WD_FD 3 /* the watchdog's end, after it closed everything else */
 
@@ -91,11 +97,13 @@ static void wd_send(int op, pid_t pgid)
 static void __attribute__((noreturn)) watchdog_main(int fd)
 {
         static pid_t     groups[SUPERVISOR_MAX_GROUPS * 4];
+        static char      paths[WD_MAX_PATHS][WD_PATH_MAX];
+        static char      buf[sizeof(struct wd_msg) + WD_PATH_MAX + 1];
         static const int ignored[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
                                       SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
         struct sigaction sa        = {.sa_handler = SIG_IGN};
         sigset_t         none;
-        int              n = 0;
+        int              n = 0, np = 0;
 
         /* Its own group: a kill of the harness's group (a CI runner's, a
          * terminal's) leaves it alive to clean up. */
@@ -110,11 +118,31 @@ static void __attribute__((noreturn)) watchdog_main(int fd)
         close_range(WD_FD + 1, ~0U, 0); /* the harness's end among them */
         for (;;) {
                 struct wd_msg m;
-                ssize_t       k = read(WD_FD, &m, sizeof(m));
+                ssize_t       k = read(WD_FD, buf, sizeof(buf));
                 if (k == -1 && errno == EINTR)
                         continue;
                 if (k <= 0)
                         break; /* EOF: the harness is gone */
+                if (k < (ssize_t)sizeof(m))
+                        continue;
+                memcpy(&m, buf, sizeof(m));
+                if (m.op == 'P' || m.op == 'Q') {
+                        size_t len = (size_t)k - sizeof(m);
+                        if (len == 0 || len >= WD_PATH_MAX)
+                                continue;
+                        buf[k] = '\0';
+                        if (m.op == 'P' && np < WD_MAX_PATHS)
+                                memcpy(paths[np++], buf + sizeof(m), len + 1);
+                        for (int i = 0; m.op == 'Q' && i < np; i++)
+                                if (!strcmp(paths[i], buf + sizeof(m))) {
+                                        memmove(paths[i], paths[i + 1],
+                                                (size_t)(np - i - 1) *
+                                                    WD_PATH_MAX);
+                                        np--;
+                                        break;
+                                }
+                        continue;
+                }
                 if (k != (ssize_t)sizeof(m) || m.pgid <= 1)
                         continue;
                 if (m.op == '+') {
@@ -132,6 +160,11 @@ static void __attribute__((noreturn)) watchdog_main(int fd)
         }
         for (int i = 0; i < n; i++)
                 kill(-groups[i], SIGKILL);
+        /* In the order given: a directory's files before the directory.
+         * The harness removed them itself when it ended normally. */
+        for (int i = 0; i < np; i++)
+                if (unlink(paths[i]) == -1 && errno == EISDIR)
+                        rmdir(paths[i]);
         _exit(0);
 }
 
@@ -158,6 +191,31 @@ int crmsync_supervisor_init(char *errstr, size_t errstr_size)
         wd_fd  = sv[0];
         wd_pid = pid;
         return 0;
+}
+
+static void wd_send_path(int op, const char *path)
+{
+        char          buf[sizeof(struct wd_msg) + WD_PATH_MAX];
+        struct wd_msg m   = {op, 0};
+        size_t        len = strlen(path);
+
+        if (wd_fd == -1 || len == 0 || len >= WD_PATH_MAX)
+                return;
+        memcpy(buf, &m, sizeof(m));
+        memcpy(buf + sizeof(m), path, len);
+        while (send(wd_fd, buf, sizeof(m) + len, MSG_NOSIGNAL) == -1 &&
+               errno == EINTR)
+                ;
+}
+
+void crmsync_supervisor_remove_on_exit(const char *path)
+{
+        wd_send_path('P', path);
+}
+
+void crmsync_supervisor_forget_path(const char *path)
+{
+        wd_send_path('Q', path);
 }
 
 pid_t crmsync_supervisor_watchdog_pid(void)

@@ -44,6 +44,13 @@ struct child {
  * did. Idempotent. Returns 0, or -1 + errstr (children then rely on
  * PR_SET_PDEATHSIG alone). */
 int crmsync_supervisor_init(char *errstr, size_t errstr_size);
+/* Have the watchdog remove path (a file, or an empty directory) if the
+ * harness dies without removing it itself (SIGKILL, a crash). Paths are
+ * removed in the order given: register a directory's files first. At most
+ * 16 paths; a no-op without a watchdog. path is copied. */
+void crmsync_supervisor_remove_on_exit(const char *path);
+/* Take path off that list (the harness removed it itself). */
+void crmsync_supervisor_forget_path(const char *path);
 /* Pid of the watchdog, 0 when there is none. */
 pid_t crmsync_supervisor_watchdog_pid(void);
 /* Send sig to the process group of every running child. Async-signal-safe:

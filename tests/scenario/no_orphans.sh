@@ -43,10 +43,12 @@ run_procs() {
 
 alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
 
+# Each run's private TMPDIR shows whether its client properties (which
+# may hold a target's password) outlive it.
 for sig in INT KILL; do
-        mkdir -p "$RUNS/$sig"
-        "$BIN" run "$SRC/tests/scenarios/long-run.json" --runs-dir "$RUNS/$sig" --quiet \
-                >"$RUNS/$sig.out" 2>&1 &
+        mkdir -p "$RUNS/$sig" "$RUNS/$sig.tmp"
+        TMPDIR="$RUNS/$sig.tmp" "$BIN" run "$SRC/tests/scenarios/long-run.json" \
+                --runs-dir "$RUNS/$sig" --quiet >"$RUNS/$sig.out" 2>&1 &
         harness=$!
         pids=$(child_pids "$sig") || { echo "FAIL: $sig: children never started"; cat "$RUNS/$sig.out"; kill -9 $harness; FAILED=1; continue; }
         sleep 1
@@ -65,6 +67,17 @@ for sig in INT KILL; do
                 FAILED=1
         else
                 echo "ok: $sig: children [$(echo $pids)] gone"
+        fi
+        for _ in $(seq 1 50); do
+                props=$(find "$RUNS/$sig.tmp" -name 'crmsync-props.*' 2>/dev/null)
+                [ -z "$props" ] && break
+                sleep 0.1
+        done
+        if [ -n "$props" ]; then
+                echo "FAIL: $sig: the client properties outlived the harness: $props"
+                FAILED=1
+        else
+                echo "ok: $sig: no client properties left in TMPDIR"
         fi
         if [ $sig = INT ]; then
                 [ $rc -eq 130 ] || { echo "FAIL: SIGINT exit $rc, want 130"; FAILED=1; }
