@@ -21,6 +21,9 @@
 // Retry-After says (lib/request.js); a retry 0.5 s after a 503 with
 // Retry-After: 1 breaks the API etiquette the harness judges, so this
 // connector turns it off and waits itself (--sdk-retry leaves it on).
+// --bug-retry-storm: the mistake the harness must catch: jsforce's retry
+// at a fixed 100 ms interval, no backoff, Retry-After ignored (a retry
+// storm against a CRM answering 5xx).
 //
 // --page-size N (LIMIT of one query, default 1000), --batch-size N
 // (Sforce-Query-Options batchSize, default 200: nextRecordsUrl pages).
@@ -37,6 +40,7 @@ const { Kafka, Partitioners, logLevel } = require('kafkajs');
 
 const BUG_STRICT_GT = process.argv.includes('--bug-strict-gt');
 const KEEP_SDK_RETRY = process.argv.includes('--sdk-retry');
+const BUG_RETRY_STORM = process.argv.includes('--bug-retry-storm');
 const CRM = process.env.CRMSYNC_CRM_URL;
 const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
 const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
@@ -245,11 +249,16 @@ class Connector {
   }
 
   async run() {
-    if (!KEEP_SDK_RETRY) jsforceRequest.setDefaults({ retry: { maxRetries: 0 } });
+    if (BUG_RETRY_STORM)
+      jsforceRequest.setDefaults({ retry: { maxRetries: 50, minTimeout: 100,
+        timeoutFactor: 1 } });
+    else if (!KEEP_SDK_RETRY)
+      jsforceRequest.setDefaults({ retry: { maxRetries: 0 } });
     await this.producer.connect();
     await call('login', () => this.conn.login('connector@example.test', 'password'));
     log(`polling ${this.conn.instanceUrl} (SOQL queryAll, lookback ${LOOKBACK_MS} ms)` +
-      (BUG_STRICT_GT ? ' with bug strict-gt' : ''));
+      (BUG_STRICT_GT ? ' with bug strict-gt' : '') +
+      (BUG_RETRY_STORM ? ' with bug retry-storm' : ''));
     let lastStats = Date.now();
     while (!stopping) {
       await this.round();

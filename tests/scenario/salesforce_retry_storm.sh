@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# salesforce_retry_storm.sh -- the API etiquette judge against a real
+# client's retries: the jsforce polling connector
+# (tests/clients/salesforce-connector.js) through a 5xx burst (every
+# answer 500, or 503 with Retry-After: 1, for 2 s):
+# 1. as it is (jsforce's retry off, Retry-After waited): passes, no early
+#    retry;
+# 2. with --bug-retry-storm (jsforce's retry at a fixed 100 ms, no
+#    backoff): the run fails on api.early_retries, with the data right.
+set -u
+BIN=$1; SRC=$2
+. "$SRC/tests/scenario/lib.sh"
+cd "$SRC" || exit 1
+need_node_clients || exit 1
+RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
+trap 'rm -rf "$RUNS"' EXIT
+FAILED=0
+
+mkdir -p "$RUNS/ok"
+run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-jsforce-5xx.json" "$RUNS/ok"
+[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json"; tail -20 "$RUNS/ok/stderr.txt"; exit 1; }
+check "normal connector: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
+check "normal connector: 5xx answered ($(jget "$SUMMARY" "d['api']['status_5xx']")), Retry-After sent ($(jget "$SUMMARY" "d['api']['retry_afters']")), no early retry ($(jget "$SUMMARY" "d['api']['early_retries']"))" \
+        "$(jget "$SUMMARY" "d['api']['status_5xx']>=1 and d['api']['retry_afters']>=1 and d['api']['early_retries']==0")"
+check "normal connector: all anomaly classes zero" \
+        "$(jget "$SUMMARY" "all(v==0 for v in d['anomalies'].values())")"
+[ $FAILED -eq 0 ] || tail -20 "$RUNS/ok/stdout.txt"
+
+mkdir -p "$RUNS/bug"
+run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-jsforce-5xx-storm.json" "$RUNS/bug"
+[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json (bug)"; tail -20 "$RUNS/bug/stderr.txt"; exit 1; }
+check "retry storm: caught as expected (exit 0 of a must-fail scenario, got $RC)" \
+        "$([ $RC -eq 0 ] && echo True)"
+check "retry storm: early retries found ($(jget "$SUMMARY" "d['api']['early_retries']")) among $(jget "$SUMMARY" "d['api']['requests']") requests" \
+        "$(jget "$SUMMARY" "d['api']['early_retries']>=1")"
+check "retry storm: the data itself converged (the etiquette alone fails it)" \
+        "$(jget "$SUMMARY" "all(v==0 for v in d['anomalies'].values())")"
+[ $FAILED -eq 0 ] || tail -20 "$RUNS/bug/stdout.txt"
+exit $FAILED
