@@ -86,6 +86,14 @@ static const struct fault_type fault_table[] = {
          INJ_CRM},
         /* Salesforce dialect: every session issued so far expires. */
         {"expire_sessions", CRM, NULL, 0, 0, {{0}}, INJ_CRM},
+        /* Salesforce CDC: a transaction's changes beyond threshold become
+         * GAP_OVERFLOW events; identical changes share one event. */
+        {"cdc_overflow", CRM, "cdc_overflow", 1, 0,
+         {{"threshold", FAULT_P_INT, NULL, 1, 100000, NULL, 0, "100000",
+           NULL}},
+         INJ_CRM},
+        {"cdc_merged_events", CRM, "cdc_merged_events", 1, 0, {{0}},
+         INJ_CRM},
         /* Harness self-tests: prove the checker catches a planted error. */
         {"drop_event", CRM, NULL, 0, 0,
          {{"count", FAULT_P_INT, NULL, 1, 1000, NULL, 0, "1", NULL},

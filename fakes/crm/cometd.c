@@ -7,7 +7,14 @@
  * The events are the change feed's delivery log (crm_feed.c), so every
  * fault of the feed shows: duplicates, late events, gaps (GAP_* change
  * types, no fields), retention (an older replayId is rejected as
- * Salesforce rejects it). A replayId is the log position + 1. */
+ * Salesforce rejects it). A replayId is the log position + 1.
+ *
+ * Salesforce-only behaviours: cdc_overflow (changes of a transaction
+ * beyond a threshold become one GAP_OVERFLOW event per entity type),
+ * cdc_merged_events (identical changes to several records of one
+ * transaction share one event, recordIds listing them all) and an
+ * expired session answered in Bayeux (401::Authentication invalid,
+ * advice reconnect none). */
 #include "crm_int.h"
 
 #include <event2/buffer.h>
@@ -27,12 +34,13 @@
 #define CD_ADVICE_TIMEOUT 110000
 
 struct cd_session {
-        char    id[40]; /* "" = free slot */
-        char    channel[CD_CHANNEL_MAX];
-        int     entity; /* -1: every entity (/data/ChangeEvents) */
-        int     subscribed;
-        size_t  next; /* log position of the next event */
-        int64_t last_seen_ms;
+        char     id[40]; /* "" = free slot */
+        char     channel[CD_CHANNEL_MAX];
+        int      entity; /* -1: every entity (/data/ChangeEvents) */
+        int      subscribed;
+        size_t   next; /* log position of the next event */
+        int64_t  last_seen_ms;
+        uint64_t serial; /* the session (token) of its last request */
         /* A held /meta/connect: its request and the replies so far. */
         struct evhttp_request *req;
         json_t                *replies;
@@ -107,6 +115,34 @@ static const char *change_type(const struct crm_event *e, int gap)
         return gap ? gaps[c] : names[c];
 }
 
+/* The header of the change event of e (changeType ct, recordIds one id
+ * or NULL to be filled by the caller). */
+static json_t *cdc_header(crm_server_t *s, const struct crm_event *e,
+                          const char *ct, const char *id, json_t *changed)
+{
+        const struct sf_type *t = &crm_sf_types[e->entity];
+        char                  txn[32];
+
+        snprintf(txn, sizeof(txn), "t-%08" PRIu32, e->txn);
+        return json_pack(
+            "{s:s,s:[s],s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:o,s:[],s:[]}",
+            "entityName", t->name, "recordIds", id, "changeType", ct,
+            "changeOrigin", "com/salesforce/api/rest/59.0", "transactionKey",
+            txn, "sequenceNumber", (int)e->txn_seq + 1, "commitTimestamp",
+            (json_int_t)(s->start_wall_ms + e->commit_ms), "commitNumber",
+            (json_int_t)e->seq, "commitUser", "005000000000001AAA",
+            "changedFields", changed, "nulledFields", "diffFields");
+}
+
+/* The message of a payload served at log position pos. */
+static json_t *cdc_message(json_t *payload, size_t pos)
+{
+        return json_pack("{s:s,s:{s:s,s:o,s:{s:I}}}", "channel",
+                         "/data/ChangeEvents", "data", "schema",
+                         "crmsync-cdc-1", "payload", payload, "event",
+                         "replayId", (json_int_t)(pos + 1));
+}
+
 /* The CDC event of log entry pos: ChangeEventHeader plus the changed
  * fields (none for a gap or a delete). */
 static json_t *cdc_event(crm_server_t *s, size_t pos)
@@ -152,23 +188,164 @@ static json_t *cdc_event(crm_server_t *s, size_t pos)
                                     json_string(ts));
                 json_array_append_new(changed, json_string("LastModifiedDate"));
         }
-        char txn[32];
-        snprintf(txn, sizeof(txn), "t-%08" PRIu32, e->txn);
-        json_object_set_new(
-            payload, "ChangeEventHeader",
-            json_pack("{s:s,s:[s],s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:o,s:[],s:[]}",
-                      "entityName", t->name, "recordIds", id, "changeType",
-                      change_type(e, gap), "changeOrigin",
-                      "com/salesforce/api/rest/59.0", "transactionKey", txn,
-                      "sequenceNumber", (int)e->txn_seq + 1, "commitTimestamp",
-                      (json_int_t)(s->start_wall_ms + e->commit_ms),
-                      "commitNumber", (json_int_t)e->seq, "commitUser",
-                      "005000000000001AAA", "changedFields", changed,
-                      "nulledFields", "diffFields"));
-        return json_pack("{s:s,s:{s:s,s:o,s:{s:I}}}", "channel",
-                         "/data/ChangeEvents", "data", "schema",
-                         "crmsync-cdc-1", "payload", payload, "event",
-                         "replayId", (json_int_t)(pos + 1));
+        json_object_set_new(payload, "ChangeEventHeader",
+                            cdc_header(s, e, change_type(e, gap), id, changed));
+        return cdc_message(payload, pos);
+}
+
+/* The overflow event of the changes of e's entity type from e on in its
+ * transaction: header only, the empty record id. */
+static json_t *cdc_overflow_event(crm_server_t *s, size_t pos)
+{
+        const struct crm_event *e =
+            crmsync_workload_event(s->w, s->log[pos].ev);
+        json_t *payload = json_object();
+
+        json_object_set_new(payload, "ChangeEventHeader",
+                            cdc_header(s, e, "GAP_OVERFLOW",
+                                       "000000000000000AAA", json_array()));
+        return cdc_message(payload, pos);
+}
+
+/* ------------------------------------------------------------------ */
+/* Overflow and merged events (faults cdc_overflow, cdc_merged_events) */
+
+/* What a change counts toward the overflow threshold: a create, delete
+ * or undelete 1, an update each changed field (a move 1). */
+static uint32_t overflow_weight(const struct crm_event *e)
+{
+        size_t n = e->fields ? json_object_size(e->fields) : 0;
+        return e->change == CRM_CHANGE_UPDATE && n > 1 ? (uint32_t)n : 1;
+}
+
+void crm_cometd_commit(crm_server_t *s, uint32_t ev)
+{
+        const struct crm_event *e   = crmsync_workload_event(s->w, ev);
+        uint64_t                sum = overflow_weight(e);
+
+        if (s->cdc_merge)
+                s->cdc_flags[ev] |= CRM_CDC_MERGE;
+        if (!s->cdc_overflow)
+                return;
+        /* A transaction's events are consecutive. */
+        for (uint32_t i = ev; i-- > 0 && sum <= s->cdc_overflow;) {
+                const struct crm_event *p = crmsync_workload_event(s->w, i);
+                if (p->txn != e->txn)
+                        break;
+                sum += overflow_weight(p);
+        }
+        if (sum > s->cdc_overflow)
+                s->cdc_flags[ev] |= CRM_CDC_OVERFLOW;
+}
+
+/* Is ev the first overflowed change of its entity type in its
+ * transaction (the one that carries the overflow event)? */
+static int overflow_first(crm_server_t *s, uint32_t ev)
+{
+        const struct crm_event *e = crmsync_workload_event(s->w, ev);
+        for (uint32_t i = ev; i-- > 0;) {
+                const struct crm_event *p = crmsync_workload_event(s->w, i);
+                if (p->txn != e->txn)
+                        break;
+                if (p->entity == e->entity &&
+                    (s->cdc_flags[i] & CRM_CDC_OVERFLOW))
+                        return 0;
+        }
+        return 1;
+}
+
+/* May log entry q share the event of entry p: both merge-eligible,
+ * served as committed, the same transaction, entity, change, fields and
+ * owner, and q of another record? */
+static int same_change(crm_server_t *s, size_t p, size_t q)
+{
+        const struct feed_entry *a = &s->log[p], *b = &s->log[q];
+        const struct crm_event  *x = crmsync_workload_event(s->w, a->ev);
+        const struct crm_event  *y = crmsync_workload_event(s->w, b->ev);
+
+        if (!(s->cdc_flags[a->ev] & s->cdc_flags[b->ev] & CRM_CDC_MERGE) ||
+            ((s->cdc_flags[a->ev] | s->cdc_flags[b->ev]) & CRM_CDC_OVERFLOW) ||
+            a->form || b->form || a->dup || b->dup ||
+            (s->drop && s->drop[b->ev]))
+                return 0;
+        if (x->txn != y->txn || x->entity != y->entity ||
+            x->change != y->change || !strcmp(x->record_id, y->record_id) ||
+            strcmp(x->account_id, y->account_id) ||
+            !x->previous_account_id[0] != !y->previous_account_id[0])
+                return 0;
+        return x->change == CRM_CHANGE_DELETE ||
+               (x->fields ? y->fields && json_equal(x->fields, y->fields)
+                          : !y->fields);
+}
+
+/* Add the record of log entry q to the merged event ev (recordIds, and
+ * the mapping: Crmsync_Seqs__c and Crmsync_Versions__c, one per id). */
+static void merge_record(crm_server_t *s, json_t *ev, size_t q)
+{
+        json_t *payload =
+            json_object_get(json_object_get(ev, "data"), "payload");
+        json_t *hdr = json_object_get(payload, "ChangeEventHeader");
+        const struct crm_event *y = crmsync_workload_event(s->w, s->log[q].ev);
+        char                    id[40], buf[32];
+        const char             *seqs, *vers;
+
+        crm_salesforce_id(y->entity, y->record_id, id, sizeof(id));
+        json_array_append_new(json_object_get(hdr, "recordIds"),
+                              json_string(id));
+        if (!json_object_get(payload, "Crmsync_Seqs__c")) {
+                snprintf(buf, sizeof(buf), "%" PRIu64,
+                         (uint64_t)json_integer_value(
+                             json_object_get(hdr, "commitNumber")));
+                json_object_set_new(payload, "Crmsync_Seqs__c",
+                                    json_string(buf));
+                snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(
+                             json_object_get(payload, "Crmsync_Version__c")));
+                json_object_set_new(payload, "Crmsync_Versions__c",
+                                    json_string(buf));
+        }
+        seqs = json_string_value(json_object_get(payload, "Crmsync_Seqs__c"));
+        vers =
+            json_string_value(json_object_get(payload, "Crmsync_Versions__c"));
+        json_t *ns = json_sprintf("%s;%" PRIu64, seqs, (uint64_t)y->seq);
+        json_t *nv = json_sprintf("%s;%" PRIu32, vers, (uint32_t)y->version);
+        json_object_set_new(payload, "Crmsync_Seqs__c", ns);
+        json_object_set_new(payload, "Crmsync_Versions__c", nv);
+}
+
+static void observe(crm_server_t *s, const struct crm_event *e)
+{
+        crm_count_served(s, "cometd", 1);
+        if (s->observer)
+                s->observer(s->observer_opaque, e, "cometd", crmsync_wall_ms());
+}
+
+/* The event of log entry pos for x, with the entries after it that
+ * share it (x->next moves past them); NULL when it is not served (an
+ * overflowed change after its type's first). */
+static json_t *next_event(crm_server_t *s, struct cd_session *x, size_t pos)
+{
+        uint32_t                ev = s->log[pos].ev;
+        const struct crm_event *e  = crmsync_workload_event(s->w, ev);
+        json_t                 *m;
+
+        if (s->cdc_flags[ev] & CRM_CDC_OVERFLOW) {
+                if (!overflow_first(s, ev))
+                        return NULL;
+                observe(s, e);
+                return cdc_overflow_event(s, pos);
+        }
+        m = cdc_event(s, pos);
+        observe(s, e);
+        while (x->next < s->log_cnt && same_change(s, pos, x->next)) {
+                size_t q = x->next++;
+                merge_record(s, m, q);
+                observe(s, crmsync_workload_event(s->w, s->log[q].ev));
+                json_object_set_new(
+                    json_object_get(json_object_get(m, "data"), "event"),
+                    "replayId", json_integer((json_int_t)(q + 1)));
+        }
+        return m;
 }
 
 /* Append up to CD_BATCH due events of x to out; returns how many. */
@@ -186,13 +363,11 @@ static size_t take_events(crm_server_t *s, struct cd_session *x, json_t *out)
                         continue;
                 if (x->entity >= 0 && (int)e->entity != x->entity)
                         continue;
-                json_t *ev = cdc_event(s, pos);
+                json_t *ev = next_event(s, x, pos);
+                if (!ev)
+                        continue;
                 json_object_set_new(ev, "channel", json_string(x->channel));
                 json_array_append_new(out, ev);
-                crm_count_served(s, "cometd", 1);
-                if (s->observer)
-                        s->observer(s->observer_opaque, e, "cometd",
-                                    crmsync_wall_ms());
                 n++;
         }
         return n;
@@ -201,13 +376,7 @@ static size_t take_events(crm_server_t *s, struct cd_session *x, json_t *out)
 static void send_json(crm_server_t *s, struct evhttp_request *req, int status,
                       json_t *body)
 {
-        char            *t = json_dumps(body, JSON_COMPACT);
-        struct evbuffer *b = evbuffer_new();
-        evbuffer_add(b, t ? t : "[]", t ? strlen(t) : 2);
-        crm_reply_json(s, req, status, b);
-        evbuffer_free(b);
-        free(t);
-        json_decref(body);
+        crm_reply_value(s, req, status, body, "[]");
 }
 
 static json_t *connect_reply(const struct cd_session *x, json_t *id)
@@ -220,44 +389,6 @@ static json_t *connect_reply(const struct cd_session *x, json_t *id)
                 json_object_set(r, "id", id);
         return r;
 }
-
-/* Answer the held connect of x (events or not). */
-static void release(struct cd_session *x)
-{
-        struct evhttp_request *req     = x->req;
-        json_t                *replies = json_incref(x->replies);
-
-        take_events(x->s, x, replies);
-        json_array_append_new(replies, connect_reply(x, x->connect_id));
-        hold_end(x);
-        send_json(x->s, req, 200, replies);
-}
-
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-        struct cd_session *x  = arg;
-        struct timeval     tv = {0, CD_WAKE_MS * 1000};
-        (void)fd;
-        (void)what;
-        if (!x->req)
-                return;
-        crm_feed_advance(x->s, crmsync_wall_ms());
-        if (x->next < x->s->log_cnt || crmsync_wall_ms() >= x->hold_until_ms)
-                release(x);
-        else
-                evtimer_add(x->timer, &tv);
-}
-
-static void on_closed(struct evhttp_connection *conn, void *arg)
-{
-        struct cd_session *x = arg;
-        (void)conn;
-        x->req = NULL; /* the client left: never answer it */
-        hold_end(x);
-}
-
-/* ------------------------------------------------------------------ */
-/* Bayeux messages */
 
 static json_t *meta_reply(const char *channel, const json_t *msg, int ok,
                           const char *error)
@@ -274,6 +405,81 @@ static json_t *meta_reply(const char *channel, const json_t *msg, int ok,
                 json_object_set_new(r, "error", json_string(error));
         return r;
 }
+
+/* The answer to message m of a session that is no longer valid, as
+ * Salesforce sends it: a handshake is denied (the reason in ext.sfdc),
+ * any other message fails with 401::Authentication invalid; the advice
+ * is reconnect none (the client must log in again, then handshake). */
+static json_t *auth_reply(const json_t *m)
+{
+        const char *ch = json_string_value(json_object_get(m, "channel"));
+        json_t     *r;
+
+        if (ch && !strcmp(ch, "/meta/handshake")) {
+                r = meta_reply(ch, m, 0, "403::Handshake denied");
+                json_object_set_new(r, "ext",
+                                    json_pack("{s:{s:s}}", "sfdc",
+                                              "failureReason",
+                                              "401::Authentication invalid"));
+                json_object_set_new(r, "advice",
+                                    json_pack("{s:s}", "reconnect", "none"));
+                return r;
+        }
+        r = meta_reply(ch ? ch : "", m, 0, "401::Authentication invalid");
+        json_object_set_new(
+            r, "advice",
+            json_pack("{s:s,s:i}", "reconnect", "none", "interval", 0));
+        return r;
+}
+
+/* Answer the held connect of x (events or not; a failure when its
+ * session ended meanwhile). */
+static void release(struct cd_session *x)
+{
+        struct evhttp_request *req     = x->req;
+        json_t                *replies = json_incref(x->replies);
+
+        if (x->serial && x->serial <= x->s->sf_expired_serial) {
+                json_t *m = json_pack("{s:s,s:s}", "channel", "/meta/connect",
+                                      "clientId", x->id);
+                if (x->connect_id)
+                        json_object_set(m, "id", x->connect_id);
+                json_array_append_new(replies, auth_reply(m));
+                json_decref(m);
+        } else {
+                take_events(x->s, x, replies);
+                json_array_append_new(replies, connect_reply(x, x->connect_id));
+        }
+        hold_end(x);
+        send_json(x->s, req, 200, replies);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+        struct cd_session *x  = arg;
+        struct timeval     tv = {0, CD_WAKE_MS * 1000};
+        (void)fd;
+        (void)what;
+        if (!x->req)
+                return;
+        crm_feed_advance(x->s, crmsync_wall_ms());
+        if (x->next < x->s->log_cnt || crmsync_wall_ms() >= x->hold_until_ms ||
+            (x->serial && x->serial <= x->s->sf_expired_serial))
+                release(x);
+        else
+                evtimer_add(x->timer, &tv);
+}
+
+static void on_closed(struct evhttp_connection *conn, void *arg)
+{
+        struct cd_session *x = arg;
+        (void)conn;
+        x->req = NULL; /* the client left: never answer it */
+        hold_end(x);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bayeux messages */
 
 static json_t *handshake(crm_server_t *s, struct cometd *cd, const json_t *m)
 {
@@ -374,7 +580,7 @@ static json_t *subscribe(crm_server_t *s, struct cd_session *x, const json_t *m)
 /* Answer every message of the batch; a connect is held until events
  * come or CD_HOLD_MS pass. */
 static void handle_batch(crm_server_t *s, struct evhttp_request *req,
-                         json_t *msgs)
+                         json_t *msgs, uint64_t serial)
 {
         struct cometd     *cd      = cd_get(s);
         json_t            *replies = json_array(), *m;
@@ -388,6 +594,8 @@ static void handle_batch(crm_server_t *s, struct evhttp_request *req,
                     json_string_value(json_object_get(m, "channel"));
                 struct cd_session *x =
                     find(cd, json_string_value(json_object_get(m, "clientId")));
+                if (x)
+                        x->serial = serial; /* its session now */
                 if (!ch) {
                         json_array_append_new(
                             replies, meta_reply("", m, 0, "400::no channel"));
@@ -462,8 +670,10 @@ void crm_cometd_handle(crm_server_t *s, struct evhttp_request *req)
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t           n  = evbuffer_get_length(in);
         json_error_t     jerr;
-        json_t          *j;
+        json_t          *j, *m;
         char            *b;
+        uint64_t         serial = 0;
+        size_t           i;
 
         if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
                 evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -474,7 +684,10 @@ void crm_cometd_handle(crm_server_t *s, struct evhttp_request *req)
                                     "POST Bayeux messages"));
                 return;
         }
-        if (!crm_salesforce_session_ok(s, req) ||
+        /* No token: the REST 401; a token that is not (or no longer)
+         * valid: Bayeux's own answer below. */
+        int live = crm_salesforce_session(s, req, &serial);
+        if ((live < 0 && !crm_salesforce_session_ok(s, req)) ||
             !crm_salesforce_throttle_ok(s, req) || !cd_get(s))
                 return;
         if (n > CRM_BODY_MAX || !(b = malloc(n + 1))) {
@@ -501,6 +714,34 @@ void crm_cometd_handle(crm_server_t *s, struct evhttp_request *req)
                                     "expected 1..32 Bayeux messages"));
                 return;
         }
-        handle_batch(s, req, j);
+        if (live == 1) {
+                handle_batch(s, req, j, serial);
+        } else {
+                json_t *replies = json_array();
+                json_array_foreach(j, i, m)
+                    json_array_append_new(replies, auth_reply(m));
+                send_json(s, req, 200, replies);
+        }
         json_decref(j);
+}
+
+int crm_cometd_fault(crm_server_t *s, const char *type, const json_t *params,
+                     int on, char *errstr, size_t errstr_size)
+{
+        if (!strcmp(type, "cdc_merged_events")) {
+                s->cdc_merge = on;
+                return 0;
+        }
+        if (!strcmp(type, "cdc_overflow")) {
+                json_t *t =
+                    params ? json_object_get(params, "threshold") : NULL;
+                json_int_t v = t ? json_integer_value(t) : 100000;
+                if (t && (!json_is_integer(t) || v < 1 || v > 100000))
+                        return crmsync_err(errstr, errstr_size,
+                                           "cdc_overflow: threshold must be "
+                                           "an integer in 1..100000");
+                s->cdc_overflow = on ? (uint32_t)v : 0;
+                return 0;
+        }
+        return crmsync_err(errstr, errstr_size, "unknown CRM fault '%s'", type);
 }

@@ -334,6 +334,7 @@ static void commit_one(crm_server_t *s, uint32_t ev, int64_t t_ms)
         const struct crm_event *x = crmsync_workload_event(s->w, ev);
 
         crm_objects_apply(s, ev);
+        crm_cometd_commit(s, ev);
         if (s->drop[ev])
                 return; /* committed, never served */
         if (s->late_ratio > 0 &&
@@ -661,10 +662,11 @@ int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
 
         s->wire_off     = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
         s->drop         = calloc(s->ev_cnt + 1, 1);
+        s->cdc_flags    = calloc(s->ev_cnt + 1, 1);
         s->wire         = malloc(cap);
         s->page         = evbuffer_new();
         s->page_scratch = evbuffer_new();
-        if (!s->wire_off || !s->drop || !s->wire || !s->page ||
+        if (!s->wire_off || !s->drop || !s->cdc_flags || !s->wire || !s->page ||
             !s->page_scratch)
                 return crmsync_err(errstr, errstr_size, "out of memory");
         for (size_t i = 0; i < s->ev_cnt; i++) {
@@ -715,6 +717,7 @@ void crm_feed_destroy(crm_server_t *s)
         free(s->wire);
         free(s->wire_off);
         free(s->drop);
+        free(s->cdc_flags);
         free(s->dropped);
         free(s->log);
         free(s->heap);

@@ -145,7 +145,16 @@ struct crm_server {
         uint32_t           sf_loc_next;
         uint64_t           sf_serial, sf_expired_serial;
         struct cometd     *cometd; /* cometd.c, lazily allocated */
+        /* Salesforce CDC (cometd.c): flags by event, set at commit
+         * (CRM_CDC_*), the cdc_overflow fault's threshold (0 = off) and
+         * the cdc_merged_events fault (on/off). */
+        uint8_t *cdc_flags;
+        uint32_t cdc_overflow;
+        int      cdc_merge;
 };
+
+#define CRM_CDC_OVERFLOW 1 /* beyond its transaction's threshold */
+#define CRM_CDC_MERGE 2    /* may share one event with identical changes */
 
 /* crm_server.c */
 void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
@@ -154,6 +163,17 @@ void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
                      const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void crm_count_served(crm_server_t *s, const char *via, uint64_t n);
+/* Answer body (a JSON value, stolen) with status; empty is the body
+ * when it cannot be serialized ("[]" or "{}", as the dialect answers). */
+void crm_reply_value(crm_server_t *s, struct evhttp_request *req, int status,
+                     json_t *body, const char *empty);
+/* n records (indexes) were served via: the observer sees each one's
+ * latest event, and the served counter moves by n. */
+void crm_observe_records(crm_server_t *s, const uint32_t *idx, size_t n,
+                         const char *via);
+/* A JSON scalar as a HubSpot property value: a string ("17", "true");
+ * NULL for another type. */
+json_t *crm_prop_string(const json_t *v);
 
 /* crm_feed.c */
 int  crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size);
@@ -206,7 +226,11 @@ void crm_salesforce_handle(crm_server_t *s, struct evhttp_request *req,
 /* Helpers shared with cometd.c: a live session (else 0 after a 401),
  * the throttle (else 0 after answering), "A-000017" -> the 18-character
  * Id, and each entity's sObject name, key prefix and fields. */
-int  crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req);
+int crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req);
+/* The session without answering: 1 live (its serial in *serial, may be
+ * NULL), 0 an invalid or expired token, -1 none. */
+int  crm_salesforce_session(crm_server_t *s, struct evhttp_request *req,
+                            uint64_t *serial);
 int  crm_salesforce_throttle_ok(crm_server_t *s, struct evhttp_request *req);
 void crm_salesforce_id(enum crm_entity t, const char *rid, char *out, size_t n);
 struct sf_field {
@@ -221,6 +245,11 @@ extern const struct sf_type crm_sf_types[CRM_ENTITY_CNT];
 /* cometd.c: /cometd/XX.X, Change Data Capture over Bayeux. */
 void crm_cometd_handle(crm_server_t *s, struct evhttp_request *req);
 void crm_cometd_destroy(crm_server_t *s);
+/* Event ev is committed: mark it for the CDC faults in force. */
+void crm_cometd_commit(crm_server_t *s, uint32_t ev);
+/* The faults cdc_overflow (threshold) and cdc_merged_events. */
+int crm_cometd_fault(crm_server_t *s, const char *type, const json_t *params,
+                     int on, char *errstr, size_t errstr_size);
 
 /* dialect_hubspot_webhooks.c: /webhooks/v3/{appId}/settings and the body
  * of HubSpot-format deliveries (a crm_webhook_format_cb). */

@@ -189,13 +189,7 @@ static void handle_ids(crm_server_t *s, struct evhttp_request *req,
         crm_reply_json(s, req, 200, b);
         evbuffer_free(b);
         evbuffer_free(miss);
-        if (s->observer)
-                for (size_t i = 0; i < nfound; i++)
-                        s->observer(s->observer_opaque,
-                                    crmsync_workload_event(
-                                        s->w, s->live[found[i]].last_ev),
-                                    "objects", crmsync_wall_ms());
-        crm_count_served(s, "objects", nfound);
+        crm_observe_records(s, found, nfound, "objects");
 }
 
 /* Sort context for qsort (the loop is single-threaded). */

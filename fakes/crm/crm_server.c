@@ -127,6 +127,34 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
         evhttp_send_reply(req, status, crmsync_http_reason(status), body);
 }
 
+void crm_reply_value(crm_server_t *s, struct evhttp_request *req, int status,
+                     json_t *body, const char *empty)
+{
+        char            *t = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        struct evbuffer *b = evbuffer_new();
+
+        if (t)
+                evbuffer_add(b, t, strlen(t));
+        else
+                evbuffer_add(b, empty, strlen(empty));
+        crm_reply_json(s, req, status, b);
+        evbuffer_free(b);
+        free(t);
+        json_decref(body);
+}
+
+void crm_observe_records(crm_server_t *s, const uint32_t *idx, size_t n,
+                         const char *via)
+{
+        if (s->observer)
+                for (size_t i = 0; i < n; i++)
+                        s->observer(s->observer_opaque,
+                                    crmsync_workload_event(
+                                        s->w, s->live[idx[i]].last_ev),
+                                    via, crmsync_wall_ms());
+        crm_count_served(s, via, n);
+}
+
 void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
                      const char *code, const char *fmt, ...)
 {
@@ -647,6 +675,9 @@ int crmsync_crm_server_fault(crm_server_t *s, const char *type,
                 s->sf_expired_serial = s->sf_serial;
                 return 0;
         }
+        if (!strncmp(type, "cdc_", 4)) /* Salesforce CDC */
+                return crm_cometd_fault(s, type, params, on, errstr,
+                                        errstr_size);
         if (!strcmp(type, "slow_responses")) {
                 json_t *d = params ? json_object_get(params, "delay_ms") : NULL;
                 v         = d ? json_number_value(d) : 1000;

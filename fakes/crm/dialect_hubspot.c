@@ -124,14 +124,7 @@ static void correlation_id(char *out, size_t n)
 void crm_hubspot_reply(crm_server_t *s, struct evhttp_request *req, int status,
                        json_t *body)
 {
-        char            *t = json_dumps(body, JSON_COMPACT);
-        struct evbuffer *b = evbuffer_new();
-
-        evbuffer_add(b, t ? t : "{}", t ? strlen(t) : 2);
-        crm_reply_json(s, req, status, b);
-        evbuffer_free(b);
-        free(t);
-        json_decref(body);
+        crm_reply_value(s, req, status, body, "{}");
 }
 
 /* HubSpot's error shape: {"status":"error","message","correlationId",
@@ -242,7 +235,7 @@ int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
 /* ------------------------------------------------------------------ */
 /* Objects */
 
-static json_t *prop_value(const json_t *v)
+json_t *crm_prop_string(const json_t *v)
 {
         char buf[32];
         if (json_is_string(v))
@@ -258,7 +251,7 @@ static json_t *prop_value(const json_t *v)
                 snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
                 return json_string(buf);
         }
-        return json_null();
+        return NULL;
 }
 
 static void set_time(json_t *o, const char *key, int64_t ms)
@@ -289,8 +282,12 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
         const char              *k;
         json_t                  *v;
 
-        json_object_foreach(lr->fields, k, v) json_object_set_new(
-            p, crm_hubspot_prop(r->entity, k), prop_value(v));
+        json_object_foreach(lr->fields, k, v)
+        {
+                json_t *pv = crm_prop_string(v);
+                json_object_set_new(p, crm_hubspot_prop(r->entity, k),
+                                    pv ? pv : json_null());
+        }
         set_num(p, "hs_object_id", crm_hubspot_num(r->id));
         set_time(p, "createdate", lr->created_ms);
         set_time(p, "hs_lastmodifieddate", lr->last_modified_ms);
@@ -353,17 +350,6 @@ static json_t *hs_object(crm_server_t *s, uint32_t idx, int with_assoc)
         return o;
 }
 
-static void observe(crm_server_t *s, const uint32_t *idx, size_t n)
-{
-        if (s->observer)
-                for (size_t i = 0; i < n; i++)
-                        s->observer(s->observer_opaque,
-                                    crmsync_workload_event(
-                                        s->w, s->live[idx[i]].last_ev),
-                                    "objects", crmsync_wall_ms());
-        crm_count_served(s, "objects", n);
-}
-
 /* A boolean query parameter: 0 absent or false, 1 true, -1 malformed. */
 static int query_bool(const char *query, const char *key)
 {
@@ -415,7 +401,7 @@ static void handle_get(crm_server_t *s, struct evhttp_request *req,
         }
         uint32_t u = (uint32_t)idx;
         crm_hubspot_reply(s, req, 200, hs_object(s, u, want_assoc(query)));
-        observe(s, &u, 1);
+        crm_observe_records(s, &u, 1, "objects");
 }
 
 /* GET /crm/v3/objects/{type}/{id}/associations/companies */
@@ -514,7 +500,7 @@ static void reply_page(crm_server_t *s, struct evhttp_request *req, uint32_t *m,
                     out, "paging",
                     json_pack("{s:{s:s}}", "next", "after", next_after));
         crm_hubspot_reply(s, req, 200, out);
-        observe(s, m + from, take);
+        crm_observe_records(s, m + from, take, "objects");
 }
 
 /* GET /crm/v3/objects/{type}?limit=&after=&archived=&associations=:

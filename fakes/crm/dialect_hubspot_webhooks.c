@@ -67,21 +67,6 @@ static json_t *base_event(const json_t *ev, enum crm_entity t, const char *kind,
         return o;
 }
 
-static json_t *prop_string(const json_t *v)
-{
-        char buf[32];
-        if (json_is_string(v))
-                return json_string(json_string_value(v));
-        if (json_is_integer(v)) {
-                snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(v));
-                return json_string(buf);
-        }
-        if (json_is_boolean(v))
-                return json_string(json_is_true(v) ? "true" : "false");
-        return json_string("");
-}
-
 /* An update: merge, association change or one propertyChange per field. */
 static void add_update(json_t *out, const json_t *ev, enum crm_entity t,
                        int sub_id, int64_t app, uint32_t attempt)
@@ -134,7 +119,9 @@ static void add_update(json_t *out, const json_t *ev, enum crm_entity t,
                 o = base_event(ev, t, "propertyChange", sub_id, app, attempt);
                 json_object_set_new(o, "propertyName",
                                     json_string(crm_hubspot_prop(t, k)));
-                json_object_set_new(o, "propertyValue", prop_string(v));
+                json_t *pv = crm_prop_string(v);
+                json_object_set_new(o, "propertyValue",
+                                    pv ? pv : json_string(""));
                 json_array_append_new(out, o);
         }
 }

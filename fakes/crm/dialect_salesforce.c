@@ -105,13 +105,7 @@ static void sf_time(int64_t ms, char *out, size_t n)
 static void sf_reply(crm_server_t *s, struct evhttp_request *req, int status,
                      json_t *body)
 {
-        char            *t = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-        struct evbuffer *b = evbuffer_new();
-        evbuffer_add(b, t ? t : "[]", t ? strlen(t) : 2);
-        crm_reply_json(s, req, status, b);
-        evbuffer_free(b);
-        free(t);
-        json_decref(body);
+        crm_reply_value(s, req, status, body, "[]");
 }
 
 /* Salesforce's error shape: [{"message":...,"errorCode":...}]. */
@@ -169,8 +163,10 @@ int crm_salesforce_throttle_ok(crm_server_t *s, struct evhttp_request *req)
         return 0;
 }
 
-/* 1 when the request carries a live session, else 0 after a 401. */
-int crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req)
+/* The request's session: 1 live (its serial in *serial), 0 a token that
+ * is not (or no longer) valid, -1 no token at all. */
+int crm_salesforce_session(crm_server_t *s, struct evhttp_request *req,
+                           uint64_t *serial)
 {
         const char *a = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Authorization");
@@ -181,18 +177,28 @@ int crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req)
         else if (a && !strncmp(a, "OAuth ", 6))
                 a += 6;
         else
-                a = NULL;
-        if (a && !strncmp(a, SF_TOKEN_PREFIX, strlen(SF_TOKEN_PREFIX))) {
+                return -1;
+        if (!strncmp(a, SF_TOKEN_PREFIX, strlen(SF_TOKEN_PREFIX))) {
                 long long issued =
                     strtoll(a + strlen(SF_TOKEN_PREFIX), &end, 10);
-                unsigned long long serial =
+                unsigned long long sn =
                     *end == '.' ? strtoull(end + 1, &end, 10) : 0;
                 int64_t now = crmsync_wall_ms();
-                if (!*end && serial > s->sf_expired_serial &&
-                    serial <= s->sf_serial && now - issued < SF_SESSION_MS &&
-                    issued <= now)
+                if (!*end && sn > s->sf_expired_serial && sn <= s->sf_serial &&
+                    now - issued < SF_SESSION_MS && issued <= now) {
+                        if (serial)
+                                *serial = sn;
                         return 1;
+                }
         }
+        return 0;
+}
+
+/* 1 when the request carries a live session, else 0 after a 401. */
+int crm_salesforce_session_ok(crm_server_t *s, struct evhttp_request *req)
+{
+        if (crm_salesforce_session(s, req, NULL) == 1)
+                return 1;
         sf_error(s, req, 401, "INVALID_SESSION_ID",
                  "Session expired or invalid");
         return 0;
@@ -339,15 +345,6 @@ static json_t *sf_record(crm_server_t *s, enum crm_entity t, uint32_t idx,
         return o;
 }
 
-static void observe(crm_server_t *s, const uint32_t *idx, size_t n)
-{
-        if (s->observer)
-                for (size_t i = 0; i < n; i++)
-                        s->observer(s->observer_opaque, last_ev(s, idx[i]),
-                                    "objects", crmsync_wall_ms());
-        crm_count_served(s, "objects", n);
-}
-
 static void handle_get(crm_server_t *s, struct evhttp_request *req,
                        enum crm_entity t, const char *id, const char *ver)
 {
@@ -363,7 +360,7 @@ static void handle_get(crm_server_t *s, struct evhttp_request *req,
         }
         uint32_t u = (uint32_t)idx;
         sf_reply(s, req, 200, sf_record(s, t, u, ver, NULL));
-        observe(s, &u, 1);
+        crm_observe_records(s, &u, 1, "objects");
 }
 
 /* ------------------------------------------------------------------ */
@@ -506,7 +503,7 @@ static void run_query(crm_server_t *s, struct evhttp_request *req,
         }
         json_object_set_new(out, "records", recs);
         sf_reply(s, req, 200, out);
-        observe(s, m + from, take);
+        crm_observe_records(s, m + from, take, "objects");
         free(m);
 }
 

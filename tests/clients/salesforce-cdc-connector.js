@@ -12,8 +12,20 @@
 // acknowledged is kept in $CRMSYNC_RUN_DIR/salesforce-cdc.cursor.json;
 // a restart replays from it (-2, every retained change, the first time).
 //
+// GAP_OVERFLOW (a transaction's changes beyond Salesforce's threshold:
+// one header-only event per entity type, no record id) is resolved by
+// re-reading that type's records changed since its commitTimestamp (SOQL
+// queryAll), each produced as full state (poll-<id>-v<N>). An event whose
+// recordIds lists several records (identical changes of one transaction)
+// is produced once per record, with the change's own event id and
+// version from Crmsync_Seqs__c and Crmsync_Versions__c. When the session
+// ends (401::Authentication invalid, advice reconnect none: jsforce's
+// AuthFailure extension), it logs in again and subscribes anew after the
+// last replayId it received.
+//
 // --bug-skip-gaps: the mistake the harness must catch: gap events carry
 // no fields, and this connector drops them instead of reading the record.
+// --bug-ignore-overflow: GAP_OVERFLOW events are dropped (no re-read).
 'use strict';
 
 const fs = require('fs');
@@ -24,6 +36,7 @@ const { StreamingExtension } = require('jsforce/lib/api/streaming');
 const { Kafka, Partitioners, logLevel } = require('kafkajs');
 
 const BUG_SKIP_GAPS = process.argv.includes('--bug-skip-gaps');
+const BUG_IGNORE_OVERFLOW = process.argv.includes('--bug-ignore-overflow');
 const CRM = process.env.CRMSYNC_CRM_URL;
 const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
 const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
@@ -53,7 +66,8 @@ const pad8 = (n) => String(n).padStart(8, '0');
 const acctOf = (sfId) => 'A-' + pad6(sfNum(sfId));
 
 let stopping = false;
-const stats = { events: 0, produced: 0, gaps: 0, moves: 0, lookups: 0 };
+const stats = { events: 0, produced: 0, gaps: 0, moves: 0, lookups: 0,
+  overflows: 0, merged: 0, relogins: 0 };
 
 function mapFields(t, obj) {
   const fields = {};
@@ -83,17 +97,20 @@ class Connector {
     this.replayId = Number.isInteger(cur.replayId) ? cur.replayId : -2;
   }
 
+  columns(t) {
+    return ['Id', 'IsDeleted', 'SystemModstamp', 'Crmsync_Version__c']
+      .concat(t.entity === 'account' ? [] : ['AccountId'], Object.keys(t.fields));
+  }
+
   // The record now (deleted ones too), by SOQL queryAll. A record the
   // query does not list yet (its change is still on the way to the
   // query index) is asked for again, for up to 10 s.
   async read(sobject, t, sfId) {
     stats.lookups++;
-    const cols = ['Id', 'IsDeleted', 'SystemModstamp', 'Crmsync_Version__c']
-      .concat(t.entity === 'account' ? [] : ['AccountId'], Object.keys(t.fields));
     for (let attempt = 0; attempt < 40 && !stopping; attempt++) {
       try {
         const res = await this.conn.query(
-          `SELECT ${cols.join(', ')} FROM ${sobject} WHERE Id = '${sfId}'`,
+          `SELECT ${this.columns(t).join(', ')} FROM ${sobject} WHERE Id = '${sfId}'`,
           { scanAll: true });
         if (res.records[0]) return res.records[0];
         await sleep(250);
@@ -102,6 +119,36 @@ class Connector {
       }
     }
     throw new Error(`cannot read ${sobject} ${sfId}`);
+  }
+
+  // Every record of sobject changed at or after ms (deleted ones too).
+  async readSince(sobject, t, ms) {
+    stats.lookups++;
+    const q = `SELECT ${this.columns(t).join(', ')} FROM ${sobject} ` +
+      `WHERE SystemModstamp >= ${new Date(ms).toISOString()} ` +
+      'ORDER BY SystemModstamp, Id';
+    for (let attempt = 0; attempt < 40 && !stopping; attempt++) {
+      try {
+        const res = await this.conn.query(q,
+          { scanAll: true, autoFetch: true, maxFetch: 100000 });
+        return res.records;
+      } catch (e) {
+        await sleep(1100);
+      }
+    }
+    throw new Error(`cannot read ${sobject} since ${ms}`);
+  }
+
+  // A record read back as a full-state wire record (rec: its envelope).
+  fullState(t, r, rid, rec, flag) {
+    const account = t.entity === 'account' ? rid
+      : r.AccountId ? acctOf(r.AccountId) : rid;
+    this.accounts.set(rid, account);
+    return Object.assign(rec, { entity: t.entity, record_id: rid,
+      account_id: account, change_type: r.IsDeleted ? 'delete' : 'update',
+      version: Number(r.Crmsync_Version__c),
+      fields: r.IsDeleted ? {} : mapFields(t, r), full_state: true,
+      [flag]: true });
   }
 
   async accountOf(sobject, t, rid, sfId) {
@@ -113,18 +160,46 @@ class Connector {
     return this.accounts.get(rid) || rid;
   }
 
-  // One CDC message -> a wire record (or null to skip).
-  async toRecord(msg) {
+  // One CDC message -> its wire records (none to skip).
+  async toRecords(msg) {
     const p = msg.payload, h = p.ChangeEventHeader;
     const t = TYPES[h.entityName];
-    if (!t) return null;
-    const sfId = h.recordIds[0];
+    if (!t) return [];
+    const cursor = { source_cursor: String(msg.event.replayId),
+      ingest_ts_ms: Date.now(), via: 'cdc' };
+    if (h.changeType === 'GAP_OVERFLOW') {
+      if (BUG_IGNORE_OVERFLOW) return [];
+      stats.overflows++;
+      const rs = await this.readSince(h.entityName, t, h.commitTimestamp);
+      return rs.map((r) => {
+        const rid = t.pfx + '-' + pad6(sfNum(r.Id));
+        const v = Number(r.Crmsync_Version__c);
+        return this.fullState(t, r, rid, { event_id: `poll-${rid}-v${v}`,
+          connector: cursor }, 'polled');
+      });
+    }
+    // Several records: each its own change (seq and version by id).
+    const seqs = p.Crmsync_Seqs__c ? p.Crmsync_Seqs__c.split(';').map(Number)
+      : [h.commitNumber];
+    const vers = p.Crmsync_Versions__c
+      ? p.Crmsync_Versions__c.split(';').map(Number) : [p.Crmsync_Version__c];
+    if (h.recordIds.length > 1) stats.merged++;
+    const out = [];
+    for (let i = 0; i < h.recordIds.length; i++) {
+      const one = Object.assign({}, p, { Crmsync_Version__c: vers[i] });
+      const r = await this.toRecord(h, t, one, h.recordIds[i], seqs[i], cursor);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  // The change of one record (sfId) of a change event.
+  async toRecord(h, t, p, sfId, seq, cursor) {
     const rid = t.pfx + '-' + pad6(sfNum(sfId));
-    const rec = { event_id: 'e-' + pad8(h.commitNumber), seq: h.commitNumber,
+    const rec = { event_id: 'e-' + pad8(seq), seq,
       entity: t.entity, record_id: rid, transaction_key: h.transactionKey,
       sequence_number: h.sequenceNumber - 1, commit_ts_ms: h.commitTimestamp,
-      connector: { source_cursor: String(msg.event.replayId),
-        ingest_ts_ms: Date.now(), via: 'cdc' } };
+      connector: Object.assign({}, cursor) };
     const gap = h.changeType.startsWith('GAP_');
     const move = h.changeType === 'UPDATE' && h.changedFields.includes('AccountId');
     if (gap && BUG_SKIP_GAPS) return null;
@@ -133,14 +208,8 @@ class Connector {
       const r = await this.read(h.entityName, t, sfId);
       if (!r) return null;
       if (gap) stats.gaps++; else stats.moves++;
-      const account = t.entity === 'account' ? rid
-        : r.AccountId ? acctOf(r.AccountId) : rid;
-      this.accounts.set(rid, account);
-      return Object.assign(rec, { account_id: account,
-        change_type: r.IsDeleted ? 'delete' : 'update',
-        version: Number(r.Crmsync_Version__c),
-        fields: r.IsDeleted ? {} : mapFields(t, r), full_state: true,
-        [gap ? 'resolved_gap' : 'resolved_move']: true });
+      return this.fullState(t, r, rid, rec,
+        gap ? 'resolved_gap' : 'resolved_move');
     }
     if (p.AccountId) this.accounts.set(rid, acctOf(p.AccountId));
     const account = await this.accountOf(h.entityName, t, rid, sfId);
@@ -158,10 +227,11 @@ class Connector {
       const msgs = [];
       for (const m of batch) {
         stats.events++;
-        const rec = await this.toRecord(m);
-        if (!rec || !Number.isInteger(rec.version)) continue;
-        msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
-          headers: { event_id: rec.event_id, schema_version: '1' } });
+        for (const rec of await this.toRecords(m)) {
+          if (!Number.isInteger(rec.version)) continue;
+          msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
+            headers: { event_id: rec.event_id, schema_version: '1' } });
+        }
       }
       if (msgs.length)
         await this.producer.send({ topic: TOPIC, acks: -1, messages: msgs });
@@ -173,23 +243,56 @@ class Connector {
     }
   }
 
+  // A CometD client after the last replayId received (queued), with
+  // jsforce's AuthFailure extension: a session that ended is answered
+  // with advice reconnect none, and the client is replaced.
+  subscribe() {
+    const from = this.received !== undefined ? this.received : this.replayId;
+    const onAuthFailure = (m) => {
+      if (this.client !== client || stopping) return;
+      log(`session ended (${m.error || (m.ext && m.ext.sfdc && m.ext.sfdc.failureReason)}): logging in again`);
+      this.relogin(client).catch((e) => { log(`fatal: ${e.message}`); process.exit(1); });
+    };
+    const client = this.conn.streaming.createClient([
+      new StreamingExtension.Replay(CHANNEL, from),
+      new StreamingExtension.AuthFailure(onAuthFailure)]);
+    this.client = client;
+    client.subscribe(CHANNEL, (m) => {
+      if (this.client !== client) return;
+      this.received = m.event.replayId;
+      this.queue.push(m);
+    });
+    log(`subscribed to ${CHANNEL} at ${this.conn.instanceUrl} from replayId ` +
+      `${from}` + (BUG_SKIP_GAPS ? ' with bug skip-gaps' : '') +
+      (BUG_IGNORE_OVERFLOW ? ' with bug ignore-overflow' : ''));
+  }
+
+  async login() {
+    for (let attempt = 0; ; attempt++) {
+      try { await this.conn.login('connector@example.test', 'password'); return; }
+      catch (e) { if (attempt > 30) throw e; await sleep(1100); }
+    }
+  }
+
+  async relogin(old) {
+    stats.relogins++;
+    try { old.disconnect(); } catch (e) { /* the session is gone anyway */ }
+    await this.login();
+    this.subscribe();
+  }
+
   async run() {
     jsforceRequest.setDefaults({ retry: { maxRetries: 0 } });
     await this.producer.connect();
-    for (let attempt = 0; ; attempt++) {
-      try { await this.conn.login('connector@example.test', 'password'); break; }
-      catch (e) { if (attempt > 30) throw e; await sleep(1100); }
-    }
-    const client = this.conn.streaming.createClient(
-      [new StreamingExtension.Replay(CHANNEL, this.replayId)]);
-    client.subscribe(CHANNEL, (m) => this.queue.push(m));
-    log(`subscribed to ${CHANNEL} at ${this.conn.instanceUrl} from replayId ` +
-      `${this.replayId}` + (BUG_SKIP_GAPS ? ' with bug skip-gaps' : ''));
+    await this.login();
+    this.subscribe();
     const timer = setInterval(() => log(`events ${stats.events} produced ` +
-      `${stats.produced} gaps ${stats.gaps} moves ${stats.moves} lookups ${stats.lookups}`), 2000);
+      `${stats.produced} gaps ${stats.gaps} moves ${stats.moves} lookups ` +
+      `${stats.lookups} overflows ${stats.overflows} merged ${stats.merged} ` +
+      `relogins ${stats.relogins}`), 2000);
     await this.pump();
     clearInterval(timer);
-    client.disconnect();
+    this.client.disconnect();
   }
 }
 
@@ -210,7 +313,9 @@ async function main() {
     }
   }
   await c.producer.disconnect().catch(() => {});
-  log(`stopped: events ${stats.events} produced ${stats.produced} gaps ${stats.gaps}`);
+  log(`stopped: events ${stats.events} produced ${stats.produced} gaps ` +
+    `${stats.gaps} overflows ${stats.overflows} merged ${stats.merged} ` +
+    `relogins ${stats.relogins}`);
   process.exit(0);
 }
 

@@ -39,3 +39,14 @@ start_broker() {
         BOOT=$(sed -n 's/^bootstrap.servers=//p' "$dir/broker.out")
         [ -n "$BOOT" ] || { echo "FAIL: broker did not start"; cat "$dir/broker.out"; exit 1; }
 }
+
+# need_node_clients: node and tests/clients/node_modules (scripts/setup.sh
+# runs npm ci there) for the tests of the real-client connectors; run
+# from the source root. Prints why and returns 1 when missing.
+need_node_clients() {
+        if ! command -v node >/dev/null || [ ! -d tests/clients/node_modules/jsforce ] ||
+                [ ! -d tests/clients/node_modules/@hubspot/api-client ]; then
+                echo "FAIL: node or tests/clients/node_modules missing (scripts/setup.sh runs npm ci there)"
+                return 1
+        fi
+}
