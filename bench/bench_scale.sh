@@ -22,7 +22,9 @@
 # No ratio is formed here, so nothing alternates: one run.
 #
 # usage: bench/bench_scale.sh [build-dir] [changes]
-# env:   ACCOUNTS (changes / 20), PARTITIONS, SEED (42), KEEP=1 keeps the run
+# env:   ACCOUNTS (changes / 20), PARTITIONS, SEED (42), KEEP=1 keeps the run,
+#        COMPRESSION (lz4: the producers' compression.type, set in the
+#        embedded target file; none to turn it off)
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -41,6 +43,14 @@ SEED=${SEED:-42}
 [ -x "$BIN" ] || die "$BIN not found (build first)"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 
+# The producers compress (lz4): the embedded broker keeps the record
+# batches as sent, so this is what it holds in the harness's memory.
+COMPRESSION=${COMPRESSION:-lz4}
+cat >"$WORK/target.json" <<JSON
+{ "name": "embedded-scale", "type": "embedded", "brokers": 3,
+  "partitions": $PARTITIONS,
+  "properties": { "compression.type": "$COMPRESSION" } }
+JSON
 cat >"$WORK/scale.json" <<JSON
 {
   "name": "bench-scale",
@@ -48,14 +58,14 @@ cat >"$WORK/scale.json" <<JSON
   "seed": $SEED,
   "workload": { "accounts": $ACCOUNTS, "contacts_per_account": 2,
                 "changes": $CHANGES, "rate_per_s": 1000000 },
-  "target": { "type": "embedded", "brokers": 3, "partitions": $PARTITIONS },
+  "target": { "file": "target.json" },
   "replay": { "from": "earliest" },
   "settle_s": 20,
   "timeout_s": 3600,
   "expect": { "converge_within_s": 3000 }
 }
 JSON
-echo "bench_scale: $CHANGES changes, $ACCOUNTS accounts, 3 x $PARTITIONS partitions, seed $SEED"
+echo "bench_scale: $CHANGES changes, $ACCOUNTS accounts, 3 x $PARTITIONS partitions, seed $SEED, compression.type $COMPRESSION"
 t0=$(now_s)
 rc=0
 "$BIN" run "$WORK/scale.json" --runs-dir "$WORK/runs" --compress-history \

@@ -47,9 +47,14 @@ static int write_props_to(cluster_t *c, FILE *fp, int redact)
                 redact ? " (a copy: secret values are [redacted]; the "
                          "clients read a private file removed at the end)"
                        : "");
-        if (c->embedded)
+        if (c->embedded) {
                 fprintf(fp, "bootstrap.servers=%s\n", c->bootstrap);
-        else
+                json_object_foreach(c->sc->embedded_properties, k, v)
+                    fprintf(fp, "%s=%s\n", k,
+                            redact && crmsync_target_secret_property(k)
+                                ? "[redacted]"
+                                : json_string_value(v));
+        } else
                 json_object_foreach(c->sc->target->properties, k, v)
                 {
                         const char *raw = json_string_value(

@@ -350,6 +350,8 @@ static void apply_target_file(struct scenario *sc)
         snprintf(sc->target_type, sizeof(sc->target_type), "embedded");
         if (t->brokers)
                 sc->brokers = t->brokers;
+        sc->embedded_properties = t->properties;
+        t->properties           = NULL;
         crmsync_target_destroy(t);
         sc->target = NULL;
 }
@@ -584,6 +586,7 @@ void crmsync_scenario_destroy(struct scenario *sc)
                 return;
         for (int i = 0; i < sc->fault_cnt; i++)
                 json_decref(sc->faults[i].params);
+        json_decref(sc->embedded_properties);
         free(sc->connector.command);
         free(sc->profiler.command);
         free(sc->target_file);

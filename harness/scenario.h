@@ -123,8 +123,11 @@ struct scenario {
         char *target_file;              /* external target file, as written */
         struct scenario_target *target; /* loaded external target or NULL */
         char target_name[128];          /* the target file's name, or "" */
-        int  brokers, partitions;
-        char topic[128];
+        /* An embedded target file's client properties (librdkafka
+         * property -> string, never bootstrap.servers), or NULL; owned */
+        json_t *embedded_properties;
+        int     brokers, partitions;
+        char    topic[128];
         /* run */
         double timeout_s; /* 0 = workload duration + 120 s */
         double settle_s;  /* stop waiting after this long without writes */

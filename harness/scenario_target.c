@@ -168,14 +168,24 @@ static int load_properties(struct vctx *c, json_t *props,
 static int load_embedded_target(struct vctx *c, json_t *root,
                                 struct scenario_target *t)
 {
-        static const char *const known[] = {"name", "type", "brokers",
-                                            "partitions", NULL};
+        static const char *const known[] = {
+            "name", "type", "brokers", "partitions", "properties", NULL};
+        json_t *props;
         if (scenario_check_known(c, root, "", known) ||
             scenario_get_int(c, root, "", "brokers", &t->brokers, 1, 16) ||
             scenario_get_int(c, root, "", "partitions", &t->partitions, 1,
-                             1024))
+                             1024) ||
+            scenario_get_obj(c, root, "", "properties", &props))
                 return -1;
-        return 0;
+        /* Client settings the run may choose (a producer's
+         * compression.type, say); where the broker is, the harness
+         * decides. */
+        if (props && json_object_get(props, "bootstrap.servers"))
+                return scenario_err(c, "properties.bootstrap.servers", 0,
+                                    "an embedded target's brokers are "
+                                    "started by the run: leave "
+                                    "bootstrap.servers out");
+        return props ? load_properties(c, props, t) : 0;
 }
 
 static int load_target(struct vctx *c, json_t *root, struct scenario_target *t)

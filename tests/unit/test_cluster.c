@@ -183,6 +183,37 @@ static int ext_teardown(void **state)
         return 0;
 }
 
+/* An embedded target's client properties go to the clients' file, after
+ * the embedded broker's bootstrap.servers. */
+static void test_embedded_properties_reach_the_clients(void **state)
+{
+        struct fixture *f          = *state;
+        char            text[2048] = "", *lz4, *boot;
+        FILE           *fp;
+        size_t          n;
+        cluster_t      *c;
+        char            errstr[512];
+
+        crmsync_cluster_close(f->c);
+        f->sc->embedded_properties =
+            json_pack("{s:s}", "compression.type", "lz4");
+        c = crmsync_cluster_open(f->sc, f->props, f->log, errstr,
+                                 sizeof(errstr));
+        if (!c)
+                fail_msg("open: %s", errstr);
+        f->c = c;
+        fp   = fopen(f->props, "r");
+        assert_non_null(fp);
+        n = fread(text, 1, sizeof(text) - 1, fp);
+        fclose(fp);
+        text[n] = '\0';
+        boot    = strstr(text, "\nbootstrap.servers=127.0.0.1:");
+        lz4     = strstr(text, "\ncompression.type=lz4\n");
+        assert_non_null(boot);
+        assert_non_null(lz4);
+        assert_true(boot < lz4);
+}
+
 static cluster_t *open_with_log(struct ext_fixture *f, const char *log)
 {
         char       props[128], errstr[512];
@@ -241,6 +272,8 @@ int main(void)
             cmocka_unit_test(test_leader_move_to_missing_partition_fails),
             cmocka_unit_test(test_leader_move_to_existing_partition),
             cmocka_unit_test(test_missing_broker_fails),
+            /* last: it reopens the group's cluster */
+            cmocka_unit_test(test_embedded_properties_reach_the_clients),
         };
         const struct CMUnitTest ext_tests[] = {
             cmocka_unit_test_setup_teardown(test_full_log_skips_the_fault,

@@ -403,7 +403,38 @@ static void test_embedded_target_file(void **state)
         assert_string_equal(sc->target_name, "e5");
         assert_int_equal(sc->brokers, 5);
         assert_int_equal(sc->partitions, 7);
+        assert_null(sc->embedded_properties);
         crmsync_scenario_destroy(sc);
+        /* Client properties of an embedded target reach the scenario,
+         * checked like an external target's; bootstrap.servers is the
+         * run's to set. */
+        fp = fopen(path, "w");
+        fprintf(fp, "{\"name\":\"e5\",\"type\":\"embedded\","
+                    "\"brokers\":5,"
+                    "\"properties\":{\"compression.type\":\"lz4\"}}");
+        fclose(fp);
+        sc = crmsync_scenario_load(sp, errstr, sizeof(errstr));
+        if (!sc)
+                fail_msg("refused: %s", errstr);
+        assert_string_equal(json_string_value(json_object_get(
+                                sc->embedded_properties, "compression.type")),
+                            "lz4");
+        crmsync_scenario_destroy(sc);
+        fp = fopen(path, "w");
+        fprintf(fp, "{\"name\":\"e5\",\"type\":\"embedded\","
+                    "\"properties\":{\"compression.typo\":\"lz4\"}}");
+        fclose(fp);
+        assert_null(crmsync_target_load(path, errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, "properties.compression.typo: No such "
+                                       "configuration property"));
+        fp = fopen(path, "w");
+        fprintf(fp, "{\"name\":\"e5\",\"type\":\"embedded\","
+                    "\"properties\":{\"bootstrap.servers\":\"h:9\"}}");
+        fclose(fp);
+        assert_null(crmsync_target_load(path, errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, ":1:66: properties.bootstrap.servers: "
+                                       "an embedded target's brokers are "
+                                       "started by the run"));
         unlink(path);
         unlink(sp);
         rmdir(dir);
