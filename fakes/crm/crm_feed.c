@@ -148,13 +148,6 @@ static char *form_json(crm_server_t *s, uint32_t ev, int form)
         return out;
 }
 
-/* Bytes of the wire JSON of n events in commit order from ev on, with the
- * commas between them (the wire buffer stores "ev0,ev1,...,"). */
-static size_t wire_span(const crm_server_t *s, uint32_t ev, size_t n)
-{
-        return s->wire_off[ev + n] - s->wire_off[ev] - 1;
-}
-
 /* A page body being built. libevent sizes the chain it adds after a
  * reference chain like that reference (a 70 KB allocation for a
  * 50-byte trailer), so a copy that follows a reference goes through a
@@ -175,15 +168,46 @@ static void page_copy(struct page *pg, const void *p, size_t n)
         pg->last_ref = 0;
 }
 
-/* p must stay unchanged while any evbuffer may hold it: the wire buffer. */
-static void page_ref(struct page *pg, const void *p, size_t n)
+/* p: n bytes of wire chunk c, held by reference (copied when short). */
+static void page_ref(struct page *pg, const void *p, size_t n,
+                     struct wire_chunk *c)
 {
-        if (n < CRM_REF_MIN_BYTES) {
+        if (n < CRM_REF_MIN_BYTES || crm_wire_ref(pg->out, p, n, c)) {
                 page_copy(pg, p, n);
                 return;
         }
-        evbuffer_add_reference(pg->out, p, n, NULL, NULL);
         pg->last_ref = 1;
+}
+
+/* Events ev..ev+n-1 as committed, comma-separated: one slice of the wire
+ * JSON per chunk they span. */
+static void add_committed(crm_server_t *s, struct page *pg, uint32_t ev,
+                          size_t n)
+{
+        for (size_t k = 0; k < n;) {
+                size_t             m = crm_wire_run(ev + (uint32_t)k, n - k);
+                size_t             len;
+                struct wire_chunk *c;
+                const char *p = crm_wire_get(s, ev + (uint32_t)k, m, &len, &c);
+
+                if (k)
+                        page_copy(pg, ",", 1);
+                if (p) {
+                        page_ref(pg, p, len, c);
+                } else {
+                        /* Out of memory for a chunk: one by one. */
+                        for (size_t j = 0; j < m; j++) {
+                                char *b = form_json(s, ev + (uint32_t)(k + j),
+                                                    CRM_FORM_NORMAL);
+                                if (j)
+                                        page_copy(pg, ",", 1);
+                                if (b)
+                                        page_copy(pg, b, strlen(b));
+                                free(b);
+                        }
+                }
+                k += m;
+        }
 }
 
 /* Append an altered entry: its JSON from when it entered the log, or
@@ -225,8 +249,7 @@ static void add_entries(crm_server_t *s, struct page *pg, size_t pos,
                        s->log[i + run].form == CRM_FORM_NORMAL &&
                        s->log[i + run].ev == e->ev + run)
                         run++;
-                page_ref(pg, s->wire + s->wire_off[e->ev],
-                         wire_span(s, e->ev, run));
+                add_committed(s, pg, e->ev, run);
                 i += run;
         }
 }
@@ -259,13 +282,16 @@ static int log_append(crm_server_t *s, uint32_t ev, int form, int dup,
         e->alt      = form == CRM_FORM_NORMAL ? 0 : alt_add(s, ev, form);
         e->added_ms = at_ms;
 
-        /* Newly visible: hand the first appearance to the webhooks too. */
-        if (!dup && s->webhook) {
+        /* Newly visible: hand the first appearance to the webhooks too
+         * (with none subscribed, do not serialise it for them). */
+        if (!dup && crmsync_webhook_subscribers(s->webhook)) {
                 const char *id = crmsync_workload_event(s->w, ev)->event_id;
-                if (form == CRM_FORM_NORMAL) {
-                        crmsync_webhook_enqueue(s->webhook,
-                                                s->wire + s->wire_off[ev],
-                                                wire_span(s, ev, 1), id);
+                size_t      len;
+                const char *p = form == CRM_FORM_NORMAL
+                                    ? crm_wire_get(s, ev, 1, &len, NULL)
+                                    : NULL;
+                if (p) {
+                        crmsync_webhook_enqueue(s->webhook, p, len, id);
                 } else if (e->alt) {
                         const struct alt_json *a = &s->alt[e->alt - 1];
                         crmsync_webhook_enqueue(s->webhook, a->json, a->len,
@@ -658,51 +684,13 @@ int crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
 
 int crm_feed_init(crm_server_t *s, char *errstr, size_t errstr_size)
 {
-        size_t total = 0, cap = 1 << 20;
-
-        s->wire_off     = calloc(s->ev_cnt + 1, sizeof(*s->wire_off));
         s->drop         = calloc(s->ev_cnt + 1, 1);
         s->cdc_flags    = calloc(s->ev_cnt + 1, 1);
-        s->wire         = malloc(cap);
         s->page         = evbuffer_new();
         s->page_scratch = evbuffer_new();
-        if (!s->wire_off || !s->drop || !s->cdc_flags || !s->wire || !s->page ||
-            !s->page_scratch)
+        if (!s->drop || !s->cdc_flags || !s->page || !s->page_scratch)
                 return crmsync_err(errstr, errstr_size, "out of memory");
-        for (size_t i = 0; i < s->ev_cnt; i++) {
-                /* Serialize without deep-copying the fields: borrow them
-                 * (the json_t is freed right after, nothing mutates). */
-                const struct crm_event *x = crmsync_workload_event(s->w, i);
-                struct crm_event        shallow = *x;
-                shallow.fields                  = NULL;
-                json_t *j = crmsync_event_to_json(&shallow, s->start_wall_ms);
-                if (x->fields && x->change != CRM_CHANGE_DELETE)
-                        json_object_set(j, "fields", x->fields);
-                char *b = json_dumps(j, JSON_COMPACT);
-                json_decref(j);
-                if (!b)
-                        return crmsync_err(errstr, errstr_size,
-                                           "cannot serialize event %zu", i);
-                size_t n = strlen(b);
-                if (total + n + 1 > cap) {
-                        while (total + n + 1 > cap)
-                                cap *= 2;
-                        char *nw = realloc(s->wire, cap);
-                        if (!nw) {
-                                free(b);
-                                return crmsync_err(errstr, errstr_size,
-                                                   "out of memory");
-                        }
-                        s->wire = nw;
-                }
-                memcpy(s->wire + total, b, n);
-                s->wire[total + n] = ','; /* see wire_span() */
-                free(b);
-                s->wire_off[i] = total;
-                total += n + 1;
-        }
-        s->wire_off[s->ev_cnt] = total;
-        return 0;
+        return crm_wire_init(s, errstr, errstr_size);
 }
 
 void crm_feed_destroy(crm_server_t *s)
@@ -714,8 +702,7 @@ void crm_feed_destroy(crm_server_t *s)
         for (size_t i = 0; i < s->alt_cnt; i++)
                 free(s->alt[i].json);
         free(s->alt);
-        free(s->wire);
-        free(s->wire_off);
+        crm_wire_destroy(s);
         free(s->drop);
         free(s->cdc_flags);
         free(s->dropped);

@@ -22,6 +22,8 @@
 #define CRM_BODY_MAX 65536 /* request bodies we accept */
 #define CRM_CURSOR_MAX 64
 #define CRM_REF_MIN_BYTES 1024 /* feed slices shorter than this are copied */
+#define CRM_WIRE_CHUNK 1024    /* events serialised together (crm_wire.c) */
+#define CRM_WIRE_CACHED 32     /* chunks kept when no page holds them */
 #define CRM_HS_APPS_MAX 8      /* HubSpot apps with webhook settings */
 #define CRM_SF_LOCATORS 32     /* Salesforce query locators kept */
 
@@ -49,6 +51,15 @@ struct feed_entry {
 struct alt_json {
         char  *json;
         size_t len;
+};
+
+/* The wire JSON of CRM_WIRE_CHUNK consecutive events (crm_wire.c). */
+struct wire_chunk {
+        char *buf;      /* "ev0,ev1,...," (each event followed by a comma),
+                         * or NULL when not serialised now */
+        uint32_t *off;  /* event k starts at off[k]; off[n] = bytes */
+        uint32_t  refs; /* evbuffer references to buf not yet released */
+        uint64_t  used; /* s->wire_clock when last used */
 };
 
 /* A delayed entry (late or duplicate), in a min-heap by release time. */
@@ -88,15 +99,14 @@ struct crm_server {
         uint64_t                 seed;
         size_t                   ev_cnt;
 
-        /* Wire JSON of every event, serialized once at start and never
-         * changed again: "ev0,ev1,...,evN-1," (each event followed by a
-         * comma), so consecutive events are one contiguous slice. Pages
-         * reference it (evbuffer_add_reference) instead of copying, so it
-         * must outlive the evhttp (freed after it in destroy). */
-        char   *wire;
-        size_t *wire_off; /* ev_cnt + 1 offsets: event i starts at
-                             wire_off[i]; its comma is at wire_off[i+1]-1 */
-        uint32_t *ev_rec; /* event index -> record index */
+        /* Wire JSON of the events by chunks, serialised when first
+         * needed and freed again when unused (crm_wire.c). Pages
+         * reference a chunk (evbuffer_add_reference) instead of copying,
+         * so the chunks must outlive the evhttp (freed after it). */
+        struct wire_chunk *wire;
+        size_t             wire_cnt, wire_resident;
+        uint64_t           wire_clock;
+        uint32_t          *ev_rec; /* event index -> record index */
         /* Reused page body and its scratch; empty between requests. */
         struct evbuffer *page, *page_scratch;
 
@@ -186,6 +196,24 @@ int  crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
                     int on, char *errstr, size_t errstr_size);
 /* A deterministic draw in [0, 1) for (event, purpose). */
 double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt);
+
+/* crm_wire.c */
+int  crm_wire_init(crm_server_t *s, char *errstr, size_t errstr_size);
+void crm_wire_destroy(crm_server_t *s);
+/* Of n events from ev on, how many lie in ev's chunk (one slice). */
+size_t crm_wire_run(uint32_t ev, size_t n);
+/* The wire JSON of events ev..ev+n-1 (in one chunk: n <= crm_wire_run),
+ * comma-separated, *len bytes, not NUL-terminated; valid until the next
+ * crm_wire_get unless referenced with crm_wire_ref. *chunk (if not NULL)
+ * names the chunk. NULL when out of memory or out of range. */
+const char *crm_wire_get(crm_server_t *s, uint32_t ev, size_t n, size_t *len,
+                         struct wire_chunk **chunk);
+/* Add p (n bytes of chunk c) to out by reference; c stays until out lets
+ * go of it. Returns -1 (nothing added) on failure. */
+int crm_wire_ref(struct evbuffer *out, const char *p, size_t n,
+                 struct wire_chunk *c);
+/* Bytes of wire JSON held now. */
+size_t crm_wire_resident_bytes(const crm_server_t *s);
 
 /* crm_objects.c */
 int  crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size);

@@ -566,6 +566,11 @@ out_free_root:
         return code;
 }
 
+int crmsync_webhook_subscribers(const crm_webhook_t *w)
+{
+        return w ? (int)w->sub_cnt : 0;
+}
+
 int crmsync_webhook_enqueue(crm_webhook_t *w, const char *event_json,
                             size_t len, const char *event_id)
 {

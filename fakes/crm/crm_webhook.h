@@ -192,6 +192,9 @@ int crmsync_webhook_subscribe_json(crm_webhook_t *w, const char *body,
                                    size_t len, char *errstr,
                                    size_t errstr_size);
 
+/* Subscriptions now (0: enqueueing would do nothing). */
+int crmsync_webhook_subscribers(const crm_webhook_t *w);
+
 /* Queue one newly visible event for every subscription. event_json is the
  * event's wire JSON (one object; copied), event_id is copied. Returns 0,
  * or -1 when the queue of at least one subscription is full (queue_cap
