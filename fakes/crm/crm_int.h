@@ -25,6 +25,7 @@
 #define CRM_WIRE_CHUNK 1024    /* events serialised together (crm_wire.c) */
 #define CRM_WIRE_CACHED 32     /* chunks kept when no page holds them */
 #define CRM_HS_APPS_MAX 8      /* HubSpot apps with webhook settings */
+#define CRM_HS_SUBS_MAX 64     /* HubSpot event subscriptions, all apps */
 #define CRM_SF_LOCATORS 32     /* Salesforce query locators kept */
 
 /* How a feed entry is serialized: as committed, or altered by a fault. */
@@ -68,6 +69,16 @@ struct pending {
         uint64_t order; /* FIFO among equal release times */
         uint32_t ev;
         uint8_t  dup;
+};
+
+/* A HubSpot webhook event subscription (dialect_hubspot_subs.c). */
+struct hs_event_sub {
+        int64_t app; /* 0 = free slot */
+        int     id;
+        int     active;
+        char    type[48]; /* eventType: contact.propertyChange, ... */
+        char    prop[64]; /* propertyName of a propertyChange */
+        int64_t created_ms, updated_ms;
 };
 
 /* Live state of one record as of the events applied so far. */
@@ -147,6 +158,9 @@ struct crm_server {
          * (0 = free slot). */
         int64_t hs_app_id[CRM_HS_APPS_MAX];
         int     hs_app_sub[CRM_HS_APPS_MAX];
+        /* Their event subscriptions (the last id issued in hs_subs_next). */
+        struct hs_event_sub hs_subs[CRM_HS_SUBS_MAX];
+        int                 hs_subs_next;
 
         /* Salesforce: query locators (lazily allocated ring), sessions
          * issued (a serial in each token) and the expire_sessions fault
@@ -281,8 +295,16 @@ int crm_cometd_fault(crm_server_t *s, const char *type, const json_t *params,
 
 /* dialect_hubspot_webhooks.c: /webhooks/v3/{appId}/settings and the body
  * of HubSpot-format deliveries (a crm_webhook_format_cb). */
-void  crm_hubspot_webhooks_handle(crm_server_t *s, struct evhttp_request *req,
-                                  const char *path, const char *query);
+void crm_hubspot_webhooks_handle(crm_server_t *s, struct evhttp_request *req,
+                                 const char *path, const char *query);
+/* dialect_hubspot_subs.c: /webhooks/v3/{appId}/subscriptions[/{id}]
+ * (rest: what follows "subscriptions"), and the filter of the events of
+ * one delivery to app: those of its active subscriptions (with their
+ * subscriptionId), or all when it has none. */
+void  crm_hubspot_subs_handle(crm_server_t *s, struct evhttp_request *req,
+                              int64_t app, const char *rest);
+void  crm_hubspot_subs_filter(const crm_server_t *s, int64_t app,
+                              json_t *events);
 char *crm_hubspot_webhook_body(void *opaque, int sub_id,
                                const char *const *ev_json, const size_t *ev_len,
                                int n, uint32_t attempt, size_t *out_len);

@@ -375,7 +375,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                 if (want_method(s, req, EVHTTP_REQ_DELETE) &&
                     throttle_ok(s, req))
                         handle_unsubscribe(s, req, path + 18);
-        } else if (!strncmp(path, "/crm/v3/", 8)) {
+        } else if (!strncmp(path, "/crm/v3/", 8) ||
+                   !strncmp(path, "/crm/v4/", 8)) {
                 crm_hubspot_handle(s, req, path, query);
         } else if (!strncmp(path, "/webhooks/v3/", 13)) {
                 crm_hubspot_webhooks_handle(s, req, path, query);

@@ -817,6 +817,11 @@ static void send_batch(crm_webhook_t *w, struct batch *b)
                 b->first_ms = crmsync_mono_ms();
         if (b->sub->hubspot && w->fmt)
                 format_body(w, b);
+        if (b->sub->hubspot && b->body_len == 2 && !memcmp(b->body, "[]", 2)) {
+                batch_free(b); /* nothing the app subscribed to */
+                schedule_pump(w);
+                return;
+        }
         slot = b->attempt < CRMSYNC_WEBHOOK_ATTEMPT_SLOTS
                    ? b->attempt
                    : CRMSYNC_WEBHOOK_ATTEMPT_SLOTS - 1;

@@ -434,6 +434,108 @@ static void handle_assoc(crm_server_t *s, struct evhttp_request *req,
         crm_hubspot_reply(s, req, 200, json_pack("{s:o}", "results", res));
 }
 
+/* v4 association types between t and companies (HubSpot's defaults;
+ * entitlements, a custom object here, get user-defined ones): the
+ * primary one and the unlabeled one, in the direction asked. */
+static json_t *v4_types(enum crm_entity t, int to_company)
+{
+        static const int ids[CRM_ENTITY_CNT][2][2] = {
+            {{0, 0}, {0, 0}},
+            {{2, 280}, {1, 279}},          /* company->contact, back */
+            {{6, 342}, {5, 341}},          /* company->deal, back */
+            {{1000002, 0}, {1000001, 0}}}; /* custom object */
+        const int *id  = ids[t][to_company];
+        int        usr = t == CRM_ENTITY_ENTITLEMENT;
+        json_t    *a   = json_array();
+
+        json_array_append_new(
+            a, json_pack("{s:s,s:i,s:s?}", "category",
+                         usr ? "USER_DEFINED" : "HUBSPOT_DEFINED", "typeId",
+                         id[0], "label", usr ? NULL : "Primary"));
+        if (id[1])
+                json_array_append_new(a, json_pack("{s:s,s:i,s:n}", "category",
+                                                   "HUBSPOT_DEFINED", "typeId",
+                                                   id[1], "label"));
+        return a;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* GET /crm/v4/objects/{type}/{id}/associations/{toType}?limit=&after=:
+ * a contact, deal or entitlement has its company; a company has the live
+ * records of toType it owns, in id order, limit 1..500 (500), after =
+ * the last toObjectId of the previous page. */
+static void handle_assoc_v4(crm_server_t *s, struct evhttp_request *req,
+                            enum crm_entity t, const char *num, const char *to,
+                            const char *query)
+{
+        int      to_t  = hs_type_parse(to, strlen(to));
+        uint64_t limit = 500, after = 0;
+        int64_t  idx = hs_find(s, t, num), *ids = NULL;
+        size_t   n = 0, first = 0;
+        json_t  *res = json_array(), *out;
+
+        if (to_t < 0 ||
+            (t == CRM_ENTITY_ACCOUNT) == (to_t == CRM_ENTITY_ACCOUNT) ||
+            crmsync_query_u64_range(query, "limit", 1, 500, &limit) < 0 ||
+            crmsync_query_u64(query, "after", &after) < 0) {
+                json_decref(res);
+                crm_hubspot_error(s, req, 400, "VALIDATION_ERROR",
+                                  "associations between companies and "
+                                  "contacts, deals or p_entitlements; "
+                                  "limit 1..500, after a number (asked: "
+                                  "%s to %.40s)",
+                                  hs_singular(t), to);
+                return;
+        }
+        if (idx < 0 || s->live[idx].deleted) {
+                json_decref(res);
+                crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
+                                  "resource not found: no %s with id %.40s",
+                                  hs_singular(t), num);
+                return;
+        }
+        if (t != CRM_ENTITY_ACCOUNT) {
+                int64_t c = crm_hubspot_num(owner_of(s, (uint32_t)idx));
+                if (c > 0 && (uint64_t)c > after)
+                        json_array_append_new(
+                            res,
+                            json_pack("{s:I,s:o}", "toObjectId", (json_int_t)c,
+                                      "associationTypes", v4_types(t, 1)));
+        } else if ((ids =
+                        malloc((s->by_entity_cnt[to_t] + 1) * sizeof(*ids)))) {
+                const char *me = crmsync_workload_record(s->w, idx)->id;
+                for (size_t i = 0; i < s->by_entity_cnt[to_t]; i++) {
+                        uint32_t r = s->by_entity[to_t][i];
+                        int64_t  v = crm_hubspot_num(
+                             crmsync_workload_record(s->w, r)->id);
+                        if (s->live[r].exists && !s->live[r].deleted && v > 0 &&
+                            (uint64_t)v > after && !strcmp(owner_of(s, r), me))
+                                ids[n++] = v;
+                }
+                qsort(ids, n, sizeof(*ids), cmp_i64);
+                for (; first < n && first < limit; first++)
+                        json_array_append_new(
+                            res, json_pack("{s:I,s:o}", "toObjectId",
+                                           (json_int_t)ids[first],
+                                           "associationTypes",
+                                           v4_types((enum crm_entity)to_t, 0)));
+        }
+        out = json_pack("{s:o}", "results", res);
+        if (first < n) {
+                char a[24];
+                snprintf(a, sizeof(a), "%" PRId64, ids[first - 1]);
+                json_object_set_new(out, "paging",
+                                    json_pack("{s:{s:s}}", "next", "after", a));
+        }
+        free(ids);
+        crm_hubspot_reply(s, req, 200, out);
+}
+
 /* Sort context for qsort (the loop is single-threaded). */
 static const crm_server_t *sort_srv;
 static int                 sort_by_lastmod, sort_desc;
@@ -649,12 +751,14 @@ void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
         const char *rest, *slash;
         char        seg[3][CRMSYNC_ID_MAX];
         size_t      nseg = 0;
-        int         t;
+        int         t, v4 = 0;
 
         if (!token || !crm_hubspot_throttle_ok(s, req, token))
                 return;
         crm_feed_advance(s, crmsync_wall_ms());
-        if (strncmp(path, "/crm/v3/objects/", 16))
+        if (!strncmp(path, "/crm/v4/objects/", 16))
+                v4 = 1;
+        else if (strncmp(path, "/crm/v3/objects/", 16))
                 goto not_found;
         rest  = path + 16;
         slash = strchr(rest, '/');
@@ -678,7 +782,13 @@ void crm_hubspot_handle(crm_server_t *s, struct evhttp_request *req,
         }
         if (slash)
                 goto not_found;
-        if (nseg == 0) {
+        if (v4) { /* only the associations of v4 are served */
+                if (nseg != 3 || strcmp(seg[1], "associations"))
+                        goto not_found;
+                if (want(s, req, EVHTTP_REQ_GET))
+                        handle_assoc_v4(s, req, (enum crm_entity)t, seg[0],
+                                        seg[2], query);
+        } else if (nseg == 0) {
                 if (want(s, req, EVHTTP_REQ_GET))
                         handle_list(s, req, (enum crm_entity)t, query);
         } else if (nseg == 1 && !strcmp(seg[0], "search")) {

@@ -178,6 +178,7 @@ char *crm_hubspot_webhook_body(void *opaque, int sub_id,
                         add_events(out, ev, sub_id, app, attempt);
                 json_decref(ev);
         }
+        crm_hubspot_subs_filter(s, app, out);
         body = json_dumps(out, JSON_COMPACT);
         json_decref(out);
         if (body)
@@ -283,11 +284,13 @@ void crm_hubspot_webhooks_handle(crm_server_t *s, struct evhttp_request *req,
         }
         if (!crm_hubspot_throttle_ok(s, req, key))
                 return;
-        if (!slash || strcmp(slash, "/settings") || slash == p ||
-            (size_t)(slash - p) >= sizeof(app_s)) {
+        if (!slash ||
+            (strcmp(slash, "/settings") &&
+             strncmp(slash, "/subscriptions", 14)) ||
+            slash == p || (size_t)(slash - p) >= sizeof(app_s)) {
                 crm_hubspot_error(s, req, 404, "OBJECT_NOT_FOUND",
                                   "no route for %.128s (webhooks/v3/{appId}/"
-                                  "settings)",
+                                  "settings or subscriptions)",
                                   path);
                 return;
         }
@@ -300,6 +303,10 @@ void crm_hubspot_webhooks_handle(crm_server_t *s, struct evhttp_request *req,
         if (app <= 0 || app > HS_APP_ID_MAX) {
                 crm_hubspot_error(s, req, 400, "VALIDATION_ERROR",
                                   "appId must be a positive integer");
+                return;
+        }
+        if (!strncmp(slash, "/subscriptions", 14)) {
+                crm_hubspot_subs_handle(s, req, app, slash + 14);
                 return;
         }
         slot = app_slot(s, app);
