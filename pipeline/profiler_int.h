@@ -67,7 +67,7 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
 /* Release op->fields; accepts a zeroed op. */
 void profiler_op_clear(struct prof_op *op);
 
-/* The bulk-op JSON for op (new reference; fields are copied). */
+/* The bulk-op JSON for op (new reference; it refers to op->fields). */
 json_t *profiler_op_json(const struct prof_op *op);
 
 /* One op of the batch waiting for its final sink result. */

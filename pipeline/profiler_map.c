@@ -132,9 +132,12 @@ static int map_upsert(const json_t *ev, struct prof_op *op, const char *change,
          * before. */
         if (!is_full && op->if_newer && op->version > 0)
                 op->if_version = (int64_t)op->version - 1;
-        op->fields = json_deep_copy(fields);
-        if (!op->fields)
-                return crmsync_err(reason, reason_size, "out of memory");
+        /* A reference, not a copy: the envelope is freed right after and
+         * nothing modifies the fields (the bulk op refers to them too). */
+        if (!json_is_object(fields)) /* map_kind checked it */
+                return crmsync_err(reason, reason_size,
+                                   "fields is not an object");
+        op->fields = json_incref((json_t *)fields);
         /* A merge moves each child of a loser with an update that changes
          * only account_id: no fields, or marked by the CRM
          * (previous_account_id) or the connector (resolved into the whole
@@ -222,7 +225,7 @@ json_t *profiler_op_json(const struct prof_op *op)
         json_object_set_new(o, "event_id", json_string(op->event_id));
         if (op->action != PROF_DELETE) {
                 json_object_set_new(o, "fields",
-                                    op->fields ? json_deep_copy(op->fields)
+                                    op->fields ? json_incref(op->fields)
                                                : json_object());
                 json_object_set_new(o, "merge_fields",
                                     json_boolean(op->merge_fields));

@@ -61,6 +61,18 @@ static void count_request(sink_server_t *s, const char *endpoint, int status)
         }
 }
 
+/* Send status + a JSON body already in buf (NULL: none; freed). */
+static void reply_buf(sink_server_t *s, struct evhttp_request *req,
+                      const char *endpoint, int status, struct evbuffer *buf)
+{
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Type", "application/json");
+        evhttp_send_reply(req, status, crmsync_http_reason(status), buf);
+        if (buf)
+                evbuffer_free(buf);
+        count_request(s, endpoint, status);
+}
+
 /* Send status + body (stolen; NULL = empty object). */
 static void reply(sink_server_t *s, struct evhttp_request *req,
                   const char *endpoint, int status, json_t *body)
@@ -72,12 +84,7 @@ static void reply(sink_server_t *s, struct evhttp_request *req,
                 evbuffer_add_printf(buf, "%s\n", txt ? txt : "{}");
         }
         free(txt);
-        evhttp_add_header(evhttp_request_get_output_headers(req),
-                          "Content-Type", "application/json");
-        evhttp_send_reply(req, status, crmsync_http_reason(status), buf);
-        if (buf)
-                evbuffer_free(buf);
-        count_request(s, endpoint, status);
+        reply_buf(s, req, endpoint, status, buf);
 }
 
 static void reply_error(sink_server_t *s, struct evhttp_request *req,
@@ -233,6 +240,33 @@ json_t *sink_parse_ops(const char *data, size_t len, char *msg, size_t msgsize)
         return arr;
 }
 
+/* One per-op result as JSON into buf: the usual ones written directly,
+ * the ones with a message through jansson (which escapes it). */
+static void add_result(struct evbuffer *buf, const struct sink_result *r)
+{
+        static const char applied[] = "{\"status\":200,\"result\":\"applied\"}";
+
+        if (r->message) {
+                json_t *o   = sink_result_json(r);
+                char   *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+                evbuffer_add_printf(buf, "%s", txt ? txt : "{}");
+                free(txt);
+                json_decref(o);
+        } else if (r->status == 200 && !strcmp(r->result, "applied") &&
+                   r->stored_version < 0) {
+                evbuffer_add(buf, applied, sizeof(applied) - 1);
+        } else if (r->stored_version >= 0) {
+                evbuffer_add_printf(buf,
+                                    "{\"status\":%d,\"result\":\"%s\","
+                                    "\"stored_version\":%lld}",
+                                    r->status, r->result,
+                                    (long long)r->stored_version);
+        } else {
+                evbuffer_add_printf(buf, "{\"status\":%d,\"result\":\"%s\"}",
+                                    r->status, r->result);
+        }
+}
+
 static void do_bulk(sink_server_t *s, struct evhttp_request *req)
 {
         const char      *ep  = "bulk";
@@ -265,21 +299,37 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                             "apply log reached max_log_entries");
                 return;
         }
-        json_t *results = json_array();
-        int     errors  = 0;
-        for (size_t i = 0; i < n; i++) {
-                int fail =
+        struct evbuffer *res = evbuffer_new(), *out = evbuffer_new();
+        int              errors = 0;
+        for (size_t i = 0; res && out && i < n; i++) {
+                struct sink_result r;
+                int                fail =
                     s->partial_failure > 0 &&
                     crmsync_splitmix64_unit(&s->prng) < s->partial_failure;
-                json_t *r = sink_store_apply_op(
-                    &s->store, json_array_get(ops, i), s->blind_writes, fail);
-                if (json_integer_value(json_object_get(r, "status")) != 200)
-                        errors = 1;
-                json_array_append_new(results, r);
+                sink_store_apply(&s->store, json_array_get(ops, i),
+                                 s->blind_writes, fail, &r);
+                errors |= r.status != 200;
+                if (i)
+                        evbuffer_add(res, ",", 1);
+                add_result(res, &r);
         }
         json_decref(ops);
-        reply(s, req, ep, 200,
-              json_pack("{s:b,s:o}", "errors", errors, "results", results));
+        if (!res || !out) {
+                if (res)
+                        evbuffer_free(res);
+                if (out)
+                        evbuffer_free(out);
+                reply_error(s, req, ep, 500, "out_of_memory", NULL);
+                return;
+        }
+        /* What json_dumps(JSON_COMPACT) of {"errors","results"} gave,
+         * written directly: 500 results cost one copy, not a tree. */
+        evbuffer_add_printf(out, "{\"errors\":%s,\"results\":[",
+                            errors ? "true" : "false");
+        evbuffer_add_buffer(out, res);
+        evbuffer_add(out, "]}\n", 3);
+        evbuffer_free(res);
+        reply_buf(s, req, ep, 200, out);
 }
 
 static void do_dump(sink_server_t *s, struct evhttp_request *req)

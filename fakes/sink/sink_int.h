@@ -62,11 +62,24 @@ void sink_store_reset(struct sink_store *st);
 struct sink_record *sink_store_get(const struct sink_store *st,
                                    const char              *key);
 
+/* The per-op result of a bulk op. */
+struct sink_result {
+        int         status;         /* 200, 400, 409, 500, 507 */
+        const char *result;         /* static: "applied", "stale", ... */
+        const char *message;        /* static, or NULL */
+        int64_t     stored_version; /* -1 when not part of the result */
+};
+
 /* Validate and apply one bulk op. fail = the partial-failure draw for this
- * op (a valid op is then answered 500 and not applied). Returns the per-op
- * result object (new reference). */
+ * op (a valid op is then answered 500 and not applied). Fills *res;
+ * returns 0. A whole-record upsert keeps a reference to op's "fields". */
+int sink_store_apply(struct sink_store *st, const json_t *op, int blind_writes,
+                     int fail, struct sink_result *res);
+/* The same, with the result as a JSON object (new reference). */
 json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                             int blind_writes, int fail);
+/* res as the JSON object of the bulk reply (new reference). */
+json_t *sink_result_json(const struct sink_result *res);
 
 /* Parse a /v1/bulk body, a JSON array or NDJSON, into an array of ops
  * (new reference), or NULL with msg filled (line and column). Outside

@@ -87,18 +87,33 @@ int sink_store_log_has_room(const struct sink_store *st, size_t n)
 
 /* ---- bulk ops --------------------------------------------------------- */
 
-static json_t *result(int status, const char *res, const char *msg)
+/* Fill *r; returns 0 so that the checks below read "return result()". */
+static int result(struct sink_result *r, int status, const char *res,
+                  const char *msg)
 {
-        json_t *r = json_pack("{s:i,s:s}", "status", status, "result", res);
-        if (r && msg)
-                json_object_set_new(r, "message", json_string(msg));
-        return r;
+        r->status         = status;
+        r->result         = res;
+        r->message        = msg;
+        r->stored_version = -1;
+        return 0;
 }
 
-static json_t *bad_op(struct sink_store *st, const char *msg)
+static int bad_op(struct sink_store *st, struct sink_result *r, const char *msg)
 {
         st->c.ops_bad++;
-        return result(400, "bad_op", msg);
+        return result(r, 400, "bad_op", msg);
+}
+
+json_t *sink_result_json(const struct sink_result *r)
+{
+        json_t *o =
+            json_pack("{s:i,s:s}", "status", r->status, "result", r->result);
+        if (o && r->message)
+                json_object_set_new(o, "message", json_string(r->message));
+        if (o && r->stored_version >= 0)
+                json_object_set_new(o, "stored_version",
+                                    json_integer(r->stored_version));
+        return o;
 }
 
 /* Copy a string member into buf; 1 ok, 0 missing, -1 wrong type/too long. */
@@ -170,61 +185,75 @@ static struct sink_record *new_record(struct sink_store *st, const char *key)
 json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                             int blind_writes, int fail)
 {
+        struct sink_result r;
+        sink_store_apply(st, op, blind_writes, fail, &r);
+        return sink_result_json(&r);
+}
+
+int sink_store_apply(struct sink_store *st, const json_t *op, int blind_writes,
+                     int fail, struct sink_result *res)
+{
         char type[CRMSYNC_KEY_MAX], id[CRMSYNC_KEY_MAX];
         char key[CRMSYNC_KEY_MAX], account[CRMSYNC_ID_MAX];
         char event_id[CRMSYNC_ID_MAX];
         int  is_delete, has_account, merge, if_newer;
 
         if (!json_is_object(op))
-                return bad_op(st, "operation is not a JSON object");
+                return bad_op(st, res, "operation is not a JSON object");
         const char *opname = json_string_value(json_object_get(op, "op"));
         if (!opname)
-                return bad_op(st, "missing or non-string \"op\"");
+                return bad_op(st, res, "missing or non-string \"op\"");
         if (!strcmp(opname, "upsert"))
                 is_delete = 0;
         else if (!strcmp(opname, "delete"))
                 is_delete = 1;
         else
-                return bad_op(st, "\"op\" must be upsert or delete");
+                return bad_op(st, res, "\"op\" must be upsert or delete");
         if (get_str(op, "type", type, sizeof(type)) != 1 || strchr(type, '/'))
-                return bad_op(st, "\"type\" must be a non-empty string "
-                                  "without '/'");
+                return bad_op(st, res,
+                              "\"type\" must be a non-empty string "
+                              "without '/'");
         if (get_str(op, "id", id, sizeof(id)) != 1)
-                return bad_op(st, "\"id\" must be a non-empty string");
+                return bad_op(st, res, "\"id\" must be a non-empty string");
         if ((size_t)snprintf(key, sizeof(key), "%s/%s", type, id) >=
             sizeof(key))
-                return bad_op(st, "\"type\"/\"id\" key too long");
+                return bad_op(st, res, "\"type\"/\"id\" key too long");
         if (get_str(op, "event_id", event_id, sizeof(event_id)) != 1)
-                return bad_op(st, "\"event_id\" must be a non-empty string "
-                                  "(< 48 bytes)");
+                return bad_op(st, res,
+                              "\"event_id\" must be a non-empty string "
+                              "(< 48 bytes)");
         has_account = get_str(op, "account_id", account, sizeof(account));
         if (has_account < 0 || (!is_delete && has_account == 0))
-                return bad_op(st, "\"account_id\" must be a non-empty "
-                                  "string (required for upsert)");
+                return bad_op(st, res,
+                              "\"account_id\" must be a non-empty "
+                              "string (required for upsert)");
         const json_t *jv = json_object_get(op, "version");
         if (!json_is_integer(jv) || json_integer_value(jv) < 0 ||
             json_integer_value(jv) > (json_int_t)UINT32_MAX)
-                return bad_op(st, "\"version\" must be an integer "
-                                  "0..4294967295");
+                return bad_op(st, res,
+                              "\"version\" must be an integer "
+                              "0..4294967295");
         uint32_t      version = (uint32_t)json_integer_value(jv);
         const json_t *fields  = json_object_get(op, "fields");
         if (!is_delete && fields && !json_is_object(fields) &&
             !json_is_null(fields))
-                return bad_op(st, "\"fields\" must be an object");
+                return bad_op(st, res, "\"fields\" must be an object");
         merge    = get_bool(op, "merge_fields", 0);
         if_newer = get_bool(op, "if_newer", 0);
         if (merge < 0 || if_newer < 0)
-                return bad_op(st, "\"merge_fields\"/\"if_newer\" must be "
-                                  "booleans");
+                return bad_op(st, res,
+                              "\"merge_fields\"/\"if_newer\" must be "
+                              "booleans");
         const json_t *jiv = json_object_get(op, "if_version");
         if (jiv && (!json_is_integer(jiv) || json_integer_value(jiv) < 0 ||
                     json_integer_value(jiv) > (json_int_t)UINT32_MAX))
-                return bad_op(st, "\"if_version\" must be an integer "
-                                  "0..4294967295");
+                return bad_op(st, res,
+                              "\"if_version\" must be an integer "
+                              "0..4294967295");
 
         if (fail) {
                 st->c.ops_failed++;
-                return result(500, "error", "injected partial failure");
+                return result(res, 500, "error", "injected partial failure");
         }
 
         int64_t             now = crmsync_wall_ms();
@@ -233,34 +262,38 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                 st->c.ops_stale++;
                 log_apply(st, event_id, key, version, is_delete,
                           !is_delete && !merge, 0, now);
-                json_t *res = result(409, "stale", NULL);
-                json_object_set_new(res, "stored_version",
-                                    json_integer(r->version));
-                return res;
+                result(res, 409, "stale", NULL);
+                res->stored_version = r->version;
+                return 0;
         }
         /* Optimistic concurrency: apply only on top of exactly that
          * stored version (0 = no record). Not a write: not logged. */
         if (jiv && !blind_writes &&
             (r ? r->version : 0) != (uint32_t)json_integer_value(jiv)) {
                 st->c.ops_gap++;
-                json_t *res = result(409, "gap", NULL);
-                json_object_set_new(res, "stored_version",
-                                    json_integer(r ? r->version : 0));
-                return res;
+                result(res, 409, "gap", NULL);
+                res->stored_version = r ? r->version : 0;
+                return 0;
         }
         if (!r && !(r = new_record(st, key))) {
                 st->c.ops_full++;
-                return result(507, "store_full", "record map is full");
+                return result(res, 507, "store_full", "record map is full");
         }
         if (is_delete) {
                 json_decref(r->fields);
                 r->fields  = json_object();
                 r->deleted = 1;
+        } else if (!merge || r->deleted) {
+                /* The whole record: keep the op's fields object itself
+                 * (a reference; the request's tree is freed after the
+                 * reply) instead of copying it member by member. */
+                json_t *whole = json_is_object(fields)
+                                    ? json_incref((json_t *)fields)
+                                    : json_object();
+                json_decref(r->fields);
+                r->fields  = whole;
+                r->deleted = 0;
         } else {
-                if (!merge || r->deleted) {
-                        json_decref(r->fields);
-                        r->fields = json_object();
-                }
                 if (json_is_object(fields))
                         json_object_update(r->fields, (json_t *)fields);
                 r->deleted = 0;
@@ -273,7 +306,7 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
         st->c.ops_applied++;
         log_apply(st, event_id, key, version, is_delete, !is_delete && !merge,
                   1, now);
-        return result(200, "applied", NULL);
+        return result(res, 200, "applied", NULL);
 }
 
 /* ---- side effects ----------------------------------------------------- */
