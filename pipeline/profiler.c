@@ -32,7 +32,7 @@ static void print_stats(struct profiler *p)
             "consumed=%llu applied=%llu stale=%llu dup=%llu dlq=%llu "
             "skipped=%llu failed=%llu side_effects=%llu committed=%llu "
             "retries=%llu parked=%llu forced=%llu ms_poll=%lld "
-            "ms_sink=%lld ms_fx=%lld ms_commit=%lld",
+            "ms_sink=%lld ms_fx=%lld ms_commit=%lld ms_wait=%lld",
             (unsigned long long)p->st.consumed,
             (unsigned long long)p->st.applied, (unsigned long long)p->st.stale,
             (unsigned long long)p->st.dup, (unsigned long long)p->st.dlq,
@@ -42,7 +42,7 @@ static void print_stats(struct profiler *p)
             (unsigned long long)p->st.retries, (unsigned long long)p->st.parked,
             (unsigned long long)p->st.forced, (long long)p->st.ms_poll,
             (long long)p->st.ms_sink, (long long)p->st.ms_fx,
-            (long long)p->st.ms_commit);
+            (long long)p->st.ms_commit, (long long)p->st.ms_wait);
 }
 
 /* Give up retrying? While running: when *stop is set. While draining at
@@ -187,7 +187,7 @@ static int add_fx(struct profiler *p, const struct prof_op *op)
 static int take_results(struct profiler *p, const size_t *idx, size_t n)
 {
         int     applied = 0;
-        json_t *r       = json_loads(p->http.buf, 0, NULL);
+        json_t *r       = json_loads(p->sink->buf, 0, NULL);
         json_t *res     = json_object_get(r, "results");
         if (!json_is_array(res) || json_array_size(res) != n) {
                 json_decref(r);
@@ -290,7 +290,7 @@ static int post_until_ok(struct profiler *p, const char *path,
 {
         char err[256];
         for (unsigned attempt = 0;; attempt++) {
-                long st = profiler_http_post(&p->http, path, ctype, body, len,
+                long st = profiler_http_post(p->sink, path, ctype, body, len,
                                              err, sizeof(err));
                 if (st == 200)
                         return 0;
@@ -300,17 +300,17 @@ static int post_until_ok(struct profiler *p, const char *path,
                                 profiler_log(
                                     "POST %s: HTTP %ld %.*s (retry %u)", path,
                                     st,
-                                    (int)strcspn(p->http.buf, "\r\n") > 200
+                                    (int)strcspn(p->sink->buf, "\r\n") > 200
                                         ? 200
-                                        : (int)strcspn(p->http.buf, "\r\n"),
-                                    p->http.buf, attempt + 1);
+                                        : (int)strcspn(p->sink->buf, "\r\n"),
+                                    p->sink->buf, attempt + 1);
                         else
                                 profiler_log("%s (retry %u)", err, attempt + 1);
                         p->last_err_log_ms = now;
                 }
                 p->st.retries++;
                 if (nap(p,
-                        profiler_backoff_ms(attempt, p->http.retry_after_ms)))
+                        profiler_backoff_ms(attempt, p->sink->retry_after_ms)))
                         return -1;
         }
 }
@@ -348,7 +348,7 @@ static int send_side_effects(struct profiler *p)
                 free(body);
                 if (!posted)
                         return -1;
-                json_t *r   = json_loads(p->http.buf, 0, NULL);
+                json_t *r   = json_loads(p->sink->buf, 0, NULL);
                 json_t *res = json_object_get(r, "results");
                 if (json_is_array(res) && json_array_size(res) == left) {
                         for (size_t i = 0; i < p->nfx; i++) {
@@ -364,7 +364,7 @@ static int send_side_effects(struct profiler *p)
                         }
                 } else {
                         profiler_log("unreadable side-effect reply: %.200s",
-                                     p->http.buf);
+                                     p->sink->buf);
                 }
                 json_decref(r);
                 if (!left)
@@ -379,7 +379,7 @@ static int send_side_effects(struct profiler *p)
 }
 
 /* Wait for DLQ deliveries so that their offsets may be committed. */
-static int flush_dlq(struct profiler *p)
+int profiler_flush_dlq(struct profiler *p)
 {
         while (rd_kafka_outq_len(p->dlq) > 0) {
                 if (should_quit(p))
@@ -454,7 +454,7 @@ int profiler_flush_batch(struct profiler *p)
                                         !p->ents[idx[k]].parked;
                 } else {
                         profiler_log("unreadable bulk reply: %.200s",
-                                     p->http.buf);
+                                     p->sink->buf);
                 }
                 if (!left) {
                         fails = 0;
@@ -467,7 +467,9 @@ int profiler_flush_batch(struct profiler *p)
                 if (nap(p, profiler_backoff_ms(fails++, -1)))
                         goto out;
         }
-        if (send_side_effects(p) || flush_dlq(p))
+        /* The writer thread's batches: the loop flushed the DLQ before
+         * handing the batch over (profiler_writer.c). */
+        if (send_side_effects(p) || (!p->is_writer && profiler_flush_dlq(p)))
                 goto out;
         if (!(p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK))
                 commit_offsets(p, 0);
@@ -589,6 +591,7 @@ static int profiler_open(struct profiler *p, char *errstr, size_t errstr_size)
 
         if (profiler_http_init(&p->http, cfg->sink_url, errstr, errstr_size))
                 return -1;
+        p->sink = &p->http;
         if (!(p->dedupe = profiler_dedupe_new(PROFILER_DEDUPE_CAP)))
                 return crmsync_err(errstr, errstr_size,
                                    "profiler: out of memory (dedupe set)");
@@ -618,7 +621,7 @@ static int profiler_open(struct profiler *p, char *errstr, size_t errstr_size)
         if (getenv("CRMSYNC_READ_LOG") &&
             (p->reads = fopen(getenv("CRMSYNC_READ_LOG"), "a")))
                 setvbuf(p->reads, NULL, _IOFBF, 1 << 16);
-        return 0;
+        return profiler_writer_start(p, errstr, errstr_size);
 }
 
 /* One round of the loop: poll a message (at most until the batch's
@@ -628,7 +631,7 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
                      uint32_t linger_ms, char *errstr, size_t errstr_size)
 {
         int64_t             now     = crmsync_mono_ms();
-        int                 timeout = 100;
+        int                 timeout = 100, got;
         rd_kafka_message_t *m;
 
         if (p->nmsgs) {
@@ -637,6 +640,7 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
         }
         m = rd_kafka_consumer_poll(p->rk, timeout);
         p->st.ms_poll += crmsync_mono_ms() - now;
+        got = m != NULL;
         if (m) {
                 if (!m->err)
                         handle_message(p, m);
@@ -659,8 +663,16 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
         if ((p->nmsgs &&
              (p->nents >= batch_size || p->nmsgs >= 4 * (size_t)batch_size ||
               now - p->first_ms >= linger_ms)) ||
-            (p->nents && now - p->last_flush_ms >= 200))
-                profiler_flush_batch(p); /* -1 only when stopping */
+            (p->nents && now - p->last_flush_ms >= 200)) {
+                /* Due: to the writer thread. While it writes the batch
+                 * before, read on, up to 4 batches' worth; wait for it
+                 * only then, or when there is nothing to read. */
+                int full = p->nents >= 4 * (size_t)batch_size ||
+                           p->nmsgs >= 16 * (size_t)batch_size;
+                profiler_writer_submit(p, full || !got);
+        } else {
+                profiler_writer_busy(p); /* take a finished batch back */
+        }
         if (now - p->last_stats_ms >= PROFILER_STATS_EVERY_MS) {
                 print_stats(p);
                 p->last_stats_ms = now;
@@ -673,6 +685,7 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
  * the next profiler. */
 static void drain(struct profiler *p)
 {
+        profiler_writer_wait(p);
         p->drain_until_ms = crmsync_mono_ms() + 5000;
         if (profiler_flush_batch(p) || p->nents) {
                 profiler_log("stopping with %zu record(s) unwritten (%s)",
@@ -686,6 +699,7 @@ static void drain(struct profiler *p)
 
 static void profiler_free(struct profiler *p)
 {
+        profiler_writer_stop(p); /* before the clients it uses go */
         if (p->dlq) {
                 rd_kafka_flush(p->dlq, 2000);
                 rd_kafka_destroy(p->dlq);

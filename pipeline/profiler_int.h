@@ -1,9 +1,16 @@
 /* profiler_int.h -- internals of the reference profiler shared by its files
  * (profiler*.c) and its unit test. Not a public API.
  *
- * Threads: crmsync_profiler_run() runs everything on the caller's thread:
- * the consumer poll (and the rebalance callback it serves), the blocking
- * libcurl calls to the sink and the DLQ producer's flushes. No locks. */
+ * Threads: crmsync_profiler_run() polls and parses on the caller's thread
+ * (the consumer poll, the rebalance callback it serves, the DLQ producer)
+ * and hands each due batch to one writer thread (profiler_writer.c),
+ * which writes it to the sink, sends its side effects and commits its
+ * offsets, while the caller reads and parses the next batch. The writer
+ * works on its own struct profiler (the batch, its stats) and the shared
+ * sink client; the caller touches neither while a batch is in flight and
+ * waits for the writer before it writes anything itself (rebalance,
+ * shutdown). One batch in flight at a time, so the sink sees the batches
+ * in the order they were read. */
 #ifndef CRMSYNC_PROFILER_INT_H
 #define CRMSYNC_PROFILER_INT_H
 
@@ -169,6 +176,7 @@ struct side_fx {
 struct stats {
         /* Wall ms spent waiting in each phase (profiling aid). */
         int64_t  ms_poll, ms_sink, ms_fx, ms_commit;
+        int64_t  ms_wait; /* the loop waiting for the writer thread */
         uint64_t consumed, applied, stale, dup, dlq, skipped, failed, committed,
             retries, side_effects, kafka_errors, parked, forced;
 };
@@ -179,7 +187,11 @@ struct profiler {
         rd_kafka_t                   *rk;  /* consumer */
         rd_kafka_t                   *dlq; /* producer */
         struct prof_http              http;
-        struct prof_dedupe           *dedupe;
+        struct prof_http *sink; /* the client the flush uses: &http, or
+                                 * the reader's for the writer thread */
+        struct prof_dedupe *dedupe;
+        int                 is_writer; /* this is the writer thread's */
+        struct prof_writer *writer;    /* the reader's; NULL = none */
 
         /* The batch: ops waiting for the sink and the offsets they cover
          * (messages that need no op still count for the offsets). */
@@ -214,6 +226,28 @@ void profiler_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int profiler_flush_batch(struct profiler *p);
 /* Drop the batch (ops, offsets and side effects) uncommitted. */
 void profiler_batch_reset(struct profiler *p);
+/* Wait until the DLQ producer delivered everything (so that the offsets
+ * of dead-lettered records may be committed). 0, or -1 when stopping. */
+int profiler_flush_dlq(struct profiler *p);
+
+/* ---- the writer thread (profiler_writer.c) ---- */
+
+/* Start the writer thread. 0, or -1 with errstr filled. */
+int profiler_writer_start(struct profiler *p, char *errstr, size_t errstr_size);
+/* Hand the batch to the writer when it is free (after taking back what
+ * is left of its previous batch); with wait, wait for it first. Returns
+ * 1 when handed over, 0 when the writer is busy (or the DLQ flush gave
+ * up). A batch goes over only after the DLQ producer's flush. */
+int profiler_writer_submit(struct profiler *p, int wait);
+/* Wait for the batch in flight, then take back what is left of it
+ * (parked ops; everything when it gave up) into the batch in front of
+ * the newer records, with its stats. No-op without a writer. */
+void profiler_writer_wait(struct profiler *p);
+/* Take back a finished batch without waiting; 1 if a batch is still in
+ * flight, else 0. */
+int profiler_writer_busy(struct profiler *p);
+/* Wait for the batch in flight and end the thread (accepts none). */
+void profiler_writer_stop(struct profiler *p);
 
 /* Create the consumer (subscribed to cfg->topic, its rebalances served by
  * profiler_kafka.c) and the DLQ producer into p->rk and p->dlq; the

@@ -141,7 +141,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_assignment_lost(rk) ? " (lost)" : "");
                 /* Write and commit what we hold for these partitions
                  * before they move; what cannot be written (stopping, or
-                 * parked) is dropped uncommitted: the next owner gets it. */
+                 * parked) is dropped uncommitted: the next owner gets it.
+                 * The batch in flight first (it comes back here). */
+                profiler_writer_wait(p);
                 if (profiler_flush_batch(p) || !coop)
                         profiler_batch_reset(p);
                 else
