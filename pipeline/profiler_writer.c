@@ -47,8 +47,7 @@ static void *writer_main(void *arg)
         return NULL;
 }
 
-int profiler_writer_start(struct profiler *p, char *errstr,
-                          size_t errstr_size)
+int profiler_writer_start(struct profiler *p, char *errstr, size_t errstr_size)
 {
         struct prof_writer *w = calloc(1, sizeof(*w));
         if (!w)
@@ -124,18 +123,20 @@ static void take_back(struct profiler *p, struct profiler *f)
         if (reserve((void **)&f->ents, &f->ents_cap, n, sizeof(*f->ents))) {
                 profiler_batch_reset(p);
                 n = f->nents;
-        } else {
-                memcpy(f->ents + f->nents, p->ents, p->nents * sizeof(*p->ents));
+        } else if (p->nents) {
+                memcpy(f->ents + f->nents, p->ents,
+                       p->nents * sizeof(*p->ents));
         }
         if (!reserve((void **)&f->fx, &f->fx_cap, nfx, sizeof(*f->fx))) {
-                memcpy(f->fx + f->nfx, p->fx, p->nfx * sizeof(*p->fx));
+                if (p->nfx)
+                        memcpy(f->fx + f->nfx, p->fx, p->nfx * sizeof(*p->fx));
                 p->nfx = nfx;
         } else {
-                p->nfx = f->nfx; /* the newer ones come from a redelivery */
+                p->nfx = f->nfx; /* out of memory: the newer are lost */
         }
-        struct prof_pending *e = p->ents;
-        size_t               c = p->ents_cap;
-        struct side_fx      *x = p->fx;
+        struct prof_pending *e  = p->ents;
+        size_t               c  = p->ents_cap;
+        struct side_fx      *x  = p->fx;
         size_t               xc = p->fx_cap;
         p->ents = f->ents, p->ents_cap = f->ents_cap, p->nents = n;
         p->fx = f->fx, p->fx_cap = f->fx_cap;
