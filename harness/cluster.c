@@ -873,3 +873,24 @@ int crmsync_cluster_group_lag(cluster_t *c, const char *group,
         rd_kafka_topic_partition_list_destroy(tps);
         return 0;
 }
+
+int crmsync_cluster_end_offsets(cluster_t *c, const char *topic, int64_t *ends,
+                                int partitions, char *errstr,
+                                size_t errstr_size)
+{
+        rd_kafka_t *rk = c->lag_rk;
+
+        if (!rk && !(rk = lag_client(c, "crmsync-judge", errstr, errstr_size)))
+                return -1;
+        for (int p = 0; p < partitions; p++) {
+                int64_t             lo = -1, hi = -1;
+                rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+                    rk, topic, p, &lo, &hi, CLUSTER_LAG_TIMEOUT_MS);
+                if (err)
+                        return crmsync_err(errstr, errstr_size,
+                                           "end offset of %s partition %d: %s",
+                                           topic, p, rd_kafka_err2str(err));
+                ends[p] = hi;
+        }
+        return 0;
+}

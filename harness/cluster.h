@@ -57,6 +57,13 @@ int crmsync_cluster_reap(cluster_t *c);
 
 int crmsync_cluster_is_embedded(const cluster_t *c);
 
+/* The end offset (high watermark) of each of topic's partitions
+ * 0..partitions-1 now, read by the judge's own client (the one of
+ * crmsync_cluster_group_lag). Returns 0, or -1 + errstr. */
+int crmsync_cluster_end_offsets(cluster_t *c, const char *topic, int64_t *ends,
+                                int partitions, char *errstr,
+                                size_t errstr_size);
+
 /* Offsets of the first record at or after ts_ms in each of the changes
  * topic's partitions (offsets[p]; -1 = none). Returns 0, or -1 + errstr
  * when the lookup itself failed. */

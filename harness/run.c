@@ -105,6 +105,12 @@ void run_setup_child(struct run *r, struct child *c, const char *name,
                 argv[n++] = n1;
                 argv[n++] = "--lookback-ms";
                 argv[n++] = n2;
+                if (r->shadow_label) { /* one CRM, two clients */
+                        snprintf(n3, sizeof(n3), "crmsync-connector-%s",
+                                 r->shadow_label);
+                        argv[n++] = "--client-id";
+                        argv[n++] = n3;
+                }
                 add_bug_args(argv, &n, p->bugs);
         } else {
                 snprintf(n1, sizeof(n1), "%u", p->batch_size);
@@ -372,7 +378,7 @@ static void note_stalled_group(struct run *r, const char *when)
                     (long long)r->lag.total, r->lag.partitions);
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+void run_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
         struct run              *r   = arg;
         int64_t                  now = crmsync_mono_ms();
@@ -587,8 +593,6 @@ static void crm_serve_observer(void *opaque, const struct crm_event *ev,
                          "\"event_id\":\"%s\",\"via\":\"%s\"}\n",
                          (long long)wall_ms, ev->event_id, via);
 }
-/* What a phase of a run ends with. */
-enum phase_rc { PHASE_OK = 0, PHASE_ERROR = -1, PHASE_INTERRUPTED = 1 };
 
 static enum phase_rc setup_checkpoint(struct run *r)
 {
@@ -596,8 +600,7 @@ static enum phase_rc setup_checkpoint(struct run *r)
 }
 
 /* The run folder, history.jsonl and the Kafka clients' log. */
-static enum phase_rc setup_files(struct run *r, char *errstr,
-                                 size_t errstr_size)
+enum phase_rc run_setup_files(struct run *r, char *errstr, size_t errstr_size)
 {
         char path[600];
 
@@ -623,12 +626,11 @@ static enum phase_rc setup_files(struct run *r, char *errstr,
 }
 
 /* The event loop and the Kafka target. */
-static enum phase_rc setup_cluster(struct run *r, char *errstr,
-                                   size_t errstr_size)
+enum phase_rc run_setup_cluster(struct run *r, char *errstr, size_t errstr_size)
 {
         char props[600], flog[600];
 
-        if (!(r->base = event_base_new())) {
+        if (!r->base && !(r->base = event_base_new())) {
                 crmsync_err(errstr, errstr_size, "event_base_new failed");
                 return PHASE_ERROR;
         }
@@ -642,8 +644,7 @@ static enum phase_rc setup_cluster(struct run *r, char *errstr,
 
 /* The judge's Kafka clients: the auditor (a copy of the topic) and the
  * probe (the target's availability). */
-static enum phase_rc setup_judge(struct run *r, char *errstr,
-                                 size_t errstr_size)
+enum phase_rc run_setup_judge(struct run *r, char *errstr, size_t errstr_size)
 {
         const struct scenario *sc = r->sc;
 
@@ -664,8 +665,8 @@ static enum phase_rc setup_judge(struct run *r, char *errstr,
 }
 
 /* The fake sink, then the profiler, waited for until it is in its group. */
-static enum phase_rc setup_sink_and_profiler(struct run *r, char *errstr,
-                                             size_t errstr_size)
+enum phase_rc run_setup_sink_and_profiler(struct run *r, char *errstr,
+                                          size_t errstr_size)
 {
         const struct scenario *sc = r->sc;
         char                   ready_path[600];
@@ -691,6 +692,16 @@ static enum phase_rc setup_sink_and_profiler(struct run *r, char *errstr,
                             r->run_dir);
                 return PHASE_ERROR;
         }
+        if (r->shadow_label) /* run_shadow.c waits for both at once */
+                return setup_checkpoint(r);
+        return run_wait_profiler(r);
+}
+
+enum phase_rc run_wait_profiler(struct run *r)
+{
+        char ready_path[600];
+        snprintf(ready_path, sizeof(ready_path), "%s/profiler.ready",
+                 r->run_dir);
         if (wait_ready(r, ready_path, 15000) == -1)
                 return PHASE_ERROR;
         return setup_checkpoint(r);
@@ -699,7 +710,7 @@ static enum phase_rc setup_sink_and_profiler(struct run *r, char *errstr,
 /* The mock CRM, its clock starting CONNECTOR_WARMUP_MS from now so the
  * connector has started (read its stored cursor) before the first change
  * commits. */
-static enum phase_rc setup_crm(struct run *r, char *errstr, size_t errstr_size)
+enum phase_rc run_setup_crm(struct run *r, char *errstr, size_t errstr_size)
 {
         const struct scenario   *sc = r->sc;
         struct crm_server_config cc = {0};
@@ -735,7 +746,7 @@ static enum phase_rc setup_crm(struct run *r, char *errstr, size_t errstr_size)
 }
 
 /* Timers for every fault's start and end, and the run's deadline. */
-static void schedule_faults(struct run *r)
+void run_schedule_faults(struct run *r)
 {
         const struct scenario *sc = r->sc;
         double                 timeout_s;
@@ -768,7 +779,7 @@ static void schedule_faults(struct run *r)
         r->deadline_mono = r->t0_mono + (int64_t)(timeout_s * 1000);
 }
 
-/* Start the connector and run the loop until tick_cb ends it. Returns -1
+/* Start the connector and run the loop until run_tick_cb ends it. Returns -1
  * when nothing ran that could be judged. */
 static int run_pipeline(struct run *r, char *errstr, size_t errstr_size)
 {
@@ -793,7 +804,7 @@ static int run_pipeline(struct run *r, char *errstr, size_t errstr_size)
                             r->run_dir);
                 return -1;
         }
-        r->tick = event_new(r->base, -1, EV_PERSIST, tick_cb, r);
+        r->tick = event_new(r->base, -1, EV_PERSIST, run_tick_cb, r);
         event_add(r->tick, &tv);
         event_base_dispatch(r->base);
         event_del(r->tick);
@@ -804,10 +815,11 @@ static int run_pipeline(struct run *r, char *errstr, size_t errstr_size)
 
 /* Stop the pipeline, check the sink against the workload and build the
  * summary; *failed is the verdict. */
-static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
+enum phase_rc run_judge(struct run *r, json_t **summary, int *failed)
 {
-        const struct scenario *sc     = r->sc;
-        json_t                *replay = NULL, *log, *timing, *series;
+        const struct scenario *sc      = r->sc;
+        json_t                *replay  = NULL, *log, *timing, *series;
+        json_t                *offsets = NULL, *dlq = NULL;
         struct check_result    res;
         struct expectations    exp = {0};
 
@@ -830,8 +842,11 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
                                    : run_history_checks(r, &res);
         timing = run_timing_json(r);
         series = run_series_json(r); /* before a replay clears the sink */
-        if (!r->opt->no_record)
+        if (!r->opt->no_record) {
                 run_write_applies(r);
+                offsets = run_offsets_json(r); /* before a replay */
+                dlq     = run_dlq_drain_json(r);
+        }
         if (sc->replay.enabled && !r->error[0])
                 replay = run_replay(r, &res);
         if (run_interrupted(r, "judging")) {
@@ -840,14 +855,23 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
                 json_decref(timing);
                 json_decref(series);
                 json_decref(replay);
+                json_decref(offsets);
+                json_decref(dlq);
                 return PHASE_INTERRUPTED;
         }
         *summary =
             run_build_summary(r, &res, timing, log, replay, &exp, failed);
-        if (*summary) /* for the report's charts */
+        if (*summary) { /* for the report's charts */
                 json_object_set_new(*summary, "series", series);
-        else
+                if (offsets)
+                        json_object_set_new(*summary, "offsets", offsets);
+                if (dlq)
+                        json_object_set_new(*summary, "dlq_drain", dlq);
+        } else {
                 json_decref(series);
+                json_decref(offsets);
+                json_decref(dlq);
+        }
         if (*summary) /* a scenario that must fail: failing so is a pass */
                 *failed = crmsync_verdict_apply(&sc->expect.must_fail, &exp,
                                                 res.counts, *summary, *failed);
@@ -860,8 +884,8 @@ static enum phase_rc judge(struct run *r, json_t **summary, int *failed)
 /* Stop what runs (a second signal has killed it already), and say the
  * run was cut off instead of judging a backlog in flight. Returns the
  * exit code, 2 when even that summary could not be built. */
-static int stop_interrupted(struct run *r, json_t **summary, char *errstr,
-                            size_t errstr_size)
+int run_stop_interrupted(struct run *r, json_t **summary, char *errstr,
+                         size_t errstr_size)
 {
         if (r->base) {
                 run_stop_child_serving(r, &r->connector, stop_grace_ms());
@@ -881,7 +905,7 @@ static int stop_interrupted(struct run *r, json_t **summary, char *errstr,
         return 128 + r->interrupt_sig; /* run_finish writes the reports */
 }
 
-static void run_free(struct run *r)
+void run_free(struct run *r)
 {
         crmsync_child_stop(&r->connector, 0);
         crmsync_child_stop(&r->profiler, 0);
@@ -895,16 +919,18 @@ static void run_free(struct run *r)
                 event_free(r->tick);
         crmsync_auditor_destroy(r->auditor);
         crmsync_probe_destroy(r->probe);
-        crmsync_crm_server_destroy(r->crm);
+        if (!r->shadow_shared)
+                crmsync_crm_server_destroy(r->crm);
         run_sink_close(r);
         crmsync_cluster_close(r->cluster);
         crmsync_kafka_log_close();
-        if (r->base)
+        if (r->base && !r->shadow_shared)
                 event_base_free(r->base);
         free(r->ev_rec);
         free(r->ap_rec);
         run_status_free(r);
-        crmsync_workload_destroy(r->wl);
+        if (!r->shadow_shared)
+                crmsync_workload_destroy(r->wl);
 }
 
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
@@ -922,11 +948,11 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
         if (!(r.wl = crmsync_workload_generate(&sc->workload, errstr,
                                                errstr_size)))
                 return 2;
-        if ((ph = setup_files(&r, errstr, errstr_size)) ||
-            (ph = setup_cluster(&r, errstr, errstr_size)) ||
-            (ph = setup_judge(&r, errstr, errstr_size)) ||
-            (ph = setup_sink_and_profiler(&r, errstr, errstr_size)) ||
-            (ph = setup_crm(&r, errstr, errstr_size)))
+        if ((ph = run_setup_files(&r, errstr, errstr_size)) ||
+            (ph = run_setup_cluster(&r, errstr, errstr_size)) ||
+            (ph = run_setup_judge(&r, errstr, errstr_size)) ||
+            (ph = run_setup_sink_and_profiler(&r, errstr, errstr_size)) ||
+            (ph = run_setup_crm(&r, errstr, errstr_size)))
                 goto phase_end;
         if (opt->preload) {
                 /* The changes straight to the topic, then the replay. */
@@ -935,14 +961,14 @@ int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 run_history_close(&r);
                 goto out;
         }
-        schedule_faults(&r);
+        run_schedule_faults(&r);
         if (run_pipeline(&r, errstr, errstr_size) == -1)
                 goto out;
-        if ((ph = judge(&r, &summary, &failed)) == PHASE_OK)
+        if ((ph = run_judge(&r, &summary, &failed)) == PHASE_OK)
                 rc = failed ? 1 : 0;
 phase_end:
         if (ph == PHASE_INTERRUPTED)
-                rc = stop_interrupted(&r, &summary, errstr, errstr_size);
+                rc = run_stop_interrupted(&r, &summary, errstr, errstr_size);
 out:
         rc = run_finish(&r, rc, &summary, errstr, errstr_size);
         run_free(&r);

@@ -141,7 +141,36 @@ struct run {
         uint32_t               *ev_rec, *ap_rec;
         size_t                  ap_cnt;
         struct run_status_state status;
+        /* Shadow mode (run_shadow.c): "A" or "B", the connector's client
+         * id suffix; shared: base, crm and wl belong to side A. */
+        const char *shadow_label;
+        int         shadow_shared;
 };
+
+/* What a phase of a run ends with. */
+enum phase_rc { PHASE_OK = 0, PHASE_ERROR = -1, PHASE_INTERRUPTED = 1 };
+
+/* run.c's phases, for run_shadow.c: the run folder and history; the
+ * event loop (kept when r->base is set) and the Kafka target; the judge's
+ * clients; the sink and the profiler (waited for); the mock CRM; the
+ * fault timers and deadline; the tick (convergence); the judging; the
+ * summary of an interrupted run; the teardown. */
+enum phase_rc run_setup_files(struct run *r, char *errstr, size_t errstr_size);
+enum phase_rc run_setup_cluster(struct run *r, char *errstr,
+                                size_t errstr_size);
+enum phase_rc run_setup_judge(struct run *r, char *errstr, size_t errstr_size);
+enum phase_rc run_setup_sink_and_profiler(struct run *r, char *errstr,
+                                          size_t errstr_size);
+/* In shadow mode (r->shadow_label) the profiler is started, not waited
+ * for: run_wait_profiler waits until it joined its group. */
+enum phase_rc run_wait_profiler(struct run *r);
+enum phase_rc run_setup_crm(struct run *r, char *errstr, size_t errstr_size);
+void          run_schedule_faults(struct run *r);
+void          run_tick_cb(evutil_socket_t fd, short what, void *arg);
+enum phase_rc run_judge(struct run *r, json_t **summary, int *failed);
+int  run_stop_interrupted(struct run *r, json_t **summary, char *errstr,
+                          size_t errstr_size);
+void run_free(struct run *r);
 
 /* history.jsonl: one JSON object a line with t_ms (since the CRM's clock
  * started) and wall_ms; fmt adds members (",\"k\":v"). */
@@ -264,6 +293,14 @@ void run_summary_where(struct run *r, json_t *s);
 json_t *run_build_summary(struct run *r, struct check_result *res,
                           json_t *timing, json_t *log, json_t *replay,
                           struct expectations *exp, int *failed);
+
+/* run_offsets.c: the summary's "offsets" (offsets.h: per partition the
+ * log end read now against the highest offset the sink applied) and
+ * "dlq_drain" (the DLQ topic read back to its end by the judge: records
+ * and seconds, next to what the auditor saw dead-lettered). Call after the
+ * pipeline stopped and the auditor finished. New references. */
+json_t *run_offsets_json(struct run *r);
+json_t *run_dlq_drain_json(struct run *r);
 
 /* run_api.c: the summary's "api" object (new reference) from the CRM's
  * per-client counts, and the expect.api checks appended to exp. */

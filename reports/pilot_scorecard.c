@@ -477,32 +477,155 @@ static json_t *dlq(const json_t *pilot, int ti)
         return json_string(buf);
 }
 
-/* "lag 0 at the end: p0 612, p1 498, ..." for the mirrored stream. */
-static json_t *current(const json_t *pilot, int ti)
+/* Which sink is current, from a run summary's "offsets" (the highest
+ * offset the sink applied per partition against the log end): "current:
+ * p0 611 (end 612), ..." or "BEHIND: p2 by 5 (applied 606, end 612);
+ * current: p0, p1". */
+int crmsync_pilot_offsets_text(const json_t *off, char *buf, size_t size)
 {
-        const json_t *r = run_of(pilot, ti, "01-");
         const json_t *p;
-        size_t        i, n;
-        char          buf[512];
+        size_t        i, n = 0;
+        int           behind = 0;
+        if (!json_is_object(off)) {
+                snprintf(buf, size, "not recorded");
+                return -1;
+        }
+        if (json_string_value(json_object_get(off, "error"))) {
+                snprintf(buf, size, "log end unknown: %s",
+                         json_string_value(json_object_get(off, "error")));
+                return -1;
+        }
+        behind = !json_is_true(json_object_get(off, "current"));
+        n = (size_t)snprintf(buf, size, "%s:", behind ? "BEHIND" : "current");
+        for (int pass = 0; pass < (behind ? 2 : 1); pass++) {
+                int first = 1;
+                if (pass == 1 && n < size)
+                        n += (size_t)snprintf(buf + n, size - n, "; current:");
+                json_array_foreach(json_object_get(off, "partitions"), i, p)
+                {
+                        json_int_t b =
+                            json_integer_value(json_object_get(p, "behind"));
+                        json_int_t pn =
+                            json_integer_value(json_object_get(p, "partition"));
+                        if (n >= size - 1 || (behind && (pass == 0) != !!b))
+                                continue;
+                        if (behind && pass == 0)
+                                n += (size_t)snprintf(
+                                    buf + n, size - n,
+                                    "%s p%lld by %lld (applied %lld, "
+                                    "end %lld)",
+                                    first ? "" : ",", (long long)pn,
+                                    (long long)b,
+                                    (long long)json_integer_value(
+                                        json_object_get(p, "highest_applied")),
+                                    (long long)json_integer_value(
+                                        json_object_get(p, "log_end")));
+                        else if (behind)
+                                n += (size_t)snprintf(
+                                    buf + n, size - n, "%s p%lld",
+                                    first ? "" : ",", (long long)pn);
+                        else if (json_integer_value(
+                                     json_object_get(p, "log_end")) <=
+                                 json_integer_value(
+                                     json_object_get(p, "start")))
+                                n += (size_t)snprintf(
+                                    buf + n, size - n, "%s p%lld none this run",
+                                    first ? "" : ",", (long long)pn);
+                        else
+                                n += (size_t)snprintf(
+                                    buf + n, size - n,
+                                    "%s p%lld %lld (end %lld)",
+                                    first ? "" : ",", (long long)pn,
+                                    (long long)json_integer_value(
+                                        json_object_get(p, "highest_applied")),
+                                    (long long)json_integer_value(
+                                        json_object_get(p, "log_end")));
+                        first = 0;
+                }
+        }
+        return behind;
+}
+
+static json_t *current(const json_t *r)
+{
+        char buf[600];
         if (!r)
                 return NULL;
-        n = (size_t)snprintf(buf, sizeof(buf),
-                             "group lag %lld at the end; highest applied "
-                             "offset per partition:",
-                             (long long)json_integer_value(
-                                 at(r, "run.group_lag.lag_at_last_check")));
-        json_array_foreach(json_object_get(r, "pilot_applied_offsets"), i, p)
-        {
-                if (n >= sizeof(buf) - 40)
-                        break;
-                n +=
-                    (size_t)snprintf(buf + n, sizeof(buf) - n, " p%lld %lld",
-                                     (long long)json_integer_value(
-                                         json_object_get(p, "partition")),
-                                     (long long)json_integer_value(
-                                         json_object_get(p, "highest_offset")));
-        }
+        crmsync_pilot_offsets_text(json_object_get(r, "offsets"), buf,
+                                   sizeof(buf));
         return json_string(buf);
+}
+
+/* Over every run of target ti: how many sinks were current, and the
+ * first that was not. */
+static json_t *all_current(const json_t *pilot, int ti)
+{
+        const json_t *x;
+        size_t        i;
+        int           n = 0, cur           = 0;
+        char          buf[700], first[600] = "";
+        json_array_foreach(json_object_get(target(pilot, ti), "runs"), i, x)
+        {
+                char t[500];
+                n++;
+                if (crmsync_pilot_offsets_text(json_object_get(x, "offsets"), t,
+                                               sizeof(t)) == 0)
+                        cur++;
+                else if (!first[0])
+                        snprintf(
+                            first, sizeof(first), "; %s %s",
+                            json_string_value(json_object_get(x, "scenario")),
+                            t);
+        }
+        snprintf(buf, sizeof(buf), "%d of %d sinks current%s", cur, n, first);
+        return json_string(buf);
+}
+
+static json_t *dlq_drain(const json_t *pilot, int ti)
+{
+        const json_t *d = at(run_of(pilot, ti, "07-"), "dlq_drain");
+        char          buf[300];
+        if (!run_of(pilot, ti, "07-"))
+                return NULL;
+        if (!json_is_object(d))
+                snprintf(buf, sizeof(buf), "not recorded");
+        else if (json_string_value(json_object_get(d, "error")))
+                snprintf(buf, sizeof(buf), "FAILED: %s",
+                         json_string_value(json_object_get(d, "error")));
+        else
+                snprintf(buf, sizeof(buf),
+                         "%s: %lld records read back in %.2f s (%lld "
+                         "dead-lettered seen by the judge)%s",
+                         json_string_value(json_object_get(d, "topic")),
+                         (long long)json_integer_value(
+                             json_object_get(d, "records")),
+                         json_number_value(json_object_get(d, "seconds")),
+                         (long long)json_integer_value(
+                             json_object_get(d, "dead_lettered")),
+                         json_is_true(json_object_get(d, "complete"))
+                             ? ""
+                             : ", INCOMPLETE");
+        return json_string(buf);
+}
+
+static void shadow_current(json_t *rows, const json_t *pilot)
+{
+        const json_t *sh = json_object_get(pilot, "shadow");
+        json_t       *v[2];
+        if (!json_is_object(sh))
+                return;
+        for (int i = 0; i < 2; i++) {
+                char buf[600];
+                crmsync_pilot_offsets_text(
+                    json_object_get(
+                        json_array_get(json_object_get(sh, "sides"), (size_t)i),
+                        "offsets"),
+                    buf, sizeof(buf));
+                v[i] = json_string(buf);
+        }
+        row(rows, "shadow sink current", "", v[0], v[1], NONE,
+            json_pack("[{s:s, s:s}]", "label", "shadow.md", "href",
+                      "shadow.md"));
 }
 
 static void recovery(json_t *lines, const json_t *pilot)
@@ -519,16 +642,29 @@ static void recovery(json_t *lines, const json_t *pilot)
                 "timing.replay.seconds", LOWER);
         row(rows, "DLQ: dead-lettered records covered", "", dlq(pilot, 0),
             dlq(pilot, 1), NONE, runs_evidence(pilot, "07-"));
-        row(rows, "sink current (mirrored stream)", "", current(pilot, 0),
-            current(pilot, 1), NONE, runs_evidence(pilot, "01-"));
+        row(rows, "DLQ drain", "", dlq_drain(pilot, 0), dlq_drain(pilot, 1),
+            NONE, runs_evidence(pilot, "07-"));
+        run_row(rows, pilot, "DLQ drain time", "s", "07-", "dlq_drain.seconds",
+                LOWER);
+        row(rows, "sink current (mirrored stream)", "",
+            current(run_of(pilot, 0, "01-")), current(run_of(pilot, 1, "01-")),
+            NONE, runs_evidence(pilot, "01-"));
+        row(rows, "sinks current (every run)", "", all_current(pilot, 0),
+            all_current(pilot, 1), NONE, json_array());
+        shadow_current(rows, pilot);
         note(l, "DLQ: 07-dlq-schema-drift makes the CRM serve changes "
                 "without a record id; the connector sends each to the "
                 "dead-letter topic and re-reads its entity, so the DLQ is "
                 "drained by full writes (nothing may be missing). Rolling "
                 "back a connector change is the connector downtime and "
-                "catch-up run (Elasticity). A sink is current when its "
-                "consumer group has no lag: it applied every partition to "
-                "the log end (the highest offsets it applied are listed).");
+                "catch-up run (Elasticity). DLQ drain: after the run the judge "
+                "reads the DLQ topic back to its end with its own client "
+                "and counts what is in it. A sink is current when, on every "
+                "partition, the highest offset it applied (its apply log, "
+                "matched to the judge's copy of the topic by event id) is "
+                "the last offset of the log (the log end the judge read "
+                "after the pipeline stopped); else it is behind by the "
+                "offsets in between.");
 }
 
 static json_t *shadow_side(const json_t *sh, int ti)

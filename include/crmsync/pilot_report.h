@@ -18,6 +18,12 @@
  * New reference. */
 json_t *crmsync_pilot_scorecard(const json_t *pilot);
 
+/* Which sink is current, from a run summary's "offsets" object
+ * (harness/offsets.h), into buf: "current: p0 611 (end 612), ..." or
+ * "BEHIND: p2 by 5 (applied 606, end 612); current: p0, p1". Returns 0
+ * when current, 1 when behind, -1 when not recorded or unknown. */
+int crmsync_pilot_offsets_text(const json_t *off, char *buf, size_t size);
+
 /* Write report.md and report.html into dir. Returns 0 or -1 + errstr
  * naming the file. */
 int crmsync_pilot_report_write(const json_t *pilot, const char *dir,
