@@ -1,11 +1,12 @@
-/* pilot_shadow.c -- shadow mode (pilot_int.h). The same scenario runs on
- * both targets at the same time: each run has its own CRM (serving the
- * same seeded stream: their commit logs' SHA-256 must match), connector,
- * target, profiler and sink, and is judged against its CRM as any run.
- * Then the two sinks' final states, rebuilt from each run's history
- * (the last applied write of every record), are compared record by
- * record; every divergence is listed in shadow.md with the lineage of the
- * record's last change on both sides (crmsync trace). */
+/* pilot_shadow.c -- shadow mode (pilot_int.h). The first scenario runs
+ * once as `crmsync run A --shadow-with B` (harness/run_shadow.c): one mock
+ * CRM, one ground truth, serving its stream to two pipelines at once, each
+ * with its own connector, target, profiler and sink, and each judged
+ * against that CRM in its own run folder. Then the two sinks' final
+ * states, rebuilt from each run's history (the last applied write of
+ * every record), are compared record by record; every divergence is
+ * listed in shadow.md with the lineage of the record's last change on
+ * both sides (crmsync trace). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,14 +27,21 @@
 #define SHADOW_MAX_LINES 5000000 /* history lines read per run */
 
 /* The scenario for one side: B's pipeline gets the planted bugs. */
-static int shadow_scenario(const char *src, const char *out, const char *bugs,
-                           char *errstr, size_t errstr_size)
+static int shadow_scenario(const char *src, const char *out, const char *label,
+                           const char *bugs, char *errstr, size_t errstr_size)
 {
         json_t *root = json_load_file(src, 0, NULL);
         json_t *pip, *arr;
         char    buf[512], *save = NULL;
         if (!root)
                 return crmsync_err(errstr, errstr_size, "%s: unreadable", src);
+        /* Two run folders of one process: two names. */
+        snprintf(buf, sizeof(buf), "%s-%s",
+                 json_string_value(json_object_get(root, "name"))
+                     ? json_string_value(json_object_get(root, "name"))
+                     : "shadow",
+                 label);
+        json_object_set_new(root, "name", json_string(buf));
         if (bugs) {
                 arr = json_array();
                 snprintf(buf, sizeof(buf), "%s", bugs);
@@ -59,7 +67,7 @@ static int shadow_scenario(const char *src, const char *out, const char *bugs,
         return 0;
 }
 
-static pid_t spawn(const char *self, const char *scenario, const char *runs,
+static pid_t spawn(const char *self, char scen[2][4300], const char *runs,
                    double timeout_s)
 {
         pid_t pid = fork();
@@ -72,31 +80,16 @@ static pid_t spawn(const char *self, const char *scenario, const char *runs,
                         dup2(fd, 2);
                 }
                 if (timeout_s > 0)
-                        execl(self, self, "run", scenario, "--runs-dir", runs,
-                              "--quiet", "--timeout", tmo, (char *)NULL);
+                        execl(self, self, "run", scen[0], "--shadow-with",
+                              scen[1], "--runs-dir", runs, "--quiet",
+                              "--timeout", tmo, (char *)NULL);
                 else
-                        execl(self, self, "run", scenario, "--runs-dir", runs,
-                              "--quiet", (char *)NULL);
+                        execl(self, self, "run", scen[0], "--shadow-with",
+                              scen[1], "--runs-dir", runs, "--quiet",
+                              (char *)NULL);
                 _exit(127);
         }
         return pid;
-}
-
-/* The run folder under runs (the only one there). */
-static int run_dir_in(const char *runs, char *out, size_t size)
-{
-        DIR           *d = opendir(runs);
-        struct dirent *de;
-        int            found = 0;
-        if (!d)
-                return -1;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.') {
-                        snprintf(out, size, "%s/%s", runs, de->d_name);
-                        found = 1;
-                }
-        closedir(d);
-        return found ? 0 : -1;
 }
 
 /* key -> {"event_id", "version", "delete"}: the last applied write of
@@ -195,8 +188,8 @@ static json_t *side(const char *label, const char *name, const char *run_dir)
         json_object_foreach(json_object_get(s, "anomalies"), k, v) n +=
             json_integer_value(v);
         v = json_pack(
-            "{s:s, s:s, s:s, s:s, s:b, s:I, s:s}", "label", label, "name", name,
-            "run_dir", run_dir, "verdict",
+            "{s:s, s:s, s:s, s:s, s:b, s:I, s:s, s:O}", "label", label, "name",
+            name, "run_dir", run_dir, "verdict",
             json_string_value(json_object_get(s, "verdict"))
                 ? json_string_value(json_object_get(s, "verdict"))
                 : "error",
@@ -205,9 +198,23 @@ static json_t *side(const char *label, const char *name, const char *run_dir)
                                               "commit_log_sha256"))
                 ? json_string_value(json_object_get(
                       json_object_get(s, "workload"), "commit_log_sha256"))
-                : "");
+                : "",
+            "offsets",
+            json_object_get(s, "offsets") ? json_object_get(s, "offsets")
+                                          : json_null());
         json_decref(s);
         return v;
+}
+
+static const json_t *at2(const json_t *o, const char *a, const char *b)
+{
+        return json_object_get(json_object_get(o, a), b);
+}
+
+static json_int_t served(const json_t *crm, const char *client)
+{
+        return json_integer_value(
+            json_object_get(json_object_get(crm, "served"), client));
 }
 
 static void write_md(const char *dir, const json_t *res, const json_t *divs,
@@ -221,17 +228,28 @@ static void write_md(const char *dir, const json_t *res, const json_t *divs,
         if (!(fp = fopen(path, "w")))
                 return;
         fprintf(fp,
-                "# Shadow mode\n\nOne seeded CRM stream (commit log "
-                "SHA-256 %s on both: %s) went to two pipelines at the "
-                "same time, each with its own connector, target, "
-                "profiler and sink.\n\n| side | target | run | verdict "
-                "| sink against its CRM |\n|---|---|---|---|---|\n",
-                json_is_true(json_object_get(res, "same_stream")) ? "equal"
-                                                                  : "NOT "
-                                                                    "equal",
-                json_string_value(json_object_get(
-                    json_array_get(json_object_get(res, "sides"), 0),
-                    "commit_log_sha256")));
+                "# Shadow mode\n\nOne mock CRM (%s: one ground truth, "
+                "commit log SHA-256 %s, %lld events) served its stream to "
+                "two pipelines at the same time, each with its own "
+                "connector, target, profiler and sink: %lld events to "
+                "connector A, %lld to connector B (every one in "
+                "`shadow/crm-served.jsonl` with the client that read it). "
+                "The runs' commit logs %s.\n\n| side | target | run | "
+                "verdict | sink against the CRM |\n|---|---|---|---|---|\n",
+                json_string_value(at2(res, "crm", "url"))
+                    ? json_string_value(at2(res, "crm", "url"))
+                    : "?",
+                json_string_value(at2(res, "crm", "commit_log_sha256"))
+                    ? json_string_value(at2(res, "crm", "commit_log_sha256"))
+                    : "?",
+                (long long)json_integer_value(at2(res, "crm", "events")),
+                (long long)served(json_object_get(res, "crm"),
+                                  "crmsync-connector-A"),
+                (long long)served(json_object_get(res, "crm"),
+                                  "crmsync-connector-B"),
+                json_is_true(json_object_get(res, "same_stream"))
+                    ? "are the CRM's"
+                    : "DIFFER from the CRM's");
         json_array_foreach(json_object_get(res, "sides"), i, sd) fprintf(
             fp, "| %s | %s | %s | %s | %s (%lld anomalies) |\n",
             json_string_value(json_object_get(sd, "label")),
@@ -271,41 +289,88 @@ static void write_md(const char *dir, const json_t *res, const json_t *divs,
         fclose(fp);
 }
 
-/* Start both runs at once; wait for both, bounded. */
-static int run_both(char runs[2][4200], char scen[2][4300],
+/* Run the pair as one process; wait for it, bounded. */
+static int run_pair(const char *runs, char scen[2][4300],
                     const struct pilot_options *opt)
 {
-        pid_t   pid[2];
-        int     left = 2, st;
-        int64_t end  = crmsync_mono_ms() +
+        int     st;
+        pid_t   pid = spawn(opt->self_exe, scen, runs, opt->timeout_s);
+        int64_t end = crmsync_mono_ms() +
                       (int64_t)((opt->timeout_s > 0 ? opt->timeout_s : 600) +
                                 SHADOW_EXTRA_S) *
                           1000;
-        for (int i = 0; i < 2; i++)
-                pid[i] = spawn(opt->self_exe, scen[i], runs[i], opt->timeout_s);
-        while (left && crmsync_mono_ms() < end) {
-                for (int i = 0; i < 2; i++)
-                        if (pid[i] > 0 &&
-                            waitpid(pid[i], &st, WNOHANG) == pid[i]) {
-                                pid[i] = 0;
-                                left--;
-                        }
+        while (pid > 0 && crmsync_mono_ms() < end) {
+                if (waitpid(pid, &st, WNOHANG) == pid)
+                        return 0;
                 usleep(100000);
         }
-        for (int i = 0; i < 2; i++)
-                if (pid[i] > 0) {
-                        kill(pid[i], SIGTERM);
-                        waitpid(pid[i], &st, 0);
+        if (pid > 0) {
+                kill(pid, SIGTERM);
+                waitpid(pid, &st, 0);
+        }
+        return -1;
+}
+
+/* shadow/shadow.json of the pair's process: its two run folders and the
+ * one CRM. NULL + errstr when it is not there. */
+static json_t *pair_result(const char *sdir, char rd[2][4096], char *errstr,
+                           size_t errstr_size)
+{
+        char    path[4200];
+        json_t *j;
+        snprintf(path, sizeof(path), "%s/shadow.json", sdir);
+        j = json_load_file(path, 0, NULL);
+        for (int i = 0; j && i < 2; i++) {
+                const char *d = json_string_value(
+                    json_array_get(json_object_get(j, "run_dirs"), (size_t)i));
+                if (!d) {
+                        json_decref(j);
+                        j = NULL;
+                        break;
                 }
-        return left ? -1 : 0;
+                snprintf(rd[i], 4096, "%s", d);
+        }
+        if (!j)
+                crmsync_err(errstr, errstr_size,
+                            "shadow mode: the run did not finish or left no "
+                            "run folders (see %s)",
+                            sdir);
+        return j;
+}
+
+/* ok, same_stream and one_crm into res. */
+static void shadow_verdict(json_t *res, const json_t *pair, size_t ndivs)
+{
+        const json_t *sa  = json_array_get(json_object_get(res, "sides"), 0);
+        const json_t *sb  = json_array_get(json_object_get(res, "sides"), 1);
+        const json_t *crm = json_object_get(pair, "crm");
+        const char   *ha =
+            json_string_value(json_object_get(sa, "commit_log_sha256"));
+        const char *hb =
+            json_string_value(json_object_get(sb, "commit_log_sha256"));
+        const char *hc =
+            json_string_value(json_object_get(crm, "commit_log_sha256"));
+        int same = ha && hb && hc && *ha && !strcmp(ha, hb) && !strcmp(ha, hc);
+        /* One CRM: it served its stream to both connectors. */
+        int one = served(crm, "crmsync-connector-A") > 0 &&
+                  served(crm, "crmsync-connector-B") > 0;
+        json_object_set_new(res, "crm",
+                            crm ? json_deep_copy(crm) : json_null());
+        json_object_set_new(res, "same_stream", json_boolean(same));
+        json_object_set_new(res, "one_crm", json_boolean(one));
+        json_object_set_new(
+            res, "ok",
+            json_boolean(same && one && !ndivs &&
+                         json_is_true(json_object_get(sa, "matches_crm")) &&
+                         json_is_true(json_object_get(sb, "matches_crm"))));
 }
 
 json_t *crmsync_pilot_shadow(struct pilot_target *pt, const char *scenario,
                              const char *dir, const struct pilot_options *opt,
                              char *errstr, size_t errstr_size)
 {
-        char    runs[2][4200], scen[2][4300], sdir[4096], rd[2][4096];
-        json_t *st[2], *last = json_object(), *divs, *res;
+        char    scen[2][4300], sdir[4096], rd[2][4096];
+        json_t *st[2], *last = json_object(), *divs, *res, *pair = NULL;
         (void)scenario;
         snprintf(sdir, sizeof(sdir), "%s/shadow", dir);
         if (mkdir(sdir, 0755) && errno != EEXIST) {
@@ -315,33 +380,29 @@ json_t *crmsync_pilot_shadow(struct pilot_target *pt, const char *scenario,
                 return NULL;
         }
         if (opt->progress)
-                fprintf(
-                    opt->progress,
-                    "pilot: shadow mode: one stream to A and B at once%s%s\n",
-                    opt->shadow_bugs_b ? ", B with bug switch " : "",
-                    opt->shadow_bugs_b ? opt->shadow_bugs_b : "");
+                fprintf(opt->progress,
+                        "pilot: shadow mode: one CRM, its stream to A and B "
+                        "at once%s%s\n",
+                        opt->shadow_bugs_b ? ", B with bug switch " : "",
+                        opt->shadow_bugs_b ? opt->shadow_bugs_b : "");
         for (int i = 0; i < 2; i++) {
-                snprintf(runs[i], sizeof(runs[i]), "%s/%s", sdir, pt[i].label);
                 snprintf(scen[i], sizeof(scen[i]), "%s/scenario-%s.json", sdir,
                          pt[i].label);
-                if (mkdir(runs[i], 0755) ||
-                    shadow_scenario(pt[i].derived[0], scen[i],
+                if (shadow_scenario(pt[i].derived[0], scen[i], pt[i].label,
                                     i ? opt->shadow_bugs_b : NULL, errstr,
                                     errstr_size)) {
-                        if (!*errstr)
-                                crmsync_err(errstr, errstr_size, "%s: %s",
-                                            runs[i], strerror(errno));
                         json_decref(last);
                         return NULL;
                 }
         }
-        if (run_both(runs, scen, opt) || run_dir_in(runs[0], rd[0], 4096) ||
-            run_dir_in(runs[1], rd[1], 4096)) {
+        if (run_pair(sdir, scen, opt) ||
+            !(pair = pair_result(sdir, rd, errstr, errstr_size))) {
+                if (!*errstr)
+                        crmsync_err(errstr, errstr_size,
+                                    "shadow mode: the run did not finish "
+                                    "(under %s)",
+                                    sdir);
                 json_decref(last);
-                crmsync_err(errstr, errstr_size,
-                            "shadow mode: a run did not finish or left no "
-                            "run folder (under %s)",
-                            sdir);
                 return NULL;
         }
         st[0] = sink_state(rd[0], last);
@@ -351,28 +412,12 @@ json_t *crmsync_pilot_shadow(struct pilot_target *pt, const char *scenario,
               "{s:[o,o], s:I, s:s*}", "sides", side("A", pt[0].t->name, rd[0]),
               side("B", pt[1].t->name, rd[1]), "divergences",
               (json_int_t)json_array_size(divs), "bugs_b", opt->shadow_bugs_b);
-        {
-                const json_t *sa =
-                    json_array_get(json_object_get(res, "sides"), 0);
-                const json_t *sb =
-                    json_array_get(json_object_get(res, "sides"), 1);
-                const char *ha =
-                    json_string_value(json_object_get(sa, "commit_log_sha256"));
-                const char *hb =
-                    json_string_value(json_object_get(sb, "commit_log_sha256"));
-                int same = ha && hb && *ha && !strcmp(ha, hb);
-                json_object_set_new(res, "same_stream", json_boolean(same));
-                json_object_set_new(
-                    res, "ok",
-                    json_boolean(
-                        same && !json_array_size(divs) &&
-                        json_is_true(json_object_get(sa, "matches_crm")) &&
-                        json_is_true(json_object_get(sb, "matches_crm"))));
-        }
+        shadow_verdict(res, pair, json_array_size(divs));
         json_object_set_new(res, "examples", json_copy(divs));
         while (json_array_size(json_object_get(res, "examples")) > 50)
                 json_array_remove(json_object_get(res, "examples"), 50);
         write_md(dir, res, divs, last);
+        json_decref(pair);
         json_decref(st[0]);
         json_decref(st[1]);
         json_decref(divs);

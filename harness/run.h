@@ -41,4 +41,18 @@ struct run_options {
 int crmsync_run(const struct scenario *sc, const struct run_options *opt,
                 json_t **summary, char *errstr, size_t errstr_size);
 
+/* Shadow mode (run_shadow.c): one mock CRM serving sc[0]'s workload to
+ * two pipelines at once, sc[0]'s (side A) and sc[1]'s (side B), each with
+ * its own connector, target, profiler and sink, and each judged against
+ * that CRM as a run of its own (two run folders under opt->runs_dir).
+ * The scenarios need different names, the same seed, and no faults or
+ * replay phase. summary[i] receives each side's summary (new references,
+ * may be NULL); *crm the CRM's description: URL, events, commit log
+ * SHA-256, and how many events it served to each connector (their
+ * X-Client-Id), logged in crm-served.jsonl under opt->runs_dir. Returns
+ * the worse of the two exit codes (as crmsync_run). */
+int crmsync_run_shadow(const struct scenario *const sc[2],
+                       const struct run_options *opt, json_t *summary[2],
+                       json_t **crm, char *errstr, size_t errstr_size);
+
 #endif

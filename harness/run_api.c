@@ -27,6 +27,13 @@ json_t *run_api_json(struct run *r)
         if (n)
                 qsort(cs, n, sizeof(*cs), by_id);
         for (size_t i = 0; i < n; i++) {
+                char mine[64];
+                /* Shadow mode: one CRM, two connectors; a run counts its
+                 * own (X-Client-Id crmsync-connector-A or -B). */
+                snprintf(mine, sizeof(mine), "crmsync-connector-%s",
+                         r->shadow_label ? r->shadow_label : "");
+                if (r->shadow_label && strcmp(cs[i].id, mine))
+                        continue;
                 req += cs[i].requests;
                 s429 += cs[i].status_429;
                 s403 += cs[i].status_403;

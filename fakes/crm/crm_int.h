@@ -148,6 +148,9 @@ struct crm_server {
 
         crm_serve_cb *observer;
         void         *observer_opaque;
+        /* The client id of the request being served (X-Client-Id, or
+         * api_key, or "anonymous"); "" between requests. */
+        char serving_client[CRMSYNC_THROTTLE_CLIENT_MAX];
 
         crm_metrics_t  *metrics;
         crm_throttle_t *throttle;

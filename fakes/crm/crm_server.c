@@ -351,6 +351,9 @@ static int throttle_ok(crm_server_t *s, struct evhttp_request *req)
         return 0;
 }
 
+static void on_route(crm_server_t *s, struct evhttp_request *req,
+                     const char *path, const char *query);
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
         crm_server_t            *s     = arg;
@@ -362,6 +365,17 @@ static void on_request(struct evhttp_request *req, void *arg)
                 crm_reply_error(s, req, 400, "bad_request", "malformed URI");
                 return;
         }
+        /* Whose request the observer is told about (shadow mode: two
+         * connectors on one CRM). Asynchronous deliveries have none. */
+        crmsync_throttle_client_id(req, s->serving_client,
+                                   sizeof(s->serving_client));
+        on_route(s, req, path, query);
+        s->serving_client[0] = '\0';
+}
+
+static void on_route(crm_server_t *s, struct evhttp_request *req,
+                     const char *path, const char *query)
+{
         if (!strcmp(path, "/v1/changes")) {
                 if (want_method(s, req, EVHTTP_REQ_GET) && throttle_ok(s, req))
                         crm_feed_handle_changes(s, req, query);
@@ -580,6 +594,11 @@ void crmsync_crm_server_destroy(crm_server_t *s)
 int crmsync_crm_server_port(const crm_server_t *s)
 {
         return s ? s->port : -1;
+}
+
+const char *crmsync_crm_server_serving_client(const crm_server_t *s)
+{
+        return s->serving_client;
 }
 
 void crmsync_crm_server_set_observer(crm_server_t *s, crm_serve_cb *cb,

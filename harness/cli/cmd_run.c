@@ -29,7 +29,12 @@ static const char intro[] =
     "runs as its own\n`crmsync run` with its own run folder, and "
     "runs/suite-<id>/ gets junit.xml,\nsummary.json, index.html (and "
     "mutation-matrix.md when scenarios set bug\nswitches). One line per "
-    "finished scenario: \"[k/N] name ... PASS\".\n";
+    "finished scenario: \"[k/N] name ... PASS\".\n\n"
+    "--shadow-with B.json: shadow mode (docs/pilot.md): one mock CRM "
+    "serves\nSCENARIO's stream to two pipelines at once, SCENARIO's and "
+    "B's (own\nconnector, target, profiler and sink each); each is judged "
+    "against that CRM\nin its own run folder, and shadow.json says what the "
+    "CRM served to whom.\n";
 static const char epilog[] =
     "Exit codes: 0 every expectation met (a suite: every scenario passed), "
     "1 an\nexpectation failed (a suite: a scenario failed or could not be "
@@ -173,13 +178,66 @@ static int run_files(char **files, int nfiles, const char *filter, int jobs,
         return rc;
 }
 
+/* `crmsync run A.json --shadow-with B.json`: one CRM, two pipelines
+ * (run.h); both verdicts printed, shadow.json in the runs folder. */
+static int run_shadow_pair(const char *file_a, const char *file_b,
+                           struct run_options *opt, char *self,
+                           size_t self_size, char *errstr, size_t errstr_size)
+{
+        const struct scenario *sc[2] = {NULL, NULL};
+        json_t                *sum[2], *crm = NULL, *out;
+        char                   path[4096];
+        int                    rc = 2;
+
+        if (!(sc[0] = crmsync_scenario_load(file_a, errstr, errstr_size)) ||
+            !(sc[1] = crmsync_scenario_load(file_b, errstr, errstr_size)))
+                goto out;
+        if (!(opt->self_exe = self_exe(self, self_size))) {
+                snprintf(errstr, errstr_size, "cannot find my own binary");
+                goto out;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        if (crmsync_supervisor_init(errstr, errstr_size) == -1)
+                fprintf(stderr, "crmsync run: %s\n", errstr);
+        rc = crmsync_run_shadow(sc, opt, sum, &crm, errstr, errstr_size);
+        for (int i = 0; i < 2; i++)
+                if (sum[i])
+                        crmsync_report_print(sum[i], stdout);
+        out = json_pack(
+            "{s:s, s:o, s:i, s:[s?,s?], s:[s?,s?]}", "schema",
+            "crmsync.shadow/1", "crm", crm ? crm : json_null(), "exit_code", rc,
+            "verdicts", json_string_value(json_object_get(sum[0], "verdict")),
+            json_string_value(json_object_get(sum[1], "verdict")), "run_dirs",
+            json_string_value(json_object_get(sum[0], "run_dir")),
+            json_string_value(json_object_get(sum[1], "run_dir")));
+        snprintf(path, sizeof(path), "%s/shadow.json", opt->runs_dir);
+        if (!out || json_dump_file(out, path, JSON_INDENT(2))) {
+                fprintf(stderr, "crmsync run: %s: cannot write\n", path);
+                rc = 2;
+        }
+        json_decref(out);
+        json_decref(sum[0]);
+        json_decref(sum[1]);
+out:
+        if (rc == 2 && *errstr) {
+                fflush(stdout);
+                fprintf(stderr, "crmsync run: %s\n", errstr);
+        }
+        crmsync_scenario_destroy((struct scenario *)sc[0]);
+        crmsync_scenario_destroy((struct scenario *)sc[1]);
+        return rc;
+}
+
 /* The options into opt, *filter and *jobs; the scenario files or folders
  * into files (*nfiles). Returns CLI_OK, CLI_HELP or CLI_ERROR. */
 static int parse_options(int argc, char **argv, struct run_options *opt,
                          const char **filter, uint32_t *jobs, char **files,
-                         int *nfiles)
+                         int *nfiles, const char **shadow)
 {
         const struct cli_opt opts[] = {
+            CLI_OPT("shadow-with", CLI_STR, shadow, "B.json",
+                    "shadow mode: one CRM, SCENARIO's stream to two\n"
+                    "pipelines at once (docs/pilot.md)"),
             CLI_OPT("jobs", CLI_U32, jobs, "N",
                     "suite: run N scenarios at a time (default 1); "
                     "scenarios\non an external target still run one at a time",
@@ -226,6 +284,11 @@ static int parse_options(int argc, char **argv, struct run_options *opt,
                 crmsync_cli_usage(&cmd, stderr);
                 return CLI_ERROR;
         }
+        if (*shadow && (*nfiles != 1 || *filter)) {
+                fprintf(stderr, "crmsync run: --shadow-with takes one "
+                                "scenario file (side A)\n");
+                return CLI_ERROR;
+        }
         return CLI_OK;
 }
 
@@ -233,8 +296,8 @@ int crmsync_cmd_run(int argc, char **argv)
 {
         struct run_options opt = {.runs_dir = "runs"};
         char               errstr[1024], self[4096];
-        const char        *filter = NULL;
-        uint32_t           jobs   = 1;
+        const char        *filter = NULL, *shadow = NULL;
+        uint32_t           jobs = 1;
         int                rc, nfiles = 0;
         char             **files = calloc((size_t)argc + 1, sizeof(*files));
 
@@ -246,12 +309,16 @@ int crmsync_cmd_run(int argc, char **argv)
                 return 2;
         }
         if ((rc = parse_options(argc, argv, &opt, &filter, &jobs, files,
-                                &nfiles))) {
+                                &nfiles, &shadow))) {
                 free(files);
                 return rc == CLI_HELP ? 0 : 2;
         }
-        rc = run_files(files, nfiles, filter, (int)jobs, &opt, self,
-                       sizeof(self), errstr, sizeof(errstr));
+        if (shadow)
+                rc = run_shadow_pair(files[0], shadow, &opt, self, sizeof(self),
+                                     errstr, sizeof(errstr));
+        else
+                rc = run_files(files, nfiles, filter, (int)jobs, &opt, self,
+                               sizeof(self), errstr, sizeof(errstr));
         free(files);
         return rc;
 }

@@ -45,6 +45,11 @@ int           crmsync_crm_server_port(const crm_server_t *s);
 void          crmsync_crm_server_set_observer(crm_server_t *s, crm_serve_cb *cb,
                                               void *opaque);
 
+/* The client id of the request being served, for an observer: its
+ * X-Client-Id header (or api_key, or "anonymous"); "" for what the CRM
+ * sends on its own (webhook and CometD deliveries). Borrowed. */
+const char *crmsync_crm_server_serving_client(const crm_server_t *s);
+
 /* Number of events committed (visible or hidden) at this moment. */
 size_t crmsync_crm_server_committed(const crm_server_t *s);
 
