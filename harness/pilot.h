@@ -14,6 +14,7 @@ struct pilot_options {
         const char *self_exe;   /* this binary: each run is a child of it */
         const char *targets[2]; /* target files A and B */
         double      timeout_s;  /* --timeout for each run; 0 = scenario's */
+        int         jobs;       /* runs of a target at a time; 0 = 1 */
         int         probe_timeout_ms;
         int         shadow; /* also run shadow mode (pilot_shadow.c) */
         /* Shadow mode: bug switches for B's pipeline (a planted

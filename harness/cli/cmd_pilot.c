@@ -38,6 +38,12 @@ static void usage(FILE *fp)
                 "                     planted difference; repeatable)\n"
                 "  --runs-dir DIR     where pilot-<id>/ goes (default runs)\n"
                 "  --timeout S        give up each run after S seconds\n"
+                "  --jobs N           run N of a target's scenarios at a "
+                "time (default 1:\n"
+                "                     one at a time, for figures to "
+                "compare; more is faster\n"
+                "                     and noisier; an external target runs "
+                "one at a time)\n"
                 "  --probe-timeout-ms N  bound on each probe step (default "
                 "5000)\n"
                 "  --capacity-file FILE  the Cost line: the capacity model "
@@ -66,6 +72,7 @@ int crmsync_cmd_pilot(int argc, char **argv)
             {"bug", required_argument, NULL, 'b'},
             {"runs-dir", required_argument, NULL, 'r'},
             {"timeout", required_argument, NULL, 't'},
+            {"jobs", required_argument, NULL, 'j'},
             {"probe-timeout-ms", required_argument, NULL, 'p'},
             {"quiet", no_argument, NULL, 'q'},
             {"capacity-file", required_argument, NULL, 'C'},
@@ -105,6 +112,11 @@ int crmsync_cmd_pilot(int argc, char **argv)
                                 return bad("--timeout: seconds in [1, 86400]",
                                            optarg);
                         opt.timeout_s = (double)u;
+                        break;
+                case 'j':
+                        if (crmsync_parse_u64(optarg, 1, 16, &u))
+                                return bad("--jobs: in [1, 16]", optarg);
+                        opt.jobs = (int)u;
                         break;
                 case 'p':
                         if (crmsync_parse_u64(optarg, 100, 600000, &u))
