@@ -24,7 +24,7 @@
  * of offsets from the highest applied one to the last of the log (0 when
  * the run wrote nothing there). */
 json_t *crmsync_offsets_current(int partitions, const int64_t *start,
-                                const int64_t *ends,
+                                const int64_t             *ends,
                                 const struct auditor_fact *facts, size_t nf,
                                 const struct sink_apply *applies, size_t na);
 

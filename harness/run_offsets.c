@@ -24,8 +24,7 @@ static json_t *fact_index(const struct auditor_fact *facts, size_t nf)
                 }
                 snprintf(p, sizeof(p), "%d", (int)facts[i].partition);
                 if (!json_object_get(e, p) ||
-                    json_integer_value(json_object_get(e, p)) <
-                        facts[i].offset)
+                    json_integer_value(json_object_get(e, p)) < facts[i].offset)
                         json_object_set_new(e, p,
                                             json_integer(facts[i].offset));
         }
@@ -33,13 +32,13 @@ static json_t *fact_index(const struct auditor_fact *facts, size_t nf)
 }
 
 json_t *crmsync_offsets_current(int partitions, const int64_t *start,
-                                const int64_t *ends,
+                                const int64_t             *ends,
                                 const struct auditor_fact *facts, size_t nf,
                                 const struct sink_apply *applies, size_t na)
 {
         json_t     *idx = fact_index(facts, nf), *arr = json_array(), *e, *v;
         int64_t    *high;
-        int64_t     total = 0;
+        int64_t     total   = 0;
         int         nbehind = 0;
         const char *k;
 
@@ -87,7 +86,7 @@ json_t *run_offsets_json(struct run *r)
         int64_t                   *ends;
         const struct auditor_fact *facts = NULL;
         const struct sink_apply   *a     = NULL;
-        size_t                     nf = 0, na;
+        size_t                     nf    = 0, na;
         char                       errstr[256];
         json_t                    *out;
 
@@ -103,18 +102,18 @@ json_t *run_offsets_json(struct run *r)
         }
         nf  = crmsync_auditor_facts(r->auditor, &facts);
         na  = run_sink_applies(r, &a);
-        out = crmsync_offsets_current(
-            np, crmsync_cluster_start_offsets(r->cluster), ends, facts, nf, a,
-            na);
+        out = crmsync_offsets_current(np,
+                                      crmsync_cluster_start_offsets(r->cluster),
+                                      ends, facts, nf, a, na);
         free(ends);
         return out;
 }
 
 json_t *run_dlq_drain_json(struct run *r)
 {
-        struct drain_result dr;
-        char                topic[300], errstr[256];
-        size_t              dead = 0, nf;
+        struct drain_result        dr;
+        char                       topic[300], errstr[256];
+        size_t                     dead  = 0, nf;
         const struct auditor_fact *facts = NULL;
 
         if (!r->auditor)

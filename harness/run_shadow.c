@@ -18,16 +18,16 @@
 
 struct shadow {
         struct run *r[2];
-        FILE       *log; /* crm-served.jsonl */
+        FILE       *log;       /* crm-served.jsonl */
         uint64_t    served[3]; /* by A, by B, by neither */
 };
 
 static void shadow_observer(void *opaque, const struct crm_event *ev,
                             const char *via, int64_t wall_ms)
 {
-        struct shadow *sh     = opaque;
-        const char    *client = crmsync_crm_server_serving_client(sh->r[0]->crm);
-        int            side   = 2;
+        struct shadow *sh  = opaque;
+        const char *client = crmsync_crm_server_serving_client(sh->r[0]->crm);
+        int         side   = 2;
         for (int i = 0; i < 2; i++) {
                 char id[64];
                 snprintf(id, sizeof(id), "crmsync-connector-%s",
@@ -56,8 +56,8 @@ static void shadow_observer(void *opaque, const struct crm_event *ev,
 
 /* Both sides set up: side B borrows A's event loop, then A's CRM (whose
  * clock starts after both profilers joined their groups). */
-static enum phase_rc setup_both(struct run *r, struct shadow *sh,
-                                char *errstr, size_t errstr_size)
+static enum phase_rc setup_both(struct run *r, struct shadow *sh, char *errstr,
+                                size_t errstr_size)
 {
         enum phase_rc ph;
         for (int i = 0; i < 2; i++) {
@@ -74,8 +74,7 @@ static enum phase_rc setup_both(struct run *r, struct shadow *sh,
         for (int i = 0; i < 2; i++)
                 if ((ph = run_wait_profiler(&r[i]))) {
                         if (r[i].error[0])
-                                snprintf(errstr, errstr_size, "%s",
-                                         r[i].error);
+                                snprintf(errstr, errstr_size, "%s", r[i].error);
                         return ph;
                 }
         if ((ph = run_setup_crm(&r[0], errstr, errstr_size)))
@@ -97,9 +96,10 @@ static int run_both(struct run *r, char *errstr, size_t errstr_size)
         int64_t        end;
         for (int i = 0; i < 2; i++) {
                 run_schedule_faults(&r[i]);
-                run_progress(&r[i], "shadow %s: crm %s (shared), sink %s, "
-                             "kafka %s", r[i].shadow_label, r[i].crm_url,
-                             r[i].sink_url,
+                run_progress(&r[i],
+                             "shadow %s: crm %s (shared), sink %s, "
+                             "kafka %s",
+                             r[i].shadow_label, r[i].crm_url, r[i].sink_url,
                              crmsync_cluster_bootstrap(r[i].cluster));
                 run_history(&r[i], "run_start",
                             ",\"crm\":\"%s\",\"sink\":\"%s\",\"shadow\":"
@@ -115,8 +115,8 @@ static int run_both(struct run *r, char *errstr, size_t errstr_size)
                 }
         }
         for (int i = 0; i < 2; i++) {
-                r[i].tick = event_new(r[i].base, -1, EV_PERSIST, run_tick_cb,
-                                      &r[i]);
+                r[i].tick =
+                    event_new(r[i].base, -1, EV_PERSIST, run_tick_cb, &r[i]);
                 event_add(r[i].tick, &tv);
         }
         /* Each run has its own deadline; this bound is only a backstop. */
@@ -140,15 +140,14 @@ static json_t *crm_json(struct run *r, struct shadow *sh, const char *log)
 {
         char sha[65];
         crmsync_workload_sha256(r[0].wl, sha);
-        return json_pack(
-            "{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}, s:[s,s]}", "url",
-            r[0].crm_url, "events",
-            (json_int_t)crmsync_workload_event_cnt(r[0].wl),
-            "commit_log_sha256", sha, "served_log", log, "served",
-            "crmsync-connector-A", (json_int_t)sh->served[0],
-            "crmsync-connector-B", (json_int_t)sh->served[1], "other",
-            (json_int_t)sh->served[2], "run_dirs", r[0].run_dir,
-            r[1].run_dir);
+        return json_pack("{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}, s:[s,s]}",
+                         "url", r[0].crm_url, "events",
+                         (json_int_t)crmsync_workload_event_cnt(r[0].wl),
+                         "commit_log_sha256", sha, "served_log", log, "served",
+                         "crmsync-connector-A", (json_int_t)sh->served[0],
+                         "crmsync-connector-B", (json_int_t)sh->served[1],
+                         "other", (json_int_t)sh->served[2], "run_dirs",
+                         r[0].run_dir, r[1].run_dir);
 }
 
 static int check_pair(const struct scenario *const sc[2], char *errstr,
@@ -163,8 +162,7 @@ static int check_pair(const struct scenario *const sc[2], char *errstr,
                 return crmsync_err(errstr, errstr_size,
                                    "shadow mode: one CRM serves one stream: "
                                    "'%s' has seed %llu, '%s' %llu",
-                                   sc[0]->name,
-                                   (unsigned long long)sc[0]->seed,
+                                   sc[0]->name, (unsigned long long)sc[0]->seed,
                                    sc[1]->name,
                                    (unsigned long long)sc[1]->seed);
         for (int i = 0; i < 2; i++)
@@ -186,7 +184,7 @@ int crmsync_run_shadow(const struct scenario *const sc[2],
         struct shadow sh = {{&r[0], &r[1]}, NULL, {0, 0, 0}};
         char          log[1024], err0[1024];
         int           failed[2] = {0, 0}, rc[2] = {2, 2};
-        enum phase_rc ph        = PHASE_OK;
+        enum phase_rc ph = PHASE_OK;
 
         memset(r, 0, sizeof(r));
         *errstr    = '\0';
@@ -233,8 +231,8 @@ int crmsync_run_shadow(const struct scenario *const sc[2],
         if (ph == PHASE_INTERRUPTED)
                 for (int i = 0; i < 2; i++) {
                         json_decref(summary[i]);
-                        rc[i] = run_stop_interrupted(&r[i], &summary[i],
-                                                     errstr, errstr_size);
+                        rc[i] = run_stop_interrupted(&r[i], &summary[i], errstr,
+                                                     errstr_size);
                 }
         fclose(sh.log);
         if (r[0].crm)
@@ -244,8 +242,8 @@ int crmsync_run_shadow(const struct scenario *const sc[2],
         for (int i = 0; i < 2; i++) {
                 char err2[1024];
                 snprintf(err2, sizeof(err2), "%s", err0);
-                rc[i] = run_finish(&r[i], rc[i], &summary[i], err2,
-                                   sizeof(err2));
+                rc[i] =
+                    run_finish(&r[i], rc[i], &summary[i], err2, sizeof(err2));
                 if (rc[i] == 2 && !*errstr)
                         snprintf(errstr, errstr_size, "shadow %s: %s",
                                  r[i].shadow_label, err2);

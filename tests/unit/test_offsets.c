@@ -40,18 +40,17 @@ static void test_current(void **state)
         struct sink_apply a[] = {apply("e-1", 1), apply("e-2", 1),
                                  apply("e-1", 0), apply("e-3", 1),
                                  apply("e-4", 1)};
-        json_t           *o =
-            crmsync_offsets_current(3, start, ends, facts, 6, a, 5);
-        char buf[400];
+        json_t *o = crmsync_offsets_current(3, start, ends, facts, 6, a, 5);
+        char    buf[400];
         (void)state;
         assert_true(json_is_true(json_object_get(o, "current")));
         assert_int_equal(json_integer_value(json_object_get(o, "behind_total")),
                          0);
-        assert_int_equal(json_integer_value(json_object_get(
-                             json_array_get(json_object_get(o, "partitions"),
-                                            0),
-                             "highest_applied")),
-                         12);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_array_get(json_object_get(o, "partitions"), 0),
+                "highest_applied")),
+            12);
         assert_int_equal(crmsync_pilot_offsets_text(o, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "current: p0 12 (end 13), p1 21 (end 22), "
                                  "p2 none this run");
@@ -64,8 +63,7 @@ static void test_behind(void **state)
          * the DLQ record e-9 does not count for partition 0. */
         struct sink_apply a[] = {apply("e-1", 1), apply("e-2", 1),
                                  apply("e-3", 1), apply("e-9", 1)};
-        json_t           *o =
-            crmsync_offsets_current(3, start, ends, facts, 6, a, 4);
+        json_t *o = crmsync_offsets_current(3, start, ends, facts, 6, a, 4);
         const json_t *p1 = json_array_get(json_object_get(o, "partitions"), 1);
         char          buf[400];
         (void)state;
@@ -79,11 +77,10 @@ static void test_behind(void **state)
         json_decref(o);
         /* Nothing applied at all on partition 0: behind by all 3. */
         o = crmsync_offsets_current(3, start, ends, facts, 6, a + 2, 1);
-        assert_int_equal(json_integer_value(json_object_get(
-                             json_array_get(json_object_get(o, "partitions"),
-                                            0),
-                             "behind")),
-                         3);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_array_get(json_object_get(o, "partitions"), 0), "behind")),
+            3);
         json_decref(o);
 }
 
