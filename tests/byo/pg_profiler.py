@@ -14,7 +14,9 @@ the schema of docs/sink-postgres.md, one transaction per round:
                 the version before; 0 = a new record)
 A write that changed no row is stale (the stored version is as new) or a
 gap (the predecessor is missing): the same answers as the HTTP sink's.
-Side effects are rows of crmsync_side_effects. A failed transaction
+Side effects are rows of crmsync_side_effects, written only when the
+event's row is not there yet (a commit whose answer was lost is not
+requested again by the retry). A failed transaction
 (connection lost, terminated, the trigger's injected failure) is rolled
 back and retried with backoff.
 
@@ -110,10 +112,17 @@ class PgProfiler(base.Profiler):
                            for line in body.decode().splitlines() if line]
                     reply = {"errors": False, "results": res}
                 else:  # one side effect
+                    # Only if not there yet: when the server commits but the
+                    # connection is cut before its answer (terminate), the
+                    # retry must not request the side effect a second time.
                     fx = json.loads(body)
                     cur.execute("INSERT INTO crmsync_side_effects"
-                                " (event_id, kind, key) VALUES (%s, %s, %s)",
-                                (fx["event_id"], fx["kind"], fx["key"]))
+                                " (event_id, kind, key) SELECT %s, %s, %s"
+                                " WHERE NOT EXISTS (SELECT 1 FROM"
+                                " crmsync_side_effects WHERE event_id = %s"
+                                " AND kind = %s)",
+                                (fx["event_id"], fx["kind"], fx["key"],
+                                 fx["event_id"], fx["kind"]))
                     reply = {"count": 1}
             conn.commit()  # the answers hold only once committed
             return reply

@@ -46,7 +46,12 @@ for d in "$RUNS"/pg-*/; do
 done
 grep -l "injected partial failure" "$RUNS"/pg-07-*/profiler.log >/dev/null 2>&1
 check "partial failure: the trigger's error reached the profiler" "$([ $? -eq 0 ] && echo True)"
-grep -l "terminating connection due to administrator command" "$RUNS"/pg-04-*/profiler.log >/dev/null 2>&1
+# libpq reports a connection the server cut in one of two ways: with the
+# backend's FATAL message when it reads it before the close, or only "server
+# closed the connection unexpectedly" when the close comes first (more
+# often on a busy machine). pg-04 has no other fault that closes it.
+grep -lE "terminating connection due to administrator command|server closed the connection unexpectedly" \
+        "$RUNS"/pg-04-*/profiler.log >/dev/null 2>&1
 check "terminate: pg_terminate_backend cut the profiler's connection" "$([ $? -eq 0 ] && echo True)"
 left=$(for p in /proc/[0-9]*; do { tr '\0' '\n' <"$p/environ"; } 2>/dev/null |
         grep -q "^CRMSYNC_RUN_DIR=$RUNS/" && echo "${p#/proc/}"; done)

@@ -845,21 +845,34 @@ static void *keepalive_thread(void *arg)
 
 /* Replies on a keep-alive connection are not held back by Nagle until the
  * client's delayed ACK (~40 ms each): 40 small bulk requests take a few
- * ms each, not 1.6 s in all (the later ones are stale: same work). */
+ * ms each, not 1.6 s in all (the later ones are stale: same work). Nagle
+ * slows every round; a busy machine (make test runs tests side by side,
+ * the ASan build's among them) slows some: up to 3 rounds, one fast
+ * round passes. */
 static void test_keepalive_replies_not_delayed(void **state)
 {
         struct fx              fx;
         struct sink_config     cfg = {0};
-        struct keepalive_calls k   = {.n = 40};
+        struct keepalive_calls k;
         pthread_t              t;
         (void)state;
         fx_start(&fx, &cfg);
-        snprintf(k.url, sizeof(k.url), "%s/v1/profiles/_bulk", fx.url);
-        assert_int_equal(pthread_create(&t, NULL, keepalive_thread, &k), 0);
-        spin(&fx, &k.done, 20000);
-        assert_true(__atomic_load_n(&k.done, __ATOMIC_ACQUIRE));
-        pthread_join(t, NULL);
-        assert_int_equal(k.ok, k.n);
+        for (int round = 0; round < 3; round++) {
+                memset(&k, 0, sizeof(k));
+                k.n = 40;
+                snprintf(k.url, sizeof(k.url), "%s/v1/profiles/_bulk", fx.url);
+                assert_int_equal(pthread_create(&t, NULL, keepalive_thread, &k),
+                                 0);
+                spin(&fx, &k.done, 20000);
+                assert_true(__atomic_load_n(&k.done, __ATOMIC_ACQUIRE));
+                pthread_join(t, NULL);
+                assert_int_equal(k.ok, k.n);
+                if (k.elapsed_ms < 600)
+                        break;
+                print_message("round %d: %d keep-alive requests took %lld "
+                              "ms\n",
+                              round + 1, k.n, (long long)k.elapsed_ms);
+        }
         if (k.elapsed_ms >= 600)
                 fail_msg("%d keep-alive requests took %lld ms (Nagle and "
                          "delayed ACK?)",
