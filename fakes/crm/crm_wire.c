@@ -65,7 +65,7 @@ static int chunk_build(crm_server_t *s, size_t ci)
         size_t             first = ci * CRM_WIRE_CHUNK;
         size_t             n     = s->ev_cnt - first;
         size_t             total = 0, cap = 64 * 1024;
-        char              *buf   = malloc(cap);
+        char              *buf = malloc(cap);
         uint32_t          *off;
 
         if (n > CRM_WIRE_CHUNK)
@@ -175,8 +175,8 @@ size_t crm_wire_resident_bytes(const crm_server_t *s)
         size_t n = 0;
         for (size_t i = 0; i < s->wire_cnt; i++)
                 if (s->wire[i].buf)
-                        n += s->wire[i].off[crm_wire_run((uint32_t)(
-                                                 i * CRM_WIRE_CHUNK),
-                                             s->ev_cnt - i * CRM_WIRE_CHUNK)];
+                        n += s->wire[i].off[crm_wire_run(
+                            (uint32_t)(i * CRM_WIRE_CHUNK),
+                            s->ev_cnt - i * CRM_WIRE_CHUNK)];
         return n;
 }

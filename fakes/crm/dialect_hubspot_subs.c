@@ -18,9 +18,8 @@
 
 static const char *const objects[] = {"contact", "company", "deal", "object",
                                       NULL};
-static const char *const kinds[]   = {"creation", "deletion",
-                                      "propertyChange", "restore",
-                                      "merge", "associationChange",
+static const char *const kinds[]   = {"creation", "deletion", "propertyChange",
+                                      "restore",  "merge",    "associationChange",
                                       NULL};
 
 /* "contact.propertyChange": a type the mock sends. */
@@ -65,10 +64,10 @@ static json_t *sub_json(const struct hs_event_sub *x)
  * "contact.propertyChange","propertyName":"email"}, "active" optional. */
 static void create(crm_server_t *s, struct evhttp_request *req, int64_t app)
 {
-        size_t              len;
-        char               *body = crm_hubspot_body(s, req, &len);
-        const char         *type, *prop;
-        json_t             *act, *j;
+        size_t               len;
+        char                *body = crm_hubspot_body(s, req, &len);
+        const char          *type, *prop;
+        json_t              *act, *j;
         struct hs_event_sub *x = NULL;
 
         if (!body)
@@ -78,7 +77,8 @@ static void create(crm_server_t *s, struct evhttp_request *req, int64_t app)
         type = json_string_value(json_object_get(j, "eventType"));
         prop = json_string_value(json_object_get(j, "propertyName"));
         act  = json_object_get(j, "active");
-        if (!json_is_object(j) || !type_ok(type) || (act && !json_is_boolean(act)) ||
+        if (!json_is_object(j) || !type_ok(type) ||
+            (act && !json_is_boolean(act)) ||
             (json_object_get(j, "propertyName") && !prop)) {
                 crm_hubspot_error(s, req, 400, "VALIDATION_ERROR",
                                   "expected {\"eventType\":\"<object>.<kind>\""
@@ -148,10 +148,10 @@ void crm_hubspot_subs_handle(crm_server_t *s, struct evhttp_request *req,
                              int64_t app, const char *rest)
 {
         enum evhttp_cmd_type m = evhttp_request_get_command(req);
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        struct evkeyvalq    *h = evhttp_request_get_output_headers(req);
         struct hs_event_sub *x;
-        char               *end;
-        long                id;
+        char                *end;
+        long                 id;
 
         if (!*rest) { /* .../subscriptions */
                 if (m == EVHTTP_REQ_POST) {
@@ -200,8 +200,9 @@ void crm_hubspot_subs_handle(crm_server_t *s, struct evhttp_request *req,
  * when the app has subscriptions but none for o; -1 when it has none. */
 static int sub_for(const crm_server_t *s, int64_t app, const json_t *o)
 {
-        const char *t = json_string_value(json_object_get(o, "subscriptionType"));
-        const char *p = json_string_value(json_object_get(o, "propertyName"));
+        const char *t =
+            json_string_value(json_object_get(o, "subscriptionType"));
+        const char *p   = json_string_value(json_object_get(o, "propertyName"));
         int         any = 0;
 
         for (int i = 0; i < CRM_HS_SUBS_MAX; i++) {

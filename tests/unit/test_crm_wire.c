@@ -45,7 +45,7 @@ static int setup(void **state)
                 return -1;
         sc.workload      = f->w;
         sc.start_wall_ms = crmsync_wall_ms() - 60000;
-        f->s             = crmsync_crm_server_new(f->base, &sc, err, sizeof(err));
+        f->s = crmsync_crm_server_new(f->base, &sc, err, sizeof(err));
         if (!f->s) {
                 fprintf(stderr, "server: %s\n", err);
                 return -1;
