@@ -238,6 +238,20 @@ static void txn_begin(struct gen *g, uint32_t op_events)
         g->commit_ms = (int64_t)g->t_ms;
 }
 
+/* The workload's lasting copy of an account's id (its record's), or ""
+ * after out of memory. */
+static const char *account_str(struct gen *g, const char *id)
+{
+        crm_workload_t          *w = g->w;
+        const struct crm_record *a =
+            crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, id);
+        const char *out = a ? w->rec_ids[a - w->records] : NULL;
+
+        if (!out)
+                g->oom = 1;
+        return out ? out : "";
+}
+
 /* Append an event for record idx (already updated); steals fields. */
 static struct crm_event *emit(struct gen *g, uint32_t idx,
                               enum crm_change change, json_t *fields)
@@ -245,6 +259,7 @@ static struct crm_event *emit(struct gen *g, uint32_t idx,
         crm_workload_t          *w = g->w;
         const struct crm_record *r = &w->records[idx];
         struct crm_event        *ev;
+        char                     eid[32];
 
         if (w->event_cnt == w->event_cap) { /* reserved up front */
                 json_decref(fields);
@@ -254,16 +269,24 @@ static struct crm_event *emit(struct gen *g, uint32_t idx,
         ev = &w->events[w->event_cnt++];
         memset(ev, 0, sizeof(*ev));
         ev->seq = w->event_cnt;
-        snprintf(ev->event_id, sizeof(ev->event_id), "e-%08" PRIu64, ev->seq);
-        ev->entity = r->entity;
-        memcpy(ev->record_id, r->id, sizeof(ev->record_id));
-        memcpy(ev->account_id, r->account_id, sizeof(ev->account_id));
-        ev->change    = change;
-        ev->version   = r->version;
-        ev->commit_ms = g->commit_ms;
-        ev->txn       = g->txn;
-        ev->txn_seq   = g->txn_seq++;
-        ev->fields    = fields ? fields : json_object();
+        snprintf(eid, sizeof(eid), "e-%08" PRIu64, ev->seq);
+        if (!(ev->event_id = workload_intern(w, eid))) {
+                ev->event_id = "";
+                g->oom       = 1;
+        }
+        ev->entity              = r->entity;
+        ev->record_id           = w->rec_ids[idx];
+        ev->account_id          = account_str(g, r->account_id);
+        ev->merged_ids[0]       = "";
+        ev->merged_ids[1]       = "";
+        ev->merged_into         = "";
+        ev->previous_account_id = "";
+        ev->change              = change;
+        ev->version             = r->version;
+        ev->commit_ms           = g->commit_ms;
+        ev->txn                 = g->txn;
+        ev->txn_seq             = g->txn_seq++;
+        ev->fields              = fields ? fields : json_object();
         return ev;
 }
 
@@ -325,7 +348,9 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         uint32_t           idx;
 
         if (crmsync_array_grow(&w->records, &w->record_cap, w->record_cnt,
-                               sizeof(*w->records), 1024))
+                               sizeof(*w->records), 1024) ||
+            crmsync_array_grow(&w->rec_ids, &w->rec_ids_cap, w->record_cnt,
+                               sizeof(*w->rec_ids), 1024))
                 return -1;
         if (aux_reserve(g, w->record_cnt + 1))
                 return -1;
@@ -335,6 +360,8 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         r->entity = e;
         snprintf(r->id, sizeof(r->id), "%c-%06" PRIu32, entity_prefix[e],
                  ++g->ids[e]);
+        if (!(w->rec_ids[idx] = workload_intern(w, r->id)))
+                return -1;
         r->fields = json_object();
         for (size_t i = 0; i < field_table[e].cnt; i++)
                 json_object_set_new(
@@ -518,7 +545,7 @@ static void mark_deleted(struct gen *g, uint32_t idx, const char *merged_into)
                 g->live_accounts--;
         ev = emit(g, idx, CRM_CHANGE_DELETE, NULL);
         if (ev && merged_into)
-                memcpy(ev->merged_into, merged_into, sizeof(ev->merged_into));
+                ev->merged_into = account_str(g, merged_into);
 }
 
 /* Update of a random live record (or create an account if none is live). */
@@ -646,9 +673,7 @@ static void op_merge(struct gen *g, size_t budget)
         struct crm_event *ev = emit(g, widx, CRM_CHANGE_UPDATE, changed);
         if (ev) {
                 for (int i = 0; i < nl; i++)
-                        memcpy(ev->merged_ids[i],
-                               w->records[g->accounts[losers[i]]].id,
-                               sizeof(ev->merged_ids[i]));
+                        ev->merged_ids[i] = w->rec_ids[g->accounts[losers[i]]];
                 ev->merged_cnt = nl;
         }
         for (int i = 0; i < nl; i++) {
@@ -671,8 +696,7 @@ static void op_merge(struct gen *g, size_t budget)
                         struct crm_event *mv =
                             emit(g, ci, CRM_CHANGE_UPDATE, NULL);
                         if (mv)
-                                memcpy(mv->previous_account_id, prev,
-                                       sizeof(prev));
+                                mv->previous_account_id = account_str(g, prev);
                 }
                 c->cnt = kept;
                 mark_deleted(g, g->accounts[losers[i]], wr->id);

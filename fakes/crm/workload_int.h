@@ -15,10 +15,18 @@ struct crm_workload {
         size_t                     event_cnt, event_cap;
         struct crm_record         *records;
         size_t                     record_cnt, record_cap;
-        uint32_t                  *slots;    /* hash: record index + 1 */
-        size_t                     slot_cap; /* power of two */
-        char                       sha_hex[65];
+        const char               **rec_ids; /* by record index: its id,
+                                             * in strs (events share it) */
+        size_t                rec_ids_cap;
+        struct workload_strs *strs;     /* the events' strings */
+        uint32_t             *slots;    /* hash: record index + 1 */
+        size_t                slot_cap; /* power of two */
+        char                  sha_hex[65];
 };
+
+/* A copy of string s that lives until the workload is destroyed (the
+ * events' ids), or NULL when out of memory. */
+const char *workload_intern(crm_workload_t *w, const char *s);
 
 /* Index record idx (already in w->records) for crmsync_workload_find.
  * Returns -1 when out of memory. */

@@ -62,29 +62,32 @@ struct crm_workload_config {
         uint32_t txn_max; /* changes grouped per transaction (1 = none) */
 };
 
-/* One committed change. Immutable once generated. */
+/* One committed change. Immutable once generated. The ids are strings the
+ * workload owns (valid until destroy, shared between events: a record's
+ * id is stored once); an absent one is "" (never NULL). */
 struct crm_event {
-        uint64_t        seq; /* 1-based position in the commit log */
-        char            event_id[CRMSYNC_ID_MAX]; /* "e-00000001" */
-        enum crm_entity entity;
-        char            record_id[CRMSYNC_ID_MAX];  /* "C-000001" */
-        char            account_id[CRMSYNC_ID_MAX]; /* owner after change */
-        enum crm_change change;
-        uint32_t        version;   /* record version after this change */
-        int64_t         commit_ms; /* offset from the workload start */
-        uint32_t        txn;       /* transaction key number */
-        uint32_t        txn_seq;   /* sequence number inside the txn */
-        /* Merge: set on the winner's UPDATE (HubSpot mergedObjectIds). */
-        char merged_ids[2][CRMSYNC_ID_MAX];
-        int  merged_cnt;
+        uint64_t    seq;        /* 1-based position in the commit log */
+        const char *event_id;   /* "e-00000001" */
+        const char *record_id;  /* "C-000001" */
+        const char *account_id; /* owner after change */
+        /* Merge: set on the winner's UPDATE (HubSpot mergedObjectIds);
+         * merged_cnt of them. */
+        const char *merged_ids[2];
         /* Merge: set on each loser's DELETE (Salesforce MasterRecordId). */
-        char merged_into[CRMSYNC_ID_MAX];
+        const char *merged_into;
         /* Merge: set on each child's UPDATE that moves it to the winner
          * (the owner before the move; HubSpot's associationChange). */
-        char previous_account_id[CRMSYNC_ID_MAX];
+        const char *previous_account_id;
         /* Changed fields (create/undelete: all fields; delete: none).
          * Owned by the workload. */
-        json_t *fields;
+        json_t         *fields;
+        int64_t         commit_ms; /* offset from the workload start */
+        enum crm_entity entity;
+        enum crm_change change;
+        uint32_t        version; /* record version after this change */
+        uint32_t        txn;     /* transaction key number */
+        uint32_t        txn_seq; /* sequence number inside the txn */
+        int             merged_cnt;
 };
 
 /* Final state of one record: the ground truth. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +268,60 @@ static void test_merges_move_children(void **state)
         crmsync_workload_destroy(w);
 }
 
+/* An event keeps its ids as the workload's strings, a record's id stored
+ * once for all its events and for the events that name it as an owner:
+ * at a million changes, eight 48-byte arrays an event were 392 MB. */
+static void test_event_ids_stored_once(void **state)
+{
+        struct crm_workload_config cfg = {0};
+        char                       err[256];
+        const char               **first;
+        size_t                     moves = 0;
+        (void)state;
+        cfg.seed          = 9;
+        cfg.accounts      = 60;
+        cfg.changes       = 4000;
+        cfg.mix_merge     = 0.3;
+        crm_workload_t *w = crmsync_workload_generate(&cfg, err, sizeof(err));
+        assert_non_null(w);
+        assert_true(sizeof(struct crm_event) <= 128);
+        first = calloc(crmsync_workload_record_cnt(w), sizeof(*first));
+        for (size_t i = 0; i < crmsync_workload_event_cnt(w); i++) {
+                const struct crm_event  *e = crmsync_workload_event(w, i);
+                const struct crm_record *r =
+                    crmsync_workload_find(w, e->entity, e->record_id);
+                const struct crm_record *a =
+                    crmsync_workload_find(w, CRM_ENTITY_ACCOUNT, e->account_id);
+                char want[32];
+                snprintf(want, sizeof(want), "e-%08zu", i + 1);
+                assert_string_equal(e->event_id, want);
+                assert_non_null(r);
+                assert_non_null(a);
+                size_t ri = (size_t)(r - crmsync_workload_record(w, 0));
+                size_t ai = (size_t)(a - crmsync_workload_record(w, 0));
+                if (!first[ri])
+                        first[ri] = e->record_id;
+                assert_ptr_equal(e->record_id, first[ri]);
+                /* An account's first event comes before any naming it. */
+                assert_non_null(first[ai]);
+                assert_ptr_equal(e->account_id, first[ai]);
+                assert_non_null(e->merged_into);
+                assert_non_null(e->previous_account_id);
+                if (e->previous_account_id[0]) {
+                        const struct crm_record *p = crmsync_workload_find(
+                            w, CRM_ENTITY_ACCOUNT, e->previous_account_id);
+                        assert_non_null(p);
+                        assert_ptr_equal(
+                            e->previous_account_id,
+                            first[p - crmsync_workload_record(w, 0)]);
+                        moves++;
+                }
+        }
+        assert_true(moves > 0);
+        free(first);
+        crmsync_workload_destroy(w);
+}
+
 static void test_zipf_skews_hot_accounts(void **state)
 {
         struct crm_workload_config cfg = {0};
@@ -405,6 +460,7 @@ int main(void)
             cmocka_unit_test(test_defaults_and_counts),
             cmocka_unit_test(test_replay_matches_final_state),
             cmocka_unit_test(test_merges_move_children),
+            cmocka_unit_test(test_event_ids_stored_once),
             cmocka_unit_test(test_zipf_skews_hot_accounts),
             cmocka_unit_test(test_txn_grouping_and_bursts),
             cmocka_unit_test(test_config_errors),
