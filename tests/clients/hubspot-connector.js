@@ -19,23 +19,17 @@
 // no lookback), so records sharing the boundary millisecond are skipped.
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
 const hubspot = require('@hubspot/api-client');
-const { Kafka, Partitioners, logLevel } = require('kafkajs');
+const lib = require('./lib');
 
 const BUG_STRICT_GT = process.argv.includes('--bug-strict-gt');
-const CRM = process.env.CRMSYNC_CRM_URL;
-const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
-const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
-const RUN_DIR = process.env.CRMSYNC_RUN_DIR || '.';
+const { sleep, pad6 } = lib;
 const TOKEN = process.env.HUBSPOT_ACCESS_TOKEN || 'pat-na1-crmsync-test';
-const pageArg = process.argv.indexOf('--page-size');
-const PAGE = pageArg > 0 ? Number(process.argv[pageArg + 1]) : 100;
+const PAGE = lib.argNum('--page-size', 100);
 const LOOKBACK_MS = 3000;
 const IDLE_MS = 250;
 const CAP = 10000; // HubSpot: results one search query can page through
-const CURSOR_FILE = path.join(RUN_DIR, 'hubspot-connector.cursor.json');
+const cursor = lib.cursorFile('hubspot-connector.cursor.json');
 
 // HubSpot object type -> crmsync entity, id prefix and field mapping
 // (property -> [field, type]); docs/wire-contracts.md#hubspot-dialect.
@@ -54,9 +48,7 @@ const TYPES = [
     sku: ['sku', 's'], seats: ['seats', 'i'], ends_on: ['ends_on', 's'] } },
 ];
 
-function log(msg) { process.stderr.write(`hubspot-connector: ${msg}\n`); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pad6 = (n) => String(n).padStart(6, '0');
+const log = lib.logger('hubspot-connector');
 
 let stopping = false;
 const stats = { requests: 0, produced: 0, throttled: 0, errors5xx: 0 };
@@ -87,20 +79,6 @@ async function call(what, fn) {
     }
   }
   throw new Error(`${what}: giving up`);
-}
-
-function loadCursor() {
-  try {
-    return JSON.parse(fs.readFileSync(CURSOR_FILE, 'utf8'));
-  } catch (e) {
-    return {};
-  }
-}
-
-function saveCursor(wm) {
-  const tmp = CURSOR_FILE + '.tmp';
-  fs.writeFileSync(tmp, JSON.stringify(wm));
-  fs.renameSync(tmp, CURSOR_FILE);
 }
 
 // The wire envelope of one HubSpot object (full state).
@@ -134,13 +112,9 @@ function toRecord(t, obj) {
 
 class Connector {
   constructor() {
-    this.client = new hubspot.Client({ accessToken: TOKEN, basePath: CRM });
-    const kafka = new Kafka({ clientId: 'hubspot-connector',
-      brokers: BOOTSTRAP.split(','), logLevel: logLevel.WARN,
-      retry: { retries: 10 } });
-    this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner, idempotent: false });
-    this.wm = loadCursor(); // hs type -> last_modified ms (GTE)
+    this.client = new hubspot.Client({ accessToken: TOKEN, basePath: lib.env.crm });
+    this.producer = lib.producer('hubspot-connector');
+    this.wm = cursor.load(); // hs type -> last_modified ms (GTE)
     this.seen = new Map();  // entity/id -> version produced
     this.lastLookback = 0;
     this.props = TYPES.map((t) => Object.keys(t.props).concat(
@@ -158,11 +132,10 @@ class Connector {
       const key = `${t.entity}/${rec.record_id}`;
       if ((this.seen.get(key) || 0) >= rec.version) continue;
       this.seen.set(key, rec.version);
-      msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
-        headers: { event_id: rec.event_id, schema_version: '1' } });
+      msgs.push(lib.message(rec));
     }
     if (msgs.length === 0) return;
-    await this.producer.send({ topic: TOPIC, acks: -1, messages: msgs });
+    await this.producer.send({ topic: lib.env.topic, acks: -1, messages: msgs });
     stats.produced += msgs.length;
   }
 
@@ -228,12 +201,12 @@ class Connector {
       if (!stopping && periodic) await this.archived(i);
       if (!stopping) this.wm[t.hs] = Math.max(wm, newest);
     }
-    if (!stopping) saveCursor(this.wm);
+    if (!stopping) cursor.save(this.wm);
   }
 
   async run() {
     await this.producer.connect();
-    log(`polling ${CRM} (search API, lookback ${LOOKBACK_MS} ms)` +
+    log(`polling ${lib.env.crm} (search API, lookback ${LOOKBACK_MS} ms)` +
       (BUG_STRICT_GT ? ' with bug strict-gt' : ''));
     let lastStats = Date.now();
     while (!stopping) {
@@ -248,30 +221,14 @@ class Connector {
   }
 }
 
-async function main() {
-  if (!(PAGE >= 1 && PAGE <= 200 && Number.isInteger(PAGE))) {
-    log('--page-size must be an integer in 1..200');
-    process.exit(2);
-  }
-  if (!CRM || !BOOTSTRAP) {
-    log('CRMSYNC_CRM_URL and CRMSYNC_BOOTSTRAP_SERVERS must be set');
-    process.exit(2);
-  }
-  const c = new Connector();
-  const stop = () => { stopping = true; };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  try {
-    await c.run();
-  } catch (e) {
-    if (!stopping) {
-      log(`fatal: ${e.message}`);
-      process.exit(1);
-    }
-  }
-  await c.producer.disconnect().catch(() => {});
-  log(`stopped: requests ${stats.requests} produced ${stats.produced}`);
-  process.exit(0);
+if (!(PAGE >= 1 && PAGE <= 200 && Number.isInteger(PAGE))) {
+  log('--page-size must be an integer in 1..200');
+  process.exit(2);
 }
-
-main();
+let c = null;
+lib.main({ log, stop: () => { stopping = true; }, stopping: () => stopping,
+  run: () => (c = new Connector()).run(),
+  finish: async () => {
+    await c.producer.disconnect().catch(() => {});
+    log(`stopped: requests ${stats.requests} produced ${stats.produced}`);
+  } });

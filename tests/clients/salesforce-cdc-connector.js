@@ -28,72 +28,34 @@
 // --bug-ignore-overflow: GAP_OVERFLOW events are dropped (no re-read).
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
 const jsforce = require('jsforce');
 const jsforceRequest = require('jsforce/lib/request');
 const { StreamingExtension } = require('jsforce/lib/api/streaming');
-const { Kafka, Partitioners, logLevel } = require('kafkajs');
+const lib = require('./lib');
 
+const { sleep, pad6, pad8, sfNum } = lib;
 const BUG_SKIP_GAPS = process.argv.includes('--bug-skip-gaps');
 const BUG_IGNORE_OVERFLOW = process.argv.includes('--bug-ignore-overflow');
-const CRM = process.env.CRMSYNC_CRM_URL;
-const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
-const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
-const RUN_DIR = process.env.CRMSYNC_RUN_DIR || '.';
 const CHANNEL = '/data/ChangeEvents';
-const CURSOR_FILE = path.join(RUN_DIR, 'salesforce-cdc.cursor.json');
-
-const TYPES = {
-  Account: { entity: 'account', pfx: 'A', fields: {
-    Name: ['name', 's'], Industry: ['industry', 's'], Tier__c: ['tier', 's'],
-    Owner__c: ['owner', 's'], AnnualRevenue: ['annual_revenue', 'i'] } },
-  Contact: { entity: 'contact', pfx: 'C', fields: {
-    Email: ['email', 's'], FirstName: ['first_name', 's'],
-    LastName: ['last_name', 's'], Title: ['title', 's'],
-    Consent_Email__c: ['consent_email', 'b'], Consent_SMS__c: ['consent_sms', 'b'] } },
-  Opportunity: { entity: 'opportunity', pfx: 'O', fields: {
-    Name: ['name', 's'], StageName: ['stage', 's'], Amount: ['amount', 'i'] } },
-  Entitlement: { entity: 'entitlement', pfx: 'E', fields: {
-    Name: ['sku', 's'], Seats__c: ['seats', 'i'], EndDate: ['ends_on', 's'] } },
-};
-
-function log(msg) { process.stderr.write(`salesforce-cdc: ${msg}\n`); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sfNum = (id) => Number(String(id).slice(3, 15));
-const pad6 = (n) => String(n).padStart(6, '0');
-const pad8 = (n) => String(n).padStart(8, '0');
+const cursor = lib.cursorFile('salesforce-cdc.cursor.json');
+const TYPES = Object.fromEntries(lib.SF_TYPES.map((t) => [t.sf, t]));
+const log = lib.logger('salesforce-cdc');
 const acctOf = (sfId) => 'A-' + pad6(sfNum(sfId));
 
 let stopping = false;
 const stats = { events: 0, produced: 0, gaps: 0, moves: 0, lookups: 0,
   overflows: 0, merged: 0, relogins: 0 };
 
-function mapFields(t, obj) {
-  const fields = {};
-  for (const [name, [field, type]] of Object.entries(t.fields)) {
-    const v = obj[name];
-    if (v === undefined || v === null) continue;
-    fields[field] = type === 'i' ? Number(v) : type === 'b' ? Boolean(v) : String(v);
-  }
-  return fields;
-}
-
 class Connector {
   constructor() {
-    const oauth2 = new jsforce.OAuth2({ loginUrl: CRM,
+    const oauth2 = new jsforce.OAuth2({ loginUrl: lib.env.crm,
       clientId: 'crmsync-connected-app', clientSecret: 'crmsync-secret',
       redirectUri: 'http://127.0.0.1/callback' });
     this.conn = new jsforce.Connection({ oauth2, version: '59.0' });
-    const kafka = new Kafka({ clientId: 'salesforce-cdc',
-      brokers: BOOTSTRAP.split(','), logLevel: logLevel.WARN,
-      retry: { retries: 10 } });
-    this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = lib.producer('salesforce-cdc');
     this.queue = [];
     this.accounts = new Map(); // record id -> account id
-    let cur = {};
-    try { cur = JSON.parse(fs.readFileSync(CURSOR_FILE, 'utf8')); } catch (e) { /* first start */ }
+    const cur = cursor.load();
     this.replayId = Number.isInteger(cur.replayId) ? cur.replayId : -2;
   }
 
@@ -147,7 +109,7 @@ class Connector {
     return Object.assign(rec, { entity: t.entity, record_id: rid,
       account_id: account, change_type: r.IsDeleted ? 'delete' : 'update',
       version: Number(r.Crmsync_Version__c),
-      fields: r.IsDeleted ? {} : mapFields(t, r), full_state: true,
+      fields: r.IsDeleted ? {} : lib.sfFields(t, r), full_state: true,
       [flag]: true });
   }
 
@@ -215,7 +177,7 @@ class Connector {
     const account = await this.accountOf(h.entityName, t, rid, sfId);
     return Object.assign(rec, { account_id: account,
       change_type: h.changeType.toLowerCase(), version: Number(p.Crmsync_Version__c),
-      fields: h.changeType === 'DELETE' ? {} : mapFields(t, p) });
+      fields: h.changeType === 'DELETE' ? {} : lib.sfFields(t, p) });
   }
 
   // Drain the queue in order, a batch at a time; the cursor moves only
@@ -227,19 +189,14 @@ class Connector {
       const msgs = [];
       for (const m of batch) {
         stats.events++;
-        for (const rec of await this.toRecords(m)) {
-          if (!Number.isInteger(rec.version)) continue;
-          msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
-            headers: { event_id: rec.event_id, schema_version: '1' } });
-        }
+        for (const rec of await this.toRecords(m))
+          if (Number.isInteger(rec.version)) msgs.push(lib.message(rec));
       }
       if (msgs.length)
-        await this.producer.send({ topic: TOPIC, acks: -1, messages: msgs });
+        await this.producer.send({ topic: lib.env.topic, acks: -1, messages: msgs });
       stats.produced += msgs.length;
       this.replayId = batch[batch.length - 1].event.replayId;
-      const tmp = CURSOR_FILE + '.tmp';
-      fs.writeFileSync(tmp, JSON.stringify({ replayId: this.replayId }));
-      fs.renameSync(tmp, CURSOR_FILE);
+      cursor.save({ replayId: this.replayId });
     }
   }
 
@@ -296,27 +253,12 @@ class Connector {
   }
 }
 
-async function main() {
-  if (!CRM || !BOOTSTRAP) {
-    log('CRMSYNC_CRM_URL and CRMSYNC_BOOTSTRAP_SERVERS must be set');
-    process.exit(2);
-  }
-  const c = new Connector();
-  process.on('SIGTERM', () => { stopping = true; });
-  process.on('SIGINT', () => { stopping = true; });
-  try {
-    await c.run();
-  } catch (e) {
-    if (!stopping) {
-      log(`fatal: ${e.message}`);
-      process.exit(1);
-    }
-  }
-  await c.producer.disconnect().catch(() => {});
-  log(`stopped: events ${stats.events} produced ${stats.produced} gaps ` +
-    `${stats.gaps} overflows ${stats.overflows} merged ${stats.merged} ` +
-    `relogins ${stats.relogins}`);
-  process.exit(0);
-}
-
-main();
+let c = null;
+lib.main({ log, stop: () => { stopping = true; }, stopping: () => stopping,
+  run: () => (c = new Connector()).run(),
+  finish: async () => {
+    await c.producer.disconnect().catch(() => {});
+    log(`stopped: events ${stats.events} produced ${stats.produced} gaps ` +
+      `${stats.gaps} overflows ${stats.overflows} merged ${stats.merged} ` +
+      `relogins ${stats.relogins}`);
+  } });

@@ -32,50 +32,21 @@
 // millisecond are skipped).
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
 const jsforce = require('jsforce');
 const jsforceRequest = require('jsforce/lib/request');
-const { Kafka, Partitioners, logLevel } = require('kafkajs');
+const lib = require('./lib');
 
 const BUG_STRICT_GT = process.argv.includes('--bug-strict-gt');
 const KEEP_SDK_RETRY = process.argv.includes('--sdk-retry');
 const BUG_RETRY_STORM = process.argv.includes('--bug-retry-storm');
-const CRM = process.env.CRMSYNC_CRM_URL;
-const BOOTSTRAP = process.env.CRMSYNC_BOOTSTRAP_SERVERS;
-const TOPIC = process.env.CRMSYNC_TOPIC || 'crm.changes';
-const RUN_DIR = process.env.CRMSYNC_RUN_DIR || '.';
-const arg = (name, def) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const PAGE = arg('--page-size', 1000);  // LIMIT of one keyset query
-const BATCH = arg('--batch-size', 200); // Sforce-Query-Options batchSize
+const { sleep, pad6, sfNum } = lib;
+const PAGE = lib.argNum('--page-size', 1000);  // LIMIT of one keyset query
+const BATCH = lib.argNum('--batch-size', 200); // Sforce-Query-Options batchSize
 const LOOKBACK_MS = 3000;
 const IDLE_MS = 250;
-const CURSOR_FILE = path.join(RUN_DIR, 'salesforce-connector.cursor.json');
-
-// sObject -> crmsync entity, id letter, field mapping [field, type]
-// (docs/wire-contracts.md#salesforce).
-const TYPES = [
-  { sf: 'Account', entity: 'account', pfx: 'A', fields: {
-    Name: ['name', 's'], Industry: ['industry', 's'], Tier__c: ['tier', 's'],
-    Owner__c: ['owner', 's'], AnnualRevenue: ['annual_revenue', 'i'] } },
-  { sf: 'Contact', entity: 'contact', pfx: 'C', fields: {
-    Email: ['email', 's'], FirstName: ['first_name', 's'],
-    LastName: ['last_name', 's'], Title: ['title', 's'],
-    Consent_Email__c: ['consent_email', 'b'], Consent_SMS__c: ['consent_sms', 'b'] } },
-  { sf: 'Opportunity', entity: 'opportunity', pfx: 'O', fields: {
-    Name: ['name', 's'], StageName: ['stage', 's'], Amount: ['amount', 'i'] } },
-  { sf: 'Entitlement', entity: 'entitlement', pfx: 'E', fields: {
-    Name: ['sku', 's'], Seats__c: ['seats', 'i'], EndDate: ['ends_on', 's'] } },
-];
-
-function log(msg) { process.stderr.write(`salesforce-connector: ${msg}\n`); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// "001000000000017AAA" -> 17
-const sfNum = (id) => Number(String(id).slice(3, 15));
-const pad6 = (n) => String(n).padStart(6, '0');
+const cursor = lib.cursorFile('salesforce-connector.cursor.json');
+const TYPES = lib.SF_TYPES;
+const log = lib.logger('salesforce-connector');
 const soqlTime = (ms) => new Date(ms).toISOString(); // ...sssZ
 
 let stopping = false;
@@ -107,20 +78,6 @@ async function call(what, fn) {
   throw new Error(`${what}: giving up`);
 }
 
-function loadCursor() {
-  try {
-    return JSON.parse(fs.readFileSync(CURSOR_FILE, 'utf8'));
-  } catch (e) {
-    return {};
-  }
-}
-
-function saveCursor(wm) {
-  const tmp = CURSOR_FILE + '.tmp';
-  fs.writeFileSync(tmp, JSON.stringify(wm));
-  fs.renameSync(tmp, CURSOR_FILE);
-}
-
 // The wire envelope of one sObject record (full state).
 function toRecord(t, r) {
   const rid = t.pfx + '-' + pad6(sfNum(r.Id));
@@ -129,14 +86,7 @@ function toRecord(t, r) {
   if (!Number.isInteger(version) || !Number.isFinite(lm)) return null;
   const account = t.entity === 'account' ? rid
     : r.AccountId ? 'A-' + pad6(sfNum(r.AccountId)) : rid;
-  const fields = {};
-  if (!r.IsDeleted) {
-    for (const [name, [field, type]] of Object.entries(t.fields)) {
-      const v = r[name];
-      if (v === undefined || v === null) continue;
-      fields[field] = type === 'i' ? Number(v) : type === 'b' ? Boolean(v) : String(v);
-    }
-  }
+  const fields = r.IsDeleted ? {} : lib.sfFields(t, r);
   const rec = {
     event_id: `poll-${rid}-v${version}`, entity: t.entity, record_id: rid,
     account_id: account, change_type: r.IsDeleted ? 'delete' : 'update',
@@ -151,7 +101,7 @@ function toRecord(t, r) {
 
 class Connector {
   constructor() {
-    const oauth2 = new jsforce.OAuth2({ loginUrl: CRM,
+    const oauth2 = new jsforce.OAuth2({ loginUrl: lib.env.crm,
       clientId: 'crmsync-connected-app', clientSecret: 'crmsync-secret',
       redirectUri: 'http://127.0.0.1/callback' });
     this.oauth2 = oauth2;
@@ -160,12 +110,8 @@ class Connector {
     // 'refresh'.
     this.conn = new jsforce.Connection({ oauth2, version: '59.0' });
     this.conn.on('refresh', () => { stats.relogins++; });
-    const kafka = new Kafka({ clientId: 'salesforce-connector',
-      brokers: BOOTSTRAP.split(','), logLevel: logLevel.WARN,
-      retry: { retries: 10 } });
-    this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner });
-    this.wm = loadCursor(); // sObject -> SystemModstamp ms (GTE)
+    this.producer = lib.producer('salesforce-connector');
+    this.wm = cursor.load(); // sObject -> SystemModstamp ms (GTE)
     this.seen = new Map();  // entity/id -> version produced
     this.lastLookback = 0;
   }
@@ -178,11 +124,10 @@ class Connector {
       const key = `${t.entity}/${rec.record_id}`;
       if ((this.seen.get(key) || 0) >= rec.version) continue;
       this.seen.set(key, rec.version);
-      msgs.push({ key: rec.account_id, value: JSON.stringify(rec),
-        headers: { event_id: rec.event_id, schema_version: '1' } });
+      msgs.push(lib.message(rec));
     }
     if (msgs.length === 0) return;
-    await this.producer.send({ topic: TOPIC, acks: -1, messages: msgs });
+    await this.producer.send({ topic: lib.env.topic, acks: -1, messages: msgs });
     stats.produced += msgs.length;
   }
 
@@ -245,7 +190,7 @@ class Connector {
       const newest = await this.pollType(t, since);
       if (!stopping) this.wm[t.sf] = Math.max(wm, newest);
     }
-    if (!stopping) saveCursor(this.wm);
+    if (!stopping) cursor.save(this.wm);
   }
 
   async run() {
@@ -272,27 +217,11 @@ class Connector {
   }
 }
 
-async function main() {
-  if (!CRM || !BOOTSTRAP) {
-    log('CRMSYNC_CRM_URL and CRMSYNC_BOOTSTRAP_SERVERS must be set');
-    process.exit(2);
-  }
-  const c = new Connector();
-  const stop = () => { stopping = true; };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  try {
-    await c.run();
-  } catch (e) {
-    if (!stopping) {
-      log(`fatal: ${e.message}`);
-      process.exit(1);
-    }
-  }
-  await c.producer.disconnect().catch(() => {});
-  log(`stopped: requests ${stats.requests} produced ${stats.produced} ` +
-    `relogins ${stats.relogins}`);
-  process.exit(0);
-}
-
-main();
+let c = null;
+lib.main({ log, stop: () => { stopping = true; }, stopping: () => stopping,
+  run: () => (c = new Connector()).run(),
+  finish: async () => {
+    await c.producer.disconnect().catch(() => {});
+    log(`stopped: requests ${stats.requests} produced ${stats.produced} ` +
+      `relogins ${stats.relogins}`);
+  } });

@@ -12,22 +12,10 @@ DIR=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$DIR"' EXIT
 
-wait_url() { # FILE -> the URL the server printed (5 s at most)
-        for _ in $(seq 1 50); do
-                grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$1" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
-"$BIN" crm --seed 11 --accounts 40 --changes 1500 >"$DIR/crm.out" 2>&1 &
-PIDS="$PIDS $!"
-"$BIN" crm --seed 11 --accounts 5 --changes 40 --rate-limit 2 >"$DIR/slow.out" 2>&1 &
-PIDS="$PIDS $!"
+start_crm CRM "$DIR/crm.out" --seed 11 --accounts 40 --changes 1500 || exit 1
+start_crm SLOW "$DIR/slow.out" --seed 11 --accounts 5 --changes 40 --rate-limit 2 || exit 1
 # 10,200 contacts: more than one search may page through.
-"$BIN" crm --seed 11 --accounts 5100 --changes 15300 --rate 200000 >"$DIR/big.out" 2>&1 &
-PIDS="$PIDS $!"
-CRM=$(wait_url "$DIR/crm.out"); SLOW=$(wait_url "$DIR/slow.out"); BIG=$(wait_url "$DIR/big.out")
-[ -n "$CRM" ] && [ -n "$SLOW" ] && [ -n "$BIG" ] || { echo "FAIL: a CRM did not start"; cat "$DIR"/*.out; exit 1; }
+start_crm BIG "$DIR/big.out" --seed 11 --accounts 5100 --changes 15300 --rate 200000 || exit 1
 sleep 1.5 # every change committed (1500 at 2000/s)
 python3 - "$CRM" "$SLOW" "$BIG" <<'PY'
 import json, sys, urllib.request, urllib.error

@@ -45,8 +45,40 @@ start_broker() {
 # from the source root. Prints why and returns 1 when missing.
 need_node_clients() {
         if ! command -v node >/dev/null || [ ! -d tests/clients/node_modules/jsforce ] ||
-                [ ! -d tests/clients/node_modules/@hubspot/api-client ]; then
+                [ ! -d tests/clients/node_modules/@hubspot/api-client ] ||
+                [ ! -d tests/clients/node_modules/kafkajs ]; then
                 echo "FAIL: node or tests/clients/node_modules missing (scripts/setup.sh runs npm ci there)"
                 return 1
         fi
+}
+
+# start_crm VAR OUT ARGS...: `$BIN crm ARGS` in the background, its output
+# in OUT, its pid added to PIDS (the caller's EXIT trap kills them); sets
+# VAR to the URL it printed. Not in a subshell: PIDS must reach the trap.
+# Returns 1 (after printing why) when it printed none within 5 s.
+start_crm() {
+        local var=$1 out=$2 url=""
+        shift 2
+        "$BIN" crm "$@" >"$out" 2>&1 &
+        PIDS="$PIDS $!"
+        for _ in $(seq 1 50); do
+                url=$(grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$out" 2>/dev/null) && break
+                sleep 0.1
+        done
+        printf -v "$var" '%s' "$url"
+        [ -n "$url" ] || { echo "FAIL: the CRM did not start ($out)"; cat "$out"; return 1; }
+}
+
+# run_case NAME FILE: the scenario FILE in $RUNS/NAME (run_scenario);
+# sets RC, SUMMARY and DIR (the run folder); exits the test with FAIL
+# when the run left no summary.json.
+run_case() {
+        mkdir -p "$RUNS/$1"
+        run_scenario "$BIN" "$2" "$RUNS/$1"
+        if [ -z "$SUMMARY" ]; then
+                echo "FAIL: no summary.json ($1)"
+                tail -20 "$RUNS/$1/stderr.txt"
+                exit 1
+        fi
+        DIR=$(dirname "$SUMMARY")
 }

@@ -13,14 +13,7 @@ BIN=$1; SRC=$2
 DIR=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$DIR"' EXIT
-"$BIN" crm --seed 9 --accounts 20 --changes 600 --rate 400 >"$DIR/crm.out" 2>&1 &
-PIDS="$PIDS $!"
-CRM=""
-for _ in $(seq 1 50); do
-        CRM=$(grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$DIR/crm.out") && break
-        sleep 0.1
-done
-[ -n "$CRM" ] || { echo "FAIL: the CRM did not start"; cat "$DIR/crm.out"; exit 1; }
+start_crm CRM "$DIR/crm.out" --seed 9 --accounts 20 --changes 600 --rate 400 || exit 1
 python3 - "$CRM" <<'PY'
 import json, sys, time, urllib.request, urllib.error
 crm = sys.argv[1]

@@ -20,27 +20,20 @@ DIR=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$DIR"' EXIT
 # One CRM per case (a fault from the start of its workload).
-start_crm() { # name fault-json
+scenario() { # name fault-json
         cat >"$DIR/$1.json" <<EOF
 {"name":"$1","seed":9,
  "workload":{"accounts":20,"contacts_per_account":2,"changes":600,
              "rate_per_s":400,"txn_max":4},
  "faults":[$2]}
 EOF
-        "$BIN" crm --scenario "$DIR/$1.json" >"$DIR/$1.out" 2>&1 &
-        PIDS="$PIDS $!"
-        for _ in $(seq 1 50); do
-                grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$DIR/$1.out" 2>/dev/null &&
-                        return 0
-                sleep 0.1
-        done
-        echo "FAIL: the CRM ($1) did not start" >&2
-        cat "$DIR/$1.out" >&2
-        return 1
 }
-PLAIN=$(start_crm plain '') || exit 1
-OVF=$(start_crm overflow '{"at_s":0,"type":"cdc_overflow","threshold":1,"duration_s":60}') || exit 1
-MRG=$(start_crm merged '{"at_s":0,"type":"cdc_merged_events","duration_s":60}') || exit 1
+scenario plain ''
+scenario overflow '{"at_s":0,"type":"cdc_overflow","threshold":1,"duration_s":60}'
+scenario merged '{"at_s":0,"type":"cdc_merged_events","duration_s":60}'
+start_crm PLAIN "$DIR/plain.out" --scenario "$DIR/plain.json" || exit 1
+start_crm OVF "$DIR/overflow.out" --scenario "$DIR/overflow.json" || exit 1
+start_crm MRG "$DIR/merged.out" --scenario "$DIR/merged.json" || exit 1
 sleep 2 # every change committed (600 at 400/s)
 python3 - "$PLAIN" "$OVF" "$MRG" <<'PY'
 import json, sys, threading, time, urllib.request, urllib.error

@@ -12,18 +12,12 @@ set -u
 BIN=$1; SRC=$2
 . "$SRC/tests/scenario/lib.sh"
 cd "$SRC" || exit 1
-if ! command -v node >/dev/null || [ ! -d tests/clients/node_modules/jsforce ]; then
-        echo "FAIL: node or tests/clients/node_modules missing (scripts/setup.sh runs npm ci there)"
-        exit 1
-fi
+need_node_clients || exit 1
 RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 
-mkdir -p "$RUNS/ok"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-cdc-connector.json" "$RUNS/ok"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json"; tail -20 "$RUNS/ok/stderr.txt"; exit 1; }
-DIR=$(dirname "$SUMMARY")
+run_case ok "$SRC/tests/scenarios/salesforce-cdc-connector.json"
 check "CDC connector: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 check "CDC connector: all anomaly classes zero ($(jget "$SUMMARY" "d['anomalies']"))" \
         "$(jget "$SUMMARY" "all(v==0 for v in d['anomalies'].values())")"
@@ -36,9 +30,7 @@ check "changes reached the CRM's history as served via cometd" \
         "$(grep -q '"via":"cometd"' "$DIR/history.jsonl" && echo True)"
 [ $FAILED -eq 0 ] || { tail -20 "$RUNS/ok/stdout.txt"; tail -20 "$DIR/connector.log"; }
 
-mkdir -p "$RUNS/bug"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-cdc-connector-bug.json" "$RUNS/bug"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json (bug)"; tail -20 "$RUNS/bug/stderr.txt"; exit 1; }
+run_case bug "$SRC/tests/scenarios/salesforce-cdc-connector-bug.json"
 check "bug-skip-gaps: caught as expected (exit 0 of a must-fail scenario, got $RC)" \
         "$([ $RC -eq 0 ] && echo True)"
 check "bug-skip-gaps: the run failed with lost changes ($(jget "$SUMMARY" "d['anomalies']"))" \

@@ -16,10 +16,7 @@ RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 
-mkdir -p "$RUNS/ok"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-cdc-vendor.json" "$RUNS/ok"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json"; tail -20 "$RUNS/ok/stderr.txt"; exit 1; }
-DIR=$(dirname "$SUMMARY")
+run_case ok "$SRC/tests/scenarios/salesforce-cdc-vendor.json"
 LOG="$DIR/connector.log"
 check "CDC connector: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 check "CDC connector: all anomaly classes zero ($(jget "$SUMMARY" "d['anomalies']"))" \
@@ -33,9 +30,7 @@ check "it logged in again after 401::Authentication invalid" \
            grep -q '^salesforce-cdc: stopped: .* relogins [1-9]' "$LOG" && echo True)"
 [ $FAILED -eq 0 ] || { tail -20 "$RUNS/ok/stdout.txt"; tail -20 "$LOG"; }
 
-mkdir -p "$RUNS/bug"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-cdc-vendor-bug.json" "$RUNS/bug"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json (bug)"; tail -20 "$RUNS/bug/stderr.txt"; exit 1; }
+run_case bug "$SRC/tests/scenarios/salesforce-cdc-vendor-bug.json"
 check "bug-ignore-overflow: caught as expected (exit 0 of a must-fail scenario, got $RC)" \
         "$([ $RC -eq 0 ] && echo True)"
 check "bug-ignore-overflow: the run failed with stale records ($(jget "$SUMMARY" "d['anomalies']"))" \

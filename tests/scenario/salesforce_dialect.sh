@@ -11,19 +11,8 @@ BIN=$1; SRC=$2
 DIR=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$DIR"' EXIT
-wait_url() { # FILE -> the URL the server printed (5 s at most)
-        for _ in $(seq 1 50); do
-                grep -m1 -o 'http://127\.0\.0\.1:[0-9]*' "$1" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
-"$BIN" crm --seed 13 --accounts 150 --changes 1500 >"$DIR/crm.out" 2>&1 &
-PIDS="$PIDS $!"
-"$BIN" crm --seed 13 --accounts 5 --changes 40 --rate-limit 2 >"$DIR/slow.out" 2>&1 &
-PIDS="$PIDS $!"
-CRM=$(wait_url "$DIR/crm.out"); SLOW=$(wait_url "$DIR/slow.out")
-[ -n "$CRM" ] && [ -n "$SLOW" ] || { echo "FAIL: a CRM did not start"; cat "$DIR"/*.out; exit 1; }
+start_crm CRM "$DIR/crm.out" --seed 13 --accounts 150 --changes 1500 || exit 1
+start_crm SLOW "$DIR/slow.out" --seed 13 --accounts 5 --changes 40 --rate-limit 2 || exit 1
 sleep 1.5 # every change committed (1500 at 2000/s)
 python3 - "$CRM" "$SLOW" <<'PY'
 import json, sys, urllib.parse, urllib.request, urllib.error

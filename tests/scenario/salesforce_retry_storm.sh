@@ -16,9 +16,7 @@ RUNS=$(mktemp -d /tmp/crmsync-test.XXXXXX)
 trap 'rm -rf "$RUNS"' EXIT
 FAILED=0
 
-mkdir -p "$RUNS/ok"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-jsforce-5xx.json" "$RUNS/ok"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json"; tail -20 "$RUNS/ok/stderr.txt"; exit 1; }
+run_case ok "$SRC/tests/scenarios/salesforce-jsforce-5xx.json"
 check "normal connector: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
 check "normal connector: 5xx answered ($(jget "$SUMMARY" "d['api']['status_5xx']")), Retry-After sent ($(jget "$SUMMARY" "d['api']['retry_afters']")), no early retry ($(jget "$SUMMARY" "d['api']['early_retries']"))" \
         "$(jget "$SUMMARY" "d['api']['status_5xx']>=1 and d['api']['retry_afters']>=1 and d['api']['early_retries']==0")"
@@ -26,9 +24,7 @@ check "normal connector: all anomaly classes zero" \
         "$(jget "$SUMMARY" "all(v==0 for v in d['anomalies'].values())")"
 [ $FAILED -eq 0 ] || tail -20 "$RUNS/ok/stdout.txt"
 
-mkdir -p "$RUNS/bug"
-run_scenario "$BIN" "$SRC/tests/scenarios/salesforce-jsforce-5xx-storm.json" "$RUNS/bug"
-[ -n "$SUMMARY" ] || { echo "FAIL: no summary.json (bug)"; tail -20 "$RUNS/bug/stderr.txt"; exit 1; }
+run_case bug "$SRC/tests/scenarios/salesforce-jsforce-5xx-storm.json"
 check "retry storm: caught as expected (exit 0 of a must-fail scenario, got $RC)" \
         "$([ $RC -eq 0 ] && echo True)"
 check "retry storm: early retries found ($(jget "$SUMMARY" "d['api']['early_retries']")) among $(jget "$SUMMARY" "d['api']['requests']") requests" \
