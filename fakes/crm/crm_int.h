@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -189,6 +190,18 @@ void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,
 void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
                      const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The error body of each dialect: /v1 {"error","message"}, Salesforce
+ * [{"message","errorCode"}], HubSpot {"status","message","correlationId",
+ * "category"}; code is the error code or HubSpot's category. */
+enum crm_error_shape {
+        CRM_ERROR_V1 = 0,
+        CRM_ERROR_SALESFORCE,
+        CRM_ERROR_HUBSPOT,
+};
+void crm_reply_verror(crm_server_t *s, struct evhttp_request *req, int status,
+                      enum crm_error_shape shape, const char *code,
+                      const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 void crm_count_served(crm_server_t *s, const char *via, uint64_t n);
 /* Answer body (a JSON value, stolen) with status; empty is the body
  * when it cannot be serialized ("[]" or "{}", as the dialect answers). */
@@ -260,6 +273,8 @@ const char *crm_hubspot_auth(crm_server_t *s, struct evhttp_request *req);
  * after answering it (429 or 5xx in HubSpot's shape). */
 int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
                             const char *token);
+/* A fresh correlationId for a HubSpot error body. */
+void crm_hubspot_correlation_id(char *out, size_t n);
 /* "C-000017" -> 17; -1 when not numeric. */
 int64_t crm_hubspot_num(const char *id);
 /* The HubSpot property of a crmsync field (the field itself if unmapped). */

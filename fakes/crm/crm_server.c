@@ -155,14 +155,29 @@ void crm_observe_records(crm_server_t *s, const uint32_t *idx, size_t n,
         crm_count_served(s, via, n);
 }
 
-void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
-                     const char *code, const char *fmt, ...)
+void crm_reply_verror(crm_server_t *s, struct evhttp_request *req, int status,
+                      enum crm_error_shape shape, const char *code,
+                      const char *fmt, va_list ap)
 {
-        char    msg[256];
-        va_list ap;
-        va_start(ap, fmt);
+        char msg[320], cid[48];
+
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
+        if (shape == CRM_ERROR_SALESFORCE) {
+                crm_reply_value(
+                    s, req, status,
+                    json_pack("[{s:s,s:s}]", "message", msg, "errorCode", code),
+                    "[]");
+                return;
+        }
+        if (shape == CRM_ERROR_HUBSPOT) {
+                crm_hubspot_correlation_id(cid, sizeof(cid));
+                crm_reply_value(
+                    s, req, status,
+                    json_pack("{s:s,s:s,s:s,s:s}", "status", "error", "message",
+                              msg, "correlationId", cid, "category", code),
+                    "{}");
+                return;
+        }
         char            *t = crmsync_json_error(code, msg);
         struct evbuffer *b = evbuffer_new();
         if (t)
@@ -172,6 +187,15 @@ void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
         crm_reply_json(s, req, status, b);
         evbuffer_free(b);
         free(t);
+}
+
+void crm_reply_error(crm_server_t *s, struct evhttp_request *req, int status,
+                     const char *code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        crm_reply_verror(s, req, status, CRM_ERROR_V1, code, fmt, ap);
+        va_end(ap);
 }
 
 /* ------------------------------------------------------------------ */

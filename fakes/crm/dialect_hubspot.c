@@ -115,7 +115,7 @@ static int64_t hs_find(crm_server_t *s, enum crm_entity t, const char *num)
 /* ------------------------------------------------------------------ */
 /* Replies */
 
-static void correlation_id(char *out, size_t n)
+void crm_hubspot_correlation_id(char *out, size_t n)
 {
         static uint64_t next = 1;
         snprintf(out, n, "00000000-0000-4000-8000-%012" PRIx64, next++);
@@ -132,17 +132,10 @@ void crm_hubspot_reply(crm_server_t *s, struct evhttp_request *req, int status,
 void crm_hubspot_error(crm_server_t *s, struct evhttp_request *req, int status,
                        const char *category, const char *fmt, ...)
 {
-        char    msg[320], cid[48];
         va_list ap;
-
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        crm_reply_verror(s, req, status, CRM_ERROR_HUBSPOT, category, fmt, ap);
         va_end(ap);
-        correlation_id(cid, sizeof(cid));
-        crm_hubspot_reply(s, req, status,
-                          json_pack("{s:s,s:s,s:s,s:s}", "status", "error",
-                                    "message", msg, "correlationId", cid,
-                                    "category", category));
 }
 
 /* The bearer token (a private-app token "pat-..."), or NULL after a 401. */
@@ -206,7 +199,7 @@ int crm_hubspot_throttle_ok(crm_server_t *s, struct evhttp_request *req,
                 return 1;
         if (r.retry_after_s >= 0)
                 add_int_header(h, "Retry-After", (uint64_t)r.retry_after_s);
-        correlation_id(cid, sizeof(cid));
+        crm_hubspot_correlation_id(cid, sizeof(cid));
         if (r.verdict == CRM_THROTTLE_TRANSIENT) {
                 crm_hubspot_reply(
                     s, req, r.http_status,

@@ -116,13 +116,10 @@ static void sf_error(crm_server_t *s, struct evhttp_request *req, int status,
 static void sf_error(crm_server_t *s, struct evhttp_request *req, int status,
                      const char *code, const char *fmt, ...)
 {
-        char    msg[320];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        crm_reply_verror(s, req, status, CRM_ERROR_SALESFORCE, code, fmt, ap);
         va_end(ap);
-        sf_reply(s, req, status,
-                 json_pack("[{s:s,s:s}]", "message", msg, "errorCode", code));
 }
 
 /* The throttle as Salesforce answers: 403 REQUEST_LIMIT_EXCEEDED (daily
