@@ -2,7 +2,9 @@
 # salesforce_retry_storm.sh -- the API etiquette judge against a real
 # client's retries: the jsforce polling connector
 # (tests/clients/salesforce-connector.js) through a 5xx burst (every
-# answer 500, or 503 with Retry-After: 1, for 2 s):
+# answer 500, or 503 with Retry-After: 1, for 2 s; then a throttle storm,
+# 403 REQUEST_LIMIT_EXCEEDED with Retry-After, so the normal run surely
+# gets answers with a Retry-After to honour):
 # 1. as it is (jsforce's retry off, Retry-After waited): passes, no early
 #    retry;
 # 2. with --bug-retry-storm (jsforce's retry at a fixed 100 ms, no
@@ -18,8 +20,8 @@ FAILED=0
 
 run_case ok "$SRC/tests/scenarios/salesforce-jsforce-5xx.json"
 check "normal connector: exit code 0 (got $RC)" "$([ $RC -eq 0 ] && echo True)"
-check "normal connector: 5xx answered ($(jget "$SUMMARY" "d['api']['status_5xx']")), Retry-After sent ($(jget "$SUMMARY" "d['api']['retry_afters']")), no early retry ($(jget "$SUMMARY" "d['api']['early_retries']"))" \
-        "$(jget "$SUMMARY" "d['api']['status_5xx']>=1 and d['api']['retry_afters']>=1 and d['api']['early_retries']==0")"
+check "normal connector: 5xx answered ($(jget "$SUMMARY" "d['api']['status_5xx']")), rate-limited ($(jget "$SUMMARY" "d['api']['status_429']")), Retry-After sent ($(jget "$SUMMARY" "d['api']['retry_afters']")), no early retry ($(jget "$SUMMARY" "d['api']['early_retries']"))" \
+        "$(jget "$SUMMARY" "d['api']['status_5xx']>=1 and d['api']['status_429']>=1 and d['api']['retry_afters']>=1 and d['api']['early_retries']==0")"
 check "normal connector: all anomaly classes zero" \
         "$(jget "$SUMMARY" "all(v==0 for v in d['anomalies'].values())")"
 [ $FAILED -eq 0 ] || tail -20 "$RUNS/ok/stdout.txt"
