@@ -34,7 +34,7 @@ static const struct cli_opt *find(const struct cli_opt *opts, const char *name,
 
         *ambiguous = 0;
         for (const struct cli_opt *o = opts; o->type != CLI_END; o++) {
-                if (strncmp(o->name, name, n))
+                if (o->type == CLI_HEAD || strncmp(o->name, name, n))
                         continue;
                 if (strlen(o->name) == n)
                         return o;
@@ -71,9 +71,12 @@ static int set_number(const struct cli_cmd *cmd, const struct cli_opt *o,
                 errno = 0;
                 d     = *v ? strtod(v, &end) : NAN;
                 if (!*v || errno || *end || !isfinite(d) || d < o->min ||
-                    d > o->max)
+                    (o->above && d == o->min) || d > o->max)
                         return fail(cmd,
-                                    "--%s: '%s' is not a number in %g..%g%s%s",
+                                    o->above ? "--%s: '%s' is not a number "
+                                               "above %g, up to %g%s%s"
+                                             : "--%s: '%s' is not a number in "
+                                               "%g..%g%s%s",
                                     o->name, v, o->min, o->max, sp, unit);
                 *(double *)o->dest = d;
                 return CLI_OK;
@@ -97,6 +100,7 @@ static int set(const struct cli_cmd *cmd, const struct cli_opt *o,
                const char *v)
 {
         uint32_t bit;
+        char     why[256] = "";
 
         switch (o->type) {
         case CLI_STR:
@@ -116,6 +120,11 @@ static int set(const struct cli_cmd *cmd, const struct cli_opt *o,
                 return CLI_OK;
         case CLI_FLAG:
                 *(int *)o->dest = 1;
+                return CLI_OK;
+        case CLI_CALL:
+                if (o->call(o->dest, v, why, sizeof(why)))
+                        return fail(cmd, "--%s: '%s': %s", o->name, v,
+                                    *why ? why : "bad value");
                 return CLI_OK;
         default:
                 return set_number(cmd, o, v);
@@ -211,7 +220,8 @@ static void print_range(FILE *fp, const struct cli_opt *o)
         const char *sp   = o->unit ? " " : "";
 
         if (o->type == CLI_DOUBLE)
-                fprintf(fp, " [%g..%g%s%s]", o->min, o->max, sp, unit);
+                fprintf(fp, " %s%g..%g%s%s]", o->above ? "(" : "[", o->min,
+                        o->max, sp, unit);
         else if (o->type == CLI_INT || o->type == CLI_U32 || o->type == CLI_U64)
                 fprintf(fp, " [%llu..%llu%s%s]", (unsigned long long)o->lo,
                         (unsigned long long)o->hi, sp, unit);
@@ -223,6 +233,10 @@ void crmsync_cli_usage(const struct cli_cmd *cmd, FILE *fp)
 {
         fprintf(fp, "%s\nOptions:\n", cmd->intro);
         for (const struct cli_opt *o = cmd->opts; o->type != CLI_END; o++) {
+                if (o->type == CLI_HEAD) {
+                        fprintf(fp, "%s:\n", o->help);
+                        continue;
+                }
                 int w = fprintf(fp, "  --%s%s%s", o->name, o->arg ? " " : "",
                                 o->arg ? o->arg : "");
                 if (w >= HELP_COLUMN)

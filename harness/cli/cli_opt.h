@@ -8,6 +8,7 @@
 #ifndef CRMSYNC_CLI_OPT_H
 #define CRMSYNC_CLI_OPT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,8 @@ enum cli_type {
         CLI_DOUBLE,  /* double *dest: a finite number in [min, max] */
         CLI_CHOICE,  /* const char **dest: one of choices, "a|b|c" */
         CLI_BUG,     /* uint32_t *dest |= the named bug switch; repeatable */
+        CLI_CALL,    /* call(dest, value, why, why_size): 0, or -1 with why */
+        CLI_HEAD,    /* not an option: a heading "help:" in --help */
 };
 
 struct cli_opt {
@@ -32,7 +35,12 @@ struct cli_opt {
         const char   *unit;     /* "ms", "s", ... or NULL */
         uint64_t      lo, hi;   /* CLI_INT, CLI_U32, CLI_U64 */
         double        min, max; /* CLI_DOUBLE */
+        int           above;    /* CLI_DOUBLE: more than min, not equal */
         const char   *choices;  /* CLI_CHOICE */
+        /* CLI_CALL: parse value into dest (repeatable options, lists);
+         * on error write why (the error then reads "--name: 'value':
+         * why") and return -1. */
+        int (*call)(void *dest, const char *value, char *why, size_t why_size);
 };
 
 /* A row: CLI_OPT("page-size", CLI_U32, &cfg.page_size, "N", "events per
@@ -41,6 +49,11 @@ struct cli_opt {
         {                                                                      \
                 .name = (name_), .type = (type_), .dest = (dest_),             \
                 .arg = (arg_), .help = (help_), __VA_ARGS__                    \
+        }
+/* A heading between rows: CLI_HEAD("Catch-up") prints "Catch-up:". */
+#define CLI_HEAD(help_)                                                        \
+        {                                                                      \
+                .name = "", .type = CLI_HEAD, .help = (help_)                  \
         }
 #define CLI_OPT_END                                                            \
         {                                                                      \

@@ -1,7 +1,6 @@
 /* cmd_capacity.c -- `crmsync capacity SCENARIO [options]`: rate to the
  * SLO, catch-up after downtime, replay against history, retention and
  * cost (harness/capacity.c), reported by reports/capacity_report.c. */
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,60 +9,21 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/capacity_report.h"
 #include "harness/capacity.h"
 #include "harness/interrupt.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(
-            fp,
-            "Usage: crmsync capacity SCENARIO [options]\n\n"
-            "Runs sweeps of SCENARIO, one child `crmsync run` per point, and "
-            "writes\nruns/capacity-<id>/ with capacity.json, report.md and "
-            "report.html\n(docs/capacity.md gives every formula).\n\n"
-            "Rate to the SLO:\n"
-            "  --rates R1,R2,...     steady-state runs at these changes/s: "
-            "freshness\n"
-            "                        p50/p95/p99 (warm-up excluded), peak "
-            "lag, applies/s\n"
-            "  --run-s S             each rate run's workload lasts S s "
-            "(default 8)\n"
-            "  --slo-p99-ms X        the SLO on steady-state freshness p99\n"
-            "  --find-max            bisect between a passing and a failing "
-            "rate\n"
-            "  --search-runs N       at most N runs for --find-max (default "
-            "4)\n"
-            "Catch-up:\n"
-            "  --downtime-s D1,D2    stop the pipeline (SIGSTOP) for D s "
-            "each\n"
-            "  --catch-up-rate R     at R changes/s (default: the middle "
-            "rate)\n"
-            "  --stop WHAT           connector (default), profiler or "
-            "both\n"
-            "Replay against history:\n"
-            "  --history N1,N2,...   replay histories of N changes "
-            "(pipeline and broker\n"
-            "                        level), fitted to a line\n"
-            "  --no-preload          build each history through the "
-            "pipeline instead of\n"
-            "                        producing it straight to the topic\n"
-            "  --production rate_per_s=R,days=D  extrapolate replay time "
-            "and retention\n"
-            "Cost:\n"
-            "  --capacity-file FILE  replication, zones, retention and YOUR "
-            "prices\n"
-            "  --rf N                replication factor without a capacity "
-            "file (3)\n"
-            "General:\n"
-            "  --budget-s S          skip the points that would not finish "
-            "within S s\n"
-            "  --runs-dir DIR        where the capacity folder goes "
-            "(default: runs)\n"
-            "  --quiet               no progress lines\n\n"
-            "Exit codes: 0 every point measured, 1 some skipped (budget) or "
-            "failed, 2 bad\nusage or input, 130 interrupted.\n");
-}
+static const char intro[] =
+    "Usage: crmsync capacity SCENARIO [options]\n\n"
+    "Runs sweeps of SCENARIO, one child `crmsync run` per point, and "
+    "writes\nruns/capacity-<id>/ with capacity.json, report.md and "
+    "report.html\n(docs/capacity.md gives every formula).\n";
+static const char epilog[] =
+    "Exit codes: 0 every point measured, 1 some skipped (budget) or "
+    "failed, 2 bad\nusage or input, 130 interrupted.\n";
+
+#define LIST_WHY "positive numbers, comma separated (at most 16)"
 
 /* "1,2.5,3" into v (at most max). Returns the count or -1. */
 static int parse_list(const char *s, double *v, int max)
@@ -86,9 +46,31 @@ static int parse_list(const char *s, double *v, int max)
         return n ? n : -1;
 }
 
-static int parse_production(const char *s, struct capacity_options *o)
+/* A list option's destination: the array and its count. */
+struct num_list {
+        double *v;
+        int    *cnt;
+};
+
+/* CLI_CALL parser of --rates, --downtime-s and --history. */
+static int parse_list_opt(void *dest, const char *v, char *why, size_t n)
 {
-        char buf[128], *tok, *save = NULL;
+        struct num_list *l = dest;
+
+        *l->cnt = parse_list(v, l->v, CAPACITY_MAX_POINTS);
+        if (*l->cnt >= 0)
+                return 0;
+        snprintf(why, n, "%s", LIST_WHY);
+        return -1;
+}
+
+/* --production rate_per_s=R,days=D (CLI_CALL). */
+static int parse_production(void *dest, const char *s, char *why, size_t n)
+{
+        struct capacity_options *o = dest;
+        char                     buf[128], *tok, *save = NULL;
+
+        snprintf(why, n, "rate_per_s=R,days=D with positive numbers");
         snprintf(buf, sizeof(buf), "%s", s);
         for (tok = strtok_r(buf, ",", &save); tok;
              tok = strtok_r(NULL, ",", &save)) {
@@ -116,109 +98,79 @@ static int bad(const char *what)
         return 2;
 }
 
+/* A number of unit u in (0, max] (CLI_DOUBLE above 0). */
+#define POSITIVE(u, max_) .unit = (u), .above = 1, .min = 0, .max = (max_)
+
+/* Returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, struct capacity_options *o)
 {
-        static const struct option longopts[] = {
-            {"rates", required_argument, NULL, 'r'},
-            {"run-s", required_argument, NULL, 'R'},
-            {"slo-p99-ms", required_argument, NULL, 's'},
-            {"find-max", no_argument, NULL, 'm'},
-            {"search-runs", required_argument, NULL, 'n'},
-            {"downtime-s", required_argument, NULL, 'd'},
-            {"catch-up-rate", required_argument, NULL, 'c'},
-            {"stop", required_argument, NULL, 'S'},
-            {"history", required_argument, NULL, 'H'},
-            {"no-preload", no_argument, NULL, 'P'},
-            {"production", required_argument, NULL, 'p'},
-            {"capacity-file", required_argument, NULL, 'f'},
-            {"rf", required_argument, NULL, 'F'},
-            {"budget-s", required_argument, NULL, 'b'},
-            {"runs-dir", required_argument, NULL, 'D'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-                double v = optarg ? strtod(optarg, NULL) : 0;
-                switch (c) {
-                case 'r':
-                        if ((o->rate_cnt = parse_list(optarg, o->rates,
-                                                      CAPACITY_MAX_POINTS)) < 0)
-                                return bad("--rates: positive numbers, "
-                                           "comma separated (at most 16)");
-                        break;
-                case 'd':
-                        if ((o->down_cnt = parse_list(optarg, o->down_s,
-                                                      CAPACITY_MAX_POINTS)) < 0)
-                                return bad("--downtime-s: positive numbers, "
-                                           "comma separated (at most 16)");
-                        break;
-                case 'H':
-                        if ((o->history_cnt = parse_list(
-                                 optarg, o->history, CAPACITY_MAX_POINTS)) < 0)
-                                return bad("--history: positive numbers, "
-                                           "comma separated (at most 16)");
-                        break;
-                case 'R':
-                case 's':
-                case 'c':
-                case 'b':
-                        if (!(v > 0) || !isfinite(v))
-                                return bad("--run-s, --slo-p99-ms, "
-                                           "--catch-up-rate and --budget-s "
-                                           "need a positive number");
-                        *(c == 'R'   ? &o->run_s
-                          : c == 's' ? &o->slo_p99_ms
-                          : c == 'c' ? &o->catch_up_rate
-                                     : &o->budget_s) = v;
-                        break;
-                case 'n':
-                case 'F':
-                        if (v < 1 || v > 64 || v != floor(v))
-                                return bad("--search-runs and --rf need a "
-                                           "whole number from 1 to 64");
-                        *(c == 'n' ? &o->search_runs : &o->rf) = (int)v;
-                        break;
-                case 'm':
-                        o->find_max = 1;
-                        break;
-                case 'S':
-                        if (strcmp(optarg, "connector") &&
-                            strcmp(optarg, "profiler") &&
-                            strcmp(optarg, "both"))
-                                return bad("--stop: connector, profiler or "
-                                           "both");
-                        o->stop = optarg;
-                        break;
-                case 'P':
-                        o->preload = 0;
-                        break;
-                case 'p':
-                        if (parse_production(optarg, o))
-                                return bad("--production: "
-                                           "rate_per_s=R,days=D with "
-                                           "positive numbers");
-                        break;
-                case 'f':
-                        o->capacity_file = optarg;
-                        break;
-                case 'D':
-                        o->runs_dir = optarg;
-                        break;
-                case 'q':
-                        o->quiet = 1;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind != argc - 1) {
-                usage(stderr);
+        int                  no_preload = 0, nops = 0, rc;
+        char                *ops[1];
+        struct num_list      rates  = {o->rates, &o->rate_cnt};
+        struct num_list      downs  = {o->down_s, &o->down_cnt};
+        struct num_list      hists  = {o->history, &o->history_cnt};
+        const struct cli_opt opts[] = {
+            CLI_HEAD("Rate to the SLO"),
+            CLI_OPT("rates", CLI_CALL, &rates, "R1,R2,...",
+                    "steady-state runs at these changes/s: freshness\n"
+                    "p50/p95/p99 (warm-up excluded), peak lag, applies/s\n"
+                    "(at most 16)",
+                    .call = parse_list_opt),
+            CLI_OPT("run-s", CLI_DOUBLE, &o->run_s, "S",
+                    "each rate run's workload lasts S s\n(default 8)",
+                    POSITIVE("s", 86400)),
+            CLI_OPT("slo-p99-ms", CLI_DOUBLE, &o->slo_p99_ms, "X",
+                    "the SLO on steady-state freshness p99",
+                    POSITIVE("ms", 86400000)),
+            CLI_OPT("find-max", CLI_FLAG, &o->find_max, NULL,
+                    "bisect between a passing and a failing rate"),
+            CLI_OPT("search-runs", CLI_INT, &o->search_runs, "N",
+                    "at most N runs for --find-max (default 4)", .lo = 1,
+                    .hi = 64),
+            CLI_HEAD("Catch-up"),
+            CLI_OPT("downtime-s", CLI_CALL, &downs, "D1,D2",
+                    "stop the pipeline (SIGSTOP) for D s each",
+                    .call = parse_list_opt),
+            CLI_OPT("catch-up-rate", CLI_DOUBLE, &o->catch_up_rate, "R",
+                    "at R changes/s (default: the middle rate)",
+                    POSITIVE("/s", 1e7)),
+            CLI_OPT("stop", CLI_CHOICE, &o->stop, "WHAT",
+                    "what to stop (connector)",
+                    .choices = "connector|profiler|both"),
+            CLI_HEAD("Replay against history"),
+            CLI_OPT("history", CLI_CALL, &hists, "N1,N2,...",
+                    "replay histories of N changes (pipeline and broker\n"
+                    "level), fitted to a line",
+                    .call = parse_list_opt),
+            CLI_OPT("no-preload", CLI_FLAG, &no_preload, NULL,
+                    "build each history through the pipeline instead of\n"
+                    "producing it straight to the topic"),
+            CLI_OPT("production", CLI_CALL, o, "rate_per_s=R,days=D",
+                    "extrapolate replay time and retention",
+                    .call = parse_production),
+            CLI_HEAD("Cost"),
+            CLI_OPT("capacity-file", CLI_STR, &o->capacity_file, "FILE",
+                    "replication, zones, retention and YOUR prices"),
+            CLI_OPT("rf", CLI_INT, &o->rf, "N",
+                    "replication factor without a capacity file (3)", .lo = 1,
+                    .hi = 64),
+            CLI_HEAD("General"),
+            CLI_OPT("budget-s", CLI_DOUBLE, &o->budget_s, "S",
+                    "skip the points that would not finish within\nS s",
+                    POSITIVE("s", 1e9)),
+            CLI_OPT("runs-dir", CLI_STR, &o->runs_dir, "DIR",
+                    "where the capacity folder goes (default: runs)"),
+            CLI_OPT("quiet", CLI_FLAG, &o->quiet, NULL, "no progress lines"),
+            CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"capacity", intro, opts, epilog, 1};
+
+        if ((rc = crmsync_cli_parse(&cmd, argc, argv, ops, &nops)))
+                return rc == CLI_HELP ? 0 : 2;
+        if (no_preload)
+                o->preload = 0;
+        if (nops != 1) {
+                crmsync_cli_usage(&cmd, stderr);
                 return bad("expected one scenario file");
         }
         if (o->find_max && !(o->slo_p99_ms > 0))
@@ -228,7 +180,7 @@ static int parse_args(int argc, char **argv, struct capacity_options *o)
         if (!o->rate_cnt && !o->down_cnt && !o->history_cnt)
                 return bad("nothing to measure: give --rates, --downtime-s "
                            "or --history");
-        o->scenario = argv[optind];
+        o->scenario = ops[0];
         return -1; /* go on */
 }
 

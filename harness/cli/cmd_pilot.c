@@ -1,6 +1,5 @@
 /* cmd_pilot.c -- `crmsync pilot --target A --target B [SCENARIO|DIR]...`:
  * the pilot scenarios on two targets and the scorecard (harness/pilot.c). */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,55 +7,24 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
 #include "harness/pilot.h"
 
-static void usage(FILE *fp)
-{
-        fprintf(fp,
-                "Usage: crmsync pilot --target A.json --target B.json "
-                "[options] [SCENARIO|DIR]...\n\n"
-                "Evaluate two Kafka-compatible clusters side by side: probe "
-                "each target\n(crmsync probe), run the pilot scenarios "
-                "(default scenarios/pilot) on each\nwith the same seed, "
-                "workload and faults, and write runs/pilot-<id>/ with\n"
-                "report.md and report.html: the scorecard (Compatibility, "
-                "Elasticity, Cost,\nGovernance, Recovery, Migration; A, B, "
-                "B/A, which is better, links to the\nrun folders) and a "
-                "runbook.\n\n"
-                "Options:\n"
-                "  --target FILE      a target file (docs/targets.md); give "
-                "it twice: A, then B\n"
-                "  --shadow           also run shadow mode: one CRM stream "
-                "to both pipelines at\n"
-                "                     once, each sink judged, the two sinks "
-                "compared record by\n"
-                "                     record (the Migration line)\n"
-                "  --bug NAME         shadow mode: run B's pipeline with "
-                "this bug switch (a\n"
-                "                     planted difference; repeatable)\n"
-                "  --runs-dir DIR     where pilot-<id>/ goes (default runs)\n"
-                "  --timeout S        give up each run after S seconds\n"
-                "  --jobs N           run N of a target's scenarios at a "
-                "time (default 1:\n"
-                "                     one at a time, for figures to "
-                "compare; more is faster\n"
-                "                     and noisier; an external target runs "
-                "one at a time)\n"
-                "  --probe-timeout-ms N  bound on each probe step (default "
-                "5000)\n"
-                "  --capacity-file FILE  the Cost line: the capacity model "
-                "(docs/capacity.md) for\n"
-                "                     each target, with this file's "
-                "prices and cluster shape\n"
-                "                     and the load measured on that "
-                "target's runs\n"
-                "  --quiet            no progress lines\n\n"
-                "Exit codes: 0 every run passed on both targets (and the "
-                "shadow sinks agree),\n1 a run failed or the sinks diverged, "
-                "2 bad input or an unreachable target.\n");
-}
+static const char intro[] =
+    "Usage: crmsync pilot --target A.json --target B.json [options] "
+    "[SCENARIO|DIR]...\n\n"
+    "Evaluate two Kafka-compatible clusters side by side: probe each "
+    "target\n(crmsync probe), run the pilot scenarios (default "
+    "scenarios/pilot) on each\nwith the same seed, workload and faults, and "
+    "write runs/pilot-<id>/ with\nreport.md and report.html: the scorecard "
+    "(Compatibility, Elasticity, Cost,\nGovernance, Recovery, Migration; A, "
+    "B, B/A, which is better, links to the\nrun folders) and a runbook.\n";
+static const char epilog[] =
+    "Exit codes: 0 every run passed on both targets (and the shadow sinks "
+    "agree),\n1 a run failed or the sinks diverged, 2 bad input or an "
+    "unreachable target.\n";
 
 static int bad(const char *what, const char *arg)
 {
@@ -64,105 +32,135 @@ static int bad(const char *what, const char *arg)
         return 2;
 }
 
-int crmsync_cmd_pilot(int argc, char **argv)
+/* --target (CLI_CALL): A, then B. */
+static int add_target(void *dest, const char *v, char *why, size_t n)
 {
-        static const struct option opts[] = {
-            {"target", required_argument, NULL, 'T'},
-            {"shadow", no_argument, NULL, 's'},
-            {"bug", required_argument, NULL, 'b'},
-            {"runs-dir", required_argument, NULL, 'r'},
-            {"timeout", required_argument, NULL, 't'},
-            {"jobs", required_argument, NULL, 'j'},
-            {"probe-timeout-ms", required_argument, NULL, 'p'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"capacity-file", required_argument, NULL, 'C'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0}};
-        struct pilot_options opt = {
-            .runs_dir = "runs", .probe_timeout_ms = 5000, .progress = stdout};
-        char     self[PATH_MAX], dir[PATH_MAX], errstr[2048], bugs[512] = "";
-        char    *def[] = {"scenarios/pilot"};
-        uint64_t u;
-        int      c, nt = 0, rc;
+        struct pilot_options *opt = dest;
+        int                   i   = opt->targets[0] ? 1 : 0;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'T':
-                        if (nt == 2)
-                                return bad("--target given more than twice",
-                                           optarg);
-                        opt.targets[nt++] = optarg;
-                        break;
-                case 's':
-                        opt.shadow = 1;
-                        break;
-                case 'b':
-                        if (!crmsync_bug_parse(optarg))
-                                return bad("--bug: no such bug switch", optarg);
-                        snprintf(bugs + strlen(bugs),
-                                 sizeof(bugs) - strlen(bugs), "%s%s",
-                                 *bugs ? "," : "", optarg);
-                        break;
-                case 'r':
-                        opt.runs_dir = optarg;
-                        break;
-                case 't':
-                        if (crmsync_parse_u64(optarg, 1, 86400, &u))
-                                return bad("--timeout: seconds in [1, 86400]",
-                                           optarg);
-                        opt.timeout_s = (double)u;
-                        break;
-                case 'j':
-                        if (crmsync_parse_u64(optarg, 1, 16, &u))
-                                return bad("--jobs: in [1, 16]", optarg);
-                        opt.jobs = (int)u;
-                        break;
-                case 'p':
-                        if (crmsync_parse_u64(optarg, 100, 600000, &u))
-                                return bad("--probe-timeout-ms: in [100, "
-                                           "600000]",
-                                           optarg);
-                        opt.probe_timeout_ms = (int)u;
-                        break;
-                case 'q':
-                        opt.progress = NULL;
-                        break;
-                case 'C':
-                        opt.capacity_file = optarg;
-                        break;
-                default:
-                        usage(c == 'h' ? stdout : stderr);
-                        return c == 'h' ? 0 : 2;
-                }
+        if (opt->targets[i]) {
+                snprintf(why, n, "given more than twice");
+                return -1;
         }
-        if (nt != 2) {
+        opt->targets[i] = v;
+        return 0;
+}
+
+#define BUGS_SIZE 512
+
+/* --bug (CLI_CALL): appended to the "name,name" list in dest. */
+static int add_bug(void *dest, const char *v, char *why, size_t n)
+{
+        char  *bugs = dest;
+        size_t len  = strlen(bugs);
+
+        if (!crmsync_bug_parse(v)) {
+                snprintf(why, n, "no such bug switch; known: %s",
+                         crmsync_bug_names());
+                return -1;
+        }
+        snprintf(bugs + len, BUGS_SIZE - len, "%s%s", len ? "," : "", v);
+        return 0;
+}
+
+/* The options into opt, the scenarios into paths/path_cnt. Returns -1 to
+ * go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct pilot_options *opt,
+                      char *bugs, char **paths, int *path_cnt)
+{
+        uint32_t             timeout = 0;
+        int                  quiet   = 0, rc;
+        const struct cli_opt opts[]  = {
+             CLI_OPT("target", CLI_CALL, opt, "FILE",
+                     "a target file (docs/targets.md); give it twice:\nA, "
+                      "then B",
+                     .call = add_target),
+             CLI_OPT("shadow", CLI_FLAG, &opt->shadow, NULL,
+                     "also run shadow mode: one CRM stream to both\npipelines "
+                      "at once, each sink judged, the two\nsinks compared "
+                      "record by record (the Migration\nline)"),
+             CLI_OPT("bug", CLI_CALL, bugs, "NAME",
+                     "shadow mode: run B's pipeline with this bug switch (a\n"
+                      "planted difference; repeatable)",
+                     .call = add_bug),
+             CLI_OPT("runs-dir", CLI_STR, &opt->runs_dir, "DIR",
+                     "where pilot-<id>/ goes (default runs)"),
+             CLI_OPT("timeout", CLI_U32, &timeout, "S",
+                     "give up each run after S seconds", .unit = "s", .lo = 1,
+                     .hi = 86400),
+             CLI_OPT("jobs", CLI_INT, &opt->jobs, "N",
+                     "run N of a target's scenarios at a time (default 1:\n"
+                      "one at a time, for figures to compare; more is\n"
+                      "faster and noisier; an external target runs one at\n"
+                      "a time)",
+                     .lo = 1, .hi = 16),
+             CLI_OPT("probe-timeout-ms", CLI_INT, &opt->probe_timeout_ms, "N",
+                     "bound on each probe step (5000)", .unit = "ms", .lo = 100,
+                     .hi = 600000),
+             CLI_OPT("capacity-file", CLI_STR, &opt->capacity_file, "FILE",
+                     "the Cost line: the capacity model (docs/capacity.md)\n"
+                      "for each target, with this file's prices and cluster\n"
+                      "shape and the load measured on that target's runs"),
+             CLI_OPT("quiet", CLI_FLAG, &quiet, NULL, "no progress lines"),
+             CLI_OPT_END,
+        };
+        const struct cli_cmd cmd = {"pilot", intro, opts, epilog, -1};
+
+        if ((rc = crmsync_cli_parse(&cmd, argc, argv, paths, path_cnt)))
+                return rc == CLI_HELP ? 0 : 2;
+        if (timeout)
+                opt->timeout_s = (double)timeout;
+        if (quiet)
+                opt->progress = NULL;
+        if (!opt->targets[1]) {
                 fprintf(stderr, "crmsync pilot: give --target twice (A and "
                                 "B)\n\n");
-                usage(stderr);
+                crmsync_cli_usage(&cmd, stderr);
                 return 2;
         }
-        if (*bugs && !opt.shadow)
+        if (*bugs && !opt->shadow)
                 return bad("--bug applies to shadow mode: add --shadow", bugs);
-        opt.shadow_bugs_b = *bugs ? bugs : NULL;
+        opt->shadow_bugs_b = *bugs ? bugs : NULL;
+        return -1;
+}
+
+int crmsync_cmd_pilot(int argc, char **argv)
+{
+        struct pilot_options opt = {
+            .runs_dir = "runs", .probe_timeout_ms = 5000, .progress = stdout};
+        char  self[PATH_MAX], dir[PATH_MAX], errstr[2048], bugs[BUGS_SIZE] = "";
+        char *def[]   = {"scenarios/pilot"};
+        char **paths  = calloc((size_t)argc + 1, sizeof(*paths));
+        int    npaths = 0, rc;
+
+        if (!paths) {
+                fprintf(stderr, "crmsync pilot: out of memory\n");
+                return 2;
+        }
+        if ((rc = parse_args(argc, argv, &opt, bugs, paths, &npaths)) >= 0)
+                goto out;
         {
                 ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-                if (n <= 0)
-                        return bad("cannot find this binary", "/proc/self/exe");
+                if (n <= 0) {
+                        rc = bad("cannot find this binary", "/proc/self/exe");
+                        goto out;
+                }
                 self[n]      = '\0';
                 opt.self_exe = self;
         }
-        dir[0] = '\0';
-        rc     = optind < argc
-                     ? crmsync_pilot_run(argc - optind, argv + optind, &opt, dir,
-                                         sizeof(dir), errstr, sizeof(errstr))
-                     : crmsync_pilot_run(1, def, &opt, dir, sizeof(dir), errstr,
-                                         sizeof(errstr));
+        dir[0]    = '\0';
+        errstr[0] = '\0';
+        rc = npaths ? crmsync_pilot_run(npaths, paths, &opt, dir, sizeof(dir),
+                                        errstr, sizeof(errstr))
+                    : crmsync_pilot_run(1, def, &opt, dir, sizeof(dir), errstr,
+                                        sizeof(errstr));
         if (*errstr)
                 fprintf(stderr, "crmsync pilot: %s\n", errstr);
         if (*dir && rc != 2)
                 printf("pilot %s: %s/report.md (also report.html, "
                        "pilot.json)\n",
                        rc == 0 ? "PASS" : "FAIL", dir);
+out:
+        free(paths);
         return rc;
 }

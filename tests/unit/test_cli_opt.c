@@ -20,7 +20,23 @@ struct vals {
         double      rate;
         const char *name, *mode;
         uint32_t    bugs;
+        double      pos;
+        const char *tags[2]; /* --tag, repeatable up to twice */
 };
+
+/* CLI_CALL: a repeatable option that keeps at most two values. */
+static int add_tag(void *dest, const char *value, char *why, size_t n)
+{
+        struct vals *v = dest;
+        int          i = v->tags[0] ? 1 : 0;
+
+        if (v->tags[i] || !*value) {
+                snprintf(why, n, "%s", *value ? "more than two" : "empty");
+                return -1;
+        }
+        v->tags[i] = value;
+        return 0;
+}
 
 /* Run the parser on a NULL-terminated list; what it printed on stdout and
  * stderr goes to out (one buffer). */
@@ -50,6 +66,11 @@ static int parse(struct vals *v, char *out, size_t out_size, char **ops,
                     .choices = "feed|poll"),
             CLI_OPT("flag", CLI_FLAG, &v->flag, NULL, "a switch"),
             CLI_OPT("bug", CLI_BUG, &v->bugs, "NAME", "a deliberate bug"),
+            CLI_HEAD("More"),
+            CLI_OPT("pos", CLI_DOUBLE, &v->pos, "S", "positive", .unit = "s",
+                    .above = 1, .max = 60),
+            CLI_OPT("tag", CLI_CALL, v, "T", "a tag (twice at most)",
+                    .call = add_tag),
             CLI_OPT_END,
         };
         const struct cli_cmd cmd = {"t", "Usage: crmsync t\n", opts,
@@ -85,7 +106,8 @@ static void test_values_and_operands(void **state)
                                "--count", "3", "--rate=0.5", "--name", "x", "b",
                                "--flag", "--mode", "poll", "--port=0",
                                "--count-m", "18446744073709551615", "--bug",
-                               "no-dedupe", "--", "--count", NULL),
+                               "no-dedupe", "--pos", "0.001", "--tag", "t1",
+                               "--tag=t2", "--", "--count", NULL),
                          CLI_OK);
         assert_string_equal(out, "");
         assert_int_equal(v.n, 3);
@@ -96,6 +118,9 @@ static void test_values_and_operands(void **state)
         assert_int_equal(v.port, 0);
         assert_true(v.big == UINT64_MAX);
         assert_int_equal(v.bugs, crmsync_bug_parse("no-dedupe"));
+        assert_true(v.pos == 0.001);
+        assert_string_equal(v.tags[0], "t1");
+        assert_string_equal(v.tags[1], "t2");
         assert_int_equal(nops, 3);
         assert_string_equal(ops[0], "a");
         assert_string_equal(ops[1], "b");
@@ -106,7 +131,7 @@ static void test_values_and_operands(void **state)
 static void test_errors_name_the_option(void **state)
 {
         static const struct {
-                const char *args[3];
+                const char *args[4];
                 const char *want;
         } cases[] = {
             {{"--count", "0"}, "t: --count: '0' is not an integer in 1..10"},
@@ -126,15 +151,21 @@ static void test_errors_name_the_option(void **state)
             {{"--co", "1"}, "option '--co' is ambiguous"},
             {{"-x"}, "unknown option '-x'"},
             {{"a", "b"}, "unexpected argument 'b'"},
+            {{"--pos", "0"}, "--pos: '0' is not a number above 0, up to 60 s"},
+            {{"--pos", "61"}, "--pos: '61' is not a number above 0"},
+            {{"--tag="}, "t: --tag: '': empty (see crmsync t --help)"},
+            {{"--tag", "a", "--tag=b", "--tag=c"}, "--tag: 'c': more than two"},
+            {{"--More", "1"}, "unknown option '--More'"},
+            {{"--=1"}, "option '--' is ambiguous"},
         };
         (void)state;
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 struct vals v = {.n = 7};
                 char        out[4096], *ops[32];
-                int         rc =
-                    parse(&v, out, sizeof(out), ops, NULL, 1, cases[i].args[0],
-                          cases[i].args[1], cases[i].args[2], NULL);
+                int         rc = parse(&v, out, sizeof(out), ops, NULL, 1,
+                                       cases[i].args[0], cases[i].args[1],
+                                       cases[i].args[2], cases[i].args[3], NULL);
                 if (rc != CLI_ERROR || !strstr(out, cases[i].want))
                         fail_msg("case %zu: rc %d, printed '%s', want '%s'", i,
                                  rc, out, cases[i].want);
@@ -164,6 +195,10 @@ static void test_help(void **state)
                  "--bug NAME            a deliberate bug (repeatable): %s\n",
                  crmsync_bug_names());
         assert_non_null(strstr(out, bug));
+        assert_non_null(strstr(out, "\nMore:\n  --pos S               positive "
+                                    "(0..60 s]\n"));
+        assert_non_null(strstr(out, "  --tag T               a tag (twice at "
+                                    "most)\n"));
         assert_non_null(strstr(out, "  -h, --help            this text\n"));
         assert_non_null(strstr(out, "\nThe end.\n"));
         assert_int_equal(parse(&v, out, sizeof(out), NULL, NULL, 0, "-h", NULL),
