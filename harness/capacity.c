@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crmsync/common.h"
+#include "crmsync/log.h"
 #include "crmsync/workload.h"
 #include "harness/interrupt.h"
 
@@ -32,12 +33,9 @@ void cap_progress(struct cap *c, const char *fmt, ...)
         va_list ap;
         if (c->o->quiet)
                 return;
-        fprintf(stderr, "[capacity %6.1fs] ",
-                (double)(crmsync_mono_ms() - c->start_mono) / 1000.0);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        crmsync_vprogress("capacity", c->start_mono, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 
 void cap_skip(struct cap *c, const char *what, const char *fmt, ...)
@@ -50,20 +48,6 @@ void cap_skip(struct cap *c, const char *what, const char *fmt, ...)
         cap_progress(c, "%s skipped: %s", what, why);
         json_array_append_new(
             c->skipped, json_pack("{s:s, s:s}", "what", what, "reason", why));
-}
-
-double cap_num(const json_t *o, const char *path)
-{
-        char        key[64];
-        const char *p = path;
-        while (o && *p) {
-                const char *dot = strchr(p, '.');
-                size_t      n   = dot ? (size_t)(dot - p) : strlen(p);
-                snprintf(key, sizeof(key), "%.*s", (int)n, p);
-                o = json_object_get(o, key);
-                p += n + (dot ? 1 : 0);
-        }
-        return json_is_number(o) ? json_number_value(o) : NAN;
 }
 
 static double budget_left_s(struct cap *c)
@@ -300,28 +284,30 @@ static json_t *rate_point(struct cap *c, double rate)
                                       json_object_get(st, "max"), "unseen",
                                       json_object_get(st, "unseen")));
         json_object_set(pt, "peak_lag", json_object_get(st, "peak_lag"));
-        json_object_set_new(pt, "record_bytes",
-                            cap_num(sum, "log.records_read") > 0
-                                ? json_real(cap_num(sum, "log.bytes") /
-                                            cap_num(sum, "log.records_read"))
-                                : json_null());
+        json_object_set_new(
+            pt, "record_bytes",
+            crmsync_json_num(sum, "log.records_read") > 0
+                ? json_real(crmsync_json_num(sum, "log.bytes") /
+                            crmsync_json_num(sum, "log.records_read"))
+                : json_null());
         json_object_set_new(
             pt, "applies_per_s",
-            json_real(cap_num(sum, "timing.drain.events_per_s")));
+            json_real(crmsync_json_num(sum, "timing.drain.events_per_s")));
         if (c->o->slo_p99_ms > 0)
                 json_object_set_new(
                     pt, "slo_met",
                     json_boolean(json_is_integer(json_object_get(st, "p99")) &&
                                  json_integer_value(json_object_get(
                                      st, "p99")) <= c->o->slo_p99_ms));
-        cap_progress(
-            c,
-            "rate %.0f/s: steady p50 %.0f p95 %.0f p99 %.0f ms, "
-            "peak lag %.0f ms, %.0f applies/s, machine CPU %.0f%%",
-            rate, cap_num(pt, "freshness_ms.p50"),
-            cap_num(pt, "freshness_ms.p95"), cap_num(pt, "freshness_ms.p99"),
-            cap_num(pt, "peak_lag.age_ms"), cap_num(pt, "applies_per_s"),
-            100 * cap_num(pt, "cpu.machine_busy"));
+        cap_progress(c,
+                     "rate %.0f/s: steady p50 %.0f p95 %.0f p99 %.0f ms, "
+                     "peak lag %.0f ms, %.0f applies/s, machine CPU %.0f%%",
+                     rate, crmsync_json_num(pt, "freshness_ms.p50"),
+                     crmsync_json_num(pt, "freshness_ms.p95"),
+                     crmsync_json_num(pt, "freshness_ms.p99"),
+                     crmsync_json_num(pt, "peak_lag.age_ms"),
+                     crmsync_json_num(pt, "applies_per_s"),
+                     100 * crmsync_json_num(pt, "cpu.machine_busy"));
         json_decref(sum);
         return pt;
 }
@@ -343,18 +329,20 @@ static void find_max(struct cap *c, json_t *points)
 
         json_array_foreach(points, i, pt)
         {
-                double r = cap_num(pt, "rate_per_s");
+                double r = crmsync_json_num(pt, "rate_per_s");
                 if (!json_is_true(json_object_get(pt, "measured")))
                         continue;
                 if (slo_met(pt) && r > pass)
-                        pass = r, pass_p99 = cap_num(pt, "freshness_ms.p99");
+                        pass     = r,
+                        pass_p99 = crmsync_json_num(pt, "freshness_ms.p99");
         }
         json_array_foreach(points, i, pt)
         {
-                double r = cap_num(pt, "rate_per_s");
+                double r = crmsync_json_num(pt, "rate_per_s");
                 if (json_is_true(json_object_get(pt, "measured")) &&
                     !slo_met(pt) && r > pass && (fail == 0 || r < fail))
-                        fail = r, fail_p99 = cap_num(pt, "freshness_ms.p99");
+                        fail     = r,
+                        fail_p99 = crmsync_json_num(pt, "freshness_ms.p99");
         }
         while (runs < c->o->search_runs && !c->stop &&
                (pass == 0 || fail == 0 || (fail - pass) / pass > 0.10)) {
@@ -373,9 +361,11 @@ static void find_max(struct cap *c, json_t *points)
                         break;
                 }
                 if (slo_met(pt))
-                        pass = r, pass_p99 = cap_num(pt, "freshness_ms.p99");
+                        pass     = r,
+                        pass_p99 = crmsync_json_num(pt, "freshness_ms.p99");
                 else
-                        fail = r, fail_p99 = cap_num(pt, "freshness_ms.p99");
+                        fail     = r,
+                        fail_p99 = crmsync_json_num(pt, "freshness_ms.p99");
                 json_decref(pt);
         }
         json_object_set_new(
@@ -443,7 +433,8 @@ static json_t *catch_up_point(struct cap *c, double rate, double down)
         json_array_foreach(
             json_object_get(json_object_get(sum, "timing"), "catch_up"), k, e)
         {
-                if (!cu || cap_num(e, "drain_s") > cap_num(cu, "drain_s"))
+                if (!cu || crmsync_json_num(e, "drain_s") >
+                               crmsync_json_num(cu, "drain_s"))
                         cu = e;
         }
         json_object_set_new(pt, "measured",
@@ -460,9 +451,9 @@ static json_t *catch_up_point(struct cap *c, double rate, double down)
                 cap_progress(c,
                              "down %g s at %.0f/s: backlog %.0f, drained in "
                              "%.2f s at %.0f changes/s",
-                             down, rate, cap_num(pt, "backlog"),
-                             cap_num(pt, "drain_s"),
-                             cap_num(pt, "drain_events_per_s"));
+                             down, rate, crmsync_json_num(pt, "backlog"),
+                             crmsync_json_num(pt, "drain_s"),
+                             crmsync_json_num(pt, "drain_events_per_s"));
         }
         json_decref(sum);
         return pt;
@@ -524,8 +515,8 @@ static json_t *history_point(struct cap *c, double n)
             pt, "measured",
             json_boolean(json_is_true(json_object_get(rp, "matches_oracle")) &&
                          json_is_true(json_object_get(rp, "complete")) &&
-                         !isnan(cap_num(rp, "drain_s")) &&
-                         !isnan(cap_num(rp, "broker.seconds"))));
+                         !isnan(crmsync_json_num(rp, "drain_s")) &&
+                         !isnan(crmsync_json_num(rp, "broker.seconds"))));
         if (rp) {
                 json_object_set(pt, "records", json_object_get(rp, "events"));
                 json_object_set(pt, "pipeline_s",
@@ -545,9 +536,9 @@ static json_t *history_point(struct cap *c, double n)
                 cap_progress(c,
                              "history %.0f: pipeline %.2f s (join %.2f s "
                              "apart), broker %.3f s, %s",
-                             n, cap_num(pt, "pipeline_s"),
-                             cap_num(pt, "join_s"),
-                             cap_num(pt, "broker.seconds"),
+                             n, crmsync_json_num(pt, "pipeline_s"),
+                             crmsync_json_num(pt, "join_s"),
+                             crmsync_json_num(pt, "broker.seconds"),
                              json_is_true(json_object_get(rp, "matches_oracle"))
                                  ? "rebuilt the CRM's state"
                                  : "did NOT rebuild the CRM's state");

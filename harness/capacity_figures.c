@@ -29,8 +29,8 @@ void cap_catch_up_validation(struct cap *c, json_t *cu)
 
         json_array_foreach(pts, i, a) if (measured(a))
         {
-                dmin = fmin(dmin, cap_num(a, "stopped_s"));
-                dmax = fmax(dmax, cap_num(a, "stopped_s"));
+                dmin = fmin(dmin, crmsync_json_num(a, "stopped_s"));
+                dmax = fmax(dmax, crmsync_json_num(a, "stopped_s"));
         }
         json_array_foreach(pts, i, a)
         {
@@ -40,27 +40,27 @@ void cap_catch_up_validation(struct cap *c, json_t *cu)
                         json_t *e;
                         if (i == j || !measured(a) || !measured(b))
                                 continue;
-                        r    = cap_num(b, "commit_rate_per_s");
-                        d    = cap_num(b, "stopped_s");
-                        meas = cap_num(b, "drain_s");
+                        r    = crmsync_json_num(b, "commit_rate_per_s");
+                        d    = crmsync_json_num(b, "stopped_s");
+                        meas = crmsync_json_num(b, "drain_s");
                         pred = crmsync_capacity_drain_time_s(
-                            r, d, cap_num(a, "drain_events_per_s"));
+                            r, d, crmsync_json_num(a, "drain_events_per_s"));
                         err = pred >= 0 && meas > 0 ? fabs(pred - meas) / meas
                                                     : INFINITY;
                         e   = json_pack(
                               "{s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:o}",
-                              "from_down_s", cap_num(a, "down_s"),
+                              "from_down_s", crmsync_json_num(a, "down_s"),
                               "drain_rate_per_s",
-                              cap_num(a, "drain_events_per_s"), "to_down_s",
-                              cap_num(b, "down_s"), "rate_per_s", r, "stopped_s",
-                              d, "predicted_s",
+                              crmsync_json_num(a, "drain_events_per_s"),
+                              "to_down_s", crmsync_json_num(b, "down_s"),
+                              "rate_per_s", r, "stopped_s", d, "predicted_s",
                             pred >= 0 ? json_real(pred) : json_null(),
                               "measured_s", meas, "error",
                             isinf(err) ? json_null() : json_real(err));
                         if (isinf(err) || err > worst)
                                 worst = isinf(err) ? 1e9 : err;
-                        if (cap_num(a, "stopped_s") == dmin &&
-                            cap_num(b, "stopped_s") == dmax)
+                        if (crmsync_json_num(a, "stopped_s") == dmin &&
+                            crmsync_json_num(b, "stopped_s") == dmax)
                                 head = json_incref(e);
                         json_array_append_new(v, e);
                 }
@@ -76,14 +76,15 @@ void cap_catch_up_validation(struct cap *c, json_t *cu)
         json_object_set_new(cu, "within_25pct",
                             json_boolean(worst >= 0 && worst <= 0.25));
         if (json_is_object(head))
-                cap_progress(
-                    c,
-                    "catch-up model: %g s predicted from the %g s "
-                    "run's drain rate: %.2f s, measured %.2f s "
-                    "(error %.0f%%)",
-                    cap_num(head, "to_down_s"), cap_num(head, "from_down_s"),
-                    cap_num(head, "predicted_s"), cap_num(head, "measured_s"),
-                    100 * cap_num(head, "error"));
+                cap_progress(c,
+                             "catch-up model: %g s predicted from the %g s "
+                             "run's drain rate: %.2f s, measured %.2f s "
+                             "(error %.0f%%)",
+                             crmsync_json_num(head, "to_down_s"),
+                             crmsync_json_num(head, "from_down_s"),
+                             crmsync_json_num(head, "predicted_s"),
+                             crmsync_json_num(head, "measured_s"),
+                             100 * crmsync_json_num(head, "error"));
 }
 
 static json_t *fit_json(const double *x, const double *y, int n)
@@ -109,13 +110,14 @@ void cap_history_fit(struct cap *c, json_t *hist)
         {
                 if (!measured(pt) || n == CAPACITY_MAX_POINTS)
                         continue;
-                x[n]  = cap_num(pt, "records");
-                yp[n] = cap_num(pt, "pipeline_s");
-                yb[n] = cap_num(pt, "broker.seconds");
-                bytes += cap_num(pt, "broker.bytes");
-                recs += cap_num(pt, "broker.records");
-                join +=
-                    isnan(cap_num(pt, "join_s")) ? 0 : cap_num(pt, "join_s");
+                x[n]  = crmsync_json_num(pt, "records");
+                yp[n] = crmsync_json_num(pt, "pipeline_s");
+                yb[n] = crmsync_json_num(pt, "broker.seconds");
+                bytes += crmsync_json_num(pt, "broker.bytes");
+                recs += crmsync_json_num(pt, "broker.records");
+                join += isnan(crmsync_json_num(pt, "join_s"))
+                            ? 0
+                            : crmsync_json_num(pt, "join_s");
                 n++;
         }
         json_object_set_new(hist, "fit",
@@ -133,18 +135,24 @@ void cap_history_fit(struct cap *c, json_t *hist)
  * value), else from the rate sweep's topic auditor. */
 static double record_bytes(struct cap *c)
 {
-        double b =
-            cap_num(json_object_get(c->out, "history"), "avg_record_bytes");
+        double  b = crmsync_json_num(json_object_get(c->out, "history"),
+                                     "avg_record_bytes");
         size_t  i;
         json_t *pt;
         if (!isnan(b))
                 return b;
         json_array_foreach(
             json_object_get(json_object_get(c->out, "rate_sweep"), "points"), i,
-            pt) if (!isnan(cap_num(pt,
-                                   "record_bytes"))) return cap_num(pt,
-                                                                    "record_"
-                                                                    "bytes");
+            pt) if (!isnan(crmsync_json_num(pt,
+                                            "record_"
+                                            "byte"
+                                            "s"))) return crmsync_json_num(pt,
+                                                                           "rec"
+                                                                           "ord"
+                                                                           "_"
+                                                                           "byt"
+                                                                           "e"
+                                                                           "s");
         return NAN;
 }
 
@@ -159,19 +167,19 @@ static json_t *predict(const json_t *fit, double x, const json_t *hist)
 
         if (!json_is_object(fit))
                 return json_null();
-        f.slope     = cap_num(fit, "slope_s_per_change");
-        f.intercept = cap_num(fit, "intercept_s");
-        f.s         = cap_num(fit, "residual_s");
+        f.slope     = crmsync_json_num(fit, "slope_s_per_change");
+        f.intercept = crmsync_json_num(fit, "intercept_s");
+        f.s         = crmsync_json_num(fit, "residual_s");
         json_array_foreach(pts, i, pt) if (measured(pt))
         {
-                sx += cap_num(pt, "records");
+                sx += crmsync_json_num(pt, "records");
                 n++;
         }
         f.n      = n;
         f.x_mean = n ? sx / n : 0;
         json_array_foreach(pts, i, pt) if (measured(pt))
         {
-                double d = cap_num(pt, "records") - f.x_mean;
+                double d = crmsync_json_num(pt, "records") - f.x_mean;
                 sxx += d * d;
         }
         f.sxx = sxx;
@@ -196,7 +204,8 @@ static void cost(struct cap *c, double rate, double bytes, double window,
             json_object_get(json_object_get(c->out, "rate_sweep"), "points"), i,
             pt)
         {
-                struct capacity_load l = {cap_num(pt, "rate_per_s"), bytes, 0};
+                struct capacity_load l = {crmsync_json_num(pt, "rate_per_s"),
+                                          bytes, 0};
                 if (!measured(pt) || crmsync_capacity_cost(&c->in, &l, &cc))
                         continue;
                 json_array_append_new(
@@ -258,16 +267,16 @@ int cap_production(struct cap *c, char *errstr, size_t errstr_size)
                              "pipeline replay %.0f s (+- %.0f), broker %.0f "
                              "s, retention %.3g bytes",
                              rate, c->o->prod_days, changes,
-                             cap_num(p, "pipeline_replay.seconds"),
-                             cap_num(p, "pipeline_replay.spread_s"),
-                             cap_num(p, "broker_replay.seconds"),
-                             cap_num(p, "retention_bytes"));
+                             crmsync_json_num(p, "pipeline_replay.seconds"),
+                             crmsync_json_num(p, "pipeline_replay.spread_s"),
+                             crmsync_json_num(p, "broker_replay.seconds"),
+                             crmsync_json_num(p, "retention_bytes"));
         }
         if (!c->have_in)
                 return 0;
         if (rate <= 0)
-                rate = cap_num(json_object_get(c->out, "rate_sweep"),
-                               "find_max.pass_rate_per_s");
+                rate = crmsync_json_num(json_object_get(c->out, "rate_sweep"),
+                                        "find_max.pass_rate_per_s");
         if (isnan(rate) || rate <= 0 || isnan(bytes)) {
                 cap_skip(c, "cost",
                          "needs a rate (--production or a passing --find-max) "
@@ -297,10 +306,10 @@ void cap_limits(struct cap *c)
                                     "points"),
                     i, pt)
                 {
-                        double b   = cap_num(pt, "cpu.machine_busy");
-                        double own = cap_num(pt, "cpu.crmsync_cpu_s") /
-                                     (cap_num(pt, "cpu.wall_s") *
-                                      cap_num(pt, "cpu.cores"));
+                        double b   = crmsync_json_num(pt, "cpu.machine_busy");
+                        double own = crmsync_json_num(pt, "cpu.crmsync_cpu_s") /
+                                     (crmsync_json_num(pt, "cpu.wall_s") *
+                                      crmsync_json_num(pt, "cpu.cores"));
                         if (!isnan(own))
                                 own_peak = fmax(own_peak, own);
                         if (isnan(b))
@@ -318,8 +327,8 @@ void cap_limits(struct cap *c)
             json_object_get(json_object_get(c->out, "history"), "points"), i,
             pt)
         {
-                double per  = cap_num(pt, "broker.bytes") / parts;
-                double sets = cap_num(pt, "broker.records") / parts;
+                double per  = crmsync_json_num(pt, "broker.bytes") / parts;
+                double sets = crmsync_json_num(pt, "broker.records") / parts;
                 if (!isnan(per))
                         big = fmax(big, per);
                 if (json_is_false(json_object_get(pt, "complete")) ||
@@ -327,7 +336,7 @@ void cap_limits(struct cap *c)
                     sets >= CAPACITY_EMBEDDED_CAP_SETS)
                         json_array_append_new(
                             cap_hit, json_pack("{s:f, s:f}", "changes",
-                                               cap_num(pt, "changes"),
+                                               crmsync_json_num(pt, "changes"),
                                                "bytes_per_partition", per));
         }
         json_object_set_new(

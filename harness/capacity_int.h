@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "crmsync/json_util.h"
 #include "harness/capacity_model.h"
 #include "harness/scenario.h"
 
@@ -34,8 +35,6 @@ void cap_progress(struct cap *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cap_skip(struct cap *c, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Number at a dotted path of o ("timing.freshness.p99"), or NAN. */
-double cap_num(const json_t *o, const char *path);
 
 /* capacity_figures.c: each adds its part to c->out. */
 void cap_catch_up_validation(struct cap *c, json_t *cu);

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/json_util.h"
 #include "harness/jsonpos.h"
 
 int crmsync_capacity_fit(const double *x, const double *y, int n,
@@ -83,23 +85,28 @@ struct field {
         char        kind; /* 'n' number, 'i' integer, 'b' bool, 's' string */
         double      lo, hi;
         int         required;
+        size_t      off; /* where it goes in struct capacity_inputs: a
+                          * double ('n'), an int ('i', 'b') or char[16] */
 };
 
+#define IN(member) offsetof(struct capacity_inputs, member)
+
 static const struct field fields[] = {
-    {"replication_factor", 'i', 1, 16, 1},
-    {"zones", 'i', 1, 16, 1},
-    {"clients_outside_leader_zone", 'n', 0, 1, 1},
-    {"retention_days", 'n', 0, 36500, 1},
-    {"consumer_groups", 'i', 1, 1000, 0},
-    {"currency", 's', 0, 0, 0},
-    {"prices.disk_gb_month", 'n', 0, 1e6, 1},
-    {"prices.object_gb_month", 'n', 0, 1e6, 1},
-    {"prices.cross_zone_gb", 'n', 0, 1e6, 1},
-    {"prices.put_per_1000", 'n', 0, 1e6, 1},
-    {"prices.get_per_1000", 'n', 0, 1e6, 1},
-    {"shared_storage.object_part_bytes", 'n', 1, 1e12, 1},
-    {"shared_storage.wal_window_s", 'n', 0, 1e7, 1},
-    {"shared_storage.zone_routing", 'b', 0, 0, 1},
+    {"replication_factor", 'i', 1, 16, 1, IN(replication_factor)},
+    {"zones", 'i', 1, 16, 1, IN(zones)},
+    {"clients_outside_leader_zone", 'n', 0, 1, 1, IN(outside_share)},
+    {"retention_days", 'n', 0, 36500, 1, IN(retention_days)},
+    {"consumer_groups", 'i', 1, 1000, 0, IN(consumer_groups)},
+    {"currency", 's', 0, 0, 0, IN(currency)},
+    {"prices.disk_gb_month", 'n', 0, 1e6, 1, IN(disk_gb_month)},
+    {"prices.object_gb_month", 'n', 0, 1e6, 1, IN(object_gb_month)},
+    {"prices.cross_zone_gb", 'n', 0, 1e6, 1, IN(cross_zone_gb)},
+    {"prices.put_per_1000", 'n', 0, 1e6, 1, IN(put_per_1000)},
+    {"prices.get_per_1000", 'n', 0, 1e6, 1, IN(get_per_1000)},
+    {"shared_storage.object_part_bytes", 'n', 1, 1e12, 1,
+     IN(object_part_bytes)},
+    {"shared_storage.wal_window_s", 'n', 0, 1e7, 1, IN(wal_window_s)},
+    {"shared_storage.zone_routing", 'b', 0, 0, 1, IN(zone_routing)},
 };
 
 static int pos_err(const char *name, jsonpos_t *jp, const char *path,
@@ -110,16 +117,6 @@ static int pos_err(const char *name, jsonpos_t *jp, const char *path,
         crmsync_jsonpos_find(jp, path, want_key, &line, &col);
         return crmsync_err(errstr, errstr_size, "%s:%d:%d: %s: %s", name, line,
                            col, path, what);
-}
-
-static json_t *get_path(json_t *root, const char *path)
-{
-        char        head[64];
-        const char *dot = strchr(path, '.');
-        if (!dot)
-                return json_object_get(root, path);
-        snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
-        return json_object_get(json_object_get(root, head), dot + 1);
 }
 
 /* Every key of o (at prefix) must be a known field or group. */
@@ -151,38 +148,20 @@ static int check_unknown(const char *name, jsonpos_t *jp, json_t *o,
         return 0;
 }
 
-static void store(struct capacity_inputs *in, const char *path, json_t *v)
+/* The checked value v of field f into its member of in. */
+static void store(struct capacity_inputs *in, const struct field *f,
+                  const json_t *v)
 {
-        double d = json_number_value(v);
-        if (!strcmp(path, "replication_factor"))
-                in->replication_factor = (int)d;
-        else if (!strcmp(path, "zones"))
-                in->zones = (int)d;
-        else if (!strcmp(path, "clients_outside_leader_zone"))
-                in->outside_share = d;
-        else if (!strcmp(path, "retention_days"))
-                in->retention_days = d;
-        else if (!strcmp(path, "consumer_groups"))
-                in->consumer_groups = (int)d;
-        else if (!strcmp(path, "currency"))
-                snprintf(in->currency, sizeof(in->currency), "%s",
-                         json_string_value(v));
-        else if (!strcmp(path, "prices.disk_gb_month"))
-                in->disk_gb_month = d;
-        else if (!strcmp(path, "prices.object_gb_month"))
-                in->object_gb_month = d;
-        else if (!strcmp(path, "prices.cross_zone_gb"))
-                in->cross_zone_gb = d;
-        else if (!strcmp(path, "prices.put_per_1000"))
-                in->put_per_1000 = d;
-        else if (!strcmp(path, "prices.get_per_1000"))
-                in->get_per_1000 = d;
-        else if (!strcmp(path, "shared_storage.object_part_bytes"))
-                in->object_part_bytes = d;
-        else if (!strcmp(path, "shared_storage.wal_window_s"))
-                in->wal_window_s = d;
-        else if (!strcmp(path, "shared_storage.zone_routing"))
-                in->zone_routing = json_is_true(v);
+        char *at = (char *)in + f->off;
+
+        if (f->kind == 'n')
+                *(double *)at = json_number_value(v);
+        else if (f->kind == 'i')
+                *(int *)at = (int)json_number_value(v);
+        else if (f->kind == 'b')
+                *(int *)at = json_is_true(v);
+        else
+                snprintf(at, sizeof(in->currency), "%s", json_string_value(v));
 }
 
 static int check_field(const char *name, jsonpos_t *jp, const struct field *f,
@@ -245,7 +224,7 @@ int crmsync_capacity_inputs_parse(const char *name, const char *buf, size_t len,
         if (check_unknown(name, jp, root, "", errstr, errstr_size))
                 goto out;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-                json_t *v = get_path(root, fields[i].path);
+                json_t *v = crmsync_json_path(root, fields[i].path);
                 if (!v) {
                         if (!fields[i].required)
                                 continue;
@@ -258,7 +237,7 @@ int crmsync_capacity_inputs_parse(const char *name, const char *buf, size_t len,
                 }
                 if (check_field(name, jp, &fields[i], v, errstr, errstr_size))
                         goto out;
-                store(in, fields[i].path, v);
+                store(in, &fields[i], v);
         }
         rc = 0;
 out:

@@ -320,16 +320,6 @@ done:
         return out;
 }
 
-/* A Markdown cell: '|' and line breaks would break the table. */
-static void cell(FILE *fp, const char *s)
-{
-        for (; s && *s; s++)
-                if (*s == '|')
-                        fputs("\\|", fp);
-                else
-                        fputc(*s == '\n' ? ' ' : *s, fp);
-}
-
 void crmsync_compat_markdown(const json_t *probe, int with_api_table, FILE *fp)
 {
         const json_t *v;
@@ -342,7 +332,8 @@ void crmsync_compat_markdown(const json_t *probe, int with_api_table, FILE *fp)
                                                 "error", "detail"};
                 for (int j = 0; j < 5; j++) {
                         fputs("| ", fp);
-                        cell(fp, json_string_value(json_object_get(v, f[j])));
+                        crmsync_md_cell(
+                            fp, json_string_value(json_object_get(v, f[j])));
                         fputc(' ', fp);
                 }
                 fputs("|\n", fp);

@@ -6,6 +6,7 @@
 #include "run_int.h"
 
 #include "crmsync/gzfile.h"
+#include "crmsync/log.h"
 #include "harness/fault.h"
 #include "harness/verdict.h"
 
@@ -34,12 +35,9 @@ void run_progress(struct run *r, const char *fmt, ...)
         if (r->opt->quiet)
                 return;
         run_status_clear(r);
-        fprintf(stderr, "[%7.1fs] ",
-                (double)(crmsync_mono_ms() - r->start_mono) / 1000.0);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        crmsync_vprogress(NULL, r->start_mono, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 /* -- pipeline processes --------------------------------------------------- */
 

@@ -107,3 +107,12 @@ int crmsync_write_file_atomic(const char *path,
         }
         return 0;
 }
+
+void crmsync_md_cell(FILE *fp, const char *s)
+{
+        for (; s && *s; s++)
+                if (*s == '|')
+                        fputs("\\|", fp);
+                else
+                        fputc(*s == '\n' ? ' ' : *s, fp);
+}

@@ -12,26 +12,13 @@
 #include <unistd.h>
 
 #include "crmsync/common.h"
+#include "crmsync/json_util.h"
 #include "crmsync/report.h"
 #include "crmsync/svg_chart.h"
 
 struct doc {
         FILE *md, *html;
 };
-
-static double num(const json_t *o, const char *path)
-{
-        char        key[64];
-        const char *p = path;
-        while (o && *p) {
-                const char *dot = strchr(p, '.');
-                size_t      n   = dot ? (size_t)(dot - p) : strlen(p);
-                snprintf(key, sizeof(key), "%.*s", (int)n, p);
-                o = json_object_get(o, key);
-                p += n + (dot ? 1 : 0);
-        }
-        return json_is_number(o) ? json_number_value(o) : NAN;
-}
 
 static const char *str(const json_t *o, const char *k)
 {
@@ -106,6 +93,59 @@ static void table_end(struct doc *d)
         fputs("</table>\n", d->html);
 }
 
+/* A column of an array table: the cell of each row (a JSON object) is
+ * the number at path (times scale, when not 0) with digits decimals, or
+ * the string at path, or a yes/NO or met/MISSED of the boolean there. */
+enum col_kind { COL_NUM, COL_STR, COL_YES_NO, COL_MET };
+struct col {
+        const char   *head, *path;
+        enum col_kind kind;
+        int           digits;
+        double        scale;
+};
+
+static const char *col_cell(const struct col *c, const json_t *pt, char *b)
+{
+        const json_t *v = json_object_get(pt, c->path);
+        double        x;
+
+        switch (c->kind) {
+        case COL_STR:
+                return str(pt, c->path);
+        case COL_YES_NO:
+                return json_is_true(v) ? "yes" : "NO";
+        case COL_MET:
+                return !v ? "-" : json_is_true(v) ? "met" : "MISSED";
+        default:
+                x = crmsync_json_num(pt, c->path);
+                return fmt(b, 48, c->scale ? c->scale * x : x, c->digits);
+        }
+}
+
+#define MAX_COLS 12
+
+/* A table of n (<= MAX_COLS) columns, one row per element of rows. */
+static void array_table(struct doc *d, const json_t *rows,
+                        const struct col *cols, int n)
+{
+        const char   *c[MAX_COLS];
+        char          b[MAX_COLS][48];
+        const json_t *pt;
+        size_t        i;
+
+        for (int k = 0; k < n; k++)
+                c[k] = cols[k].head;
+        table_start(d);
+        row(d, 1, n, c);
+        json_array_foreach(rows, i, pt)
+        {
+                for (int k = 0; k < n; k++)
+                        c[k] = col_cell(&cols[k], pt, b[k]);
+                row(d, 0, n, c);
+        }
+        table_end(d);
+}
+
 /* The chart as file.svg (linked from the Markdown) and inline. */
 static int chart_out(struct doc *d, svg_chart_t *c, const char *dir,
                      const char *file, const char *alt, char *errstr,
@@ -136,10 +176,10 @@ static int section_intro(struct doc *d, const json_t *cap)
              "(in runs/). Elapsed %s s of a budget of %s s.%s",
              str(cap, "scenario_file"),
              str(json_object_get(cap, "target"), "type"),
-             (long long)num(cap, "target.brokers"),
-             (long long)num(cap, "target.partitions"),
-             fmt(b1, sizeof(b1), num(cap, "elapsed_s"), 1),
-             fmt(b2, sizeof(b2), num(cap, "budget_s"), 0),
+             (long long)crmsync_json_num(cap, "target.brokers"),
+             (long long)crmsync_json_num(cap, "target.partitions"),
+             fmt(b1, sizeof(b1), crmsync_json_num(cap, "elapsed_s"), 1),
+             fmt(b2, sizeof(b2), crmsync_json_num(cap, "budget_s"), 0),
              json_is_true(json_object_get(cap, "interrupted"))
                  ? " INTERRUPTED: the figures below are partial."
                  : "");
@@ -161,10 +201,10 @@ static int rates_chart(struct doc *d, const json_t *rs, const char *dir,
         {
                 if (n == 64 || !json_is_true(json_object_get(pt, "measured")))
                         continue;
-                x[n]   = num(pt, "rate_per_s");
-                p50[n] = num(pt, "freshness_ms.p50");
-                p95[n] = num(pt, "freshness_ms.p95");
-                p99[n] = num(pt, "freshness_ms.p99");
+                x[n]   = crmsync_json_num(pt, "rate_per_s");
+                p50[n] = crmsync_json_num(pt, "freshness_ms.p50");
+                p95[n] = crmsync_json_num(pt, "freshness_ms.p95");
+                p99[n] = crmsync_json_num(pt, "freshness_ms.p99");
                 lo     = fmin(lo, x[n]);
                 hi     = fmax(hi, x[n]);
                 n++;
@@ -190,18 +230,20 @@ static int rates_chart(struct doc *d, const json_t *rs, const char *dir,
         crmsync_svg_chart_line(c, "p99", "#d62728", CRMSYNC_SVG_Y, x, p99, n);
         crmsync_svg_chart_line(c, "p95", "#ff7f0e", CRMSYNC_SVG_Y, x, p95, n);
         crmsync_svg_chart_line(c, "p50", "#1f77b4", CRMSYNC_SVG_Y, x, p50, n);
-        if (!isnan(num(rs, "slo_p99_ms")) && n) {
+        if (!isnan(crmsync_json_num(rs, "slo_p99_ms")) && n) {
                 double sx[2] = {0, hi}, sy[2];
-                sy[0] = sy[1] = num(rs, "slo_p99_ms");
+                sy[0] = sy[1] = crmsync_json_num(rs, "slo_p99_ms");
                 crmsync_svg_chart_line(c, "SLO p99", "#2ca02c", CRMSYNC_SVG_Y,
                                        sx, sy, 2);
         }
-        if (!isnan(num(rs, "find_max.pass_rate_per_s")))
-                crmsync_svg_chart_marker(c, num(rs, "find_max.pass_rate_per_s"),
-                                         "pass", "#2ca02c");
-        if (!isnan(num(rs, "find_max.fail_rate_per_s")))
-                crmsync_svg_chart_marker(c, num(rs, "find_max.fail_rate_per_s"),
-                                         "fail", "#d62728");
+        if (!isnan(crmsync_json_num(rs, "find_max.pass_rate_per_s")))
+                crmsync_svg_chart_marker(
+                    c, crmsync_json_num(rs, "find_max.pass_rate_per_s"), "pass",
+                    "#2ca02c");
+        if (!isnan(crmsync_json_num(rs, "find_max.fail_rate_per_s")))
+                crmsync_svg_chart_marker(
+                    c, crmsync_json_num(rs, "find_max.fail_rate_per_s"), "fail",
+                    "#d62728");
         (void)lo;
         rc = chart_out(d, c, dir, "rate-p99.svg", "p99 freshness against rate",
                        errstr, errstr_size);
@@ -212,15 +254,21 @@ static int rates_chart(struct doc *d, const json_t *rs, const char *dir,
 static int section_rates(struct doc *d, const json_t *cap, const char *dir,
                          char *errstr, size_t errstr_size)
 {
-        static const char *hdr[] = {"rate/s",        "changes in steady state",
-                                    "p50 ms",        "p95 ms",
-                                    "p99 ms",        "peak lag ms",
-                                    "peak pending",  "applies/s",
-                                    "machine CPU %", "SLO",
-                                    "verdict",       "run"};
-        const json_t      *rs    = json_object_get(cap, "rate_sweep"), *pt;
-        size_t             i;
-        char               b[11][48];
+        static const struct col cols[] = {
+            {"rate/s", "rate_per_s", COL_NUM, 0, 0},
+            {"changes in steady state", "freshness_ms.count", COL_NUM, 0, 0},
+            {"p50 ms", "freshness_ms.p50", COL_NUM, 0, 0},
+            {"p95 ms", "freshness_ms.p95", COL_NUM, 0, 0},
+            {"p99 ms", "freshness_ms.p99", COL_NUM, 0, 0},
+            {"peak lag ms", "peak_lag.age_ms", COL_NUM, 0, 0},
+            {"peak pending", "peak_lag.pending", COL_NUM, 0, 0},
+            {"applies/s", "applies_per_s", COL_NUM, 0, 0},
+            {"machine CPU %", "cpu.machine_busy", COL_NUM, 0, 100},
+            {"SLO", "slo_met", COL_MET, 0, 0},
+            {"verdict", "verdict", COL_STR, 0, 0},
+            {"run", "run_dir", COL_STR, 0, 0}};
+        const json_t *rs = json_object_get(cap, "rate_sweep");
+        char          b[11][48];
 
         if (!rs)
                 return 0;
@@ -232,43 +280,23 @@ static int section_rates(struct doc *d, const json_t *cap, const char *dir,
              "record at that version or newer. Peak lag: the oldest change "
              "the sink did not hold yet, and the most changes pending at "
              "once. SLO: p99 <= %s ms.",
-             fmt(b[0], sizeof(b[0]), num(rs, "run_s"), 0),
-             fmt(b[1], sizeof(b[1]), num(rs, "slo_p99_ms"), 0));
-        table_start(d);
-        row(d, 1, 12, hdr);
-        json_array_foreach(json_object_get(rs, "points"), i, pt)
-        {
-                const json_t *slo = json_object_get(pt, "slo_met");
-                const char   *c[12];
-                c[0]  = fmt(b[0], 48, num(pt, "rate_per_s"), 0);
-                c[1]  = fmt(b[1], 48, num(pt, "freshness_ms.count"), 0);
-                c[2]  = fmt(b[2], 48, num(pt, "freshness_ms.p50"), 0);
-                c[3]  = fmt(b[3], 48, num(pt, "freshness_ms.p95"), 0);
-                c[4]  = fmt(b[4], 48, num(pt, "freshness_ms.p99"), 0);
-                c[5]  = fmt(b[5], 48, num(pt, "peak_lag.age_ms"), 0);
-                c[6]  = fmt(b[6], 48, num(pt, "peak_lag.pending"), 0);
-                c[7]  = fmt(b[7], 48, num(pt, "applies_per_s"), 0);
-                c[8]  = fmt(b[8], 48, 100 * num(pt, "cpu.machine_busy"), 0);
-                c[9]  = !slo ? "-" : json_is_true(slo) ? "met" : "MISSED";
-                c[10] = str(pt, "verdict");
-                c[11] = str(pt, "run_dir");
-                row(d, 0, 12, c);
-        }
-        table_end(d);
+             fmt(b[0], sizeof(b[0]), crmsync_json_num(rs, "run_s"), 0),
+             fmt(b[1], sizeof(b[1]), crmsync_json_num(rs, "slo_p99_ms"), 0));
+        array_table(d, json_object_get(rs, "points"), cols, 12);
         if (json_object_get(rs, "find_max")) {
                 const json_t *fm = json_object_get(rs, "find_max");
                 para(d,
                      "--find-max: bracket [%s, %s] changes/s: %s/s met the "
                      "SLO (p99 %s ms), %s/s did not (p99 %s ms), after %lld "
                      "search runs of at most %lld.%s",
-                     fmt(b[0], 48, num(fm, "pass_rate_per_s"), 0),
-                     fmt(b[1], 48, num(fm, "fail_rate_per_s"), 0),
-                     fmt(b[2], 48, num(fm, "pass_rate_per_s"), 0),
-                     fmt(b[3], 48, num(fm, "pass_p99_ms"), 0),
-                     fmt(b[4], 48, num(fm, "fail_rate_per_s"), 0),
-                     fmt(b[5], 48, num(fm, "fail_p99_ms"), 0),
-                     (long long)num(fm, "search_runs"),
-                     (long long)num(fm, "search_runs_max"),
+                     fmt(b[0], 48, crmsync_json_num(fm, "pass_rate_per_s"), 0),
+                     fmt(b[1], 48, crmsync_json_num(fm, "fail_rate_per_s"), 0),
+                     fmt(b[2], 48, crmsync_json_num(fm, "pass_rate_per_s"), 0),
+                     fmt(b[3], 48, crmsync_json_num(fm, "pass_p99_ms"), 0),
+                     fmt(b[4], 48, crmsync_json_num(fm, "fail_rate_per_s"), 0),
+                     fmt(b[5], 48, crmsync_json_num(fm, "fail_p99_ms"), 0),
+                     (long long)crmsync_json_num(fm, "search_runs"),
+                     (long long)crmsync_json_num(fm, "search_runs_max"),
                      json_is_true(json_object_get(fm, "bracketed"))
                          ? ""
                          : " NOT BRACKETED: no passing or no failing rate "
@@ -287,17 +315,19 @@ static int catch_up_chart(struct doc *d, const json_t *cu, const char *dir,
         int           rc;
 
         if (json_is_object(head))
-                dr = num(head, "drain_rate_per_s");
+                dr = crmsync_json_num(head, "drain_rate_per_s");
         json_array_foreach(json_object_get(cu, "points"), i, pt)
         {
                 if (n == 64 || !json_is_true(json_object_get(pt, "measured")))
                         continue;
-                x[n]  = num(pt, "stopped_s");
-                y[n]  = num(pt, "drain_s");
+                x[n]  = crmsync_json_num(pt, "stopped_s");
+                y[n]  = crmsync_json_num(pt, "drain_s");
                 mx[n] = x[n];
-                my[n] = isnan(dr) ? NAN
-                                  : num(pt, "commit_rate_per_s") * x[n] /
-                                        (dr - num(pt, "commit_rate_per_s"));
+                my[n] =
+                    isnan(dr)
+                        ? NAN
+                        : crmsync_json_num(pt, "commit_rate_per_s") * x[n] /
+                              (dr - crmsync_json_num(pt, "commit_rate_per_s"));
                 n++;
         }
         if (!(c = crmsync_svg_chart_new("catch-up",
@@ -322,20 +352,27 @@ static int catch_up_chart(struct doc *d, const json_t *cu, const char *dir,
 static int section_catch_up(struct doc *d, const json_t *cap, const char *dir,
                             char *errstr, size_t errstr_size)
 {
-        static const char *hdr[] = {
-            "downtime s", "stopped s", "commit rate/s", "backlog",
-            "drain s",    "drained",   "drain rate/s",  "caught up at ms",
-            "verdict",    "run"};
-        static const char *vh[] = {"rate from downtime s",
-                                   "drain rate/s",
-                                   "predicts downtime s",
-                                   "R/s",
-                                   "predicted s",
-                                   "measured s",
-                                   "error %"};
-        const json_t      *cu   = json_object_get(cap, "catch_up"), *pt, *h;
-        size_t             i;
-        char               b[10][48];
+        static const struct col cols[] = {
+            {"downtime s", "down_s", COL_NUM, 1, 0},
+            {"stopped s", "stopped_s", COL_NUM, 2, 0},
+            {"commit rate/s", "commit_rate_per_s", COL_NUM, 0, 0},
+            {"backlog", "backlog", COL_NUM, 0, 0},
+            {"drain s", "drain_s", COL_NUM, 2, 0},
+            {"drained", "drained", COL_NUM, 0, 0},
+            {"drain rate/s", "drain_events_per_s", COL_NUM, 0, 0},
+            {"caught up at ms", "caught_up_ms", COL_NUM, 0, 0},
+            {"verdict", "verdict", COL_STR, 0, 0},
+            {"run", "run_dir", COL_STR, 0, 0}};
+        static const struct col vcols[] = {
+            {"rate from downtime s", "from_down_s", COL_NUM, 1, 0},
+            {"drain rate/s", "drain_rate_per_s", COL_NUM, 0, 0},
+            {"predicts downtime s", "to_down_s", COL_NUM, 1, 0},
+            {"R/s", "rate_per_s", COL_NUM, 0, 0},
+            {"predicted s", "predicted_s", COL_NUM, 2, 0},
+            {"measured s", "measured_s", COL_NUM, 2, 0},
+            {"error %", "error", COL_NUM, 1, 100}};
+        const json_t *cu = json_object_get(cap, "catch_up"), *h;
+        char          b[10][48];
 
         if (!cu)
                 return 0;
@@ -349,56 +386,26 @@ static int section_catch_up(struct doc *d, const json_t *cap, const char *dir,
              "sink held that change - back; drain rate = changes drained / "
              "drain time. Model: %s.",
              str(cu, "stopped"), str(cu, "how"),
-             fmt(b[0], 48, num(cu, "rate_per_s"), 0), str(cu, "model"));
-        table_start(d);
-        row(d, 1, 10, hdr);
-        json_array_foreach(json_object_get(cu, "points"), i, pt)
-        {
-                const char *c[10] = {
-                    fmt(b[0], 48, num(pt, "down_s"), 1),
-                    fmt(b[1], 48, num(pt, "stopped_s"), 2),
-                    fmt(b[2], 48, num(pt, "commit_rate_per_s"), 0),
-                    fmt(b[3], 48, num(pt, "backlog"), 0),
-                    fmt(b[4], 48, num(pt, "drain_s"), 2),
-                    fmt(b[5], 48, num(pt, "drained"), 0),
-                    fmt(b[6], 48, num(pt, "drain_events_per_s"), 0),
-                    fmt(b[7], 48, num(pt, "caught_up_ms"), 0),
-                    str(pt, "verdict"),
-                    str(pt, "run_dir")};
-                row(d, 0, 10, c);
-        }
-        table_end(d);
+             fmt(b[0], 48, crmsync_json_num(cu, "rate_per_s"), 0),
+             str(cu, "model"));
+        array_table(d, json_object_get(cu, "points"), cols, 10);
         if (json_is_object(h = json_object_get(cu, "prediction")))
                 para(d,
                      "Validation: from the %s s run's drain rate (%s/s) the "
                      "model predicts the %s s run's drain time as %s s; "
                      "measured %s s: error %s%% (largest over all pairs %s%%, "
                      "%s 25%%).",
-                     fmt(b[0], 48, num(h, "from_down_s"), 1),
-                     fmt(b[1], 48, num(h, "drain_rate_per_s"), 0),
-                     fmt(b[2], 48, num(h, "to_down_s"), 1),
-                     fmt(b[3], 48, num(h, "predicted_s"), 2),
-                     fmt(b[4], 48, num(h, "measured_s"), 2),
-                     fmt(b[5], 48, 100 * num(h, "error"), 1),
-                     fmt(b[6], 48, 100 * num(cu, "max_error"), 1),
+                     fmt(b[0], 48, crmsync_json_num(h, "from_down_s"), 1),
+                     fmt(b[1], 48, crmsync_json_num(h, "drain_rate_per_s"), 0),
+                     fmt(b[2], 48, crmsync_json_num(h, "to_down_s"), 1),
+                     fmt(b[3], 48, crmsync_json_num(h, "predicted_s"), 2),
+                     fmt(b[4], 48, crmsync_json_num(h, "measured_s"), 2),
+                     fmt(b[5], 48, 100 * crmsync_json_num(h, "error"), 1),
+                     fmt(b[6], 48, 100 * crmsync_json_num(cu, "max_error"), 1),
                      json_is_true(json_object_get(cu, "within_25pct"))
                          ? "within"
                          : "NOT within");
-        table_start(d);
-        row(d, 1, 7, vh);
-        json_array_foreach(json_object_get(cu, "validation"), i, pt)
-        {
-                const char *c[7] = {
-                    fmt(b[0], 48, num(pt, "from_down_s"), 1),
-                    fmt(b[1], 48, num(pt, "drain_rate_per_s"), 0),
-                    fmt(b[2], 48, num(pt, "to_down_s"), 1),
-                    fmt(b[3], 48, num(pt, "rate_per_s"), 0),
-                    fmt(b[4], 48, num(pt, "predicted_s"), 2),
-                    fmt(b[5], 48, num(pt, "measured_s"), 2),
-                    fmt(b[6], 48, 100 * num(pt, "error"), 1)};
-                row(d, 0, 7, c);
-        }
-        table_end(d);
+        array_table(d, json_object_get(cu, "validation"), vcols, 7);
         return catch_up_chart(d, cu, dir, errstr, errstr_size);
 }
 
@@ -408,8 +415,9 @@ static void fit_line(svg_chart_t *c, const json_t *fit, const char *name,
         double x[2] = {0, hi}, y[2];
         if (!json_is_object(fit))
                 return;
-        y[0] = num(fit, "intercept_s");
-        y[1] = num(fit, "intercept_s") + num(fit, "slope_s_per_change") * hi;
+        y[0] = crmsync_json_num(fit, "intercept_s");
+        y[1] = crmsync_json_num(fit, "intercept_s") +
+               crmsync_json_num(fit, "slope_s_per_change") * hi;
         crmsync_svg_chart_line(c, name, color, ax, x, y, 2);
 }
 
@@ -426,9 +434,9 @@ static int history_chart(struct doc *d, const json_t *h, const char *dir,
         {
                 if (n == 64 || !json_is_true(json_object_get(pt, "measured")))
                         continue;
-                x[n]  = num(pt, "records");
-                yp[n] = num(pt, "pipeline_s");
-                yb[n] = num(pt, "broker.seconds");
+                x[n]  = crmsync_json_num(pt, "records");
+                yp[n] = crmsync_json_num(pt, "pipeline_s");
+                yb[n] = crmsync_json_num(pt, "broker.seconds");
                 hi    = fmax(hi, x[n]);
                 n++;
         }
@@ -465,14 +473,16 @@ static void fit_para(struct doc *d, const char *what, const json_t *fit)
                      what);
                 return;
         }
-        para(d,
-             "%s fit: time = %s s per million changes x changes + %s s, "
-             "R^2 = %s, residual standard error %s s (%lld points).",
-             what, fmt(b[0], 48, 1e6 * num(fit, "slope_s_per_change"), 3),
-             fmt(b[1], 48, num(fit, "intercept_s"), 3),
-             fmt(b[2], 48, num(fit, "r2"), 4),
-             fmt(b[3], 48, num(fit, "residual_s"), 3),
-             (long long)num(fit, "points"));
+        para(
+            d,
+            "%s fit: time = %s s per million changes x changes + %s s, "
+            "R^2 = %s, residual standard error %s s (%lld points).",
+            what,
+            fmt(b[0], 48, 1e6 * crmsync_json_num(fit, "slope_s_per_change"), 3),
+            fmt(b[1], 48, crmsync_json_num(fit, "intercept_s"), 3),
+            fmt(b[2], 48, crmsync_json_num(fit, "r2"), 4),
+            fmt(b[3], 48, crmsync_json_num(fit, "residual_s"), 3),
+            (long long)crmsync_json_num(fit, "points"));
 }
 
 static void production_para(struct doc *d, const json_t *p)
@@ -488,18 +498,18 @@ static void production_para(struct doc *d, const json_t *p)
              "observation), plus the group join once (%s s here). "
              "Broker-level drain: %s s +- %s s. Retention: %s changes x "
              "%s bytes (measured average key + value) x RF %lld = %s bytes.",
-             fmt(b[0], 48, num(p, "rate_per_s"), 0),
-             fmt(b[1], 48, num(p, "days"), 1),
-             fmt(b[2], 48, num(p, "changes"), 0),
-             fmt(b[3], 48, num(p, "pipeline_replay.seconds"), 1),
-             fmt(b[4], 48, num(p, "pipeline_replay.spread_s"), 1),
-             fmt(b[5], 48, num(p, "join_s"), 2),
-             fmt(b[6], 48, num(p, "broker_replay.seconds"), 1),
-             fmt(b[7], 48, num(p, "broker_replay.spread_s"), 1),
-             fmt(b[8], 48, num(p, "changes"), 0),
-             fmt(b[9], 48, num(p, "avg_record_bytes"), 1),
-             (long long)num(p, "replication_factor"),
-             fmt(b[10], 48, num(p, "retention_bytes"), 0));
+             fmt(b[0], 48, crmsync_json_num(p, "rate_per_s"), 0),
+             fmt(b[1], 48, crmsync_json_num(p, "days"), 1),
+             fmt(b[2], 48, crmsync_json_num(p, "changes"), 0),
+             fmt(b[3], 48, crmsync_json_num(p, "pipeline_replay.seconds"), 1),
+             fmt(b[4], 48, crmsync_json_num(p, "pipeline_replay.spread_s"), 1),
+             fmt(b[5], 48, crmsync_json_num(p, "join_s"), 2),
+             fmt(b[6], 48, crmsync_json_num(p, "broker_replay.seconds"), 1),
+             fmt(b[7], 48, crmsync_json_num(p, "broker_replay.spread_s"), 1),
+             fmt(b[8], 48, crmsync_json_num(p, "changes"), 0),
+             fmt(b[9], 48, crmsync_json_num(p, "avg_record_bytes"), 1),
+             (long long)crmsync_json_num(p, "replication_factor"),
+             fmt(b[10], 48, crmsync_json_num(p, "retention_bytes"), 0));
         fputs("Left out of the retention figure:\n\n", d->md);
         fputs("<p>Left out of the retention figure:</p><ul>\n", d->html);
         json_array_foreach(json_object_get(p, "left_out"), i, lo)
@@ -516,14 +526,19 @@ static void production_para(struct doc *d, const json_t *p)
 static int section_history(struct doc *d, const json_t *cap, const char *dir,
                            char *errstr, size_t errstr_size)
 {
-        static const char *hdr[] = {
-            "history changes", "records",    "pipeline s",
-            "join s (apart)",  "pipeline/s", "broker s",
-            "broker/s",        "bytes",      "rebuilt",
-            "window complete", "run"};
-        const json_t *h = json_object_get(cap, "history"), *pt;
-        size_t        i;
-        char          b[9][48];
+        static const struct col cols[] = {
+            {"history changes", "changes", COL_NUM, 0, 0},
+            {"records", "records", COL_NUM, 0, 0},
+            {"pipeline s", "pipeline_s", COL_NUM, 3, 0},
+            {"join s (apart)", "join_s", COL_NUM, 2, 0},
+            {"pipeline/s", "pipeline_events_per_s", COL_NUM, 0, 0},
+            {"broker s", "broker.seconds", COL_NUM, 3, 0},
+            {"broker/s", "broker.events_per_s", COL_NUM, 0, 0},
+            {"bytes", "broker.bytes", COL_NUM, 0, 0},
+            {"rebuilt", "matches_oracle", COL_YES_NO, 0, 0},
+            {"window complete", "complete", COL_YES_NO, 0, 0},
+            {"run", "run_dir", COL_STR, 0, 0}};
+        const json_t *h = json_object_get(cap, "history");
 
         if (!h)
                 return 0;
@@ -538,27 +553,7 @@ static int section_history(struct doc *d, const json_t *cap, const char *dir,
                  ? "Preloaded: each history was produced straight to the "
                    "topic at producer speed, in the connector's envelope."
                  : "Each history went through the pipeline first.");
-        table_start(d);
-        row(d, 1, 11, hdr);
-        json_array_foreach(json_object_get(h, "points"), i, pt)
-        {
-                const char *c[11] = {
-                    fmt(b[0], 48, num(pt, "changes"), 0),
-                    fmt(b[1], 48, num(pt, "records"), 0),
-                    fmt(b[2], 48, num(pt, "pipeline_s"), 3),
-                    fmt(b[3], 48, num(pt, "join_s"), 2),
-                    fmt(b[4], 48, num(pt, "pipeline_events_per_s"), 0),
-                    fmt(b[5], 48, num(pt, "broker.seconds"), 3),
-                    fmt(b[6], 48, num(pt, "broker.events_per_s"), 0),
-                    fmt(b[7], 48, num(pt, "broker.bytes"), 0),
-                    json_is_true(json_object_get(pt, "matches_oracle")) ? "yes"
-                                                                        : "NO",
-                    json_is_true(json_object_get(pt, "complete")) ? "yes"
-                                                                  : "NO",
-                    str(pt, "run_dir")};
-                row(d, 0, 11, c);
-        }
-        table_end(d);
+        array_table(d, json_object_get(h, "points"), cols, 11);
         fit_para(d, "Pipeline",
                  json_object_get(json_object_get(h, "fit"), "pipeline"));
         fit_para(d, "Broker",
@@ -581,7 +576,7 @@ static void cost_table(struct doc *d, const json_t *o)
                 if (!json_is_object(f))
                         continue;
                 c[0] = k;
-                c[1] = fmt(b, sizeof(b), num(f, "value"),
+                c[1] = fmt(b, sizeof(b), crmsync_json_num(f, "value"),
                            strcmp(str(f, "unit"), "bytes") &&
                                    strcmp(str(f, "unit"), "requests")
                                ? 4
@@ -608,13 +603,15 @@ static void section_cost(struct doc *d, const json_t *cap)
              "outside the leader's zone, retention %s days, %lld consumer "
              "group(s); load: %s changes/s of %s bytes. Per month = 30 days. "
              "Failure window: %s.",
-             (long long)num(in, "replication_factor"),
-             (long long)num(in, "zones"),
-             fmt(b[0], 48, num(in, "clients_outside_leader_zone"), 2),
-             fmt(b[1], 48, num(in, "retention_days"), 1),
-             (long long)num(in, "consumer_groups"),
-             fmt(b[2], 48, num(c, "load.rate_per_s"), 0),
-             fmt(b[3], 48, num(c, "load.record_bytes"), 1), str(c, "window"));
+             (long long)crmsync_json_num(in, "replication_factor"),
+             (long long)crmsync_json_num(in, "zones"),
+             fmt(b[0], 48, crmsync_json_num(in, "clients_outside_leader_zone"),
+                 2),
+             fmt(b[1], 48, crmsync_json_num(in, "retention_days"), 1),
+             (long long)crmsync_json_num(in, "consumer_groups"),
+             fmt(b[2], 48, crmsync_json_num(c, "load.rate_per_s"), 0),
+             fmt(b[3], 48, crmsync_json_num(c, "load.record_bytes"), 1),
+             str(c, "window"));
         para(d, "Shared-nothing (brokers keep RF copies on their disks):");
         cost_table(d, json_object_get(c, "shared_nothing"));
         para(d,
@@ -626,9 +623,9 @@ static void section_cost(struct doc *d, const json_t *cap)
             para(d,
                  "At %s changes/s: shared-nothing %s, shared storage %s "
                  "%s a month.",
-                 fmt(b[0], 48, num(pt, "rate_per_s"), 0),
-                 fmt(b[1], 48, num(pt, "shared_nothing_month"), 4),
-                 fmt(b[2], 48, num(pt, "shared_storage_month"), 4),
+                 fmt(b[0], 48, crmsync_json_num(pt, "rate_per_s"), 0),
+                 fmt(b[1], 48, crmsync_json_num(pt, "shared_nothing_month"), 4),
+                 fmt(b[2], 48, crmsync_json_num(pt, "shared_storage_month"), 4),
                  str(in, "currency"));
 }
 
@@ -643,8 +640,8 @@ static void section_limits(struct doc *d, const json_t *cap)
         para(d,
              "CPU: the machine's %lld cores were at most %s%% busy during a "
              "point (from /proc/stat over each run)%s.",
-             (long long)num(l, "cores"),
-             fmt(b[0], 48, 100 * num(l, "peak_machine_busy"), 0),
+             (long long)crmsync_json_num(l, "cores"),
+             fmt(b[0], 48, 100 * crmsync_json_num(l, "peak_machine_busy"), 0),
              json_is_true(json_object_get(l, "cpu_saturated"))
                  ? ": SATURATED (>= 90%) at the points below, so their "
                    "figures measure this machine, not the pipeline"
@@ -655,20 +652,22 @@ static void section_limits(struct doc *d, const json_t *cap)
              "CRM, the sink and the embedded broker, and the pipeline) used "
              "at most %s%% of the cores; the rest was other work on the "
              "machine.",
-             fmt(b[2], 48, 100 * num(l, "peak_crmsync_busy"), 0));
+             fmt(b[2], 48, 100 * crmsync_json_num(l, "peak_crmsync_busy"), 0));
         json_array_foreach(json_object_get(l, "cpu_saturated_points"), i, s)
             para(d, "CPU saturated: %s %s (%s%% busy).", str(s, "sweep"),
                  str(s, "point"),
-                 fmt(b[1], 48, 100 * num(s, "machine_busy"), 0));
+                 fmt(b[1], 48, 100 * crmsync_json_num(s, "machine_busy"), 0));
         para(d,
              "Embedded broker per-partition cap (%s bytes or %s message "
              "sets): %s; the largest history held %s bytes per partition.",
-             fmt(b[1], 48, num(l, "cap_bytes_per_partition"), 0),
-             fmt(b[2], 48, num(l, "cap_message_sets_per_partition"), 0),
+             fmt(b[1], 48, crmsync_json_num(l, "cap_bytes_per_partition"), 0),
+             fmt(b[2], 48,
+                 crmsync_json_num(l, "cap_message_sets_per_partition"), 0),
              json_is_true(json_object_get(l, "partition_cap_hit"))
                  ? "HIT (a replay window was cut short)"
                  : "not hit",
-             fmt(b[3], 48, num(l, "largest_bytes_per_partition"), 0));
+             fmt(b[3], 48, crmsync_json_num(l, "largest_bytes_per_partition"),
+                 0));
         para(d, "What a run on a real cluster would change:");
         json_array_foreach(json_object_get(l, "real_cluster"), i, s)
         {

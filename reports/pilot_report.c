@@ -172,39 +172,59 @@ static json_t *runbook(const json_t *pilot, const json_t *card)
         return rb;
 }
 
-/* A Markdown cell: '|' escaped, line breaks flattened. */
-static void md(FILE *fp, const char *s)
+static void h(FILE *fp, const char *s)
 {
-        for (; s && *s; s++)
-                if (*s == '|')
-                        fputs("\\|", fp);
-                else
-                        fputc(*s == '\n' ? ' ' : *s, fp);
+        crmsync_report_escape(fp, s);
 }
 
-static void md_row(FILE *fp, const json_t *pilot, const json_t *r)
+/* How a scorecard row is written in report.md and in report.html. */
+struct markup {
+        const char *open, *sep, *last_sep, *close;
+        void (*esc)(FILE *fp, const char *s); /* a cell's text */
+        int html;
+};
+static const struct markup md_markup   = {"| ",   " | ",           " |",
+                                          " |\n", crmsync_md_cell, 0};
+static const struct markup html_markup = {
+    "<tr><td>", "</td><td>", "</td><td>", "</td></tr>\n", h, 1};
+
+/* A scorecard row: figure, A, B, B/A, better, evidence links. */
+static void card_row(FILE *fp, const struct markup *m, const json_t *pilot,
+                     const json_t *r)
 {
         char          a[256], b[256], ratio[32] = "", who[200];
         const char   *u = str(r, "unit");
         const json_t *e;
         size_t        i;
+
         fmt(a, sizeof(a), json_object_get(r, "a"), u);
         fmt(b, sizeof(b), json_object_get(r, "b"), u);
         if (json_is_number(json_object_get(r, "ratio")))
                 snprintf(ratio, sizeof(ratio), "%.2f",
                          json_number_value(json_object_get(r, "ratio")));
-        fputs("| ", fp);
-        md(fp, str(r, "figure"));
-        fputs(" | ", fp);
-        md(fp, a);
-        fputs(" | ", fp);
-        md(fp, b);
-        fprintf(fp, " | %s | ", ratio);
-        md(fp, better_name(pilot, str(r, "better"), who, sizeof(who)));
-        fputs(" |", fp);
+        fputs(m->open, fp);
+        m->esc(fp, str(r, "figure"));
+        fputs(m->sep, fp);
+        m->esc(fp, a);
+        fputs(m->sep, fp);
+        m->esc(fp, b);
+        fprintf(fp, "%s%s%s", m->sep, ratio, m->sep);
+        m->esc(fp, better_name(pilot, str(r, "better"), who, sizeof(who)));
+        fputs(m->last_sep, fp);
         json_array_foreach(json_object_get(r, "evidence"), i, e)
-            fprintf(fp, " [%s](%s)", str(e, "label"), str(e, "href"));
-        fputs(" |\n", fp);
+        {
+                if (!m->html) {
+                        fprintf(fp, " [%s](%s)", str(e, "label"),
+                                str(e, "href"));
+                        continue;
+                }
+                fputs(" <a href=\"", fp);
+                h(fp, str(e, "href"));
+                fputs("\">", fp);
+                h(fp, str(e, "label"));
+                fputs("</a>", fp);
+        }
+        fputs(m->close, fp);
 }
 
 static void md_list(FILE *fp, const char *title, const json_t *arr)
@@ -215,7 +235,7 @@ static void md_list(FILE *fp, const char *title, const json_t *arr)
         json_array_foreach(arr, i, v)
         {
                 fputs("- ", fp);
-                md(fp, json_string_value(v));
+                crmsync_md_cell(fp, json_string_value(v));
                 fputc('\n', fp);
         }
 }
@@ -247,7 +267,7 @@ static void write_md(FILE *fp, const json_t *pilot, const json_t *card,
                         "better | evidence |\n|---|---|---|---|---|---|\n",
                         i + 1, str(l, "title"));
                 json_array_foreach(json_object_get(l, "rows"), j, r)
-                    md_row(fp, pilot, r);
+                    card_row(fp, &md_markup, pilot, r);
                 json_array_foreach(json_object_get(l, "notes"), j, n)
                     fprintf(fp, "\n%s\n", json_string_value(n));
         }
@@ -259,42 +279,6 @@ static void write_md(FILE *fp, const json_t *pilot, const json_t *card,
         fprintf(fp, "\n## Side by side (crmsync compare)\n\n");
         crmsync_compare_markdown(json_object_get(pilot, "table"), labels, 2,
                                  fp);
-}
-
-static void h(FILE *fp, const char *s)
-{
-        crmsync_report_escape(fp, s);
-}
-
-static void html_row(FILE *fp, const json_t *pilot, const json_t *r)
-{
-        char          a[256], b[256], ratio[32] = "", who[200];
-        const char   *u = str(r, "unit");
-        const json_t *e;
-        size_t        i;
-        fmt(a, sizeof(a), json_object_get(r, "a"), u);
-        fmt(b, sizeof(b), json_object_get(r, "b"), u);
-        if (json_is_number(json_object_get(r, "ratio")))
-                snprintf(ratio, sizeof(ratio), "%.2f",
-                         json_number_value(json_object_get(r, "ratio")));
-        fputs("<tr><td>", fp);
-        h(fp, str(r, "figure"));
-        fputs("</td><td>", fp);
-        h(fp, a);
-        fputs("</td><td>", fp);
-        h(fp, b);
-        fprintf(fp, "</td><td>%s</td><td>", ratio);
-        h(fp, better_name(pilot, str(r, "better"), who, sizeof(who)));
-        fputs("</td><td>", fp);
-        json_array_foreach(json_object_get(r, "evidence"), i, e)
-        {
-                fputs(" <a href=\"", fp);
-                h(fp, str(e, "href"));
-                fputs("\">", fp);
-                h(fp, str(e, "label"));
-                fputs("</a>", fp);
-        }
-        fputs("</td></tr>\n", fp);
 }
 
 static void html_list(FILE *fp, const char *title, const json_t *arr)
@@ -354,7 +338,7 @@ static void write_html(FILE *fp, const json_t *pilot, const json_t *card,
                       "<th>B/A</th><th>better</th><th>evidence</th></tr>\n",
                       fp);
                 json_array_foreach(json_object_get(l, "rows"), j, r)
-                    html_row(fp, pilot, r);
+                    card_row(fp, &html_markup, pilot, r);
                 fputs("</table>\n", fp);
                 json_array_foreach(json_object_get(l, "notes"), j, n)
                 {

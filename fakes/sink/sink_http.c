@@ -267,12 +267,33 @@ static void add_result(struct evbuffer *buf, const struct sink_result *r)
         }
 }
 
-static void do_bulk(sink_server_t *s, struct evhttp_request *req)
+/* The request's body as an array of operations (a JSON array or NDJSON),
+ * or NULL after replying 413 (larger than max_body_bytes) or 400. */
+static json_t *read_ops_body(sink_server_t *s, struct evhttp_request *req,
+                             const char *ep)
 {
-        const char      *ep  = "bulk";
         struct evbuffer *in  = evhttp_request_get_input_buffer(req);
         size_t           len = evbuffer_get_length(in);
         char             msg[256];
+        const char      *data;
+        json_t          *ops;
+
+        if (len > s->max_body_bytes) {
+                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
+                         s->max_body_bytes);
+                reply_error(s, req, ep, 413, "body_too_large", msg);
+                return NULL;
+        }
+        data = len ? (const char *)evbuffer_pullup(in, -1) : "";
+        if (!(ops = sink_parse_ops(data, len, msg, sizeof(msg))))
+                reply_error(s, req, ep, 400, "bad_json", msg);
+        return ops;
+}
+
+static void do_bulk(sink_server_t *s, struct evhttp_request *req)
+{
+        const char *ep = "bulk";
+        json_t     *ops;
 
         if (!content_type_ok(req)) {
                 reply_error(s, req, ep, 415, "unsupported_media_type",
@@ -280,18 +301,8 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                             "application/x-ndjson");
                 return;
         }
-        if (len > s->max_body_bytes) {
-                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
-                         s->max_body_bytes);
-                reply_error(s, req, ep, 413, "body_too_large", msg);
+        if (!(ops = read_ops_body(s, req, ep)))
                 return;
-        }
-        const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
-        json_t     *ops  = sink_parse_ops(data, len, msg, sizeof(msg));
-        if (!ops) {
-                reply_error(s, req, ep, 400, "bad_json", msg);
-                return;
-        }
         size_t n = json_array_size(ops);
         if (!sink_store_log_has_room(&s->store, n)) {
                 json_decref(ops);
@@ -434,23 +445,11 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
  * round trip and retries only the ones that failed. */
 static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
 {
-        const char      *ep  = "side_effects_bulk";
-        struct evbuffer *in  = evhttp_request_get_input_buffer(req);
-        size_t           len = evbuffer_get_length(in);
-        char             msg[256];
+        const char *ep   = "side_effects_bulk";
+        json_t     *reqs = read_ops_body(s, req, ep);
 
-        if (len > s->max_body_bytes) {
-                snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
-                         s->max_body_bytes);
-                reply_error(s, req, ep, 413, "body_too_large", msg);
+        if (!reqs)
                 return;
-        }
-        const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
-        json_t     *reqs = sink_parse_ops(data, len, msg, sizeof(msg));
-        if (!reqs) {
-                reply_error(s, req, ep, 400, "bad_json", msg);
-                return;
-        }
         json_t *results = json_array();
         size_t  i;
         json_t *b;

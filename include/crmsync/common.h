@@ -44,6 +44,10 @@ int crmsync_write_file_atomic(const char *path,
                               int (*render)(void *arg, FILE *fp), void *arg,
                               char *errstr, size_t errstr_size);
 
+/* Write s to fp as a Markdown table cell: '|' escaped as "\|", each line
+ * break written as a space. NULL writes nothing. */
+void crmsync_md_cell(FILE *fp, const char *s);
+
 /* Environment variable as a string, or def when unset or empty. Borrowed. */
 const char *crmsync_env(const char *name, const char *def);
 

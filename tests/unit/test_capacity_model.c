@@ -95,8 +95,21 @@ static void test_cost_by_hand(void **state)
                                                        strlen(capfile), &in,
                                                        err, sizeof(err)),
                          0);
+        /* Every field lands in its own member (the key table's offsets). */
+        assert_int_equal(in.replication_factor, 3);
+        assert_int_equal(in.zones, 3);
+        near(in.outside_share, 0.5);
+        near(in.retention_days, 7);
         assert_int_equal(in.consumer_groups, 1);
         assert_string_equal(in.currency, "EUR");
+        near(in.disk_gb_month, 0.1);
+        near(in.object_gb_month, 0.02);
+        near(in.cross_zone_gb, 0.01);
+        near(in.put_per_1000, 0.005);
+        near(in.get_per_1000, 0.0004);
+        near(in.object_part_bytes, 8e6);
+        near(in.wal_window_s, 10);
+        assert_int_equal(in.zone_routing, 1);
         assert_int_equal(crmsync_capacity_cost(&in, &load, &c), 0);
         /* 100/s x 500 B = 50,000 B/s; a month 1.296e11 B; 7 days
          * retained 3.024e10 B; x RF 3 = 9.072e10 B of broker disk. */

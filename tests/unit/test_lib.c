@@ -11,15 +11,18 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crmsync/common.h"
 #include "crmsync/dynbuf.h"
 #include "crmsync/hash.h"
 #include "crmsync/hmac.h"
 #include "crmsync/http_reply.h"
+#include "crmsync/json_util.h"
 #include "crmsync/kafka_props.h"
 #include "crmsync/log.h"
 #include "crmsync/rand.h"
@@ -135,6 +138,47 @@ static void test_json_error(void **state)
         assert_string_equal(crmsync_http_reason(299), "Status");
 }
 
+/* Dotted paths into nested objects; anything else is NULL / NAN. */
+static void test_json_path(void **state)
+{
+        json_t *o = json_pack("{s:{s:{s:f}, s:s}, s:i}", "a", "b", "c", 2.5,
+                              "s", "x", "n", 7);
+        (void)state;
+
+        assert_non_null(o);
+        assert_true(crmsync_json_num(o, "a.b.c") == 2.5);
+        assert_true(crmsync_json_num(o, "n") == 7);
+        assert_true(isnan(crmsync_json_num(o, "a.s")));   /* a string */
+        assert_true(isnan(crmsync_json_num(o, "a.b")));   /* an object */
+        assert_true(isnan(crmsync_json_num(o, "a.x.c"))); /* no such level */
+        assert_true(isnan(crmsync_json_num(o, "n.c")));   /* not an object */
+        assert_true(isnan(crmsync_json_num(NULL, "n")));
+        assert_string_equal(json_string_value(crmsync_json_path(o, "a.s")),
+                            "x");
+        assert_ptr_equal(crmsync_json_path(o, "a"), json_object_get(o, "a"));
+        assert_null(crmsync_json_path(
+            o,
+            "a.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+            "bbbbbbbbbb"));
+        json_decref(o);
+}
+
+/* A Markdown cell: '|' escaped, a line break becomes a space. */
+static void test_md_cell(void **state)
+{
+        char  *buf = NULL;
+        size_t len = 0;
+        FILE  *fp  = open_memstream(&buf, &len);
+        (void)state;
+
+        assert_non_null(fp);
+        crmsync_md_cell(fp, "a|b\nc");
+        crmsync_md_cell(fp, NULL);
+        fclose(fp);
+        assert_string_equal(buf, "a\\|b c");
+        free(buf);
+}
+
 struct item {
         char key[16];
         int  v;
@@ -177,18 +221,30 @@ static void test_strmap(void **state)
         crmsync_strmap_reset(&m); /* twice is fine */
 }
 
+static void progress(const char *tag, int64_t start, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        crmsync_vprogress(tag, start, fmt, ap);
+        va_end(ap);
+}
+
 static void test_log(void **state)
 {
-        char  path[]   = "/tmp/crmsync-test-log-XXXXXX";
-        char  got[128] = "";
-        int   fd = mkstemp(path), saved = dup(2);
-        FILE *fp;
+        char   path[]   = "/tmp/crmsync-test-log-XXXXXX";
+        char   got[256] = "", *line;
+        double s1 = 0, s2 = 0;
+        int    fd = mkstemp(path), saved = dup(2);
+        FILE  *fp;
         (void)state;
 
         assert_true(fd >= 0 && saved >= 0);
         fflush(stderr);
         dup2(fd, 2);
         crmsync_log("profiler", "batch %d of %s", 3, "x");
+        progress("capacity", crmsync_mono_ms() - 1500, "point %d", 2);
+        progress(NULL, crmsync_mono_ms() - 12300, "%s", "done");
         fflush(stderr);
         dup2(saved, 2);
         close(saved);
@@ -198,7 +254,16 @@ static void test_log(void **state)
         assert_true(fread(got, 1, sizeof(got) - 1, fp) > 0);
         fclose(fp);
         unlink(path);
-        assert_string_equal(got, "profiler: batch 3 of x\n");
+        /* The progress lines: "[capacity %6.1fs] " and "[%7.1fs] ". */
+        line = strchr(got, '\n') + 1;
+        assert_memory_equal(got, "profiler: batch 3 of x\n", line - got);
+        assert_int_equal(strlen(line), strlen("[capacity    1.5s] point 2\n"
+                                              "[   12.3s] done\n"));
+        assert_int_equal(sscanf(line, "[capacity %lfs] point 2\n", &s1), 1);
+        assert_memory_equal(line + 17, "] point 2\n[", 11);
+        assert_int_equal(sscanf(line + 28, "%lfs] done\n", &s2), 1);
+        assert_memory_equal(line + 35, "s] done\n", 8);
+        assert_true(s1 >= 1.5 && s1 < 9.9 && s2 >= 12.3 && s2 < 99.9);
 }
 
 struct seen {
@@ -273,6 +338,8 @@ int main(void)
             cmocka_unit_test(test_strmap),
             cmocka_unit_test(test_log),
             cmocka_unit_test(test_json_error),
+            cmocka_unit_test(test_json_path),
+            cmocka_unit_test(test_md_cell),
             cmocka_unit_test(test_kafka_props),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

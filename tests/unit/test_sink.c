@@ -524,6 +524,13 @@ static void test_too_large_is_413(void **state)
         assert_string_equal(json_string_value(json_object_get(r, "error")),
                             "body_too_large");
         json_decref(r);
+        /* The side effects' bulk endpoint reads its body the same way. */
+        r = http(&fx, "/v1/side-effects/_bulk", "application/x-ndjson", body,
+                 &st);
+        assert_int_equal(st, 413);
+        assert_string_equal(json_string_value(json_object_get(r, "message")),
+                            "body of 1499 bytes exceeds 1024");
+        json_decref(r);
         fx_stop(&fx);
 }
 
