@@ -177,16 +177,38 @@ static void h(FILE *fp, const char *s)
         crmsync_report_escape(fp, s);
 }
 
-/* How a scorecard row is written in report.md and in report.html. */
+/* How the scorecard's rows and the runbook's lists are written in
+ * report.md and in report.html. */
 struct markup {
-        const char *open, *sep, *last_sep, *close;
-        void (*esc)(FILE *fp, const char *s); /* a cell's text */
+        const char *open, *sep, *last_sep, *close; /* a row and its cells */
+        /* a list; list_open holds one "%s", the title */
+        const char *list_open, *item, *item_end, *list_end;
+        void (*esc)(FILE *fp, const char *s); /* a cell's or item's text */
         int html;
 };
-static const struct markup md_markup   = {"| ",   " | ",           " |",
-                                          " |\n", crmsync_md_cell, 0};
+static const struct markup md_markup = {
+    .open      = "| ",
+    .sep       = " | ",
+    .last_sep  = " |",
+    .close     = " |\n",
+    .list_open = "\n### %s\n\n",
+    .item      = "- ",
+    .item_end  = "\n",
+    .list_end  = "",
+    .esc       = crmsync_md_cell,
+};
 static const struct markup html_markup = {
-    "<tr><td>", "</td><td>", "</td><td>", "</td></tr>\n", h, 1};
+    .open      = "<tr><td>",
+    .sep       = "</td><td>",
+    .last_sep  = "</td><td>",
+    .close     = "</td></tr>\n",
+    .list_open = "<h3>%s</h3>\n<ul>\n",
+    .item      = "<li>",
+    .item_end  = "</li>\n",
+    .list_end  = "</ul>\n",
+    .esc       = h,
+    .html      = 1,
+};
 
 /* A scorecard row: figure, A, B, B/A, better, evidence links. */
 static void card_row(FILE *fp, const struct markup *m, const json_t *pilot,
@@ -227,17 +249,21 @@ static void card_row(FILE *fp, const struct markup *m, const json_t *pilot,
         fputs(m->close, fp);
 }
 
-static void md_list(FILE *fp, const char *title, const json_t *arr)
+/* A runbook list: the title, then one item per string of arr. */
+static void card_list(FILE *fp, const struct markup *m, const char *title,
+                      const json_t *arr)
 {
         const json_t *v;
         size_t        i;
-        fprintf(fp, "\n### %s\n\n", title);
+
+        fprintf(fp, m->list_open, title);
         json_array_foreach(arr, i, v)
         {
-                fputs("- ", fp);
-                crmsync_md_cell(fp, json_string_value(v));
-                fputc('\n', fp);
+                fputs(m->item, fp);
+                m->esc(fp, json_string_value(v));
+                fputs(m->item_end, fp);
         }
+        fputs(m->list_end, fp);
 }
 
 static void write_md(FILE *fp, const json_t *pilot, const json_t *card,
@@ -272,27 +298,15 @@ static void write_md(FILE *fp, const json_t *pilot, const json_t *card,
                     fprintf(fp, "\n%s\n", json_string_value(n));
         }
         fprintf(fp, "\n## Runbook\n");
-        md_list(fp, "What changed", json_object_get(rb, "changed"));
-        md_list(fp, "What stayed the same", json_object_get(rb, "same"));
-        md_list(fp, "Failure modes easier to explain",
-                json_object_get(rb, "easier"));
+        card_list(fp, &md_markup, "What changed",
+                  json_object_get(rb, "changed"));
+        card_list(fp, &md_markup, "What stayed the same",
+                  json_object_get(rb, "same"));
+        card_list(fp, &md_markup, "Failure modes easier to explain",
+                  json_object_get(rb, "easier"));
         fprintf(fp, "\n## Side by side (crmsync compare)\n\n");
         crmsync_compare_markdown(json_object_get(pilot, "table"), labels, 2,
                                  fp);
-}
-
-static void html_list(FILE *fp, const char *title, const json_t *arr)
-{
-        const json_t *v;
-        size_t        i;
-        fprintf(fp, "<h3>%s</h3>\n<ul>\n", title);
-        json_array_foreach(arr, i, v)
-        {
-                fputs("<li>", fp);
-                h(fp, json_string_value(v));
-                fputs("</li>\n", fp);
-        }
-        fputs("</ul>\n", fp);
 }
 
 static void write_html(FILE *fp, const json_t *pilot, const json_t *card,
@@ -348,9 +362,11 @@ static void write_html(FILE *fp, const json_t *pilot, const json_t *card,
                 }
         }
         fputs("<h2>Runbook</h2>\n", fp);
-        html_list(fp, "What changed", json_object_get(rb, "changed"));
-        html_list(fp, "What stayed the same", json_object_get(rb, "same"));
-        html_list(fp, "Failure modes easier to explain",
+        card_list(fp, &html_markup, "What changed",
+                  json_object_get(rb, "changed"));
+        card_list(fp, &html_markup, "What stayed the same",
+                  json_object_get(rb, "same"));
+        card_list(fp, &html_markup, "Failure modes easier to explain",
                   json_object_get(rb, "easier"));
         fputs("<h2>Side by side (crmsync compare)</h2>\n", fp);
         crmsync_compare_html(json_object_get(pilot, "table"), labels, 2, fp);
