@@ -220,38 +220,23 @@ static uint32_t overflow_weight(const struct crm_event *e)
 
 void crm_cometd_commit(crm_server_t *s, uint32_t ev)
 {
-        const struct crm_event *e   = crmsync_workload_event(s->w, ev);
-        uint64_t                sum = overflow_weight(e);
+        const struct crm_event *e = crmsync_workload_event(s->w, ev);
 
+        /* Events commit in index order, a transaction's consecutively. */
+        if (ev == 0 || e->txn != s->cdc_txn) {
+                s->cdc_txn     = e->txn;
+                s->cdc_txn_sum = 0;
+                s->cdc_txn_ovf = 0;
+        }
+        s->cdc_txn_sum += overflow_weight(e);
         if (s->cdc_merge)
                 s->cdc_flags[ev] |= CRM_CDC_MERGE;
-        if (!s->cdc_overflow)
+        if (!s->cdc_overflow || s->cdc_txn_sum <= s->cdc_overflow)
                 return;
-        /* A transaction's events are consecutive. */
-        for (uint32_t i = ev; i-- > 0 && sum <= s->cdc_overflow;) {
-                const struct crm_event *p = crmsync_workload_event(s->w, i);
-                if (p->txn != e->txn)
-                        break;
-                sum += overflow_weight(p);
-        }
-        if (sum > s->cdc_overflow)
-                s->cdc_flags[ev] |= CRM_CDC_OVERFLOW;
-}
-
-/* Is ev the first overflowed change of its entity type in its
- * transaction (the one that carries the overflow event)? */
-static int overflow_first(crm_server_t *s, uint32_t ev)
-{
-        const struct crm_event *e = crmsync_workload_event(s->w, ev);
-        for (uint32_t i = ev; i-- > 0;) {
-                const struct crm_event *p = crmsync_workload_event(s->w, i);
-                if (p->txn != e->txn)
-                        break;
-                if (p->entity == e->entity &&
-                    (s->cdc_flags[i] & CRM_CDC_OVERFLOW))
-                        return 0;
-        }
-        return 1;
+        s->cdc_flags[ev] |= CRM_CDC_OVERFLOW;
+        if (!(s->cdc_txn_ovf & (1u << e->entity)))
+                s->cdc_flags[ev] |= CRM_CDC_OVERFLOW_FIRST;
+        s->cdc_txn_ovf |= 1u << e->entity;
 }
 
 /* May log entry q share the event of entry p: both merge-eligible,
@@ -330,7 +315,7 @@ static json_t *next_event(crm_server_t *s, struct cd_session *x, size_t pos)
         json_t                 *m;
 
         if (s->cdc_flags[ev] & CRM_CDC_OVERFLOW) {
-                if (!overflow_first(s, ev))
+                if (!(s->cdc_flags[ev] & CRM_CDC_OVERFLOW_FIRST))
                         return NULL;
                 observe(s, e);
                 return cdc_overflow_event(s, pos);

@@ -179,10 +179,17 @@ struct crm_server {
         uint8_t *cdc_flags;
         uint32_t cdc_overflow;
         int      cdc_merge;
+        /* The transaction being committed: its number, the changes
+         * counted toward the threshold so far, and the entity types
+         * that overflowed in it (bit per enum crm_entity). */
+        uint32_t cdc_txn;
+        uint64_t cdc_txn_sum;
+        unsigned cdc_txn_ovf;
 };
 
 #define CRM_CDC_OVERFLOW 1 /* beyond its transaction's threshold */
 #define CRM_CDC_MERGE 2    /* may share one event with identical changes */
+#define CRM_CDC_OVERFLOW_FIRST 4 /* the first of its type: the event */
 
 /* crm_server.c */
 void crm_reply_json(crm_server_t *s, struct evhttp_request *req, int status,

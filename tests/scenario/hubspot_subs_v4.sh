@@ -59,6 +59,19 @@ st, e = call("POST", W % (71, "subscriptions"), {"eventType": "contact.teleport"
 check(f"unknown eventType: 400 VALIDATION_ERROR ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
 st, e = call("POST", W % (71, "subscriptions"), {"eventType": "contact.propertyChange"})
 check(f"propertyChange without propertyName: 400 ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
+r = urllib.request.Request(W % (71, "subscriptions"), data=b"{not json", method="POST",
+                           headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(r, timeout=10); st, e = 200, {}
+except urllib.error.HTTPError as x:
+    st, e = x.code, json.loads(x.read())
+check(f"a body that is not JSON: 400 VALIDATION_ERROR ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
+st, e = call("POST", W % (71, "subscriptions"), {"eventType": "contact.creation", "active": "yes"})
+check(f"active not a boolean: 400 ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
+st, e = call("PATCH", W % (71, "subscriptions/" + c1["id"]), {"active": 1})
+check(f"PATCH active 1: 400 ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
+st, e = call("PUT", W % (71, "subscriptions"), {})
+check(f"PUT on the list: 405 ({st})", st == 405)
 st, e = call("POST", crm + "/webhooks/v3/71/subscriptions", {"eventType": "contact.creation"})
 check(f"no hapikey: 401 ({st})", st == 401)
 st, l = call("GET", W % (71, "subscriptions"))
@@ -131,6 +144,9 @@ check(f"company {big[0]} -> contacts, limit 10: {pages} pages, {got} (truth {wan
       got == want and pages == (len(want) + 9) // 10 and len(want) >= 11)
 st, e = call("GET", crm + f"/crm/v4/objects/contacts/{cid}/associations/deals", tok=tok)
 check(f"contacts -> deals: 400 VALIDATION_ERROR ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
+for q in ("limit=0", "limit=501", "after=x"):
+    st, e = call("GET", crm + f"/crm/v4/objects/companies/{big[0]}/associations/contacts?{q}", tok=tok)
+    check(f"v4 {q}: 400 VALIDATION_ERROR ({st})", st == 400 and e["category"] == "VALIDATION_ERROR")
 st, e = call("GET", crm + "/crm/v4/objects/contacts/999999/associations/companies", tok=tok)
 check(f"unknown contact: 404 OBJECT_NOT_FOUND ({st})", st == 404 and e["category"] == "OBJECT_NOT_FOUND")
 st, e = call("GET", crm + f"/crm/v4/objects/contacts/{cid}/associations/companies")
