@@ -158,7 +158,8 @@ static json_t *cdc_event(crm_server_t *s, size_t pos)
 
         crm_salesforce_id(e->entity, e->record_id, id, sizeof(id));
         if (!gap && e->change != CRM_CHANGE_DELETE) {
-                json_object_foreach(e->fields, k, v)
+                json_t *fields = crmsync_event_fields(e);
+                json_object_foreach(fields, k, v)
                 {
                         for (int i = 0; i < 8 && t->f[i].sf; i++)
                                 if (!strcmp(t->f[i].field, k)) {
@@ -167,6 +168,7 @@ static json_t *cdc_event(crm_server_t *s, size_t pos)
                                             changed, json_string(t->f[i].sf));
                                 }
                 }
+                json_decref(fields);
                 if (e->entity != CRM_ENTITY_ACCOUNT &&
                     (e->previous_account_id[0] ||
                      e->change != CRM_CHANGE_UPDATE)) {
@@ -214,7 +216,10 @@ static json_t *cdc_overflow_event(crm_server_t *s, size_t pos)
  * or undelete 1, an update each changed field (a move 1). */
 static uint32_t overflow_weight(const struct crm_event *e)
 {
-        size_t n = e->fields ? json_object_size(e->fields) : 0;
+        json_t *f =
+            e->change == CRM_CHANGE_UPDATE ? crmsync_event_fields(e) : NULL;
+        size_t n = json_object_size(f);
+        json_decref(f);
         return e->change == CRM_CHANGE_UPDATE && n > 1 ? (uint32_t)n : 1;
 }
 
@@ -258,9 +263,13 @@ static int same_change(crm_server_t *s, size_t p, size_t q)
             strcmp(x->account_id, y->account_id) ||
             !x->previous_account_id[0] != !y->previous_account_id[0])
                 return 0;
-        return x->change == CRM_CHANGE_DELETE ||
-               (x->fields ? y->fields && json_equal(x->fields, y->fields)
-                          : !y->fields);
+        if (x->change == CRM_CHANGE_DELETE)
+                return 1;
+        json_t *xf = crmsync_event_fields(x), *yf = crmsync_event_fields(y);
+        int     eq = xf && yf && json_equal(xf, yf);
+        json_decref(xf);
+        json_decref(yf);
+        return eq;
 }
 
 /* Add the record of log entry q to the merged event ev (recordIds, and

@@ -65,14 +65,17 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         case CRM_CHANGE_CREATE:
         case CRM_CHANGE_UNDELETE:
                 json_decref(lr->fields);
-                lr->fields  = json_deep_copy(e->fields);
+                lr->fields  = crmsync_event_fields(e);
                 lr->deleted = 0;
                 break;
-        case CRM_CHANGE_UPDATE:
+        case CRM_CHANGE_UPDATE: {
+                json_t *f = crmsync_event_fields(e);
                 if (!lr->fields)
                         lr->fields = json_object();
-                json_object_update(lr->fields, e->fields);
+                json_object_update(lr->fields, f);
+                json_decref(f);
                 break;
+        }
         case CRM_CHANGE_DELETE:
                 lr->deleted = 1;
                 break;

@@ -37,23 +37,12 @@ void crm_wire_destroy(crm_server_t *s)
         s->wire = NULL;
 }
 
-/* The compact wire JSON of event i (malloc'ed), or NULL. The fields are
- * borrowed, not deep-copied: nothing mutates them, the json_t is freed
- * right after. */
+/* The compact wire JSON of event i (malloc'ed), or NULL. */
 static char *event_json(crm_server_t *s, size_t i)
 {
-        const struct crm_event *x       = crmsync_workload_event(s->w, i);
-        struct crm_event        shallow = *x;
-        char                   *b;
-        json_t                 *j;
-
-        shallow.fields = NULL;
-        j              = crmsync_event_to_json(&shallow, s->start_wall_ms);
-        if (!j)
-                return NULL;
-        if (x->fields && x->change != CRM_CHANGE_DELETE)
-                json_object_set(j, "fields", x->fields);
-        b = json_dumps(j, JSON_COMPACT);
+        json_t *j = crmsync_event_to_json(crmsync_workload_event(s->w, i),
+                                          s->start_wall_ms);
+        char   *b = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         return b;
 }

@@ -218,9 +218,10 @@ static int hash_log(crm_workload_t *w)
                              ev->merged_cnt > 0 ? ev->merged_ids[0] : "",
                              ev->merged_cnt > 1 ? ev->merged_ids[1] : "",
                              ev->merged_into, ev->previous_account_id);
-                char *f = ev->fields ? json_dumps(ev->fields,
-                                                  JSON_COMPACT | JSON_SORT_KEYS)
-                                     : NULL;
+                json_t *fo = crmsync_event_fields(ev);
+                char   *f =
+                    fo ? json_dumps(fo, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(fo);
                 EVP_DigestUpdate(ctx, line,
                                  (size_t)n < sizeof(line) ? (size_t)n
                                                           : sizeof(line) - 1);
@@ -292,6 +293,11 @@ struct workload_strs {
         char                  data[WORKLOAD_STRS_BLOCK];
 };
 
+json_t *crmsync_event_fields(const struct crm_event *ev)
+{
+        return json_loads(ev->fields_json ? ev->fields_json : "{}", 0, NULL);
+}
+
 const char *workload_intern(crm_workload_t *w, const char *s)
 {
         size_t n = strlen(s) + 1;
@@ -323,8 +329,6 @@ void crmsync_workload_destroy(crm_workload_t *w)
                 w->strs = next;
         }
         free(w->rec_ids);
-        for (size_t i = 0; i < w->event_cnt; i++)
-                json_decref(w->events[i].fields);
         for (size_t i = 0; i < w->record_cnt; i++)
                 json_decref(w->records[i].fields);
         free(w->events);
@@ -412,9 +416,9 @@ json_t *crmsync_event_to_json(const struct crm_event *ev, int64_t start_wall_ms)
                                     json_string(ev->previous_account_id));
         if (ev->change == CRM_CHANGE_GAP)
                 json_object_set_new(o, "fields", json_null());
-        else if (ev->change == CRM_CHANGE_DELETE || !ev->fields)
+        else if (ev->change == CRM_CHANGE_DELETE)
                 json_object_set_new(o, "fields", json_object());
         else
-                json_object_set_new(o, "fields", json_deep_copy(ev->fields));
+                json_object_set_new(o, "fields", crmsync_event_fields(ev));
         return o;
 }

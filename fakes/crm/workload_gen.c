@@ -252,7 +252,8 @@ static const char *account_str(struct gen *g, const char *id)
         return out ? out : "";
 }
 
-/* Append an event for record idx (already updated); steals fields. */
+/* Append an event for record idx (already updated); takes fields (NULL:
+ * none) and keeps them as text. */
 static struct crm_event *emit(struct gen *g, uint32_t idx,
                               enum crm_change change, json_t *fields)
 {
@@ -286,7 +287,17 @@ static struct crm_event *emit(struct gen *g, uint32_t idx,
         ev->commit_ms           = g->commit_ms;
         ev->txn                 = g->txn;
         ev->txn_seq             = g->txn_seq++;
-        ev->fields              = fields ? fields : json_object();
+        ev->fields_json         = "{}";
+        if (fields && json_object_size(fields)) {
+                /* Compact text, insertion order: what the wire shows. */
+                char *t = json_dumps(fields, JSON_COMPACT);
+                if (!t || !(ev->fields_json = workload_intern(w, t))) {
+                        ev->fields_json = "{}";
+                        g->oom          = 1;
+                }
+                free(t);
+        }
+        json_decref(fields);
         return ev;
 }
 
@@ -399,7 +410,7 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
                         return -1;
         }
         txn_begin(g, 1);
-        emit(g, idx, CRM_CHANGE_CREATE, json_deep_copy(r->fields));
+        emit(g, idx, CRM_CHANGE_CREATE, json_incref(r->fields));
         return idx;
 }
 
@@ -620,7 +631,7 @@ static void op_undelete(struct gen *g)
                 if (r->entity == CRM_ENTITY_ACCOUNT)
                         g->live_accounts++;
                 txn_begin(g, 1);
-                emit(g, idx, CRM_CHANGE_UNDELETE, json_deep_copy(r->fields));
+                emit(g, idx, CRM_CHANGE_UNDELETE, json_incref(r->fields));
                 return;
         }
         op_update(g);

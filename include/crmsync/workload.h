@@ -78,9 +78,11 @@ struct crm_event {
         /* Merge: set on each child's UPDATE that moves it to the winner
          * (the owner before the move; HubSpot's associationChange). */
         const char *previous_account_id;
-        /* Changed fields (create/undelete: all fields; delete: none).
-         * Owned by the workload. */
-        json_t         *fields;
+        /* Changed fields (create/undelete: all fields; delete: none) as
+         * compact JSON object text, owned by the workload: a jansson tree
+         * an event was ~450 bytes, at a million changes most of the
+         * harness's memory. crmsync_event_fields gives the object. */
+        const char     *fields_json;
         int64_t         commit_ms; /* offset from the workload start */
         enum crm_entity entity;
         enum crm_change change;
@@ -137,6 +139,10 @@ void crmsync_workload_sha256(const crm_workload_t *w, char out_hex[65]);
  * destroy. */
 const struct crm_workload_config *
 crmsync_workload_config(const crm_workload_t *w);
+
+/* The changed fields of ev as a new JSON object (caller decrefs), in the
+ * order they were written; NULL when out of memory. */
+json_t *crmsync_event_fields(const struct crm_event *ev);
 
 /* The wire form of an event (docs/crm-api.md) with commit_ts_ms =
  * start_wall_ms + commit_ms. New reference for the caller. */
