@@ -255,3 +255,9 @@ int crmsync_check_end_state(const crm_workload_t      *w,
         free(seen);
         return 0;
 }
+
+int64_t crmsync_check_interval_ms(int64_t floor_ms, int64_t last_cost_ms)
+{
+        int64_t paced = last_cost_ms > 0 ? last_cost_ms * 9 : 0;
+        return paced > floor_ms ? paced : floor_ms;
+}

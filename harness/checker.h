@@ -65,6 +65,13 @@ void crmsync_check_result_add(struct check_result *r, enum anomaly_class c,
     __attribute__((format(printf, 4, 5)));
 uint64_t crmsync_check_result_total(const struct check_result *r);
 
+/* How long after a check to wait before the next one: floor_ms, or nine
+ * times what the last check took (last_cost_ms) when that is more. A check
+ * compares every record on the event loop the sink and the mock CRM
+ * share; at a million changes one took seconds, and checking every
+ * 250 ms starved them. So checking takes at most a tenth of the loop. */
+int64_t crmsync_check_interval_ms(int64_t floor_ms, int64_t last_cost_ms);
+
 /* Compare the sink's records (actual, cnt of them) with the workload's
  * final state. Adds end-state anomalies to r. Returns 0, -1 on OOM. */
 int crmsync_check_end_state(const crm_workload_t      *w,

@@ -313,10 +313,12 @@ int run_check_now(struct run *r, struct check_result *res)
         struct collect c = {0};
         char           errstr[256];
         int            rc;
+        int64_t        t0 = crmsync_mono_ms();
         run_sink_foreach(r, collect_cb, &c);
         rc = crmsync_check_end_state(r->wl, c.v, c.cnt, res, errstr,
                                      sizeof(errstr));
         free(c.v);
+        r->last_check_cost_ms = crmsync_mono_ms() - t0;
         return rc;
 }
 
@@ -421,9 +423,11 @@ void run_tick_cb(evutil_socket_t fd, short what, void *arg)
                              crmsync_workload_event_cnt(r->wl));
                 run_history(r, "workload_done", "%s", "");
         }
-        if (now - r->last_check_mono < CHECK_EVERY_MS ||
-            (r->last_progress_mono == now &&
-             now - r->last_check_mono < CHECK_BUSY_EVERY_MS))
+        if (now - r->last_check_mono <
+            crmsync_check_interval_ms(r->last_progress_mono == now
+                                          ? CHECK_BUSY_EVERY_MS
+                                          : CHECK_EVERY_MS,
+                                      r->last_check_cost_ms))
                 return;
         r->last_check_mono = now;
 

@@ -114,6 +114,7 @@ struct run {
         int64_t     interrupt_mono;
         int64_t     converged_mono;
         int64_t     last_check_mono;
+        int64_t     last_check_cost_ms; /* what run_check_now took */
         size_t      last_apply_cnt;
         int64_t     last_progress_mono;
         int         unexpected_exits;

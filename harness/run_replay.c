@@ -75,12 +75,18 @@ static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
         if (n != r->last_apply_cnt) {
                 r->last_apply_cnt     = n;
                 r->last_progress_mono = now;
-                if (now - r->last_check_mono < CHECK_BUSY_EVERY_MS) {
+                if (now - r->last_check_mono <
+                    crmsync_check_interval_ms(CHECK_BUSY_EVERY_MS,
+                                              r->last_check_cost_ms)) {
                         /* Rebuilding: judge once the writes pause (the
                          * status line comes with the judging). */
                         run_check_writes(r);
                         return;
                 }
+        } else if (now - r->last_check_mono <
+                   crmsync_check_interval_ms(0, r->last_check_cost_ms)) {
+                run_check_writes(r);
+                return;
         }
         r->last_check_mono = now;
         crmsync_check_result_init(&res);

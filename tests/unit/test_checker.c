@@ -356,6 +356,20 @@ static void test_examples_are_capped(void **state)
         crmsync_check_result_clear(&r);
 }
 
+/* A cheap check runs at its usual pace; one that took long waits nine
+ * times as long, so that checking a large sink never holds the loop the
+ * sink and the CRM share more than a tenth of the time. */
+static void test_check_interval_follows_cost(void **state)
+{
+        (void)state;
+        assert_int_equal(crmsync_check_interval_ms(250, 0), 250);
+        assert_int_equal(crmsync_check_interval_ms(250, 20), 250);
+        assert_int_equal(crmsync_check_interval_ms(1000, 100), 1000);
+        assert_int_equal(crmsync_check_interval_ms(250, 1500), 13500);
+        assert_int_equal(crmsync_check_interval_ms(0, 10), 90);
+        assert_int_equal(crmsync_check_interval_ms(0, 0), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -370,6 +384,7 @@ int main(void)
             cmocka_unit_test(test_history_examples_name_record_and_change),
             cmocka_unit_test(test_unexpected_fires),
             cmocka_unit_test(test_examples_are_capped),
+            cmocka_unit_test(test_check_interval_follows_cost),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
