@@ -631,16 +631,19 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
                      uint32_t linger_ms, char *errstr, size_t errstr_size)
 {
         int64_t             now     = crmsync_mono_ms();
-        int                 timeout = 100, got;
+        int                 timeout = 100;
         rd_kafka_message_t *m;
 
         if (p->nmsgs) {
                 int64_t left = p->first_ms + linger_ms - now;
                 timeout      = left < 0 ? 0 : left < 100 ? (int)left : 100;
+                /* Due, but the writer is busy: poll a little for more
+                 * records (not a busy loop), then look at it again. */
+                if (!timeout && profiler_writer_busy(p))
+                        timeout = PROFILER_BUSY_POLL_MS;
         }
         m = rd_kafka_consumer_poll(p->rk, timeout);
         p->st.ms_poll += crmsync_mono_ms() - now;
-        got = m != NULL;
         if (m) {
                 if (!m->err)
                         handle_message(p, m);
@@ -665,11 +668,12 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
               now - p->first_ms >= linger_ms)) ||
             (p->nents && now - p->last_flush_ms >= 200)) {
                 /* Due: to the writer thread. While it writes the batch
-                 * before, read on, up to 4 batches' worth; wait for it
-                 * only then, or when there is nothing to read. */
-                int full = p->nents >= 4 * (size_t)batch_size ||
-                           p->nmsgs >= 16 * (size_t)batch_size;
-                profiler_writer_submit(p, full || !got);
+                 * before, read on, up to PROFILER_READ_AHEAD batches'
+                 * worth, and wait for it only then. */
+                int full =
+                    p->nents >= PROFILER_READ_AHEAD * (size_t)batch_size ||
+                    p->nmsgs >= 4 * PROFILER_READ_AHEAD * (size_t)batch_size;
+                profiler_writer_submit(p, full);
         } else {
                 profiler_writer_busy(p); /* take a finished batch back */
         }

@@ -33,6 +33,10 @@
 #define PROFILER_HTTP_TIMEOUT_MS 5000
 #define PROFILER_BODY_MAX (64u << 20) /* largest sink reply read */
 #define PROFILER_STATS_EVERY_MS 5000
+/* While the writer thread writes a batch, the loop reads on up to this
+ * many batches' worth (they then go out as one request). */
+#define PROFILER_READ_AHEAD 1
+#define PROFILER_BUSY_POLL_MS 5 /* poll wait while a due batch waits */
 /* A partial update parked for its predecessor (see profiler_pick_round)
  * is forced through after this long, or when this many are parked. */
 #define PROFILER_PARK_MAX_MS 10000

@@ -1,8 +1,8 @@
 /* test_profiler_writer.c -- the profiler's writer thread on librdkafka's
  * mock cluster into an in-process sink that answers slowly: the loop reads
- * on while a batch is in flight (fewer, larger requests), and no offset is
- * ever committed past what the sink applied; the commit-before-sink-ack
- * bug is seen doing just that. */
+ * the next batch while one is in flight, and no offset is ever committed
+ * past what the sink applied; the commit-before-sink-ack bug is seen
+ * doing just that. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../fakes/sink/sink_int.h"
 #include "crmsync/bugs.h"
@@ -82,14 +83,31 @@ struct outcome {
         int64_t  committed;
         size_t   applied;
         uint64_t requests;
+        int      read_before_first_apply; /* records the loop had read */
+        int      first_request;           /* records in the first write */
 };
 
+/* How many records the lineage file (CRMSYNC_READ_LOG: wall ms, event
+ * id, partition, offset) shows read before wall time ms. */
+static int read_before(const char *path, int64_t ms)
+{
+        FILE     *fp = fopen(path, "r");
+        long long t;
+        char      eid[64];
+        int       n = 0;
+        assert_non_null(fp);
+        while (fscanf(fp, "%lld %63s %*d %*d", &t, eid) == 2)
+                n += t < ms;
+        fclose(fp);
+        return n;
+}
+
 /* N_RECORDS creates on one partition; a profiler (bugs) writes them into
- * a sink that holds each request 150 ms; every ~20 ms compare the group's
+ * a sink that holds each request 300 ms; every ~20 ms compare the group's
  * committed offset with the sink's apply log. */
 static void run(uint32_t bugs, const char *group, struct outcome *out)
 {
-        char errstr[512], key[32], val[512], url[64];
+        char             errstr[512], key[32], val[512], url[64];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
         rd_kafka_t *mrk =
@@ -128,13 +146,18 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
         sink_server_t     *sink =
             crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
         assert_non_null(sink);
-        crmsync_sink_set_latency(sink, 150);
+        crmsync_sink_set_latency(sink, 300);
         struct event  *tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
         struct timeval tv   = {0, 5000};
         event_add(tick, &tv);
         snprintf(url, sizeof(url), "http://127.0.0.1:%d",
                  crmsync_sink_server_port(sink));
 
+        char readlog[] = "/tmp/crmsync-test-readlog.XXXXXX";
+        int  fd        = mkstemp(readlog);
+        assert_true(fd >= 0);
+        close(fd);
+        setenv("CRMSYNC_READ_LOG", readlog, 1);
         struct prof_thread t;
         memset(&t, 0, sizeof(t));
         t.cfg.bootstrap    = bootstrap;
@@ -162,8 +185,7 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
                 out->applied   = crmsync_sink_applies(sink, &ap);
                 out->committed = committed_of(bootstrap, group);
                 if (out->committed - (int64_t)out->applied > out->max_ahead)
-                        out->max_ahead =
-                            out->committed - (int64_t)out->applied;
+                        out->max_ahead = out->committed - (int64_t)out->applied;
                 if (out->applied == N_RECORDS && out->committed == N_RECORDS)
                         break;
         }
@@ -176,6 +198,16 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
         pthread_join(th, NULL);
         assert_int_equal(t.rc, 0);
         out->requests = bulk_requests(sink);
+        int64_t first = INT64_MAX;
+        size_t  n     = crmsync_sink_applies(sink, &ap);
+        for (size_t i = 0; i < n; i++)
+                if (ap[i].wall_ms < first)
+                        first = ap[i].wall_ms;
+        out->read_before_first_apply = read_before(readlog, first);
+        for (size_t i = 0; i < n; i++) /* the next comes >= 300 ms later */
+                out->first_request += ap[i].wall_ms <= first + 100;
+        unsetenv("CRMSYNC_READ_LOG");
+        unlink(readlog);
 
         event_free(tick);
         crmsync_sink_server_destroy(sink);
@@ -184,10 +216,11 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
         rd_kafka_destroy(mrk);
 }
 
-/* The loop reads on while the writer waits for the slow sink: the 600
- * records go out in fewer than 600 / BATCH requests (one request per
- * batch of 100, 6 or more, when the loop waited for every write), and
- * the committed offset never passes the sink's apply log. */
+/* The loop reads on while the writer waits for the slow sink (300 ms a
+ * request): before the first request was applied it had read a batch
+ * more than that request (a loop that waits for every write had read
+ * exactly the first request's records), and the committed offset never
+ * passes the sink's apply log. */
 static void test_reads_ahead_commits_only_applied(void **state)
 {
         struct outcome o;
@@ -196,11 +229,15 @@ static void test_reads_ahead_commits_only_applied(void **state)
         assert_int_equal(o.applied, N_RECORDS);
         assert_int_equal(o.committed, N_RECORDS);
         assert_true(o.max_ahead <= 0);
-        printf("bulk requests: %llu\n", (unsigned long long)o.requests);
-        assert_true(o.requests < N_RECORDS / BATCH);
+        printf("bulk requests: %llu, first request %d records, read before "
+               "it was applied: %d\n",
+               (unsigned long long)o.requests, o.first_request,
+               o.read_before_first_apply);
+        assert_true(o.first_request > 0);
+        assert_true(o.read_before_first_apply >= o.first_request + BATCH);
 }
 
-/* The detector fires: commit-before-sink-ack commits a batch ~150 ms
+/* The detector fires: commit-before-sink-ack commits a batch ~300 ms
  * before the sink applies it. */
 static void test_commit_before_ack_seen_ahead(void **state)
 {
