@@ -12,7 +12,11 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crmsync/pilot_report.h"
 #include "harness/offsets.h"
@@ -97,12 +101,71 @@ static void test_not_recorded(void **state)
         json_decref(e);
 }
 
+/* The judge's index of a large run's facts stays small: 200,000 facts
+ * with 40 MB of address space to spare (a JSON object per event id took
+ * ~370 bytes a fact, 74 MB here). In a child, under RLIMIT_AS; not under
+ * ASan, whose shadow memory needs the address space. */
+static void test_large_run_fits(void **state)
+{
+        enum { N = 200000 };
+        struct auditor_fact *fs;
+        struct sink_apply   *as;
+        int64_t              st[2] = {0, 0}, en[2] = {N / 2, N / 2};
+        long                 vm_kb = 0;
+        char                 line[256];
+        FILE                *fp;
+        pid_t                pid;
+        int                  status;
+        (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+        skip();
+#endif
+        fs = calloc(N, sizeof(*fs));
+        as = calloc(N, sizeof(*as));
+        assert_non_null(fs);
+        assert_non_null(as);
+        for (int i = 0; i < N; i++) {
+                snprintf(fs[i].event_id, sizeof(fs[i].event_id), "e-%08d",
+                         N - i);
+                fs[i].partition = i % 2;
+                fs[i].offset    = i / 2;
+                snprintf(as[i].event_id, sizeof(as[i].event_id), "e-%08d",
+                         i + 1);
+                as[i].applied = 1;
+        }
+        fp = fopen("/proc/self/status", "r");
+        assert_non_null(fp);
+        while (fgets(line, sizeof(line), fp))
+                if (!strncmp(line, "VmSize:", 7))
+                        vm_kb = strtol(line + 7, NULL, 10);
+        fclose(fp);
+        assert_true(vm_kb > 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct rlimit rl;
+                rl.rlim_cur = rl.rlim_max = (rlim_t)(vm_kb + 40 * 1024) * 1024;
+                if (setrlimit(RLIMIT_AS, &rl))
+                        _exit(3);
+                json_t *o = crmsync_offsets_current(2, st, en, fs, N, as, N);
+                _exit(o && json_is_true(json_object_get(o, "current")) ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("the index of %d facts did not fit in 40 MB "
+                         "(status %d)",
+                         N, status);
+        free(fs);
+        free(as);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_current),
             cmocka_unit_test(test_behind),
             cmocka_unit_test(test_not_recorded),
+            cmocka_unit_test(test_large_run_fits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
