@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/strpool.h"
 #include "crmsync/tcp_proxy.h"
 
 #define JUDGE_APP "crmsync-judge"
@@ -19,22 +20,23 @@
 #define PROXY_MAX_CONNS 64
 
 struct pg_sink {
-        struct event_base  *base;
-        struct pg_server    srv;
-        int                 own_server; /* crmsync started it */
-        PGconn             *judge;
-        tcp_proxy_t        *proxy;
-        char                dsn[512]; /* the pipeline's */
-        char                desc[1400];
-        int                 profiles_view; /* the user's view */
-        struct sink_apply  *ap;
-        size_t              nap, ap_cap;
-        struct sink_record *recs; /* the last foreach's snapshot */
-        size_t              nrecs;
-        long long           last_seq;
-        struct event       *term_timer;
-        uint64_t            terminated;
-        char                last_err[256];
+        struct event_base     *base;
+        struct pg_server       srv;
+        int                    own_server; /* crmsync started it */
+        PGconn                *judge;
+        tcp_proxy_t           *proxy;
+        char                   dsn[512]; /* the pipeline's */
+        char                   desc[1400];
+        int                    profiles_view; /* the user's view */
+        struct sink_apply     *ap;
+        size_t                 nap, ap_cap;
+        struct crmsync_strpool ap_ids; /* the event ids and keys of ap */
+        struct sink_record    *recs;   /* the last foreach's snapshot */
+        size_t                 nrecs;
+        long long              last_seq;
+        struct event          *term_timer;
+        uint64_t               terminated;
+        char                   last_err[256];
 };
 
 /* The schema crmsync installs. The trigger function takes the column
@@ -204,6 +206,7 @@ pg_sink_t *crmsync_pg_sink_open(const struct pg_sink_config *cfg, char *errstr,
                 crmsync_err(errstr, errstr_size, "out of memory");
                 return NULL;
         }
+        crmsync_strpool_init(&s->ap_ids);
         s->base = cfg->base;
         if (cfg->dsn) {
                 snprintf(s->dsn, sizeof(s->dsn), "%s", cfg->dsn);
@@ -255,6 +258,7 @@ void crmsync_pg_sink_close(pg_sink_t *s)
         if (s->own_server)
                 crmsync_pg_server_stop(&s->srv);
         free(s->ap);
+        crmsync_strpool_reset(&s->ap_ids);
         recs_free(s);
         free(s);
 }
@@ -289,18 +293,21 @@ static void read_applies(struct pg_sink *s)
                 return;
         for (int i = 0; i < PQntuples(res); i++) {
                 struct sink_apply *a;
-                if (crmsync_array_grow(&s->ap, &s->ap_cap, s->nap,
+                const char        *key, *eid;
+                key = crmsync_strpool_intern(&s->ap_ids, PQgetvalue(res, i, 1));
+                eid = crmsync_strpool_intern(&s->ap_ids, PQgetvalue(res, i, 4));
+                if (!key || !eid ||
+                    crmsync_array_grow(&s->ap, &s->ap_cap, s->nap,
                                        sizeof(*s->ap), 4096))
                         break;
                 a = &s->ap[s->nap++];
                 memset(a, 0, sizeof(*a));
                 s->last_seq = atoll(PQgetvalue(res, i, 0));
-                snprintf(a->key, sizeof(a->key), "%s", PQgetvalue(res, i, 1));
+                a->key      = key;
                 a->version = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
                 a->is_delete = PQgetvalue(res, i, 3)[0] == 't';
-                snprintf(a->event_id, sizeof(a->event_id), "%s",
-                         PQgetvalue(res, i, 4));
-                a->applied = 1;
+                a->event_id  = eid;
+                a->applied   = 1;
                 /* A new row, or a tombstone coming back to life, holds
                  * the whole record: it covers older changes. */
                 a->full = !strcmp(PQgetvalue(res, i, 5), "insert") ||

@@ -12,6 +12,7 @@
 
 #include "crmsync/http_guard.h"
 #include "crmsync/strmap.h"
+#include "crmsync/strpool.h"
 #include "crmsync/sink.h"
 
 #define SINK_DEFAULT_MAX_BODY (8u * 1024 * 1024)
@@ -41,8 +42,9 @@ struct sink_store {
         struct sink_record  **recs; /* insertion order */
         size_t                nrecs, recs_cap;
 
-        struct sink_apply *applies;
-        size_t             napplies, applies_cap;
+        struct sink_apply     *applies;
+        size_t                 napplies, applies_cap;
+        struct crmsync_strpool ids; /* event ids and keys of applies */
 
         struct crmsync_strmap sefmap;
         struct side_effect  **sefs; /* first-seen order */

@@ -45,6 +45,7 @@ int sink_store_init(struct sink_store *st, size_t max_entries)
         memset(st, 0, sizeof(*st));
         crmsync_strmap_init(&st->recmap, rec_key);
         crmsync_strmap_init(&st->sefmap, sef_key);
+        crmsync_strpool_init(&st->ids);
         st->max_entries = max_entries ? max_entries : SINK_DEFAULT_MAX_LOG;
         return 0;
 }
@@ -62,6 +63,7 @@ void sink_store_reset(struct sink_store *st)
         free(st->applies);
         crmsync_strmap_reset(&st->recmap);
         crmsync_strmap_reset(&st->sefmap);
+        crmsync_strpool_reset(&st->ids);
         st->recs    = NULL;
         st->sefs    = NULL;
         st->applies = NULL;
@@ -147,14 +149,19 @@ static void log_apply(struct sink_store *st, const char *event_id,
                       int full, int applied, int64_t now)
 {
         /* Room was checked for the whole request; this cannot fail unless
-         * realloc does, in which case the entry is lost, not the write. */
-        if (vec_reserve((void **)&st->applies, &st->applies_cap, st->napplies,
+         * malloc does, in which case the entry is lost, not the write. The
+         * strings are interned: a replay's second pass logs the same event
+         * ids and keys again and adds only the entry itself. */
+        const char *eid = crmsync_strpool_intern(&st->ids, event_id);
+        const char *k   = crmsync_strpool_intern(&st->ids, key);
+        if (!eid || !k ||
+            vec_reserve((void **)&st->applies, &st->applies_cap, st->napplies,
                         sizeof(*st->applies), st->max_entries))
                 return;
         struct sink_apply *a = &st->applies[st->napplies++];
         memset(a, 0, sizeof(*a));
-        snprintf(a->event_id, sizeof(a->event_id), "%s", event_id);
-        snprintf(a->key, sizeof(a->key), "%s", key);
+        a->event_id  = eid;
+        a->key       = k;
         a->version   = version;
         a->is_delete = is_delete;
         a->full      = full;

@@ -44,15 +44,18 @@ struct sink_record {
         int64_t  applied_wall_ms;
 };
 
-/* One accepted write, in apply order. result: "applied" or "stale". */
+/* One accepted write, in apply order. result: "applied" or "stale".
+ * event_id and key are interned by the log's owner (one copy per distinct
+ * string, shared by every entry that names it) and live as long as the
+ * log: a 1,000,000-change replay run logs 2,000,000 entries. */
 struct sink_apply {
-        char     event_id[CRMSYNC_ID_MAX];
-        char     key[CRMSYNC_KEY_MAX];
-        uint32_t version;
-        int      is_delete;
-        int      applied; /* 0 = rejected as stale (409) */
-        int      full;    /* 1 = whole-record upsert (merge_fields=false):
-                           * create, undelete, resolved gap/move, resync */
+        const char   *event_id;
+        const char   *key;
+        uint32_t      version;
+        unsigned char is_delete;
+        unsigned char applied; /* 0 = rejected as stale (409) */
+        unsigned char full;    /* 1 = whole-record upsert (merge_fields=false):
+                                * create, undelete, resolved gap/move, resync */
         int64_t wall_ms;
 };
 

@@ -24,8 +24,8 @@
 static struct sink_apply apply(const char *id, int applied)
 {
         struct sink_apply a = {0};
-        snprintf(a.event_id, sizeof(a.event_id), "%s", id);
-        a.applied = applied;
+        a.event_id          = id; /* a literal: lives as long as the test */
+        a.applied           = applied;
         return a;
 }
 
@@ -110,28 +110,31 @@ static void test_large_run_fits(void **state)
         enum { N = 200000 };
         struct auditor_fact *fs;
         struct sink_apply   *as;
-        int64_t              st[2] = {0, 0}, en[2] = {N / 2, N / 2};
-        long                 vm_kb = 0;
-        char                 line[256];
-        FILE                *fp;
-        pid_t                pid;
-        int                  status;
+        char(*ids)[16];
+        int64_t st[2] = {0, 0}, en[2] = {N / 2, N / 2};
+        long    vm_kb = 0;
+        char    line[256];
+        FILE   *fp;
+        pid_t   pid;
+        int     status;
         (void)state;
 #if defined(__SANITIZE_ADDRESS__)
         skip();
 #endif
-        fs = calloc(N, sizeof(*fs));
-        as = calloc(N, sizeof(*as));
+        fs  = calloc(N, sizeof(*fs));
+        as  = calloc(N, sizeof(*as));
+        ids = calloc(N, sizeof(*ids));
         assert_non_null(fs);
         assert_non_null(as);
+        assert_non_null(ids);
         for (int i = 0; i < N; i++) {
                 snprintf(fs[i].event_id, sizeof(fs[i].event_id), "e-%08d",
                          N - i);
                 fs[i].partition = i % 2;
                 fs[i].offset    = i / 2;
-                snprintf(as[i].event_id, sizeof(as[i].event_id), "e-%08d",
-                         i + 1);
-                as[i].applied = 1;
+                snprintf(ids[i], sizeof(ids[i]), "e-%08d", i + 1);
+                as[i].event_id = ids[i];
+                as[i].applied  = 1;
         }
         fp = fopen("/proc/self/status", "r");
         assert_non_null(fp);
@@ -157,6 +160,7 @@ static void test_large_run_fits(void **state)
                          N, status);
         free(fs);
         free(as);
+        free(ids);
 }
 
 int main(void)
