@@ -39,12 +39,22 @@ check "progress lines on stderr" \
 
 # The replay fit: on a busy machine one history point's drain once took
 # ~0.5 s more than its size explains (0.58 s for 4000 changes, 0.19 s for
-# 12000), and the pipeline fit fell. A fit that does not rise gets one
+# 12000), and the pipeline fit fell (the broker's once too: 49 ms for 4000,
+# 6 ms for 12000). A fit that does not rise gets one
 # more history-only run (~15 s) and that run's fit is checked, as strictly:
 # noise seldom strikes twice, a wrong fit would fall again.
 HDIR=$DIR
-if ! python3 -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['history']['fit']['pipeline']['slope_s_per_change'] <= 0)" "$DIR/capacity.json"; then
-        echo "note: the pipeline replay fit did not rise: the history points once more"
+rises() { # the checks below: the pipeline fit rises; the broker's too
+        # unless every broker drain is under 20 ms
+        python3 -c "
+import json, sys
+h = json.load(open(sys.argv[1]))['history']
+bs = [p['broker']['seconds'] for p in h['points']]
+sys.exit(not (h['fit']['pipeline']['slope_s_per_change'] > 0 and
+              (h['fit']['broker']['slope_s_per_change'] > 0 or max(bs) < 0.02)))" "$1"
+}
+if ! rises "$DIR/capacity.json"; then
+        echo "note: a replay fit did not rise: the history points once more"
         grep 'history [0-9]*:' "$RUNS/err"
         "$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" \
                 --runs-dir "$RUNS/hist2" --history 4000,12000,24000 \
@@ -55,7 +65,22 @@ if ! python3 -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['histor
         HDIR=$(ls -d "$RUNS"/hist2/capacity-* 2>/dev/null | head -1)
 fi
 
-python3 - "$DIR" "$HDIR" <<'PY' || FAILED=1
+# The catch-up model the same way: once, on a machine at load 7, the 8 s
+# downtime's drain took 8.65 s against 5.4 s in other runs (predicted
+# 4.63 s, error 47%). A prediction off by more than 25% gets one more
+# catch-up-only run (~60 s), checked as strictly.
+CDIR=$DIR
+if ! python3 -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['catch_up']['prediction']['error'] > 0.25)" "$DIR/capacity.json"; then
+        echo "note: the catch-up prediction missed by more than 25%: the downtimes once more"
+        grep -E 'down [0-9]+ s at|catch-up model' "$RUNS/err"
+        "$BIN" capacity "$SRC/tests/scenarios/capacity-small.json" \
+                --runs-dir "$RUNS/cu2" --downtime-s 4,8 --catch-up-rate 400 \
+                > /dev/null 2> "$RUNS/cu2.err"
+        grep -E 'down [0-9]+ s at|catch-up model' "$RUNS/cu2.err"
+        CDIR=$(ls -d "$RUNS"/cu2/capacity-* 2>/dev/null | head -1)
+fi
+
+python3 - "$DIR" "$HDIR" "$CDIR" <<'PY' || FAILED=1
 import json, math, re, sys
 d = sys.argv[1]
 c = json.load(open(d + "/capacity.json"))
@@ -100,7 +125,8 @@ check("report shows the bracket",
                                            fm["fail_rate_per_s"] or 0) in md)
 
 # Catch-up: both downtimes measured, the model within 25%, both shown.
-cu = c["catch_up"]
+cu = json.load(open(sys.argv[3] + "/capacity.json"))["catch_up"]
+cmd = open(sys.argv[3] + "/report.md").read()
 check("catch-up stopped the connector", cu["stopped"] == "connector")
 check("2 downtimes measured with a backlog and a drain",
       len(cu["points"]) == 2 and all(
@@ -117,7 +143,7 @@ check("catch-up prediction of the 8 s drain from the 4 s one: predicted "
           pr["measured_s"]) < 1e-9)
 check("report shows predicted and measured",
       ("model predicts the 8.0 s run's drain time as %.2f s; measured "
-       "%.2f s" % (pr["predicted_s"], pr["measured_s"])) in md)
+       "%.2f s" % (pr["predicted_s"], pr["measured_s"])) in cmd)
 
 # History: three preloaded replays judged against the oracle, the fit,
 # the production extrapolation and retention.
