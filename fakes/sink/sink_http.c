@@ -191,55 +191,6 @@ static int content_type_ok(struct evhttp_request *req)
                (n == 20 && !strncasecmp(ct, "application/x-ndjson", n));
 }
 
-json_t *sink_parse_ops(const char *data, size_t len, char *msg, size_t msgsize)
-{
-        json_error_t err;
-        size_t       i = 0;
-        while (i < len && isspace((unsigned char)data[i]))
-                i++;
-        if (i == len) {
-                snprintf(msg, msgsize, "empty body");
-                return NULL;
-        }
-        if (data[i] == '[') {
-                json_t *arr = json_loadb(data, len, 0, &err);
-                if (!arr) {
-                        snprintf(msg, msgsize, "line %d column %d: %s",
-                                 err.line, err.column, err.text);
-                        return NULL;
-                }
-                if (!json_is_array(arr)) {
-                        json_decref(arr);
-                        snprintf(msg, msgsize, "body is not an array");
-                        return NULL;
-                }
-                return arr;
-        }
-        json_t *arr  = json_array();
-        int     line = 0;
-        while (i < len) {
-                const char *start = data + i;
-                const char *nl    = memchr(start, '\n', len - i);
-                size_t      n     = nl ? (size_t)(nl - start) : len - i;
-                i += n + (nl ? 1 : 0);
-                line++;
-                size_t k = 0;
-                while (k < n && isspace((unsigned char)start[k]))
-                        k++;
-                if (k == n)
-                        continue;
-                json_t *op = json_loadb(start, n, JSON_DECODE_ANY, &err);
-                if (!op) {
-                        snprintf(msg, msgsize, "NDJSON line %d column %d: %s",
-                                 line, err.column, err.text);
-                        json_decref(arr);
-                        return NULL;
-                }
-                json_array_append_new(arr, op);
-        }
-        return arr;
-}
-
 /* One per-op result as JSON into buf: the usual ones written directly,
  * the ones with a message through jansson (which escapes it). */
 static void add_result(struct evbuffer *buf, const struct sink_result *r)
@@ -267,33 +218,35 @@ static void add_result(struct evbuffer *buf, const struct sink_result *r)
         }
 }
 
-/* The request's body as an array of operations (a JSON array or NDJSON),
- * or NULL after replying 413 (larger than max_body_bytes) or 400. */
-static json_t *read_ops_body(sink_server_t *s, struct evhttp_request *req,
-                             const char *ep)
+/* The request's body as operations (a JSON array or NDJSON) in *ops, 0;
+ * or -1 after replying 413 (larger than max_body_bytes) or 400. */
+static int read_ops_body(sink_server_t *s, struct evhttp_request *req,
+                         const char *ep, int scan, struct sink_ops *ops)
 {
         struct evbuffer *in  = evhttp_request_get_input_buffer(req);
         size_t           len = evbuffer_get_length(in);
         char             msg[256];
         const char      *data;
-        json_t          *ops;
 
         if (len > s->max_body_bytes) {
                 snprintf(msg, sizeof(msg), "body of %zu bytes exceeds %zu", len,
                          s->max_body_bytes);
                 reply_error(s, req, ep, 413, "body_too_large", msg);
-                return NULL;
+                return -1;
         }
         data = len ? (const char *)evbuffer_pullup(in, -1) : "";
-        if (!(ops = sink_parse_ops(data, len, msg, sizeof(msg))))
+        if ((scan ? sink_parse_ops : sink_parse_json_ops)(data, len, ops, msg,
+                                                          sizeof(msg))) {
                 reply_error(s, req, ep, 400, "bad_json", msg);
-        return ops;
+                return -1;
+        }
+        return 0;
 }
 
 static void do_bulk(sink_server_t *s, struct evhttp_request *req)
 {
-        const char *ep = "bulk";
-        json_t     *ops;
+        const char     *ep = "bulk";
+        struct sink_ops ops;
 
         if (!content_type_ok(req)) {
                 reply_error(s, req, ep, 415, "unsupported_media_type",
@@ -301,11 +254,11 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                             "application/x-ndjson");
                 return;
         }
-        if (!(ops = read_ops_body(s, req, ep)))
+        if (read_ops_body(s, req, ep, 1, &ops))
                 return;
-        size_t n = json_array_size(ops);
+        size_t n = ops.n;
         if (!sink_store_log_has_room(&s->store, n)) {
-                json_decref(ops);
+                sink_ops_free(&ops);
                 reply_error(s, req, ep, 507, "log_full",
                             "apply log reached max_log_entries");
                 return;
@@ -317,14 +270,14 @@ static void do_bulk(sink_server_t *s, struct evhttp_request *req)
                 int                fail =
                     s->partial_failure > 0 &&
                     crmsync_splitmix64_unit(&s->prng) < s->partial_failure;
-                sink_store_apply(&s->store, json_array_get(ops, i),
-                                 s->blind_writes, fail, &r);
+                sink_store_apply(&s->store, &ops.v[i], s->blind_writes, fail,
+                                 &r);
                 errors |= r.status != 200;
                 if (i)
                         evbuffer_add(res, ",", 1);
                 add_result(res, &r);
         }
-        json_decref(ops);
+        sink_ops_free(&ops);
         if (!res || !out) {
                 if (res)
                         evbuffer_free(res);
@@ -445,17 +398,15 @@ static void do_side_effect_post(sink_server_t *s, struct evhttp_request *req)
  * round trip and retries only the ones that failed. */
 static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
 {
-        const char *ep   = "side_effects_bulk";
-        json_t     *reqs = read_ops_body(s, req, ep);
+        const char     *ep = "side_effects_bulk";
+        struct sink_ops reqs;
 
-        if (!reqs)
+        if (read_ops_body(s, req, ep, 0, &reqs))
                 return;
         json_t *results = json_array();
-        size_t  i;
-        json_t *b;
-        json_array_foreach(reqs, i, b)
-        {
-                const char *eid =
+        for (size_t i = 0; i < reqs.n; i++) {
+                const json_t *b = reqs.v[i].tree;
+                const char   *eid =
                     json_string_value(json_object_get(b, "event_id"));
                 const char *kind =
                     json_string_value(json_object_get(b, "kind"));
@@ -483,7 +434,7 @@ static void do_side_effect_bulk(sink_server_t *s, struct evhttp_request *req)
                 }
                 json_array_append_new(results, r);
         }
-        json_decref(reqs);
+        sink_ops_free(&reqs);
         reply(s, req, ep, 200, json_pack("{s:o}", "results", results));
 }
 

@@ -72,21 +72,75 @@ struct sink_result {
         int64_t     stored_version; /* -1 when not part of the result */
 };
 
+/* One bulk op as the store reads it: its known members (kind and value)
+ * and its "fields" (sink_op.c). A string points into the request body
+ * or into tree; valid while either lives. */
+enum sink_vkind {
+        SV_ABSENT = 0,
+        SV_STR,
+        SV_INT,
+        SV_TRUE,
+        SV_FALSE,
+        SV_NULL,
+        SV_OTHER
+};
+enum sink_key {
+        SK_OP,
+        SK_TYPE,
+        SK_ID,
+        SK_EVENT_ID,
+        SK_ACCOUNT_ID,
+        SK_VERSION,
+        SK_MERGE,
+        SK_IF_NEWER,
+        SK_IF_VERSION,
+        SK_NKEYS
+};
+struct sink_val {
+        int         kind; /* enum sink_vkind */
+        const char *s;    /* SV_STR: not NUL-terminated */
+        size_t      len;
+        json_int_t  i; /* SV_INT */
+};
+struct sink_op {
+        int             is_object;
+        struct sink_val v[SK_NKEYS];
+        json_t         *fields; /* a reference, or NULL when absent */
+        json_t         *tree;   /* the op as jansson parsed it, or NULL */
+};
+struct sink_ops {
+        struct sink_op *v;
+        size_t          n, cap;
+};
+
+/* j (any JSON value) as an op; takes references to j and its fields. */
+void sink_op_from_json(struct sink_op *op, json_t *j);
+/* Scan one NDJSON line; 0, or -1 when jansson must parse it instead
+ * (op then empty). */
+int  sink_op_scan(const char *line, size_t n, struct sink_op *op);
+void sink_op_clear(struct sink_op *op);
+void sink_ops_free(struct sink_ops *ops);
+
 /* Validate and apply one bulk op. fail = the partial-failure draw for this
  * op (a valid op is then answered 500 and not applied). Fills *res;
  * returns 0. A whole-record upsert keeps a reference to op's "fields". */
-int sink_store_apply(struct sink_store *st, const json_t *op, int blind_writes,
-                     int fail, struct sink_result *res);
-/* The same, with the result as a JSON object (new reference). */
+int sink_store_apply(struct sink_store *st, const struct sink_op *op,
+                     int blind_writes, int fail, struct sink_result *res);
+/* The same for a JSON op, with the result as a JSON object (new
+ * reference). */
 json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                             int blind_writes, int fail);
 /* res as the JSON object of the bulk reply (new reference). */
 json_t *sink_result_json(const struct sink_result *res);
 
-/* Parse a /v1/bulk body, a JSON array or NDJSON, into an array of ops
- * (new reference), or NULL with msg filled (line and column). Outside
- * input: tests/fuzz/fuzz_sink_bulk.c fuzzes it with sink_store_apply_op. */
-json_t *sink_parse_ops(const char *data, size_t len, char *msg, size_t msgsize);
+/* Parse a /v1/bulk body, a JSON array or NDJSON, into *ops (0; free
+ * with sink_ops_free), or -1 with msg filled (line and column). Outside
+ * input: tests/fuzz/fuzz_sink_bulk.c fuzzes it with sink_store_apply. */
+int sink_parse_ops(const char *data, size_t len, struct sink_ops *ops,
+                   char *msg, size_t msgsize);
+/* The same, every op parsed by jansson (op->tree always set). */
+int sink_parse_json_ops(const char *data, size_t len, struct sink_ops *ops,
+                        char *msg, size_t msgsize);
 
 /* Room for n more apply-log entries? */
 int sink_store_log_has_room(const struct sink_store *st, size_t n);

@@ -119,29 +119,45 @@ json_t *sink_result_json(const struct sink_result *r)
 }
 
 /* Copy a string member into buf; 1 ok, 0 missing, -1 wrong type/too long. */
-static int get_str(const json_t *op, const char *name, char *buf, size_t size)
+/* Optional string member into buf: 1, 0 when absent, -1 when of another
+ * type, empty, too long or holding a NUL. */
+static int get_str(const struct sink_op *op, int k, char *buf, size_t size)
 {
-        const json_t *v = json_object_get(op, name);
-        if (!v)
+        const struct sink_val *v = &op->v[k];
+        if (v->kind == SV_ABSENT)
                 return 0;
-        if (!json_is_string(v))
+        if (v->kind != SV_STR || v->len == 0 || v->len >= size ||
+            memchr(v->s, 0, v->len))
                 return -1;
-        size_t len = json_string_length(v);
-        if (len == 0 || len >= size || strlen(json_string_value(v)) != len)
-                return -1;
-        memcpy(buf, json_string_value(v), len + 1);
+        memcpy(buf, v->s, v->len);
+        buf[v->len] = 0;
         return 1;
 }
 
 /* Optional boolean member; -1 when present with another type. */
-static int get_bool(const json_t *op, const char *name, int def)
+static int get_bool(const struct sink_op *op, int k, int def)
 {
-        const json_t *v = json_object_get(op, name);
-        if (!v)
+        int kind = op->v[k].kind;
+        if (kind == SV_ABSENT)
                 return def;
-        if (!json_is_boolean(v))
+        if (kind != SV_TRUE && kind != SV_FALSE)
                 return -1;
-        return json_is_true(v);
+        return kind == SV_TRUE;
+}
+
+/* An integer member within 0..UINT32_MAX? */
+static int is_u32(const struct sink_val *v)
+{
+        return v->kind == SV_INT && v->i >= 0 && v->i <= (json_int_t)UINT32_MAX;
+}
+
+/* The string member k equals name (compared as C strings, as strcmp on
+ * jansson's value did). */
+static int str_is(const struct sink_op *op, int k, const char *name)
+{
+        const struct sink_val *v = &op->v[k];
+        size_t                 n = strlen(name);
+        return strnlen(v->s, v->len) == n && !memcmp(v->s, name, n);
 }
 
 static void log_apply(struct sink_store *st, const char *event_id,
@@ -193,67 +209,66 @@ json_t *sink_store_apply_op(struct sink_store *st, const json_t *op,
                             int blind_writes, int fail)
 {
         struct sink_result r;
-        sink_store_apply(st, op, blind_writes, fail, &r);
+        struct sink_op     o;
+        sink_op_from_json(&o, (json_t *)op);
+        sink_store_apply(st, &o, blind_writes, fail, &r);
+        sink_op_clear(&o);
         return sink_result_json(&r);
 }
 
-int sink_store_apply(struct sink_store *st, const json_t *op, int blind_writes,
-                     int fail, struct sink_result *res)
+int sink_store_apply(struct sink_store *st, const struct sink_op *op,
+                     int blind_writes, int fail, struct sink_result *res)
 {
         char type[CRMSYNC_KEY_MAX], id[CRMSYNC_KEY_MAX];
         char key[CRMSYNC_KEY_MAX], account[CRMSYNC_ID_MAX];
         char event_id[CRMSYNC_ID_MAX];
         int  is_delete, has_account, merge, if_newer;
 
-        if (!json_is_object(op))
+        if (!op->is_object)
                 return bad_op(st, res, "operation is not a JSON object");
-        const char *opname = json_string_value(json_object_get(op, "op"));
-        if (!opname)
+        if (op->v[SK_OP].kind != SV_STR)
                 return bad_op(st, res, "missing or non-string \"op\"");
-        if (!strcmp(opname, "upsert"))
+        if (str_is(op, SK_OP, "upsert"))
                 is_delete = 0;
-        else if (!strcmp(opname, "delete"))
+        else if (str_is(op, SK_OP, "delete"))
                 is_delete = 1;
         else
                 return bad_op(st, res, "\"op\" must be upsert or delete");
-        if (get_str(op, "type", type, sizeof(type)) != 1 || strchr(type, '/'))
+        if (get_str(op, SK_TYPE, type, sizeof(type)) != 1 || strchr(type, '/'))
                 return bad_op(st, res,
                               "\"type\" must be a non-empty string "
                               "without '/'");
-        if (get_str(op, "id", id, sizeof(id)) != 1)
+        if (get_str(op, SK_ID, id, sizeof(id)) != 1)
                 return bad_op(st, res, "\"id\" must be a non-empty string");
         if ((size_t)snprintf(key, sizeof(key), "%s/%s", type, id) >=
             sizeof(key))
                 return bad_op(st, res, "\"type\"/\"id\" key too long");
-        if (get_str(op, "event_id", event_id, sizeof(event_id)) != 1)
+        if (get_str(op, SK_EVENT_ID, event_id, sizeof(event_id)) != 1)
                 return bad_op(st, res,
                               "\"event_id\" must be a non-empty string "
                               "(< 48 bytes)");
-        has_account = get_str(op, "account_id", account, sizeof(account));
+        has_account = get_str(op, SK_ACCOUNT_ID, account, sizeof(account));
         if (has_account < 0 || (!is_delete && has_account == 0))
                 return bad_op(st, res,
                               "\"account_id\" must be a non-empty "
                               "string (required for upsert)");
-        const json_t *jv = json_object_get(op, "version");
-        if (!json_is_integer(jv) || json_integer_value(jv) < 0 ||
-            json_integer_value(jv) > (json_int_t)UINT32_MAX)
+        if (!is_u32(&op->v[SK_VERSION]))
                 return bad_op(st, res,
                               "\"version\" must be an integer "
                               "0..4294967295");
-        uint32_t      version = (uint32_t)json_integer_value(jv);
-        const json_t *fields  = json_object_get(op, "fields");
+        uint32_t      version = (uint32_t)op->v[SK_VERSION].i;
+        const json_t *fields  = op->fields;
         if (!is_delete && fields && !json_is_object(fields) &&
             !json_is_null(fields))
                 return bad_op(st, res, "\"fields\" must be an object");
-        merge    = get_bool(op, "merge_fields", 0);
-        if_newer = get_bool(op, "if_newer", 0);
+        merge    = get_bool(op, SK_MERGE, 0);
+        if_newer = get_bool(op, SK_IF_NEWER, 0);
         if (merge < 0 || if_newer < 0)
                 return bad_op(st, res,
                               "\"merge_fields\"/\"if_newer\" must be "
                               "booleans");
-        const json_t *jiv = json_object_get(op, "if_version");
-        if (jiv && (!json_is_integer(jiv) || json_integer_value(jiv) < 0 ||
-                    json_integer_value(jiv) > (json_int_t)UINT32_MAX))
+        const struct sink_val *jiv = &op->v[SK_IF_VERSION];
+        if (jiv->kind != SV_ABSENT && !is_u32(jiv))
                 return bad_op(st, res,
                               "\"if_version\" must be an integer "
                               "0..4294967295");
@@ -275,8 +290,8 @@ int sink_store_apply(struct sink_store *st, const json_t *op, int blind_writes,
         }
         /* Optimistic concurrency: apply only on top of exactly that
          * stored version (0 = no record). Not a write: not logged. */
-        if (jiv && !blind_writes &&
-            (r ? r->version : 0) != (uint32_t)json_integer_value(jiv)) {
+        if (jiv->kind != SV_ABSENT && !blind_writes &&
+            (r ? r->version : 0) != (uint32_t)jiv->i) {
                 st->c.ops_gap++;
                 result(res, 409, "gap", NULL);
                 res->stored_version = r ? r->version : 0;

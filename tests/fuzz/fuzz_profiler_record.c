@@ -41,21 +41,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         }
         if (op.action != PROF_SKIP) {
-                struct sink_store st;
-                json_t           *j = profiler_op_json(&op), *ops, *r;
-                char             *body, msg[256];
+                struct sink_store  st;
+                struct sink_ops    ops;
+                struct sink_result r;
+                json_t            *j = profiler_op_json(&op);
+                char              *body, msg[256];
                 if (!j || !(body = json_dumps(j, JSON_COMPACT)))
                         abort();
                 if (sink_store_init(&st, 64))
                         abort();
-                ops = sink_parse_ops(body, strlen(body), msg, sizeof(msg));
-                if (!ops || json_array_size(ops) != 1)
+                if (sink_parse_ops(body, strlen(body), &ops, msg,
+                                   sizeof(msg)) ||
+                    ops.n != 1)
                         abort(); /* not a bulk body of one op */
-                r = sink_store_apply_op(&st, json_array_get(ops, 0), 0, 0);
-                if (json_integer_value(json_object_get(r, "status")) == 400)
+                sink_store_apply(&st, &ops.v[0], 0, 0, &r);
+                if (r.status == 400)
                         abort(); /* the profiler sent what the sink refuses */
-                json_decref(r);
-                json_decref(ops);
+                sink_ops_free(&ops);
                 sink_store_fini(&st);
                 free(body);
                 json_decref(j);
