@@ -16,4 +16,5 @@ exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_profiler_record "${3:-2000
         fakes/sink/sink_http.c fakes/sink/sink_store.c fakes/sink/sink_op.c \
         lib/http_guard.c \
         lib/common.c lib/hash.c lib/rand.c lib/http_reply.c lib/strmap.c \
+        lib/strpool.c \
         -- jansson libevent

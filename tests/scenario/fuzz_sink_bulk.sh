@@ -14,5 +14,5 @@ exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_sink_bulk "${3:-200000}" 8
         tests/fuzz/fuzz_sink_bulk.c fakes/sink/sink_http.c \
         fakes/sink/sink_store.c fakes/sink/sink_op.c lib/http_guard.c \
         lib/common.c lib/hash.c \
-        lib/rand.c lib/http_reply.c lib/strmap.c \
+        lib/rand.c lib/http_reply.c lib/strmap.c lib/strpool.c \
         -- jansson libevent

@@ -70,7 +70,10 @@ static int apply(struct sink_store *st, const char *id, unsigned version,
                  id, version, eid);
         json_t *op = json_loads(body, 0, &err);
         assert_non_null(op);
-        sink_store_apply(st, op, 0, 0, &res);
+        struct sink_op o;
+        sink_op_from_json(&o, op);
+        sink_store_apply(st, &o, 0, 0, &res);
+        sink_op_clear(&o);
         json_decref(op);
         return res.status;
 }

@@ -52,9 +52,9 @@ static void test_scan_falls_back(void **state)
             "{\"version\":01}",            /* leading zero */
             "{\"version\":1}x",            /* trailing bytes */
             "{\"version\":nullx}",
-            "{\"fields\":{\"a\":[}}",      /* malformed fields */
+            "{\"fields\":{\"a\":[}}", /* malformed fields */
             "{\"fields\":5}",
-            "{\"op\":\"upsert\"",          /* truncated */
+            "{\"op\":\"upsert\"", /* truncated */
             "[1]",
             "7",
         };
@@ -130,8 +130,8 @@ static void test_scan_agrees_with_jansson(void **state)
                 size_t             n = strlen(c[i].line);
                 if (sink_parse_ops(c[i].line, n, &x, m, 256))
                         fail_msg("%s: %s", c[i].line, m);
-                assert_int_equal(
-                    sink_parse_json_ops(c[i].line, n, &y, m, 256), 0);
+                assert_int_equal(sink_parse_json_ops(c[i].line, n, &y, m, 256),
+                                 0);
                 assert_int_equal(x.n, 1);
                 assert_int_equal(y.n, 1);
                 sink_store_apply(&a, &x.v[0], 0, 0, &rx);
@@ -162,8 +162,9 @@ static void test_bad_line_names_line_and_column(void **state)
         char            body[1024], m[256] = "";
         struct sink_ops ops;
         (void)state;
-        snprintf(body, sizeof(body), "%s\n\n%s\n{\"op\":\"upsert\",\"fields\":{",
-                 profiler_op, profiler_op);
+        snprintf(body, sizeof(body),
+                 "%s\n\n%s\n{\"op\":\"upsert\",\"fields\":{", profiler_op,
+                 profiler_op);
         assert_int_equal(sink_parse_ops(body, strlen(body), &ops, m, 256), -1);
         assert_non_null(strstr(m, "NDJSON line 4 column"));
         assert_null(ops.v);
