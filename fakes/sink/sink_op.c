@@ -18,10 +18,14 @@
 #define SCAN_MAX_OPS (1u << 24)
 
 static const char *const key_names[SK_NKEYS] = {
-    [SK_OP] = "op",           [SK_TYPE] = "type",
-    [SK_ID] = "id",           [SK_EVENT_ID] = "event_id",
-    [SK_ACCOUNT_ID] = "account_id", [SK_VERSION] = "version",
-    [SK_MERGE] = "merge_fields",    [SK_IF_NEWER] = "if_newer",
+    [SK_OP]         = "op",
+    [SK_TYPE]       = "type",
+    [SK_ID]         = "id",
+    [SK_EVENT_ID]   = "event_id",
+    [SK_ACCOUNT_ID] = "account_id",
+    [SK_VERSION]    = "version",
+    [SK_MERGE]      = "merge_fields",
+    [SK_IF_NEWER]   = "if_newer",
     [SK_IF_VERSION] = "if_version",
 };
 
@@ -137,7 +141,8 @@ static int key_index(const char *k, size_t len)
         if (len == 6 && !memcmp(k, "fields", 6))
                 return SK_NKEYS;
         for (int x = 0; x < SK_NKEYS; x++)
-                if (strlen(key_names[x]) == len && !memcmp(k, key_names[x], len))
+                if (strlen(key_names[x]) == len &&
+                    !memcmp(k, key_names[x], len))
                         return x;
         return -1;
 }
