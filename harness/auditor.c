@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/strpool.h"
 #include "harness/kafka_log.h"
 #include "harness/kafka_conf.h"
 
@@ -24,11 +25,12 @@ struct auditor {
         int          started;
         volatile int stop;
         /* Written by the reader thread only. */
-        struct auditor_fact *facts;
-        size_t               cnt, size, max;
-        uint64_t             bytes, dropped;
-        int64_t              next_offset[AUDITOR_MAX_PARTITIONS + 1];
-        int64_t              low[AUDITOR_MAX_PARTITIONS];
+        struct auditor_fact   *facts;
+        size_t                 cnt, size, max;
+        struct crmsync_strpool ids; /* the facts' event ids (47 bytes max) */
+        uint64_t               bytes, dropped;
+        int64_t                next_offset[AUDITOR_MAX_PARTITIONS + 1];
+        int64_t                low[AUDITOR_MAX_PARTITIONS];
         /* Set by finish before it stops the thread: read up to here. */
         int64_t      target[AUDITOR_MAX_PARTITIONS + 1];
         volatile int draining;
@@ -94,6 +96,7 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
         const void          *val;
         size_t               len;
         struct auditor_fact *f;
+        char                 id[48] = "";
 
         a->bytes += m->len + m->key_len;
         if (a->cnt == a->max) {
@@ -124,12 +127,17 @@ static void add_fact(auditor_t *a, const rd_kafka_message_t *m, int dlq)
             rd_kafka_header_get_last(hdrs, "event_id", &val, &len) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR &&
             val) {
-                if (len >= sizeof(f->event_id))
-                        len = sizeof(f->event_id) - 1;
-                memcpy(f->event_id, val, len);
+                if (len >= sizeof(id))
+                        len = sizeof(id) - 1;
+                memcpy(id, val, len);
+                id[len] = '\0';
         } else if (dlq) {
-                dlq_event_id(m, f->event_id, sizeof(f->event_id));
+                dlq_event_id(m, id, sizeof(id));
         }
+        /* Copied, not interned: an id repeats only on a duplicate. */
+        f->event_id = id[0] ? crmsync_strpool_copy(&a->ids, id) : "";
+        if (!f->event_id)
+                f->event_id = "";
 }
 
 static int caught_up(auditor_t *a)
@@ -181,6 +189,7 @@ auditor_t *crmsync_auditor_start(const char *props_file, const char *topic,
         }
         if (!(a = calloc(1, sizeof(*a))))
                 return NULL;
+        crmsync_strpool_init(&a->ids);
         snprintf(a->topic, sizeof(a->topic), "%s", topic);
         snprintf(a->dlq, sizeof(a->dlq), "%s.dlq", topic);
         a->partitions = partitions;
@@ -302,5 +311,6 @@ void crmsync_auditor_destroy(auditor_t *a)
         if (a->rk)
                 rd_kafka_destroy(a->rk);
         free(a->facts);
+        crmsync_strpool_reset(&a->ids);
         free(a);
 }

@@ -10,14 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 32 bytes: a 1,000,000-change run holds a fact per record read. */
 struct auditor_fact {
-        char    event_id[48];
-        int32_t partition;
-        int64_t offset;
-        int64_t ts_ms;     /* the record's timestamp */
-        int     dlq;       /* 1 = read from the dead-letter topic */
-        int     misrouted; /* key is not the envelope's account_id */
-        int     full;      /* the envelope holds the record's whole state */
+        const char *event_id; /* "" if none; owned by the auditor, valid
+                               * until crmsync_auditor_destroy */
+        int64_t       offset;
+        int64_t       ts_ms; /* the record's timestamp */
+        int32_t       partition;
+        unsigned char dlq;       /* 1 = read from the dead-letter topic */
+        unsigned char misrouted; /* key is not the envelope's account_id */
+        unsigned char full; /* the envelope holds the record's whole state */
 };
 
 typedef struct auditor auditor_t;

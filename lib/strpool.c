@@ -54,6 +54,18 @@ const char *crmsync_strpool_intern(struct crmsync_strpool *p, const char *s)
         return copy;
 }
 
+const char *crmsync_strpool_copy(struct crmsync_strpool *p, const char *s)
+{
+        size_t n    = strlen(s) + 1;
+        char  *copy = room_for(p, n);
+        if (!copy)
+                return NULL;
+        memcpy(copy, s, n);
+        p->used += n;
+        p->bytes += n;
+        return copy;
+}
+
 void crmsync_strpool_reset(struct crmsync_strpool *p)
 {
         for (size_t i = 0; i < p->nchunks; i++)

@@ -29,6 +29,12 @@ void crmsync_strpool_init(struct crmsync_strpool *p);
  * out of memory. s must not be NULL. */
 const char *crmsync_strpool_intern(struct crmsync_strpool *p, const char *s);
 
+/* A copy of s in the pool that is not indexed: intern never finds it,
+ * and equal strings copied twice are two copies. For strings that rarely
+ * repeat (the auditor's event ids, one a record read), where the index
+ * would cost more than it saves. NULL when out of memory. */
+const char *crmsync_strpool_copy(struct crmsync_strpool *p, const char *s);
+
 /* Free every string (pointers returned before become invalid) and empty
  * the pool; it can be used again. */
 void crmsync_strpool_reset(struct crmsync_strpool *p);

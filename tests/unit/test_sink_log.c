@@ -50,6 +50,14 @@ static void test_strpool(void **state)
         assert_ptr_equal(crmsync_strpool_intern(&p, s), q);
         assert_string_equal(first[2999], "event-002999");
         free(s);
+        /* A copy is not indexed: a second copy, and intern does not see
+         * it. */
+        const char *c1 = crmsync_strpool_copy(&p, "copied");
+        const char *c2 = crmsync_strpool_copy(&p, "copied");
+        assert_string_equal(c1, "copied");
+        assert_ptr_not_equal(c1, c2);
+        assert_null(crmsync_strmap_get(&p.map, "copied"));
+        assert_ptr_equal(crmsync_strpool_intern(&p, "event-000007"), first[7]);
         crmsync_strpool_reset(&p);
         assert_int_equal(p.bytes, 0);
         assert_null(crmsync_strmap_get(&p.map, "event-000001"));
