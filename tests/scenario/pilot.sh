@@ -22,6 +22,22 @@ FAILED=0
         >"$RUNS/out.txt" 2>"$RUNS/err.txt"
 RC=$?
 check "pilot: exit 0 (got $RC; $(tail -c 400 "$RUNS/err.txt"))" "$([ $RC -eq 0 ] && echo True)"
+# On a failure, say which run failed and why (the folder goes with the
+# test): each run's verdict and its failed checks, and the pilot's output.
+if [ $RC -ne 0 ]; then
+        grep -v '^\[' "$RUNS/err.txt" | tail -20
+        cat "$RUNS/out.txt"
+        for s in "$RUNS"/pilot-*/*/*/summary.json "$RUNS"/pilot-*/*/*/*/summary.json; do
+                [ -f "$s" ] || continue
+                python3 - "$s" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if d.get("verdict") != "pass":
+    print("run", sys.argv[1], "verdict", d.get("verdict"),
+          json.dumps({k: d[k] for k in ("reason", "error", "failures", "anomalies", "expect") if k in d})[:1500])
+PY
+        done
+fi
 DIR=$(ls -d "$RUNS"/pilot-*/ 2>/dev/null | head -1)
 [ -n "$DIR" ] || { cat "$RUNS/out.txt" "$RUNS/err.txt"; exit 1; }
 MD="$DIR/report.md"
