@@ -396,10 +396,13 @@ int profiler_flush_dlq(struct profiler *p)
  * committed and the batch will be redelivered. */
 int profiler_flush_batch(struct profiler *p)
 {
-        size_t  *idx      = NULL;
-        unsigned fails    = 0; /* consecutive rounds with failures */
-        int      progress = 0;
-        int      rc       = -1;
+        size_t               *idx      = NULL;
+        unsigned              fails    = 0; /* rounds with failures */
+        int                   progress = 0;
+        int                   rc       = -1;
+        struct crmsync_dynbuf body;
+
+        crmsync_dynbuf_init(&body, PROFILER_BODY_MAX);
 
         p->last_flush_ms = crmsync_mono_ms();
         if (!p->nmsgs && !p->nents)
@@ -424,24 +427,18 @@ int profiler_flush_batch(struct profiler *p)
                                 continue; /* forced */
                         break;
                 }
-                char  *body = NULL;
-                size_t len  = 0;
-                FILE  *fp   = open_memstream(&body, &len);
-                if (!fp)
-                        goto out;
-                for (size_t k = 0; k < n; k++) {
-                        json_t *o = profiler_op_json(&p->ents[idx[k]].op);
-                        json_dumpf(o, fp, JSON_COMPACT);
-                        fputc('\n', fp);
-                        json_decref(o);
-                }
-                fclose(fp);
-                int64_t t0 = crmsync_mono_ms();
-                int     posted =
-                    post_until_ok(p, "/v1/profiles/_bulk",
-                                  "application/x-ndjson", body, len) == 0;
+                /* The ops' lines, written directly: each op's fields go
+                 * out as the text they came in. */
+                crmsync_dynbuf_reset(&body);
+                for (size_t k = 0; k < n; k++)
+                        if (profiler_op_write(&p->ents[idx[k]].op, &body))
+                                goto out; /* out of memory */
+                int64_t t0     = crmsync_mono_ms();
+                int     posted = post_until_ok(p, "/v1/profiles/_bulk",
+                                               "application/x-ndjson",
+                                               crmsync_dynbuf_ptr(&body),
+                                               crmsync_dynbuf_len(&body)) == 0;
                 p->st.ms_sink += crmsync_mono_ms() - t0;
-                free(body);
                 if (!posted)
                         goto out; /* only when giving up (stop) */
                 int    applied = take_results(p, idx, n);
@@ -476,6 +473,7 @@ int profiler_flush_batch(struct profiler *p)
         batch_compact(p);
         rc = 0;
 out:
+        crmsync_dynbuf_free(&body);
         free(idx);
         return rc;
 }

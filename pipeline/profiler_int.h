@@ -65,8 +65,61 @@ struct prof_op {
         /* "welcome_email", "entitlement_notice" or NULL: the side effect
          * due when the sink applies this op. Static string. */
         const char *side_effect;
-        json_t     *fields; /* owned; NULL for deletes */
+        /* The record's fields as compact JSON text of an object (owned,
+         * malloc'd, not NUL-terminated); NULL for deletes. */
+        char  *fields;
+        size_t fields_len;
 };
+
+/* The envelope's members the mapping reads, from either parse: the
+ * scanner's (profiler_scan.c: strings point into the value) or
+ * jansson's tree (profiler_env_from_json: they point into the tree). */
+enum prof_env_key {
+        PE_EVENT_ID,
+        PE_ENTITY,
+        PE_RECORD_ID,
+        PE_ACCOUNT_ID,
+        PE_CHANGE_TYPE,
+        PE_VERSION,
+        PE_FIELDS,
+        PE_MERGED_INTO,
+        PE_FULL_STATE,
+        PE_RESOLVED_GAP,
+        PE_RESOLVED_MOVE,
+        PE_RESYNC,
+        PE_PREV_ACCOUNT,
+        PE_NKEYS
+};
+enum prof_val_kind {
+        PV_ABSENT = 0,
+        PV_STR,
+        PV_INT,
+        PV_TRUE,
+        PV_FALSE,
+        PV_NULL,
+        PV_OBJECT,
+        PV_OTHER
+};
+struct pe_val {
+        int         kind; /* enum prof_val_kind */
+        const char *s;    /* PV_STR: not NUL-terminated; PV_OBJECT from
+                           * the scanner: the object's JSON text */
+        size_t        len;
+        json_int_t    i;     /* PV_INT */
+        int           empty; /* PV_OBJECT without members */
+        const json_t *tree;  /* PV_OBJECT from jansson */
+};
+struct prof_env {
+        struct pe_val v[PE_NKEYS];
+};
+
+/* Scan value (len bytes) into env: 0, or -1 when jansson must parse it
+ * (anything outside the scanner's subset, or malformed). */
+int profiler_env_scan(const char *value, size_t len, struct prof_env *env);
+/* The member's name in the envelope ("event_id", ...); static. */
+const char *profiler_env_name(int k);
+/* env from jansson's parse of the envelope (ev stays the owner). */
+void profiler_env_from_json(struct prof_env *env, const json_t *ev);
 
 /* Parse and validate one Kafka value (the envelope of wire-contracts.md)
  * and map it to a sink op under the bug switches. Returns 0 (op filled;
@@ -74,11 +127,19 @@ struct prof_op {
  * record is unreadable and belongs in the DLQ. */
 int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                        struct prof_op *op, char *reason, size_t reason_size);
+/* The same, the value always parsed by jansson (the reference the
+ * scanner is tested and fuzzed against). */
+int profiler_map_event_json(const char *value, size_t len, uint32_t bugs,
+                            struct prof_op *op, char *reason,
+                            size_t reason_size);
 
 /* Release op->fields; accepts a zeroed op. */
 void profiler_op_clear(struct prof_op *op);
 
-/* The bulk-op JSON for op (new reference; it refers to op->fields). */
+/* Append op's bulk-op line (compact JSON and a newline) to b. 0, or -1 /
+ * CRMSYNC_DYNBUF_TOO_LARGE (b then holds part of it). */
+int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b);
+/* The bulk-op JSON for op (new reference, parsed from its line). */
 json_t *profiler_op_json(const struct prof_op *op);
 
 /* One op of the batch waiting for its final sink result. */

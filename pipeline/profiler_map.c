@@ -17,47 +17,57 @@ static const char *entities[] = {"account", "contact", "opportunity",
                                  "entitlement"};
 
 /* Copy a required string member; -1 with reason when missing/wrong. */
-static int req_str(const json_t *o, const char *name, char *buf, size_t size,
+static int req_str(const struct prof_env *env, int k, char *buf, size_t size,
                    int allow_empty, char *reason, size_t reason_size)
 {
-        const json_t *v = json_object_get(o, name);
-        if (!v)
+        const struct pe_val *v    = &env->v[k];
+        const char          *name = profiler_env_name(k);
+        if (v->kind == PV_ABSENT)
                 return crmsync_err(reason, reason_size, "missing %s", name);
-        if (!json_is_string(v))
+        if (v->kind != PV_STR)
                 return crmsync_err(reason, reason_size, "%s is not a string",
                                    name);
-        size_t len = json_string_length(v);
-        if (!allow_empty && len == 0)
+        if (!allow_empty && v->len == 0)
                 return crmsync_err(reason, reason_size, "%s is empty", name);
-        if (len >= size || strlen(json_string_value(v)) != len)
+        if (v->len >= size || memchr(v->s, 0, v->len))
                 return crmsync_err(reason, reason_size,
                                    "%s longer than %zu bytes", name, size - 1);
-        memcpy(buf, json_string_value(v), len + 1);
+        memcpy(buf, v->s, v->len);
+        buf[v->len] = '\0';
         return 0;
 }
 
-static int is_true(const json_t *o, const char *name)
+static int is_true(const struct prof_env *env, int k)
 {
-        return json_is_true(json_object_get(o, name));
+        return env->v[k].kind == PV_TRUE;
+}
+
+/* The string member k, compared as a C string (up to a NUL), differs
+ * from s. */
+static int str_differs(const struct pe_val *v, const char *s)
+{
+        size_t n = strnlen(v->s, v->len);
+        return n != strlen(s) || memcmp(v->s, s, n);
 }
 
 /* What identifies the change: event id, entity (a known one), record
  * (no '/'), account, change type and version. */
-static int map_identity(const json_t *ev, struct prof_op *op, char *change,
-                        size_t change_size, char *reason, size_t reason_size)
+static int map_identity(const struct prof_env *env, struct prof_op *op,
+                        char *change, size_t change_size, char *reason,
+                        size_t reason_size)
 {
-        const json_t *ver;
-        size_t        i;
+        const struct pe_val *ver = &env->v[PE_VERSION];
+        size_t               i;
 
-        if (req_str(ev, "event_id", op->event_id, sizeof(op->event_id), 0,
+        if (req_str(env, PE_EVENT_ID, op->event_id, sizeof(op->event_id), 0,
                     reason, reason_size) ||
-            req_str(ev, "entity", op->entity, sizeof(op->entity), 0, reason,
+            req_str(env, PE_ENTITY, op->entity, sizeof(op->entity), 0, reason,
                     reason_size) ||
-            req_str(ev, "record_id", op->record_id, sizeof(op->record_id), 0,
+            req_str(env, PE_RECORD_ID, op->record_id, sizeof(op->record_id), 0,
                     reason, reason_size) ||
-            req_str(ev, "account_id", op->account_id, sizeof(op->account_id), 1,
-                    reason, reason_size) ||
-            req_str(ev, "change_type", change, change_size, 0, reason,
+            req_str(env, PE_ACCOUNT_ID, op->account_id, sizeof(op->account_id),
+                    1, reason, reason_size) ||
+            req_str(env, PE_CHANGE_TYPE, change, change_size, 0, reason,
                     reason_size))
                 return -1;
         for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
@@ -69,23 +79,22 @@ static int map_identity(const json_t *ev, struct prof_op *op, char *change,
         if (strchr(op->record_id, '/'))
                 return crmsync_err(reason, reason_size,
                                    "record_id contains '/'");
-        ver = json_object_get(ev, "version");
-        if (!json_is_integer(ver) || json_integer_value(ver) < 0 ||
-            json_integer_value(ver) > (json_int_t)UINT32_MAX)
+        if (ver->kind != PV_INT || ver->i < 0 ||
+            ver->i > (json_int_t)UINT32_MAX)
                 return crmsync_err(reason, reason_size,
                                    "version is not an integer 0..4294967295");
-        op->version = (uint32_t)json_integer_value(ver);
+        op->version = (uint32_t)ver->i;
         return 0;
 }
 
 /* The change's kind: *is_full when its fields carry the whole record,
  * *is_delete for a delete; and the fields it needs for that kind. */
-static int map_kind(const json_t *ev, const struct prof_op *op,
+static int map_kind(const struct prof_env *env, const struct prof_op *op,
                     const char *change, int *is_full, int *is_delete,
                     char *reason, size_t reason_size)
 {
-        const json_t *fields = json_object_get(ev, "fields");
-        const json_t *into   = json_object_get(ev, "merged_into");
+        int fields = env->v[PE_FIELDS].kind;
+        int into   = env->v[PE_MERGED_INTO].kind;
 
         *is_full = *is_delete = 0;
         if (!strcmp(change, "create") || !strcmp(change, "undelete")) {
@@ -93,9 +102,10 @@ static int map_kind(const json_t *ev, const struct prof_op *op,
         } else if (!strcmp(change, "update")) {
                 /* The connector replaced these with the record's whole
                  * current state (GET /v1/objects). */
-                *is_full =
-                    is_true(ev, "full_state") || is_true(ev, "resolved_gap") ||
-                    is_true(ev, "resolved_move") || is_true(ev, "resync");
+                *is_full = is_true(env, PE_FULL_STATE) ||
+                           is_true(env, PE_RESOLVED_GAP) ||
+                           is_true(env, PE_RESOLVED_MOVE) ||
+                           is_true(env, PE_RESYNC);
         } else if (!strcmp(change, "delete")) {
                 *is_delete = 1;
         } else if (!strcmp(change, "gap")) {
@@ -105,26 +115,50 @@ static int map_kind(const json_t *ev, const struct prof_op *op,
                 return crmsync_err(reason, reason_size,
                                    "unknown change_type \"%s\"", change);
         }
-        if (!*is_delete && !json_is_object(fields))
+        if (!*is_delete && fields != PV_OBJECT)
                 return crmsync_err(reason, reason_size,
                                    "fields is not an object for %s", change);
         if (!*is_delete && !op->account_id[0])
                 return crmsync_err(reason, reason_size, "account_id is empty");
-        if (into && !json_is_string(into))
+        if (into != PV_ABSENT && into != PV_STR)
                 return crmsync_err(reason, reason_size,
                                    "merged_into is not a string");
         return 0;
 }
 
+/* op->fields: the scanner's text as it came, or jansson's compact dump. */
+static int copy_fields(const struct pe_val *f, struct prof_op *op, char *reason,
+                       size_t reason_size)
+{
+        char  *txt;
+        size_t len;
+
+        if (f->tree) {
+                txt = json_dumps(f->tree, JSON_COMPACT);
+                len = txt ? strlen(txt) : 0;
+        } else {
+                txt = malloc(f->len ? f->len : 1);
+                len = f->len;
+                if (txt)
+                        memcpy(txt, f->s, len);
+        }
+        if (!txt)
+                return crmsync_err(reason, reason_size,
+                                   "out of memory copying the fields");
+        op->fields     = txt;
+        op->fields_len = len;
+        return 0;
+}
+
 /* An upsert: the fields, the version it must apply on, whether a bug
  * skips it, and its side effect. */
-static int map_upsert(const json_t *ev, struct prof_op *op, const char *change,
-                      uint32_t bugs, int is_full, char *reason,
-                      size_t reason_size)
+static int map_upsert(const struct prof_env *env, struct prof_op *op,
+                      const char *change, uint32_t bugs, int is_full,
+                      char *reason, size_t reason_size)
 {
-        const json_t *fields = json_object_get(ev, "fields");
-        const char   *prev;
-        int           is_move;
+        const struct pe_val *fields = &env->v[PE_FIELDS];
+        const struct pe_val *prev   = &env->v[PE_PREV_ACCOUNT];
+        int                  is_move;
 
         op->action       = PROF_UPSERT;
         op->merge_fields = !is_full;
@@ -132,20 +166,18 @@ static int map_upsert(const json_t *ev, struct prof_op *op, const char *change,
          * before. */
         if (!is_full && op->if_newer && op->version > 0)
                 op->if_version = (int64_t)op->version - 1;
-        /* A reference, not a copy: the envelope is freed right after and
-         * nothing modifies the fields (the bulk op refers to them too). */
-        if (!json_is_object(fields)) /* map_kind checked it */
+        if (fields->kind != PV_OBJECT) /* map_kind checked it */
                 return crmsync_err(reason, reason_size,
                                    "fields is not an object");
-        op->fields = json_incref((json_t *)fields);
+        if (copy_fields(fields, op, reason, reason_size))
+                return -1;
         /* A merge moves each child of a loser with an update that changes
          * only account_id: no fields, or marked by the CRM
          * (previous_account_id) or the connector (resolved into the whole
          * record: resolved_move). */
-        prev    = json_string_value(json_object_get(ev, "previous_account_id"));
-        is_move = is_true(ev, "resolved_move") ||
-                  (prev && strcmp(prev, op->account_id)) ||
-                  (!is_full && json_object_size(fields) == 0);
+        is_move = is_true(env, PE_RESOLVED_MOVE) ||
+                  (prev->kind == PV_STR && str_differs(prev, op->account_id)) ||
+                  (!is_full && fields->empty);
         if ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && !strcmp(change, "update") &&
             is_move)
                 op->action = PROF_SKIP;
@@ -157,14 +189,40 @@ static int map_upsert(const json_t *ev, struct prof_op *op, const char *change,
         return 0;
 }
 
-int profiler_map_event(const char *value, size_t len, uint32_t bugs,
-                       struct prof_op *op, char *reason, size_t reason_size)
+/* The op of a parsed envelope, under the bug switches. */
+static int map_env(const struct prof_env *env, uint32_t bugs,
+                   struct prof_op *op, char *reason, size_t reason_size)
 {
-        json_error_t  jerr;
-        char          change[16];
-        int           rc = -1, is_full, is_delete;
-        json_t       *ev;
-        const json_t *into;
+        const struct pe_val *into = &env->v[PE_MERGED_INTO];
+        char                 change[16];
+        int                  is_full, is_delete;
+
+        if (map_identity(env, op, change, sizeof(change), reason,
+                         reason_size) ||
+            map_kind(env, op, change, &is_full, &is_delete, reason,
+                     reason_size))
+                return -1;
+        op->if_newer   = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
+        op->if_version = -1;
+        if (is_delete) {
+                op->action = PROF_DELETE;
+                if ((bugs & CRMSYNC_BUG_IGNORE_DELETES) ||
+                    ((bugs & CRMSYNC_BUG_IGNORE_MERGES) &&
+                     into->kind == PV_STR && into->len > 0))
+                        op->action = PROF_SKIP;
+                return 0;
+        }
+        return map_upsert(env, op, change, bugs, is_full, reason, reason_size);
+}
+
+int profiler_map_event_json(const char *value, size_t len, uint32_t bugs,
+                            struct prof_op *op, char *reason,
+                            size_t reason_size)
+{
+        json_error_t    jerr;
+        struct prof_env env;
+        int             rc = -1;
+        json_t         *ev;
 
         memset(op, 0, sizeof(*op));
         if (!value || len == 0)
@@ -174,67 +232,39 @@ int profiler_map_event(const char *value, size_t len, uint32_t bugs,
                 return crmsync_err(reason, reason_size,
                                    "invalid JSON at column %d: %s", jerr.column,
                                    jerr.text);
-        if (!json_is_object(ev)) {
+        if (!json_is_object(ev))
                 crmsync_err(reason, reason_size, "value is not an object");
-                goto out;
+        else {
+                profiler_env_from_json(&env, ev);
+                rc = map_env(&env, bugs, op, reason, reason_size);
         }
-        if (map_identity(ev, op, change, sizeof(change), reason, reason_size) ||
-            map_kind(ev, op, change, &is_full, &is_delete, reason, reason_size))
-                goto out;
-        op->if_newer   = !(bugs & CRMSYNC_BUG_NO_VERSION_CHECK);
-        op->if_version = -1;
-        if (is_delete) {
-                into       = json_object_get(ev, "merged_into");
-                op->action = PROF_DELETE;
-                if ((bugs & CRMSYNC_BUG_IGNORE_DELETES) ||
-                    ((bugs & CRMSYNC_BUG_IGNORE_MERGES) && into &&
-                     json_string_length(into) > 0))
-                        op->action = PROF_SKIP;
-        } else if (map_upsert(ev, op, change, bugs, is_full, reason,
-                              reason_size)) {
-                goto out;
-        }
-        rc = 0;
-out:
         json_decref(ev);
         if (rc)
                 profiler_op_clear(op);
         return rc;
 }
 
-void profiler_op_clear(struct prof_op *op)
+int profiler_map_event(const char *value, size_t len, uint32_t bugs,
+                       struct prof_op *op, char *reason, size_t reason_size)
 {
-        json_decref(op->fields);
-        op->fields = NULL;
+        struct prof_env env;
+
+        if (!value || len == 0 || profiler_env_scan(value, len, &env))
+                return profiler_map_event_json(value, len, bugs, op, reason,
+                                               reason_size);
+        memset(op, 0, sizeof(*op));
+        if (map_env(&env, bugs, op, reason, reason_size)) {
+                profiler_op_clear(op);
+                return -1;
+        }
+        return 0;
 }
 
-json_t *profiler_op_json(const struct prof_op *op)
+void profiler_op_clear(struct prof_op *op)
 {
-        json_t *o = json_object();
-        if (!o)
-                return NULL;
-        json_object_set_new(
-            o, "op",
-            json_string(op->action == PROF_DELETE ? "delete" : "upsert"));
-        json_object_set_new(o, "type", json_string(op->entity));
-        json_object_set_new(o, "id", json_string(op->record_id));
-        if (op->account_id[0])
-                json_object_set_new(o, "account_id",
-                                    json_string(op->account_id));
-        json_object_set_new(o, "version", json_integer(op->version));
-        json_object_set_new(o, "event_id", json_string(op->event_id));
-        if (op->action != PROF_DELETE) {
-                json_object_set_new(o, "fields",
-                                    op->fields ? json_incref(op->fields)
-                                               : json_object());
-                json_object_set_new(o, "merge_fields",
-                                    json_boolean(op->merge_fields));
-        }
-        json_object_set_new(o, "if_newer", json_boolean(op->if_newer));
-        if (op->if_version >= 0)
-                json_object_set_new(o, "if_version",
-                                    json_integer(op->if_version));
-        return o;
+        free(op->fields);
+        op->fields     = NULL;
+        op->fields_len = 0;
 }
 
 /* ---- request rounds ----------------------------------------------------- */

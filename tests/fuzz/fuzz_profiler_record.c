@@ -4,7 +4,10 @@
  * profiler_map_event under the bug switches.
  *
  * Input layout: first byte = bug switches (bit i -> 1 << i, the first 8);
- * the rest is the record value. Checks: a refused record has a reason
+ * the rest is the record value. Checks: the fast path (the envelope
+ * scanner, pipeline/profiler_scan.c) and the jansson parse
+ * (profiler_map_event_json) give the same op, fields equal as JSON, or
+ * the same refusal with the same reason; a refused record has a reason
  * (it goes to the DLQ with it); an accepted one maps to a bulk op that the
  * sink's own parser and validator accept (never a 400), and its event id
  * goes through the dedupe set. Seeds: corpus/fuzz_profiler_record/. */
@@ -21,6 +24,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct prof_dedupe *dedupe;
 
+/* The two parses agree on data, or abort. */
+static void same_both_ways(const char *data, size_t size, uint32_t bugs)
+{
+        struct prof_op a, b;
+        char           ra[256] = "", rb[256] = "";
+        int rc_a = profiler_map_event(data, size, bugs, &a, ra, sizeof(ra));
+        int rc_b =
+            profiler_map_event_json(data, size, bugs, &b, rb, sizeof(rb));
+
+        if (rc_a != rc_b || (rc_a && strcmp(ra, rb)))
+                abort();
+        if (rc_a)
+                return;
+        if (a.action != b.action || strcmp(a.event_id, b.event_id) ||
+            strcmp(a.entity, b.entity) || strcmp(a.record_id, b.record_id) ||
+            strcmp(a.account_id, b.account_id) || a.version != b.version ||
+            a.merge_fields != b.merge_fields || a.if_newer != b.if_newer ||
+            a.if_version != b.if_version || a.side_effect != b.side_effect ||
+            (a.fields == NULL) != (b.fields == NULL))
+                abort();
+        if (a.fields) {
+                json_t *fa = json_loadb(a.fields, a.fields_len, 0, NULL);
+                json_t *fb = json_loadb(b.fields, b.fields_len, 0, NULL);
+                if (!json_is_object(fa) || !json_equal(fa, fb))
+                        abort();
+                json_decref(fa);
+                json_decref(fb);
+        }
+        profiler_op_clear(&a);
+        profiler_op_clear(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct prof_op op;
@@ -34,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size--;
         if (!dedupe && !(dedupe = profiler_dedupe_new(64)))
                 abort();
+        same_both_ways((const char *)data, size, bugs);
         if (profiler_map_event((const char *)data, size, bugs, &op, reason,
                                sizeof(reason))) {
                 if (!reason[0])

@@ -1,0 +1,378 @@
+/* profiler_scan.c -- the profiler's fast path for a change envelope and
+ * its bulk op: a small scanner reads the members the mapping needs into a
+ * struct prof_env and keeps the record's "fields" as the JSON text it
+ * came in (checked, never turned into a tree), and the bulk op is written
+ * as NDJSON text around it. A value the scanner does not take as it is
+ * (an escape or a non-ASCII byte in a string, a real, an integer of more
+ * than 18 digits, a repeated member the mapping reads, nesting deeper
+ * than SCAN_MAX_DEPTH, anything malformed) makes it give up, and
+ * profiler_map_event parses the value with jansson instead, as before:
+ * the mapping then validates the same struct from jansson's tree, so
+ * both parses give the same op or the same reason (tests/unit/
+ * test_profiler_scan.c; tests/fuzz/fuzz_profiler_record.c runs both). */
+#include "profiler_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCAN_MAX_DEPTH 32
+
+static const char *const env_names[PE_NKEYS] = {
+    [PE_EVENT_ID]      = "event_id",
+    [PE_ENTITY]        = "entity",
+    [PE_RECORD_ID]     = "record_id",
+    [PE_ACCOUNT_ID]    = "account_id",
+    [PE_CHANGE_TYPE]   = "change_type",
+    [PE_VERSION]       = "version",
+    [PE_FIELDS]        = "fields",
+    [PE_MERGED_INTO]   = "merged_into",
+    [PE_FULL_STATE]    = "full_state",
+    [PE_RESOLVED_GAP]  = "resolved_gap",
+    [PE_RESOLVED_MOVE] = "resolved_move",
+    [PE_RESYNC]        = "resync",
+    [PE_PREV_ACCOUNT]  = "previous_account_id",
+};
+
+const char *profiler_env_name(int k)
+{
+        return k >= 0 && k < PE_NKEYS ? env_names[k] : "?";
+}
+
+void profiler_env_from_json(struct prof_env *env, const json_t *ev)
+{
+        memset(env, 0, sizeof(*env));
+        for (int k = 0; k < PE_NKEYS; k++) {
+                const json_t   *v = json_object_get(ev, env_names[k]);
+                struct pe_val *d = &env->v[k];
+                if (!v) {
+                        d->kind = PV_ABSENT;
+                } else if (json_is_string(v)) {
+                        d->kind = PV_STR;
+                        d->s    = json_string_value(v);
+                        d->len  = json_string_length(v);
+                } else if (json_is_integer(v)) {
+                        d->kind = PV_INT;
+                        d->i    = json_integer_value(v);
+                } else if (json_is_true(v)) {
+                        d->kind = PV_TRUE;
+                } else if (json_is_false(v)) {
+                        d->kind = PV_FALSE;
+                } else if (json_is_null(v)) {
+                        d->kind = PV_NULL;
+                } else if (json_is_object(v)) {
+                        d->kind  = PV_OBJECT;
+                        d->empty = json_object_size(v) == 0;
+                        d->tree  = v;
+                } else {
+                        d->kind = PV_OTHER;
+                }
+        }
+}
+
+/* ---- the scanner -------------------------------------------------------- */
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+        while (i < n &&
+               (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+                i++;
+        return i;
+}
+
+/* A string at p[i] == '"' of printable ASCII without escapes: the index
+ * after its closing quote, or 0. */
+static size_t plain_str(const char *p, size_t i, size_t n)
+{
+        for (size_t j = i + 1; j < n; j++) {
+                unsigned char c = (unsigned char)p[j];
+                if (c == '"')
+                        return j + 1;
+                if (c == '\\' || c < 0x20 || c >= 0x7f)
+                        return 0;
+        }
+        return 0;
+}
+
+/* A JSON integer (no fraction or exponent, at most 18 digits) at p[i]:
+ * the index after it, or 0. */
+static size_t scan_int(const char *p, size_t i, size_t n, json_int_t *out)
+{
+        size_t j   = i;
+        int    neg = j < n && p[j] == '-';
+        j += (size_t)neg;
+        size_t d0 = j;
+        while (j < n && p[j] >= '0' && p[j] <= '9')
+                j++;
+        size_t nd = j - d0;
+        if (nd == 0 || nd > 18 || (nd > 1 && p[d0] == '0'))
+                return 0;
+        if (j < n && (p[j] == '.' || p[j] == 'e' || p[j] == 'E'))
+                return 0;
+        json_int_t v = 0;
+        for (size_t k = d0; k < j; k++)
+                v = v * 10 + (p[k] - '0');
+        *out = neg ? -v : v;
+        return j;
+}
+
+static size_t word(const char *p, size_t i, size_t n, const char *w)
+{
+        size_t len = strlen(w);
+        return n - i >= len && !memcmp(p + i, w, len) ? i + len : 0;
+}
+
+static size_t skip_value(const char *p, size_t i, size_t n, int depth);
+
+/* The members (is_obj) or elements after p[i] == '{' or '[': the index
+ * after the closing bracket, or 0. */
+static size_t skip_container(const char *p, size_t i, size_t n, int is_obj,
+                             int depth)
+{
+        char close = is_obj ? '}' : ']';
+        if (depth > SCAN_MAX_DEPTH)
+                return 0;
+        i = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == close)
+                return i + 1;
+        for (;;) {
+                if (is_obj) {
+                        if (i >= n || p[i] != '"' || !(i = plain_str(p, i, n)))
+                                return 0;
+                        i = skip_ws(p, i, n);
+                        if (i >= n || p[i] != ':')
+                                return 0;
+                        i = skip_ws(p, i + 1, n);
+                }
+                if (!(i = skip_value(p, i, n, depth)))
+                        return 0;
+                i = skip_ws(p, i, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                return i < n && p[i] == close ? i + 1 : 0;
+        }
+}
+
+/* Any value of the subset at p[i]: the index after it, or 0. */
+static size_t skip_value(const char *p, size_t i, size_t n, int depth)
+{
+        json_int_t v;
+        if (i >= n)
+                return 0;
+        switch (p[i]) {
+        case '"':
+                return plain_str(p, i, n);
+        case '{':
+                return skip_container(p, i, n, 1, depth + 1);
+        case '[':
+                return skip_container(p, i, n, 0, depth + 1);
+        case 't':
+                return word(p, i, n, "true");
+        case 'f':
+                return word(p, i, n, "false");
+        case 'n':
+                return word(p, i, n, "null");
+        default:
+                return scan_int(p, i, n, &v);
+        }
+}
+
+/* A member the mapping reads, at p[i], into d: the index after it, or 0. */
+static size_t scan_member(const char *p, size_t i, size_t n, struct pe_val *d)
+{
+        size_t e;
+        switch (p[i]) {
+        case '"':
+                if (!(e = plain_str(p, i, n)))
+                        return 0;
+                d->kind = PV_STR;
+                d->s    = p + i + 1;
+                d->len  = e - i - 2;
+                return e;
+        case '{':
+                if (!(e = skip_container(p, i, n, 1, 1)))
+                        return 0;
+                d->kind  = PV_OBJECT;
+                d->s     = p + i;
+                d->len   = e - i;
+                d->empty = p[skip_ws(p, i + 1, n)] == '}';
+                return e;
+        case '[':
+                d->kind = PV_OTHER;
+                return skip_container(p, i, n, 0, 1);
+        case 't':
+                d->kind = PV_TRUE;
+                return word(p, i, n, "true");
+        case 'f':
+                d->kind = PV_FALSE;
+                return word(p, i, n, "false");
+        case 'n':
+                d->kind = PV_NULL;
+                return word(p, i, n, "null");
+        default:
+                d->kind = PV_INT;
+                return scan_int(p, i, n, &d->i);
+        }
+}
+
+static int env_key(const char *k, size_t len)
+{
+        for (int x = 0; x < PE_NKEYS; x++)
+                if (strlen(env_names[x]) == len && !memcmp(k, env_names[x], len))
+                        return x;
+        return -1;
+}
+
+int profiler_env_scan(const char *p, size_t n, struct prof_env *env)
+{
+        size_t i = skip_ws(p, 0, n);
+
+        memset(env, 0, sizeof(*env));
+        if (i >= n || p[i] != '{')
+                return -1;
+        i = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == '}')
+                return skip_ws(p, i + 1, n) == n ? 0 : -1;
+        for (;;) {
+                size_t e;
+                if (i >= n || p[i] != '"' || !(e = plain_str(p, i, n)))
+                        return -1;
+                int k = env_key(p + i + 1, e - i - 2);
+                i     = skip_ws(p, e, n);
+                if (i >= n || p[i] != ':')
+                        return -1;
+                i = skip_ws(p, i + 1, n);
+                if (i >= n)
+                        return -1;
+                if (k < 0)
+                        i = skip_value(p, i, n, 1);
+                else if (env->v[k].kind != PV_ABSENT)
+                        return -1; /* repeated: jansson keeps the last */
+                else
+                        i = scan_member(p, i, n, &env->v[k]);
+                if (!i)
+                        return -1;
+                i = skip_ws(p, i, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                if (i < n && p[i] == '}')
+                        return skip_ws(p, i + 1, n) == n ? 0 : -1;
+                return -1;
+        }
+}
+
+/* ---- the bulk op as NDJSON --------------------------------------------- */
+
+/* s (len bytes, valid UTF-8 or plain ASCII) as a JSON string, escaped as
+ * jansson's compact dump escapes it. */
+static int put_str(struct crmsync_dynbuf *b, const char *s, size_t len)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t            run   = 0;
+        int               rc    = crmsync_dynbuf_add(b, "\"", 1);
+
+        for (size_t i = 0; !rc && i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                char          esc[7];
+                size_t        elen = 2;
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
+                rc  = crmsync_dynbuf_add(b, s + run, i - run);
+                run = i + 1;
+                esc[0] = '\\';
+                switch (c) {
+                case '"':
+                case '\\':
+                        esc[1] = (char)c;
+                        break;
+                case '\b':
+                        esc[1] = 'b';
+                        break;
+                case '\f':
+                        esc[1] = 'f';
+                        break;
+                case '\n':
+                        esc[1] = 'n';
+                        break;
+                case '\r':
+                        esc[1] = 'r';
+                        break;
+                case '\t':
+                        esc[1] = 't';
+                        break;
+                default:
+                        memcpy(esc + 1, "u00", 3);
+                        esc[4] = hex[c >> 4];
+                        esc[5] = hex[c & 15];
+                        elen   = 6;
+                }
+                if (!rc)
+                        rc = crmsync_dynbuf_add(b, esc, elen);
+        }
+        if (!rc)
+                rc = crmsync_dynbuf_add(b, s + run, len - run);
+        return rc ? rc : crmsync_dynbuf_add(b, "\"", 1);
+}
+
+static int put(struct crmsync_dynbuf *b, const char *s)
+{
+        return crmsync_dynbuf_add(b, s, strlen(s));
+}
+
+static int put_member(struct crmsync_dynbuf *b, const char *key,
+                      const char *s)
+{
+        if (put(b, key))
+                return -1;
+        return put_str(b, s, strlen(s));
+}
+
+int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b)
+{
+        char num[48];
+        int  is_delete = op->action == PROF_DELETE;
+
+        if (put(b, is_delete ? "{\"op\":\"delete\"" : "{\"op\":\"upsert\"") ||
+            put_member(b, ",\"type\":", op->entity) ||
+            put_member(b, ",\"id\":", op->record_id) ||
+            (op->account_id[0] &&
+             put_member(b, ",\"account_id\":", op->account_id)))
+                return -1;
+        snprintf(num, sizeof(num), ",\"version\":%lu",
+                 (unsigned long)op->version);
+        if (put(b, num) || put_member(b, ",\"event_id\":", op->event_id))
+                return -1;
+        if (!is_delete &&
+            (put(b, ",\"fields\":") ||
+             (op->fields ? crmsync_dynbuf_add(b, op->fields, op->fields_len)
+                         : put(b, "{}")) ||
+             put(b, op->merge_fields ? ",\"merge_fields\":true"
+                                     : ",\"merge_fields\":false")))
+                return -1;
+        if (put(b, op->if_newer ? ",\"if_newer\":true" : ",\"if_newer\":false"))
+                return -1;
+        if (op->if_version >= 0) {
+                snprintf(num, sizeof(num), ",\"if_version\":%lld",
+                         (long long)op->if_version);
+                if (put(b, num))
+                        return -1;
+        }
+        return put(b, "}\n");
+}
+
+json_t *profiler_op_json(const struct prof_op *op)
+{
+        struct crmsync_dynbuf b;
+        json_t               *o = NULL;
+
+        crmsync_dynbuf_init(&b, PROFILER_BODY_MAX);
+        if (!profiler_op_write(op, &b))
+                o = json_loadb(crmsync_dynbuf_ptr(&b), crmsync_dynbuf_len(&b),
+                               0, NULL);
+        crmsync_dynbuf_free(&b);
+        return o;
+}
