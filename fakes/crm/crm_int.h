@@ -90,7 +90,13 @@ struct live_rec {
         uint32_t last_ev; /* index of the last applied event */
         int64_t  last_modified_ms;
         int64_t  created_ms; /* wall time of its first change */
-        json_t  *fields;     /* owned; NULL before create */
+        /* NULL before create. Owned while the record is short of its
+         * final version; at its final version, when equal, the
+         * workload's final-state tree (borrowed, fields_final set, never
+         * written through: an update copies it first), so a record's
+         * end state is held once, not twice. */
+        json_t *fields;
+        int     fields_final;
         /* Merge winners: the records merged into it so far, as a JSON
          * array of ids (owned; HubSpot's hs_merged_object_ids). */
         json_t *merged;

@@ -47,13 +47,59 @@ void crm_objects_destroy(crm_server_t *s)
         size_t nrec = crmsync_workload_record_cnt(s->w);
         if (s->live)
                 for (size_t i = 0; i < nrec; i++) {
-                        json_decref(s->live[i].fields);
+                        if (!s->live[i].fields_final)
+                                json_decref(s->live[i].fields);
                         json_decref(s->live[i].merged);
                 }
         free(s->live);
         free(s->ev_rec);
         for (int t = 0; t < CRM_ENTITY_CNT; t++)
                 free(s->by_entity[t]);
+}
+
+/* lr's fields, owned again (a copy of the workload's tree it borrowed,
+ * or NULL when that fails). */
+static json_t *own_fields(struct live_rec *lr)
+{
+        if (lr->fields_final) {
+                lr->fields       = json_deep_copy(lr->fields);
+                lr->fields_final = 0;
+        }
+        return lr->fields;
+}
+
+/* 1 when objects a and b hold equal values under the same keys in the
+ * same order (json_equal ignores the order, which the wire shows). */
+static int same_fields(json_t *a, json_t *b)
+{
+        void *ia = json_object_iter(a), *ib = json_object_iter(b);
+
+        if (json_object_size(a) != json_object_size(b))
+                return 0;
+        for (; ia && ib; ia = json_object_iter_next(a, ia),
+                         ib = json_object_iter_next(b, ib))
+                if (strcmp(json_object_iter_key(ia),
+                           json_object_iter_key(ib)) ||
+                    !json_equal(json_object_iter_value(ia),
+                                json_object_iter_value(ib)))
+                        return 0;
+        return !ia && !ib;
+}
+
+/* At its final version, a record whose fields equal the workload's final
+ * state borrows that tree and frees its own. Equality (in order) is
+ * checked, not assumed, so the objects API serves the same bytes either
+ * way. */
+static void share_final(crm_server_t *s, struct live_rec *lr, uint32_t rec)
+{
+        const struct crm_record *r = crmsync_workload_record(s->w, rec);
+
+        if (lr->fields_final || !lr->fields || !r->fields ||
+            lr->version != r->version || !same_fields(lr->fields, r->fields))
+                return;
+        json_decref(lr->fields);
+        lr->fields       = r->fields;
+        lr->fields_final = 1;
 }
 
 void crm_objects_apply(crm_server_t *s, uint32_t ev)
@@ -64,13 +110,15 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         switch (e->change) {
         case CRM_CHANGE_CREATE:
         case CRM_CHANGE_UNDELETE:
-                json_decref(lr->fields);
-                lr->fields  = crmsync_event_fields(e);
-                lr->deleted = 0;
+                if (!lr->fields_final)
+                        json_decref(lr->fields);
+                lr->fields       = crmsync_event_fields(e);
+                lr->fields_final = 0;
+                lr->deleted      = 0;
                 break;
         case CRM_CHANGE_UPDATE: {
                 json_t *f = crmsync_event_fields(e);
-                if (!lr->fields)
+                if (!own_fields(lr))
                         lr->fields = json_object();
                 json_object_update(lr->fields, f);
                 json_decref(f);
@@ -94,6 +142,7 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         lr->version          = e->version;
         lr->last_ev          = ev;
         lr->last_modified_ms = s->start_wall_ms + e->commit_ms;
+        share_final(s, lr, s->ev_rec[ev]);
 }
 
 /* The object JSON of record idx (as of the events applied so far). */
