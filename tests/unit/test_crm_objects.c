@@ -32,17 +32,17 @@ static int setup(void **state)
         struct fx                 *f  = calloc(1, sizeof(*f));
         char                       err[256];
 
-        wc.seed       = 11;
-        wc.accounts   = 60;
-        wc.changes    = 6000;
-        wc.rate_per_s = 1000000;
-        wc.mix_update = 60;
-        wc.mix_create = 10;
-        wc.mix_delete = 10;
+        wc.seed         = 11;
+        wc.accounts     = 60;
+        wc.changes      = 6000;
+        wc.rate_per_s   = 1000000;
+        wc.mix_update   = 60;
+        wc.mix_create   = 10;
+        wc.mix_delete   = 10;
         wc.mix_undelete = 10;
         wc.mix_merge    = 10;
-        f->w          = crmsync_workload_generate(&wc, err, sizeof(err));
-        f->base       = event_base_new();
+        f->w            = crmsync_workload_generate(&wc, err, sizeof(err));
+        f->base         = event_base_new();
         if (!f->w || !f->base)
                 return -1;
         sc.workload      = f->w;
@@ -102,7 +102,7 @@ static void test_final_state_held_once(void **state)
                 const struct crm_record *r  = crmsync_workload_record(f->w, i);
                 const struct live_rec   *lr = &f->s->live[i];
                 json_t                  *want = rebuild(f, i);
-                char *a = json_dumps(want, JSON_COMPACT);
+                char                    *a    = json_dumps(want, JSON_COMPACT);
                 char *b = json_dumps(lr->fields, JSON_COMPACT);
 
                 deleted += r->deleted;
@@ -135,14 +135,13 @@ static void test_write_copies_first(void **state)
         for (ev = 0; ev < crmsync_workload_event_cnt(f->w); ev++) {
                 const struct crm_event *e = crmsync_workload_event(f->w, ev);
                 if (e->change == CRM_CHANGE_UPDATE &&
-                    e->version <
-                        crmsync_workload_record(f->w, f->s->ev_rec[ev])
-                            ->version)
+                    e->version < crmsync_workload_record(f->w, f->s->ev_rec[ev])
+                                     ->version)
                         break;
         }
         assert_true(ev < crmsync_workload_event_cnt(f->w));
-        uint32_t                 idx = f->s->ev_rec[ev];
-        const struct crm_record *r   = crmsync_workload_record(f->w, idx);
+        uint32_t                 idx    = f->s->ev_rec[ev];
+        const struct crm_record *r      = crmsync_workload_record(f->w, idx);
         char                    *before = json_dumps(r->fields, JSON_COMPACT);
 
         assert_ptr_equal(f->s->live[idx].fields, r->fields);
