@@ -243,6 +243,25 @@ static int hash_log(crm_workload_t *w)
 /* ------------------------------------------------------------------ */
 /* Public API */
 
+/* The records' arrays grew by doubling while the log was written; no
+ * record is added after, so they shrink to fit (up to half of them was
+ * room). A failed shrink keeps the larger array. */
+static void trim_records(crm_workload_t *w)
+{
+        void *p;
+
+        if (!w->record_cnt)
+                return;
+        if ((p = realloc(w->records, w->record_cnt * sizeof(*w->records)))) {
+                w->records    = p;
+                w->record_cap = w->record_cnt;
+        }
+        if ((p = realloc(w->rec_ids, w->record_cnt * sizeof(*w->rec_ids)))) {
+                w->rec_ids     = p;
+                w->rec_ids_cap = w->record_cnt;
+        }
+}
+
 crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
                                           char *errstr, size_t errstr_size)
 {
@@ -277,6 +296,7 @@ crm_workload_t *crmsync_workload_generate(const struct crm_workload_config *cfg,
                 crmsync_err(errstr, errstr_size, "SHA-256 unavailable");
                 goto out_free;
         }
+        trim_records(w);
         return w;
 
 out_free:

@@ -357,6 +357,7 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         crm_workload_t    *w = g->w;
         struct crm_record *r;
         uint32_t           idx;
+        char               id[CRMSYNC_ID_MAX];
 
         if (crmsync_array_grow(&w->records, &w->record_cap, w->record_cnt,
                                sizeof(*w->records), 1024) ||
@@ -369,11 +370,13 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         r   = &w->records[idx];
         memset(r, 0, sizeof(*r));
         r->entity = e;
-        snprintf(r->id, sizeof(r->id), "%c-%06" PRIu32, entity_prefix[e],
+        snprintf(id, sizeof(id), "%c-%06" PRIu32, entity_prefix[e],
                  ++g->ids[e]);
-        if (!(w->rec_ids[idx] = workload_intern(w, r->id)))
+        if (!(w->rec_ids[idx] = workload_intern(w, id)))
                 return -1;
-        r->fields = json_object();
+        r->id          = w->rec_ids[idx];
+        r->merged_into = "";
+        r->fields      = json_object();
         for (size_t i = 0; i < field_table[e].cnt; i++)
                 json_object_set_new(
                     r->fields, field_table[e].defs[i].name,
@@ -396,15 +399,14 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
         w->record_cnt++;
         g->undel_pos[idx] = 0;
         if (e == CRM_ENTITY_ACCOUNT) {
-                memcpy(r->account_id, r->id, sizeof(r->account_id));
+                r->account_id = r->id;
                 g->owner[idx] = (uint32_t)g->account_cnt;
                 if (account_push(g, idx))
                         return -1;
                 g->live_accounts++;
         } else {
                 uint32_t acct = g->accounts[owner];
-                memcpy(r->account_id, w->records[acct].id,
-                       sizeof(r->account_id));
+                r->account_id = w->records[acct].id;
                 g->owner[idx] = owner;
                 if (idvec_push(&g->children[owner], idx))
                         return -1;
@@ -549,7 +551,7 @@ static void mark_deleted(struct gen *g, uint32_t idx, const char *merged_into)
         r->deleted = 1;
         r->version++;
         if (merged_into)
-                memcpy(r->merged_into, merged_into, sizeof(r->merged_into));
+                r->merged_into = account_str(g, merged_into);
         else
                 undel_add(g, idx);
         if (r->entity == CRM_ENTITY_ACCOUNT)
@@ -697,10 +699,9 @@ static void op_merge(struct gen *g, size_t budget)
                                 c->v[kept++] = ci; /* stays with the loser */
                                 continue;
                         }
-                        char prev[CRMSYNC_ID_MAX];
-                        memcpy(prev, cr->account_id, sizeof(prev));
-                        memcpy(cr->account_id, wr->id, sizeof(cr->account_id));
-                        g->owner[ci] = (uint32_t)win;
+                        const char *prev = cr->account_id;
+                        cr->account_id   = wr->id;
+                        g->owner[ci]     = (uint32_t)win;
                         cr->version++;
                         if (idvec_push(&g->children[win], ci))
                                 g->oom = 1;

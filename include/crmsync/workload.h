@@ -92,15 +92,18 @@ struct crm_event {
         int             merged_cnt;
 };
 
-/* Final state of one record: the ground truth. */
+/* Final state of one record: the ground truth. The ids are strings the
+ * workload owns (valid until destroy; the record's id is the one its
+ * events share, its owner's and its merge winner's are those accounts'
+ * ids): three 48-byte arrays a record were 168 bytes a record, now 48. */
 struct crm_record {
         enum crm_entity entity;
-        char            id[CRMSYNC_ID_MAX];
-        char            account_id[CRMSYNC_ID_MAX];
         uint32_t        version;
         int             deleted;
-        char            merged_into[CRMSYNC_ID_MAX];
-        json_t         *fields; /* all fields, owned by the workload */
+        const char     *id;          /* "C-000001" */
+        const char     *account_id;  /* owner ("" never: an id) */
+        const char     *merged_into; /* "" unless merged away */
+        json_t         *fields;      /* all fields, owned by the workload */
 };
 
 typedef struct crm_workload crm_workload_t;
