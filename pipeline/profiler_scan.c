@@ -43,7 +43,7 @@ void profiler_env_from_json(struct prof_env *env, const json_t *ev)
 {
         memset(env, 0, sizeof(*env));
         for (int k = 0; k < PE_NKEYS; k++) {
-                const json_t   *v = json_object_get(ev, env_names[k]);
+                const json_t  *v = json_object_get(ev, env_names[k]);
                 struct pe_val *d = &env->v[k];
                 if (!v) {
                         d->kind = PV_ABSENT;
@@ -220,7 +220,8 @@ static size_t scan_member(const char *p, size_t i, size_t n, struct pe_val *d)
 static int env_key(const char *k, size_t len)
 {
         for (int x = 0; x < PE_NKEYS; x++)
-                if (strlen(env_names[x]) == len && !memcmp(k, env_names[x], len))
+                if (strlen(env_names[x]) == len &&
+                    !memcmp(k, env_names[x], len))
                         return x;
         return -1;
 }
@@ -281,8 +282,8 @@ static int put_str(struct crmsync_dynbuf *b, const char *s, size_t len)
                 size_t        elen = 2;
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
-                rc  = crmsync_dynbuf_add(b, s + run, i - run);
-                run = i + 1;
+                rc     = crmsync_dynbuf_add(b, s + run, i - run);
+                run    = i + 1;
                 esc[0] = '\\';
                 switch (c) {
                 case '"':
@@ -323,8 +324,7 @@ static int put(struct crmsync_dynbuf *b, const char *s)
         return crmsync_dynbuf_add(b, s, strlen(s));
 }
 
-static int put_member(struct crmsync_dynbuf *b, const char *key,
-                      const char *s)
+static int put_member(struct crmsync_dynbuf *b, const char *key, const char *s)
 {
         if (put(b, key))
                 return -1;

@@ -58,12 +58,10 @@ static const struct scan_case cases[] = {
               "\"fields\":{}}",
      1},
     {ENV_HEAD "\"change_type\":\"update\",\"version\":-1,\"fields\":{}}", 1},
-    {ENV_HEAD "\"change_type\":\"update\",\"version\":\"2\",\"fields\":{}}",
-     1},
+    {ENV_HEAD "\"change_type\":\"update\",\"version\":\"2\",\"fields\":{}}", 1},
     {ENV_HEAD "\"change_type\":\"gap\",\"version\":2,\"fields\":null}", 1},
     {ENV_HEAD "\"change_type\":\"update\",\"version\":2,\"fields\":[]}", 1},
-    {ENV_HEAD "\"change_type\":\"update\",\"version\":2,\"fields\":\"x\"}",
-     1},
+    {ENV_HEAD "\"change_type\":\"update\",\"version\":2,\"fields\":\"x\"}", 1},
     {ENV_HEAD "\"change_type\":\"delete\",\"version\":2,\"merged_into\":null}",
      1},
     {ENV_HEAD "\"change_type\":\"move\",\"version\":2,\"fields\":{}}", 1},
@@ -116,13 +114,15 @@ static const struct scan_case cases[] = {
     {ENV_HEAD "\"change_type\":\"create\",\"version\":01,\"fields\":{}}", 0},
     {ENV_HEAD "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\":1,}}",
      0},
-    {ENV_HEAD "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\":tru}}",
+    {ENV_HEAD
+     "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\":tru}}",
      0},
     {ENV_HEAD "\"change_type\":\"create\",\"version\":-,\"fields\":{}}", 0},
     {ENV_HEAD "\"change_type\":\"create\" \"version\":1,\"fields\":{}}", 0},
     {ENV_HEAD "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\"}}",
      0},
-    {ENV_HEAD "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\":\"x}}",
+    {ENV_HEAD
+     "\"change_type\":\"create\",\"version\":1,\"fields\":{\"a\":\"x}}",
      0},
     {"{\"event_id\":\"e\\u0000\",\"entity\":\"contact\"}", 0},
     {"[]", 0},
@@ -177,9 +177,9 @@ static void same_both_ways(const char *value, size_t len, uint32_t bugs)
 
 static void test_scan_same_as_jansson(void **state)
 {
-        static const uint32_t bugs[] = {
-            0, CRMSYNC_BUG_IGNORE_MERGES, CRMSYNC_BUG_IGNORE_DELETES,
-            CRMSYNC_BUG_NO_VERSION_CHECK};
+        static const uint32_t bugs[] = {0, CRMSYNC_BUG_IGNORE_MERGES,
+                                        CRMSYNC_BUG_IGNORE_DELETES,
+                                        CRMSYNC_BUG_NO_VERSION_CHECK};
         (void)state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 const char     *v   = cases[i].value;
@@ -218,9 +218,9 @@ static void test_op_line(void **state)
                         "\"A-1\",\"change_type\":\"update\",\"version\":3,"
                         "\"fields\":{\"a\": 1 ,\"b\":\"\\u00e9\"}}";
         (void)state;
-        assert_int_equal(profiler_map_event(v, strlen(v), 0, &op, reason,
-                                            sizeof(reason)),
-                         0);
+        assert_int_equal(
+            profiler_map_event(v, strlen(v), 0, &op, reason, sizeof(reason)),
+            0);
         crmsync_dynbuf_init(&b, 1 << 20);
         assert_int_equal(profiler_op_write(&op, &b), 0);
         const char *line = crmsync_dynbuf_ptr(&b);
@@ -229,10 +229,10 @@ static void test_op_line(void **state)
         json_t *j = json_loadb(line, crmsync_dynbuf_len(&b), 0, NULL);
         assert_non_null(j);
         json_t *want = json_pack(
-            "{s:s,s:s,s:s,s:s,s:i,s:s,s:{s:i,s:s},s:b,s:b,s:i}", "op",
-            "upsert", "type", "contact", "id", "C-1", "account_id", "A-1",
-            "version", 3, "event_id", "e-\"1\n\x01", "fields", "a", 1, "b",
-            "\xc3\xa9", "merge_fields", 1, "if_newer", 1, "if_version", 2);
+            "{s:s,s:s,s:s,s:s,s:i,s:s,s:{s:i,s:s},s:b,s:b,s:i}", "op", "upsert",
+            "type", "contact", "id", "C-1", "account_id", "A-1", "version", 3,
+            "event_id", "e-\"1\n\x01", "fields", "a", 1, "b", "\xc3\xa9",
+            "merge_fields", 1, "if_newer", 1, "if_version", 2);
         assert_true(json_equal(j, want));
         json_decref(j);
         json_decref(want);
@@ -243,9 +243,9 @@ static void test_op_line(void **state)
         v = "{\"event_id\":\"e-2\",\"entity\":\"contact\",\"record_id\":"
             "\"C-2\",\"account_id\":\"A-1\",\"change_type\":\"create\","
             "\"version\":1,\"fields\":{\"a\": [1, {\"b\":null}]}}";
-        assert_int_equal(profiler_map_event(v, strlen(v), 0, &op, reason,
-                                            sizeof(reason)),
-                         0);
+        assert_int_equal(
+            profiler_map_event(v, strlen(v), 0, &op, reason, sizeof(reason)),
+            0);
         assert_int_equal(op.fields_len, strlen("{\"a\": [1, {\"b\":null}]}"));
         assert_memory_equal(op.fields, "{\"a\": [1, {\"b\":null}]}",
                             op.fields_len);
