@@ -2,10 +2,12 @@
  * (op, type, id, event_id, account_id, version, merge_fields, if_newer,
  * if_version) read into a struct sink_op with a small scanner, and only
  * the op's "fields" object parsed into a jansson tree (the store keeps
- * it). A line the scanner does not take as it is (an escape or a
- * non-ASCII byte in a string, an unknown or repeated member, a real,
- * nesting deeper than SCAN_MAX_DEPTH, anything malformed) is parsed by
- * jansson exactly as before, so a malformed line still gets jansson's
+ * it): built directly when it is flat (plain strings, integers, true,
+ * false, null), else by jansson from its text. A line the scanner does
+ * not take as it is (an escape or a non-ASCII byte in a string, an
+ * unknown or repeated member, a real, nesting deeper than
+ * SCAN_MAX_DEPTH, anything malformed) is parsed by jansson exactly as
+ * before, so a malformed line still gets jansson's
  * line and column, and the store validates both kinds the same way. */
 #include <ctype.h>
 #include <stdio.h>
@@ -136,6 +138,67 @@ static size_t match_object(const char *p, size_t i, size_t n)
         return 0;
 }
 
+/* A flat object at p[i] == '{' (members of plain strings, integers,
+ * true, false or null) built straight into a tree, as jansson would
+ * build it (a repeated member: the last one wins): the index after its
+ * '}', or 0 (*out untouched) to let jansson parse it. */
+static size_t build_flat(const char *p, size_t i, size_t n, json_t **out)
+{
+        json_t *o = json_object();
+        if (!o)
+                return 0;
+        i = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == '}') {
+                *out = o;
+                return i + 1;
+        }
+        for (;;) {
+                size_t     e, k0;
+                json_t    *v = NULL;
+                json_int_t x;
+                if (i >= n || p[i] != '"' || !(e = scan_plain_str(p, i, n)))
+                        break;
+                k0 = i + 1;
+                i  = skip_ws(p, e, n);
+                if (i >= n || p[i] != ':')
+                        break;
+                size_t klen = e - k0 - 1;
+                i           = skip_ws(p, i + 1, n);
+                if (i >= n)
+                        break;
+                if (p[i] == '"') {
+                        if ((e = scan_plain_str(p, i, n)))
+                                v = json_stringn_nocheck(p + i + 1, e - i - 2);
+                } else if (n - i >= 4 && !memcmp(p + i, "true", 4)) {
+                        v = json_true();
+                        e = i + 4;
+                } else if (n - i >= 5 && !memcmp(p + i, "false", 5)) {
+                        v = json_false();
+                        e = i + 5;
+                } else if (n - i >= 4 && !memcmp(p + i, "null", 4)) {
+                        v = json_null();
+                        e = i + 4;
+                } else if ((e = scan_int(p, i, n, &x))) {
+                        v = json_integer(x);
+                }
+                /* setn_new takes v, also when it fails */
+                if (!v || json_object_setn_new_nocheck(o, p + k0, klen, v))
+                        break;
+                i = skip_ws(p, e, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                if (i < n && p[i] == '}') {
+                        *out = o;
+                        return i + 1;
+                }
+                break;
+        }
+        json_decref(o);
+        return 0;
+}
+
 static int key_index(const char *k, size_t len)
 {
         if (len == 6 && !memcmp(k, "fields", 6))
@@ -159,6 +222,8 @@ static size_t scan_value(const char *p, size_t i, size_t n, int x,
                         op->fields = json_null();
                         return i + 4;
                 }
+                if (p[i] == '{' && (e = build_flat(p, i, n, &op->fields)))
+                        return e;
                 if (p[i] != '{' || !(e = match_object(p, i, n)))
                         return 0;
                 op->fields = json_loadb(p + i, e - i, 0, &err);

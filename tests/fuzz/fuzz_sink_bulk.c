@@ -10,7 +10,8 @@
  * known status; a valid op applied twice is stale the second time; and
  * the scanner agrees with jansson: the same body parsed by
  * sink_parse_json_ops (jansson only) is accepted or rejected alike, with
- * as many ops, each getting the same result on a second store.
+ * as many ops, each with fields equal to jansson's and getting the same
+ * result on a second store.
  * Seeds: corpus/fuzz_sink_bulk/. */
 #include <jansson.h>
 #include <stddef.h>
@@ -71,6 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 sink_store_apply(&st, &ops.v[i], flags & 1, fail, &r);
                 sink_store_apply(&st2, &ref.v[i], flags & 1, fail, &r2);
                 if (!known_status(r.status) || !same_result(&r, &r2))
+                        abort();
+                /* The fields tree (built directly when flat) is jansson's. */
+                if ((ops.v[i].fields == NULL) != (ref.v[i].fields == NULL) ||
+                    (ops.v[i].fields &&
+                     !json_equal(ops.v[i].fields, ref.v[i].fields)))
                         abort();
                 /* The same op again: a conditional write cannot apply a
                  * version twice. */

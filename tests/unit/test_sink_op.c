@@ -155,6 +155,58 @@ static void test_scan_agrees_with_jansson(void **state)
         sink_store_fini(&b);
 }
 
+/* The fields of an op, built directly when flat, are the tree jansson
+ * builds from the same text; a line either takes is taken by both. */
+static void test_flat_fields_same_tree(void **state)
+{
+        static const char *const f[] = {
+            "{}",
+            " { } ",
+            "{\"a\":\"x\",\"b\":-12,\"c\":true,\"d\":false,\"e\":null}",
+            "{ \"a\" : 1 , \"b\" : \"\" }",
+            "{\"\":0,\"a\":1,\"a\":\"again\",\"b\":2}",
+            "{\"n\":123456789012345678,\"m\":-0}",
+            "{\"n\":1234567890123456789}",
+            "{\"r\":1.5}",
+            "{\"s\":\"caf\xc3\xa9\"}",
+            "{\"s\":\"a\\nb\"}",
+            "{\"o\":{\"p\":[1,2]},\"q\":3}",
+            "{\"a\":01}",
+            "{\"a\":1,}",
+            "{\"a\":1 \"b\":2}",
+            "{\"a\":tru}",
+            "{\"a\"}",
+            "{\"a\":1",
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+                char            line[512], m[256], m2[256];
+                struct sink_ops x, y;
+                snprintf(line, sizeof(line),
+                         "{\"op\":\"upsert\",\"type\":\"t\",\"id\":\"i\","
+                         "\"fields\":%s,\"version\":1}",
+                         f[i]);
+                size_t n  = strlen(line);
+                int    rx = sink_parse_ops(line, n, &x, m, sizeof(m));
+                int    ry = sink_parse_json_ops(line, n, &y, m2, sizeof(m2));
+                if (rx != ry)
+                        fail_msg("%s: %d / %d", line, rx, ry);
+                if (rx) {
+                        assert_string_equal(m, m2);
+                        continue;
+                }
+                if (!json_equal(x.v[0].fields, y.v[0].fields))
+                        fail_msg("%s: the trees differ", line);
+                char *a = json_dumps(x.v[0].fields, JSON_COMPACT);
+                char *b = json_dumps(y.v[0].fields, JSON_COMPACT);
+                assert_string_equal(a, b); /* the same member order too */
+                free(a);
+                free(b);
+                sink_ops_free(&x);
+                sink_ops_free(&y);
+        }
+}
+
 /* A malformed line is a 400 (bad_json) naming its line and column, as
  * before, whether or not the lines before it were scanned. */
 static void test_bad_line_names_line_and_column(void **state)
@@ -179,6 +231,7 @@ int main(void)
             cmocka_unit_test(test_scan_takes_profiler_op),
             cmocka_unit_test(test_scan_falls_back),
             cmocka_unit_test(test_scan_agrees_with_jansson),
+            cmocka_unit_test(test_flat_fields_same_tree),
             cmocka_unit_test(test_bad_line_names_line_and_column),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
