@@ -257,6 +257,13 @@ int crm_wire_ref(struct evbuffer *out, const char *p, size_t n,
                  struct wire_chunk *c);
 /* Bytes of wire JSON held now. */
 size_t crm_wire_resident_bytes(const crm_server_t *s);
+struct crmsync_dynbuf;
+/* Append ev's compact wire JSON to b: the bytes of json_dumps(
+ * crmsync_event_to_json(ev, start_wall_ms), JSON_COMPACT), written
+ * directly (through jansson when a string would need escaping). Returns
+ * 0, or -1 when out of memory (b may then hold part of it). */
+int crm_wire_event_append(const struct crm_event *ev, int64_t start_wall_ms,
+                          struct crmsync_dynbuf *b);
 
 /* crm_objects.c */
 int  crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size);

@@ -16,6 +16,7 @@
 
 #include "crmsync/common.h"
 #include "crmsync/crm.h"
+#include "crmsync/dynbuf.h"
 #include "crmsync/workload.h"
 #include "fakes/crm/crm_int.h"
 
@@ -171,12 +172,80 @@ static void test_referenced_chunk_stays(void **state)
         free(copy);
 }
 
+static void check_append(const struct crm_event *ev, int64_t start)
+{
+        struct crmsync_dynbuf b;
+        json_t               *j    = crmsync_event_to_json(ev, start);
+        char                 *want = json_dumps(j, JSON_COMPACT);
+
+        crmsync_dynbuf_init(&b, 1 << 20);
+        assert_non_null(want);
+        assert_int_equal(crm_wire_event_append(ev, start, &b), 0);
+        if (strcmp(crmsync_dynbuf_ptr(&b), want))
+                fail_msg("got  %s\nwant %s", crmsync_dynbuf_ptr(&b), want);
+        crmsync_dynbuf_free(&b);
+        free(want);
+        json_decref(j);
+}
+
+/* The direct writer gives jansson's bytes for every shape of event:
+ * merges, moves, gaps, deletes, empty fields, negative and large
+ * numbers, and strings jansson escapes or refuses (those go through
+ * jansson itself). */
+static void test_event_append_same_as_jansson(void **state)
+{
+        static const char *ids[] = {"C-000001",    "",          "q\"uote",
+                                    "back\\slash", "tab\tnl\n", "\x01ctl",
+                                    "caf\xc3\xa9", "bad\xff",   "del\x7f",
+                                    "sl/ash"};
+        struct crm_event   ev;
+        (void)state;
+
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+                memset(&ev, 0, sizeof(ev));
+                ev.seq                 = 1 + i * 1000000007ULL;
+                ev.event_id            = ids[i];
+                ev.record_id           = ids[(i + 1) % 10];
+                ev.account_id          = ids[(i + 2) % 10];
+                ev.merged_ids[0]       = ids[(i + 3) % 10];
+                ev.merged_ids[1]       = ids[(i + 4) % 10];
+                ev.merged_into         = ids[(i + 5) % 10];
+                ev.previous_account_id = ids[(i + 6) % 10];
+                ev.merged_cnt          = (int)(i % 4);
+                ev.fields_json         = i % 3 ? "{\"name\":\"A\\u0001\","
+                                                 "\"annual_revenue\":-5,"
+                                                 "\"x\":true}"
+                                               : NULL;
+                ev.commit_ms           = i % 2 ? -12345 : 987654321;
+                ev.entity              = (enum crm_entity)(i % 4);
+                ev.change              = (enum crm_change)(i % 5);
+                ev.version             = i % 2 ? UINT32_MAX : 1;
+                ev.txn                 = (uint32_t)i * 77;
+                ev.txn_seq             = (uint32_t)i;
+                check_append(&ev, i % 2 ? 0 : 1764066000000LL);
+                ev.change = CRM_CHANGE_GAP;
+                check_append(&ev, -1);
+        }
+}
+
+/* The same for every event of a generated workload. */
+static void test_workload_append_same_as_jansson(void **state)
+{
+        struct fx *f = *state;
+
+        for (size_t i = 0; i < EVENTS; i++)
+                check_append(crmsync_workload_event(f->w, i),
+                             f->s->start_wall_ms);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bytes_and_window),
             cmocka_unit_test(test_slices),
             cmocka_unit_test(test_referenced_chunk_stays),
+            cmocka_unit_test(test_event_append_same_as_jansson),
+            cmocka_unit_test(test_workload_append_same_as_jansson),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
