@@ -1,12 +1,9 @@
 /* connector.c -- the reference source connector (CRM -> Kafka): entry
- * point, FEED mode (GET /v1/changes with a stored cursor) and the full
- * resync after a 410.
- *
- * FEED mode reads up to CONNECTOR_BATCH_PAGES pages while has_more is true,
- * resolves gap events, produces the batch (idempotent producer, acks=all),
- * waits for every delivery report, and only then stores the page cursor in
- * the cursor topic: at-least-once. The bug switches change exactly one of
- * these steps each (see docs/kafka.md, "Connector"). */
+ * point, HTTP outcomes and waits, gap and move resolution (single and
+ * batch object reads), object listings, the full resync after a 410 and
+ * the repair after a dead-lettered event. FEED mode itself is in
+ * connector_feed.c. The bug switches change exactly one step each (see
+ * docs/kafka.md, "Connector"). */
 #include "connector_int.h"
 
 #include <curl/curl.h>
@@ -22,24 +19,14 @@ static const char *const entities[] = {"account", "contact", "opportunity",
 
 #define URL_MAX (CONNECTOR_CURSOR_MAX * 3 + 512)
 
-/* Outcome of one HTTP exchange, as the loops act on it. */
-enum http_class {
-        HTTP_OK,
-        HTTP_RATE_LIMITED, /* 429 */
-        HTTP_QUOTA,        /* 403 */
-        HTTP_GONE,         /* 410 */
-        HTTP_NOT_FOUND,    /* 404 */
-        HTTP_RETRY,        /* 5xx, transport, other 4xx */
-};
-
-static enum http_class classify(struct connector *c, const char *what,
-                                const struct http_resp *r)
+enum http_class connector_classify(struct connector *c, const char *what,
+                                   const struct http_resp *r)
 {
         if (r->status == 200)
-                return HTTP_OK;
+                return CONN_HTTP_OK;
         if (r->status == 429) {
                 c->st.throttled++;
-                return HTTP_RATE_LIMITED;
+                return CONN_HTTP_RATE_LIMITED;
         }
         if (r->status == 403) {
                 c->st.throttled++;
@@ -48,27 +35,27 @@ static enum http_class classify(struct connector *c, const char *what,
                         "backing off %d s: %.200s\n",
                         what, CONNECTOR_QUOTA_BACKOFF_MS / 1000,
                         r->body ? r->body : "");
-                return HTTP_QUOTA;
+                return CONN_HTTP_QUOTA;
         }
         if (r->status == 410)
-                return HTTP_GONE;
+                return CONN_HTTP_GONE;
         if (r->status == 404)
-                return HTTP_NOT_FOUND;
+                return CONN_HTTP_NOT_FOUND;
         c->st.http_errors++;
         if (r->status == 0)
                 fprintf(stderr, "connector: %s\n", r->errstr);
         else if (r->status < 500)
                 fprintf(stderr, "connector: %s: HTTP %ld: %.200s\n", what,
                         r->status, r->body ? r->body : "");
-        return HTTP_RETRY;
+        return CONN_HTTP_RETRY;
 }
 
 /* Wait as the answer asks: Retry-After on 429, long on 403, exponential
  * backoff otherwise, but never less than a Retry-After the answer carries
  * (a 503 sends one). The bug ignore-retry-after retries every refused or
  * failed request at once instead. */
-static void wait_after(struct connector *c, enum http_class k,
-                       const struct http_resp *r, unsigned *attempt)
+void connector_wait_after(struct connector *c, enum http_class k,
+                          const struct http_resp *r, unsigned *attempt)
 {
         int64_t ms;
 
@@ -77,11 +64,11 @@ static void wait_after(struct connector *c, enum http_class k,
                 return;
         }
         switch (k) {
-        case HTTP_RATE_LIMITED:
+        case CONN_HTTP_RATE_LIMITED:
                 connector_nap(
                     c, (int64_t)connector_retry_after_s(r->retry_after) * 1000);
                 break;
-        case HTTP_QUOTA:
+        case CONN_HTTP_QUOTA:
                 connector_nap(c, CONNECTOR_QUOTA_BACKOFF_MS);
                 break;
         default:
@@ -96,8 +83,8 @@ static void wait_after(struct connector *c, enum http_class k,
 
 /* pre: the object as a batch read found it (json null: the CRM had
  * none), or NULL to read it now with a single GET. */
-static int resolve_gap(struct connector *c, const json_t *ev, const json_t *pre,
-                       json_t **out, int wait)
+int connector_resolve_gap(struct connector *c, const json_t *ev,
+                          const json_t *pre, json_t **out, int wait)
 {
         const char *entity = json_string_value(json_object_get(ev, "entity"));
         const char *id   = json_string_value(json_object_get(ev, "record_id"));
@@ -146,8 +133,8 @@ static int resolve_gap(struct connector *c, const json_t *ev, const json_t *pre,
                 connector_http_get(c->http, url, &r);
                 c->st.ms_lookup += crmsync_mono_ms() - t0;
         }
-        k = classify(c, move ? "move lookup" : "gap lookup", &r);
-        if (k == HTTP_OK) {
+        k = connector_classify(c, move ? "move lookup" : "gap lookup", &r);
+        if (k == CONN_HTTP_OK) {
                 obj  = json_loadb(r.body, r.len, 0, NULL);
                 *out = obj ? connector_resolve_object(ev, obj, flag) : NULL;
                 json_decref(obj);
@@ -161,13 +148,13 @@ static int resolve_gap(struct connector *c, const json_t *ev, const json_t *pre,
                 snprintf(why, sizeof(why), "%s: bad object for %s/%s",
                          move ? "move_unresolved" : "gap_unresolved", entity,
                          id);
-        } else if (k == HTTP_NOT_FOUND) {
+        } else if (k == CONN_HTTP_NOT_FOUND) {
                 snprintf(why, sizeof(why), "%s: 404 for %s/%s",
                          move ? "move_unresolved" : "gap_unresolved", entity,
                          id);
         } else {
                 if (wait)
-                        wait_after(c, k, &r, &attempt);
+                        connector_wait_after(c, k, &r, &attempt);
                 return 1;
         }
 unresolved:
@@ -191,7 +178,7 @@ unresolved:
 int connector_resolve_gap_http(struct connector *c, const json_t *ev,
                                json_t **out, int wait)
 {
-        return resolve_gap(c, ev, NULL, out, wait);
+        return connector_resolve_gap(c, ev, NULL, out, wait);
 }
 
 #define PREFETCH_IDS 100 /* ids per batch read (the CRM's limit) */
@@ -202,7 +189,7 @@ int connector_resolve_gap_http(struct connector *c, const json_t *ev,
  * object, or json null when the CRM has none. Best effort: after any
  * answer but a 200 it stops, and what it did not get is read one by one
  * (with the single read's waits and retries). New reference. */
-static json_t *prefetch_objects(struct connector *c, const json_t *events)
+json_t *connector_prefetch_objects(struct connector *c, const json_t *events)
 {
         json_t     *got = json_object(), *ev;
         size_t      i;
@@ -255,14 +242,15 @@ static json_t *prefetch_objects(struct connector *c, const json_t *events)
                 int64_t t0 = crmsync_mono_ms();
                 connector_http_get(c->http, url, &r);
                 c->st.ms_lookup += crmsync_mono_ms() - t0;
-                enum http_class hk = classify(c, "batch lookup", &r);
-                json_t         *root =
-                    hk == HTTP_OK ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-                if (hk != HTTP_OK) {
+                enum http_class hk = connector_classify(c, "batch lookup", &r);
+                json_t         *root = hk == CONN_HTTP_OK
+                                           ? json_loadb(r.body, r.len, 0, NULL)
+                                           : NULL;
+                if (hk != CONN_HTTP_OK) {
                         /* The single reads that follow are retries of
                          * this request: they wait as it was told. */
                         unsigned attempt = 0;
-                        wait_after(c, hk, &r, &attempt);
+                        connector_wait_after(c, hk, &r, &attempt);
                 }
                 json_t *res = json_object_get(root, "results");
                 json_t *mis = json_object_get(root, "missing");
@@ -323,11 +311,11 @@ int connector_list_page(struct connector *c, const char *entity, int64_t since,
                 enum http_class k;
 
                 connector_http_get(c->http, url, &r);
-                k = classify(c, "objects listing", &r);
-                if (k == HTTP_NOT_FOUND)
+                k = connector_classify(c, "objects listing", &r);
+                if (k == CONN_HTTP_NOT_FOUND)
                         return 2;
-                if (k != HTTP_OK) {
-                        wait_after(c, k, &r, &attempt);
+                if (k != CONN_HTTP_OK) {
+                        connector_wait_after(c, k, &r, &attempt);
                         continue;
                 }
                 if (connector_parse_objects(
@@ -447,415 +435,6 @@ int connector_repair(struct connector *c, char *errstr, size_t errstr_size)
         return 0;
 }
 
-/* One batch: events with the cursor of the page each came from. */
-struct batch {
-        json_t *items; /* [{"ev":..,"cur":".."}] */
-        int     pages;
-};
-
-static void batch_clear(struct batch *b)
-{
-        json_array_clear(b->items);
-        b->pages = 0;
-}
-
-/* A produced batch whose delivery is not awaited yet: the next pages are
- * read (and parsed, their moves looked up) while it is in flight. */
-struct pending {
-        int    on;
-        size_t n;
-        char   cursor[CONNECTOR_CURSOR_MAX];
-};
-
-/* Produce the batch; its delivery is awaited by batch_settle() before the
- * next batch is produced (or the feed stops or errs), so batches still go
- * out one after the other and a cursor is stored only after everything
- * before it was delivered. Returns 0, 1 (a repair failed: the caller
- * re-reads from its stored cursor) or -1 fatal (errstr). Under
- * cursor-before-delivery the cursor is stored first. */
-static int batch_produce(struct connector *c, struct batch *b,
-                         const char *cursor, struct pending *pend, char *errstr,
-                         size_t errstr_size)
-{
-        int bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
-        size_t  i;
-        json_t *it;
-        char    serr[256];
-
-        connector_delivery_reset(c);
-        if (bug_early && strcmp(cursor, c->cursor) &&
-            connector_store_cursor(c, cursor, serr, sizeof(serr)))
-                fprintf(stderr, "connector: %s\n", serr);
-        int64_t t0 = crmsync_mono_ms();
-        json_array_foreach(b->items, i, it)
-        {
-                if (connector_produce_event(
-                        c, json_object_get(it, "ev"),
-                        json_string_value(json_object_get(it, "cur")), "feed",
-                        errstr, errstr_size))
-                        return -1;
-        }
-        c->st.ms_produce += crmsync_mono_ms() - t0;
-        pend->on = 1;
-        pend->n  = json_array_size(b->items);
-        snprintf(pend->cursor, sizeof(pend->cursor), "%s", cursor);
-        /* A dead-lettered event's change is re-read before the cursor
-         * moves past it, in the same delivery wait. */
-        if (c->repair_since_ms) {
-                int rr = connector_repair(c, errstr, errstr_size);
-                if (rr) {
-                        pend->on = 0;
-                        return rr < 0 ? -1 : 1;
-                }
-        }
-        return 0;
-}
-
-/* Wait for the pending batch's delivery, then store its cursor (the
- * record itself is awaited before the next store). Returns 0 (also when
- * nothing was pending), 1 delivery failed (the caller re-reads from its
- * stored cursor), -1 fatal (errstr). Under cursor-before-delivery failed
- * deliveries are only counted. */
-static int batch_settle(struct connector *c, struct pending *pend, char *errstr,
-                        size_t errstr_size)
-{
-        int  bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
-        int  failed;
-        char serr[256];
-
-        if (!pend->on)
-                return 0;
-        pend->on = 0;
-        failed   = connector_wait_delivered(c);
-        if (c->fatal)
-                return crmsync_err(errstr, errstr_size, "%s", c->fatal_err);
-        if (failed != 0) {
-                fprintf(stderr,
-                        "connector: %s delivery of a batch of %zu failed "
-                        "(%s)%s\n",
-                        failed < 0 ? "unfinished" : "failed", pend->n,
-                        c->last_delivery_err,
-                        bug_early ? "; cursor already stored: events lost"
-                                  : "; re-reading from the stored cursor");
-                if (!bug_early)
-                        return 1;
-        }
-        if (!bug_early && strcmp(pend->cursor, c->cursor)) {
-                if (connector_store_cursor_async(c, pend->cursor, serr,
-                                                 sizeof(serr))) {
-                        /* Not stored: a restart re-reads (duplicates). */
-                        fprintf(stderr, "connector: %s\n", serr);
-                }
-        }
-        return 0;
-}
-
-/* The change feed's state across pages. */
-struct feed {
-        char           req[CONNECTOR_CURSOR_MAX];  /* cursor of this page */
-        char           next[CONNECTOR_CURSOR_MAX]; /* the page's next */
-        struct batch   b;
-        struct pending pend;
-        unsigned       attempt; /* failed requests in a row */
-        int            fresh;   /* no stored cursor and no page read yet */
-        int            has_more;
-};
-
-/* What a step of the feed loop tells the loop to do. */
-enum feed_step {
-        FEED_GO_ON, /* the step is done: go on with this page */
-        FEED_NEXT,  /* request the next (or the same) page */
-        FEED_STOP,  /* leave the loop (a resync saw the stop) */
-        FEED_FAIL,  /* a fatal error, in errstr */
-};
-
-/* Settle the batch in flight; when it failed, read again from the stored
- * cursor. Returns the result of batch_settle(). */
-static int feed_settle_or_rewind(struct connector *c, struct feed *f,
-                                 char *errstr, size_t errstr_size)
-{
-        int sr = batch_settle(c, &f->pend, errstr, errstr_size);
-        if (sr == 1) {
-                snprintf(f->req, sizeof(f->req), "%s", c->cursor);
-                batch_clear(&f->b);
-        }
-        return sr;
-}
-
-/* GET one page of /v1/changes from f->req. */
-static enum http_class feed_fetch(struct connector *c, struct feed *f,
-                                  struct http_resp *r)
-{
-        char    url[URL_MAX], e_cur[CONNECTOR_CURSOR_MAX * 3 + 1];
-        int64_t t0;
-
-        connector_url_escape(f->req, e_cur, sizeof(e_cur));
-        snprintf(url, sizeof(url), "%s/v1/changes?limit=%u%s%s",
-                 c->cfg->crm_url, c->cfg->page_size, *f->req ? "&cursor=" : "",
-                 e_cur);
-        t0 = crmsync_mono_ms();
-        connector_http_get(c->http, url, r);
-        c->st.ms_page += crmsync_mono_ms() - t0;
-        return classify(c, "changes", r);
-}
-
-/* 410: the cursor expired. Resync from the objects, then go on from the
- * oldest retained cursor. */
-static enum feed_step feed_on_gone(struct connector *c, struct feed *f,
-                                   const struct http_resp *r, char *errstr,
-                                   size_t errstr_size)
-{
-        char oldest[CONNECTOR_CURSOR_MAX], perr[256];
-        int  rs;
-
-        connector_parse_410(r->body, r->len, oldest, sizeof(oldest));
-        fprintf(stderr,
-                "connector: 410 cursor expired at '%s'; "
-                "oldest retained cursor '%s'\n",
-                f->req, oldest);
-        if (c->cfg->bugs & CRMSYNC_BUG_IGNORE_410) {
-                /* The bug: jump without a resync. */
-                snprintf(f->req, sizeof(f->req), "%s", oldest);
-                return FEED_NEXT;
-        }
-        batch_clear(&f->b); /* the resync covers it */
-        rs = connector_resync(c, errstr, errstr_size);
-        if (rs < 0)
-                return FEED_FAIL;
-        if (rs == 1)
-                return FEED_STOP;
-        if (rs == 2) {
-                connector_nap(c, connector_backoff_ms(f->attempt++));
-                return FEED_NEXT;
-        }
-        snprintf(f->req, sizeof(f->req), "%s", oldest);
-        if (connector_store_cursor(c, f->req, perr, sizeof(perr)))
-                fprintf(stderr, "connector: %s\n", perr);
-        return FEED_NEXT;
-}
-
-/* A page request that did not answer 200: settle the batch in flight,
- * then back off, resync (410) or, with the bug, drop the batch (429). */
-static enum feed_step feed_on_error(struct connector *c, struct feed *f,
-                                    enum http_class k, struct http_resp *r,
-                                    char *errstr, size_t errstr_size)
-{
-        /* Whatever the error path does, the batch in flight is settled
-         * first. */
-        int sr = feed_settle_or_rewind(c, f, errstr, errstr_size);
-        if (sr < 0)
-                return FEED_FAIL;
-        if (sr == 1) {
-                connector_nap(c, connector_backoff_ms(f->attempt++));
-                return FEED_NEXT;
-        }
-        if (k == HTTP_RATE_LIMITED &&
-            (c->cfg->bugs & CRMSYNC_BUG_NO_RETRY_429)) {
-                /* The bug: the error path throws the batch away but keeps
-                 * the advanced read cursor, and ignores Retry-After. */
-                if (json_array_size(f->b.items) > 0) {
-                        fprintf(stderr,
-                                "connector: 429: dropping a batch of "
-                                "%zu event(s)\n",
-                                json_array_size(f->b.items));
-                        c->st.batches_dropped++;
-                }
-                batch_clear(&f->b);
-                connector_nap(c, CONNECTOR_BACKOFF_MIN_MS);
-                return FEED_NEXT;
-        }
-        if (k == HTTP_GONE)
-                return feed_on_gone(c, f, r, errstr, errstr_size);
-        wait_after(c, k, r, &f->attempt);
-        return FEED_NEXT;
-}
-
-/* The first page read without a stored cursor: when the feed no longer
- * starts at the first change, what retention dropped is only in the
- * objects, so resync from them. Takes events on any answer but FEED_GO_ON. */
-static enum feed_step feed_check_start(struct connector *c, struct feed *f,
-                                       json_t *events, char *errstr,
-                                       size_t errstr_size)
-{
-        json_int_t seq;
-        int        rs;
-
-        if (!f->fresh || json_array_size(events) == 0)
-                return FEED_GO_ON;
-        seq = json_integer_value(
-            json_object_get(json_array_get(events, 0), "seq"));
-        f->fresh = 0;
-        if (seq <= 1)
-                return FEED_GO_ON;
-        fprintf(stderr,
-                "connector: no stored cursor and the "
-                "feed starts at seq %lld: initial "
-                "snapshot\n",
-                (long long)seq);
-        json_decref(events);
-        if (batch_settle(c, &f->pend, errstr, errstr_size) < 0)
-                return FEED_FAIL;
-        rs = connector_resync(c, errstr, errstr_size);
-        if (rs < 0)
-                return FEED_FAIL;
-        if (rs == 1)
-                return FEED_STOP;
-        if (rs == 2)
-                f->fresh = 1;
-        return FEED_NEXT;
-}
-
-/* Add the page's events to the batch, a gap event replaced by its object
- * (read in one batch beforehand). When a gap cannot be resolved yet, the
- * page's part is dropped and the page requested again. Takes events. */
-static enum feed_step feed_add_page(struct connector *c, struct feed *f,
-                                    json_t *events, char *errstr,
-                                    size_t errstr_size)
-{
-        size_t  i, before = json_array_size(f->b.items);
-        json_t *ev, *pre  = prefetch_objects(c, events);
-        int     page_retry = 0;
-
-        json_array_foreach(events, i, ev)
-        {
-                const char *flag;
-                json_t     *use = json_incref(ev), *item;
-
-                if (connector_needs_object(ev, &flag)) {
-                        json_t     *res;
-                        char        key[200];
-                        const char *en =
-                            json_string_value(json_object_get(ev, "entity"));
-                        const char *id =
-                            json_string_value(json_object_get(ev, "record_id"));
-                        snprintf(key, sizeof(key), "%s/%s", en ? en : "",
-                                 id ? id : "");
-                        json_decref(use);
-                        if (resolve_gap(c, ev, json_object_get(pre, key), &res,
-                                        1)) {
-                                page_retry = 1;
-                                break;
-                        }
-                        if (!res)
-                                continue; /* dead-lettered gap */
-                        use = res;
-                }
-                item = json_pack("{s:o,s:s}", "ev", use, "cur", f->req);
-                if (!item) {
-                        json_decref(pre);
-                        json_decref(events);
-                        crmsync_err(errstr, errstr_size, "out of memory");
-                        return FEED_FAIL;
-                }
-                json_array_append_new(f->b.items, item);
-        }
-        json_decref(pre);
-        if (page_retry) {
-                /* Drop this page's part; the request is repeated. */
-                while (json_array_size(f->b.items) > before)
-                        json_array_remove(f->b.items,
-                                          json_array_size(f->b.items) - 1);
-                json_decref(events);
-                return FEED_NEXT;
-        }
-        c->st.polled += json_array_size(events);
-        json_decref(events);
-        f->b.pages++;
-        if (*f->next)
-                snprintf(f->req, sizeof(f->req), "%s", f->next);
-        return FEED_GO_ON;
-}
-
-/* After a page: once the batch is full (or the feed is drained or
- * stopping), the previous batch is delivered (and its cursor stored)
- * before this one goes out; this one is then in flight while the next
- * pages are read. */
-static enum feed_step feed_deliver(struct connector *c, struct feed *f,
-                                   char *errstr, size_t errstr_size)
-{
-        int sr;
-
-        if (f->has_more && f->b.pages < CONNECTOR_BATCH_PAGES && !*c->stop)
-                return FEED_NEXT;
-        sr = batch_settle(c, &f->pend, errstr, errstr_size);
-        if (sr == 0)
-                sr = batch_produce(c, &f->b, f->req, &f->pend, errstr,
-                                   errstr_size);
-        if (sr == 0 && (!f->has_more || *c->stop))
-                sr = batch_settle(c, &f->pend, errstr, errstr_size);
-        if (sr < 0)
-                return FEED_FAIL;
-        if (sr == 1) {
-                snprintf(f->req, sizeof(f->req), "%s", c->cursor);
-                batch_clear(&f->b);
-                connector_nap(c, connector_backoff_ms(f->attempt++));
-                return FEED_NEXT;
-        }
-        batch_clear(&f->b);
-        connector_stats_maybe(c, 0);
-        if (!f->has_more)
-                connector_nap(c, c->cfg->poll_idle_ms);
-        return FEED_NEXT;
-}
-
-/* One round of the feed loop: fetch a page, handle errors, add it to the
- * batch and deliver when the batch is due. */
-static enum feed_step feed_page(struct connector *c, struct feed *f,
-                                char *errstr, size_t errstr_size)
-{
-        struct http_resp r;
-        enum http_class  k;
-        enum feed_step   st;
-        json_t          *events;
-        char             perr[256];
-
-        k = feed_fetch(c, f, &r);
-        if (k != HTTP_OK)
-                return feed_on_error(c, f, k, &r, errstr, errstr_size);
-        if (connector_parse_page(r.body, r.len, &events, f->next,
-                                 sizeof(f->next), &f->has_more, perr,
-                                 sizeof(perr))) {
-                if (feed_settle_or_rewind(c, f, errstr, errstr_size) < 0)
-                        return FEED_FAIL;
-                c->st.http_errors++;
-                fprintf(stderr, "connector: changes: %s\n", perr);
-                connector_nap(c, connector_backoff_ms(f->attempt++));
-                return FEED_NEXT;
-        }
-        f->attempt = 0;
-        if ((st = feed_check_start(c, f, events, errstr, errstr_size)) !=
-                FEED_GO_ON ||
-            (st = feed_add_page(c, f, events, errstr, errstr_size)) !=
-                FEED_GO_ON)
-                return st;
-        return feed_deliver(c, f, errstr, errstr_size);
-}
-
-int connector_run_feed(struct connector *c, char *errstr, size_t errstr_size)
-{
-        struct feed    f  = {.b = {json_array(), 0}, .fresh = !*c->cursor};
-        enum feed_step st = FEED_NEXT;
-        int            rc = -1;
-
-        if (!f.b.items)
-                return crmsync_err(errstr, errstr_size, "out of memory");
-        snprintf(f.req, sizeof(f.req), "%s", c->cursor);
-        while (!*c->stop && !c->fatal) {
-                st = feed_page(c, &f, errstr, errstr_size);
-                if (st == FEED_FAIL)
-                        goto out;
-                if (st == FEED_STOP)
-                        break;
-        }
-        if (!c->fatal && batch_settle(c, &f.pend, errstr, errstr_size) < 0)
-                goto out;
-        rc =
-            c->fatal ? crmsync_err(errstr, errstr_size, "%s", c->fatal_err) : 0;
-out:
-        json_decref(f.b.items);
-        return rc;
-}
-
 int crmsync_connector_run(const struct connector_config *cfg,
                           volatile sig_atomic_t *stop, char *errstr,
                           size_t errstr_size)
@@ -882,6 +461,7 @@ int crmsync_connector_run(const struct connector_config *cfg,
         memset(&c, 0, sizeof(c));
         c.cfg  = cfg;
         c.stop = stop;
+        crmsync_dynbuf_init(&c.env, CONNECTOR_BODY_MAX);
         /* $CRMSYNC_CONNECTOR_NAME (the harness sets one per run) keeps
          * runs that share a cluster from resuming each other's cursors. */
         snprintf(c.cursor_key, sizeof(c.cursor_key), "%s%s",

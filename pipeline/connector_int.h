@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crmsync/dynbuf.h"
 #include "crmsync/pipeline.h"
 
 #define CONNECTOR_NAME "crmsync-connector"
@@ -128,6 +129,52 @@ int64_t connector_backoff_ms(unsigned attempt);
 int connector_parse_410(const char *body, size_t len, char *oldest,
                         size_t oldest_size);
 
+/* The entity's index in the table of docs/wire-contracts.md, or -1 when
+ * unknown; the JSON type of its field k ('s' string, 'i' integer, 'b'
+ * boolean), or 0 when the entity has no such field. */
+int  connector_entity_index(const char *entity, size_t len);
+char connector_field_kind(int entity, const char *k, size_t len);
+
+/* Append the envelope of an event given as the compact JSON text of an
+ * object (text[len - 1] == '}', no "connector" member) to out: the bytes
+ * connector_envelope_dumps() writes for its tree when that tree dumps to
+ * text. Returns 0, or -1 (not an object's text, out of memory). */
+int connector_envelope_raw(const char *text, size_t len, const char *cursor,
+                           int64_t ingest_ts_ms, const char *via,
+                           struct crmsync_dynbuf *out);
+
+/* ---- a feed page without a tree (connector_scan.c) ---- */
+
+struct connector_span {
+        size_t off, len; /* bytes of the page body */
+};
+
+struct connector_raw_ev {
+        struct connector_span text; /* the event object */
+        /* Values of event_id, account_id and record_id (as_is only). */
+        struct connector_span eid, acct, rec;
+        int64_t               seq; /* 0 when absent or not an integer */
+        /* 1: produced as its own text. connector_event_check() passes, it
+         * is neither a gap nor a move, it has no "connector" member, and
+         * json_dumps(JSON_COMPACT) of its tree gives its text back. 0: the
+         * connector parses the text with jansson and goes the tree way. */
+        int as_is;
+};
+
+struct connector_raw_page {
+        struct connector_raw_ev *v;
+        size_t                   n, cap;
+        struct connector_span    next_cursor; /* {0, 0}: absent or null */
+        int                      has_more;
+};
+
+/* Scan a /v1/changes page (see connector_scan.c for the subset taken).
+ * Returns 1 with pg filled (its array reused and grown), 0 when the page
+ * is declined (parse it with connector_parse_page), -1 out of memory. */
+int  connector_scan_page(const char *body, size_t len,
+                         struct connector_raw_page *pg);
+void connector_raw_page_free(struct connector_raw_page *pg);
+
 /* ---- HTTP (connector_http.c) ---- */
 
 struct connector_http;
@@ -208,6 +255,8 @@ struct connector {
          * repair_since_ms (0 = nothing to repair) and produce their state. */
         int64_t repair_since_ms;
         char    repair_entity[16];
+        /* The envelope being produced (connector_produce_raw_event). */
+        struct crmsync_dynbuf env;
 };
 
 int connector_kafka_open(struct connector *c, char *errstr, size_t errstr_size);
@@ -219,6 +268,15 @@ void connector_kafka_close(struct connector *c);
 int connector_produce_event(struct connector *c, const json_t *ev,
                             const char *cursor, const char *via, char *errstr,
                             size_t errstr_size);
+/* Produce an event given as its text (a page event the scanner took as
+ * it is: connector_raw_ev.as_is) with its key and event id: the same
+ * record connector_produce_event() makes from its tree. Returns 0, or -1
+ * + errstr. */
+int connector_produce_raw_event(struct connector *c, const char *text,
+                                size_t len, const char *key, size_t key_len,
+                                const char *eid, size_t eid_len,
+                                const char *cursor, const char *via,
+                                char *errstr, size_t errstr_size);
 /* Re-read what a dead-lettered event changed (see repair_since_ms) and
  * produce the objects' current state. 0, 1 stopped, -1 + errstr. */
 int connector_repair(struct connector *c, char *errstr, size_t errstr_size);
@@ -271,6 +329,36 @@ int connector_list_page(struct connector *c, const char *entity, int64_t since,
  * retried later (after waiting as the answer asked when wait is set). */
 int connector_resolve_gap_http(struct connector *c, const json_t *ev,
                                json_t **out, int wait);
+
+/* Outcome of one HTTP exchange, as the loops act on it. */
+enum http_class {
+        CONN_HTTP_OK,
+        CONN_HTTP_RATE_LIMITED, /* 429 */
+        CONN_HTTP_QUOTA,        /* 403 */
+        CONN_HTTP_GONE,         /* 410 */
+        CONN_HTTP_NOT_FOUND,    /* 404 */
+        CONN_HTTP_RETRY,        /* 5xx, transport, other 4xx */
+};
+
+/* Classify an answer (counting throttles and errors, logging the odd
+ * ones); what names the request in the log. */
+enum http_class connector_classify(struct connector *c, const char *what,
+                                   const struct http_resp *r);
+/* Wait as the answer asks: Retry-After on 429, long on 403, exponential
+ * backoff (*attempt counts) otherwise, never less than a Retry-After the
+ * answer carries; the bug ignore-retry-after retries at once. */
+void connector_wait_after(struct connector *c, enum http_class k,
+                          const struct http_resp *r, unsigned *attempt);
+/* Resolve a gap or move event ev: with pre the object a batch read found
+ * (json null: none), or NULL to GET it now. As
+ * connector_resolve_gap_http() otherwise. */
+int connector_resolve_gap(struct connector *c, const json_t *ev,
+                          const json_t *pre, json_t **out, int wait);
+/* The objects of the gaps and moves among events (a JSON array), read
+ * with one batch read per entity and up to 100 ids: "entity/id" -> the
+ * object, or json null when the CRM has none; what it could not read is
+ * left out (read one by one later). New reference (NULL: none). */
+json_t *connector_prefetch_objects(struct connector *c, const json_t *events);
 
 /* Full resync from the object listings (after a 410). Returns 0, 1 when
  * stopped, -1 + errstr on a fatal error. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crmsync/common.h"
+#include "crmsync/dynbuf.h"
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -187,6 +188,7 @@ void connector_kafka_close(struct connector *c)
         }
         c->rk  = NULL;
         c->ork = NULL;
+        crmsync_dynbuf_free(&c->env);
 }
 
 /* Hand one record to librdkafka; waits out a full queue (bounded). Takes
@@ -315,6 +317,45 @@ int connector_produce_event(struct connector *c, const json_t *ev,
                 return crmsync_err(errstr, errstr_size, "out of memory");
         return produce_raw(c, c->cfg->topic, key, value, strlen(value), eid,
                            NULL, errstr, errstr_size);
+}
+
+int connector_produce_raw_event(struct connector *c, const char *text,
+                                size_t len, const char *key, size_t key_len,
+                                const char *eid, size_t eid_len,
+                                const char *cursor, const char *via,
+                                char *errstr, size_t errstr_size)
+{
+        rd_kafka_resp_err_t err;
+        int64_t             deadline = crmsync_mono_ms() + 60000;
+
+        crmsync_dynbuf_reset(&c->env);
+        if (connector_envelope_raw(text, len, cursor, crmsync_wall_ms(), via,
+                                   &c->env))
+                return crmsync_err(errstr, errstr_size,
+                                   "out of memory (envelope)");
+        /* Copied by librdkafka into the message's own allocation: one
+         * malloc per record, the envelope buffer is reused. */
+        for (;;) {
+                err = rd_kafka_producev(
+                    c->rk, RD_KAFKA_V_TOPIC(c->cfg->topic),
+                    RD_KAFKA_V_KEY(key, key_len),
+                    RD_KAFKA_V_VALUE(c->env.buf, c->env.len),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_OPAQUE(c->msg_opaque),
+                    RD_KAFKA_V_HEADER("event_id", eid, (ssize_t)eid_len),
+                    RD_KAFKA_V_HEADER("schema_version", "1", -1),
+                    RD_KAFKA_V_END);
+                if (!err) {
+                        c->st.produced++;
+                        return 0;
+                }
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+                    crmsync_mono_ms() > deadline)
+                        break;
+                rd_kafka_poll(c->rk, 100);
+        }
+        return crmsync_err(errstr, errstr_size, "produce to %s: %s",
+                           c->cfg->topic, rd_kafka_err2str(err));
 }
 
 void connector_delivery_reset(struct connector *c)

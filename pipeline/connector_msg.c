@@ -4,10 +4,12 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crmsync/bugs.h"
 #include "crmsync/common.h"
+#include "crmsync/dynbuf.h"
 
 static void copy_str(char *out, size_t out_size, const char *s)
 {
@@ -142,39 +144,54 @@ static const struct {
     {"entitlement", {"sku", "seats", "ends_on", NULL}, "sis"},
 };
 
+#define ENTITY_CNT (sizeof(field_types) / sizeof(field_types[0]))
+
+int connector_entity_index(const char *entity, size_t len)
+{
+        for (size_t e = 0; e < ENTITY_CNT; e++)
+                if (strlen(field_types[e].entity) == len &&
+                    !memcmp(field_types[e].entity, entity, len))
+                        return (int)e;
+        return -1;
+}
+
+char connector_field_kind(int entity, const char *k, size_t len)
+{
+        if (entity < 0 || (size_t)entity >= ENTITY_CNT)
+                return 0;
+        for (size_t i = 0; field_types[entity].fields[i]; i++)
+                if (strlen(field_types[entity].fields[i]) == len &&
+                    !memcmp(field_types[entity].fields[i], k, len))
+                        return field_types[entity].types[i];
+        return 0;
+}
+
 static int check_fields(const char *entity, const json_t *fields, char *errstr,
                         size_t errstr_size)
 {
         const char *k;
         json_t     *v;
-        size_t      e;
+        int         e = connector_entity_index(entity, strlen(entity));
 
-        for (e = 0; e < sizeof(field_types) / sizeof(field_types[0]); e++)
-                if (!strcmp(field_types[e].entity, entity))
-                        break;
-        if (e == sizeof(field_types) / sizeof(field_types[0]))
+        if (e < 0)
                 return crmsync_err(errstr, errstr_size,
                                    "unknown entity \"%.64s\"", entity);
         json_object_foreach((json_t *)fields, k, v)
         {
-                size_t i;
-                int    ok;
-                for (i = 0; field_types[e].fields[i]; i++)
-                        if (!strcmp(field_types[e].fields[i], k))
-                                break;
-                if (!field_types[e].fields[i])
-                        return crmsync_err(errstr, errstr_size,
-                                           "unknown field %s.%.64s", entity, k);
-                switch (field_types[e].types[i]) {
+                int ok;
+                switch (connector_field_kind(e, k, strlen(k))) {
                 case 'i':
                         ok = json_is_integer(v);
                         break;
                 case 'b':
                         ok = json_is_boolean(v);
                         break;
-                default:
+                case 's':
                         ok = json_is_string(v);
                         break;
+                default:
+                        return crmsync_err(errstr, errstr_size,
+                                           "unknown field %s.%.64s", entity, k);
                 }
                 if (!ok)
                         return crmsync_err(errstr, errstr_size,
@@ -237,39 +254,94 @@ json_t *connector_envelope(const json_t *ev, const char *cursor,
         return v;
 }
 
+/* 1 when jansson writes s between quotes as it is. */
+static int plain(const char *s)
+{
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+                        return 0;
+        }
+        return 1;
+}
+
+static int add_s(struct crmsync_dynbuf *b, const char *s)
+{
+        return crmsync_dynbuf_add(b, s, strlen(s));
+}
+
+/* The "connector" member's object, compact: written directly when its
+ * strings need no escaping, else by jansson. */
+static int meta_append(struct crmsync_dynbuf *b, const char *cursor,
+                       int64_t ingest_ts_ms, const char *via)
+{
+        char num[32];
+
+        via = via ? via : "feed";
+        if ((cursor && !plain(cursor)) || !plain(via)) {
+                json_t *m = json_object();
+                char   *t;
+                int     rc;
+                if (!m)
+                        return -1;
+                if (cursor)
+                        json_object_set_new(m, "source_cursor",
+                                            json_string(cursor));
+                json_object_set_new(m, "ingest_ts_ms",
+                                    json_integer(ingest_ts_ms));
+                json_object_set_new(m, "via", json_string(via));
+                t = json_dumps(m, JSON_COMPACT);
+                json_decref(m);
+                rc = t ? add_s(b, t) : -1;
+                free(t);
+                return rc;
+        }
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                 (json_int_t)ingest_ts_ms);
+        if (add_s(b, "{"))
+                return -1;
+        if (cursor && (add_s(b, "\"source_cursor\":\"") || add_s(b, cursor) ||
+                       add_s(b, "\",")))
+                return -1;
+        return add_s(b, "\"ingest_ts_ms\":") || add_s(b, num) ||
+               add_s(b, ",\"via\":\"") || add_s(b, via) || add_s(b, "\"}");
+}
+
+int connector_envelope_raw(const char *text, size_t len, const char *cursor,
+                           int64_t ingest_ts_ms, const char *via,
+                           struct crmsync_dynbuf *out)
+{
+        if (len < 2 || text[0] != '{' || text[len - 1] != '}')
+                return -1;
+        /* text ends with '}'; "{}" gets no comma. */
+        if (crmsync_dynbuf_add(out, text, len - 1) ||
+            add_s(out, len > 2 ? ",\"connector\":" : "\"connector\":") ||
+            meta_append(out, cursor, ingest_ts_ms, via) || add_s(out, "}"))
+                return -1;
+        return 0;
+}
+
 char *connector_envelope_dumps(const json_t *ev, const char *cursor,
                                int64_t ingest_ts_ms, const char *via)
 {
-        char   *body, *meta, *out;
-        size_t  bl, ml;
-        json_t *m = json_object();
+        struct crmsync_dynbuf b;
+        char                 *body;
+        int                   rc;
 
-        if (!m)
+        if (!json_is_object(ev))
                 return NULL;
-        if (cursor)
-                json_object_set_new(m, "source_cursor", json_string(cursor));
-        json_object_set_new(m, "ingest_ts_ms", json_integer(ingest_ts_ms));
-        json_object_set_new(m, "via", json_string(via ? via : "feed"));
-        meta = json_dumps(m, JSON_COMPACT);
-        json_decref(m);
         body = json_dumps(ev, JSON_COMPACT);
-        if (!meta || !body || !json_is_object(ev)) {
-                free(meta);
-                free(body);
+        if (!body)
+                return NULL;
+        crmsync_dynbuf_init(&b, CONNECTOR_BODY_MAX);
+        rc = connector_envelope_raw(body, strlen(body), cursor, ingest_ts_ms,
+                                    via, &b);
+        free(body);
+        if (rc) {
+                crmsync_dynbuf_free(&b);
                 return NULL;
         }
-        bl = strlen(body);
-        ml = strlen(meta);
-        /* body ends with '}'; "{}" gets no comma. */
-        out = malloc(bl + ml + sizeof(",\"connector\":}"));
-        if (out) {
-                memcpy(out, body, bl - 1);
-                sprintf(out + bl - 1, "%s\"connector\":%s}",
-                        json_object_size(ev) ? "," : "", meta);
-        }
-        free(meta);
-        free(body);
-        return out;
+        return crmsync_dynbuf_take(&b);
 }
 
 int connector_needs_object(const json_t *ev, const char **flag)
