@@ -73,22 +73,18 @@ static struct item *batch_push(struct batch *b)
 }
 
 static int item_produce(struct connector *c, struct batch *b,
-                        const struct item *it, char *errstr,
-                        size_t errstr_size)
+                        const struct item *it, char *errstr, size_t errstr_size)
 {
-        const char                 *a   = b->arena.buf;
-        const struct connector_span k   = (c->cfg->bugs &
-                                         CRMSYNC_BUG_KEY_BY_RECORD_ID)
-                                              ? it->rec
-                                              : it->acct;
+        const char                 *a = b->arena.buf;
+        const struct connector_span k =
+            (c->cfg->bugs & CRMSYNC_BUG_KEY_BY_RECORD_ID) ? it->rec : it->acct;
 
         if (it->ev)
                 return connector_produce_event(c, it->ev, a + it->cur, "feed",
                                                errstr, errstr_size);
-        return connector_produce_raw_event(c, a + it->off, it->len, a + k.off,
-                                           k.len, a + it->eid.off,
-                                           it->eid.len, a + it->cur, "feed",
-                                           errstr, errstr_size);
+        return connector_produce_raw_event(
+            c, a + it->off, it->len, a + k.off, k.len, a + it->eid.off,
+            it->eid.len, a + it->cur, "feed", errstr, errstr_size);
 }
 
 /* A produced batch whose delivery is not awaited yet: the next pages are
@@ -109,8 +105,8 @@ static int batch_produce(struct connector *c, struct batch *b,
                          const char *cursor, struct pending *pend, char *errstr,
                          size_t errstr_size)
 {
-        int bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
-        char    serr[256];
+        int  bug_early = !!(c->cfg->bugs & CRMSYNC_BUG_CURSOR_BEFORE_DELIVERY);
+        char serr[256];
 
         connector_delivery_reset(c);
         if (bug_early && strcmp(cursor, c->cursor) &&
@@ -339,9 +335,9 @@ static enum feed_step feed_check_start(struct connector *c, struct feed *f,
 
         if (!f->fresh || pg->n == 0)
                 return FEED_GO_ON;
-        seq = pg->events ? json_integer_value(json_object_get(
-                               json_array_get(pg->events, 0), "seq"))
-                         : f->raw.v[0].seq;
+        seq      = pg->events ? json_integer_value(json_object_get(
+                                    json_array_get(pg->events, 0), "seq"))
+                              : f->raw.v[0].seq;
         f->fresh = 0;
         if (seq <= 1)
                 return FEED_GO_ON;
@@ -370,15 +366,15 @@ static int add_raw(struct feed *f, const struct page *pg, size_t i)
 
         if (!it)
                 return -1;
-        it->off      = pg->base + r->text.off;
-        it->len      = r->text.len;
-        it->eid      = r->eid;
-        it->acct     = r->acct;
-        it->rec      = r->rec;
-        it->eid.off  += pg->base;
+        it->off  = pg->base + r->text.off;
+        it->len  = r->text.len;
+        it->eid  = r->eid;
+        it->acct = r->acct;
+        it->rec  = r->rec;
+        it->eid.off += pg->base;
         it->acct.off += pg->base;
-        it->rec.off  += pg->base;
-        it->cur      = pg->cur;
+        it->rec.off += pg->base;
+        it->cur = pg->cur;
         return 0;
 }
 
@@ -395,14 +391,14 @@ static int add_tree(struct connector *c, struct feed *f, const struct page *pg,
         if (connector_needs_object(ev, &flag)) {
                 json_t     *res;
                 char        key[200];
-                const char *en = json_string_value(json_object_get(ev, "entity"));
+                const char *en =
+                    json_string_value(json_object_get(ev, "entity"));
                 const char *id =
                     json_string_value(json_object_get(ev, "record_id"));
-                snprintf(key, sizeof(key), "%s/%s", en ? en : "",
-                         id ? id : "");
+                snprintf(key, sizeof(key), "%s/%s", en ? en : "", id ? id : "");
                 json_decref(use);
-                if (connector_resolve_gap(c, ev, json_object_get(pre, key), &res,
-                                          1))
+                if (connector_resolve_gap(c, ev, json_object_get(pre, key),
+                                          &res, 1))
                         return 1;
                 if (!res)
                         return 0; /* dead-lettered gap */
@@ -425,9 +421,9 @@ static enum feed_step feed_add_page(struct connector *c, struct feed *f,
                                     size_t errstr_size)
 {
         size_t  before = f->b.n;
-        json_t *pre = connector_prefetch_objects(c, pg->events ? pg->events
-                                                               : pg->tarr);
-        int     rc  = 0;
+        json_t *pre =
+            connector_prefetch_objects(c, pg->events ? pg->events : pg->tarr);
+        int rc = 0;
 
         for (size_t i = 0; i < pg->n && !rc; i++) {
                 json_t *ev = page_tree(pg, i);
@@ -453,8 +449,8 @@ static enum feed_step feed_add_page(struct connector *c, struct feed *f,
 /* Read the page in r: the scanner's way when it takes the page (its body
  * and cursor then go to the batch's arena), else jansson's. Returns 0,
  * -1 + perr when the page is malformed (jansson's error). */
-static int feed_read(struct feed *f, const struct http_resp *r,
-                     struct page *pg, char *perr, size_t perr_size)
+static int feed_read(struct feed *f, const struct http_resp *r, struct page *pg,
+                     char *perr, size_t perr_size)
 {
         struct crmsync_dynbuf *a = &f->b.arena;
 
@@ -462,7 +458,7 @@ static int feed_read(struct feed *f, const struct http_resp *r,
         pg->start = a->len;
         if (connector_scan_page(r->body, r->len, &f->raw) == 1 &&
             f->raw.next_cursor.len < sizeof(f->next)) {
-                int ok = 1;
+                int ok    = 1;
                 pg->n     = f->raw.n;
                 pg->cur   = a->len;
                 pg->base  = a->len + strlen(f->req) + 1;
@@ -477,7 +473,7 @@ static int feed_read(struct feed *f, const struct http_resp *r,
                                 continue;
                         pg->trees[i] = json_loadb(r->body + e->text.off,
                                                   e->text.len, 0, NULL);
-                        ok = pg->trees[i] &&
+                        ok           = pg->trees[i] &&
                              !json_array_append(pg->tarr, pg->trees[i]);
                 }
                 if (ok) {

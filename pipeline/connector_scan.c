@@ -27,9 +27,10 @@
 #define SCAN_FIELDS_MAX 8   /* members of an object in an event */
 
 struct member {
-        struct connector_span key, val; /* val of a string: without its quotes */
-        char        kind;     /* s i t f n o a */
-        int64_t     ival;
+        struct connector_span key,
+            val;      /* val of a string: without its quotes */
+        char    kind; /* s i t f n o a */
+        int64_t ival;
 };
 
 struct event {
@@ -258,12 +259,12 @@ static const struct member *get(const char *p, const struct event *e,
 static int event_take(const char *p, const struct event *e,
                       struct connector_raw_ev *r)
 {
-        static const char  *need[] = {"event_id", "entity", "record_id",
-                                      "account_id", "change_type"};
+        static const char   *need[] = {"event_id", "entity", "record_id",
+                                       "account_id", "change_type"};
         const struct member *s[5], *v, *f, *ct, *prev;
         int                  ent;
 
-        v    = get(p, e, "seq");
+        v      = get(p, e, "seq");
         r->seq = v && v->kind == 'i' ? v->ival : 0;
         for (size_t k = 0; k < 5; k++) {
                 s[k] = get(p, e, need[k]);
@@ -326,7 +327,7 @@ static long events_end(const char *p, size_t i, size_t n,
                         pg->v   = nv;
                         pg->cap = cap;
                 }
-                r         = &pg->v[pg->n++];
+                r = &pg->v[pg->n++];
                 memset(r, 0, sizeof(*r));
                 r->text.off = start;
                 r->text.len = i - start;
@@ -345,8 +346,9 @@ static long events_end(const char *p, size_t i, size_t n,
 /* One member of the page at i (after its key and colon, whitespace
  * skipped); *seen has a bit per known member. Returns the index after the
  * value, 0 declined, -1 out of memory. */
-static long page_member(const char *p, size_t i, size_t n, struct connector_span k,
-                        unsigned *seen, struct connector_raw_page *pg)
+static long page_member(const char *p, size_t i, size_t n,
+                        struct connector_span k, unsigned *seen,
+                        struct connector_raw_page *pg)
 {
         struct member m;
         size_t        e;
@@ -369,7 +371,8 @@ static long page_member(const char *p, size_t i, size_t n, struct connector_span
         if (which == 1) {
                 if (m.kind != 's' && m.kind != 'n')
                         return 0;
-                pg->next_cursor = m.kind == 's' ? m.val : (struct connector_span){0, 0};
+                pg->next_cursor =
+                    m.kind == 's' ? m.val : (struct connector_span){0, 0};
         } else if (which == 2) {
                 if (m.kind != 't' && m.kind != 'f')
                         return 0;

@@ -39,8 +39,7 @@ static int cmp_envelope(const char *text, size_t len, const json_t *tree)
                 char   *want = env ? json_dumps(env, JSON_COMPACT) : NULL;
                 crmsync_dynbuf_init(&b, 1 << 26);
                 bad = !want ||
-                      connector_envelope_raw(text, len, curs[k], ts, via,
-                                             &b) ||
+                      connector_envelope_raw(text, len, curs[k], ts, via, &b) ||
                       strcmp(want, crmsync_dynbuf_ptr(&b));
                 free(want);
                 json_decref(env);
@@ -58,8 +57,9 @@ static int cmp_event(const char *body, const struct connector_raw_ev *r,
         json_t     *t2 = json_loadb(body + r->text.off, r->text.len, 0, NULL);
         const char *flag;
         char        err[256];
-        char       *dump = json_dumps(tree, JSON_COMPACT);
-        int as_is = json_is_object(tree) && !json_object_get(tree, "connector") &&
+        char       *dump  = json_dumps(tree, JSON_COMPACT);
+        int         as_is = json_is_object(tree) &&
+                    !json_object_get(tree, "connector") &&
                     !connector_needs_object(tree, &flag) &&
                     !connector_event_check(tree, err, sizeof(err));
         int bad = 0;
@@ -74,10 +74,10 @@ static int cmp_event(const char *body, const struct connector_raw_ev *r,
         else if (as_is && (!dump || strlen(dump) != r->text.len ||
                            memcmp(dump, body + r->text.off, r->text.len)))
                 bad = snprintf(why, why_size, "text is not jansson's dump");
-        else if (as_is && (!cmp_span(body, r->eid, cmp_str(tree, "event_id")) ||
-                           !cmp_span(body, r->acct,
-                                     cmp_str(tree, "account_id")) ||
-                           !cmp_span(body, r->rec, cmp_str(tree, "record_id"))))
+        else if (as_is &&
+                 (!cmp_span(body, r->eid, cmp_str(tree, "event_id")) ||
+                  !cmp_span(body, r->acct, cmp_str(tree, "account_id")) ||
+                  !cmp_span(body, r->rec, cmp_str(tree, "record_id"))))
                 bad = snprintf(why, why_size, "event_id or a key differs");
         else if (as_is && cmp_envelope(body + r->text.off, r->text.len, tree))
                 bad = snprintf(why, why_size, "envelope differs");
@@ -91,7 +91,7 @@ static int cmp_event(const char *body, const struct connector_raw_ev *r,
 static int connector_scan_cmp(const char *body, size_t len, char *why,
                               size_t why_size)
 {
-        struct connector_raw_page pg = {0};
+        struct connector_raw_page pg     = {0};
         json_t                   *events = NULL;
         char                      next[CONNECTOR_CURSOR_MAX], err[256];
         int                       has_more = 0, rc, jrc;
@@ -106,12 +106,11 @@ static int connector_scan_cmp(const char *body, size_t len, char *why,
         } else if (rc == 1 && jrc) {
                 rc = -2;
                 snprintf(why, why_size, "taken, jansson says: %.200s", err);
-        } else if (rc == 1 &&
-                   (pg.n != json_array_size(events) ||
-                    pg.has_more != has_more ||
-                    pg.next_cursor.len != strlen(next) ||
-                    memcmp(body + pg.next_cursor.off, next,
-                           pg.next_cursor.len))) {
+        } else if (rc == 1 && (pg.n != json_array_size(events) ||
+                               pg.has_more != has_more ||
+                               pg.next_cursor.len != strlen(next) ||
+                               memcmp(body + pg.next_cursor.off, next,
+                                      pg.next_cursor.len))) {
                 rc = -2;
                 snprintf(why, why_size, "count, cursor or has_more differ");
         }

@@ -51,8 +51,8 @@ static void expect_event(const char *e, int as_is)
                                  1);
                 assert_int_equal(pg.n, 1);
                 if (pg.v[0].as_is != as_is)
-                        fail_msg("as_is %d, want %d: %s", pg.v[0].as_is,
-                                 as_is, e);
+                        fail_msg("as_is %d, want %d: %s", pg.v[0].as_is, as_is,
+                                 e);
         }
         connector_raw_page_free(&pg);
 }
@@ -181,27 +181,27 @@ static void test_events(void **state)
 static void test_declined(void **state)
 {
         static const char *events[] = {
-            "{ " EV_HEAD "}",                             /* whitespace */
-            "{" EV_HEAD " }",                             /* whitespace */
+            "{ " EV_HEAD "}",                                   /* whitespace */
+            "{" EV_HEAD " }",                                   /* whitespace */
             "{" EV_HEAD ",\"fields\":{\"name\":\"A\\u0042\"}}", /* escape */
             "{" EV_HEAD ",\"fields\":{\"name\":\"caf\xc3\xa9\"}}", /* UTF-8 */
-            "{" EV_HEAD ",\"fields\":{\"name\":\"a\tb\"}}", /* control */
-            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":1.5}}", /* real */
-            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":1e3}}", /* real */
-            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":-0}}",  /* -0 */
-            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":01}}",  /* bad */
+            "{" EV_HEAD ",\"fields\":{\"name\":\"a\tb\"}}",        /* control */
+            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":1.5}}",   /* real */
+            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":1e3}}",   /* real */
+            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":-0}}",    /* -0 */
+            "{" EV_HEAD ",\"fields\":{\"annual_revenue\":01}}",    /* bad */
             "{" EV_HEAD ",\"fields\":{\"annual_revenue\":1234567890123456789}}",
-            "{" EV_HEAD ",\"version\":3}",                 /* repeated */
+            "{" EV_HEAD ",\"version\":3}", /* repeated */
             "{" EV_HEAD ",\"fields\":{\"name\":\"a\",\"name\":\"b\"}}",
             "{" EV_HEAD ",\"fields\":{\"name\":{\"value\":\"a\"}}}", /* deep */
-            "{" EV_HEAD ",\"merged_ids\":[[1]]}",          /* deep */
-            "{" EV_HEAD ",\"merged_ids\":[{}]}",           /* deep */
-            "{" EV_HEAD ",\"x\":tru}",                     /* malformed */
-            "{" EV_HEAD ",\"x\":nul}",                     /* malformed */
-            "{" EV_HEAD ",}",                              /* malformed */
-            "{" EV_HEAD,                                   /* truncated */
-            "\"e-1\"",                                     /* not an object */
-            "[]",                                          /* not an object */
+            "{" EV_HEAD ",\"merged_ids\":[[1]]}",                    /* deep */
+            "{" EV_HEAD ",\"merged_ids\":[{}]}",                     /* deep */
+            "{" EV_HEAD ",\"x\":tru}", /* malformed */
+            "{" EV_HEAD ",\"x\":nul}", /* malformed */
+            "{" EV_HEAD ",}",          /* malformed */
+            "{" EV_HEAD,               /* truncated */
+            "\"e-1\"",                 /* not an object */
+            "[]",                      /* not an object */
         };
         static const char *pages[] = {
             "",
