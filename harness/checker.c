@@ -160,6 +160,26 @@ static void fields_diff(const json_t *sink, const json_t *crm, int with_values,
                 snprintf(buf + len, size - len, " and %zu more", n - shown);
 }
 
+/* 1 when the sink's fields differ from the CRM's final state (which
+ * fields into fd), 0 when equal, -1 when out of memory. The final state
+ * is kept as text: parsed here, compared as a tree (json_equal, as
+ * before). */
+static int fields_differ(const struct check_record *ar,
+                         const struct crm_record *cr, char *fd, size_t size)
+{
+        json_t *cf = crmsync_record_fields(cr);
+        int     rc = 0;
+
+        if (!cf)
+                return -1;
+        if (!json_equal((json_t *)ar->fields, cf)) {
+                fields_diff(ar->fields, cf, 1, fd, size);
+                rc = 1;
+        }
+        json_decref(cf);
+        return rc;
+}
+
 /* -- end state --------------------------------------------------------------
  */
 
@@ -173,7 +193,7 @@ int crmsync_check_end_state(const crm_workload_t      *w,
         size_t                nrec = crmsync_workload_record_cnt(w);
         char                  key[CRMSYNC_KEY_MAX], od[160], fd[200];
 
-        int oom = !seen;
+        int oom = !seen, diff;
 
         /* A later record with the same key replaces an earlier one. */
         crmsync_strmap_init(&ix, record_key);
@@ -218,8 +238,10 @@ int crmsync_check_end_state(const crm_workload_t      *w,
                                : "live at v%u in CRM, absent in sink%.0u",
                             cr->version, ar ? ar->version : 0);
                 } else if (ar->version < cr->version) {
+                        json_t *cf = crmsync_record_fields(cr);
                         owner_diff(w, ar, cr, od, sizeof(od));
-                        fields_diff(ar->fields, cr->fields, 0, fd, sizeof(fd));
+                        fields_diff(ar->fields, cf, 0, fd, sizeof(fd));
+                        json_decref(cf);
                         crmsync_check_result_add(
                             r, ANOMALY_STALE, key, "sink v%u, CRM v%u%s%s",
                             ar->version, cr->version, od, fd);
@@ -233,10 +255,16 @@ int crmsync_check_end_state(const crm_workload_t      *w,
                         owner_diff(w, ar, cr, od, sizeof(od));
                         crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
                                                  "v%u%s", cr->version, od);
-                } else if (!json_equal((json_t *)ar->fields, cr->fields)) {
-                        fields_diff(ar->fields, cr->fields, 1, fd, sizeof(fd));
+                } else if ((diff = fields_differ(ar, cr, fd, sizeof(fd))) > 0) {
                         crmsync_check_result_add(r, ANOMALY_DIVERGENT, key,
                                                  "v%u%s", cr->version, fd);
+                } else if (diff < 0) {
+                        crmsync_strmap_reset(&ix);
+                        free(seen);
+                        return crmsync_err(errstr, errstr_size,
+                                           "checker: out of memory reading "
+                                           "%s's fields",
+                                           key);
                 }
         }
 

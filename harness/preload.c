@@ -48,10 +48,9 @@ static json_t *envelope(const crm_workload_t *wl, const struct crm_event *ev,
                                             json_integer(rec->version));
                         json_object_set_new(j, "account_id",
                                             json_string(rec->account_id));
-                        json_object_set_new(j, "fields",
-                                            rec->deleted || !rec->fields
-                                                ? json_object()
-                                                : json_deep_copy(rec->fields));
+                        json_t *f =
+                            rec->deleted ? NULL : crmsync_record_fields(rec);
+                        json_object_set_new(j, "fields", f ? f : json_object());
                         json_object_set_new(j, "resolved_move", json_true());
                         json_object_set_new(j, "full_state", json_true());
                         (*moves)++;

@@ -90,11 +90,11 @@ struct live_rec {
         uint32_t last_ev; /* index of the last applied event */
         int64_t  last_modified_ms;
         int64_t  created_ms; /* wall time of its first change */
-        /* NULL before create. Owned while the record is short of its
-         * final version; at its final version, when equal, the
-         * workload's final-state tree (borrowed, fields_final set, never
-         * written through: an update copies it first), so a record's
-         * end state is held once, not twice. */
+        /* Owned; NULL before create. At its final version, when equal,
+         * the record's tree is freed and fields_final set: its fields are
+         * the workload's final-state text (crm_live_fields parses it; a
+         * later write parses it back first), so a record's end state is
+         * held once, as text, not as a second tree. */
         json_t *fields;
         int     fields_final;
         /* Merge winners: the records merged into it so far, as a JSON
@@ -269,6 +269,9 @@ int crm_wire_event_append(const struct crm_event *ev, int64_t start_wall_ms,
 int  crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size);
 void crm_objects_destroy(crm_server_t *s);
 void crm_objects_apply(crm_server_t *s, uint32_t ev);
+/* Record idx's live fields as a new reference (NULL before its create or
+ * when out of memory). */
+json_t *crm_live_fields(crm_server_t *s, uint32_t idx);
 /* GET /v1/objects/{type}/{id} and /v1/objects/{type}?modified_since= */
 void crm_objects_handle(crm_server_t *s, struct evhttp_request *req,
                         const char *rest, const char *query);

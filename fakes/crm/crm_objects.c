@@ -47,8 +47,7 @@ void crm_objects_destroy(crm_server_t *s)
         size_t nrec = crmsync_workload_record_cnt(s->w);
         if (s->live)
                 for (size_t i = 0; i < nrec; i++) {
-                        if (!s->live[i].fields_final)
-                                json_decref(s->live[i].fields);
+                        json_decref(s->live[i].fields);
                         json_decref(s->live[i].merged);
                 }
         free(s->live);
@@ -57,12 +56,23 @@ void crm_objects_destroy(crm_server_t *s)
                 free(s->by_entity[t]);
 }
 
-/* lr's fields, owned again (a copy of the workload's tree it borrowed,
- * or NULL when that fails). */
-static json_t *own_fields(struct live_rec *lr)
+json_t *crm_live_fields(crm_server_t *s, uint32_t idx)
+{
+        const struct live_rec *lr = &s->live[idx];
+
+        if (lr->fields_final)
+                return crmsync_record_fields(
+                    crmsync_workload_record(s->w, idx));
+        return json_incref(lr->fields);
+}
+
+/* Record rec's fields as a tree of its own again (parsed from the final
+ * state it stood at), or NULL when that fails. */
+static json_t *own_fields(crm_server_t *s, struct live_rec *lr, uint32_t rec)
 {
         if (lr->fields_final) {
-                lr->fields       = json_deep_copy(lr->fields);
+                lr->fields =
+                    crmsync_record_fields(crmsync_workload_record(s->w, rec));
                 lr->fields_final = 0;
         }
         return lr->fields;
@@ -87,19 +97,24 @@ static int same_fields(json_t *a, json_t *b)
 }
 
 /* At its final version, a record whose fields equal the workload's final
- * state borrows that tree and frees its own. Equality (in order) is
- * checked, not assumed, so the objects API serves the same bytes either
- * way. */
+ * state frees its tree: its fields are then that state's text. Equality
+ * (in order) is checked, not assumed, so the objects API serves the same
+ * bytes either way. */
 static void share_final(crm_server_t *s, struct live_rec *lr, uint32_t rec)
 {
         const struct crm_record *r = crmsync_workload_record(s->w, rec);
+        json_t                  *fin;
 
-        if (lr->fields_final || !lr->fields || !r->fields ||
-            lr->version != r->version || !same_fields(lr->fields, r->fields))
+        if (lr->fields_final || !lr->fields || !r->fields_json ||
+            lr->version != r->version)
                 return;
-        json_decref(lr->fields);
-        lr->fields       = r->fields;
-        lr->fields_final = 1;
+        fin = crmsync_record_fields(r);
+        if (fin && same_fields(lr->fields, fin)) {
+                json_decref(lr->fields);
+                lr->fields       = NULL;
+                lr->fields_final = 1;
+        }
+        json_decref(fin);
 }
 
 void crm_objects_apply(crm_server_t *s, uint32_t ev)
@@ -110,15 +125,14 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         switch (e->change) {
         case CRM_CHANGE_CREATE:
         case CRM_CHANGE_UNDELETE:
-                if (!lr->fields_final)
-                        json_decref(lr->fields);
+                json_decref(lr->fields);
                 lr->fields       = crmsync_event_fields(e);
                 lr->fields_final = 0;
                 lr->deleted      = 0;
                 break;
         case CRM_CHANGE_UPDATE: {
                 json_t *f = crmsync_event_fields(e);
-                if (!own_fields(lr))
+                if (!own_fields(s, lr, s->ev_rec[ev]))
                         lr->fields = json_object();
                 json_object_update(lr->fields, f);
                 json_decref(f);
@@ -152,6 +166,7 @@ static void add_object(crm_server_t *s, struct evbuffer *out, uint32_t idx)
         const struct live_rec   *lr = &s->live[idx];
         const struct crm_event  *e  = crmsync_workload_event(s->w, lr->last_ev);
         char *f = lr->fields ? json_dumps(lr->fields, JSON_COMPACT) : NULL;
+        const char *text = lr->fields_final ? r->fields_json : f;
 
         evbuffer_add_printf(
             out,
@@ -163,7 +178,7 @@ static void add_object(crm_server_t *s, struct evbuffer *out, uint32_t idx)
         if (lr->deleted && e->merged_into[0])
                 evbuffer_add_printf(out, ",\"merged_into\":\"%s\"",
                                     e->merged_into);
-        evbuffer_add_printf(out, ",\"fields\":%s}", f ? f : "{}");
+        evbuffer_add_printf(out, ",\"fields\":%s}", text ? text : "{}");
         free(f);
 }
 

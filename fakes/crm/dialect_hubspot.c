@@ -272,15 +272,17 @@ static json_t *hs_properties(crm_server_t *s, uint32_t idx)
         const struct crm_record *r  = crmsync_workload_record(s->w, idx);
         const struct live_rec   *lr = &s->live[idx];
         json_t                  *p  = json_object();
+        json_t                  *f  = crm_live_fields(s, idx);
         const char              *k;
         json_t                  *v;
 
-        json_object_foreach(lr->fields, k, v)
+        json_object_foreach(f, k, v)
         {
                 json_t *pv = crm_prop_string(v);
                 json_object_set_new(p, crm_hubspot_prop(r->entity, k),
                                     pv ? pv : json_null());
         }
+        json_decref(f);
         set_num(p, "hs_object_id", crm_hubspot_num(r->id));
         set_time(p, "createdate", lr->created_ms);
         set_time(p, "hs_lastmodifieddate", lr->last_modified_ms);

@@ -289,12 +289,12 @@ static json_t *field_value(crm_server_t *s, enum crm_entity t, uint32_t idx,
         }
         for (int i = 0; i < 8 && crm_sf_types[t].f[i].sf; i++)
                 if (!strcasecmp(crm_sf_types[t].f[i].sf, name)) {
-                        json_t *v =
-                            lr->fields
-                                ? json_object_get(lr->fields,
-                                                  crm_sf_types[t].f[i].field)
-                                : NULL;
-                        return v && !lr->deleted ? json_incref(v) : json_null();
+                        json_t *f =
+                            lr->deleted ? NULL : crm_live_fields(s, idx);
+                        json_t *v = json_incref(
+                            json_object_get(f, crm_sf_types[t].f[i].field));
+                        json_decref(f);
+                        return v ? v : json_null();
                 }
         return NULL;
 }

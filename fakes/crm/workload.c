@@ -313,6 +313,11 @@ struct workload_strs {
         char                  data[WORKLOAD_STRS_BLOCK];
 };
 
+json_t *crmsync_record_fields(const struct crm_record *r)
+{
+        return json_loads(r->fields_json ? r->fields_json : "{}", 0, NULL);
+}
+
 json_t *crmsync_event_fields(const struct crm_event *ev)
 {
         return json_loads(ev->fields_json ? ev->fields_json : "{}", 0, NULL);
@@ -349,8 +354,6 @@ void crmsync_workload_destroy(crm_workload_t *w)
                 w->strs = next;
         }
         free(w->rec_ids);
-        for (size_t i = 0; i < w->record_cnt; i++)
-                json_decref(w->records[i].fields);
         free(w->events);
         free(w->records);
         free(w->slots);

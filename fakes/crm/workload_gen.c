@@ -199,7 +199,10 @@ struct gen {
         size_t        account_cnt, account_cap;
         uint32_t      live_accounts;
         /* By record index: owner account ordinal, slot in undeletable+1. */
-        uint32_t    *owner, *undel_pos;
+        uint32_t *owner, *undel_pos;
+        /* By record index: its fields as they stand (the final state is
+         * kept as text once the log is complete). */
+        json_t     **fields;
         size_t       aux_cap;
         struct idvec undeletable; /* deleted, not merged records */
         double       t_ms;
@@ -307,6 +310,7 @@ static int aux_reserve(struct gen *g, size_t n)
                 return 0;
         size_t    ncap = g->aux_cap ? g->aux_cap * 2 : 1024;
         uint32_t *o, *u;
+        json_t  **f;
         while (ncap < n)
                 ncap *= 2;
         o = realloc(g->owner, ncap * sizeof(*o));
@@ -317,7 +321,12 @@ static int aux_reserve(struct gen *g, size_t n)
         if (!u)
                 return -1;
         g->undel_pos = u;
-        g->aux_cap   = ncap;
+        f            = realloc(g->fields, ncap * sizeof(*f));
+        if (!f)
+                return -1;
+        memset(f + g->aux_cap, 0, (ncap - g->aux_cap) * sizeof(*f));
+        g->fields  = f;
+        g->aux_cap = ncap;
         return 0;
 }
 
@@ -376,22 +385,22 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
                 return -1;
         r->id          = w->rec_ids[idx];
         r->merged_into = "";
-        r->fields      = json_object();
+        json_t *fields = g->fields[idx] = json_object();
         for (size_t i = 0; i < field_table[e].cnt; i++)
                 json_object_set_new(
-                    r->fields, field_table[e].defs[i].name,
+                    fields, field_table[e].defs[i].name,
                     field_value(&g->rng, &field_table[e].defs[i]));
         if (e == CRM_ENTITY_CONTACT) { /* the email follows the name */
                 char f[32], l[32], mail[96];
-                lower_copy(f, sizeof(f),
-                           json_string_value(
-                               json_object_get(r->fields, "first_name")));
+                lower_copy(
+                    f, sizeof(f),
+                    json_string_value(json_object_get(fields, "first_name")));
                 lower_copy(
                     l, sizeof(l),
-                    json_string_value(json_object_get(r->fields, "last_name")));
+                    json_string_value(json_object_get(fields, "last_name")));
                 snprintf(mail, sizeof(mail), "%s.%s.%" PRIu32 "@example.test",
                          f, l, g->ids[e]);
-                json_object_set_new(r->fields, "email", json_string(mail));
+                json_object_set_new(fields, "email", json_string(mail));
         }
         r->version = 1;
         if (workload_index(w, idx))
@@ -412,7 +421,7 @@ static int64_t create_record(struct gen *g, enum crm_entity e, uint32_t owner)
                         return -1;
         }
         txn_begin(g, 1);
-        emit(g, idx, CRM_CHANGE_CREATE, json_incref(r->fields));
+        emit(g, idx, CRM_CHANGE_CREATE, json_incref(fields));
         return idx;
 }
 
@@ -519,14 +528,14 @@ static void do_update(struct gen *g, uint32_t idx)
                 order[j] = t;
                 const struct field_def *d = &defs[order[i]];
                 json_t                 *v = field_new_value(
-                                    &g->rng, d, json_object_get(r->fields, d->name));
+                                    &g->rng, d, json_object_get(g->fields[idx], d->name));
                 if (v)
                         json_object_set_new(changed, d->name, v);
         }
         if (json_object_size(changed) == 0) {
                 /* Practically unreachable; keep "update changes something". */
                 const struct field_def *d = &defs[cnt - 1];
-                json_t *cur               = json_object_get(r->fields, d->name);
+                json_t *cur = json_object_get(g->fields[idx], d->name);
                 /* Keep the field's documented JSON type
                  * (docs/wire-contracts.md). */
                 json_object_set_new(
@@ -538,7 +547,7 @@ static void do_update(struct gen *g, uint32_t idx)
                                            : d->lo)
                         : json_sprintf("%s~%u", d->name, r->version));
         }
-        json_object_update(r->fields, changed);
+        json_object_update(g->fields[idx], changed);
         r->version++;
         txn_begin(g, 1);
         emit(g, idx, CRM_CHANGE_UPDATE, changed);
@@ -633,7 +642,7 @@ static void op_undelete(struct gen *g)
                 if (r->entity == CRM_ENTITY_ACCOUNT)
                         g->live_accounts++;
                 txn_begin(g, 1);
-                emit(g, idx, CRM_CHANGE_UNDELETE, json_incref(r->fields));
+                emit(g, idx, CRM_CHANGE_UNDELETE, json_incref(g->fields[idx]));
                 return;
         }
         op_update(g);
@@ -672,16 +681,15 @@ static void op_merge(struct gen *g, size_t budget)
         crm_workload_t    *w    = g->w;
         uint32_t           widx = g->accounts[win];
         struct crm_record *wr   = &w->records[widx];
-        json_int_t         rev =
-            json_integer_value(json_object_get(wr->fields, "annual_revenue"));
+        json_int_t         rev  = json_integer_value(
+                     json_object_get(g->fields[widx], "annual_revenue"));
         for (int i = 0; i < nl; i++)
-                rev += json_integer_value(
-                    json_object_get(w->records[g->accounts[losers[i]]].fields,
-                                    "annual_revenue"));
+                rev += json_integer_value(json_object_get(
+                    g->fields[g->accounts[losers[i]]], "annual_revenue"));
 
         txn_begin(g, n);
         json_t *changed = json_pack("{sI}", "annual_revenue", rev);
-        json_object_update(wr->fields, changed);
+        json_object_update(g->fields[widx], changed);
         wr->version++;
         struct crm_event *ev = emit(g, widx, CRM_CHANGE_UPDATE, changed);
         if (ev) {
@@ -715,6 +723,21 @@ static void op_merge(struct gen *g, size_t budget)
         }
 }
 
+/* The records' final fields as compact text in the order written (what
+ * the objects API shows), kept with the events' strings: a jansson tree
+ * a record was ~600 bytes, at a million changes ~135 MB. */
+static void keep_final_text(struct gen *g)
+{
+        crm_workload_t *w = g->w;
+
+        for (size_t i = 0; i < w->record_cnt && !g->oom; i++) {
+                char *t = json_dumps(g->fields[i], JSON_COMPACT);
+                if (!t || !(w->records[i].fields_json = workload_intern(w, t)))
+                        g->oom = 1;
+                free(t);
+        }
+}
+
 static void gen_free(struct gen *g)
 {
         for (size_t i = 0; i < g->account_cnt; i++)
@@ -724,6 +747,9 @@ static void gen_free(struct gen *g)
         free(g->zipf_cdf);
         free(g->owner);
         free(g->undel_pos);
+        for (size_t i = 0; i < g->aux_cap; i++)
+                json_decref(g->fields[i]);
+        free(g->fields);
         free(g->undeletable.v);
 }
 
@@ -776,6 +802,7 @@ int workload_gen_log(crm_workload_t *w)
                 else
                         op_merge(&g, budget);
         }
+        keep_final_text(&g);
         gen_free(&g);
         return g.oom ? -1 : 0;
 }

@@ -103,7 +103,10 @@ struct crm_record {
         const char     *id;          /* "C-000001" */
         const char     *account_id;  /* owner ("" never: an id) */
         const char     *merged_into; /* "" unless merged away */
-        json_t         *fields;      /* all fields, owned by the workload */
+        /* All fields as compact JSON object text in the order written,
+         * owned by the workload (a jansson tree a record was ~600 bytes);
+         * crmsync_record_fields gives the object. */
+        const char *fields_json;
 };
 
 typedef struct crm_workload crm_workload_t;
@@ -142,6 +145,10 @@ void crmsync_workload_sha256(const crm_workload_t *w, char out_hex[65]);
  * destroy. */
 const struct crm_workload_config *
 crmsync_workload_config(const crm_workload_t *w);
+
+/* The final fields of r as a new JSON object (caller decrefs), in the
+ * order they were written; NULL when out of memory. */
+json_t *crmsync_record_fields(const struct crm_record *r);
 
 /* The changed fields of ev as a new JSON object (caller decrefs), in the
  * order they were written; NULL when out of memory. */

@@ -44,7 +44,7 @@ static int setup(void **state)
                 const struct crm_record *cr = crmsync_workload_record(f->w, i);
                 snprintf(f->keys[i], CRMSYNC_KEY_MAX, "%s/%s",
                          crmsync_entity_name(cr->entity), cr->id);
-                f->fields[i] = json_deep_copy(cr->fields);
+                f->fields[i] = crmsync_record_fields(cr);
                 f->recs[i]   = (struct check_record){f->keys[i], cr->account_id,
                                                      cr->version, cr->deleted,
                                                      f->fields[i]};
@@ -158,7 +158,7 @@ static void test_divergent_fires_on_fields_and_owner(void **state)
         assert_non_null(json_object_get(r.examples, "divergent"));
         crmsync_check_result_clear(&r);
         json_decref(f->fields[i]);
-        f->fields[i] = json_deep_copy(crmsync_workload_record(f->w, i)->fields);
+        f->fields[i] = crmsync_record_fields(crmsync_workload_record(f->w, i));
         f->recs[i].fields = f->fields[i];
 }
 
@@ -255,7 +255,7 @@ static void test_divergent_example_names_field_and_owner(void **state)
         field_seen = 1;
         crmsync_check_result_clear(&r);
         json_decref(f->fields[i]);
-        f->fields[i]      = json_deep_copy(cr->fields);
+        f->fields[i]      = crmsync_record_fields(cr);
         f->recs[i].fields = f->fields[i];
 
         f->recs[i].account_id = "A-999999";

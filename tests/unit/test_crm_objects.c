@@ -1,9 +1,10 @@
 /* test_crm_objects.c -- the mock CRM's live record state
- * (fakes/crm/crm_objects.c): once every event is applied, each record's
- * fields are the workload's final-state tree itself (held once, not a
- * second tree a record), with the same keys, values and order as the
- * fields rebuilt from the events one by one; and a write after that copies
- * the tree first, leaving the workload's ground truth untouched. */
+ * (fakes/crm/crm_objects.c) and the workload's final state: once every
+ * event is applied, neither holds a jansson tree a record (the final
+ * state is compact text, and a record at its final version points at it),
+ * each record's fields are the same keys, values and order as the fields
+ * rebuilt from the events one by one; and a write after that parses the
+ * text back first, leaving the workload's ground truth untouched. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,41 +93,60 @@ static json_t *rebuild(struct fx *f, uint32_t idx)
         return o;
 }
 
-static void test_final_state_held_once(void **state)
+/* The final state is held once and as text: after every event, no
+ * record holds a tree in the CRM's live state (each points at the
+ * workload's final-state text; a tree a record was ~600 bytes), and the
+ * workload keeps that text, not a tree. */
+static void test_final_state_held_as_text(void **state)
 {
         struct fx *f    = *state;
-        size_t     nrec = crmsync_workload_record_cnt(f->w), deleted = 0;
+        size_t     nrec = crmsync_workload_record_cnt(f->w);
 
         assert_int_equal(f->s->applied, crmsync_workload_event_cnt(f->w));
         for (uint32_t i = 0; i < nrec; i++) {
                 const struct crm_record *r  = crmsync_workload_record(f->w, i);
                 const struct live_rec   *lr = &f->s->live[i];
+                if (lr->fields || !lr->fields_final)
+                        fail_msg("record %s: the live state holds a tree of "
+                                 "its own at the final version",
+                                 r->id);
+                assert_non_null(r->fields_json);
+                assert_true(r->fields_json[0] == '{');
+        }
+}
+
+/* Each record's fields, as the objects API serves them, are the bytes of
+ * the tree rebuilt from its events (in order). */
+static void test_fields_as_rebuilt(void **state)
+{
+        struct fx *f    = *state;
+        size_t     nrec = crmsync_workload_record_cnt(f->w), deleted = 0;
+
+        for (uint32_t i = 0; i < nrec; i++) {
+                const struct crm_record *r  = crmsync_workload_record(f->w, i);
+                const struct live_rec   *lr = &f->s->live[i];
                 json_t                  *want = rebuild(f, i);
+                json_t                  *got  = crm_live_fields(f->s, i);
                 char                    *a    = json_dumps(want, JSON_COMPACT);
-                char *b = json_dumps(lr->fields, JSON_COMPACT);
+                char                    *b    = json_dumps(got, JSON_COMPACT);
 
                 deleted += r->deleted;
                 assert_int_equal(lr->version, r->version);
-                if (lr->fields != r->fields)
-                        fail_msg("record %s: its live fields are a tree of "
-                                 "their own, not the workload's final "
-                                 "state",
-                                 r->id);
-                /* Same bytes on the wire as the tree built event by
-                 * event (the objects API dumps it in order). */
-                if (strcmp(a, b))
-                        fail_msg("record %s: live %s\n rebuilt %s", r->id, b,
-                                 a);
+                if (strcmp(a, b) || strcmp(a, r->fields_json))
+                        fail_msg("record %s: live %s\n final %s\n rebuilt %s",
+                                 r->id, b, r->fields_json, a);
                 free(a);
                 free(b);
                 json_decref(want);
+                json_decref(got);
         }
         assert_true(deleted > 0); /* deletes and merges were covered */
 }
 
-/* A write after the final version copies first: the workload's tree is
- * the checker's ground truth and must not move. */
-static void test_write_copies_first(void **state)
+/* A write after the final version parses the text into a tree of the
+ * record's own first: the workload's text is the checker's ground truth
+ * and must not move. */
+static void test_write_parses_first(void **state)
 {
         struct fx *f = *state;
         size_t     ev;
@@ -142,23 +162,23 @@ static void test_write_copies_first(void **state)
         assert_true(ev < crmsync_workload_event_cnt(f->w));
         uint32_t                 idx    = f->s->ev_rec[ev];
         const struct crm_record *r      = crmsync_workload_record(f->w, idx);
-        char                    *before = json_dumps(r->fields, JSON_COMPACT);
+        char                    *before = strdup(r->fields_json);
 
-        assert_ptr_equal(f->s->live[idx].fields, r->fields);
+        assert_true(f->s->live[idx].fields_final);
         /* An old update again (as a replayed write would be). */
         crm_objects_apply(f->s, (uint32_t)ev);
-        assert_ptr_not_equal(f->s->live[idx].fields, r->fields);
-        char *after = json_dumps(r->fields, JSON_COMPACT);
-        assert_string_equal(before, after);
+        assert_false(f->s->live[idx].fields_final);
+        assert_non_null(f->s->live[idx].fields);
+        assert_string_equal(before, r->fields_json);
         free(before);
-        free(after);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_final_state_held_once),
-            cmocka_unit_test(test_write_copies_first),
+            cmocka_unit_test(test_final_state_held_as_text),
+            cmocka_unit_test(test_fields_as_rebuilt),
+            cmocka_unit_test(test_write_parses_first),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
