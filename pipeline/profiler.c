@@ -589,7 +589,8 @@ static int profiler_open(struct profiler *p, char *errstr, size_t errstr_size)
 
         if (profiler_http_init(&p->http, cfg->sink_url, errstr, errstr_size))
                 return -1;
-        p->sink = &p->http;
+        p->sink           = &p->http;
+        p->http.fx_repeat = (cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) != 0;
         if (!(p->dedupe = profiler_dedupe_new(PROFILER_DEDUPE_CAP)))
                 return crmsync_err(errstr, errstr_size,
                                    "profiler: out of memory (dedupe set)");

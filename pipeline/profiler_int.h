@@ -197,6 +197,10 @@ struct prof_http {
          * DSN): the requests are done as SQL (profiler_pg.c) and answered
          * with the HTTP sink's replies. NULL for the HTTP sink. */
         struct prof_pg *pg;
+        /* The postgres sink inserts a side effect only when its row is not
+         * there yet (a retry after a commit whose answer was cut); the
+         * no-dedupe bug inserts it again. */
+        int fx_repeat;
 };
 
 int  profiler_http_init(struct prof_http *c, const char *base_url, char *errstr,

@@ -398,7 +398,10 @@ out:
         return rc;
 }
 
-/* Side effects: one row each in crmsync_side_effects, one transaction. */
+/* Side effects: one row each in crmsync_side_effects, one transaction,
+ * none that is there already: when the server committed but the connection
+ * was cut before its answer, the retry must not request it a second time
+ * (unless c->fx_repeat, the no-dedupe bug). */
 static int side_effects(struct prof_http *c, const json_t *fx, char *errstr,
                         size_t errstr_size)
 {
@@ -408,12 +411,20 @@ static int side_effects(struct prof_http *c, const json_t *fx, char *errstr,
 
         if (!arg)
                 return crmsync_err(errstr, errstr_size, "out of memory");
-        res = pg_exec(c->pg,
-                      "INSERT INTO crmsync_side_effects (event_id, kind, key) "
-                      "SELECT event_id, kind, key FROM "
-                      "jsonb_to_recordset($1::jsonb) AS x(event_id text, "
-                      "kind text, key text)",
-                      arg, errstr, errstr_size);
+        res = pg_exec(
+            c->pg,
+            c->fx_repeat
+                ? "INSERT INTO crmsync_side_effects (event_id, kind, key) "
+                  "SELECT event_id, kind, key FROM "
+                  "jsonb_to_recordset($1::jsonb) AS x(event_id text, "
+                  "kind text, key text)"
+                : "INSERT INTO crmsync_side_effects (event_id, kind, key) "
+                  "SELECT x.event_id, x.kind, x.key FROM "
+                  "jsonb_to_recordset($1::jsonb) AS "
+                  "x(event_id text, kind text, key text) WHERE NOT EXISTS "
+                  "(SELECT 1 FROM crmsync_side_effects s WHERE s.event_id = "
+                  "x.event_id AND s.kind = x.kind)",
+            arg, errstr, errstr_size);
         free(arg);
         if (!res)
                 return -1;
