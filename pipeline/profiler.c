@@ -410,8 +410,12 @@ int profiler_flush_batch(struct profiler *p)
         if (p->nents && !(idx = malloc(p->nents * sizeof(*idx))))
                 return -1;
         /* The bug: commit what was read before writing it, so a crash
-         * before the sink acknowledged loses the batch. */
-        if (p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK)
+         * before the sink acknowledged loses the batch. The writer
+         * thread's batch was committed when the loop read it (poll_once);
+         * committing it again here could move the offset back behind a
+         * batch the loop committed since. */
+        if ((p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK) &&
+            !p->is_writer)
                 commit_offsets(p, 1);
         unpark(p, 1, p->last_flush_ms); /* new ops may be predecessors */
         for (;;) {
@@ -672,7 +676,18 @@ static int poll_once(struct profiler *p, uint32_t batch_size,
                 int full =
                     p->nents >= PROFILER_READ_AHEAD * (size_t)batch_size ||
                     p->nmsgs >= 4 * PROFILER_READ_AHEAD * (size_t)batch_size;
-                profiler_writer_submit(p, full);
+                /* The bug commits a batch once it is read, even while the
+                 * writer still retries the one before: a crash then loses
+                 * what was read, whichever batch the sink's outage caught
+                 * (also one whose write the sink applied but whose answer
+                 * was cut). */
+                if ((p->cfg->bugs & CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK) &&
+                    p->nmsgs != p->bug_committed_msgs) {
+                        commit_offsets(p, 1);
+                        p->bug_committed_msgs = p->nmsgs;
+                }
+                if (profiler_writer_submit(p, full))
+                        p->bug_committed_msgs = 0;
         } else {
                 profiler_writer_busy(p); /* take a finished batch back */
         }

@@ -271,6 +271,7 @@ struct profiler {
         size_t               nmsgs;    /* new messages since the last flush */
         int64_t              first_ms; /* when the first of them came */
         int64_t              last_flush_ms;
+        size_t bug_committed_msgs; /* nmsgs the bug committed on read */
 
         struct side_fx *fx;
         size_t          nfx, fx_cap;

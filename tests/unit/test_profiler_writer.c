@@ -69,11 +69,11 @@ static int64_t committed_of(const char *bootstrap, const char *group)
         return off < 0 ? 0 : off;
 }
 
-static uint64_t bulk_requests(const sink_server_t *s)
+static uint64_t requests(const sink_server_t *s, const char *endpoint)
 {
         uint64_t n = 0;
         for (size_t i = 0; i < s->nreqs; i++)
-                if (!strcmp(s->reqs[i].endpoint, "bulk"))
+                if (!strcmp(s->reqs[i].endpoint, endpoint))
                         n += s->reqs[i].count;
         return n;
 }
@@ -85,6 +85,7 @@ struct outcome {
         uint64_t requests;
         int      read_before_first_apply; /* records the loop had read */
         int      first_request;           /* records in the first write */
+        int64_t  committed_in_outage;     /* at most, while the sink was out */
 };
 
 /* How many records the lineage file (CRMSYNC_READ_LOG: wall ms, event
@@ -103,9 +104,11 @@ static int read_before(const char *path, int64_t ms)
 }
 
 /* N_RECORDS creates on one partition; a profiler (bugs) writes them into
- * a sink that holds each request 300 ms; every ~20 ms compare the group's
- * committed offset with the sink's apply log. */
-static void run(uint32_t bugs, const char *group, struct outcome *out)
+ * a sink that holds each request 300 ms (and answers 503 to every request
+ * for outage_ms from the first); every ~20 ms compare the group's committed
+ * offset with the sink's apply log. */
+static void run(uint32_t bugs, const char *group, int64_t outage_ms,
+                struct outcome *out)
 {
         char             errstr[512], key[32], val[512], url[64];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -147,6 +150,11 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
             crmsync_sink_server_new(base, &scfg, errstr, sizeof(errstr));
         assert_non_null(sink);
         crmsync_sink_set_latency(sink, 300);
+        if (outage_ms)
+                assert_int_equal(crmsync_sink_set_outage(sink, SINK_OUTAGE_503,
+                                                         errstr,
+                                                         sizeof(errstr)),
+                                 0);
         struct event  *tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
         struct timeval tv   = {0, 5000};
         event_add(tick, &tv);
@@ -173,10 +181,20 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
         assert_int_equal(pthread_create(&th, NULL, prof_main, &t), 0);
 
         const struct sink_apply *ap;
-        int64_t                  end = crmsync_mono_ms() + 60000;
+        int64_t                  end        = crmsync_mono_ms() + 60000;
+        int64_t                  outage_end = outage_ms ? INT64_MAX : 0;
         memset(out, 0, sizeof(*out));
         out->max_ahead = INT64_MIN;
         while (crmsync_mono_ms() < end) {
+                /* The outage lasts outage_ms from the first request (the
+                 * group join takes the mock cluster ~3 s). */
+                if (outage_end == INT64_MAX && requests(sink, "outage"))
+                        outage_end = crmsync_mono_ms() + outage_ms;
+                if (outage_end && crmsync_mono_ms() >= outage_end) {
+                        crmsync_sink_set_outage(sink, SINK_OUTAGE_NONE, errstr,
+                                                sizeof(errstr));
+                        outage_end = 0;
+                }
                 int64_t until = crmsync_mono_ms() + 20;
                 while (crmsync_mono_ms() < until)
                         event_base_loop(base, EVLOOP_ONCE);
@@ -186,6 +204,8 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
                 out->committed = committed_of(bootstrap, group);
                 if (out->committed - (int64_t)out->applied > out->max_ahead)
                         out->max_ahead = out->committed - (int64_t)out->applied;
+                if (outage_end && out->committed > out->committed_in_outage)
+                        out->committed_in_outage = out->committed;
                 if (out->applied == N_RECORDS && out->committed == N_RECORDS)
                         break;
         }
@@ -197,7 +217,7 @@ static void run(uint32_t bugs, const char *group, struct outcome *out)
         assert_true(__atomic_load_n(&t.done, __ATOMIC_ACQUIRE));
         pthread_join(th, NULL);
         assert_int_equal(t.rc, 0);
-        out->requests = bulk_requests(sink);
+        out->requests = requests(sink, "bulk");
         int64_t first = INT64_MAX;
         size_t  n     = crmsync_sink_applies(sink, &ap);
         for (size_t i = 0; i < n; i++)
@@ -225,7 +245,7 @@ static void test_reads_ahead_commits_only_applied(void **state)
 {
         struct outcome o;
         (void)state;
-        run(0, "g-writer", &o);
+        run(0, "g-writer", 0, &o);
         assert_int_equal(o.applied, N_RECORDS);
         assert_int_equal(o.committed, N_RECORDS);
         assert_true(o.max_ahead <= 0);
@@ -243,9 +263,40 @@ static void test_commit_before_ack_seen_ahead(void **state)
 {
         struct outcome o;
         (void)state;
-        run(CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK, "g-bug", &o);
+        run(CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK, "g-bug", 0, &o);
         assert_int_equal(o.applied, N_RECORDS);
         assert_true(o.max_ahead > 0);
+}
+
+/* While the sink answers 503 for 1.5 s the writer retries its first
+ * batch; the reference profiler commits nothing, and then everything. */
+static void test_outage_commits_nothing(void **state)
+{
+        struct outcome o;
+        (void)state;
+        run(0, "g-outage", 1500, &o);
+        assert_int_equal(o.committed_in_outage, 0);
+        assert_int_equal(o.applied, N_RECORDS);
+        assert_int_equal(o.committed, N_RECORDS);
+}
+
+/* The bug commits a batch once it is read, not when the writer takes it:
+ * while the writer retries the first batch, the batch the loop read
+ * behind it is committed too. (When the retried batch is one the sink
+ * applied but whose answer was cut, as a postgres connection reset can
+ * do, only this shows the bug: a bug that committed at the writer's start
+ * would have committed nothing unapplied.) */
+static void test_commit_before_ack_commits_read_ahead(void **state)
+{
+        struct outcome o;
+        (void)state;
+        run(CRMSYNC_BUG_COMMIT_BEFORE_SINK_ACK, "g-bug-outage", 3000, &o);
+        printf("committed during the outage: %lld\n",
+               (long long)o.committed_in_outage);
+        /* The writer's batch (at most BATCH records) and the full one
+         * read behind it. */
+        assert_true(o.committed_in_outage > BATCH);
+        assert_int_equal(o.applied, N_RECORDS);
 }
 
 int main(void)
@@ -253,6 +304,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_reads_ahead_commits_only_applied),
             cmocka_unit_test(test_commit_before_ack_seen_ahead),
+            cmocka_unit_test(test_outage_commits_nothing),
+            cmocka_unit_test(test_commit_before_ack_commits_read_ahead),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
