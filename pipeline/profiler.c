@@ -181,28 +181,39 @@ static int add_fx(struct profiler *p, const struct prof_op *op)
         return 0;
 }
 
+/* The per-op results of the last bulk reply, exactly n of them: the
+ * scanner's, or jansson's when the scanner does not take the reply. 0,
+ * or -1 when the reply is unreadable; json_decref *tree after use. */
+static int read_results(struct profiler *p, struct prof_result *out, size_t n,
+                        json_t **tree)
+{
+        *tree = NULL;
+        if (profiler_reply_scan(p->sink->buf, strlen(p->sink->buf), out, n) ==
+            0)
+                return 0;
+        return profiler_reply_json(p->sink->buf, out, n, tree);
+}
+
 /* Read the per-op results of one bulk reply for the pending ops idx[0..n).
  * Returns how many were applied, or -1 when the reply is unreadable
  * (retry the request). */
 static int take_results(struct profiler *p, const size_t *idx, size_t n)
 {
-        int     applied = 0;
-        json_t *r       = json_loads(p->sink->buf, 0, NULL);
-        json_t *res     = json_object_get(r, "results");
-        if (!json_is_array(res) || json_array_size(res) != n) {
-                json_decref(r);
+        int                 applied = 0;
+        json_t             *tree;
+        struct prof_result *res = malloc(n * sizeof(*res));
+        if (!res || read_results(p, res, n, &tree)) {
+                free(res);
+                json_decref(tree);
                 return -1;
         }
         for (size_t k = 0; k < n; k++) {
-                struct prof_pending *e = &p->ents[idx[k]];
-                json_t              *o = json_array_get(res, k);
-                int st = (int)json_integer_value(json_object_get(o, "status"));
-                const char *res =
-                    json_string_value(json_object_get(o, "result"));
-                e->status = st;
+                struct prof_pending *e  = &p->ents[idx[k]];
+                int                  st = res[k].status;
+                e->status               = st;
                 if (st == 500 || st == 0)
                         continue; /* retried */
-                if (st == 409 && res && !strcmp(res, "gap")) {
+                if (st == 409 && res[k].is_gap) {
                         if (!e->parked_since_ms) {
                                 e->parked_since_ms = crmsync_mono_ms();
                                 p->st.parked++;
@@ -222,19 +233,19 @@ static int take_results(struct profiler *p, const size_t *idx, size_t n)
                          * delivery and fires its effect again. */
                         fx = (p->cfg->bugs & CRMSYNC_BUG_NO_DEDUPE) != 0;
                 } else {
-                        const char *msg =
-                            json_string_value(json_object_get(o, "message"));
                         p->st.failed++;
-                        profiler_log("sink rejected %s (%s/%s v%u): %d %s",
+                        profiler_log("sink rejected %s (%s/%s v%u): %d %.*s",
                                      e->op.event_id, e->op.entity,
                                      e->op.record_id, e->op.version, st,
-                                     msg ? msg : "");
+                                     res[k].msg ? res[k].msg_len : 0,
+                                     res[k].msg ? res[k].msg : "");
                 }
                 if (fx && e->op.side_effect && !p->cfg->no_side_effects &&
                     add_fx(p, &e->op))
                         profiler_log("out of memory queueing a side effect");
         }
-        json_decref(r);
+        free(res);
+        json_decref(tree);
         return applied;
 }
 

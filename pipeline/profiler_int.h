@@ -142,6 +142,26 @@ int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b);
 /* The bulk-op JSON for op (new reference, parsed from its line). */
 json_t *profiler_op_json(const struct prof_op *op);
 
+/* One per-op result of a sink bulk reply, as the profiler reads it. */
+struct prof_result {
+        int         status; /* (int) of "status"; 0 when not an integer */
+        int         is_gap; /* "result" is the string "gap" */
+        const char *msg;    /* "message" when a string (not NUL-terminated
+                             * from the scanner), else NULL */
+        int msg_len;        /* up to a NUL */
+};
+
+/* Scan a bulk reply (len bytes) for exactly want results into out: 0, or
+ * -1 when jansson must read it (outside the scanner's subset, malformed,
+ * or another count). Strings point into p. */
+int profiler_reply_scan(const char *p, size_t len, struct prof_result *out,
+                        size_t want);
+/* The same by jansson (buf NUL-terminated): 0, or -1 when the reply is
+ * unreadable or does not hold exactly want results. Strings point into
+ * *tree (set either way; the caller json_decref's it). */
+int profiler_reply_json(const char *buf, struct prof_result *out, size_t want,
+                        json_t **tree);
+
 /* One op of the batch waiting for its final sink result. */
 struct prof_pending {
         struct prof_op op;

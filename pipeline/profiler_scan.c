@@ -376,3 +376,138 @@ json_t *profiler_op_json(const struct prof_op *op)
         crmsync_dynbuf_free(&b);
         return o;
 }
+
+/* ---- the sink's bulk reply ---------------------------------------------- */
+
+static int key_is(const char *p, size_t i, size_t e, const char *name)
+{
+        size_t len = strlen(name);
+        return e - i - 2 == len && !memcmp(p + i + 1, name, len);
+}
+
+/* One result object at p[i] == '{' into r, a member repeated keeping the
+ * last (as jansson does): the index after its '}', or 0. */
+static size_t scan_result(const char *p, size_t i, size_t n,
+                          struct prof_result *r)
+{
+        memset(r, 0, sizeof(*r));
+        i = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == '}')
+                return i + 1;
+        for (;;) {
+                size_t        k, e;
+                struct pe_val v;
+                if (i >= n || p[i] != '"' || !(k = plain_str(p, i, n)))
+                        return 0;
+                e = skip_ws(p, k, n);
+                if (e >= n || p[e] != ':')
+                        return 0;
+                e = skip_ws(p, e + 1, n);
+                if (e >= n)
+                        return 0;
+                memset(&v, 0, sizeof(v));
+                size_t end = scan_member(p, e, n, &v);
+                if (!end)
+                        return 0;
+                if (key_is(p, i, k, "status")) {
+                        r->status = v.kind == PV_INT ? (int)v.i : 0;
+                } else if (key_is(p, i, k, "result")) {
+                        r->is_gap = v.kind == PV_STR && v.len == 3 &&
+                                    !memcmp(v.s, "gap", 3);
+                } else if (key_is(p, i, k, "message")) {
+                        r->msg     = v.kind == PV_STR ? v.s : NULL;
+                        r->msg_len = v.kind == PV_STR ? (int)v.len : 0;
+                }
+                i = skip_ws(p, end, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                return i < n && p[i] == '}' ? i + 1 : 0;
+        }
+}
+
+/* The "results" array at p[i] == '[' into out (exactly want of them):
+ * the index after its ']', or 0. */
+static size_t scan_results(const char *p, size_t i, size_t n,
+                           struct prof_result *out, size_t want)
+{
+        size_t got = 0;
+        i          = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == ']')
+                return want == 0 ? i + 1 : 0;
+        for (;;) {
+                if (i >= n || p[i] != '{' || got == want ||
+                    !(i = scan_result(p, i, n, &out[got++])))
+                        return 0;
+                i = skip_ws(p, i, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                return i < n && p[i] == ']' && got == want ? i + 1 : 0;
+        }
+}
+
+int profiler_reply_scan(const char *p, size_t n, struct prof_result *out,
+                        size_t want)
+{
+        size_t i    = skip_ws(p, 0, n);
+        int    seen = 0;
+
+        if (i >= n || p[i] != '{')
+                return -1;
+        i = skip_ws(p, i + 1, n);
+        if (i < n && p[i] == '}')
+                return -1; /* no results */
+        for (;;) {
+                size_t k;
+                if (i >= n || p[i] != '"' || !(k = plain_str(p, i, n)))
+                        return -1;
+                int is_res = key_is(p, i, k, "results");
+                i          = skip_ws(p, k, n);
+                if (i >= n || p[i] != ':')
+                        return -1;
+                i = skip_ws(p, i + 1, n);
+                if (i >= n)
+                        return -1;
+                if (is_res) {
+                        if (seen++ || p[i] != '[')
+                                return -1;
+                        i = scan_results(p, i, n, out, want);
+                } else {
+                        i = skip_value(p, i, n, 1);
+                }
+                if (!i)
+                        return -1;
+                i = skip_ws(p, i, n);
+                if (i < n && p[i] == ',') {
+                        i = skip_ws(p, i + 1, n);
+                        continue;
+                }
+                if (i < n && p[i] == '}')
+                        return seen && skip_ws(p, i + 1, n) == n ? 0 : -1;
+                return -1;
+        }
+}
+
+int profiler_reply_json(const char *buf, struct prof_result *out, size_t want,
+                        json_t **tree)
+{
+        json_t *r   = json_loads(buf, 0, NULL);
+        json_t *res = json_object_get(r, "results");
+
+        *tree = r;
+        if (!json_is_array(res) || json_array_size(res) != want)
+                return -1;
+        for (size_t k = 0; k < want; k++) {
+                json_t     *o = json_array_get(res, k);
+                const char *s = json_string_value(json_object_get(o, "result"));
+                out[k].status =
+                    (int)json_integer_value(json_object_get(o, "status"));
+                out[k].is_gap = s && !strcmp(s, "gap");
+                out[k].msg = json_string_value(json_object_get(o, "message"));
+                out[k].msg_len = out[k].msg ? (int)strlen(out[k].msg) : 0;
+        }
+        return 0;
+}

@@ -7,10 +7,13 @@
  * the rest is the record value. Checks: the fast path (the envelope
  * scanner, pipeline/profiler_scan.c) and the jansson parse
  * (profiler_map_event_json) give the same op, fields equal as JSON, or
- * the same refusal with the same reason; a refused record has a reason
- * (it goes to the DLQ with it); an accepted one maps to a bulk op that the
- * sink's own parser and validator accept (never a 400), and its event id
- * goes through the dedupe set. Seeds: corpus/fuzz_profiler_record/. */
+ * the same refusal with the same reason; read as a sink bulk reply of
+ * 1-4 results (the low bits of the first byte), the reply scanner and
+ * jansson read the same results whenever the scanner takes it; a
+ * refused record has a reason (it goes to the DLQ with it); an accepted
+ * one maps to a bulk op that the sink's own parser and validator accept
+ * (never a 400), and its event id goes through the dedupe set. Seeds:
+ * corpus/fuzz_profiler_record/. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +59,37 @@ static void same_both_ways(const char *data, size_t size, uint32_t bugs)
         profiler_op_clear(&b);
 }
 
+/* The same bytes as a sink bulk reply of want results: whenever the
+ * scanner takes it, jansson reads the same results, or abort. */
+static void same_reply(const char *data, size_t size, size_t want)
+{
+        struct prof_result a[4], b[4];
+        json_t            *tree;
+        char              *buf = malloc(size + 1);
+
+        if (!buf)
+                abort();
+        memcpy(buf, data, size);
+        buf[size]  = '\0';
+        size_t len = strlen(buf); /* as take_results reads it */
+        int    ra  = profiler_reply_scan(buf, len, a, want);
+        int    rb  = profiler_reply_json(buf, b, want, &tree);
+        if (ra == 0) {
+                if (rb)
+                        abort(); /* the scanner read what jansson refuses */
+                for (size_t k = 0; k < want; k++)
+                        if (a[k].status != b[k].status ||
+                            a[k].is_gap != b[k].is_gap ||
+                            (a[k].msg == NULL) != (b[k].msg == NULL) ||
+                            a[k].msg_len != b[k].msg_len ||
+                            (a[k].msg &&
+                             memcmp(a[k].msg, b[k].msg, (size_t)a[k].msg_len)))
+                                abort();
+        }
+        json_decref(tree);
+        free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct prof_op op;
@@ -70,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!dedupe && !(dedupe = profiler_dedupe_new(64)))
                 abort();
         same_both_ways((const char *)data, size, bugs);
+        same_reply((const char *)data, size, 1 + (bugs & 3));
         if (profiler_map_event((const char *)data, size, bugs, &op, reason,
                                sizeof(reason))) {
                 if (!reason[0])

@@ -3,7 +3,8 @@
  * the same refusal with the same reason, as the jansson parse
  * (profiler_map_event_json) on valid and malformed values; it takes the
  * plain ones itself, and the bulk-op line it writes reads back as the
- * op. */
+ * op; and the scanner of the sink's bulk reply reads the same per-op
+ * results as jansson. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,12 +253,112 @@ static void test_op_line(void **state)
         profiler_op_clear(&op);
 }
 
+struct reply_case {
+        const char *body;
+        size_t      want;
+        int         scanned; /* the scanner takes it */
+};
+
+static const struct reply_case replies[] = {
+    {"{\"errors\":false,\"results\":[{\"status\":200,\"result\":\"applied\"},"
+     "{\"status\":200,\"result\":\"applied\"}]}\n",
+     2, 1},
+    {"{\"errors\":true,\"results\":[{\"status\":409,\"result\":\"stale\","
+     "\"stored_version\":7},{\"status\":409,\"result\":\"gap\","
+     "\"stored_version\":0},{\"status\":400,\"result\":\"bad_op\","
+     "\"message\":\"\\\"id\\\" must be a non-empty string\"},"
+     "{\"status\":500,\"result\":\"error\",\"message\":\"injected\"}]}",
+     4, 0},
+    {"{\"results\":[{\"status\":400,\"result\":\"bad_op\",\"message\":\"m\"},"
+     "{\"result\":\"gap\",\"status\":409}],\"errors\":true} ",
+     2, 1},
+    {"{\"results\":[{\"status\":200,\"status\":409,\"result\":\"gap\","
+     "\"result\":\"gapx\",\"x\":[1,{\"y\":null}]},{}]}",
+     2, 1},
+    {"{\"results\":[{\"status\":\"200\",\"result\":7,\"message\":null},"
+     "{\"status\":true,\"result\":\"gap\"}]}",
+     2, 1},
+    {"{\"results\":[{\"status\":200}]}", 2, 0},    /* too few */
+    {"{\"results\":[{\"status\":200},{}]}", 1, 0}, /* too many */
+    {"{\"results\":[]}", 1, 0},
+    {"{\"results\":[7]}", 1, 0},
+    {"{\"results\":{}}", 1, 0},
+    {"{\"errors\":false}", 1, 0},
+    {"{\"results\":[{\"status\":200}],\"results\":[{\"status\":409}]}", 1, 0},
+    {"{\"results\":[{\"status\":2.0e2}]}", 1, 0},
+    {"{\"results\":[{\"status\":4294967496,\"result\":\"applied\"}]}", 1, 1},
+    {"{\"results\":[{\"status\":200,\"result\":\"caf\xc3\xa9\"}]}", 1, 0},
+    {"{\"results\":[{\"status\":200}]", 1, 0},
+    {"{\"results\":[{\"status\":200}]}}", 1, 0},
+    {"{\"results\":[{\"status\":200},]}", 1, 0},
+    {"{\"results\":[{\"status\":200 \"result\":\"x\"}]}", 1, 0},
+    {"<html>502</html>", 1, 0},
+    {"", 1, 0},
+};
+
+/* Both readings of body agree whenever the scanner takes it. */
+static void same_reply(const char *body, size_t len, size_t want)
+{
+        struct prof_result a[8], b[8];
+        json_t            *tree;
+        char               buf[1024];
+
+        assert_true(want <= 8 && len < sizeof(buf));
+        memcpy(buf, body, len);
+        buf[len] = '\0';
+        int ra   = profiler_reply_scan(buf, len, a, want);
+        int rb   = profiler_reply_json(buf, b, want, &tree);
+        if (ra == 0) {
+                assert_int_equal(rb, 0);
+                for (size_t k = 0; k < want; k++) {
+                        assert_int_equal(a[k].status, b[k].status);
+                        assert_int_equal(a[k].is_gap, b[k].is_gap);
+                        assert_int_equal(a[k].msg == NULL, b[k].msg == NULL);
+                        assert_int_equal(a[k].msg_len, b[k].msg_len);
+                        if (a[k].msg)
+                                assert_memory_equal(a[k].msg, b[k].msg,
+                                                    (size_t)a[k].msg_len);
+                }
+        }
+        json_decref(tree);
+}
+
+static void test_reply_same_as_jansson(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+                const struct reply_case *c   = &replies[i];
+                size_t                   len = strlen(c->body);
+                struct prof_result       r[8];
+                if ((profiler_reply_scan(c->body, len, r, c->want) == 0) !=
+                    c->scanned)
+                        fail_msg("reply %zu: scanned is not %d", i, c->scanned);
+                same_reply(c->body, len, c->want);
+                for (size_t cut = 0; cut < len; cut++)
+                        same_reply(c->body, cut, c->want);
+        }
+        /* What the scanner read of the first reply. */
+        struct prof_result r[4];
+        const char        *b = replies[2].body;
+        assert_int_equal(profiler_reply_scan(b, strlen(b), r, 2), 0);
+        assert_int_equal(r[0].status, 400);
+        assert_int_equal(r[0].msg_len, 1);
+        assert_memory_equal(r[0].msg, "m", 1);
+        assert_int_equal(r[1].status, 409);
+        assert_true(r[1].is_gap);
+        b = replies[3].body; /* repeated members: the last one counts */
+        assert_int_equal(profiler_reply_scan(b, strlen(b), r, 2), 0);
+        assert_int_equal(r[0].status, 409);
+        assert_false(r[0].is_gap);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_scan_same_as_jansson),
             cmocka_unit_test(test_scan_nul_byte),
             cmocka_unit_test(test_op_line),
+            cmocka_unit_test(test_reply_same_as_jansson),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
