@@ -212,15 +212,47 @@ static json_t *cdc_overflow_event(crm_server_t *s, size_t pos)
 /* ------------------------------------------------------------------ */
 /* Overflow and merged events (faults cdc_overflow, cdc_merged_events) */
 
+/* See crm_int.h. */
+size_t crm_fields_count(const char *t)
+{
+        size_t n     = 0;
+        int    depth = 0, in_str = 0;
+
+        if (!t)
+                return 0;
+        t += strspn(t, " \t\r\n");
+        if (*t != '{')
+                return 0;
+        t += 1 + strspn(t + 1, " \t\r\n");
+        if (*t == '}')
+                return 0;
+        for (depth = 1; *t; t++) {
+                if (in_str) {
+                        if (*t == '\\' && t[1])
+                                t++;
+                        else if (*t == '"')
+                                in_str = 0;
+                } else if (*t == '"') {
+                        in_str = 1;
+                } else if (*t == '{' || *t == '[') {
+                        depth++;
+                } else if (*t == '}' || *t == ']') {
+                        depth--;
+                } else if (*t == ',' && depth == 1) {
+                        n++;
+                }
+        }
+        return n + 1;
+}
+
 /* What a change counts toward the overflow threshold: a create, delete
  * or undelete 1, an update each changed field (a move 1). */
 static uint32_t overflow_weight(const struct crm_event *e)
 {
-        json_t *f =
-            e->change == CRM_CHANGE_UPDATE ? crmsync_event_fields(e) : NULL;
-        size_t n = json_object_size(f);
-        json_decref(f);
-        return e->change == CRM_CHANGE_UPDATE && n > 1 ? (uint32_t)n : 1;
+        size_t n = e->change == CRM_CHANGE_UPDATE
+                       ? crm_fields_count(e->fields_json)
+                       : 0;
+        return n > 1 ? (uint32_t)n : 1;
 }
 
 void crm_cometd_commit(crm_server_t *s, uint32_t ev)

@@ -240,6 +240,11 @@ int  crm_feed_fault(crm_server_t *s, const char *type, const json_t *params,
 /* A deterministic draw in [0, 1) for (event, purpose). */
 double crm_draw(const crm_server_t *s, uint64_t a, uint64_t salt);
 
+/* cometd.c: the members of an event's fields text (jansson's compact
+ * dump of an object; NULL or "{}": 0), counted without a tree: its
+ * commas outside strings and nested values, plus one. */
+size_t crm_fields_count(const char *fields_json);
+
 /* crm_wire.c */
 int  crm_wire_init(crm_server_t *s, char *errstr, size_t errstr_size);
 void crm_wire_destroy(crm_server_t *s);

@@ -194,6 +194,118 @@ int crmsync_workload_resolve(const struct crm_workload_config *in,
 /* ------------------------------------------------------------------ */
 /* Commit log hash */
 
+/* End of the member value at i in compact JSON text t when jansson would
+ * dump it back as it is: a string of printable ASCII without escapes, an
+ * integer without a sign on zero, true, false or null; else 0. */
+static size_t value_end(const char *t, size_t i)
+{
+        size_t d;
+
+        if (t[i] == '"') {
+                for (i++; t[i] != '"'; i++)
+                        if ((unsigned char)t[i] < 0x20 ||
+                            (unsigned char)t[i] > 0x7e || t[i] == '\\')
+                                return 0;
+                return i + 1;
+        }
+        if (!strncmp(t + i, "true", 4) || !strncmp(t + i, "null", 4))
+                return i + 4;
+        if (!strncmp(t + i, "false", 5))
+                return i + 5;
+        d = t[i] == '-' ? i + 1 : i;
+        if (t[d] < '0' || t[d] > '9' ||
+            (t[d] == '0' && (d > i || (t[d + 1] >= '0' && t[d + 1] <= '9'))))
+                return 0;
+        while (t[d] >= '0' && t[d] <= '9' && d - i < 18)
+                d++;
+        return t[d] == ',' || t[d] == '}' ? d : 0;
+}
+
+struct member_span {
+        const char *key;          /* after the opening quote */
+        size_t      key_len, len; /* the key; the whole "key":value */
+        const char *at;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+        const struct member_span *x = a, *y = b;
+        size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+        int    c = memcmp(x->key, y->key, n);
+        if (c)
+                return c;
+        return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+}
+
+/* The members of t, a compact flat object whose keys and values jansson
+ * dumps back as they are (value_end; the generator's fields text), in m
+ * (up to max); returns their count, or -1 for anything else. */
+static int members_split(const char *t, struct member_span *m, int max)
+{
+        size_t i = 1;
+        int    n = 0;
+
+        if (t[0] != '{')
+                return -1;
+        if (t[1] == '}')
+                return t[2] ? -1 : 0;
+        for (;; n++) {
+                size_t k = i, e;
+                if (n == max || t[i] != '"')
+                        return -1;
+                for (i++; t[i] != '"'; i++)
+                        if ((unsigned char)t[i] < 0x20 ||
+                            (unsigned char)t[i] > 0x7e || t[i] == '\\')
+                                return -1;
+                if (t[i + 1] != ':' || !(e = value_end(t, i + 2)))
+                        return -1;
+                m[n].at      = t + k;
+                m[n].key     = t + k + 1;
+                m[n].key_len = i - k - 1;
+                m[n].len     = e - k;
+                i            = e;
+                if (t[i] == '}')
+                        return t[i + 1] ? -1 : n + 1;
+                if (t[i++] != ',')
+                        return -1;
+        }
+}
+
+/* json_dumps(json_loads(fields_json), JSON_COMPACT | JSON_SORT_KEYS)
+ * (malloc'ed; NULL when it does not load): the text's members sorted by
+ * key as jansson sorts them, without a tree, when the text is a flat
+ * object of jansson's compact output (which loading and dumping gives
+ * back member by member); through jansson otherwise. */
+char *workload_fields_sorted(const char *fields_json)
+{
+        struct member_span m[32];
+        const char        *t   = fields_json ? fields_json : "{}";
+        int                n   = members_split(t, m, 32);
+        size_t             len = strlen(t), o = 1;
+        char              *out;
+
+        if (n < 0) {
+                json_t *fo = json_loads(t, 0, NULL);
+                out = fo ? json_dumps(fo, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(fo);
+                return out;
+        }
+        qsort(m, (size_t)n, sizeof(m[0]), member_cmp);
+        out = malloc(len + 1);
+        if (!out)
+                return NULL;
+        out[0] = '{';
+        for (int j = 0; j < n; j++) {
+                if (j)
+                        out[o++] = ',';
+                memcpy(out + o, m[j].at, m[j].len);
+                o += m[j].len;
+        }
+        out[o++] = '}';
+        out[o]   = '\0';
+        return out;
+}
+
 static int hash_log(crm_workload_t *w)
 {
         EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
@@ -218,10 +330,7 @@ static int hash_log(crm_workload_t *w)
                              ev->merged_cnt > 0 ? ev->merged_ids[0] : "",
                              ev->merged_cnt > 1 ? ev->merged_ids[1] : "",
                              ev->merged_into, ev->previous_account_id);
-                json_t *fo = crmsync_event_fields(ev);
-                char   *f =
-                    fo ? json_dumps(fo, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                json_decref(fo);
+                char *f = workload_fields_sorted(ev->fields_json);
                 EVP_DigestUpdate(ctx, line,
                                  (size_t)n < sizeof(line) ? (size_t)n
                                                           : sizeof(line) - 1);

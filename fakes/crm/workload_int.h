@@ -28,6 +28,11 @@ struct crm_workload {
  * events' ids), or NULL when out of memory. */
 const char *workload_intern(crm_workload_t *w, const char *s);
 
+/* The commit log hash's form of an event's fields text:
+ * json_dumps(json_loads(fields_json), JSON_COMPACT | JSON_SORT_KEYS),
+ * malloc'ed (NULL when the text does not load or out of memory). */
+char *workload_fields_sorted(const char *fields_json);
+
 /* Index record idx (already in w->records) for crmsync_workload_find.
  * Returns -1 when out of memory. */
 int workload_index(crm_workload_t *w, uint32_t idx);
