@@ -490,6 +490,42 @@ static void suite_status(struct suite *s, const struct suite_options *opt)
         fflush(stderr);
 }
 
+/* Under a failed scenario's line, why: its failed expectations, or what
+ * a must-fail scenario found instead (so a CI log says why without the
+ * run folder, which a test's clean-up may remove). */
+static void progress_why(FILE *fp, const struct suite_entry *e)
+{
+        char          run_dir[4096], path[4200];
+        json_t       *rs, *v;
+        const json_t *ef;
+        size_t        i, shown = 0;
+
+        run_dir_of(e, run_dir, sizeof(run_dir));
+        snprintf(path, sizeof(path), "%s/summary.json", run_dir);
+        if (!*run_dir || !(rs = json_load_file(path, 0, NULL)))
+                return;
+        if (json_is_string(json_object_get(rs, "reason")))
+                fprintf(fp, "    %s\n",
+                        json_string_value(json_object_get(rs, "reason")));
+        ef = json_object_get(rs, "expected_failure");
+        if (ef && !json_is_true(json_object_get(ef, "caught"))) {
+                char *found = json_dumps(json_object_get(ef, "found"),
+                                         JSON_COMPACT | JSON_SORT_KEYS);
+                fprintf(fp, "    expected to fail, not caught: found %s\n",
+                        found ? found : "?");
+                free(found);
+        }
+        json_array_foreach(json_object_get(rs, "expectations"), i, v)
+        {
+                if (json_is_true(json_object_get(v, "ok")) || shown++ >= 5)
+                        continue;
+                fprintf(fp, "    %s: %s\n",
+                        json_string_value(json_object_get(v, "name")),
+                        json_string_value(json_object_get(v, "detail")));
+        }
+        json_decref(rs);
+}
+
 static void progress(const struct suite_options *opt, size_t k, size_t n,
                      const struct suite_entry *e)
 {
@@ -502,6 +538,8 @@ static void progress(const struct suite_options *opt, size_t k, size_t n,
                 return;
         fprintf(opt->progress, "[%zu/%zu] %s ... %s (%.1f s)\n", k, n,
                 e->sc->name, what, (double)(e->end_ms - e->start_ms) / 1000.0);
+        if (e->rc != 0)
+                progress_why(opt->progress, e);
         fflush(opt->progress);
 }
 

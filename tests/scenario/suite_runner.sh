@@ -50,6 +50,10 @@ for want in 'suite-clean \.\.\. PASS' 'suite-must-fail-caught \.\.\. PASS' \
         check "progress line [k/3] $want" \
                 "$(grep -q "^\[[123]/3\] $want" "$RUNS/all.out" && echo True)"
 done
+check "the failed scenario's line is followed by why (what it found)" \
+        "$(grep -A1 '^\[[123]/3\] suite-must-fail-missed \.\.\. FAIL' "$RUNS/all.out" | grep -q '^    expected to fail, not caught: found {"stale":0}' && echo True)"
+check "a passing scenario's line is not" \
+        "$(grep -A1 '^\[[123]/3\] suite-clean \.\.\. PASS' "$RUNS/all.out" | tail -1 | grep -vq '^    ' && echo True)"
 DIR=$(ls -d "$RUNS"/all/suite-[0-9]* 2>/dev/null | head -1)
 check "one suite folder with junit.xml, summary.json, index.html" \
         "$([ "$(ls -d "$RUNS"/all/suite-[0-9]* | wc -l)" -eq 1 ] && [ -s "$DIR/junit.xml" ] && [ -s "$DIR/summary.json" ] && [ -s "$DIR/index.html" ] && echo True)"
