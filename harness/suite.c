@@ -493,7 +493,7 @@ static void suite_status(struct suite *s, const struct suite_options *opt)
 /* Under a failed scenario's line, why: its failed expectations, or what
  * a must-fail scenario found instead (so a CI log says why without the
  * run folder, which a test's clean-up may remove). */
-static void progress_why(FILE *fp, const struct suite_entry *e)
+static int progress_why(FILE *fp, const struct suite_entry *e)
 {
         char          run_dir[4096], path[4200];
         json_t       *rs, *v;
@@ -503,7 +503,7 @@ static void progress_why(FILE *fp, const struct suite_entry *e)
         run_dir_of(e, run_dir, sizeof(run_dir));
         snprintf(path, sizeof(path), "%s/summary.json", run_dir);
         if (!*run_dir || !(rs = json_load_file(path, 0, NULL)))
-                return;
+                return 0;
         if (json_is_string(json_object_get(rs, "reason")))
                 fprintf(fp, "    %s\n",
                         json_string_value(json_object_get(rs, "reason")));
@@ -524,22 +524,53 @@ static void progress_why(FILE *fp, const struct suite_entry *e)
                         json_string_value(json_object_get(v, "detail")));
         }
         json_decref(rs);
+        return 1;
+}
+
+/* A run that wrote no summary (it crashed): the last line of its output
+ * that is not a status line (e.g. a failed assertion's message), else its
+ * last status line (what it was doing). */
+static void last_words(FILE *fp, const struct suite_entry *e)
+{
+        char  line[1024], last[1024] = "", status[1024] = "";
+        FILE *in = fopen(e->log, "r");
+        if (!in)
+                return;
+        while (fgets(line, sizeof(line), in))
+                if (line[0] != '\n')
+                        snprintf(line[0] == '[' ? status : last, sizeof(last),
+                                 "%s", line);
+        fclose(in);
+        if (!*last)
+                memcpy(last, status, sizeof(last));
+        if (*last)
+                fprintf(fp, "    last output: %s%s", last,
+                        strchr(last, '\n') ? "" : "\n");
 }
 
 static void progress(const struct suite_options *opt, size_t k, size_t n,
                      const struct suite_entry *e)
 {
-        const char *what = e->rc == 0    ? "PASS"
-                           : e->rc == 1  ? "FAIL"
-                           : e->killed   ? "TIMEOUT"
-                           : e->rc > 128 ? "INTERRUPTED"
-                                         : "ERROR";
+        char        crashed[96];
+        int         sig  = e->rc - 128;
+        const char *what = e->rc == 0   ? "PASS"
+                           : e->rc == 1 ? "FAIL"
+                           : e->killed  ? "TIMEOUT"
+                                        : "ERROR";
+        /* 128 + N: killed by signal N (or exited 130 after an interrupt). */
+        if (!e->killed && sig > 0) {
+                snprintf(crashed, sizeof(crashed), "CRASHED (signal %d, %s)",
+                         sig, strsignal(sig));
+                what = sig == SIGINT || sig == SIGTERM || sig == SIGHUP
+                           ? "INTERRUPTED"
+                           : crashed;
+        }
         if (!opt->progress)
                 return;
         fprintf(opt->progress, "[%zu/%zu] %s ... %s (%.1f s)\n", k, n,
                 e->sc->name, what, (double)(e->end_ms - e->start_ms) / 1000.0);
-        if (e->rc != 0)
-                progress_why(opt->progress, e);
+        if (e->rc != 0 && !progress_why(opt->progress, e))
+                last_words(opt->progress, e);
         fflush(opt->progress);
 }
 

@@ -96,4 +96,23 @@ check "index.html: self-contained (no external resources)" \
 RC=$?
 check "--filter substring 'caught': exit 0 (got $RC)" \
         "$([ $RC -eq 0 ] && grep -q '^\[1/1\] suite-must-fail-caught \.\.\. PASS' "$RUNS/sub.out" && echo True)"
+
+# 4. A run that dies of a signal (here a SIGSEGV sent to it) is named a
+# crash with the signal, not an interruption, and fails the suite.
+"$BIN" run --filter clean "$SUITE_SRC" --runs-dir "$RUNS/crash" \
+        >"$RUNS/crash.out" 2>&1 &
+SPID=$!
+CHILD=""
+for _ in $(seq 1 100); do
+        CHILD=$(pgrep -P $SPID -f "crmsync run" | head -1)
+        [ -n "$CHILD" ] && break
+        sleep 0.1
+done
+sleep 1
+[ -n "$CHILD" ] && kill -SEGV "$CHILD"
+wait $SPID
+RC=$?
+cat "$RUNS/crash.out" | grep -v '^\[ '
+check "a crashed run: exit 1 (got $RC), CRASHED (signal 11, ...) with its last output" \
+        "$([ -n "$CHILD" ] && [ $RC -eq 1 ] && grep -A1 '^\[1/1\] suite-clean \.\.\. CRASHED (signal 11, ' "$RUNS/crash.out" | grep -q '^    last output: ' && echo True)"
 exit $FAILED
