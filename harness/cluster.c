@@ -753,7 +753,7 @@ static json_t *describe(const cluster_t *c)
 {
         if (c->embedded)
                 return json_pack(
-                    "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s]}", "type",
+                    "{s:s, s:s, s:i, s:i, s:s, s:[s,s,s,s,s]}", "type",
                     "embedded", "bootstrap_servers", c->bootstrap, "brokers",
                     c->sc->brokers, "partitions", c->partitions, "topic",
                     c->sc->topic, "limits",
@@ -762,7 +762,11 @@ static json_t *describe(const cluster_t *c)
                     "no CreateTopics handler: topics are created by the "
                     "harness",
                     "no offset lookup by timestamp",
-                    "a broker going down does not move leadership");
+                    "a broker going down does not move leadership",
+                    "a restarted group coordinator can abort the process "
+                    "(a mock assertion) when a client times out a waiting "
+                    "SyncGroup: keep socket.timeout.ms above "
+                    "session.timeout.ms");
         return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "type", "external",
                          "name", c->sc->target->name, "bootstrap_servers",
                          c->bootstrap, "partitions", c->partitions, "topic",

@@ -199,7 +199,12 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
          *   a waiting fetch when data arrives (the embedded mock cluster
          *   waits it out);
          * - a short session lets a restarted profiler take its partitions
-         *   back in seconds instead of waiting 45 s for the dead member. */
+         *   back in seconds instead of waiting 45 s for the dead member;
+         * - a socket timeout of 10 s retries a fetch left in flight on a
+         *   broker that went down (60 s by default), and stays above the
+         *   session timeout: a SyncGroup the embedded mock holds until a
+         *   stale member's session ends must not time out first (the
+         *   mock then aborts on its next SyncGroup; docs/kafka.md). */
         if (consumer && (rd_kafka_conf_set(conf, "fetch.wait.max.ms", "50",
                                            kerr, sizeof(kerr)) ||
                          rd_kafka_conf_set(conf, "session.timeout.ms", "6000",
@@ -208,7 +213,7 @@ static rd_kafka_conf_t *make_conf(const struct profiler_config *cfg,
                                            "1000", kerr, sizeof(kerr)) ||
                          rd_kafka_conf_set(conf, "reconnect.backoff.max.ms",
                                            "1000", kerr, sizeof(kerr)) ||
-                         rd_kafka_conf_set(conf, "socket.timeout.ms", "5000",
+                         rd_kafka_conf_set(conf, "socket.timeout.ms", "10000",
                                            kerr, sizeof(kerr))))
                 profiler_log("default consumer property refused: %s", kerr);
         if (cfg->kafka_config &&
