@@ -331,10 +331,23 @@ static int put_member(struct crmsync_dynbuf *b, const char *key, const char *s)
         return put_str(b, s, strlen(s));
 }
 
+/* key, then v in decimal (printf's cost, per op, showed in the profile). */
+static int put_uint(struct crmsync_dynbuf *b, const char *key, uint64_t v)
+{
+        char   num[24];
+        size_t i = sizeof(num);
+        do {
+                num[--i] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        if (put(b, key))
+                return -1;
+        return crmsync_dynbuf_add(b, num + i, sizeof(num) - i);
+}
+
 int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b)
 {
-        char num[48];
-        int  is_delete = op->action == PROF_DELETE;
+        int is_delete = op->action == PROF_DELETE;
 
         if (put(b, is_delete ? "{\"op\":\"delete\"" : "{\"op\":\"upsert\"") ||
             put_member(b, ",\"type\":", op->entity) ||
@@ -342,9 +355,8 @@ int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b)
             (op->account_id[0] &&
              put_member(b, ",\"account_id\":", op->account_id)))
                 return -1;
-        snprintf(num, sizeof(num), ",\"version\":%lu",
-                 (unsigned long)op->version);
-        if (put(b, num) || put_member(b, ",\"event_id\":", op->event_id))
+        if (put_uint(b, ",\"version\":", op->version) ||
+            put_member(b, ",\"event_id\":", op->event_id))
                 return -1;
         if (!is_delete &&
             (put(b, ",\"fields\":") ||
@@ -356,9 +368,7 @@ int profiler_op_write(const struct prof_op *op, struct crmsync_dynbuf *b)
         if (put(b, op->if_newer ? ",\"if_newer\":true" : ",\"if_newer\":false"))
                 return -1;
         if (op->if_version >= 0) {
-                snprintf(num, sizeof(num), ",\"if_version\":%lld",
-                         (long long)op->if_version);
-                if (put(b, num))
+                if (put_uint(b, ",\"if_version\":", (uint64_t)op->if_version))
                         return -1;
         }
         return put(b, "}\n");

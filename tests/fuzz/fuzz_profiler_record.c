@@ -125,6 +125,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    sizeof(msg)) ||
                     ops.n != 1)
                         abort(); /* not a bulk body of one op */
+                if (ops.v[0].v[SK_VERSION].kind != SV_INT ||
+                    ops.v[0].v[SK_VERSION].i != (json_int_t)op.version ||
+                    (op.if_version >= 0 &&
+                     ops.v[0].v[SK_IF_VERSION].i != op.if_version))
+                        abort(); /* the line says another version */
                 sink_store_apply(&st, &ops.v[0], 0, 0, &r);
                 if (r.status == 400)
                         abort(); /* the profiler sent what the sink refuses */

@@ -240,6 +240,33 @@ static void test_op_line(void **state)
         crmsync_dynbuf_free(&b);
         profiler_op_clear(&op);
 
+        /* The largest and the smallest version, in decimal. */
+        v = "{\"event_id\":\"e-9\",\"entity\":\"contact\",\"record_id\":"
+            "\"C-9\",\"account_id\":\"A-1\",\"change_type\":\"update\","
+            "\"version\":4294967295,\"fields\":{}}";
+        assert_int_equal(
+            profiler_map_event(v, strlen(v), 0, &op, reason, sizeof(reason)),
+            0);
+        j = profiler_op_json(&op);
+        assert_true(json_integer_value(json_object_get(j, "version")) ==
+                    4294967295LL);
+        assert_true(json_integer_value(json_object_get(j, "if_version")) ==
+                    4294967294LL);
+        json_decref(j);
+        profiler_op_clear(&op);
+        v = "{\"event_id\":\"e-0\",\"entity\":\"contact\",\"record_id\":"
+            "\"C-9\",\"account_id\":\"A-1\",\"change_type\":\"update\","
+            "\"version\":0,\"fields\":{}}";
+        assert_int_equal(
+            profiler_map_event(v, strlen(v), 0, &op, reason, sizeof(reason)),
+            0);
+        j = profiler_op_json(&op);
+        assert_true(json_is_integer(json_object_get(j, "version")));
+        assert_int_equal(json_integer_value(json_object_get(j, "version")), 0);
+        assert_null(json_object_get(j, "if_version"));
+        json_decref(j);
+        profiler_op_clear(&op);
+
         /* A plain record keeps its fields' text byte for byte. */
         v = "{\"event_id\":\"e-2\",\"entity\":\"contact\",\"record_id\":"
             "\"C-2\",\"account_id\":\"A-1\",\"change_type\":\"create\","
