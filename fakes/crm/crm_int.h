@@ -97,6 +97,11 @@ struct live_rec {
          * held once, as text, not as a second tree. */
         json_t *fields;
         int     fields_final;
+        /* The fields hold the record's events up to event fields_upto-1
+         * (0: none yet); materialize() catches up with last_ev when they
+         * are read. first_ev: its first event + 1 (s->ev_next chains the
+         * rest, +1 too; 0 ends). */
+        uint32_t fields_upto, first_ev;
         /* Merge winners: the records merged into it so far, as a JSON
          * array of ids (owned; HubSpot's hs_merged_object_ids). */
         json_t *merged;
@@ -124,7 +129,8 @@ struct crm_server {
         struct wire_chunk *wire;
         size_t             wire_cnt, wire_resident;
         uint64_t           wire_clock;
-        uint32_t          *ev_rec; /* event index -> record index */
+        uint32_t          *ev_rec;  /* event index -> record index */
+        uint32_t          *ev_next; /* event -> its record's next + 1 */
         /* Reused page body and its scratch; empty between requests. */
         struct evbuffer *page, *page_scratch;
 

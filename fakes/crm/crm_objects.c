@@ -14,9 +14,10 @@ int crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size)
 {
         size_t nrec = crmsync_workload_record_cnt(s->w);
 
-        s->live   = calloc(nrec ? nrec : 1, sizeof(*s->live));
-        s->ev_rec = calloc(s->ev_cnt ? s->ev_cnt : 1, sizeof(*s->ev_rec));
-        if (!s->live || !s->ev_rec)
+        s->live    = calloc(nrec ? nrec : 1, sizeof(*s->live));
+        s->ev_rec  = calloc(s->ev_cnt ? s->ev_cnt : 1, sizeof(*s->ev_rec));
+        s->ev_next = calloc(s->ev_cnt ? s->ev_cnt : 1, sizeof(*s->ev_next));
+        if (!s->live || !s->ev_rec || !s->ev_next)
                 return crmsync_err(errstr, errstr_size, "out of memory");
         const struct crm_record *base = crmsync_workload_record(s->w, 0);
         for (size_t i = 0; i < s->ev_cnt; i++) {
@@ -28,6 +29,13 @@ int crm_objects_init(crm_server_t *s, char *errstr, size_t errstr_size)
                                            "event %s names unknown record %s",
                                            e->event_id, e->record_id);
                 s->ev_rec[i] = (uint32_t)(r - base);
+        }
+        /* Each record's events in commit order: first_ev, then ev_next
+         * (the live fields are built from them when first read). */
+        for (size_t i = s->ev_cnt; i-- > 0;) {
+                struct live_rec *lr = &s->live[s->ev_rec[i]];
+                s->ev_next[i]       = lr->first_ev; /* 0: none */
+                lr->first_ev        = (uint32_t)i + 1;
         }
         for (int t = 0; t < CRM_ENTITY_CNT; t++) {
                 s->by_entity[t] = calloc(nrec ? nrec : 1, sizeof(uint32_t));
@@ -52,30 +60,22 @@ void crm_objects_destroy(crm_server_t *s)
                 }
         free(s->live);
         free(s->ev_rec);
+        free(s->ev_next);
         for (int t = 0; t < CRM_ENTITY_CNT; t++)
                 free(s->by_entity[t]);
 }
+
+static void materialize(crm_server_t *s, uint32_t idx);
 
 json_t *crm_live_fields(crm_server_t *s, uint32_t idx)
 {
         const struct live_rec *lr = &s->live[idx];
 
+        materialize(s, idx);
         if (lr->fields_final)
                 return crmsync_record_fields(
                     crmsync_workload_record(s->w, idx));
         return json_incref(lr->fields);
-}
-
-/* Record rec's fields as a tree of its own again (parsed from the final
- * state it stood at), or NULL when that fails. */
-static json_t *own_fields(crm_server_t *s, struct live_rec *lr, uint32_t rec)
-{
-        if (lr->fields_final) {
-                lr->fields =
-                    crmsync_record_fields(crmsync_workload_record(s->w, rec));
-                lr->fields_final = 0;
-        }
-        return lr->fields;
 }
 
 /* 1 when objects a and b hold equal values under the same keys in the
@@ -117,6 +117,52 @@ static void share_final(crm_server_t *s, struct live_rec *lr, uint32_t rec)
         json_decref(fin);
 }
 
+/* One committed event's change to its record's fields. */
+static void apply_fields(const crm_server_t *s, struct live_rec *lr,
+                         uint32_t ev)
+{
+        const struct crm_event *e = crmsync_workload_event(s->w, ev);
+
+        switch (e->change) {
+        case CRM_CHANGE_CREATE:
+        case CRM_CHANGE_UNDELETE:
+                json_decref(lr->fields);
+                lr->fields       = crmsync_event_fields(e);
+                lr->fields_final = 0;
+                break;
+        case CRM_CHANGE_UPDATE: {
+                /* Never at the final text here: that is only shared
+                 * once the record's last event is applied. */
+                json_t *f = crmsync_event_fields(e);
+                if (!lr->fields)
+                        lr->fields = json_object();
+                json_object_update(lr->fields, f);
+                json_decref(f);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+/* Bring record idx's fields up to its last committed event. A commit only
+ * moves last_ev; the fields are built from the record's events when read
+ * (most records never are, or only once at the end), so a commit parses
+ * no JSON. */
+static void materialize(crm_server_t *s, uint32_t idx)
+{
+        struct live_rec *lr = &s->live[idx];
+        uint32_t         ev;
+
+        if (!lr->exists || lr->fields_upto == lr->last_ev + 1)
+                return;
+        ev = lr->fields_upto ? s->ev_next[lr->fields_upto - 1] : lr->first_ev;
+        for (; ev && ev - 1 <= lr->last_ev; ev = s->ev_next[ev - 1])
+                apply_fields(s, lr, ev - 1);
+        lr->fields_upto = lr->last_ev + 1;
+        share_final(s, lr, idx);
+}
+
 void crm_objects_apply(crm_server_t *s, uint32_t ev)
 {
         const struct crm_event *e  = crmsync_workload_event(s->w, ev);
@@ -125,19 +171,8 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         switch (e->change) {
         case CRM_CHANGE_CREATE:
         case CRM_CHANGE_UNDELETE:
-                json_decref(lr->fields);
-                lr->fields       = crmsync_event_fields(e);
-                lr->fields_final = 0;
-                lr->deleted      = 0;
+                lr->deleted = 0;
                 break;
-        case CRM_CHANGE_UPDATE: {
-                json_t *f = crmsync_event_fields(e);
-                if (!own_fields(s, lr, s->ev_rec[ev]))
-                        lr->fields = json_object();
-                json_object_update(lr->fields, f);
-                json_decref(f);
-                break;
-        }
         case CRM_CHANGE_DELETE:
                 lr->deleted = 1;
                 break;
@@ -156,7 +191,6 @@ void crm_objects_apply(crm_server_t *s, uint32_t ev)
         lr->version          = e->version;
         lr->last_ev          = ev;
         lr->last_modified_ms = s->start_wall_ms + e->commit_ms;
-        share_final(s, lr, s->ev_rec[ev]);
 }
 
 /* The object JSON of record idx (as of the events applied so far). */
@@ -165,6 +199,7 @@ static void add_object(crm_server_t *s, struct evbuffer *out, uint32_t idx)
         const struct crm_record *r  = crmsync_workload_record(s->w, idx);
         const struct live_rec   *lr = &s->live[idx];
         const struct crm_event  *e  = crmsync_workload_event(s->w, lr->last_ev);
+        materialize(s, idx);
         char *f = lr->fields ? json_dumps(lr->fields, JSON_COMPACT) : NULL;
         const char *text = lr->fields_final ? r->fields_json : f;
 

@@ -1,10 +1,11 @@
 /* test_crm_objects.c -- the mock CRM's live record state
- * (fakes/crm/crm_objects.c) and the workload's final state: once every
- * event is applied, neither holds a jansson tree a record (the final
- * state is compact text, and a record at its final version points at it),
- * each record's fields are the same keys, values and order as the fields
- * rebuilt from the events one by one; and a write after that parses the
- * text back first, leaving the workload's ground truth untouched. */
+ * (fakes/crm/crm_objects.c) and the workload's final state: a commit
+ * builds no tree (the fields are built from a record's events when it is
+ * read); read between commits, a record's fields are those rebuilt from
+ * its events so far; once every event is applied and read, no record
+ * holds a tree of its own (the final state is compact text, and a record
+ * at its final version points at it), and each record's fields are the
+ * same keys, values and order as the fields rebuilt from its events. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,12 +69,26 @@ static int teardown(void **state)
         return 0;
 }
 
-/* Record idx's fields rebuilt from its events alone, as the live state
- * built them before it shared the final tree. */
-static json_t *rebuild(struct fx *f, uint32_t idx)
+/* A second server on f's workload whose clock has not started: nothing
+ * commits until the test applies events itself. */
+static crm_server_t *idle_server(struct fx *f)
+{
+        struct crm_server_config sc = {0};
+        char                     err[256];
+        sc.workload      = f->w;
+        sc.start_wall_ms = crmsync_wall_ms() + 3600 * 1000;
+        crm_server_t *s =
+            crmsync_crm_server_new(f->base, &sc, err, sizeof(err));
+        assert_non_null(s);
+        return s;
+}
+
+/* Record idx's fields rebuilt from its events up to event upto alone, as
+ * the live state built them at each commit before it built them lazily. */
+static json_t *rebuild_upto(struct fx *f, uint32_t idx, size_t upto)
 {
         json_t *o = NULL;
-        for (size_t i = 0; i < crmsync_workload_event_cnt(f->w); i++) {
+        for (size_t i = 0; i <= upto; i++) {
                 const struct crm_event *e = crmsync_workload_event(f->w, i);
                 json_t                 *x;
                 if (f->s->ev_rec[i] != idx)
@@ -93,6 +108,64 @@ static json_t *rebuild(struct fx *f, uint32_t idx)
         return o;
 }
 
+static json_t *rebuild(struct fx *f, uint32_t idx)
+{
+        return rebuild_upto(f, idx, crmsync_workload_event_cnt(f->w) - 1);
+}
+
+/* Commits build no tree: half the events applied, no record holds one
+ * (before, every record short of its final version held a tree built at
+ * each commit). */
+static void test_commit_builds_no_tree(void **state)
+{
+        struct fx    *f    = *state;
+        crm_server_t *s    = idle_server(f);
+        size_t        nev  = crmsync_workload_event_cnt(f->w);
+        size_t        nrec = crmsync_workload_record_cnt(f->w), live = 0;
+
+        for (size_t ev = 0; ev < nev / 2; ev++)
+                crm_objects_apply(s, (uint32_t)ev);
+        for (uint32_t i = 0; i < nrec; i++) {
+                live += s->live[i].exists;
+                if (s->live[i].fields)
+                        fail_msg("record %s holds a tree after commits only",
+                                 crmsync_workload_record(f->w, i)->id);
+        }
+        assert_true(live > 0);
+        crmsync_crm_server_destroy(s);
+}
+
+/* Read between commits (every 7th event's record, so a record is read,
+ * committed to and read again): its fields are the ones rebuilt from its
+ * events so far, in order. */
+static void test_read_between_commits(void **state)
+{
+        struct fx    *f   = *state;
+        crm_server_t *s   = idle_server(f);
+        size_t        nev = crmsync_workload_event_cnt(f->w), reads = 0;
+
+        for (size_t ev = 0; ev < nev; ev++) {
+                crm_objects_apply(s, (uint32_t)ev);
+                if (ev % 7)
+                        continue;
+                uint32_t idx  = s->ev_rec[ev];
+                json_t  *want = rebuild_upto(f, idx, ev);
+                json_t  *got  = crm_live_fields(s, idx);
+                char    *a    = want ? json_dumps(want, JSON_COMPACT) : NULL;
+                char    *b    = got ? json_dumps(got, JSON_COMPACT) : NULL;
+                if (!a || !b || strcmp(a, b))
+                        fail_msg("event %zu: live %s, rebuilt %s", ev,
+                                 b ? b : "NULL", a ? a : "NULL");
+                free(a);
+                free(b);
+                json_decref(want);
+                json_decref(got);
+                reads++;
+        }
+        assert_true(reads > 100);
+        crmsync_crm_server_destroy(s);
+}
+
 /* The final state is held once and as text: after every event, no
  * record holds a tree in the CRM's live state (each points at the
  * workload's final-state text; a tree a record was ~600 bytes), and the
@@ -106,6 +179,7 @@ static void test_final_state_held_as_text(void **state)
         for (uint32_t i = 0; i < nrec; i++) {
                 const struct crm_record *r  = crmsync_workload_record(f->w, i);
                 const struct live_rec   *lr = &f->s->live[i];
+                json_decref(crm_live_fields(f->s, i)); /* built when read */
                 if (lr->fields || !lr->fields_final)
                         fail_msg("record %s: the live state holds a tree of "
                                  "its own at the final version",
@@ -143,42 +217,13 @@ static void test_fields_as_rebuilt(void **state)
         assert_true(deleted > 0); /* deletes and merges were covered */
 }
 
-/* A write after the final version parses the text into a tree of the
- * record's own first: the workload's text is the checker's ground truth
- * and must not move. */
-static void test_write_parses_first(void **state)
-{
-        struct fx *f = *state;
-        size_t     ev;
-
-        /* An update short of its record's final version. */
-        for (ev = 0; ev < crmsync_workload_event_cnt(f->w); ev++) {
-                const struct crm_event *e = crmsync_workload_event(f->w, ev);
-                if (e->change == CRM_CHANGE_UPDATE &&
-                    e->version < crmsync_workload_record(f->w, f->s->ev_rec[ev])
-                                     ->version)
-                        break;
-        }
-        assert_true(ev < crmsync_workload_event_cnt(f->w));
-        uint32_t                 idx    = f->s->ev_rec[ev];
-        const struct crm_record *r      = crmsync_workload_record(f->w, idx);
-        char                    *before = strdup(r->fields_json);
-
-        assert_true(f->s->live[idx].fields_final);
-        /* An old update again (as a replayed write would be). */
-        crm_objects_apply(f->s, (uint32_t)ev);
-        assert_false(f->s->live[idx].fields_final);
-        assert_non_null(f->s->live[idx].fields);
-        assert_string_equal(before, r->fields_json);
-        free(before);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_commit_builds_no_tree),
+            cmocka_unit_test(test_read_between_commits),
             cmocka_unit_test(test_final_state_held_as_text),
             cmocka_unit_test(test_fields_as_rebuilt),
-            cmocka_unit_test(test_write_parses_first),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
