@@ -162,15 +162,24 @@ static void fields_diff(const json_t *sink, const json_t *crm, int with_values,
 
 /* 1 when the sink's fields differ from the CRM's final state (which
  * fields into fd), 0 when equal, -1 when out of memory. The final state
- * is kept as text: parsed here, compared as a tree (json_equal, as
- * before). */
+ * is kept as compact text (json_dumps, in the order written): when the
+ * sink's fields dump to the same bytes they are equal, and nothing is
+ * parsed; otherwise the text is parsed and compared as a tree
+ * (json_equal: another key order or number form is no difference). */
 static int fields_differ(const struct check_record *ar,
                          const struct crm_record *cr, char *fd, size_t size)
 {
-        json_t *cf = crmsync_record_fields(cr);
+        json_t *cf;
         int     rc = 0;
 
-        if (!cf)
+        if (cr->fields_json) {
+                char *t    = json_dumps(ar->fields, JSON_COMPACT);
+                int   same = t && !strcmp(t, cr->fields_json);
+                free(t);
+                if (same)
+                        return 0;
+        }
+        if (!(cf = crmsync_record_fields(cr)))
                 return -1;
         if (!json_equal((json_t *)ar->fields, cf)) {
                 fields_diff(ar->fields, cf, 1, fd, size);
