@@ -1,8 +1,8 @@
 /* strmap.h -- the hash table of crmsync (lib/): an open-addressing map
  * from strings to value pointers, slots placed by FNV-1a 64 (hash.h). A
  * value's key is read through keyof(value), so the key lives in the value
- * and the map stores one pointer per entry. No removal (reset empties the
- * whole map). Load is kept at most 1/2.
+ * and the map stores one pointer and one 32-bit hash per slot. No removal
+ * (reset empties the whole map). Load is kept at most 1/2.
  *
  * Ownership: the map owns its slot array only; values (and their keys)
  * are borrowed and must outlive their entries. Not thread-safe. */
@@ -10,10 +10,13 @@
 #define CRMSYNC_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct crmsync_strmap {
-        void **slots;
-        size_t cap; /* power of two, or 0 before the first insert */
+        void    **slots;
+        uint32_t *hashes; /* each slot's key hash (high 32 bits): a probe
+                           * reads a key only when its hash matches */
+        size_t cap;       /* power of two, or 0 before the first insert */
         size_t len;
         const char *(*keyof)(const void *val);
 };
