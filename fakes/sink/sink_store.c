@@ -161,15 +161,18 @@ static int str_is(const struct sink_op *op, int k, const char *name)
 }
 
 static void log_apply(struct sink_store *st, const char *event_id,
-                      const char *key, uint32_t version, int is_delete,
-                      int full, int applied, int64_t now)
+                      struct sink_record *r, const char *key, uint32_t version,
+                      int is_delete, int full, int applied, int64_t now)
 {
         /* Room was checked for the whole request; this cannot fail unless
          * malloc does, in which case the entry is lost, not the write. The
          * strings are interned: a replay's second pass logs the same event
          * ids and keys again and adds only the entry itself. */
         const char *eid = crmsync_strpool_intern(&st->ids, event_id);
-        const char *k   = crmsync_strpool_intern(&st->ids, key);
+        const char *k   = r && r->log_key ? r->log_key
+                                          : crmsync_strpool_intern(&st->ids, key);
+        if (r)
+                r->log_key = k; /* the pool lives as long as the record */
         if (!eid || !k ||
             vec_reserve((void **)&st->applies, &st->applies_cap, st->napplies,
                         sizeof(*st->applies), st->max_entries))
@@ -282,7 +285,7 @@ int sink_store_apply(struct sink_store *st, const struct sink_op *op,
         struct sink_record *r   = sink_store_get(st, key);
         if (r && if_newer && !blind_writes && version <= r->version) {
                 st->c.ops_stale++;
-                log_apply(st, event_id, key, version, is_delete,
+                log_apply(st, event_id, r, key, version, is_delete,
                           !is_delete && !merge, 0, now);
                 result(res, 409, "stale", NULL);
                 res->stored_version = r->version;
@@ -326,8 +329,8 @@ int sink_store_apply(struct sink_store *st, const struct sink_op *op,
         snprintf(r->last_event_id, sizeof(r->last_event_id), "%s", event_id);
         r->applied_wall_ms = now;
         st->c.ops_applied++;
-        log_apply(st, event_id, key, version, is_delete, !is_delete && !merge,
-                  1, now);
+        log_apply(st, event_id, r, key, version, is_delete,
+                  !is_delete && !merge, 1, now);
         return result(res, 200, "applied", NULL);
 }
 

@@ -42,6 +42,9 @@ struct sink_record {
         json_t  *fields; /* owned by the sink */
         char     last_event_id[CRMSYNC_ID_MAX];
         int64_t  applied_wall_ms;
+        /* The fake sink's: key as interned for its apply log, once (NULL
+         * until its first logged write). */
+        const char *log_key;
 };
 
 /* One accepted write, in apply order. result: "applied" or "stale".
