@@ -491,7 +491,7 @@ static void set_defaults(struct scenario *sc)
         snprintf(sc->replay.from, sizeof(sc->replay.from), "earliest");
         sc->brokers                  = 3;
         sc->partitions               = 12;
-        sc->connector.page_size      = 500;
+        sc->connector.page_size      = 1000;
         sc->connector.lookback_ms    = 2000;
         sc->profiler.batch_size      = 500;
         sc->profiler.linger_ms       = 50;
