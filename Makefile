@@ -1,7 +1,7 @@
 # Thin driver around CMake; ctest stays the test runner.
 BUILD ?= build
 JOBS  ?= 2
-TEST_JOBS ?= 2
+TEST_JOBS ?= 6
 CMAKE_FLAGS ?= -DCRMSYNC_WERROR=ON
 
 .PHONY: all setup build demo test test-asan format check-format check-size \
@@ -23,10 +23,10 @@ demo: build
 
 # One ctest for the unit, scenario and ASan tests (asan.test_asan runs
 # scripts/test-asan.sh): scenario tests mostly wait, so TEST_JOBS of them
-# share 2 cores (6 took ~6.5 min but failed a timing-dependent test in 3 of
-# 5 fresh-clone runs: bench/RESULTS.md); the few that time themselves
-# against a bound hold the
-# "cpu" lock (tests/CMakeLists.txt) and never meet a CPU-heavy test.
+# share 2 cores (~7 min at 6; the failures once seen at 6 were real
+# faults, fixed: bench/RESULTS.md); the few that time themselves against
+# a bound hold the "cpu" lock (tests/CMakeLists.txt) and never meet a
+# CPU-heavy test.
 test: build
 	bash scripts/check-format.sh
 	bash scripts/check-size.sh
