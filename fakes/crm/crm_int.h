@@ -90,11 +90,12 @@ struct live_rec {
         uint32_t last_ev; /* index of the last applied event */
         int64_t  last_modified_ms;
         int64_t  created_ms; /* wall time of its first change */
-        /* Owned; NULL before create. At its final version, when equal,
-         * the record's tree is freed and fields_final set: its fields are
-         * the workload's final-state text (crm_live_fields parses it; a
-         * later write parses it back first), so a record's end state is
-         * held once, as text, not as a second tree. */
+        /* Owned; NULL until first read (built from its events then).
+         * Read at its final version, when equal, the record's tree is
+         * freed and fields_final set: its fields are the workload's
+         * final-state text (crm_live_fields parses it; no event comes
+         * after the final one), so a record's end state is held once, as
+         * text, not as a second tree. */
         json_t *fields;
         int     fields_final;
         /* The fields hold the record's events up to event fields_upto-1
