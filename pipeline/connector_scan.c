@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "crmsync/bugs.h"
+#include "crmsync/json_lex.h"
 
 #define SCAN_MEMBERS_MAX 32 /* members of an event */
 #define SCAN_FIELDS_MAX 8   /* members of an object in an event */
@@ -41,61 +42,6 @@ struct event {
         int           fields_many; /* over SCAN_FIELDS_MAX: not as is */
 };
 
-static int is_ws(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-static size_t skip_ws(const char *p, size_t i, size_t n)
-{
-        while (i < n && is_ws(p[i]))
-                i++;
-        return i;
-}
-
-/* A string of printable ASCII without '"' or '\\' at i; returns the index
- * after its closing quote (the text is [i + 1, end - 1)), or 0. */
-static size_t str_end(const char *p, size_t i, size_t n)
-{
-        if (i >= n || p[i] != '"')
-                return 0;
-        for (i++; i < n; i++) {
-                unsigned char ch = (unsigned char)p[i];
-                if (ch == '"')
-                        return i + 1;
-                if (ch < 0x20 || ch > 0x7e || ch == '\\')
-                        return 0;
-        }
-        return 0;
-}
-
-/* -?(0|[1-9][0-9]*) of at most 18 digits, not "-0", not followed by a
- * fraction or an exponent; returns the index after it, or 0. */
-static size_t int_end(const char *p, size_t i, size_t n, int64_t *v)
-{
-        int     neg = 0;
-        size_t  d0;
-        int64_t x = 0;
-
-        if (i < n && p[i] == '-') {
-                neg = 1;
-                i++;
-        }
-        d0 = i;
-        while (i < n && p[i] >= '0' && p[i] <= '9') {
-                if (i - d0 >= 18)
-                        return 0;
-                x = x * 10 + (p[i] - '0');
-                i++;
-        }
-        if (i == d0 || (p[d0] == '0' && i - d0 > 1) || (neg && x == 0))
-                return 0;
-        if (i < n && (p[i] == '.' || p[i] == 'e' || p[i] == 'E'))
-                return 0;
-        *v = neg ? -x : x;
-        return i;
-}
-
 static size_t word_end(const char *p, size_t i, size_t n, const char *w)
 {
         size_t l = strlen(w);
@@ -112,7 +58,7 @@ static size_t scalar(const char *p, size_t i, size_t n, struct member *m)
                 return 0;
         switch (p[i]) {
         case '"':
-                e          = str_end(p, i, n);
+                e          = crmsync_json_plain_str(p, i, n);
                 m->kind    = 's';
                 m->val.off = i + 1;
                 m->val.len = e ? e - i - 2 : 0;
@@ -128,7 +74,7 @@ static size_t scalar(const char *p, size_t i, size_t n, struct member *m)
                 return word_end(p, i, n, "null");
         default:
                 m->kind = 'i';
-                return int_end(p, i, n, &m->ival);
+                return crmsync_json_int(p, i, n, &m->ival);
         }
 }
 
@@ -147,7 +93,7 @@ static int same_key(const char *p, const struct member *v, size_t cnt,
 static size_t key_end(const char *p, size_t i, size_t n, struct member *v,
                       size_t cnt)
 {
-        size_t e = str_end(p, i, n);
+        size_t e = crmsync_json_plain_str(p, i, n);
 
         if (!e || e >= n || p[e] != ':')
                 return 0;
@@ -310,7 +256,7 @@ static long events_end(const char *p, size_t i, size_t n,
 {
         struct event e;
 
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == ']')
                 return (long)i + 1;
         for (;;) {
@@ -332,14 +278,14 @@ static long events_end(const char *p, size_t i, size_t n,
                 r->text.off = start;
                 r->text.len = i - start;
                 r->as_is    = event_take(p, &e, r);
-                i           = skip_ws(p, i, n);
+                i           = crmsync_json_skip_ws(p, i, n);
                 if (i >= n)
                         return 0;
                 if (p[i] == ']')
                         return (long)i + 1;
                 if (p[i] != ',')
                         return 0;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
         }
 }
 
@@ -384,42 +330,42 @@ static long page_member(const char *p, size_t i, size_t n,
 int connector_scan_page(const char *p, size_t n, struct connector_raw_page *pg)
 {
         unsigned seen = 0;
-        size_t   i    = skip_ws(p, 0, n);
+        size_t   i    = crmsync_json_skip_ws(p, 0, n);
 
         pg->n           = 0;
         pg->has_more    = 0;
         pg->next_cursor = (struct connector_span){0, 0};
         if (!p || i >= n || p[i] != '{')
                 return 0;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}')
                 return 0; /* no "events" */
         for (;;) {
                 struct connector_span k;
                 long                  r;
-                size_t                e = str_end(p, i, n);
+                size_t                e = crmsync_json_plain_str(p, i, n);
 
                 if (!e)
                         return 0;
                 k.off = i + 1;
                 k.len = e - i - 2;
-                i     = skip_ws(p, e, n);
+                i     = crmsync_json_skip_ws(p, e, n);
                 if (i >= n || p[i] != ':')
                         return 0;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
                 r = page_member(p, i, n, k, &seen, pg);
                 if (r <= 0)
                         return (int)r;
-                i = skip_ws(p, (size_t)r, n);
+                i = crmsync_json_skip_ws(p, (size_t)r, n);
                 if (i >= n)
                         return 0;
                 if (p[i] == '}')
                         break;
                 if (p[i] != ',')
                         return 0;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
         }
-        if (skip_ws(p, i + 1, n) != n || !(seen & 1u))
+        if (crmsync_json_skip_ws(p, i + 1, n) != n || !(seen & 1u))
                 return 0;
         return 1;
 }

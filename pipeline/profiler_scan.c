@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crmsync/json_lex.h"
+
 #define SCAN_MAX_DEPTH 32
 
 static const char *const env_names[PE_NKEYS] = {
@@ -72,48 +74,14 @@ void profiler_env_from_json(struct prof_env *env, const json_t *ev)
 
 /* ---- the scanner -------------------------------------------------------- */
 
-static size_t skip_ws(const char *p, size_t i, size_t n)
-{
-        while (i < n &&
-               (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-                i++;
-        return i;
-}
-
-/* A string at p[i] == '"' of printable ASCII without escapes: the index
- * after its closing quote, or 0. */
-static size_t plain_str(const char *p, size_t i, size_t n)
-{
-        for (size_t j = i + 1; j < n; j++) {
-                unsigned char c = (unsigned char)p[j];
-                if (c == '"')
-                        return j + 1;
-                if (c == '\\' || c < 0x20 || c >= 0x7f)
-                        return 0;
-        }
-        return 0;
-}
-
-/* A JSON integer (no fraction or exponent, at most 18 digits) at p[i]:
- * the index after it, or 0. */
+/* A JSON integer (crmsync_json_int) into a jansson integer. */
 static size_t scan_int(const char *p, size_t i, size_t n, json_int_t *out)
 {
-        size_t j   = i;
-        int    neg = j < n && p[j] == '-';
-        j += (size_t)neg;
-        size_t d0 = j;
-        while (j < n && p[j] >= '0' && p[j] <= '9')
-                j++;
-        size_t nd = j - d0;
-        if (nd == 0 || nd > 18 || (nd > 1 && p[d0] == '0'))
-                return 0;
-        if (j < n && (p[j] == '.' || p[j] == 'e' || p[j] == 'E'))
-                return 0;
-        json_int_t v = 0;
-        for (size_t k = d0; k < j; k++)
-                v = v * 10 + (p[k] - '0');
-        *out = neg ? -v : v;
-        return j;
+        int64_t v;
+        size_t  e = crmsync_json_int(p, i, n, &v);
+        if (e)
+                *out = v;
+        return e;
 }
 
 static size_t word(const char *p, size_t i, size_t n, const char *w)
@@ -132,23 +100,24 @@ static size_t skip_container(const char *p, size_t i, size_t n, int is_obj,
         char close = is_obj ? '}' : ']';
         if (depth > SCAN_MAX_DEPTH)
                 return 0;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == close)
                 return i + 1;
         for (;;) {
                 if (is_obj) {
-                        if (i >= n || p[i] != '"' || !(i = plain_str(p, i, n)))
+                        if (i >= n || p[i] != '"' ||
+                            !(i = crmsync_json_plain_str(p, i, n)))
                                 return 0;
-                        i = skip_ws(p, i, n);
+                        i = crmsync_json_skip_ws(p, i, n);
                         if (i >= n || p[i] != ':')
                                 return 0;
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                 }
                 if (!(i = skip_value(p, i, n, depth)))
                         return 0;
-                i = skip_ws(p, i, n);
+                i = crmsync_json_skip_ws(p, i, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 return i < n && p[i] == close ? i + 1 : 0;
@@ -163,7 +132,7 @@ static size_t skip_value(const char *p, size_t i, size_t n, int depth)
                 return 0;
         switch (p[i]) {
         case '"':
-                return plain_str(p, i, n);
+                return crmsync_json_plain_str(p, i, n);
         case '{':
                 return skip_container(p, i, n, 1, depth + 1);
         case '[':
@@ -185,7 +154,7 @@ static size_t scan_member(const char *p, size_t i, size_t n, struct pe_val *d)
         size_t e;
         switch (p[i]) {
         case '"':
-                if (!(e = plain_str(p, i, n)))
+                if (!(e = crmsync_json_plain_str(p, i, n)))
                         return 0;
                 d->kind = PV_STR;
                 d->s    = p + i + 1;
@@ -197,7 +166,7 @@ static size_t scan_member(const char *p, size_t i, size_t n, struct pe_val *d)
                 d->kind  = PV_OBJECT;
                 d->s     = p + i;
                 d->len   = e - i;
-                d->empty = p[skip_ws(p, i + 1, n)] == '}';
+                d->empty = p[crmsync_json_skip_ws(p, i + 1, n)] == '}';
                 return e;
         case '[':
                 d->kind = PV_OTHER;
@@ -228,23 +197,24 @@ static int env_key(const char *k, size_t len)
 
 int profiler_env_scan(const char *p, size_t n, struct prof_env *env)
 {
-        size_t i = skip_ws(p, 0, n);
+        size_t i = crmsync_json_skip_ws(p, 0, n);
 
         memset(env, 0, sizeof(*env));
         if (i >= n || p[i] != '{')
                 return -1;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}')
-                return skip_ws(p, i + 1, n) == n ? 0 : -1;
+                return crmsync_json_skip_ws(p, i + 1, n) == n ? 0 : -1;
         for (;;) {
                 size_t e;
-                if (i >= n || p[i] != '"' || !(e = plain_str(p, i, n)))
+                if (i >= n || p[i] != '"' ||
+                    !(e = crmsync_json_plain_str(p, i, n)))
                         return -1;
                 int k = env_key(p + i + 1, e - i - 2);
-                i     = skip_ws(p, e, n);
+                i     = crmsync_json_skip_ws(p, e, n);
                 if (i >= n || p[i] != ':')
                         return -1;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
                 if (i >= n)
                         return -1;
                 if (k < 0)
@@ -255,13 +225,13 @@ int profiler_env_scan(const char *p, size_t n, struct prof_env *env)
                         i = scan_member(p, i, n, &env->v[k]);
                 if (!i)
                         return -1;
-                i = skip_ws(p, i, n);
+                i = crmsync_json_skip_ws(p, i, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 if (i < n && p[i] == '}')
-                        return skip_ws(p, i + 1, n) == n ? 0 : -1;
+                        return crmsync_json_skip_ws(p, i + 1, n) == n ? 0 : -1;
                 return -1;
         }
 }
@@ -401,18 +371,19 @@ static size_t scan_result(const char *p, size_t i, size_t n,
                           struct prof_result *r)
 {
         memset(r, 0, sizeof(*r));
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}')
                 return i + 1;
         for (;;) {
                 size_t        k, e;
                 struct pe_val v;
-                if (i >= n || p[i] != '"' || !(k = plain_str(p, i, n)))
+                if (i >= n || p[i] != '"' ||
+                    !(k = crmsync_json_plain_str(p, i, n)))
                         return 0;
-                e = skip_ws(p, k, n);
+                e = crmsync_json_skip_ws(p, k, n);
                 if (e >= n || p[e] != ':')
                         return 0;
-                e = skip_ws(p, e + 1, n);
+                e = crmsync_json_skip_ws(p, e + 1, n);
                 if (e >= n)
                         return 0;
                 memset(&v, 0, sizeof(v));
@@ -428,9 +399,9 @@ static size_t scan_result(const char *p, size_t i, size_t n,
                         r->msg     = v.kind == PV_STR ? v.s : NULL;
                         r->msg_len = v.kind == PV_STR ? (int)v.len : 0;
                 }
-                i = skip_ws(p, end, n);
+                i = crmsync_json_skip_ws(p, end, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 return i < n && p[i] == '}' ? i + 1 : 0;
@@ -443,16 +414,16 @@ static size_t scan_results(const char *p, size_t i, size_t n,
                            struct prof_result *out, size_t want)
 {
         size_t got = 0;
-        i          = skip_ws(p, i + 1, n);
+        i          = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == ']')
                 return want == 0 ? i + 1 : 0;
         for (;;) {
                 if (i >= n || p[i] != '{' || got == want ||
                     !(i = scan_result(p, i, n, &out[got++])))
                         return 0;
-                i = skip_ws(p, i, n);
+                i = crmsync_json_skip_ws(p, i, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 return i < n && p[i] == ']' && got == want ? i + 1 : 0;
@@ -462,23 +433,24 @@ static size_t scan_results(const char *p, size_t i, size_t n,
 int profiler_reply_scan(const char *p, size_t n, struct prof_result *out,
                         size_t want)
 {
-        size_t i    = skip_ws(p, 0, n);
+        size_t i    = crmsync_json_skip_ws(p, 0, n);
         int    seen = 0;
 
         if (i >= n || p[i] != '{')
                 return -1;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}')
                 return -1; /* no results */
         for (;;) {
                 size_t k;
-                if (i >= n || p[i] != '"' || !(k = plain_str(p, i, n)))
+                if (i >= n || p[i] != '"' ||
+                    !(k = crmsync_json_plain_str(p, i, n)))
                         return -1;
                 int is_res = key_is(p, i, k, "results");
-                i          = skip_ws(p, k, n);
+                i          = crmsync_json_skip_ws(p, k, n);
                 if (i >= n || p[i] != ':')
                         return -1;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
                 if (i >= n)
                         return -1;
                 if (is_res) {
@@ -490,13 +462,15 @@ int profiler_reply_scan(const char *p, size_t n, struct prof_result *out,
                 }
                 if (!i)
                         return -1;
-                i = skip_ws(p, i, n);
+                i = crmsync_json_skip_ws(p, i, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 if (i < n && p[i] == '}')
-                        return seen && skip_ws(p, i + 1, n) == n ? 0 : -1;
+                        return seen && crmsync_json_skip_ws(p, i + 1, n) == n
+                                   ? 0
+                                   : -1;
                 return -1;
         }
 }

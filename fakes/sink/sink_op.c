@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crmsync/json_lex.h"
 #include "sink_int.h"
 
 #define SCAN_MAX_DEPTH 64
@@ -69,48 +70,14 @@ void sink_op_from_json(struct sink_op *op, json_t *j)
         op->fields = json_incref(json_object_get(j, "fields"));
 }
 
-static size_t skip_ws(const char *p, size_t i, size_t n)
-{
-        while (i < n &&
-               (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-                i++;
-        return i;
-}
-
-/* A string at p[i] == '"' of printable ASCII without escapes: the index
- * after its closing quote, or 0. */
-static size_t scan_plain_str(const char *p, size_t i, size_t n)
-{
-        for (size_t j = i + 1; j < n; j++) {
-                unsigned char c = (unsigned char)p[j];
-                if (c == '"')
-                        return j + 1;
-                if (c == '\\' || c < 0x20 || c >= 0x80)
-                        return 0;
-        }
-        return 0;
-}
-
-/* A JSON integer (no fraction or exponent, at most 18 digits) at p[i]:
- * the index after it, or 0. */
+/* A JSON integer (crmsync_json_int) into a jansson integer. */
 static size_t scan_int(const char *p, size_t i, size_t n, json_int_t *out)
 {
-        size_t j   = i;
-        int    neg = j < n && p[j] == '-';
-        j += (size_t)neg;
-        size_t d0 = j;
-        while (j < n && p[j] >= '0' && p[j] <= '9')
-                j++;
-        size_t nd = j - d0;
-        if (nd == 0 || nd > 18 || (nd > 1 && p[d0] == '0'))
-                return 0;
-        if (j < n && (p[j] == '.' || p[j] == 'e' || p[j] == 'E'))
-                return 0;
-        json_int_t v = 0;
-        for (size_t k = d0; k < j; k++)
-                v = v * 10 + (p[k] - '0');
-        *out = neg ? -v : v;
-        return j;
+        int64_t v;
+        size_t  e = crmsync_json_int(p, i, n, &v);
+        if (e)
+                *out = v;
+        return e;
 }
 
 /* The end of the object starting at p[i] == '{' (index after its '}'),
@@ -147,7 +114,7 @@ static size_t build_flat(const char *p, size_t i, size_t n, json_t **out)
         json_t *o = json_object();
         if (!o)
                 return 0;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}') {
                 *out = o;
                 return i + 1;
@@ -156,18 +123,19 @@ static size_t build_flat(const char *p, size_t i, size_t n, json_t **out)
                 size_t     e, k0;
                 json_t    *v = NULL;
                 json_int_t x;
-                if (i >= n || p[i] != '"' || !(e = scan_plain_str(p, i, n)))
+                if (i >= n || p[i] != '"' ||
+                    !(e = crmsync_json_plain_str(p, i, n)))
                         break;
                 k0 = i + 1;
-                i  = skip_ws(p, e, n);
+                i  = crmsync_json_skip_ws(p, e, n);
                 if (i >= n || p[i] != ':')
                         break;
                 size_t klen = e - k0 - 1;
-                i           = skip_ws(p, i + 1, n);
+                i           = crmsync_json_skip_ws(p, i + 1, n);
                 if (i >= n)
                         break;
                 if (p[i] == '"') {
-                        if ((e = scan_plain_str(p, i, n)))
+                        if ((e = crmsync_json_plain_str(p, i, n)))
                                 v = json_stringn_nocheck(p + i + 1, e - i - 2);
                 } else if (n - i >= 4 && !memcmp(p + i, "true", 4)) {
                         v = json_true();
@@ -184,9 +152,9 @@ static size_t build_flat(const char *p, size_t i, size_t n, json_t **out)
                 /* setn_new takes v, also when it fails */
                 if (!v || json_object_setn_new_nocheck(o, p + k0, klen, v))
                         break;
-                i = skip_ws(p, e, n);
+                i = crmsync_json_skip_ws(p, e, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 if (i < n && p[i] == '}') {
@@ -231,7 +199,7 @@ static size_t scan_value(const char *p, size_t i, size_t n, int x,
         }
         struct sink_val *d = &op->v[x];
         if (p[i] == '"') {
-                if (!(e = scan_plain_str(p, i, n)))
+                if (!(e = crmsync_json_plain_str(p, i, n)))
                         return 0;
                 d->kind = SV_STR;
                 d->s    = p + i + 1;
@@ -259,34 +227,35 @@ static size_t scan_value(const char *p, size_t i, size_t n, int x,
 int sink_op_scan(const char *p, size_t n, struct sink_op *op)
 {
         unsigned seen = 0;
-        size_t   i    = skip_ws(p, 0, n);
+        size_t   i    = crmsync_json_skip_ws(p, 0, n);
 
         memset(op, 0, sizeof(*op));
         op->is_object = 1;
         if (i >= n || p[i] != '{')
                 goto fallback;
-        i = skip_ws(p, i + 1, n);
+        i = crmsync_json_skip_ws(p, i + 1, n);
         if (i < n && p[i] == '}') {
                 i++;
                 goto end;
         }
         for (;;) {
                 size_t e;
-                if (i >= n || p[i] != '"' || !(e = scan_plain_str(p, i, n)))
+                if (i >= n || p[i] != '"' ||
+                    !(e = crmsync_json_plain_str(p, i, n)))
                         goto fallback;
                 int x = key_index(p + i + 1, e - i - 2);
                 if (x < 0 || (seen >> x) & 1u)
                         goto fallback;
                 seen |= 1u << x;
-                i = skip_ws(p, e, n);
+                i = crmsync_json_skip_ws(p, e, n);
                 if (i >= n || p[i] != ':')
                         goto fallback;
-                i = skip_ws(p, i + 1, n);
+                i = crmsync_json_skip_ws(p, i + 1, n);
                 if (i >= n || !(i = scan_value(p, i, n, x, op)))
                         goto fallback;
-                i = skip_ws(p, i, n);
+                i = crmsync_json_skip_ws(p, i, n);
                 if (i < n && p[i] == ',') {
-                        i = skip_ws(p, i + 1, n);
+                        i = crmsync_json_skip_ws(p, i + 1, n);
                         continue;
                 }
                 if (i < n && p[i] == '}') {
@@ -296,7 +265,7 @@ int sink_op_scan(const char *p, size_t n, struct sink_op *op)
                 goto fallback;
         }
 end:
-        if (skip_ws(p, i, n) == n)
+        if (crmsync_json_skip_ws(p, i, n) == n)
                 return 0;
 fallback:
         sink_op_clear(op);

@@ -13,5 +13,5 @@ if ! command -v "${CC_FUZZ:-clang}" >/dev/null 2>&1; then
 fi
 exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_connector_page "${3:-200000}" 4096 \
         tests/fuzz/fuzz_connector_page.c pipeline/connector_scan.c \
-        pipeline/connector_msg.c lib/common.c lib/dynbuf.c \
+        pipeline/connector_msg.c lib/common.c lib/dynbuf.c lib/json_lex.c \
         -- jansson

@@ -13,7 +13,7 @@ if ! command -v "${CC_FUZZ:-clang}" >/dev/null 2>&1; then
 fi
 exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_profiler_record "${3:-200000}" 4096 \
         tests/fuzz/fuzz_profiler_record.c pipeline/profiler_map.c \
-        pipeline/profiler_scan.c lib/dynbuf.c \
+        pipeline/profiler_scan.c lib/dynbuf.c lib/json_lex.c \
         fakes/sink/sink_http.c fakes/sink/sink_store.c fakes/sink/sink_op.c \
         lib/http_guard.c \
         lib/common.c lib/hash.c lib/rand.c lib/http_reply.c lib/strmap.c \

@@ -12,7 +12,8 @@ if ! command -v "${CC_FUZZ:-clang}" >/dev/null 2>&1; then
 fi
 exec bash "$SRC/tests/fuzz/run_target.sh" "$SRC" fuzz_sink_bulk "${3:-200000}" 8192 \
         tests/fuzz/fuzz_sink_bulk.c fakes/sink/sink_http.c \
-        fakes/sink/sink_store.c fakes/sink/sink_op.c lib/http_guard.c \
+        fakes/sink/sink_store.c fakes/sink/sink_op.c lib/json_lex.c \
+        lib/http_guard.c \
         lib/common.c lib/hash.c \
         lib/rand.c lib/http_reply.c lib/strmap.c lib/strpool.c \
         -- jansson libevent
