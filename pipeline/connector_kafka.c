@@ -191,36 +191,26 @@ void connector_kafka_close(struct connector *c)
         crmsync_dynbuf_free(&c->env);
 }
 
-/* Hand one record to librdkafka; waits out a full queue (bounded). Takes
- * ownership of value (malloc'ed) on success and on failure. */
-static int produce_raw(struct connector *c, const char *topic, const char *key,
-                       char *value, size_t len, const char *event_id,
-                       const char *dlq_reason, char *errstr, size_t errstr_size)
+/* Produce one message with header hname = hval and schema_version 1,
+ * retrying a full queue for up to 60 s. With RD_KAFKA_MSG_F_FREE the
+ * value is librdkafka's on success only. 0, or -1 + errstr. */
+static int produce_msg(struct connector *c, const char *topic, const char *key,
+                       size_t key_len, void *value, size_t len, int msgflags,
+                       const char *hname, const char *hval, ssize_t hlen,
+                       char *errstr, size_t errstr_size)
 {
         rd_kafka_resp_err_t err;
         int64_t             deadline = crmsync_mono_ms() + 60000;
 
         for (;;) {
-                if (dlq_reason)
-                        err = rd_kafka_producev(
-                            c->rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                            RD_KAFKA_V_VALUE(value, len),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                            RD_KAFKA_V_OPAQUE(c->msg_opaque),
-                            RD_KAFKA_V_HEADER("dlq_reason", dlq_reason, -1),
-                            RD_KAFKA_V_HEADER("schema_version", "1", -1),
-                            RD_KAFKA_V_END);
-                else
-                        err = rd_kafka_producev(
-                            c->rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_KEY(key, strlen(key)),
-                            RD_KAFKA_V_VALUE(value, len),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                            RD_KAFKA_V_OPAQUE(c->msg_opaque),
-                            RD_KAFKA_V_HEADER("event_id", event_id, -1),
-                            RD_KAFKA_V_HEADER("schema_version", "1", -1),
-                            RD_KAFKA_V_END);
+                err = rd_kafka_producev(
+                    c->rk, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, len),
+                    RD_KAFKA_V_MSGFLAGS(msgflags),
+                    RD_KAFKA_V_OPAQUE(c->msg_opaque),
+                    RD_KAFKA_V_HEADER(hname, hval, hlen),
+                    RD_KAFKA_V_HEADER("schema_version", "1", -1),
+                    RD_KAFKA_V_END);
                 if (!err) {
                         c->st.produced++;
                         return 0;
@@ -230,9 +220,23 @@ static int produce_raw(struct connector *c, const char *topic, const char *key,
                         break;
                 rd_kafka_poll(c->rk, 100);
         }
-        free(value);
         return crmsync_err(errstr, errstr_size, "produce to %s: %s", topic,
                            rd_kafka_err2str(err));
+}
+
+/* Hand one record to librdkafka; waits out a full queue (bounded). Takes
+ * ownership of value (malloc'ed) on success and on failure. */
+static int produce_raw(struct connector *c, const char *topic, const char *key,
+                       char *value, size_t len, const char *event_id,
+                       const char *dlq_reason, char *errstr, size_t errstr_size)
+{
+        int rc = produce_msg(
+            c, topic, key, key ? strlen(key) : 0, value, len,
+            RD_KAFKA_MSG_F_FREE, dlq_reason ? "dlq_reason" : "event_id",
+            dlq_reason ? dlq_reason : event_id, -1, errstr, errstr_size);
+        if (rc)
+                free(value);
+        return rc;
 }
 
 int connector_produce_dlq(struct connector *c, const char *payload, size_t len,
@@ -325,9 +329,6 @@ int connector_produce_raw_event(struct connector *c, const char *text,
                                 const char *cursor, const char *via,
                                 char *errstr, size_t errstr_size)
 {
-        rd_kafka_resp_err_t err;
-        int64_t             deadline = crmsync_mono_ms() + 60000;
-
         crmsync_dynbuf_reset(&c->env);
         if (connector_envelope_raw(text, len, cursor, crmsync_wall_ms(), via,
                                    &c->env))
@@ -335,27 +336,9 @@ int connector_produce_raw_event(struct connector *c, const char *text,
                                    "out of memory (envelope)");
         /* Copied by librdkafka into the message's own allocation: one
          * malloc per record, the envelope buffer is reused. */
-        for (;;) {
-                err = rd_kafka_producev(
-                    c->rk, RD_KAFKA_V_TOPIC(c->cfg->topic),
-                    RD_KAFKA_V_KEY(key, key_len),
-                    RD_KAFKA_V_VALUE(c->env.buf, c->env.len),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_OPAQUE(c->msg_opaque),
-                    RD_KAFKA_V_HEADER("event_id", eid, (ssize_t)eid_len),
-                    RD_KAFKA_V_HEADER("schema_version", "1", -1),
-                    RD_KAFKA_V_END);
-                if (!err) {
-                        c->st.produced++;
-                        return 0;
-                }
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-                    crmsync_mono_ms() > deadline)
-                        break;
-                rd_kafka_poll(c->rk, 100);
-        }
-        return crmsync_err(errstr, errstr_size, "produce to %s: %s",
-                           c->cfg->topic, rd_kafka_err2str(err));
+        return produce_msg(c, c->cfg->topic, key, key_len, c->env.buf,
+                           c->env.len, RD_KAFKA_MSG_F_COPY, "event_id", eid,
+                           (ssize_t)eid_len, errstr, errstr_size);
 }
 
 void connector_delivery_reset(struct connector *c)
